@@ -1,0 +1,98 @@
+"""Shutterbell's application factory: ``flask --app app run`` or ``gunicorn 'app:create_app()'``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Blueprint, Flask, render_template
+from flask_babel import lazy_gettext as _l
+
+from shutterbell import config
+from shutterbell.extensions import babel, csrf, db, htmx, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent
+
+# No inline scripts or styles anywhere: htmx's own indicator styles are switched off (base.html).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    load_dotenv(ROOT / ".env")
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")))
+    app.config.from_mapping(config.load(app.instance_path))
+    app.config.from_mapping(overrides or {})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    _configure_sqlite(app)
+
+    from blueprints import auth, main, profiles, users
+
+    for blueprint in (auth.bp, main.bp, profiles.bp, users.bp):
+        app.register_blueprint(blueprint)
+    # htmx comes from the npm registry (package-lock.json), served straight from node_modules.
+    app.register_blueprint(Blueprint("vendor", __name__, static_folder="node_modules/htmx.org/dist",
+                                     static_url_path="/static/vendor/htmx"))
+    _register_error_pages(app)
+    app.after_request(_security_headers)
+
+    from shutterbell import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """Web and worker processes write at once: WAL, a busy timeout and foreign keys on."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: _l("The request could not be understood. Reload the page and try again."),
+        403: _l("You do not have permission to do this."),
+        404: _l("There is nothing here."),
+        429: _l("Too many attempts. Wait a minute and try again."),
+    }
+
+    def render(error):
+        code = getattr(error, "code", 500)
+        return render_template("errors/error.html", code=code, message=messages.get(code, error.description)), code
+
+    for code in messages:
+        app.register_error_handler(code, render)
+
+    from flask_wtf.csrf import CSRFError
+
+    app.register_error_handler(CSRFError, lambda e: (
+        render_template("errors/error.html", code=400,
+                        message=_l("Your form expired or did not come from this site. Reload the page and try again.")),
+        400,
+    ))
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,1 @@
+"""Thin views: load and authorize, validate, one domain call, respond."""

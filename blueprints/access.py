@@ -1,0 +1,46 @@
+"""Who may do what, and the studio every query is scoped to."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, render_template
+from flask_login import current_user, login_required
+
+from shutterbell.extensions import db, login_manager
+from shutterbell.models import Studio, User
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the sign-in page says enough
+
+
+def current_studio() -> Studio:
+    return current_user.studio
+
+
+def owner_required(view):
+    """Sign-in required, and the owner role: staff get 403."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_owner:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def or_404(row):
+    if row is None:
+        abort(404)
+    return row
+
+
+def render_form(template: str, form, **context):
+    """Render a form page: 200 when fresh, 422 when it came back with errors."""
+    status = 422 if form.errors else 200
+    return render_template(template, form=form, **context), status

@@ -1,0 +1,74 @@
+"""First-run set-up, sign in / out, and accepting a staff invitation."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+
+from shutterbell import accounts
+
+from .access import or_404, render_form
+from .forms import AcceptInviteForm, LoginForm, SetupForm
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first studio; guarded by the one-time token ./run prints."""
+    if not accounts.instance_is_empty():
+        return redirect(url_for("auth.login"))
+    form = SetupForm()
+    if form.validate_on_submit():
+        if not accounts.setup_token_valid(form.setup_token.data.strip()):
+            form.setup_token.errors.append(_("This is not the token ./run printed. Copy it from the terminal."))
+        else:
+            try:
+                owner = accounts.create_studio(accounts.NewStudio(
+                    form.studio_name.data, form.time_zone.data, form.locale.data,
+                    form.owner_email.data, form.password.data))
+            except accounts.AccountError as exc:
+                form.owner_email.errors.append(str(exc))
+            else:
+                login_user(owner)
+                flash(_("Welcome! Your studio is ready, with two recommended communication profiles."), "success")
+                return redirect(url_for("profiles.index"))
+    return render_form("auth/setup.html", form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("Wrong email or password."))
+    return render_form("auth/login.html", form)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would let a link send users elsewhere after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("main.index")
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    user = or_404(accounts.find_invited(token))
+    form = AcceptInviteForm(name=user.name)
+    if form.validate_on_submit():
+        accounts.accept_invite(user, form.name.data, form.password.data)
+        login_user(user)
+        flash(_("Welcome to %(studio)s!", studio=user.studio.name), "success")
+        return redirect(url_for("main.index"))
+    return render_form("auth/accept_invite.html", form, user=user)

@@ -1,0 +1,208 @@
+"""Forms own input: parsing, field errors, and turning posted data into domain input."""
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, EmailField, FieldList, Form, FormField, HiddenField, IntegerField,
+                     PasswordField, RadioField, SelectField, StringField, TextAreaField, TimeField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from shutterbell import accounts, profiles, triggers
+from shutterbell.profiles import NotificationInput, ProfileInput
+
+LOCALES = [
+    ("en_US", "English (United States)"), ("en_GB", "English (United Kingdom)"),
+    ("de_DE", "Deutsch (Deutschland)"), ("de_AT", "Deutsch (Österreich)"), ("de_CH", "Deutsch (Schweiz)"),
+    ("fr_FR", "Français (France)"), ("nl_NL", "Nederlands"), ("es_ES", "Español"), ("it_IT", "Italiano"),
+    ("da_DK", "Dansk"), ("sv_SE", "Svenska"), ("nb_NO", "Norsk bokmål"), ("pl_PL", "Polski"),
+]
+
+
+PASSWORD_LENGTH = _l("Use at least %(num)d characters (at most 200).", num=accounts.MIN_PASSWORD)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _time_zones() -> list[SelectChoice]:
+    return choices((tz, tz.replace("_", " ")) for tz in sorted(available_timezones()) if "/" in tz or tz == "UTC")
+
+
+class SetupForm(FlaskForm):
+    setup_token = StringField(_l("Set-up token"), validators=[DataRequired()],
+                              description=_l("Printed by ./run in the terminal (or run: flask --app app setup-token)."))
+    studio_name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120)])
+    time_zone = SelectField(_l("Time zone"), default="Europe/Berlin")
+    locale = SelectField(_l("Locale"), choices=choices(LOCALES), default="en_US",
+                         description=_l("How dates and money appear in your messages."))
+    owner_email = EmailField(_l("Your email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD, max=200, message=PASSWORD_LENGTH)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = _time_zones()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+
+
+class AcceptInviteForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    password = PasswordField(_l("Choose a password"),
+                             validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD, max=200, message=PASSWORD_LENGTH)])
+
+
+class NotificationForm(Form):
+    """One notification row. Its prefix (``notifications-3``) names every field of the row."""
+
+    id = HiddenField()
+    position = HiddenField(default="0")
+    remove = BooleanField(_l("Remove this notification"))
+    trigger = SelectField(_l("Trigger"), choices=choices([("", _l("Choose a trigger…"))] + [
+        (t.key, t.label) for t in triggers.CATALOGUE.values()
+    ]))
+    days = IntegerField(_l("Days"), validators=[Optional()])
+    audience = SelectField(_l("Target group"),
+                           choices=choices((a.value, a.label) for a in triggers.Audience), default="all")
+    channel = RadioField(_l("Channel"), choices=choices([("email", _l("Email")), ("sms", _l("Text message"))]),
+                         default="email")
+    send_time = SelectField(_l("Send time"), default="default")
+    send_at = TimeField(_l("Time of day"), validators=[Optional()])
+    subject = StringField(_l("Subject"))
+    body = TextAreaField(_l("Message"))
+    requires_approval = BooleanField(_l("Hold for approval before sending"))
+    enabled = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *args, studio=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.send_time.choices = send_time_choices(studio)
+
+    @property
+    def selected_trigger(self) -> triggers.Trigger | None:
+        return triggers.CATALOGUE.get(self.trigger.data or "")
+
+    @property
+    def allowed_audiences(self) -> list[triggers.Audience]:
+        trigger = self.selected_trigger
+        return list(trigger.audiences) if trigger else list(triggers.Audience)
+
+    def fit_to_trigger(self) -> None:
+        """After the trigger changed: pick an allowed target group if the chosen one is not."""
+        allowed = [a.value for a in self.allowed_audiences]
+        if self.audience.data not in allowed:
+            self.audience.data = allowed[0]
+
+    def to_input(self) -> NotificationInput:
+        return NotificationInput(
+            id=int(self.id.data) if (self.id.data or "").isdigit() else None,
+            trigger=self.trigger.data or "",
+            days=self.days.data,
+            audience=self.audience.data or "",
+            channel=self.channel.data or "",
+            send_time=self.send_time.data or "default",
+            send_at=self.send_at.data,
+            subject=self.subject.data or "",
+            body=self.body.data or "",
+            requires_approval=self.requires_approval.data,
+            enabled=self.enabled.data,
+        )
+
+    def attach(self, problems: dict[str, str]) -> None:
+        for name, message in problems.items():
+            getattr(self, name).errors = [*getattr(self, name).errors, message]
+        self._errors = None  # cached by WTForms during validate()
+
+
+def send_time_choices(studio) -> list[SelectChoice]:
+    def at(value):
+        return value.strftime("%H:%M") if value else "…"
+    return choices([
+        ("default", _l("Studio default (%(time)s)", time=at(studio and studio.default_send_time))),
+        ("morning", _l("Morning (%(time)s)", time=at(studio and studio.morning_time))),
+        ("evening", _l("Evening (%(time)s)", time=at(studio and studio.evening_time))),
+        ("at", _l("At a time of day")),
+    ])
+
+
+class ProfileForm(FlaskForm):
+    # Lengths and the required name are the domain's rules (profiles.profile_problems).
+    name = StringField(_l("Profile name"))
+    description = TextAreaField(_l("Description"))
+    notifications = FieldList(FormField(NotificationForm), max_entries=profiles.MAX_NOTIFICATIONS)
+
+    def __init__(self, *args, studio=None, **kwargs):
+        self._studio = studio
+        super().__init__(*args, **kwargs)
+        for row in self.notifications:
+            row.form.send_time.choices = send_time_choices(studio)
+
+    def rows(self) -> list:
+        """The live rows in the order the user arranged them (``position``)."""
+        live = [row for row in self.notifications if not row.form.remove.data]
+        return sorted(live, key=lambda row: _int(row.form.position.data))
+
+    def to_input(self) -> ProfileInput:
+        return ProfileInput(
+            name=self.name.data or "",
+            description=self.description.data or "",
+            notifications=[row.form.to_input() for row in self.rows()],
+        )
+
+    def validate(self, extra_validators=None) -> bool:
+        """WTForms' own checks, then the domain's rules, shown on the fields they concern."""
+        valid = super().validate(extra_validators)
+        if not valid:
+            return False
+        problems = profiles.profile_problems(self.to_input())
+        rows = self.rows()
+        for key, message in problems.items():
+            if isinstance(key, tuple):
+                _, index, name = key
+                rows[index].form.attach({name: message})
+            else:
+                field = getattr(self, key)
+                field.errors = [*field.errors, message]
+        # WTForms caches errors while validating; recompute them so `form.errors` shows ours too.
+        self.notifications.errors = [entry.errors for entry in self.notifications.entries]
+        self._errors = None
+        return not problems
+
+    def rearrange(self, formdata) -> bool:
+        """Apply the row buttons of a post without JavaScript ("Add another notification",
+        "Move up/down"); True when the post was one of those rather than a save."""
+        if "add_notification" in formdata:
+            self.notifications.append_entry({"position": len(self.notifications)})
+            self.notifications[-1].form.send_time.choices = send_time_choices(self._studio)
+            return True
+        move = formdata.get("move", "")
+        position, _, direction = move.partition(":")
+        if not position.isdigit() or direction not in ("up", "down"):
+            return False
+        rows = self.rows()
+        here = int(position)
+        there = here - 1 if direction == "up" else here + 1
+        if 0 <= here < len(rows) and 0 <= there < len(rows):
+            rows[here], rows[there] = rows[there], rows[here]
+        for number, row in enumerate(rows):
+            row.form.position.data = str(number)
+        return True
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+

@@ -1,0 +1,28 @@
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from shutterbell import accounts, profiles, queue, tasks
+from shutterbell.models import utcnow
+
+from .access import current_studio
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    if accounts.instance_is_empty():
+        return redirect(url_for("auth.setup"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return dashboard()
+
+
+@login_required
+def dashboard():
+    last_run = tasks.last_heartbeat(queue.connect(current_app.config["REDIS_URL"]))
+    return render_template(
+        "main/dashboard.html",
+        profiles=profiles.list_profiles(current_studio()),
+        worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
+    )

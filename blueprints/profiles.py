@@ -1,0 +1,112 @@
+"""Settings → Communication profiles. Staff may look; only the owner changes profiles."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from shutterbell import profiles, templating, triggers
+from shutterbell.profiles import UnknownNotification
+
+from .access import current_studio, or_404, owner_required, render_form
+from .forms import NotificationForm, ProfileForm
+
+bp = Blueprint("profiles", __name__, url_prefix="/settings/profiles")
+
+
+@bp.context_processor
+def catalogue_names():
+    return {"catalogue": triggers.CATALOGUE, "audience_labels": triggers.AUDIENCE_LABELS,
+            "placeholders_for": templating.placeholders_for}
+
+
+def _profile_or_404(profile_id: int):
+    return or_404(profiles.get_profile(current_studio(), profile_id))
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("profiles/index.html", profiles=profiles.list_profiles(current_studio()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@owner_required
+def new():
+    return _edit_page(None)
+
+
+@bp.route("/<int:profile_id>", methods=["GET", "POST"])
+@login_required
+def edit(profile_id: int):
+    profile = _profile_or_404(profile_id)
+    if request.method == "POST" and not current_user.is_owner:
+        abort(403)
+    return _edit_page(profile)
+
+
+def _edit_page(profile):
+    """Create or edit; without JavaScript the row buttons post here and the form comes back."""
+    form = ProfileForm(obj=profile, studio=current_studio())
+    if request.method == "POST" and form.rearrange(request.form):
+        return render_form("profiles/form.html", form, profile=profile)
+    if form.validate_on_submit():
+        try:
+            saved = profiles.save_profile(current_studio(), profile, form.to_input())
+        except UnknownNotification:
+            abort(404)
+        flash(_("Saved “%(name)s”.", name=saved.name), "success")
+        return redirect(url_for(".index"))
+    return render_form("profiles/form.html", form, profile=profile)
+
+
+@bp.post("/<int:profile_id>/duplicate")
+@owner_required
+def duplicate(profile_id: int):
+    copy = profiles.duplicate_profile(_profile_or_404(profile_id))
+    flash(_("Copied. You are now editing “%(name)s”.", name=copy.name), "success")
+    return redirect(url_for(".edit", profile_id=copy.id))
+
+
+@bp.route("/<int:profile_id>/delete", methods=["GET", "POST"])
+@owner_required
+def delete(profile_id: int):
+    profile = _profile_or_404(profile_id)
+    if request.method == "GET":
+        return render_template("profiles/delete.html", profile=profile)
+    profiles.delete_profile(profile)
+    flash(_("Deleted “%(name)s”.", name=profile.name), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.get("/row")
+@owner_required
+def row():
+    """One notification row (HTMX): a new one, or the posted one redrawn for a changed trigger
+    or channel, with the target groups that trigger allows."""
+    index = request.args.get("index", type=int)
+    if index is None or not 0 <= index < 10_000:
+        abort(400)
+    prefix = f"notifications-{index}"
+    formdata = request.args if f"{prefix}-trigger" in request.args else None
+    form = NotificationForm(formdata, prefix=prefix, studio=current_studio())
+    form.fit_to_trigger()
+    position = request.args.get(f"{prefix}-position", type=int) or request.args.get("position", type=int, default=0)
+    return render_template("profiles/_notification.html", row=form, index=index, position=position)
+
+
+@bp.post("/preview")
+@login_required
+def preview():
+    """The message rendered with sample data as the owner types (HTMX, debounced)."""
+    index = request.form.get("index", type=int, default=0)
+    form = NotificationForm(request.form, prefix=f"notifications-{index}", studio=current_studio())
+    item = form.to_input()
+    problems = {k: v for k, v in profiles.notification_problems(item).items() if k in ("subject", "body")}
+    rendered = None
+    if not problems and item.body.strip():
+        studio = current_studio()
+        context = templating.sample_context(studio.name, studio.locale, studio.currency)
+        rendered = templating.render(item.subject, item.body, item.channel, context)
+    return render_template("profiles/_preview.html", rendered=rendered, problems=problems, channel=item.channel,
+                           index=index)

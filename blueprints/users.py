@@ -1,0 +1,47 @@
+"""Settings → Users: the owner invites and removes staff."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from shutterbell import accounts
+
+from .access import current_studio, owner_required, render_form
+from .forms import InviteForm
+
+bp = Blueprint("users", __name__, url_prefix="/settings/users")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@owner_required
+def index():
+    form = InviteForm()
+    invite_url = None
+    if form.validate_on_submit():
+        try:
+            user, token = accounts.invite_staff(current_studio(), form.email.data, form.name.data or "")
+        except accounts.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            invite_url = url_for("auth.accept_invite", token=token, _external=True)
+            if accounts.send_invitation(user, invite_url):
+                flash(_("Invitation sent to %(email)s.", email=user.email), "success")
+            else:
+                flash(_("Invitation created. This instance sends no email: pass the link below on."), "warning")
+            form = InviteForm(formdata=None)
+    users = accounts.list_users(current_studio())
+    if form.errors:
+        return render_form("users/index.html", form, users=users)
+    return render_template("users/index.html", form=form, users=users, invite_url=invite_url)
+
+
+@bp.post("/<int:user_id>/remove")
+@owner_required
+def remove(user_id: int):
+    try:
+        accounts.remove_user(current_studio(), user_id)
+    except LookupError:
+        abort(404)
+    except accounts.AccountError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for(".index"))

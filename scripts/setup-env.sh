@@ -1,0 +1,18 @@
+# Sourced by ./run and ./test: a virtualenv in .venv with requirements installed, and htmx from
+# the npm registry (package-lock.json). Re-installs only when a requirements file changed.
+python3 -m venv .venv 2>/dev/null || true
+if [ ! -x .venv/bin/python ]; then
+  echo "Could not create .venv: install python3-venv (apt-get install python3-venv)." >&2
+  exit 1
+fi
+requirements="${SHUTTERBELL_REQUIREMENTS:-requirements.txt}"
+stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$requirements")"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -r "$requirements"
+  touch "$stamp"
+fi
+if [ ! -f node_modules/htmx.org/dist/htmx.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --silent --no-audit --no-fund
+fi
+export PATH="$PWD/.venv/bin:$PATH"

@@ -1,0 +1,175 @@
+"""Studios, their users, the first-run set-up token and staff invitations."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+from babel import Locale, UnknownLocaleError
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import recommended
+from .extensions import db
+from .models import SetupToken, Studio, User, utcnow
+
+MIN_PASSWORD = 10
+INVITE_VALID_FOR = timedelta(days=7)
+# Hash checked when no such user exists, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """Input that cannot become an account, with a message for the person typing it."""
+
+
+@dataclass
+class NewStudio:
+    name: str
+    time_zone: str
+    locale: str
+    owner_email: str
+    password: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_studio(new: NewStudio) -> User:
+    """Create a studio with its owner and the recommended profiles; returns the owner."""
+    check_time_zone(new.time_zone)
+    check_locale(new.locale)
+    check_password(new.password)
+    email = normalise_email(new.owner_email)
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise AccountError(_l("A user with this email address already exists."))
+    studio = Studio(name=new.name.strip(), time_zone=new.time_zone, locale=new.locale)
+    owner = User(studio=studio, email=email, role="owner", password_hash=generate_password_hash(new.password))
+    db.session.add_all([studio, owner])
+    db.session.flush()
+    recommended.add_to(studio)
+    db.session.execute(sa.delete(SetupToken))
+    db.session.commit()
+    return owner
+
+
+def check_time_zone(name: str) -> None:
+    if name not in available_timezones():
+        raise AccountError(_l("Unknown time zone."))
+
+
+def check_locale(code: str) -> None:
+    try:
+        Locale.parse(code)
+    except (UnknownLocaleError, ValueError):
+        raise AccountError(_l("Unknown locale.")) from None
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(_l("Use at least %(num)d characters.", num=MIN_PASSWORD))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def instance_is_empty() -> bool:
+    return db.session.scalar(sa.select(sa.func.count(Studio.id))) == 0
+
+
+def issue_setup_token() -> str | None:
+    """A fresh one-time token for the set-up page, or None once a studio exists."""
+    if not instance_is_empty():
+        return None
+    token = secrets.token_urlsafe(16)
+    db.session.execute(sa.delete(SetupToken))
+    db.session.add(SetupToken(token_hash=_digest(token)))
+    db.session.commit()
+    return token
+
+
+def setup_token_valid(token: str) -> bool:
+    hashes = db.session.scalars(sa.select(SetupToken.token_hash)).all()
+    return any(hmac.compare_digest(_digest(token), h) for h in hashes)
+
+
+def invite_staff(studio: Studio, email: str, name: str = "") -> tuple[User, str]:
+    """Create an invited staff member; returns the user and the token for their link."""
+    email = normalise_email(email)
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise AccountError(_l("A user with this email address already exists."))
+    token = secrets.token_urlsafe(24)
+    user = User(studio=studio, email=email, name=name.strip(), role="staff",
+                invite_token_hash=_digest(token), invited_at=utcnow())
+    db.session.add(user)
+    db.session.commit()
+    return user, token
+
+
+def find_invited(token: str) -> User | None:
+    user = db.session.scalar(sa.select(User).where(User.invite_token_hash == _digest(token)))
+    if user is None or user.invited_at + INVITE_VALID_FOR < utcnow():
+        return None
+    return user
+
+
+def accept_invite(user: User, name: str, password: str) -> None:
+    check_password(password)
+    user.name = name.strip()
+    user.password_hash = generate_password_hash(password)
+    user.invite_token_hash = None
+    db.session.commit()
+
+
+def remove_user(studio: Studio, user_id: int) -> None:
+    user = db.session.scalar(sa.select(User).where(User.studio_id == studio.id, User.id == user_id))
+    if user is None:
+        raise LookupError(user_id)
+    if user.is_owner:
+        raise AccountError(_l("The studio owner cannot be removed."))
+    db.session.delete(user)
+    db.session.commit()
+
+
+def list_users(studio: Studio) -> list[User]:
+    return db.session.scalars(
+        sa.select(User).where(User.studio_id == studio.id).order_by(User.role, User.email)
+    ).all()
+
+
+def send_invitation(user: User, invite_url: str) -> bool:
+    """Email the invitation through the instance's mail server; False when it could not be sent
+    (the owner still sees the link and can pass it on)."""
+    from flask import current_app
+    from flask_mail import Message
+
+    from .extensions import mail
+
+    if current_app.config.get("MAIL_SUPPRESS_SEND"):
+        return False
+
+    message = Message(
+        subject=f"You are invited to {user.studio.name} on Shutterbell",
+        recipients=[user.email],
+        body=(f"Hello,\n\n{user.studio.name} invites you to Shutterbell. Choose your password here "
+              f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n"),
+    )
+    try:
+        mail.send(message)
+    except OSError:
+        return False
+    return True

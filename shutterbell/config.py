@@ -1,0 +1,73 @@
+"""Bootstrap configuration from the environment (and an optional ``.env``).
+
+Only what a process needs to start lives here: database, Redis, secret key, instance mail.
+Studio settings live in the database and are edited in the app.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
+    env = dict(os.environ if env is None else env)
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = _database_url(env.get("DATABASE_URL"), instance)
+    embedded = database_url.startswith("sqlite")
+    return {
+        "SECRET_KEY": _secret_key(env, instance, embedded),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}",
+        "QUEUE_NAME": env.get("QUEUE_NAME", "shutterbell"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE", "0")),
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # a tablet left open overnight must still save its form
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS", "0")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "shutterbell@localhost"),
+        "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead
+        "BABEL_DEFAULT_LOCALE": "en",
+    }
+
+
+def _database_url(url: str | None, instance: Path) -> str:
+    if not url:
+        return f"sqlite:///{instance / 'shutterbell.db'}"
+    # psycopg 3 is the driver we ship; accept the URLs people paste from their hosting panel.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _secret_key(env: dict[str, str], instance: Path, embedded: bool) -> str:
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    if not embedded:
+        # Several web and worker machines must share one key: a generated file would differ.
+        raise ConfigError("SECRET_KEY must be set when DATABASE_URL points at a shared database.")
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"Expected a yes/no value, got {value!r}.")

@@ -1,0 +1,132 @@
+"""Database models. Every row belongs to a studio; queries go through ``scoped`` helpers."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timestamps stored as UTC and always read back timezone-aware, on SQLite too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given for a UTC column")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Studio(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Berlin")
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en_US")
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    default_send_time: Mapped[time] = mapped_column(sa.Time, default=time(9, 0))
+    morning_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
+    evening_time: Mapped[time] = mapped_column(sa.Time, default=time(18, 0))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(UserMixin, db.Model):
+    ROLES = ("owner", "staff")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))  # None until an invite is accepted
+    role: Mapped[str] = mapped_column(sa.String(10), default="staff")
+    invite_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    studio: Mapped[Studio] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("role in ('owner', 'staff')", name="role"),)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: an invited user cannot sign in yet
+        return self.password_hash is not None
+
+
+class SetupToken(db.Model):
+    """The one-time token that guards the first-run set-up page of an empty instance."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Profile(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    recommended: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Deleting keeps the row: sent messages and jobs still point at it.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    notifications: Mapped[list[Notification]] = relationship(
+        back_populates="profile",
+        order_by="Notification.position",
+        primaryjoin="and_(Profile.id == Notification.profile_id, Notification.retired_at.is_(None))",
+        viewonly=True,
+    )
+
+
+class Notification(db.Model):
+    """One message of a profile. Its id is part of the scheduler's idempotency key, so an edit
+    updates the row in place and a removal retires it; rows are never deleted and re-inserted."""
+
+    CHANNELS = ("email", "sms")
+    SEND_TIMES = ("default", "morning", "evening", "at")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(sa.ForeignKey("profile.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    trigger: Mapped[str] = mapped_column(sa.String(40))
+    days: Mapped[int | None]
+    audience: Mapped[str] = mapped_column(sa.String(20))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    send_time: Mapped[str] = mapped_column(sa.String(10), default="default")
+    send_at: Mapped[time | None] = mapped_column(sa.Time)  # when send_time == "at"
+    subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    profile: Mapped[Profile] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers')", name="audience"),
+        sa.CheckConstraint("days is null or (days >= 0 and days <= 365)", name="days_range"),
+    )

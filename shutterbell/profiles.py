@@ -1,0 +1,215 @@
+"""Communication profiles: checking, saving (notifications updated in place), copying, deleting."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import time
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from . import templating, triggers
+from .extensions import db
+from .models import Notification, Profile, Studio, utcnow
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 500
+MAX_NOTIFICATIONS = 30
+
+
+@dataclass
+class NotificationInput:
+    trigger: str
+    audience: str
+    channel: str
+    body: str
+    subject: str = ""
+    days: int | None = None
+    send_time: str = "default"
+    send_at: time | None = None
+    requires_approval: bool = False
+    enabled: bool = True
+    id: int | None = None  # the notification this row edits; None for a new one
+
+    @classmethod
+    def of(cls, notification: Notification) -> NotificationInput:
+        return cls(**{f.name: getattr(notification, f.name) for f in fields(cls)})
+
+
+@dataclass
+class ProfileInput:
+    name: str
+    description: str = ""
+    notifications: list[NotificationInput] = field(default_factory=list)
+
+
+class InvalidProfile(ValueError):
+    """Raised with ``problems``: {"name": msg} or {("notifications", index, field): msg}."""
+
+    def __init__(self, problems: dict):
+        super().__init__(problems)
+        self.problems = problems
+
+
+class UnknownNotification(LookupError):
+    """A posted notification id that is not one of this profile's live notifications."""
+
+
+def list_profiles(studio: Studio) -> list[Profile]:
+    return db.session.scalars(
+        sa.select(Profile)
+        .where(Profile.studio_id == studio.id, Profile.deleted_at.is_(None))
+        .order_by(Profile.recommended.desc(), sa.func.lower(Profile.name))
+    ).all()
+
+
+def get_profile(studio: Studio, profile_id: int) -> Profile | None:
+    return db.session.scalar(
+        sa.select(Profile).where(
+            Profile.id == profile_id, Profile.studio_id == studio.id, Profile.deleted_at.is_(None)
+        )
+    )
+
+
+def profile_problems(data: ProfileInput) -> dict:
+    problems: dict = {}
+    name = data.name.strip()
+    if not name:
+        problems["name"] = _l("Give the profile a name.")
+    elif len(name) > MAX_NAME:
+        problems["name"] = _l("At most %(num)d characters.", num=MAX_NAME)
+    if len(data.description) > MAX_DESCRIPTION:
+        problems["description"] = _l("At most %(num)d characters.", num=MAX_DESCRIPTION)
+    if len(data.notifications) > MAX_NOTIFICATIONS:
+        problems["notifications"] = _l("At most %(num)d notifications per profile.", num=MAX_NOTIFICATIONS)
+    for index, item in enumerate(data.notifications):
+        for name_, message in notification_problems(item).items():
+            problems[("notifications", index, name_)] = message
+    return problems
+
+
+def notification_problems(item: NotificationInput) -> dict[str, str]:
+    """Field name -> message for everything wrong with one notification."""
+    try:
+        trigger = triggers.get(item.trigger)
+    except triggers.UnknownTrigger:
+        return {"trigger": _l("Choose a trigger from the list.")}
+    problems = {}
+    if trigger.takes_days:
+        if item.days is None:
+            problems["days"] = _l("How many days?")
+        elif not 0 <= item.days <= triggers.MAX_DAYS:
+            problems["days"] = _l("Between 0 and %(num)d days.", num=triggers.MAX_DAYS)
+    if item.audience not in [a.value for a in triggers.Audience]:
+        problems["audience"] = _l("Choose a target group.")
+    elif not trigger.allows(item.audience):
+        problems["audience"] = _l("This trigger can only go to: %(groups)s.",
+                                  groups=", ".join(str(a.label) for a in trigger.audiences))
+    if item.channel not in Notification.CHANNELS:
+        problems["channel"] = _l("Choose Email or Text message.")
+    if item.send_time not in Notification.SEND_TIMES:
+        problems["send_time"] = _l("Choose a send time.")
+    elif item.send_time == "at" and item.send_at is None:
+        problems["send_at"] = _l("Which time of day?")
+    problems.update(_message_problems(item, trigger))
+    return problems
+
+
+def _message_problems(item: NotificationInput, trigger: triggers.Trigger) -> dict[str, str]:
+    problems = {}
+    if item.channel == "email":
+        if not item.subject.strip():
+            problems["subject"] = _l("An email needs a subject.")
+        else:
+            _collect(problems, "subject", item.subject, trigger, templating.MAX_SUBJECT)
+    limit = templating.MAX_SMS_BODY if item.channel == "sms" else templating.MAX_EMAIL_BODY
+    if not item.body.strip():
+        problems["body"] = _l("Write the message.")
+    else:
+        _collect(problems, "body", item.body, trigger, limit)
+    return problems
+
+
+def _collect(problems: dict, name: str, source: str, trigger: triggers.Trigger, limit: int) -> None:
+    try:
+        templating.check(source, trigger, limit)
+    except templating.TemplateProblem as exc:
+        problems[name] = exc.args[0]
+
+
+def save_profile(studio: Studio, profile: Profile | None, data: ProfileInput) -> Profile:
+    """Create or update a profile and its notifications, all or nothing.
+
+    Existing notifications are updated in place (their ids key the scheduler's idempotency),
+    new rows are inserted, and notifications left out are retired, never deleted.
+    """
+    problems = profile_problems(data)
+    if problems:
+        raise InvalidProfile(problems)
+    live = {n.id: n for n in profile.notifications} if profile is not None else {}
+    posted_ids = [item.id for item in data.notifications if item.id is not None]
+    if len(set(posted_ids)) != len(posted_ids) or not set(posted_ids) <= set(live):
+        raise UnknownNotification(sorted(set(posted_ids) - set(live)))
+    if profile is None:
+        profile = Profile(studio_id=studio.id)
+        db.session.add(profile)
+    profile.name = data.name.strip()
+    profile.description = data.description.strip()
+    kept = set()
+    for position, item in enumerate(data.notifications):
+        notification = _notification_for(profile, live, item)
+        apply_input(notification, item, position)
+        kept.add(notification.id)
+    for notification_id, notification in live.items():
+        if notification_id not in kept:
+            notification.retired_at = utcnow()
+    db.session.commit()
+    db.session.expire(profile, ["notifications"])
+    return profile
+
+
+def _notification_for(profile: Profile, live: dict[int, Notification], item: NotificationInput) -> Notification:
+    if item.id is None:
+        notification = Notification(studio_id=profile.studio_id, profile=profile)
+        db.session.add(notification)
+        return notification
+    return live[item.id]
+
+
+def apply_input(notification: Notification, item: NotificationInput, position: int) -> None:
+    """Copy checked input onto a notification, clearing fields its trigger and channel do not use."""
+    trigger = triggers.get(item.trigger)
+    notification.position = position
+    notification.trigger = item.trigger
+    notification.days = item.days if trigger.takes_days else None
+    notification.audience = item.audience
+    notification.channel = item.channel
+    notification.send_time = item.send_time if trigger.has_send_time else "default"
+    notification.send_at = item.send_at if notification.send_time == "at" else None
+    notification.subject = item.subject.strip() if item.channel == "email" else ""
+    notification.body = item.body.strip()
+    notification.requires_approval = item.requires_approval
+    notification.enabled = item.enabled
+
+
+def duplicate_profile(profile: Profile) -> Profile:
+    """A copy with new notifications (new identities: the copy's messages are its own)."""
+    copy = Profile(
+        studio_id=profile.studio_id,
+        name=(str(_l("Copy of %(name)s", name=profile.name)))[:MAX_NAME],
+        description=profile.description,
+    )
+    db.session.add(copy)
+    for notification in profile.notifications:
+        clone = Notification(studio_id=profile.studio_id, profile=copy)
+        item = NotificationInput.of(notification)
+        apply_input(clone, item, notification.position)
+        db.session.add(clone)
+    db.session.commit()
+    return copy
+
+
+def delete_profile(profile: Profile) -> None:
+    """Soft delete: the profile disappears from lists, its history stays."""
+    profile.deleted_at = utcnow()
+    db.session.commit()
+

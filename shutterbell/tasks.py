@@ -1,0 +1,27 @@
+"""Functions the RQ worker runs. Each runs inside the worker's app context (worker.py)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import get_current_job
+
+HEARTBEAT_KEY = "shutterbell:heartbeat"
+
+
+def heartbeat() -> str:
+    """The cron process enqueues this every minute; a worker running it proves the background
+    chain (cron → Redis → worker) is alive. The scheduler pass joins it in the delivery issue."""
+    now = datetime.now(timezone.utc).isoformat()
+    get_current_job().connection.set(HEARTBEAT_KEY, now)
+    return now
+
+
+def last_heartbeat(connection: Redis) -> datetime | None:
+    """When a worker last ran the heartbeat, or None (never, or Redis unreachable)."""
+    try:
+        value = connection.get(HEARTBEAT_KEY)
+    except (RedisError, OSError):
+        return None
+    return datetime.fromisoformat(value.decode()) if value else None

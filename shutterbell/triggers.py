@@ -1,0 +1,109 @@
+"""The trigger catalogue: the one place that says what can start a notification.
+
+Forms offer these triggers, validation checks against them and the scheduler reads them to
+decide what is due. Adding a trigger means adding one entry to ``CATALOGUE`` (see CONTRIBUTING.md).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+MAX_DAYS = 365
+
+
+class Audience(str, enum.Enum):
+    ALL = "all"
+    POTENTIAL_BUYERS = "potential_buyers"
+    BUYERS = "buyers"
+
+    @property
+    def label(self) -> str:
+        return AUDIENCE_LABELS[self]
+
+
+AUDIENCE_LABELS = {
+    Audience.ALL: _l("All customers"),
+    Audience.POTENTIAL_BUYERS: _l("Potential buyers"),
+    Audience.BUYERS: _l("Buyers"),
+}
+
+
+class Occurrence(str, enum.Enum):
+    """What makes one occurrence of a trigger, and so one message per customer.
+
+    The scheduler's idempotency key is (notification, customer, job, occurrence): a customer gets a
+    registration message once, an order message once per order, a voucher message once per
+    voucher, and a date message once per value of that date (moving the archive date is a new
+    occurrence; the same date never sends twice).
+    """
+
+    REGISTRATION = "registration"
+    ORDER = "order"
+    VOUCHER = "voucher"
+    DATE_VALUE = "date_value"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    key: str
+    label: str
+    keys_off: str  # the event name, or the job/order/voucher attribute holding the date
+    is_date: bool  # keyed off a calendar date (sent at a send time) rather than an event
+    takes_days: bool
+    direction: int  # -1: days before, +1: days after, 0: at the moment itself
+    audiences: tuple[Audience, ...]
+    occurrence: Occurrence
+    context: tuple[str, ...] = ()  # extra placeholder objects this trigger provides
+
+    @property
+    def has_send_time(self) -> bool:
+        """Date triggers and delayed events go out at a time of day; instant events at once."""
+        return self.is_date or self.takes_days
+
+    def allows(self, audience: Audience | str) -> bool:
+        return Audience(audience) in self.audiences
+
+
+_EVERYONE = (Audience.ALL, Audience.POTENTIAL_BUYERS, Audience.BUYERS)
+
+CATALOGUE: dict[str, Trigger] = {
+    t.key: t
+    for t in (
+        Trigger("customer_registered", _l("After a customer registered"), "customer.registered_at",
+                False, False, 0, (Audience.POTENTIAL_BUYERS,), Occurrence.REGISTRATION),
+        Trigger("job_published", _l("When the photos are online"), "job.published_at",
+                False, False, 0, _EVERYONE, Occurrence.DATE_VALUE),
+        Trigger("days_after_published", _l("Days after the photos went online"), "job.published_at",
+                True, True, +1, _EVERYONE, Occurrence.DATE_VALUE),
+        Trigger("days_before_archived", _l("Days before the job is archived"), "job.archives_at",
+                True, True, -1, _EVERYONE, Occurrence.DATE_VALUE),
+        Trigger("days_before_order_deadline", _l("Days before the order deadline"), "job.order_deadline",
+                True, True, -1, _EVERYONE, Occurrence.DATE_VALUE),
+        Trigger("order_placed", _l("After an order was placed"), "order.placed_at",
+                False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
+        Trigger("days_after_order", _l("Days after an order was placed"), "order.placed_at",
+                False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
+        Trigger("days_after_order_unpaid", _l("Days after an order that is still unpaid"), "order.placed_at",
+                False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
+        Trigger("days_before_voucher_expires", _l("Days before a voucher expires"), "voucher.expires_at",
+                True, True, -1, (Audience.ALL, Audience.POTENTIAL_BUYERS), Occurrence.VOUCHER, ("voucher",)),
+        Trigger("days_before_shoot", _l("Days before the shoot (session reminder)"), "job.shoot_date",
+                True, True, -1, (Audience.ALL,), Occurrence.DATE_VALUE),
+        Trigger("days_after_shoot", _l("Days after the shoot (feedback request)"), "job.shoot_date",
+                True, True, +1, _EVERYONE, Occurrence.DATE_VALUE),
+    )
+}
+
+
+class UnknownTrigger(LookupError):
+    pass
+
+
+def get(key: str) -> Trigger:
+    try:
+        return CATALOGUE[key]
+    except KeyError:
+        raise UnknownTrigger(key) from None
+

@@ -1,0 +1,169 @@
+"""Test fixtures: a real database (SQLite and PostgreSQL, every test runs on both), a real Redis,
+and named people: Olivia owns Studio Lichtblick, Sam is her staff, Otto owns another studio."""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import create_app
+from shutterbell import accounts
+from shutterbell.extensions import db
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+PASSWORD = "correct horse battery"
+
+
+def _worker_number() -> int:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(re.sub(r"\D", "", name) or 0)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"shutterbell_test_{_worker_number()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """One app per database backend; the schema comes from the migrations, as in production."""
+    os.environ["INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": f"{REDIS_BASE_URL}/{1 + _worker_number() % 15}",
+        "SERVER_NAME": "shutterbell.test",
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Every test starts with empty tables (deleting rows is much faster than rebuilding)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def olivia(ctx):
+    """Owner of Studio Lichtblick."""
+    return accounts.create_studio(accounts.NewStudio(
+        "Studio Lichtblick", "Europe/Berlin", "de_DE", "olivia@lichtblick.example", PASSWORD))
+
+
+@pytest.fixture
+def sam(olivia):
+    """Staff member of Studio Lichtblick."""
+    user, _ = accounts.invite_staff(olivia.studio, "sam@lichtblick.example", "Sam")
+    accounts.accept_invite(user, "Sam", PASSWORD)
+    return user
+
+
+@pytest.fixture
+def otto(ctx):
+    """Owner of another studio: must never see Lichtblick's data."""
+    return accounts.create_studio(accounts.NewStudio(
+        "Fotostudio Nebenan", "Europe/Vienna", "de_AT", "otto@nebenan.example", PASSWORD))
+
+
+class Browser:
+    """A test client that signs in and sends the CSRF token like the real pages do.
+
+    Each request runs in an empty context, so it gets its own app context, ``g`` and database
+    session, as in production, instead of sharing the test's (which hides bugs).
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def _request(self, method, *args, **kwargs):
+        return contextvars.Context().run(getattr(self.client, method), *args, **kwargs)
+
+    def csrf(self) -> str:
+        if self.token is None:
+            page = self._request("get", "/login").get_data(as_text=True)
+            self.token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        return self.token
+
+    def get(self, url, **kwargs):
+        return self._request("get", url, **kwargs)
+
+    def post(self, url, data=None, htmx=False, **kwargs):
+        data = {"csrf_token": self.csrf(), **(data or {})}
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self._request("post", url, data=data, headers=headers, **kwargs)
+
+    def sign_in(self, user, password=PASSWORD):
+        response = self.post("/login", {"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def as_olivia(app, olivia):
+    return Browser(app.test_client()).sign_in(olivia)
+
+
+@pytest.fixture
+def as_sam(app, sam):
+    return Browser(app.test_client()).sign_in(sam)
+
+
+@pytest.fixture
+def as_otto(app, otto):
+    return Browser(app.test_client()).sign_in(otto)
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture(scope="session")
+def bare_app(tmp_path_factory):
+    """An app for tests that need no database (translations, templating)."""
+    os.environ.setdefault("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+@pytest.fixture
+def bare_ctx(bare_app):
+    with bare_app.app_context():
+        yield

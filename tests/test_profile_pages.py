@@ -1,0 +1,179 @@
+"""Settings → Communication profiles, through HTTP as the owner, her staff and an outsider."""
+import pytest
+
+from shutterbell import profiles
+from shutterbell.extensions import db
+
+from .conftest import text_of
+
+
+def row(index, position=None, **fields):
+    values = {"trigger": "job_published", "audience": "all", "channel": "email", "send_time": "default",
+              "subject": "Your photos", "body": "Hello {{ customer.first_name }}", "enabled": "y",
+              "position": str(index if position is None else position), **fields}
+    return {f"notifications-{index}-{name}": value for name, value in values.items() if value is not None}
+
+
+def profile_form(name="School photos 2026", *rows):
+    data = {"name": name, "description": ""}
+    for r in rows:
+        data.update(r)
+    return data
+
+
+def studio_profiles(user):
+    db.session.expire_all()
+    return profiles.list_profiles(user.studio)
+
+
+def test_the_list_shows_the_recommended_profiles_and_the_create_button(as_olivia):
+    page = text_of(as_olivia.get("/settings/profiles/"))
+    assert "Recommended: standard" in page and "Recommended: sales push" in page
+    assert 'class="button primary" href="/settings/profiles/new">Create profile' in page
+    assert page.count(">Duplicate<") == 2
+
+
+def test_the_owner_creates_a_profile_with_two_notifications(as_olivia, olivia):
+    response = as_olivia.post("/settings/profiles/new", profile_form(
+        "School photos 2026",
+        row(0, trigger="customer_registered", audience="potential_buyers", subject="Welcome"),
+        row(7, position=1, trigger="days_before_archived", days="7", channel="sms", subject=None,
+            body="{{ job.name }}: last week to order {{ job.gallery_url }}", send_time="evening"),
+    ))
+    assert response.status_code == 302
+    created = next(p for p in studio_profiles(olivia) if p.name == "School photos 2026")
+    first, second = created.notifications
+    assert (first.trigger, first.audience, first.channel, first.subject) == \
+        ("customer_registered", "potential_buyers", "email", "Welcome")
+    assert (second.trigger, second.days, second.channel, second.subject, second.send_time) == \
+        ("days_before_archived", 7, "sms", "", "evening")
+
+
+def test_editing_keeps_notification_ids_and_follows_the_new_order(as_olivia, olivia):
+    profile = studio_profiles(olivia)[1]
+    ids = [n.id for n in profile.notifications]
+    data = {"name": "Standard, our way", "description": ""}
+    for index, n in enumerate(profile.notifications):
+        data.update(row(index, position=len(ids) - 1 - index, id=str(n.id), trigger=n.trigger,
+                        days=None if n.days is None else str(n.days), audience=n.audience, channel=n.channel,
+                        subject=n.subject, body=n.body))
+    response = as_olivia.post(f"/settings/profiles/{profile.id}", data)
+    assert response.status_code == 302, text_of(response)
+    db.session.expire_all()
+    assert profile.name == "Standard, our way"
+    assert [n.id for n in profile.notifications] == list(reversed(ids))
+
+
+@pytest.mark.parametrize("name, fields, message", [
+    ("", {}, "Give the profile a name."),
+    ("x" * 500, {}, "At most 120 characters."),
+    ("Bad", {"trigger": "explode_the_server"}, "Not a valid choice."),
+    ("Bad", {"trigger": "days_before_archived", "days": "-3"}, "Between 0 and 365 days."),
+    ("Bad", {"trigger": "days_before_archived", "days": "99999999"}, "Between 0 and 365 days."),
+    ("Bad", {"body": "Hello {{ customer.first_name "}, "Line 1:"),
+    ("Bad", {"body": "{{ ''.__class__ }}"}, "Messages may only contain text and placeholders"),
+    ("Bad", {"body": "{{ customer.password }}"}, "Unknown placeholder {{ customer.password }}."),
+    ("Bad", {"subject": ""}, "An email needs a subject."),
+    ("Bad", {"trigger": "customer_registered", "audience": "buyers"}, "This trigger can only go to: Potential buyers."),
+])
+def test_bad_input_comes_back_as_422_with_the_field_error_and_saves_nothing(as_olivia, olivia, name, fields, message):
+    response = as_olivia.post("/settings/profiles/new", profile_form(name, row(0, **fields)))
+    assert response.status_code == 422
+    assert message.replace("'", "&#39;") in text_of(response)
+    assert len(studio_profiles(olivia)) == 2
+
+
+def test_a_forged_csrf_token_is_refused(as_olivia, olivia):
+    response = as_olivia._request("post", "/settings/profiles/new",
+                                  data={**profile_form("Forged", row(0)), "csrf_token": "forged"})
+    assert response.status_code == 400
+    assert "did not come from this site" in text_of(response)
+    assert len(studio_profiles(olivia)) == 2
+
+
+def test_without_javascript_add_another_notification_redraws_the_form_with_a_new_row(as_olivia, olivia):
+    response = as_olivia.post("/settings/profiles/new", {**profile_form("Draft", row(0)), "add_notification": "1"})
+    assert response.status_code == 200
+    page = text_of(response)
+    assert 'name="notifications-0-trigger"' in page and 'name="notifications-1-trigger"' in page
+    assert len(studio_profiles(olivia)) == 2  # nothing saved yet
+
+
+def test_without_javascript_move_up_swaps_two_rows(as_olivia):
+    data = profile_form("Draft", row(0, subject="First"), row(1, subject="Second"))
+    page = text_of(as_olivia.post("/settings/profiles/new", {**data, "move": "1:up"}))
+    assert page.index('value="Second"') < page.index('value="First"')
+
+
+def test_the_trigger_decides_which_target_groups_are_offered(as_olivia):
+    page = text_of(as_olivia.get("/settings/profiles/row", query_string={
+        "index": "3", "notifications-3-trigger": "customer_registered", "notifications-3-audience": "all",
+        "notifications-3-channel": "email"}))
+    assert '<option value="potential_buyers" selected>' in page
+    assert 'value="buyers"' not in page and 'value="all"' not in page
+    page = text_of(as_olivia.get("/settings/profiles/row", query_string={
+        "index": "3", "notifications-3-trigger": "job_published", "notifications-3-channel": "sms"}))
+    assert all(f'value="{a}"' in page for a in ("all", "potential_buyers", "buyers"))
+
+
+def test_the_preview_renders_sample_data_and_counts_sms_segments(as_olivia):
+    response = as_olivia.post("/settings/profiles/preview", {
+        "index": "0", **row(0, channel="sms", body="Hi {{ customer.first_name }}, photos: {{ job.gallery_url }}")},
+        htmx=True)
+    page = text_of(response)
+    assert "Hi Anna, photos: https://photos.example.com/g/SONNE26" in page
+    assert "1 SMS segment" in page
+
+
+def test_the_preview_shows_the_problem_instead_of_crashing(as_olivia):
+    page = text_of(as_olivia.post("/settings/profiles/preview", {"index": "0", **row(0, body="Hi {{ customer.nickname }}")}, htmx=True))
+    assert "Unknown placeholder {{ customer.nickname }}." in page
+
+
+def test_duplicate_and_delete(as_olivia, olivia):
+    original = studio_profiles(olivia)[1]
+    response = as_olivia.post(f"/settings/profiles/{original.id}/duplicate")
+    copy = next(p for p in studio_profiles(olivia) if p.name == "Copy of Recommended: standard")
+    assert response.location.endswith(f"/settings/profiles/{copy.id}")
+    confirm = text_of(as_olivia.get(f"/settings/profiles/{copy.id}/delete"))
+    assert "Delete “Copy of Recommended: standard”?" in confirm
+    assert as_olivia.post(f"/settings/profiles/{copy.id}/delete").status_code == 302
+    assert [p.name for p in studio_profiles(olivia)] == ["Recommended: sales push", "Recommended: standard"]
+
+
+def test_staff_can_view_profiles_but_not_change_or_delete_them(as_sam, olivia):
+    profile = studio_profiles(olivia)[0]
+    page = text_of(as_sam.get(f"/settings/profiles/{profile.id}"))
+    assert "Only the studio owner can change profiles." in page and "disabled" in page
+    assert "Create profile" not in text_of(as_sam.get("/settings/profiles/"))
+    assert as_sam.post(f"/settings/profiles/{profile.id}", profile_form("Mine now", row(0))).status_code == 403
+    assert as_sam.post(f"/settings/profiles/{profile.id}/delete").status_code == 403
+    assert as_sam.post(f"/settings/profiles/{profile.id}/duplicate").status_code == 403
+    assert as_sam.post("/settings/profiles/new", profile_form("Mine", row(0))).status_code == 403
+    assert studio_profiles(olivia)[0].name == profile.name
+
+
+def test_another_studio_gets_404_for_every_profile_url(as_otto, olivia):
+    profile = studio_profiles(olivia)[0]
+    for method, url in [("get", f"/settings/profiles/{profile.id}"), ("post", f"/settings/profiles/{profile.id}"),
+                        ("get", f"/settings/profiles/{profile.id}/delete"),
+                        ("post", f"/settings/profiles/{profile.id}/delete"),
+                        ("post", f"/settings/profiles/{profile.id}/duplicate")]:
+        response = getattr(as_otto, method)(url, **({"data": profile_form("Hijack", row(0))} if method == "post" else {}))
+        assert response.status_code == 404, url
+    assert "Recommended: standard" in text_of(as_otto.get("/settings/profiles/"))  # Otto's own
+    assert studio_profiles(olivia)[0].deleted_at is None
+
+
+def test_another_studios_notification_id_in_a_post_is_404_and_changes_nothing(as_otto, otto, olivia):
+    mine = studio_profiles(otto)[0]
+    foreign = studio_profiles(olivia)[0].notifications[0]
+    response = as_otto.post(f"/settings/profiles/{mine.id}", profile_form("Mine", row(0, id=str(foreign.id))))
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert foreign.profile_id != mine.id and foreign.retired_at is None
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(browser, olivia):
+    response = browser.get("/settings/profiles/")
+    assert response.status_code == 302 and "/login" in response.location

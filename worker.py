@@ -1,0 +1,28 @@
+"""Background processes: ``python worker.py`` runs an RQ worker, ``python worker.py cron`` the
+periodic-job scheduler. Both build the app once and keep one app context for every job."""
+from __future__ import annotations
+
+import sys
+
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+
+from app import create_app
+from shutterbell.queue import wait_for_redis
+
+
+def main(argv: list[str]) -> None:
+    app = create_app()
+    with app.app_context():
+        connection = wait_for_redis(app.config["REDIS_URL"])
+        if argv[1:2] == ["cron"]:
+            scheduler = CronScheduler(connection=connection)
+            scheduler.load_config_from_file("shutterbell.cron")
+            scheduler.start()
+        else:
+            queue = Queue(app.config["QUEUE_NAME"], connection=connection)
+            Worker([queue], connection=connection).work(burst="--burst" in argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
