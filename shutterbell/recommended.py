@@ -92,7 +92,7 @@ RECOMMENDED_PROFILES = (
     ),
     RecommendedProfile(
         "Recommended: sales push",
-        "More reminders for customers who have not ordered yet, with text messages for the "
+        "An earlier reminder for customers who have not ordered yet, and text messages for the "
         "moments that sell: the gallery going online, the voucher and the order deadline.",
         (
             WELCOME,
@@ -111,7 +111,6 @@ RECOMMENDED_PROFILES = (
                    "Order: {{ job.gallery_url }}"),
             N(trigger="days_before_order_deadline", days=3, audience="potential_buyers", channel="sms",
               body="{{ studio.name }}: 3 days left to order your photos: {{ job.gallery_url }}"),
-            LAST_DAYS,
             THANK_YOU,
         ),
     ),

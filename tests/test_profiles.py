@@ -17,10 +17,10 @@ def test_a_new_studio_starts_with_two_recommended_profiles(olivia):
     assert [p.name for p in found] == ["Recommended: sales push", "Recommended: standard"]
     for profile in found:
         assert profile.recommended
-        assert 6 <= len(profile.notifications) <= 8
+        assert 6 <= len(profile.notifications) <= 7  # GotPhoto's advice
         assert profiles.profile_problems(ProfileInput(profile.name, "", inputs_of(profile))) == {}
         assert {n.trigger for n in profile.notifications} >= {"customer_registered", "job_published",
-                                                              "days_before_archived", "order_placed"}
+                                                              "days_before_voucher_expires", "order_placed"}
 
 
 def test_recommended_text_messages_fit_one_segment(olivia):

@@ -1,0 +1,105 @@
+"""The profile editor in a real browser, at desktop and tablet size, with and without JavaScript."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import DESKTOP, TABLET, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def audience_options(row):
+    return row.get_by_label("Target group").locator("option").all_inner_texts()
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_owner_creates_and_edits_a_profile_with_two_notifications(page_for, live_server, viewport, size):
+    _, base_url = live_server
+    page = page_for(viewport)
+    page.goto(f"{base_url}/settings/profiles/")
+    expect(page.get_by_text("Recommended: standard")).to_be_visible()
+    screenshot(page, f"profiles-list-{size}")
+    create = page.get_by_role("link", name="Create profile")
+    assert create.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(31, 99, 214)"  # the blue button
+    create.click()
+
+    page.get_by_label("Profile name").fill("School photos 2026")
+    page.get_by_role("button", name="Add a notification").click()
+    first = page.locator(".notification-row").nth(0)
+    expect(first).to_be_visible()
+
+    # The trigger decides the target groups (an HTMX redraw of the row).
+    first.get_by_label("Trigger").select_option(label="After a customer registered")
+    expect(first.get_by_label("Target group").locator("option")).to_have_count(1)
+    assert audience_options(first) == ["Potential buyers"]
+    expect(first.get_by_label("Days", exact=True)).to_be_hidden()
+    first.get_by_label("Trigger").select_option(label="Days before the job is archived")
+    expect(first.get_by_label("Target group").locator("option")).to_have_count(3)
+    expect(first.get_by_label("Days", exact=True)).to_be_visible()
+    first.get_by_label("Days", exact=True).fill("7")
+    first.get_by_label("Target group").select_option(label="Potential buyers")
+    first.get_by_label("Subject").fill("Last week for {{ job.name }}")
+    first.get_by_label("Message", exact=True).fill("Hello {{ customer.first_name }},\nthe gallery closes on {{ job.archives_at }}.")
+    expect(first.locator(".preview-body")).to_contain_text("Hello Anna,")
+
+    page.get_by_role("button", name="Add another notification").click()
+    second = page.locator(".notification-row").nth(1)
+    second.get_by_label("Trigger").select_option(label="When the photos are online")
+    second.get_by_text("Text message").click()
+    expect(second.get_by_label("Subject")).to_be_hidden()
+    second.get_by_label("Message", exact=True).fill("{{ studio.name }}: photos online {{ job.gallery_url }}")
+    expect(second.locator(".preview-body")).to_contain_text("1 SMS segment")
+    screenshot(page, f"profile-editor-{size}")
+
+    page.get_by_role("button", name="Save profile").click()
+    page.wait_for_url(f"{base_url}/settings/profiles/")
+    card = page.locator(".profile", has_text="School photos 2026")
+    expect(card).to_contain_text("1 email · 1 text message")
+    expect(card.locator(".steps li").nth(0)).to_contain_text("Days before the job is archived")
+
+    # Edit: rename and move the text message to the top.
+    card.get_by_role("link", name="Edit").click()
+    page.get_by_label("Profile name").fill("School photos, autumn")
+    page.locator(".notification-row").nth(1).get_by_role("button", name="Move up").click()
+    page.get_by_role("button", name="Save profile").click()
+    card = page.locator(".profile", has_text="School photos, autumn")
+    expect(card.locator(".steps li").nth(0)).to_contain_text("When the photos are online")
+    assert page.js_errors == []
+
+
+def test_a_bad_message_is_a_field_error_and_the_form_keeps_what_was_typed(page_for, live_server):
+    _, base_url = live_server
+    page = page_for(TABLET)
+    page.goto(f"{base_url}/settings/profiles/new")
+    page.get_by_label("Profile name").fill("Broken")
+    page.get_by_role("button", name="Add a notification").click()
+    row = page.locator(".notification-row").first
+    row.get_by_label("Trigger").select_option(label="When the photos are online")
+    row.get_by_label("Subject").fill("Hi")
+    row.get_by_label("Message", exact=True).fill("Hi {{ customer.shoe_size }}")
+    expect(row.locator(".preview-body")).to_contain_text("Unknown placeholder {{ customer.shoe_size }}.")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.locator(".notification-row .error")).to_contain_text("Unknown placeholder")
+    expect(page.get_by_label("Profile name")).to_have_value("Broken")
+    screenshot(page, "profile-editor-error-tablet")
+
+
+def test_without_javascript_the_main_path_still_works(page_for, live_server):
+    _, base_url = live_server
+    page = page_for(DESKTOP, javascript=False)
+    page.goto(f"{base_url}/settings/profiles/new")
+    page.get_by_label("Profile name").fill("No script")
+    page.get_by_role("button", name="Add a notification").click()  # a plain form post
+    row = page.locator(".notification-row").first
+    row.get_by_label("Trigger").select_option("order_placed")
+    row.get_by_label("Target group").select_option("buyers")
+    row.get_by_label("Subject").fill("Thank you")
+    row.get_by_label("Message", exact=True).fill("Thanks for order {{ order.number }}")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.locator(".profile", has_text="No script")).to_contain_text("1 email")
+    delete = page.locator(".profile", has_text="No script").get_by_role("link", name="Delete")
+    delete.click()
+    page.get_by_role("button", name="Delete profile").click()
+    expect(page.locator(".profile", has_text="No script")).to_have_count(0)
+    screenshot(page, "profiles-list-nojs-desktop")
