@@ -1,0 +1,115 @@
+"""The README's promise: `./run` starts everything on embedded defaults, prints the set-up token,
+stops cleanly on Ctrl-C, and keeps the data for the next run."""
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Run:
+    """`./run` in its own process group, as a terminal runs it; Ctrl-C goes to the whole group."""
+
+    def __init__(self, instance: Path, port: int):
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
+        env.update(INSTANCE_PATH=str(instance), PORT=str(port), PYTHONUNBUFFERED="1")
+        self.log = open(instance / f"run-{time.time_ns()}.log", "w+")
+        self.process = subprocess.Popen(["./run"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def wait_until(self, pattern: str, timeout: float = 120) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.output())
+            if found:
+                return found
+            assert self.process.poll() is None, self.output()
+            time.sleep(0.2)
+        raise AssertionError(f"{pattern!r} never appeared:\n{self.output()}")
+
+    def stop(self) -> int:
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=30)
+
+
+class Client:
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> str:
+        return self.opener.open(self.base + path, timeout=10).read().decode()
+
+    def post(self, path: str, data: dict) -> tuple[int, str]:
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.get(path)).group(1)
+        body = urllib.parse.urlencode({"csrf_token": token, **data}).encode()
+        try:
+            response = self.opener.open(self.base + path, body, timeout=10)
+            return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def wait_for_http(url: str, run: Run, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/login", timeout=2)
+            return
+        except OSError:
+            assert run.process.poll() is None, run.output()
+            time.sleep(0.3)
+    raise AssertionError(run.output())
+
+
+def test_run_starts_everything_and_keeps_the_data(tmp_path):
+    port = free_port()
+    run = Run(tmp_path, port)
+    try:
+        token = run.wait_until(r"one-time token: (\S+)").group(1)
+        assert f"http://127.0.0.1:{port}" in run.output()
+        wait_for_http(run.url, run)
+        run.wait_until(r"heartbeat\(\) job in")  # cron enqueued it, the worker ran it: Redis works
+        client = Client(run.url)
+        status, page = client.post("/setup", {
+            "setup_token": token, "studio_name": "Studio Lichtblick", "time_zone": "Europe/Berlin",
+            "locale": "de_DE", "owner_email": "olivia@lichtblick.example", "password": PASSWORD})
+        assert status == 200 and "Recommended: standard" in page
+        assert "The background worker is running" in client.get("/")
+    finally:
+        code = run.stop()
+    assert code in (0, 130, 1), run.output()  # honcho exits after stopping every process
+    assert "redis.1 stopped" in run.output() and "worker.1 stopped" in run.output()
+    assert not (tmp_path / "redis.sock").exists()
+
+    again = Run(tmp_path, port)
+    try:
+        again.wait_until(r"already has a studio")
+        wait_for_http(again.url, again)
+        status, page = Client(again.url).post("/login", {"email": "olivia@lichtblick.example", "password": PASSWORD})
+        assert status == 200 and "Studio Lichtblick" in page
+    finally:
+        again.stop()
