@@ -1,0 +1,78 @@
+"""Every page at desktop and tablet size: it renders without script errors or CSP violations,
+nothing is wider than the screen, and controls are touch-sized. Screenshots land in screenshots/."""
+import pytest
+from playwright.sync_api import expect
+
+from shutterbell import accounts, profiles
+
+from ..conftest import PASSWORD
+from .conftest import DESKTOP, TABLET, screenshot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def check_layout(page):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], "the page scrolls sideways"
+    small = page.evaluate("""() => Array.from(document.querySelectorAll(
+        'main button, main .button, main select, main input:not([type=hidden]):not([type=checkbox]):not([type=radio])'))
+        .filter(el => el.offsetParent !== null && el.getBoundingClientRect().height < 36)
+        .map(el => el.outerHTML.slice(0, 80))""")
+    assert small == [], small
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_owner_pages(page_for, live_server, owner, viewport, size):
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        profile_id = profiles.list_profiles(studio)[1].id
+    page = page_for(viewport)
+    for name, path in [("dashboard", "/"), ("users", "/settings/users/"),
+                       ("profile-edit", f"/settings/profiles/{profile_id}"),
+                       ("profile-delete", f"/settings/profiles/{profile_id}/delete")]:
+        page.goto(base_url + path)
+        page.wait_for_load_state("networkidle")
+        check_layout(page)
+        screenshot(page, f"{name}-{size}")
+    page.goto(base_url + "/settings/users/")
+    page.get_by_label("Email").fill(f"sam-{size}-{owner}")
+    page.get_by_role("button", name="Invite").click()
+    assert "/invite/" in page.locator("input.copy").input_value()
+    screenshot(page, f"users-invited-{size}")
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_staff_see_profiles_read_only(chromium, live_server, owner, viewport, size):
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        user, token = accounts.invite_staff(studio, f"sam-{size}-{owner}")
+        accounts.accept_invite(user, "Sam", PASSWORD)
+        email, profile_id = user.email, profiles.list_profiles(studio)[0].id
+    context = chromium.new_context(viewport=viewport)
+    page = context.new_page()
+    sign_in(page, base_url, email)
+    page.goto(f"{base_url}/settings/profiles/")
+    expect(page.get_by_role("link", name="Create profile")).to_have_count(0)
+    page.goto(f"{base_url}/settings/profiles/{profile_id}")
+    expect(page.get_by_text("Only the studio owner can change profiles.")).to_be_visible()
+    expect(page.get_by_role("button", name="Save profile")).to_have_count(0)
+    screenshot(page, f"profile-staff-view-{size}")
+    context.close()
+
+
+def test_sign_in_and_set_up_pages(chromium, live_server):
+    _, base_url = live_server
+    for viewport, size in [(DESKTOP, "desktop"), (TABLET, "tablet")]:
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(f"{base_url}/login")
+        page.get_by_label("Email").fill("nobody@example.com")
+        page.get_by_label("Password").fill("wrong password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Wrong email or password.")).to_be_visible()
+        check_layout(page)
+        screenshot(page, f"login-error-{size}")
+        context.close()
