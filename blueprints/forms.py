@@ -106,7 +106,7 @@ class NotificationForm(Form):
 
     def to_input(self) -> NotificationInput:
         return NotificationInput(
-            id=int(self.id.data) if (self.id.data or "").isdigit() else None,
+            id=int(self.id.data) if str(self.id.data or "").isdigit() else None,
             trigger=self.trigger.data or "",
             days=self.days.data,
             audience=self.audience.data or "",

@@ -17,7 +17,7 @@ bp = Blueprint("profiles", __name__, url_prefix="/settings/profiles")
 @bp.context_processor
 def catalogue_names():
     return {"catalogue": triggers.CATALOGUE, "audience_labels": triggers.AUDIENCE_LABELS,
-            "placeholders_for": templating.placeholders_for}
+            "placeholders_for": templating.placeholders_for, "message_preview": message_preview}
 
 
 def _profile_or_404(profile_id: int):
@@ -101,12 +101,18 @@ def preview():
     """The message rendered with sample data as the owner types (HTMX, debounced)."""
     index = request.form.get("index", type=int, default=0)
     form = NotificationForm(request.form, prefix=f"notifications-{index}", studio=current_studio())
-    item = form.to_input()
-    problems = {k: v for k, v in profiles.notification_problems(item).items() if k in ("subject", "body")}
-    rendered = None
-    if not problems and item.body.strip():
+    return render_template("profiles/_preview.html", **message_preview(form))
+
+
+def message_preview(row: NotificationForm) -> dict:
+    """What the preview pane shows for one row: the rendered message, or what is wrong with it."""
+    item = row.to_input()
+    preview = {"rendered": None, "problems": {}, "channel": item.channel}
+    if not item.body.strip():
+        return preview  # nothing typed yet: nothing to complain about
+    preview["problems"] = {k: v for k, v in profiles.notification_problems(item).items() if k in ("subject", "body")}
+    if not preview["problems"]:
         studio = current_studio()
         context = templating.sample_context(studio.name, studio.locale, studio.currency)
-        rendered = templating.render(item.subject, item.body, item.channel, context)
-    return render_template("profiles/_preview.html", rendered=rendered, problems=problems, channel=item.channel,
-                           index=index)
+        preview["rendered"] = templating.render(item.subject, item.body, item.channel, context)
+    return preview

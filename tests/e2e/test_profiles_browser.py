@@ -9,6 +9,14 @@ from .conftest import DESKTOP, TABLET, screenshot
 pytestmark = pytest.mark.e2e
 
 
+def redrawn(page, action):
+    """Do what makes htmx fetch a row, and wait until it is swapped in and initialised
+    (Playwright types faster than any person: into a row that is about to be replaced)."""
+    with page.expect_response(lambda response: "/settings/profiles/row" in response.url):
+        action()
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
 def audience_options(row):
     return row.get_by_label("Target group").locator("option").all_inner_texts()
 
@@ -25,16 +33,16 @@ def test_the_owner_creates_and_edits_a_profile_with_two_notifications(page_for, 
     create.click()
 
     page.get_by_label("Profile name").fill("School photos 2026")
-    page.get_by_role("button", name="Add a notification").click()
+    redrawn(page, lambda: page.get_by_role("button", name="Add a notification").click())
     first = page.locator(".notification-row").nth(0)
     expect(first).to_be_visible()
 
     # The trigger decides the target groups (an HTMX redraw of the row).
-    first.get_by_label("Trigger").select_option(label="After a customer registered")
+    redrawn(page, lambda: first.get_by_label("Trigger").select_option(label="After a customer registered"))
     expect(first.get_by_label("Target group").locator("option")).to_have_count(1)
     assert audience_options(first) == ["Potential buyers"]
     expect(first.get_by_label("Days", exact=True)).to_be_hidden()
-    first.get_by_label("Trigger").select_option(label="Days before the job is archived")
+    redrawn(page, lambda: first.get_by_label("Trigger").select_option(label="Days before the job is archived"))
     expect(first.get_by_label("Target group").locator("option")).to_have_count(3)
     expect(first.get_by_label("Days", exact=True)).to_be_visible()
     first.get_by_label("Days", exact=True).fill("7")
@@ -43,10 +51,10 @@ def test_the_owner_creates_and_edits_a_profile_with_two_notifications(page_for, 
     first.get_by_label("Message", exact=True).fill("Hello {{ customer.first_name }},\nthe gallery closes on {{ job.archives_at }}.")
     expect(first.locator(".preview-body")).to_contain_text("Hello Anna,")
 
-    page.get_by_role("button", name="Add another notification").click()
+    redrawn(page, lambda: page.get_by_role("button", name="Add another notification").click())
     second = page.locator(".notification-row").nth(1)
-    second.get_by_label("Trigger").select_option(label="When the photos are online")
-    second.get_by_text("Text message").click()
+    redrawn(page, lambda: second.get_by_label("Trigger").select_option(label="When the photos are online"))
+    redrawn(page, lambda: second.get_by_text("Text message").click())
     expect(second.get_by_label("Subject")).to_be_hidden()
     second.get_by_label("Message", exact=True).fill("{{ studio.name }}: photos online {{ job.gallery_url }}")
     expect(second.locator(".preview-body")).to_contain_text("1 SMS segment")
@@ -73,14 +81,14 @@ def test_a_bad_message_is_a_field_error_and_the_form_keeps_what_was_typed(page_f
     page = page_for(TABLET)
     page.goto(f"{base_url}/settings/profiles/new")
     page.get_by_label("Profile name").fill("Broken")
-    page.get_by_role("button", name="Add a notification").click()
+    redrawn(page, lambda: page.get_by_role("button", name="Add a notification").click())
     row = page.locator(".notification-row").first
-    row.get_by_label("Trigger").select_option(label="When the photos are online")
+    redrawn(page, lambda: row.get_by_label("Trigger").select_option(label="When the photos are online"))
     row.get_by_label("Subject").fill("Hi")
     row.get_by_label("Message", exact=True).fill("Hi {{ customer.shoe_size }}")
     expect(row.locator(".preview-body")).to_contain_text("Unknown placeholder {{ customer.shoe_size }}.")
     page.get_by_role("button", name="Save profile").click()
-    expect(page.locator(".notification-row .error")).to_contain_text("Unknown placeholder")
+    expect(page.locator(".notification-row .has-error .error")).to_contain_text("Unknown placeholder")
     expect(page.get_by_label("Profile name")).to_have_value("Broken")
     screenshot(page, "profile-editor-error-tablet")
 
