@@ -47,6 +47,28 @@ class SetupForm(FlaskForm):
         self.time_zone.choices = _time_zones()
 
 
+class StudioForm(FlaskForm):
+    name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120)])
+    time_zone = SelectField(_l("Time zone"), description=_l("Messages go out at these times in this time zone."))
+    locale = SelectField(_l("Locale"), choices=choices(LOCALES),
+                         description=_l("How dates and money appear in your messages."))
+    currency = SelectField(_l("Currency"), choices=choices((c, c) for c in accounts.CURRENCIES))
+    default_send_time = TimeField(_l("Default send time"), validators=[DataRequired()],
+                                  description=_l("When date-based notifications go out unless they say otherwise."))
+    morning_time = TimeField(_l("Morning"), validators=[DataRequired()])
+    evening_time = TimeField(_l("Evening"), validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = _time_zones()
+
+    def to_settings(self) -> accounts.StudioSettings:
+        return accounts.StudioSettings(
+            name=self.name.data, time_zone=self.time_zone.data, locale=self.locale.data,
+            currency=self.currency.data, default_send_time=self.default_send_time.data,
+            morning_time=self.morning_time.data, evening_time=self.evening_time.data)
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])

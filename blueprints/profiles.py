@@ -101,7 +101,8 @@ def preview():
     """The message rendered with sample data as the owner types (HTMX, debounced)."""
     index = request.form.get("index", type=int, default=0)
     form = NotificationForm(request.form, prefix=f"notifications-{index}", studio=current_studio())
-    return render_template("profiles/_preview.html", **message_preview(form))
+    preview = message_preview(form)
+    return render_template("profiles/_preview.html", **preview), 422 if preview["problems"] else 200
 
 
 def message_preview(row: NotificationForm) -> dict:

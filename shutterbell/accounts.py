@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from .extensions import db
 from .models import SetupToken, Studio, User, utcnow
 
 MIN_PASSWORD = 10
+CURRENCIES = ("EUR", "CHF", "GBP", "USD", "DKK", "SEK", "NOK", "PLN", "CZK", "CAD", "AUD")
 INVITE_VALID_FOR = timedelta(days=7)
 # Hash checked when no such user exists, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -173,3 +174,29 @@ def send_invitation(user: User, invite_url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+@dataclass
+class StudioSettings:
+    name: str
+    time_zone: str
+    locale: str
+    currency: str
+    default_send_time: time
+    morning_time: time
+    evening_time: time
+
+
+def update_studio(studio: Studio, settings: StudioSettings) -> None:
+    """Change a studio's name, time zone, locale and send times. Messages not yet made follow."""
+    check_time_zone(settings.time_zone)
+    check_locale(settings.locale)
+    if settings.currency not in CURRENCIES:
+        raise AccountError(_l("Unknown currency."))
+    if not settings.name.strip():
+        raise AccountError(_l("Give the studio a name."))
+    if settings.morning_time >= settings.evening_time:
+        raise AccountError(_l("Morning must come before evening."))
+    for name, value in vars(settings).items():
+        setattr(studio, name, value.strip() if isinstance(value, str) else value)
+    db.session.commit()

@@ -1,6 +1,7 @@
 """A real server in a thread and Debian's Chromium driven by Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -22,10 +23,9 @@ DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 820, "height": 1180}
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("live")
-    os.environ.setdefault("INSTANCE_PATH", str(folder))
+@contextlib.contextmanager
+def serve(folder: Path):
+    """A migrated app on its own SQLite file, served from a thread; yields (app, base_url)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
                       "REDIS_URL": "redis://127.0.0.1:6379/0"})
     with app.app_context():
@@ -33,8 +33,18 @@ def live_server(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("live")
+    os.environ.setdefault("INSTANCE_PATH", str(folder))
+    with serve(folder) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from shutterbell import accounts, profiles
 
 from ..conftest import PASSWORD
-from .conftest import DESKTOP, TABLET, screenshot, sign_in
+from .conftest import DESKTOP, TABLET, screenshot, serve, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def test_owner_pages(page_for, live_server, owner, viewport, size):
         studio = accounts.authenticate(owner, PASSWORD).studio
         profile_id = profiles.list_profiles(studio)[1].id
     page = page_for(viewport)
-    for name, path in [("dashboard", "/"), ("users", "/settings/users/"),
+    for name, path in [("dashboard", "/"), ("users", "/settings/users/"), ("studio", "/settings/studio/"),
                        ("profile-edit", f"/settings/profiles/{profile_id}"),
                        ("profile-delete", f"/settings/profiles/{profile_id}/delete")]:
         page.goto(base_url + path)
@@ -75,4 +75,29 @@ def test_sign_in_and_set_up_pages(chromium, live_server):
         expect(page.get_by_text("Wrong email or password.")).to_be_visible()
         check_layout(page)
         screenshot(page, f"login-error-{size}")
+        context.close()
+
+
+def test_the_set_up_page_of_a_fresh_instance(chromium, tmp_path):
+    with serve(tmp_path) as (app, base_url):
+        with app.app_context():
+            token = accounts.issue_setup_token()
+        for viewport, size in [(DESKTOP, "desktop"), (TABLET, "tablet")]:
+            context = chromium.new_context(viewport=viewport)
+            page = context.new_page()
+            page.goto(base_url + "/")
+            expect(page.get_by_role("heading", name="Set up your studio")).to_be_visible()
+            check_layout(page)
+            screenshot(page, f"setup-{size}")
+            context.close()
+        context = chromium.new_context(viewport=TABLET)
+        page = context.new_page()
+        page.goto(base_url + "/setup")
+        page.get_by_label("Set-up token").fill(token)
+        page.get_by_label("Studio name").fill("Studio Lichtblick")
+        page.get_by_label("Time zone").select_option("Europe/Berlin")
+        page.get_by_label("Your email").fill("olivia@lichtblick.example")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Create studio").click()
+        expect(page.get_by_text("Recommended: sales push")).to_be_visible()
         context.close()

@@ -1,0 +1,28 @@
+"""Settings → Studio: name, time zone, locale and the send times notifications use (owner only)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, url_for
+from flask_babel import gettext as _
+
+from shutterbell import accounts
+
+from .access import current_studio, owner_required, render_form
+from .forms import StudioForm
+
+bp = Blueprint("studio", __name__, url_prefix="/settings/studio")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@owner_required
+def edit():
+    studio = current_studio()
+    form = StudioForm(obj=studio)
+    if form.validate_on_submit():
+        try:
+            accounts.update_studio(studio, form.to_settings())
+        except accounts.AccountError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Studio settings saved."), "success")
+            return redirect(url_for(".edit"))
+    return render_form("studio/edit.html", form)
