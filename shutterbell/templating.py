@@ -6,6 +6,7 @@ HTML part is made from the rendered text, so no HTML a user typed ever reaches a
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -78,6 +79,8 @@ GOTPHOTO_PLACEHOLDERS = {
 _GOTPHOTO_RE = re.compile(r"\[\[\s*([A-Za-z_.\s]+?)\s*\]\]")
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Compiling is most of the cost of a render; a profile's few texts are rendered again and again.
+_compiled = functools.lru_cache(maxsize=512)(_env.from_string)
 
 
 class TemplateProblem(ValueError):
@@ -140,7 +143,7 @@ def check(source: str, trigger: triggers.Trigger | None, limit: int) -> None:
     for node in tree.body:
         _check_node(node, allowed)
     try:
-        _env.from_string(tree).render(sample_context())
+        _compiled(source).render(sample_context())
     except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
         raise TemplateProblem(_l("This message cannot be rendered: %(error)s", error=str(exc))) from None
 
@@ -203,8 +206,8 @@ def _check_placeholder(node: nodes.Getattr, allowed: set[str]) -> None:
 def render(subject: str, body: str, channel: str, context: dict) -> Rendered:
     """Render a message from plain-dict ``context``. Raises TemplateProblem on a bad template."""
     try:
-        text = _env.from_string(body).render(context)
-        rendered_subject = _env.from_string(subject).render(context) if channel == "email" else ""
+        text = _compiled(body).render(context)
+        rendered_subject = _compiled(subject).render(context) if channel == "email" else ""
     except (TemplateSyntaxError, UndefinedError, SecurityError, TypeError, ValueError) as exc:
         raise TemplateProblem(str(exc)) from None
     if channel == "sms":
