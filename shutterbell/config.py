@@ -39,6 +39,8 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "shutterbell@localhost"),
         "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead
         "BABEL_DEFAULT_LOCALE": "en",
+        # How many reverse proxies (nginx) set X-Forwarded-*; 0 trusts none.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }
 
 
