@@ -1,11 +1,12 @@
 """First-run set-up, sign in / out, and accepting a staff invitation."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from shutterbell import accounts
+from shutterbell import accounts, queue
+from shutterbell.throttle import Throttle
 
 from .access import or_404, render_form
 from .forms import AcceptInviteForm, LoginForm, SetupForm
@@ -36,14 +37,26 @@ def setup():
     return render_form("auth/setup.html", form)
 
 
+def _sign_in_throttle() -> Throttle:
+    # 10 wrong passwords per address or per IP in 15 minutes, then a pause.
+    return Throttle(queue.connect(current_app.config["REDIS_URL"]), "sign-in", limit=10, window=15 * 60)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        throttle = _sign_in_throttle()
+        email = accounts.normalise_email(form.email.data)
+        if throttle.blocked(email, request.remote_addr or "-"):
+            form.password.errors.append(_("Too many wrong passwords. Wait 15 minutes and try again."))
+            return render_template("auth/login.html", form=form), 429
+        user = accounts.authenticate(email, form.password.data)
         if user is not None:
+            throttle.reset(email)
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
+        throttle.failed(email, request.remote_addr or "-")
         form.password.errors.append(_("Wrong email or password."))
     return render_form("auth/login.html", form)
 

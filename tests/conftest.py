@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
-from shutterbell import accounts
+from shutterbell import accounts, queue
 from shutterbell.extensions import db
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -57,11 +57,14 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _clean_database(request):
-    """Every test starts with empty tables (deleting rows is much faster than rebuilding)."""
-    yield
+    """Every test starts with empty tables (deleting rows is much faster than rebuilding) and an
+    empty Redis database of its own."""
     if "app" not in request.fixturenames:
+        yield
         return
     app = request.getfixturevalue("app")
+    queue.connect(app.config["REDIS_URL"]).flushdb()
+    yield
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
