@@ -40,7 +40,6 @@ def or_404(row):
     return row
 
 
-def render_form(template: str, form, **context):
+def render_form(template: str, form, status: int | None = None, **context):
     """Render a form page: 200 when fresh, 422 when it came back with errors."""
-    status = 422 if form.errors else 200
-    return render_template(template, form=form, **context), status
+    return render_template(template, form=form, **context), status or (422 if form.errors else 200)

@@ -1,12 +1,14 @@
 """First-run set-up, sign in / out, and accepting a staff invitation."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from shutterbell import accounts, queue
-from shutterbell.throttle import Throttle
+from shutterbell.throttle import SignInGuard
 
 from .access import or_404, render_form
 from .forms import AcceptInviteForm, LoginForm, SetupForm
@@ -37,34 +39,32 @@ def setup():
     return render_form("auth/setup.html", form)
 
 
-def _sign_in_throttle() -> Throttle:
-    # 10 wrong passwords per address or per IP in 15 minutes, then a pause.
-    return Throttle(queue.connect(current_app.config["REDIS_URL"]), "sign-in", limit=10, window=15 * 60)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        throttle = _sign_in_throttle()
-        email = accounts.normalise_email(form.email.data)
-        if throttle.blocked(email, request.remote_addr or "-"):
+        guard = SignInGuard(queue.connect(current_app.config["REDIS_URL"]))
+        email, ip = accounts.normalise_email(form.email.data), request.remote_addr or "-"
+        if guard.blocked(email, ip):
             form.password.errors.append(_("Too many wrong passwords. Wait 15 minutes and try again."))
             return render_template("auth/login.html", form=form), 429
         user = accounts.authenticate(email, form.password.data)
         if user is not None:
-            throttle.reset(email)
+            guard.succeeded(email, ip)
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
-        throttle.failed(email, request.remote_addr or "-")
+        guard.failed(email, ip)
         form.password.errors.append(_("Wrong email or password."))
     return render_form("auth/login.html", form)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect would let a link send users elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: an open redirect would let a link send users elsewhere after
+    sign-in. Browsers drop tabs and newlines and read a backslash as a slash, so refuse those."""
+    if target and target.startswith("/") and not any(ch.isspace() or ch == "\\" or ord(ch) < 32 for ch in target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
+            return target
     return url_for("main.index")
 
 

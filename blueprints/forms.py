@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, FieldList, Form, FormField, HiddenField, IntegerField,
                      PasswordField, RadioField, SelectField, StringField, TextAreaField, TimeField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from shutterbell import accounts, profiles, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
@@ -120,6 +120,10 @@ class NotificationForm(Form):
         trigger = self.selected_trigger
         return list(trigger.audiences) if trigger else list(triggers.Audience)
 
+    def validate_id(self, field) -> None:
+        if field.data and not str(field.data).isdigit():
+            raise ValidationError(_l("This notification does not exist."))
+
     def fit_to_trigger(self) -> None:
         """After the trigger changed: pick an allowed target group if the chosen one is not."""
         allowed = [a.value for a in self.allowed_audiences]
@@ -162,7 +166,7 @@ class ProfileForm(FlaskForm):
     # Lengths and the required name are the domain's rules (profiles.profile_problems).
     name = StringField(_l("Profile name"))
     description = TextAreaField(_l("Description"))
-    notifications = FieldList(FormField(NotificationForm), max_entries=profiles.MAX_NOTIFICATIONS)
+    notifications = FieldList(FormField(NotificationForm))
 
     def __init__(self, *args, studio=None, **kwargs):
         self._studio = studio
@@ -193,6 +197,8 @@ class ProfileForm(FlaskForm):
             if isinstance(key, tuple):
                 _, index, name = key
                 rows[index].form.attach({name: message})
+            elif key == "notifications":
+                self.form_errors.append(message)
             else:
                 field = getattr(self, key)
                 field.errors = [*field.errors, message]
@@ -205,6 +211,9 @@ class ProfileForm(FlaskForm):
         """Apply the row buttons of a post without JavaScript ("Add another notification",
         "Move up/down"); True when the post was one of those rather than a save."""
         if "add_notification" in formdata:
+            if len(self.rows()) >= profiles.MAX_NOTIFICATIONS:
+                self.form_errors.append(str(_l("At most %(num)d notifications per profile.", num=profiles.MAX_NOTIFICATIONS)))
+                return True
             self.notifications.append_entry({"position": len(self.notifications)})
             self.notifications[-1].form.send_time.choices = send_time_choices(self._studio)
             return True

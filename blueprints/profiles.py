@@ -1,12 +1,15 @@
 """Settings → Communication profiles. Staff may look; only the owner changes profiles."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from shutterbell import profiles, templating, triggers
-from shutterbell.profiles import UnknownNotification
+from shutterbell.profiles import ProfileChanged, UnknownNotification
 
 from .access import current_studio, or_404, owner_required, render_form
 from .forms import NotificationForm, ProfileForm
@@ -17,6 +20,7 @@ bp = Blueprint("profiles", __name__, url_prefix="/settings/profiles")
 @bp.context_processor
 def catalogue_names():
     return {"catalogue": triggers.CATALOGUE, "audience_labels": triggers.AUDIENCE_LABELS,
+            "max_notifications": profiles.MAX_NOTIFICATIONS,
             "placeholders_for": templating.placeholders_for, "message_preview": message_preview}
 
 
@@ -53,6 +57,10 @@ def _edit_page(profile):
     if form.validate_on_submit():
         try:
             saved = profiles.save_profile(current_studio(), profile, form.to_input())
+        except ProfileChanged:
+            form.form_errors.append(_("Someone removed a notification of this profile while you were editing. "
+                                      "Reload the page to see their changes, then make yours again."))
+            return render_form("profiles/form.html", form, profile=profile, status=409)
         except UnknownNotification:
             abort(404)
         flash(_("Saved “%(name)s”.", name=saved.name), "success")
@@ -79,19 +87,19 @@ def delete(profile_id: int):
     return redirect(url_for(".index"))
 
 
-@bp.get("/row")
+@bp.route("/row", methods=["GET", "POST"])
 @owner_required
 def row():
-    """One notification row (HTMX): a new one, or the posted one redrawn for a changed trigger
-    or channel, with the target groups that trigger allows."""
-    index = request.args.get("index", type=int)
+    """One notification row (HTMX): GET draws a new one, POST redraws the posted one for a changed
+    trigger or channel, offering only the target groups that trigger allows."""
+    values = request.form if request.method == "POST" else request.args
+    index = values.get("index", type=int)
     if index is None or not 0 <= index < 10_000:
         abort(400)
     prefix = f"notifications-{index}"
-    formdata = request.args if f"{prefix}-trigger" in request.args else None
-    form = NotificationForm(formdata, prefix=prefix, studio=current_studio())
+    form = NotificationForm(request.form if request.method == "POST" else None, prefix=prefix, studio=current_studio())
     form.fit_to_trigger()
-    position = request.args.get(f"{prefix}-position", type=int) or request.args.get("position", type=int, default=0)
+    position = values.get(f"{prefix}-position", type=int) or values.get("position", type=int, default=0)
     return render_template("profiles/_notification.html", row=form, index=index, position=position)
 
 
@@ -114,6 +122,10 @@ def message_preview(row: NotificationForm) -> dict:
     preview["problems"] = {k: v for k, v in profiles.notification_problems(item).items() if k in ("subject", "body")}
     if not preview["problems"]:
         studio = current_studio()
-        context = templating.sample_context(studio.name, studio.locale, studio.currency)
-        preview["rendered"] = templating.render(item.subject, item.body, item.channel, context)
+        today = datetime.now(ZoneInfo(studio.time_zone)).date()
+        context = templating.sample_context(studio.name, studio.locale, studio.currency, today)
+        try:
+            preview["rendered"] = templating.render(item.subject, item.body, item.channel, context)
+        except templating.TemplateProblem as exc:
+            preview["problems"] = {"body": str(exc)}
     return preview

@@ -25,7 +25,11 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 class AccountError(ValueError):
-    """Input that cannot become an account, with a message for the person typing it."""
+    """Input that cannot become an account, with a message for the person typing it (a plain
+    string: a lazy one would reach the page unescaped)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
 
 
 @dataclass
@@ -112,7 +116,8 @@ def invite_staff(studio: Studio, email: str, name: str = "") -> tuple[User, str]
     """Create an invited staff member; returns the user and the token for their link."""
     email = normalise_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
-        raise AccountError(_l("A user with this email address already exists."))
+        # Said without telling whose: the address may belong to another studio on this instance.
+        raise AccountError(_l("This address cannot be invited: it already has a Shutterbell account."))
     token = secrets.token_urlsafe(24)
     user = User(studio=studio, email=email, name=name.strip(), role="staff",
                 invite_token_hash=_digest(token), invited_at=utcnow())

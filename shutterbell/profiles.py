@@ -51,7 +51,11 @@ class InvalidProfile(ValueError):
 
 
 class UnknownNotification(LookupError):
-    """A posted notification id that is not one of this profile's live notifications."""
+    """A posted notification id that is not one of this profile's notifications."""
+
+
+class ProfileChanged(UnknownNotification):
+    """A posted notification was removed meanwhile (someone else saved the profile first)."""
 
 
 def list_profiles(studio: Studio) -> list[Profile]:
@@ -81,6 +85,7 @@ def profile_problems(data: ProfileInput) -> dict:
         problems["description"] = _l("At most %(num)d characters.", num=MAX_DESCRIPTION)
     if len(data.notifications) > MAX_NOTIFICATIONS:
         problems["notifications"] = _l("At most %(num)d notifications per profile.", num=MAX_NOTIFICATIONS)
+    problems = {key: str(message) for key, message in problems.items()}
     for index, item in enumerate(data.notifications):
         for name_, message in notification_problems(item).items():
             problems[("notifications", index, name_)] = message
@@ -88,11 +93,16 @@ def profile_problems(data: ProfileInput) -> dict:
 
 
 def notification_problems(item: NotificationInput) -> dict[str, str]:
-    """Field name -> message for everything wrong with one notification."""
-    try:
-        trigger = triggers.get(item.trigger)
-    except triggers.UnknownTrigger:
-        return {"trigger": _l("Choose a trigger from the list.")}
+    """Field name -> message (plain strings) for everything wrong with one notification."""
+    trigger = triggers.CATALOGUE.get(item.trigger)
+    problems = {} if trigger else {"trigger": _l("Choose a trigger from the list.")}
+    problems.update(_message_problems(item, trigger))
+    if trigger:
+        problems.update(_delivery_problems(item, trigger))
+    return {name: str(message) for name, message in problems.items()}
+
+
+def _delivery_problems(item: NotificationInput, trigger: triggers.Trigger) -> dict:
     problems = {}
     if trigger.takes_days:
         if item.days is None:
@@ -110,11 +120,10 @@ def notification_problems(item: NotificationInput) -> dict[str, str]:
         problems["send_time"] = _l("Choose a send time.")
     elif item.send_time == "at" and item.send_at is None:
         problems["send_at"] = _l("Which time of day?")
-    problems.update(_message_problems(item, trigger))
     return problems
 
 
-def _message_problems(item: NotificationInput, trigger: triggers.Trigger) -> dict[str, str]:
+def _message_problems(item: NotificationInput, trigger: triggers.Trigger | None) -> dict:
     problems = {}
     if item.channel == "email":
         if not item.subject.strip():
@@ -129,7 +138,7 @@ def _message_problems(item: NotificationInput, trigger: triggers.Trigger) -> dic
     return problems
 
 
-def _collect(problems: dict, name: str, source: str, trigger: triggers.Trigger, limit: int) -> None:
+def _collect(problems: dict, name: str, source: str, trigger: triggers.Trigger | None, limit: int) -> None:
     try:
         templating.check(source, trigger, limit)
     except templating.TemplateProblem as exc:
@@ -148,7 +157,10 @@ def save_profile(studio: Studio, profile: Profile | None, data: ProfileInput) ->
     live = {n.id: n for n in profile.notifications} if profile is not None else {}
     posted_ids = [item.id for item in data.notifications if item.id is not None]
     if len(set(posted_ids)) != len(posted_ids) or not set(posted_ids) <= set(live):
-        raise UnknownNotification(sorted(set(posted_ids) - set(live)))
+        missing = set(posted_ids) - set(live)
+        retired = set(db.session.scalars(sa.select(Notification.id).where(
+            Notification.id.in_(missing), Notification.profile_id == profile.id))) if profile else set()
+        raise (ProfileChanged if missing and missing == retired else UnknownNotification)(sorted(missing))
     if profile is None:
         profile = Profile(studio_id=studio.id)
         db.session.add(profile)

@@ -78,13 +78,26 @@ GOTPHOTO_PLACEHOLDERS = {
 }
 _GOTPHOTO_RE = re.compile(r"\[\[\s*([A-Za-z_.\s]+?)\s*\]\]")
 
+MAX_RENDERED = 100_000  # a rendered message never grows past this, whatever its placeholders hold
+MAX_NESTING = 30
+
+# Only the documented names exist: no Jinja globals (range, lipsum, dict, ...) and a few filters.
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_env.globals.clear()
+_env.filters = {name: f for name, f in _env.filters.items() if name in SAFE_FILTERS}
 # Compiling is most of the cost of a render; a profile's few texts are rendered again and again.
 _compiled = functools.lru_cache(maxsize=512)(_env.from_string)
 
 
 class TemplateProblem(ValueError):
-    """A message text that cannot be used, with a message for the studio."""
+    """A message text that cannot be used, with a message for the studio.
+
+    The message is made a plain string at once: a lazy string would reach a page unescaped
+    (its ``__html__`` returns it raw), and these messages quote what the user typed.
+    """
+
+    def __init__(self, message):
+        super().__init__(str(message))
 
 
 @dataclass
@@ -139,13 +152,12 @@ def check(source: str, trigger: triggers.Trigger | None, limit: int) -> None:
             _l("Line %(line)d: %(error)s. Placeholders look like {{ customer.first_name }}.",
                line=exc.lineno, error=exc.message)
         ) from None
+    except RecursionError:
+        raise TemplateProblem(_l("Placeholders are nested too deeply.")) from None
     allowed = available_objects(trigger)
     for node in tree.body:
         _check_node(node, allowed)
-    try:
-        _compiled(source).render(sample_context())
-    except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
-        raise TemplateProblem(_l("This message cannot be rendered: %(error)s", error=str(exc))) from None
+    render("", source, "email", sample_context())
 
 
 def _reject_gotphoto_placeholders(source: str) -> None:
@@ -166,8 +178,10 @@ def convert_gotphoto(source: str) -> str:
     return _GOTPHOTO_RE.sub(replace, source)
 
 
-def _check_node(node: nodes.Node, allowed: set[str]) -> None:
+def _check_node(node: nodes.Node, allowed: set[str], depth: int = 0) -> None:
     """Walk the template tree allowing text, documented placeholders, ``if`` and a few filters."""
+    if depth > MAX_NESTING:
+        raise TemplateProblem(_l("Placeholders are nested too deeply."))
     if isinstance(node, nodes.Getattr):
         _check_placeholder(node, allowed)
         return
@@ -183,7 +197,7 @@ def _check_node(node: nodes.Node, allowed: set[str]) -> None:
     if not isinstance(node, _ALLOWED_NODES):
         raise TemplateProblem(_l("Messages may only contain text and placeholders like {{ customer.first_name }}."))
     for child in node.iter_child_nodes():
-        _check_node(child, allowed)
+        _check_node(child, allowed, depth + 1)
 
 
 _ALLOWED_NODES = (
@@ -204,12 +218,19 @@ def _check_placeholder(node: nodes.Getattr, allowed: set[str]) -> None:
 
 
 def render(subject: str, body: str, channel: str, context: dict) -> Rendered:
-    """Render a message from plain-dict ``context``. Raises TemplateProblem on a bad template."""
+    """Render a message from plain-dict ``context``. Raises TemplateProblem on a bad template.
+
+    Callers render only texts that passed ``check``; the errors caught here are the last line.
+    """
     try:
         text = _compiled(body).render(context)
         rendered_subject = _compiled(subject).render(context) if channel == "email" else ""
     except (TemplateSyntaxError, UndefinedError, SecurityError, TypeError, ValueError) as exc:
-        raise TemplateProblem(str(exc)) from None
+        raise TemplateProblem(_l("This message cannot be rendered: %(error)s", error=str(exc))) from None
+    except RecursionError:
+        raise TemplateProblem(_l("Placeholders are nested too deeply.")) from None
+    if len(text) + len(rendered_subject) > MAX_RENDERED:
+        raise TemplateProblem(_l("This message is too long once its placeholders are filled in."))
     if channel == "sms":
         text = clean_sms(text)
         length = sms_length(text)

@@ -74,9 +74,12 @@ def test_sign_in_and_out(browser, olivia):
 
 
 def test_sign_in_never_redirects_off_site(browser, olivia):
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "/%09/evil.example",
+                   "/%0a/evil.example", "/\t/evil.example", "///evil.example"):
         response = browser.post(f"/login?next={target}", {"email": olivia.email, "password": PASSWORD})
         assert response.location == "/", target
+    response = browser.post("/login?next=/settings/profiles/", {"email": olivia.email, "password": PASSWORD})
+    assert response.location == "/settings/profiles/"
 
 
 def test_the_owner_invites_staff_who_choose_a_password(as_olivia, app, olivia):

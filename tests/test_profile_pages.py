@@ -107,13 +107,14 @@ def test_without_javascript_move_up_swaps_two_rows(as_olivia):
 
 
 def test_the_trigger_decides_which_target_groups_are_offered(as_olivia):
-    page = text_of(as_olivia.get("/settings/profiles/row", query_string={
+    page = text_of(as_olivia.post("/settings/profiles/row", {
         "index": "3", "notifications-3-trigger": "customer_registered", "notifications-3-audience": "all",
-        "notifications-3-channel": "email"}))
+        "notifications-3-channel": "email"}, htmx=True))
     assert '<option value="potential_buyers" selected>' in page
     assert 'value="buyers"' not in page and 'value="all"' not in page
-    page = text_of(as_olivia.get("/settings/profiles/row", query_string={
-        "index": "3", "notifications-3-trigger": "job_published", "notifications-3-channel": "sms"}))
+    page = text_of(as_olivia.post("/settings/profiles/row", {
+        "index": "3", "notifications-3-trigger": "job_published", "notifications-3-channel": "sms"}, htmx=True))
+    assert 'name="notifications-3-subject"' in page  # kept (hidden) so switching back keeps it
     assert all(f'value="{a}"' in page for a in ("all", "potential_buyers", "buyers"))
 
 
@@ -179,3 +180,46 @@ def test_another_studios_notification_id_in_a_post_is_404_and_changes_nothing(as
 def test_signed_out_visitors_are_sent_to_sign_in(browser, olivia):
     response = browser.get("/settings/profiles/")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_save_after_someone_else_removed_a_notification_is_409_and_saves_nothing(as_olivia, olivia):
+    profile = studio_profiles(olivia)[1]
+    first, second = profile.notifications[:2]
+    stale = profile_form("Stale", row(0, id=str(first.id), subject="Mine"), row(1, id=str(second.id)))
+    items = [profiles.NotificationInput.of(n) for n in profile.notifications[1:]]
+    profiles.save_profile(olivia.studio, profile, profiles.ProfileInput(profile.name, "", items))  # removes the first
+    response = as_olivia.post(f"/settings/profiles/{profile.id}", stale)
+    assert response.status_code == 409 and "while you were editing" in text_of(response)
+    assert studio_profiles(olivia)[1].name == "Recommended: standard"
+
+
+def test_a_hand_made_id_that_is_not_a_number_is_refused(as_olivia, olivia):
+    profile = studio_profiles(olivia)[1]
+    ids = [n.id for n in profile.notifications]
+    response = as_olivia.post(f"/settings/profiles/{profile.id}", profile_form("X", row(0, id="x1")))
+    assert response.status_code == 422 and "This notification does not exist." in text_of(response)
+    assert [n.id for n in studio_profiles(olivia)[1].notifications] == ids
+
+
+def test_a_message_without_a_trigger_is_still_checked_and_never_crashes(as_olivia, olivia):
+    for body in ("{{ x }}", "{{ 'a' * 20000000 }}", "{{ " + "(" * 700 + "customer.first_name" + ")" * 700 + " }}",
+                 "{{ " + "not " * 700 + "customer.first_name }}", "{% for i in range(10) %}{% endfor %}"):
+        preview = as_olivia.post("/settings/profiles/preview", {"index": "0", **row(0, trigger="", body=body)}, htmx=True)
+        assert preview.status_code == 422, body[:40]
+        saved = as_olivia.post("/settings/profiles/new", profile_form("X", row(0, trigger="", body=body)))
+        assert saved.status_code == 422 and "Choose a trigger from the list." in text_of(saved), body[:40]
+    assert len(studio_profiles(olivia)) == 2
+
+
+def test_errors_quoting_what_was_typed_are_escaped(as_olivia):
+    page = text_of(as_olivia.post("/settings/profiles/new", profile_form("X", row(0, body="{{ <script>alert(1)</script> }}"))))
+    assert "<script>alert(1)" not in page
+
+
+def test_at_most_thirty_notifications(as_olivia, olivia):
+    many = [row(i) for i in range(31)]
+    response = as_olivia.post("/settings/profiles/new", profile_form("Many", *many))
+    assert response.status_code == 422 and "At most 30 notifications per profile." in text_of(response)
+    response = as_olivia.post("/settings/profiles/new", {**profile_form("Many", *many[:30]), "add_notification": "1"})
+    assert response.status_code == 422 and 'name="add_notification"' not in text_of(response)
+    assert len(studio_profiles(olivia)) == 2
