@@ -10,7 +10,7 @@ from wtforms import (BooleanField, EmailField, FieldList, Form, FormField, Hidde
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from shutterbell import accounts, profiles, triggers
+from shutterbell import accounts, profiles, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -124,6 +124,11 @@ class NotificationForm(Form):
         if field.data and not str(field.data).isdigit():
             raise ValidationError(_l("This notification does not exist."))
 
+    def convert_gotphoto(self) -> None:
+        """Rewrite the GotPhoto placeholders we recognise ([[Customer.firstname]]) into ours."""
+        self.subject.data = templating.convert_gotphoto(self.subject.data or "")
+        self.body.data = templating.convert_gotphoto(self.body.data or "")
+
     def fit_to_trigger(self) -> None:
         """After the trigger changed: pick an allowed target group if the chosen one is not."""
         allowed = [a.value for a in self.allowed_audiences]
@@ -209,13 +214,19 @@ class ProfileForm(FlaskForm):
 
     def rearrange(self, formdata) -> bool:
         """Apply the row buttons of a post without JavaScript ("Add another notification",
-        "Move up/down"); True when the post was one of those rather than a save."""
+        "Move up/down", "Convert GotPhoto placeholders"); True when the post was one of those
+        rather than a save."""
         if "add_notification" in formdata:
             if len(self.rows()) >= profiles.MAX_NOTIFICATIONS:
                 self.form_errors.append(str(_l("At most %(num)d notifications per profile.", num=profiles.MAX_NOTIFICATIONS)))
                 return True
             self.notifications.append_entry({"position": len(self.notifications)})
             self.notifications[-1].form.send_time.choices = send_time_choices(self._studio)
+            return True
+        if "convert" in formdata:
+            for entry in self.notifications:
+                if entry.name == f"notifications-{formdata['convert']}":
+                    entry.form.convert_gotphoto()
             return True
         move = formdata.get("move", "")
         position, _, direction = move.partition(":")

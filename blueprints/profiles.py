@@ -99,6 +99,8 @@ def row():
     prefix = f"notifications-{index}"
     form = NotificationForm(request.form if request.method == "POST" else None, prefix=prefix, studio=current_studio())
     form.fit_to_trigger()
+    if values.get("convert"):
+        form.convert_gotphoto()
     position = values.get(f"{prefix}-position", type=int) or values.get("position", type=int, default=0)
     return render_template("profiles/_notification.html", row=form, index=index, position=position)
 
@@ -110,13 +112,14 @@ def preview():
     index = request.form.get("index", type=int, default=0)
     form = NotificationForm(request.form, prefix=f"notifications-{index}", studio=current_studio())
     preview = message_preview(form)
-    return render_template("profiles/_preview.html", **preview), 422 if preview["problems"] else 200
+    return render_template("profiles/_preview.html", index=index, **preview), 422 if preview["problems"] else 200
 
 
 def message_preview(row: NotificationForm) -> dict:
     """What the preview pane shows for one row: the rendered message, or what is wrong with it."""
     item = row.to_input()
-    preview = {"rendered": None, "problems": {}, "channel": item.channel}
+    preview = {"rendered": None, "problems": {}, "channel": item.channel,
+               "gotphoto": templating.has_gotphoto_placeholders(item.subject + item.body)}
     if not item.body.strip():
         return preview  # nothing typed yet: nothing to complain about
     preview["problems"] = {k: v for k, v in profiles.notification_problems(item).items() if k in ("subject", "body")}

@@ -170,6 +170,11 @@ def _reject_gotphoto_placeholders(source: str) -> None:
                    theirs=match.group(0), ours=ours))
 
 
+def has_gotphoto_placeholders(source: str) -> bool:
+    return any(re.sub(r"[^a-z]", "", m.group(1).lower()) in GOTPHOTO_PLACEHOLDERS
+               for m in _GOTPHOTO_RE.finditer(source))
+
+
 def convert_gotphoto(source: str) -> str:
     """Replace the GotPhoto placeholders we recognise with ours; leave anything else alone."""
     def replace(match: re.Match) -> str:

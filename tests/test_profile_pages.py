@@ -223,3 +223,15 @@ def test_at_most_thirty_notifications(as_olivia, olivia):
     response = as_olivia.post("/settings/profiles/new", {**profile_form("Many", *many[:30]), "add_notification": "1"})
     assert response.status_code == 422 and 'name="add_notification"' not in text_of(response)
     assert len(studio_profiles(olivia)) == 2
+
+
+def test_gotphoto_placeholders_are_offered_for_conversion(as_olivia):
+    body = "Hallo [[Customer.firstname]], Ihre Fotos: [[Gallery.link]]"
+    preview = text_of(as_olivia.post("/settings/profiles/preview", {"index": "0", **row(0, body=body)}, htmx=True))
+    assert "Convert GotPhoto placeholders" in preview
+    redrawn = text_of(as_olivia.post("/settings/profiles/row", {"index": "0", "convert": "1", **row(0, body=body)}, htmx=True))
+    assert "Hallo {{ customer.first_name }}, Ihre Fotos: {{ job.gallery_url }}" in redrawn
+    assert "<p>Hallo Anna, Ihre Fotos: <a href=\"https://photos.example.com/g/SONNE26\">" in redrawn  # the preview too
+    # Without JavaScript the same button posts the form and it comes back converted, unsaved.
+    page = text_of(as_olivia.post("/settings/profiles/new", {**profile_form("X", row(0, body=body)), "convert": "0"}))
+    assert "Hallo {{ customer.first_name }}, Ihre Fotos: {{ job.gallery_url }}" in page

@@ -92,6 +92,14 @@ def test_a_bad_message_is_a_field_error_and_the_form_keeps_what_was_typed(page_f
     expect(page.get_by_label("Profile name")).to_have_value("Broken")
     screenshot(page, "profile-editor-error-tablet")
 
+    # A text pasted from GotPhoto: the preview offers to convert its placeholders.
+    row = page.locator(".notification-row").first
+    row.get_by_label("Message", exact=True).fill("Hallo [[Customer.firstname]]!")
+    convert = row.get_by_role("button", name="Convert GotPhoto placeholders")
+    redrawn(page, lambda: convert.click())
+    expect(row.get_by_label("Message", exact=True)).to_have_value("Hallo {{ customer.first_name }}!")
+    expect(row.locator(".preview-body")).to_contain_text("Hallo Anna!")
+
 
 def test_without_javascript_the_main_path_still_works(page_for, live_server):
     _, base_url = live_server
