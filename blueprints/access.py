@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, render_template
+from flask import abort, redirect, render_template, request
 from flask_login import current_user, login_required
+from htmx_flask import make_response as htmx_response
 
 from shutterbell.extensions import db, login_manager
 from shutterbell.models import Studio, User
@@ -43,3 +44,8 @@ def or_404(row):
 def render_form(template: str, form, status: int | None = None, **context):
     """Render a form page: 200 when fresh, 422 when it came back with errors."""
     return render_template(template, form=form, **context), status or (422 if form.errors else 200)
+
+
+def redirect_after_post(url: str):
+    """Redirect after a successful post; htmx follows an HX-Redirect instead of a 302."""
+    return htmx_response(redirect=url) if request.htmx else redirect(url)

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from shutterbell import profiles, templating, triggers
 from shutterbell.profiles import ProfileChanged, UnknownNotification
 
-from .access import current_studio, or_404, owner_required, render_form
+from .access import current_studio, or_404, owner_required, redirect_after_post, render_form
 from .forms import NotificationForm, ProfileForm
 
 bp = Blueprint("profiles", __name__, url_prefix="/settings/profiles")
@@ -50,22 +50,25 @@ def edit(profile_id: int):
 
 
 def _edit_page(profile):
-    """Create or edit; without JavaScript the row buttons post here and the form comes back."""
+    """Create or edit; without JavaScript the row buttons post here and the form comes back.
+    An HTMX save gets the editor alone back (422 with errors) or an HX-Redirect."""
     form = ProfileForm(obj=profile, studio=current_studio())
+    template = "profiles/_form.html" if request.htmx else "profiles/form.html"
+    readonly = not current_user.is_owner
     if request.method == "POST" and form.rearrange(request.form):
-        return render_form("profiles/form.html", form, profile=profile)
+        return render_form(template, form, profile=profile, readonly=readonly)
     if form.validate_on_submit():
         try:
             saved = profiles.save_profile(current_studio(), profile, form.to_input())
         except ProfileChanged:
             form.form_errors.append(_("Someone removed a notification of this profile while you were editing. "
                                       "Reload the page to see their changes, then make yours again."))
-            return render_form("profiles/form.html", form, profile=profile, status=409)
+            return render_form(template, form, profile=profile, readonly=readonly, status=409)
         except UnknownNotification:
             abort(404)
         flash(_("Saved “%(name)s”.", name=saved.name), "success")
-        return redirect(url_for(".index"))
-    return render_form("profiles/form.html", form, profile=profile)
+        return redirect_after_post(url_for(".index"))
+    return render_form(template, form, profile=profile, readonly=readonly)
 
 
 @bp.post("/<int:profile_id>/duplicate")

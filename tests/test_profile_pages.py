@@ -235,3 +235,13 @@ def test_gotphoto_placeholders_are_offered_for_conversion(as_olivia):
     # Without JavaScript the same button posts the form and it comes back converted, unsaved.
     page = text_of(as_olivia.post("/settings/profiles/new", {**profile_form("X", row(0, body=body)), "convert": "0"}))
     assert "Hallo {{ customer.first_name }}, Ihre Fotos: {{ job.gallery_url }}" in page
+
+
+def test_an_htmx_save_gets_the_editor_back_with_422_or_an_hx_redirect(as_olivia, olivia):
+    bad = as_olivia.post("/settings/profiles/new", profile_form("", row(0)), htmx=True)
+    assert bad.status_code == 422
+    assert "<html" not in text_of(bad)  # the editor alone, not the page
+    assert 'id="profile-editor"' in text_of(bad) and "Give the profile a name." in text_of(bad)
+    good = as_olivia.post("/settings/profiles/new", profile_form("Via htmx", row(0)), htmx=True)
+    assert good.status_code == 200 and good.headers["HX-Redirect"] == "/settings/profiles/"
+    assert "Via htmx" in [p.name for p in studio_profiles(olivia)]

@@ -28,6 +28,14 @@ document.documentElement.classList.add("js");
 
   document.addEventListener("htmx:afterSwap", (event) => {
     renumber();
+    // A save that came back with errors: take the user to the first one.
+    if (event.detail.elt.matches && event.detail.elt.matches("form.profile-form") && event.detail.xhr.status >= 400) {
+      const invalid = document.querySelector('#profile-editor [aria-invalid="true"]');
+      const banner = document.querySelector("#profile-editor .flash-error");
+      if (banner) banner.scrollIntoView({ block: "center" });
+      if (invalid) invalid.focus({ preventScroll: Boolean(banner) });
+      return;
+    }
     const added = event.detail.elt.matches && event.detail.elt.matches("#notifications");
     if (added) {
       const last = rows().pop();

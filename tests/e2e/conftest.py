@@ -13,9 +13,9 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from app import create_app
-from shutterbell import accounts
+from shutterbell import accounts, queue
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, REDIS_BASE_URL
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -27,7 +27,8 @@ TABLET = {"width": 820, "height": 1180}
 def serve(folder: Path):
     """A migrated app on its own SQLite file, served from a thread; yields (app, base_url)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
-                      "REDIS_URL": "redis://127.0.0.1:6379/0"})
+                      "REDIS_URL": f"{REDIS_BASE_URL}/0"})  # the unit tests use databases 1-15
+    queue.connect(app.config["REDIS_URL"]).flushdb()  # no sign-in throttle counts from earlier runs
     with app.app_context():
         upgrade()
     server = make_server("127.0.0.1", 0, app, threaded=True)
