@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 MAX_DAYS = 365
 
@@ -56,6 +57,13 @@ class Trigger:
     audiences: tuple[Audience, ...]
     occurrence: Occurrence
     context: tuple[str, ...] = ()  # extra placeholder objects this trigger provides
+    phrase: str = ""  # what follows "N days" in a summary, for triggers that take days
+
+    def summary(self, days: int | None) -> str:
+        """'7 days before the job is archived'; the label for triggers without days."""
+        if not self.takes_days or days is None:
+            return str(self.label)
+        return ngettext("%(num)d day %(phrase)s", "%(num)d days %(phrase)s", days, phrase=self.phrase)
 
     @property
     def has_send_time(self) -> bool:
@@ -76,23 +84,31 @@ CATALOGUE: dict[str, Trigger] = {
         Trigger("job_published", _l("When the photos are online"), "job.published_at",
                 False, False, 0, _EVERYONE, Occurrence.DATE_VALUE),
         Trigger("days_after_published", _l("Days after the photos went online"), "job.published_at",
-                True, True, +1, _EVERYONE, Occurrence.DATE_VALUE),
+                True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
+                phrase=_l("after the photos went online")),
         Trigger("days_before_archived", _l("Days before the job is archived"), "job.archives_at",
-                True, True, -1, _EVERYONE, Occurrence.DATE_VALUE),
+                True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
+                phrase=_l("before the job is archived")),
         Trigger("days_before_order_deadline", _l("Days before the order deadline"), "job.order_deadline",
-                True, True, -1, _EVERYONE, Occurrence.DATE_VALUE),
+                True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
+                phrase=_l("before the order deadline")),
         Trigger("order_placed", _l("After an order was placed"), "order.placed_at",
                 False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
         Trigger("days_after_order", _l("Days after an order was placed"), "order.placed_at",
-                False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
+                False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
+                phrase=_l("after an order was placed")),
         Trigger("days_after_order_unpaid", _l("Days after an order that is still unpaid"), "order.placed_at",
-                False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
+                False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
+                phrase=_l("after an order that is still unpaid")),
         Trigger("days_before_voucher_expires", _l("Days before a voucher expires"), "voucher.expires_at",
-                True, True, -1, (Audience.ALL, Audience.POTENTIAL_BUYERS), Occurrence.VOUCHER, ("voucher",)),
+                True, True, -1, (Audience.ALL, Audience.POTENTIAL_BUYERS), Occurrence.VOUCHER, ("voucher",),
+                phrase=_l("before a voucher expires")),
         Trigger("days_before_shoot", _l("Days before the shoot (session reminder)"), "job.shoot_date",
-                True, True, -1, (Audience.ALL,), Occurrence.DATE_VALUE),
+                True, True, -1, (Audience.ALL,), Occurrence.DATE_VALUE,
+                phrase=_l("before the shoot")),
         Trigger("days_after_shoot", _l("Days after the shoot (feedback request)"), "job.shoot_date",
-                True, True, +1, _EVERYONE, Occurrence.DATE_VALUE),
+                True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
+                phrase=_l("after the shoot")),
     )
 }
 

@@ -27,3 +27,9 @@ def test_every_trigger_says_what_one_occurrence_is_and_when_it_sends():
         assert trigger.has_send_time == (trigger.is_date or trigger.takes_days)
     assert triggers.get("days_before_voucher_expires").occurrence is Occurrence.VOUCHER
     assert triggers.get("days_before_archived").occurrence is Occurrence.DATE_VALUE
+
+
+def test_a_summary_reads_as_a_sentence(bare_ctx):
+    assert triggers.get("days_before_archived").summary(7) == "7 days before the job is archived"
+    assert triggers.get("days_before_archived").summary(1) == "1 day before the job is archived"
+    assert triggers.get("order_placed").summary(None) == "After an order was placed"

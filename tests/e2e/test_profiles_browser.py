@@ -64,7 +64,7 @@ def test_the_owner_creates_and_edits_a_profile_with_two_notifications(page_for, 
     page.wait_for_url(f"{base_url}/settings/profiles/")
     card = page.locator(".profile", has_text="School photos 2026")
     expect(card).to_contain_text("1 email · 1 text message")
-    expect(card.locator(".steps li").nth(0)).to_contain_text("Days before the job is archived")
+    expect(card.locator(".steps li").nth(0)).to_contain_text("7 days before the job is archived → Potential buyers")
 
     # Edit: rename and move the text message to the top.
     card.get_by_role("link", name="Edit").click()

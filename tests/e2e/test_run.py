@@ -102,7 +102,10 @@ def test_run_starts_everything_and_keeps_the_data(tmp_path):
     finally:
         code = run.stop()
     assert code in (0, 130, 1), run.output()  # honcho exits after stopping every process
-    assert "redis.1 stopped" in run.output() and "worker.1 stopped" in run.output()
+    output = run.output()
+    assert "redis.1 stopped" in output and "worker.1 stopped" in output
+    assert "Traceback" not in output, output  # Redis stops last, after the worker and cron let go
+    assert output.index("worker.1 stopped") < output.index("redis.1 stopped")
     assert not (tmp_path / "redis.sock").exists()
 
     again = Run(tmp_path, port)
