@@ -1,16 +1,18 @@
 """Forms own input: parsing, field errors, and turning posted data into domain input."""
 from __future__ import annotations
 
-from zoneinfo import available_timezones
+from datetime import timezone
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, FieldList, Form, FormField, HiddenField, IntegerField,
-                     PasswordField, RadioField, SelectField, StringField, TextAreaField, TimeField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, FieldList, Form, FormField,
+                     HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField,
+                     TextAreaField, TimeField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from shutterbell import accounts, profiles, templating, triggers
+from shutterbell import accounts, jobs, profiles, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -26,6 +28,17 @@ PASSWORD_LENGTH = _l("Use at least %(num)d characters (at most 200).", num=accou
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def profile_choices(studio) -> list[SelectChoice]:
+    return choices([("", _l("No automatic messages"))] +
+                   [(str(p.id), p.name) for p in profiles.list_profiles(studio)])
 
 
 def _time_zones() -> list[SelectChoice]:
@@ -57,16 +70,68 @@ class StudioForm(FlaskForm):
                                   description=_l("When date-based notifications go out unless they say otherwise."))
     morning_time = TimeField(_l("Morning"), validators=[DataRequired()])
     evening_time = TimeField(_l("Evening"), validators=[DataRequired()])
+    default_profile_id = SelectField(_l("Default profile for new jobs"), coerce=_optional_int,
+                                     description=_l("Preselected when you create a photo job."))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, studio, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = _time_zones()
+        self.default_profile_id.choices = profile_choices(studio)
 
     def to_settings(self) -> accounts.StudioSettings:
         return accounts.StudioSettings(
             name=self.name.data, time_zone=self.time_zone.data, locale=self.locale.data,
             currency=self.currency.data, default_send_time=self.default_send_time.data,
-            morning_time=self.morning_time.data, evening_time=self.evening_time.data)
+            morning_time=self.morning_time.data, evening_time=self.evening_time.data,
+            default_profile_id=self.default_profile_id.data)
+
+
+class JobForm(FlaskForm):
+    """A photo job. Dates are calendar dates; "published" is a moment, entered in the studio's zone."""
+
+    name = StringField(_l("Job name"), description=_l("For example “Kindergarten Sonnenschein 2026”."))
+    profile_id = SelectField(_l("Communication profile"), coerce=_optional_int,
+                             description=_l("What the customers of this job are sent, and when."))
+    status = SelectField(_l("Status"), default="active", choices=choices([
+        ("planned", _l("Planned")), ("active", _l("Active")), ("archived", _l("Archived"))]))
+    shoot_date = DateField(_l("Shoot date"), validators=[Optional()])
+    published_at = DateTimeLocalField(_l("Gallery published at"), validators=[Optional()],
+                                      format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    order_deadline = DateField(_l("Order deadline"), validators=[Optional()])
+    archives_at = DateField(_l("Archives at"), validators=[Optional()],
+                            description=_l("The day the pictures expire and the gallery closes."))
+    gallery_url = StringField(_l("Gallery / shop link"), validators=[Optional()])
+
+    def __init__(self, *args, studio, job=None, **kwargs):
+        super().__init__(*args, obj=job, **kwargs)
+        self._studio = studio
+        self._zone = ZoneInfo(studio.time_zone)
+        self.profile_id.choices = profile_choices(studio)
+        if job is None and not self.is_submitted():
+            self.profile_id.data = studio.default_profile_id
+        if job is not None and job.published_at and not self.is_submitted():
+            self.published_at.data = job.published_at.astimezone(self._zone).replace(tzinfo=None)
+
+    def to_input(self) -> jobs.JobInput:
+        published = self.published_at.data
+        return jobs.JobInput(
+            name=self.name.data or "", profile_id=self.profile_id.data, status=self.status.data,
+            shoot_date=self.shoot_date.data,
+            published_at=published.replace(tzinfo=self._zone).astimezone(timezone.utc) if published else None,
+            order_deadline=self.order_deadline.data, archives_at=self.archives_at.data,
+            gallery_url=self.gallery_url.data or "")
+
+    def published_on(self):
+        return self.published_at.data.date() if self.published_at.data else None
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        problems = jobs.job_problems(self._studio, self.to_input(), self.published_on())
+        for name, message in problems.items():
+            getattr(self, name).errors = [*getattr(self, name).errors, message]
+        self._errors = None  # cached by WTForms during validate()
+        return not problems
 
 
 class LoginForm(FlaskForm):

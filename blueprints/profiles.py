@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from shutterbell import profiles, templating, triggers
+from shutterbell import jobs, profiles, templating, triggers
 from shutterbell.profiles import ProfileChanged, UnknownNotification
 
 from .access import current_studio, or_404, owner_required, redirect_after_post, render_form
@@ -55,6 +55,7 @@ def _edit_page(profile):
     form = ProfileForm(obj=profile, studio=current_studio())
     template = "profiles/_form.html" if request.htmx else "profiles/form.html"
     readonly = not current_user.is_owner
+    g.used_by = jobs.jobs_using(profile) if profile else []
     if request.method == "POST" and form.rearrange(request.form):
         return render_form(template, form, profile=profile, readonly=readonly)
     if form.validate_on_submit():
@@ -84,8 +85,11 @@ def duplicate(profile_id: int):
 def delete(profile_id: int):
     profile = _profile_or_404(profile_id)
     if request.method == "GET":
-        return render_template("profiles/delete.html", profile=profile)
-    profiles.delete_profile(profile)
+        return render_template("profiles/delete.html", profile=profile, used_by=jobs.jobs_using(profile))
+    try:
+        profiles.delete_profile(profile)
+    except profiles.ProfileInUse as exc:
+        return render_template("profiles/delete.html", profile=profile, used_by=exc.jobs), 409
     flash(_("Deleted “%(name)s”.", name=profile.name), "success")
     return redirect(url_for(".index"))
 

@@ -16,7 +16,7 @@ bp = Blueprint("studio", __name__, url_prefix="/settings/studio")
 @owner_required
 def edit():
     studio = current_studio()
-    form = StudioForm(obj=studio)
+    form = StudioForm(obj=studio, studio=studio)
     if form.validate_on_submit():
         try:
             accounts.update_studio(studio, form.to_settings())

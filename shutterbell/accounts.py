@@ -13,7 +13,7 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import recommended
+from . import jobs, recommended
 from .extensions import db
 from .models import SetupToken, Studio, User, utcnow
 
@@ -190,6 +190,7 @@ class StudioSettings:
     default_send_time: time
     morning_time: time
     evening_time: time
+    default_profile_id: int | None = None
 
 
 def update_studio(studio: Studio, settings: StudioSettings) -> None:
@@ -202,6 +203,8 @@ def update_studio(studio: Studio, settings: StudioSettings) -> None:
         raise AccountError(_l("Give the studio a name."))
     if settings.morning_time >= settings.evening_time:
         raise AccountError(_l("Morning must come before evening."))
+    if settings.default_profile_id is not None and jobs.usable_profile(studio, settings.default_profile_id) is None:
+        raise AccountError(_l("Choose one of your communication profiles."))
     for name, value in vars(settings).items():
         setattr(studio, name, value.strip() if isinstance(value, str) else value)
     db.session.commit()

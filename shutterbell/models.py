@@ -1,7 +1,7 @@
 """Database models. Every row belongs to a studio; queries go through ``scoped`` helpers."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -42,6 +42,9 @@ class Studio(db.Model):
     default_send_time: Mapped[time] = mapped_column(sa.Time, default=time(9, 0))
     morning_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
     evening_time: Mapped[time] = mapped_column(sa.Time, default=time(18, 0))
+    # Preselected when a job is created. use_alter: studio and profile point at each other.
+    default_profile_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("profile.id", use_alter=True, name="fk_studio_default_profile_id_profile"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -129,4 +132,32 @@ class Notification(db.Model):
         sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
         sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers')", name="audience"),
         sa.CheckConstraint("days is null or (days >= 0 and days <= 365)", name="days_range"),
+    )
+
+
+class Job(db.Model):
+    """A photo job. Its dates are calendar dates in the studio's time zone; publishing is an event
+    (a timestamp). Its profile decides what its customers are sent."""
+
+    STATUSES = ("planned", "active", "archived")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    profile_id: Mapped[int | None] = mapped_column(sa.ForeignKey("profile.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(10), default="active")
+    shoot_date: Mapped[date | None] = mapped_column(sa.Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_deadline: Mapped[date | None] = mapped_column(sa.Date)
+    archives_at: Mapped[date | None] = mapped_column(sa.Date)
+    gallery_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    access_code: Mapped[str] = mapped_column(sa.String(16), unique=True)  # the public sign-up code
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    profile: Mapped[Profile | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("status in ('planned', 'active', 'archived')", name="status"),
+        sa.Index("ix_job_studio_status_name", "studio_id", "status", "name"),
     )

@@ -7,7 +7,7 @@ from datetime import time
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from . import templating, triggers
+from . import jobs, templating, triggers
 from .extensions import db
 from .models import Notification, Profile, Studio, utcnow
 
@@ -52,6 +52,14 @@ class InvalidProfile(ValueError):
 
 class UnknownNotification(LookupError):
     """A posted notification id that is not one of this profile's notifications."""
+
+
+class ProfileInUse(ValueError):
+    """The profile still drives jobs that are not archived; it cannot be deleted."""
+
+    def __init__(self, jobs):
+        super().__init__([job.id for job in jobs])
+        self.jobs = jobs
 
 
 class ProfileChanged(UnknownNotification):
@@ -221,7 +229,14 @@ def duplicate_profile(profile: Profile) -> Profile:
 
 
 def delete_profile(profile: Profile) -> None:
-    """Soft delete: the profile disappears from lists, its history stays."""
+    """Soft delete: the profile disappears from lists, its history stays. Refused while jobs that
+    are not archived use it (their customers would silently stop getting messages)."""
+    in_use = jobs.jobs_using(profile)
+    if in_use:
+        raise ProfileInUse(in_use)
     profile.deleted_at = utcnow()
+    studio = db.session.get(Studio, profile.studio_id)
+    if studio.default_profile_id == profile.id:
+        studio.default_profile_id = None
     db.session.commit()
 

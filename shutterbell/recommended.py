@@ -118,11 +118,16 @@ RECOMMENDED_PROFILES = (
 
 
 def add_to(studio: Studio) -> None:
-    """Give a new studio the recommended profiles (no commit: part of creating the studio)."""
+    """Give a new studio the recommended profiles, the first as its default for new jobs
+    (no commit: part of creating the studio)."""
+    created = []
     for spec in RECOMMENDED_PROFILES:
         profile = Profile(studio_id=studio.id, name=spec.name, description=spec.description, recommended=True)
         db.session.add(profile)
+        created.append(profile)
         for position, item in enumerate(spec.notifications):
             notification = Notification(studio_id=studio.id, profile=profile)
             apply_input(notification, item, position)
             db.session.add(notification)
+    db.session.flush()
+    studio.default_profile_id = created[0].id

@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from app import create_app
 from shutterbell import accounts, queue
 from shutterbell.extensions import db
+from shutterbell.models import Studio
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -68,6 +69,7 @@ def _clean_database(request):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
+            connection.execute(Studio.__table__.update().values(default_profile_id=None))  # the one FK cycle
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
 

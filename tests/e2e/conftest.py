@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -89,7 +90,9 @@ def page_for(chromium, live_server, owner):
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        # Chromium logs every 4xx as a console error; 409 and 422 are answers we mean to give.
+        page.on("console", lambda message: message.type == "error" and not re.search(
+            r"status of (409|422)", message.text) and errors.append(message.text))
         page.js_errors = errors
         sign_in(page, base_url, owner)
         return page

@@ -1,5 +1,7 @@
 """Every page at desktop and tablet size: it renders without script errors or CSP violations,
 nothing is wider than the screen, and controls are touch-sized. Screenshots land in screenshots/."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -29,6 +31,7 @@ def test_owner_pages(page_for, live_server, owner, viewport, size):
         profile_id = profiles.list_profiles(studio)[1].id
     page = page_for(viewport)
     for name, path in [("dashboard", "/"), ("users", "/settings/users/"), ("studio", "/settings/studio/"),
+                       ("jobs", "/jobs/"), ("job-new", "/jobs/new"),
                        ("profile-edit", f"/settings/profiles/{profile_id}"),
                        ("profile-delete", f"/settings/profiles/{profile_id}/delete")]:
         page.goto(base_url + path)
@@ -101,3 +104,28 @@ def test_the_set_up_page_of_a_fresh_instance(chromium, tmp_path):
         page.get_by_role("button", name="Create studio").click()
         expect(page.get_by_text("Recommended: sales push")).to_be_visible()
         context.close()
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_staff_create_and_find_a_job(page_for, live_server, viewport, size):
+    _, base_url = live_server
+    page = page_for(viewport)
+    page.goto(f"{base_url}/jobs/")
+    page.get_by_role("link", name="Create job").click()
+    page.get_by_label("Job name").fill(f"Kita Regenbogen {size}")
+    expect(page.get_by_label("Communication profile")).to_have_value(re.compile(r"\d+"))  # the default
+    page.get_by_label("Shoot date").fill("2026-03-02")
+    page.get_by_label("Gallery published at").fill("2026-03-16T18:30")
+    page.get_by_label("Archives at").fill("2026-03-10")  # before publishing: refused
+    page.get_by_role("button", name="Save job").click()
+    expect(page.get_by_text("The photos must be archived after they are published.")).to_be_visible()
+    screenshot(page, f"job-error-{size}")
+    page.get_by_label("Archives at").fill("2026-05-01")
+    page.get_by_role("button", name="Save job").click()
+    expect(page.get_by_role("link", name=f"Kita Regenbogen {size}")).to_be_visible()
+    page.wait_for_load_state()  # htmx (a deferred script) is listening only from here on
+    page.get_by_label("Search").fill("regenbogen")
+    expect(page.locator("#job-results")).to_contain_text("1 job")
+    expect(page).to_have_url(re.compile(r"q=regenbogen"))  # in the address: back and reload keep it
+    screenshot(page, f"jobs-search-{size}")
+    assert page.js_errors == []

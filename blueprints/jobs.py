@@ -1,0 +1,60 @@
+"""Photo jobs: list (search, status filter, pages), create, edit, archive. Staff and owner alike."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from shutterbell import jobs
+
+from .access import current_studio, or_404, redirect_after_post, render_form
+from .forms import JobForm
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+
+def _job_or_404(job_id: int):
+    return or_404(jobs.get_job(current_studio(), job_id))
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The list; a search or filter from htmx gets the results partial alone."""
+    query, status = request.args.get("q", "")[:100], request.args.get("status", "")
+    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=int))
+    template = "jobs/_results.html" if request.htmx else "jobs/index.html"
+    return render_template(template, result=result, q=query, status=status)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    return _edit_page(None)
+
+
+@bp.route("/<int:job_id>", methods=["GET", "POST"])
+@login_required
+def edit(job_id: int):
+    return _edit_page(_job_or_404(job_id))
+
+
+def _edit_page(job):
+    form = JobForm(studio=current_studio(), job=job)
+    if form.validate_on_submit():
+        try:
+            saved = jobs.save_job(current_studio(), job, form.to_input(), form.published_on())
+        except jobs.InvalidJob:  # checked by the form already; a race at most
+            abort(422)
+        flash(_("Saved “%(name)s”.", name=saved.name), "success")
+        return redirect_after_post(url_for(".index"))
+    return render_form("jobs/form.html", form, job=job)
+
+
+@bp.post("/<int:job_id>/archive")
+@login_required
+def archive(job_id: int):
+    job = _job_or_404(job_id)
+    jobs.archive_job(job)
+    flash(_("Archived “%(name)s”.", name=job.name), "success")
+    return redirect_after_post(url_for(".index"))

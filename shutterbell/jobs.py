@@ -1,0 +1,148 @@
+"""Photo jobs: checking, saving, finding and archiving them."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from .extensions import db
+from .models import Job, Profile, Studio
+
+MAX_NAME = 200
+PAGE_SIZE = 25
+# No 0/O, 1/I/L: the code is read off flyers and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+@dataclass
+class JobInput:
+    name: str
+    profile_id: int | None
+    status: str = "active"
+    shoot_date: date | None = None
+    published_at: datetime | None = None  # aware, UTC
+    order_deadline: date | None = None
+    archives_at: date | None = None
+    gallery_url: str = ""
+
+
+@dataclass
+class JobPage:
+    jobs: list[Job]
+    total: int
+    page: int
+    pages: int
+
+
+class InvalidJob(ValueError):
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+def job_problems(studio: Studio, data: JobInput, published_on: date | None) -> dict[str, str]:
+    """Field name -> message. ``published_on`` is ``published_at`` as a date in the studio's zone."""
+    problems: dict = {}
+    name = data.name.strip()
+    if not name:
+        problems["name"] = _l("Give the job a name.")
+    elif len(name) > MAX_NAME:
+        problems["name"] = _l("At most %(num)d characters.", num=MAX_NAME)
+    if data.status not in Job.STATUSES:
+        problems["status"] = _l("Choose a status.")
+    if data.profile_id is not None and usable_profile(studio, data.profile_id) is None:
+        problems["profile_id"] = _l("Choose one of your communication profiles.")
+    if data.gallery_url and not _is_web_address(data.gallery_url):
+        problems["gallery_url"] = _l("Enter the full address, starting with https://")
+    problems.update(_date_order_problems(data, published_on))
+    return {field: str(message) for field, message in problems.items()}
+
+
+def _date_order_problems(data: JobInput, published_on: date | None) -> dict:
+    problems = {}
+    if data.archives_at and published_on and data.archives_at <= published_on:
+        problems["archives_at"] = _l("The photos must be archived after they are published.")
+    elif data.archives_at and data.shoot_date and data.archives_at <= data.shoot_date:
+        problems["archives_at"] = _l("The photos must be archived after the shoot.")
+    if data.order_deadline and data.archives_at and data.order_deadline > data.archives_at:
+        problems["order_deadline"] = _l("The order deadline must not be after the archive date.")
+    elif data.order_deadline and published_on and data.order_deadline < published_on:
+        problems["order_deadline"] = _l("The order deadline must not be before the photos are published.")
+    return problems
+
+
+def _is_web_address(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url.strip()
+
+
+def usable_profile(studio: Studio, profile_id: int) -> Profile | None:
+    return db.session.scalar(sa.select(Profile).where(
+        Profile.id == profile_id, Profile.studio_id == studio.id, Profile.deleted_at.is_(None)))
+
+
+def get_job(studio: Studio, job_id: int) -> Job | None:
+    return db.session.scalar(sa.select(Job).where(Job.id == job_id, Job.studio_id == studio.id))
+
+
+def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) -> JobPage:
+    """Jobs matching a search (name or access code) and status ("" hides archived ones, "all"
+    shows every job), newest shoot first, a page at a time."""
+    where = [Job.studio_id == studio.id]
+    if query.strip():
+        pattern = f"%{query.strip().lower()}%"
+        where.append(sa.or_(sa.func.lower(Job.name).like(pattern), sa.func.lower(Job.access_code).like(pattern)))
+    if status in Job.STATUSES:
+        where.append(Job.status == status)
+    elif status != "all":
+        where.append(Job.status != "archived")
+    total = db.session.scalar(sa.select(sa.func.count(Job.id)).where(*where))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    jobs = db.session.scalars(
+        sa.select(Job).where(*where)
+        .order_by(Job.shoot_date.desc().nulls_last(), Job.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return JobPage(jobs, total, page, pages)
+
+
+def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date | None) -> Job:
+    problems = job_problems(studio, data, published_on)
+    if problems:
+        raise InvalidJob(problems)
+    if job is None:
+        job = Job(studio_id=studio.id, access_code=_new_access_code())
+        db.session.add(job)
+    job.name = data.name.strip()
+    job.profile_id = data.profile_id
+    job.status = data.status
+    job.shoot_date, job.published_at = data.shoot_date, data.published_at
+    job.order_deadline, job.archives_at = data.order_deadline, data.archives_at
+    job.gallery_url = data.gallery_url.strip()
+    db.session.commit()
+    return job
+
+
+def archive_job(job: Job) -> None:
+    job.status = "archived"
+    db.session.commit()
+
+
+def jobs_using(profile: Profile, include_archived: bool = False) -> list[Job]:
+    where = [Job.profile_id == profile.id, Job.studio_id == profile.studio_id]
+    if not include_archived:
+        where.append(Job.status != "archived")
+    return db.session.scalars(sa.select(Job).where(*where).order_by(Job.name)).all()
+
+
+def _new_access_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not db.session.scalar(sa.select(Job.id).where(Job.access_code == code)):
+            return code

@@ -1,0 +1,109 @@
+"""Photo jobs: staff and owner create, find, edit and archive them; profiles in use stay."""
+from datetime import date, datetime, timezone
+
+import pytest
+
+from shutterbell import jobs, profiles
+from shutterbell.extensions import db
+from shutterbell.models import Job
+
+from .conftest import text_of
+
+
+def job_form(**overrides):
+    return {"name": "Kindergarten Sonnenschein 2026", "profile_id": "", "status": "active",
+            "shoot_date": "2026-03-02", "published_at": "2026-03-16T18:30", "order_deadline": "2026-04-10",
+            "archives_at": "2026-05-01", "gallery_url": "https://photos.example.com/g/SONNE26", **overrides}
+
+
+def studio_jobs(user):
+    db.session.expire_all()
+    return jobs.find_jobs(user.studio, status="all").jobs
+
+
+def test_staff_create_a_job_with_the_studios_default_profile_preselected(as_sam, olivia):
+    default = olivia.studio.default_profile_id
+    assert default == profiles.list_profiles(olivia.studio)[1].id  # "Recommended: standard"
+    page = text_of(as_sam.get("/jobs/new"))
+    assert f'<option selected value="{default}">Recommended: standard</option>' in page
+    response = as_sam.post("/jobs/new", job_form(profile_id=str(default)))
+    assert response.status_code == 302
+    job, = studio_jobs(olivia)
+    assert (job.name, job.profile_id, job.shoot_date, job.archives_at) == \
+        ("Kindergarten Sonnenschein 2026", default, date(2026, 3, 2), date(2026, 5, 1))
+    # 18:30 in Berlin (winter time, UTC+1) is 17:30 UTC.
+    assert job.published_at == datetime(2026, 3, 16, 17, 30, tzinfo=timezone.utc)
+    assert len(job.access_code) == 8 and job.access_code.isalnum()
+    assert "18:30" in text_of(as_sam.get(f"/jobs/{job.id}"))  # shown back in the studio's time
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"name": ""}, "Give the job a name."),
+    ({"name": "x" * 300}, "At most 200 characters."),
+    ({"archives_at": "2026-03-10"}, "The photos must be archived after they are published."),
+    ({"published_at": "", "archives_at": "2026-03-01"}, "The photos must be archived after the shoot."),
+    ({"order_deadline": "2026-06-01"}, "The order deadline must not be after the archive date."),
+    ({"order_deadline": "2026-03-01"}, "The order deadline must not be before the photos are published."),
+    ({"gallery_url": "javascript:alert(1)"}, "Enter the full address, starting with https://"),
+    ({"shoot_date": "2026-02-30"}, "Not a valid date value."),
+    ({"status": "deleted"}, "Not a valid choice."),
+    ({"profile_id": "999999"}, "Not a valid choice."),
+])
+def test_bad_job_input_is_a_field_error(as_sam, olivia, fields, message):
+    response = as_sam.post("/jobs/new", job_form(**fields))
+    assert response.status_code == 422 and message in text_of(response)
+    assert studio_jobs(olivia) == []
+
+
+def test_another_studios_profile_cannot_be_chosen(as_otto, otto, olivia):
+    foreign = profiles.list_profiles(olivia.studio)[0].id
+    response = as_otto.post("/jobs/new", job_form(profile_id=str(foreign)))
+    assert response.status_code == 422
+    assert studio_jobs(otto) == []
+
+
+def test_search_filter_and_pages(as_sam, olivia):
+    for number in range(30):
+        jobs.save_job(olivia.studio, None, jobs.JobInput(name=f"School {number:02d}", profile_id=None,
+                                                          shoot_date=date(2026, 1, 1 + number % 28)), None)
+    jobs.save_job(olivia.studio, None, jobs.JobInput(name="Wedding Meier", profile_id=None, status="archived"), None)
+    page = text_of(as_sam.get("/jobs/"))
+    assert "30 jobs" in page and "Page 1 of 2" in page and "Wedding Meier" not in page
+    second = as_sam.get("/jobs/?page=2", headers={"HX-Request": "true"})
+    assert "<html" not in text_of(second) and "Page 2 of 2" in text_of(second)
+    found = text_of(as_sam.get("/jobs/?q=meier&status=all", headers={"HX-Request": "true"}))
+    assert "1 job" in found and "Wedding Meier" in found
+    assert "Wedding Meier" in text_of(as_sam.get("/jobs/?status=archived"))
+
+
+def test_archiving_a_job(as_sam, olivia):
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Old", profile_id=None), None)
+    assert as_sam.post(f"/jobs/{job.id}/archive").status_code == 302
+    db.session.expire_all()
+    assert job.status == "archived"
+
+
+def test_a_profile_used_by_a_job_cannot_be_deleted_and_says_which_jobs_use_it(as_olivia, olivia):
+    profile = profiles.list_profiles(olivia.studio)[1]
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Regenbogen", profile_id=profile.id), None)
+    assert "Kita Regenbogen" in text_of(as_olivia.get(f"/settings/profiles/{profile.id}"))
+    confirm = text_of(as_olivia.get(f"/settings/profiles/{profile.id}/delete"))
+    assert "cannot be deleted: 1 job uses it" in confirm and "Delete profile</button>" not in confirm
+    response = as_olivia.post(f"/settings/profiles/{profile.id}/delete")
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert profile.deleted_at is None
+    jobs.archive_job(db.session.get(Job, job.id))
+    assert as_olivia.post(f"/settings/profiles/{profile.id}/delete").status_code == 302
+    db.session.expire_all()
+    assert olivia.studio.default_profile_id is None  # it was the default
+
+
+def test_the_owner_sets_the_default_profile(as_olivia, olivia):
+    sales = profiles.list_profiles(olivia.studio)[0]
+    data = {"name": "Studio Lichtblick", "time_zone": "Europe/Berlin", "locale": "de_DE", "currency": "EUR",
+            "default_send_time": "09:00", "morning_time": "08:00", "evening_time": "18:00",
+            "default_profile_id": str(sales.id)}
+    assert as_olivia.post("/settings/studio/", data).status_code == 302
+    db.session.expire_all()
+    assert olivia.studio.default_profile_id == sales.id
