@@ -12,7 +12,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from shutterbell import accounts, jobs, profiles, templating, triggers
+from shutterbell import accounts, customers, jobs, profiles, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -107,9 +107,10 @@ class JobForm(FlaskForm):
         self._studio = studio
         self._zone = ZoneInfo(studio.time_zone)
         self.profile_id.choices = profile_choices(studio)
-        if job is None and not self.is_submitted():
+        fresh = kwargs.get("formdata", True) is None or not self.is_submitted()
+        if job is None and fresh:
             self.profile_id.data = studio.default_profile_id
-        if job is not None and job.published_at and not self.is_submitted():
+        if job is not None and job.published_at and fresh:
             self.published_at.data = job.published_at.astimezone(self._zone).replace(tzinfo=None)
 
     def to_input(self) -> jobs.JobInput:
@@ -313,3 +314,38 @@ def _int(value) -> int:
     except (TypeError, ValueError):
         return 0
 
+
+
+class CustomerForm(FlaskForm):
+    """A customer, as staff add or correct one, and as a person signs up on the public page."""
+
+    first_name = StringField(_l("First name"))
+    last_name = StringField(_l("Last name"))
+    email = EmailField(_l("Email"))
+    phone = StringField(_l("Mobile number (optional)"))
+    email_consent = BooleanField(_l("Emails"))
+    sms_consent = BooleanField(_l("Text messages"))
+
+    def __init__(self, *args, region: str, customer=None, **kwargs):
+        super().__init__(*args, obj=customer, **kwargs)
+        self._region = region
+        if customer is not None and not self.is_submitted():
+            self.email_consent.data = customer.has_consent("email")
+            self.sms_consent.data = customer.has_consent("sms")
+
+    def to_input(self) -> customers.CustomerInput:
+        return customers.CustomerInput(
+            first_name=self.first_name.data or "", last_name=self.last_name.data or "",
+            email=self.email.data or "", phone=self.phone.data or "",
+            email_consent=self.email_consent.data, sms_consent=self.sms_consent.data)
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        self.attach(customers.customer_problems(self.to_input(), self._region))
+        return not self.errors
+
+    def attach(self, problems: dict[str, str]) -> None:
+        for name, message in problems.items():
+            getattr(self, name).errors = [*getattr(self, name).errors, message]
+        self._errors = None  # cached by WTForms during validate()

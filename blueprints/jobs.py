@@ -5,10 +5,10 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import jobs
+from shutterbell import customers, jobs
 
 from .access import current_studio, or_404, redirect_after_post, render_form
-from .forms import JobForm
+from .forms import CustomerForm, JobForm
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -41,6 +41,10 @@ def edit(job_id: int):
 
 def _edit_page(job):
     form = JobForm(studio=current_studio(), job=job)
+    extra = {}
+    if job is not None:
+        extra = {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
+                 "customer_list": customers.customers_of(job)}
     if form.validate_on_submit():
         try:
             saved = jobs.save_job(current_studio(), job, form.to_input(), form.published_on())
@@ -48,7 +52,7 @@ def _edit_page(job):
             abort(422)
         flash(_("Saved “%(name)s”.", name=saved.name), "success")
         return redirect_after_post(url_for(".index"))
-    return render_form("jobs/form.html", form, job=job)
+    return render_form("jobs/form.html", form, job=job, **extra)
 
 
 @bp.post("/<int:job_id>/archive")

@@ -42,6 +42,7 @@ class Studio(db.Model):
     default_send_time: Mapped[time] = mapped_column(sa.Time, default=time(9, 0))
     morning_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
     evening_time: Mapped[time] = mapped_column(sa.Time, default=time(18, 0))
+    double_opt_in: Mapped[bool] = mapped_column(default=True)  # public sign-ups confirm by email first
     # Preselected when a job is created. use_alter: studio and profile point at each other.
     default_profile_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("profile.id", use_alter=True, name="fk_studio_default_profile_id_profile"))
@@ -160,4 +161,52 @@ class Job(db.Model):
     __table_args__ = (
         sa.CheckConstraint("status in ('planned', 'active', 'archived')", name="status"),
         sa.Index("ix_job_studio_status_name", "studio_id", "status", "name"),
+    )
+
+
+class Customer(db.Model):
+    """A person signed up to one job's messages. Stored data changes only through staff, never
+    through a second sign-up (that would let anyone redirect someone else's messages)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    first_name: Mapped[str] = mapped_column(sa.String(100))
+    last_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    email: Mapped[str] = mapped_column(sa.String(254))  # normalised: lower-case
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # double opt-in
+    unsubscribe_token: Mapped[str] = mapped_column(sa.String(43), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    consents: Mapped[list[Consent]] = relationship(back_populates="customer", cascade="all, delete-orphan",
+                                                   order_by="Consent.given_at")
+
+    __table_args__ = (sa.UniqueConstraint("job_id", "email", name="uq_customer_job_id_email"),)
+
+    def has_consent(self, channel: str) -> bool:
+        return any(c.channel == channel and c.withdrawn_at is None for c in self.consents)
+
+
+class Consent(db.Model):
+    """Consent is a record: when, through which path, and the exact wording the person saw."""
+
+    CHANNELS = ("email", "sms")
+    PATHS = ("signup", "staff", "import", "api")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    path: Mapped[str] = mapped_column(sa.String(10))
+    wording: Mapped[str] = mapped_column(sa.Text)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship(back_populates="consents")
+
+    __table_args__ = (
+        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.CheckConstraint("path in ('signup', 'staff', 'import', 'api')", name="path"),
     )

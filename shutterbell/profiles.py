@@ -240,3 +240,10 @@ def delete_profile(profile: Profile) -> None:
         studio.default_profile_id = None
     db.session.commit()
 
+
+
+def plan_of(profile: Profile | None) -> list[tuple[str, str]]:
+    """(channel, when) for each active notification: what a customer will get, in plain words."""
+    if profile is None:
+        return []
+    return [(n.channel, triggers.get(n.trigger).summary(n.days)) for n in profile.notifications if n.enabled]

@@ -1,31 +1,34 @@
 """Tenant isolation, for every route at once: Otto, signed in to his own studio, tries each URL
 that takes an id with the ids of Olivia's rows, by GET and by POST. Each must answer 404 (or 405
 where the method does not exist) and change nothing. A new route with an id is covered automatically."""
-from shutterbell import jobs, profiles
+from shutterbell import customers, jobs, profiles
 from shutterbell.extensions import db
-from shutterbell.models import Job, Notification, Profile, Studio, User
+from shutterbell.models import Consent, Customer, Job, Notification, Profile, Studio, User, utcnow
 
-ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User}
+ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer}
+PUBLIC_ARGUMENTS = {"filename", "token", "code"}  # static files, invitation tokens, sign-up codes
 
 
 def snapshot():
     db.session.expire_all()
     return {model.__name__: sorted(tuple(sorted((k, repr(v)) for k, v in vars(row).items() if not k.startswith("_")))
                                    for row in db.session.query(model).all())
-            for model in (Studio, User, Profile, Notification, Job)}
+            for model in (Studio, User, Profile, Notification, Job, Customer, Consent)}
 
 
 def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, olivia, sam):
-    jobs.save_job(olivia.studio, None, jobs.JobInput(name="Olivia's job", profile_id=None), None)
-    ids = {"profile_id": profiles.list_profiles(olivia.studio)[0].id,
-           "job_id": jobs.find_jobs(olivia.studio, status="all").jobs[0].id, "user_id": sam.id}
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Olivia's job", profile_id=None), None)
+    customer, _ = customers.register(job, customers.CustomerInput("Anna", "Schmidt", "anna@example.com",
+                                                                  email_consent=True), "staff", {"email": "ok"}, utcnow())
+    ids = {"profile_id": profiles.list_profiles(olivia.studio)[0].id, "job_id": job.id, "user_id": sam.id,
+           "customer_id": customer.id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():
         arguments = set(rule.arguments)
         if not arguments:
             continue
-        assert arguments <= set(ID_SOURCES) | {"filename", "token"}, f"add {rule.arguments} to ID_SOURCES"
+        assert arguments <= set(ID_SOURCES) | PUBLIC_ARGUMENTS, f"add {rule.arguments} to ID_SOURCES"
         if not arguments <= set(ID_SOURCES):
             continue
         url = rule.rule

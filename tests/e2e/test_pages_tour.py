@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shutterbell import accounts, profiles
+from shutterbell import accounts, jobs, profiles
 
 from ..conftest import PASSWORD
 from .conftest import DESKTOP, TABLET, screenshot, serve, sign_in
@@ -129,3 +129,41 @@ def test_staff_create_and_find_a_job(page_for, live_server, viewport, size):
     expect(page).to_have_url(re.compile(r"q=regenbogen"))  # in the address: back and reload keep it
     screenshot(page, f"jobs-search-{size}")
     assert page.js_errors == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_parent_signs_up_on_a_phone_and_staff_see_them_on_the_tablet(chromium, live_server, page_for, owner):
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Kita Regenbogen", profile_id=studio.default_profile_id), None)
+        code, job_id = job.access_code, job.id
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(f"{base_url}/join")
+    phone.get_by_label("Access code").fill(code.lower())
+    phone.get_by_role("button", name="Continue").click()
+    expect(phone.get_by_role("heading", name="Kita Regenbogen")).to_be_visible()
+    check_layout(phone)
+    phone.get_by_label("First name").fill("Anna")
+    phone.get_by_label("Last name").fill("Schmidt")
+    phone.get_by_label("Email", exact=True).fill("anna@example.com")
+    phone.get_by_label("Mobile number (optional)").fill("0151 23456789")
+    phone.get_by_role("checkbox", name=re.compile("Email me about")).check()
+    phone.get_by_text("What you will receive").click()
+    screenshot(phone, "signup-phone")
+    phone.get_by_role("button", name="Sign up").click()
+    expect(phone.get_by_role("heading", name="Thank you!")).to_be_visible()
+    screenshot(phone, "signup-thanks-phone")
+    context.close()
+
+    tablet = page_for(TABLET)
+    tablet.goto(f"{base_url}/jobs/{job_id}")
+    customers = tablet.locator("#customers")
+    expect(customers).to_contain_text("Anna Schmidt")
+    expect(customers).to_contain_text("Unconfirmed")
+    expect(customers).to_contain_text("+4915123456789")
+    check_layout(tablet)
+    screenshot(tablet, "job-with-customers-tablet")

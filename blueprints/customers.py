@@ -1,0 +1,65 @@
+"""Customers on the job page: staff add, correct and remove them (tablet-friendly)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from shutterbell import customers, jobs
+from shutterbell.models import utcnow
+
+from .access import current_studio, or_404, redirect_after_post, render_form
+from .forms import CustomerForm, JobForm
+
+bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
+
+
+def _job_or_404(job_id: int):
+    return or_404(jobs.get_job(current_studio(), job_id))
+
+
+def _wording(job) -> dict[str, str]:
+    return customers.consent_wording(current_studio().name, job.name)
+
+
+@bp.post("/")
+@login_required
+def add(job_id: int):
+    job = _job_or_404(job_id)
+    form = CustomerForm(region=customers.region_of(current_studio()))
+    if form.validate_on_submit():
+        customer, created = customers.register(job, form.to_input(), "staff", _wording(job), utcnow())
+        if created:
+            flash(_("Added %(name)s.", name=customer.first_name), "success")
+        else:
+            flash(_("%(email)s is already signed up to this job.", email=customer.email), "warning")
+        return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
+    return render_form("jobs/form.html", JobForm(formdata=None, studio=current_studio(), job=job), job=job,
+                       customer_form=form, customer_list=customers.customers_of(job), status=422)
+
+
+@bp.route("/<int:customer_id>", methods=["GET", "POST"])
+@login_required
+def edit(job_id: int, customer_id: int):
+    job = _job_or_404(job_id)
+    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    form = CustomerForm(region=customers.region_of(current_studio()), customer=customer)
+    if form.validate_on_submit():
+        try:
+            customers.update(customer, form.to_input(), _wording(job), utcnow())
+        except customers.InvalidCustomer as exc:
+            form.attach(exc.problems)
+        else:
+            flash(_("Saved %(name)s.", name=customer.first_name), "success")
+            return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
+    return render_form("customers/edit.html", form, job=job, customer=customer)
+
+
+@bp.post("/<int:customer_id>/remove")
+@login_required
+def remove(job_id: int, customer_id: int):
+    job = _job_or_404(job_id)
+    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    customers.remove(customer)
+    flash(_("Removed %(name)s from this job.", name=customer.first_name), "success")
+    return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")

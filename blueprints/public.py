@@ -1,0 +1,46 @@
+"""The public sign-up page customers reach by a job's link or access code. No sign-in; CSRF and a
+per-address rate limit; the answer is the same for a new and a repeated sign-up."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from shutterbell import customers, profiles, queue
+from shutterbell.models import Studio, utcnow
+from shutterbell.extensions import db
+from shutterbell.throttle import Throttle
+
+from .access import or_404
+from .forms import CustomerForm
+
+bp = Blueprint("public", __name__)
+
+SIGNUPS_PER_HOUR = 20
+
+
+@bp.get("/join")
+def enter_code():
+    """A typed access code (the form on this page, or a flyer's QR code) leads to its job."""
+    code = request.args.get("code", "").strip()
+    if code and customers.job_by_code(code):
+        return redirect(url_for(".signup", code=code.upper()))
+    return render_template("public/code.html", code=code, unknown=bool(code)), 404 if code else 200
+
+
+@bp.route("/j/<code>", methods=["GET", "POST"])
+def signup(code: str):
+    job = or_404(customers.job_by_code(code))
+    studio = db.session.get(Studio, job.studio_id)
+    wording = customers.consent_wording(studio.name, job.name)
+    form = CustomerForm(region=customers.region_of(studio))
+    form.email_consent.label.text, form.sms_consent.label.text = wording["email"], wording["sms"]
+    page = {"job": job, "studio": studio, "plan": profiles.plan_of(job.profile), "customer_form": form}
+    if request.method == "POST":
+        throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "signup", SIGNUPS_PER_HOUR, 3600)
+        if throttle.blocked(request.remote_addr or "-"):
+            return render_template("public/signup.html", too_many=True, **page), 429
+        throttle.failed(request.remote_addr or "-")  # every attempt counts
+        if form.validate_on_submit():
+            customers.register(job, form.to_input(), "signup", wording, utcnow())
+            return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
+        return render_template("public/signup.html", **page), 422
+    return render_template("public/signup.html", **page)

@@ -1,0 +1,162 @@
+"""Customers of a job: every intake path (sign-up page, staff, later CSV and API) goes through
+``register``, so the duplicate and consent rules are the same everywhere."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+from .extensions import db
+from .models import Consent, Customer, Job, Studio
+
+MAX_NAME = 100
+
+
+@dataclass
+class CustomerInput:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str = ""
+    email_consent: bool = False
+    sms_consent: bool = False
+
+
+class InvalidCustomer(ValueError):
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+def region_of(studio: Studio) -> str:
+    """The country a phone number without +country code is read in: the studio's locale's."""
+    return studio.locale.split("_")[-1].upper() if "_" in studio.locale else "DE"
+
+
+def normalise_email(email: str) -> str:
+    """Syntax only (no DNS: sign-ups must not wait on the network); lower-cased for matching."""
+    return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+
+
+def normalise_phone(phone: str, region: str) -> str | None:
+    """E.164 (+4915112345678), or None for an empty field. Raises ValueError when invalid."""
+    if not phone.strip():
+        return None
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(phone) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(phone)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def customer_problems(data: CustomerInput, region: str) -> dict[str, str]:
+    problems: dict = {}
+    if not data.first_name.strip():
+        problems["first_name"] = _l("Enter a first name.")
+    for name in ("first_name", "last_name"):
+        if len(getattr(data, name).strip()) > MAX_NAME:
+            problems[name] = _l("At most %(num)d characters.", num=MAX_NAME)
+    try:
+        normalise_email(data.email)
+    except EmailNotValidError:
+        problems["email"] = _l("Enter a valid email address, like anna@example.com.")
+    try:
+        phone = normalise_phone(data.phone, region)
+    except ValueError:
+        problems["phone"] = _l("Enter a valid mobile number, with the country code if it is not local (+49 …).")
+    else:
+        if data.sms_consent and phone is None:
+            problems["phone"] = _l("Enter a mobile number to get text messages.")
+    return {name: str(message) for name, message in problems.items()}
+
+
+def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: datetime) -> tuple[Customer, bool]:
+    """Sign a person up to a job; returns (customer, created).
+
+    Signing up again with the same email changes nothing that is stored and returns the existing
+    customer: otherwise anyone could redirect another customer's texts. Public sign-ups wait for
+    their confirmation when the studio uses double opt-in; the other paths are confirmed at once.
+    """
+    studio = db.session.get(Studio, job.studio_id)
+    problems = customer_problems(data, region_of(studio))
+    if problems:
+        raise InvalidCustomer(problems)
+    email = normalise_email(data.email)
+    existing = db.session.scalar(sa.select(Customer).where(Customer.job_id == job.id, Customer.email == email))
+    if existing is not None:
+        return existing, False
+    customer = Customer(
+        studio_id=job.studio_id, job_id=job.id, email=email,
+        first_name=data.first_name.strip(), last_name=data.last_name.strip(),
+        phone=normalise_phone(data.phone, region_of(studio)), registered_at=now,
+        confirmed_at=None if path == "signup" and studio.double_opt_in else now,
+        unsubscribe_token=secrets.token_urlsafe(32),
+    )
+    db.session.add(customer)
+    for channel, given in (("email", data.email_consent), ("sms", data.sms_consent)):
+        if given:
+            customer.consents.append(Consent(studio_id=job.studio_id, channel=channel, path=path,
+                                             wording=wording[channel], given_at=now))
+    db.session.commit()
+    return customer, True
+
+
+def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now: datetime) -> None:
+    """Staff correct a customer. Consent given here is recorded as given by staff; consent
+    unticked here is withdrawn (with the time), never deleted."""
+    studio = db.session.get(Studio, customer.studio_id)
+    problems = customer_problems(data, region_of(studio))
+    email = normalise_email(data.email) if "email" not in problems else None
+    if email and email != customer.email and db.session.scalar(sa.select(Customer.id).where(
+            Customer.job_id == customer.job_id, Customer.email == email)):
+        problems["email"] = str(_l("Another customer of this job has this email address."))
+    if problems:
+        raise InvalidCustomer(problems)
+    customer.first_name, customer.last_name = data.first_name.strip(), data.last_name.strip()
+    customer.email, customer.phone = email, normalise_phone(data.phone, region_of(studio))
+    for channel, wanted in (("email", data.email_consent), ("sms", data.sms_consent)):
+        if wanted and not customer.has_consent(channel):
+            customer.consents.append(Consent(studio_id=customer.studio_id, channel=channel, path="staff",
+                                             wording=wording[channel], given_at=now))
+        if not wanted:
+            for consent in customer.consents:
+                if consent.channel == channel and consent.withdrawn_at is None:
+                    consent.withdrawn_at = now
+    db.session.commit()
+
+
+def remove(customer: Customer) -> None:
+    db.session.delete(customer)
+    db.session.commit()
+
+
+def get_customer(studio: Studio, job: Job, customer_id: int) -> Customer | None:
+    return db.session.scalar(sa.select(Customer).where(
+        Customer.id == customer_id, Customer.job_id == job.id, Customer.studio_id == studio.id))
+
+
+def customers_of(job: Job) -> list[Customer]:
+    return db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
+                              .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name))).all()
+
+
+def job_by_code(code: str) -> Job | None:
+    """The job a public sign-up link or typed access code points to (not archived)."""
+    return db.session.scalar(sa.select(Job).where(Job.access_code == code.strip().upper(), Job.status != "archived"))
+
+
+def consent_wording(studio_name: str, job_name: str) -> dict[str, str]:
+    """The exact sentences a person agrees to, stored with each consent."""
+    return {
+        "email": str(_l("Email me about the photos of %(job)s from %(studio)s: when they are online, reminders "
+                        "and offers. I can unsubscribe at any time.", job=job_name, studio=studio_name)),
+        "sms": str(_l("Text me about the photos of %(job)s from %(studio)s. I can reply STOP at any time.",
+                      job=job_name, studio=studio_name)),
+    }

@@ -1,0 +1,110 @@
+"""Customers: the public sign-up page, staff on the job page, duplicates and consent records."""
+import re
+
+import pytest
+
+from shutterbell import customers, jobs, profiles, queue
+from shutterbell.extensions import db
+from shutterbell.models import Customer
+
+from .conftest import Browser, text_of
+
+
+@pytest.fixture
+def job(olivia):
+    standard = profiles.list_profiles(olivia.studio)[1]
+    return jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Regenbogen", profile_id=standard.id), None)
+
+
+def person(**overrides):
+    return {"first_name": "Anna", "last_name": "Schmidt", "email": "Anna.Schmidt@Example.com",
+            "phone": "0151 23456789", "email_consent": "y", "sms_consent": "y", **overrides}
+
+
+def the_customers(job):
+    db.session.expire_all()
+    return customers.customers_of(job)
+
+
+def test_the_sign_up_page_says_what_will_be_sent(browser, job):
+    page = text_of(browser.get(f"/j/{job.access_code}"))
+    assert "Kita Regenbogen" in page and "Studio Lichtblick" in page
+    assert "7 days before the job is archived" in page and "When the photos are online" in page
+
+
+def test_a_public_sign_up_is_stored_unconfirmed_with_its_consent_records(browser, job):
+    response = browser.post(f"/j/{job.access_code}", person())
+    assert response.status_code == 200 and "confirm your sign-up" in text_of(response)
+    anna, = the_customers(job)
+    assert (anna.email, anna.phone, anna.confirmed_at) == ("anna.schmidt@example.com", "+4915123456789", None)
+    assert {(c.channel, c.path) for c in anna.consents} == {("email", "signup"), ("sms", "signup")}
+    assert "Email me about the photos of Kita Regenbogen from Studio Lichtblick" in anna.consents[0].wording
+
+
+def test_signing_up_twice_changes_nothing_and_answers_the_same(browser, job):
+    browser.post(f"/j/{job.access_code}", person())
+    again = browser.post(f"/j/{job.access_code}", person(phone="+44 7911 123456", first_name="Mallory",
+                                                         email="anna.schmidt@example.com"))
+    assert again.status_code == 200 and "confirm your sign-up" in text_of(again)
+    anna, = the_customers(job)
+    assert (anna.first_name, anna.phone) == ("Anna", "+4915123456789")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"email": "not-an-email"}, "Enter a valid email address"),
+    ({"phone": "12"}, "Enter a valid mobile number"),
+    ({"phone": "", "sms_consent": "y"}, "Enter a mobile number to get text messages."),
+    ({"first_name": ""}, "Enter a first name."),
+])
+def test_bad_sign_ups_are_field_errors(browser, job, fields, message):
+    response = browser.post(f"/j/{job.access_code}", person(**fields))
+    assert response.status_code == 422 and message in text_of(response)
+    assert the_customers(job) == []
+
+
+def test_the_sign_up_page_is_csrf_protected_and_rate_limited(app, browser, job):
+    forged = browser._request("post", f"/j/{job.access_code}", data={**person(), "csrf_token": "forged"})
+    assert forged.status_code == 400
+    for number in range(20):
+        browser.post(f"/j/{job.access_code}", person(email=f"kid{number}@example.com"))
+    blocked = browser.post(f"/j/{job.access_code}", person(email="one-more@example.com"))
+    assert blocked.status_code == 429 and "Too many sign-ups" in text_of(blocked)
+    assert len(the_customers(job)) == 20
+
+
+def test_codes_lead_to_open_jobs_only(browser, job):
+    assert browser.get(f"/join?code={job.access_code.lower()}").location.endswith(f"/j/{job.access_code}")
+    assert browser.get("/join?code=NOPE1234").status_code == 404
+    jobs.archive_job(job)
+    assert browser.get(f"/j/{job.access_code}").status_code == 404
+
+
+def test_staff_add_correct_and_remove_customers(as_sam, job):
+    assert as_sam.post(f"/jobs/{job.id}/customers/", person(sms_consent="")).status_code == 302
+    anna, = the_customers(job)
+    assert anna.confirmed_at is not None and [c.path for c in anna.consents] == ["staff"]
+    duplicate = as_sam.post(f"/jobs/{job.id}/customers/", person(first_name="Other"))
+    assert duplicate.status_code == 302 and the_customers(job)[0].first_name == "Anna"
+    bad = as_sam.post(f"/jobs/{job.id}/customers/", person(email="nope"))
+    assert bad.status_code == 422 and "Enter a valid email address" in text_of(bad)
+
+    response = as_sam.post(f"/jobs/{job.id}/customers/{anna.id}", person(email_consent="", phone="+43 664 1234567"))
+    assert response.status_code == 302
+    anna = the_customers(job)[0]
+    assert anna.phone == "+436641234567"
+    email_consent = next(c for c in anna.consents if c.channel == "email")
+    assert email_consent.withdrawn_at is not None and anna.has_consent("sms") and not anna.has_consent("email")
+    page = text_of(as_sam.get(f"/jobs/{job.id}/customers/{anna.id}"))
+    assert "withdrawn" in page and "staff" in page
+
+    assert as_sam.post(f"/jobs/{job.id}/customers/{anna.id}/remove").status_code == 302
+    assert the_customers(job) == []
+
+
+def test_a_customer_of_another_studio_is_404_even_through_ones_own_job(as_otto, otto, job):
+    anna, _ = customers.register(job, customers.CustomerInput("Anna", "S", "anna@example.com"), "staff",
+                                 {"email": "", "sms": ""}, job.created_at)
+    own = jobs.save_job(otto.studio, None, jobs.JobInput(name="Otto's job", profile_id=None), None)
+    assert as_otto.get(f"/jobs/{own.id}/customers/{anna.id}").status_code == 404
+    assert as_otto.post(f"/jobs/{own.id}/customers/{anna.id}/remove").status_code == 404
+    assert db.session.get(Customer, anna.id) is not None
