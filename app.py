@@ -39,9 +39,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     _configure_sqlite(app)
 
-    from blueprints import auth, customers, jobs, main, profiles, public, studio, users
+    from blueprints import auth, customers, jobs, main, orders, profiles, public, studio, users
 
-    for blueprint in (auth.bp, customers.bp, jobs.bp, main.bp, profiles.bp, public.bp, studio.bp, users.bp):
+    for blueprint in (auth.bp, customers.bp, jobs.bp, main.bp, orders.bp, profiles.bp, public.bp, studio.bp,
+                      users.bp):
         app.register_blueprint(blueprint)
     # htmx comes from the npm registry (package-lock.json), served straight from node_modules.
     app.register_blueprint(Blueprint("vendor", __name__, static_folder="node_modules/htmx.org/dist",

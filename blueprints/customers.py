@@ -10,6 +10,7 @@ from shutterbell.models import utcnow
 
 from .access import current_studio, or_404, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm
+from .jobs import job_page_context
 
 bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
 
@@ -34,8 +35,9 @@ def add(job_id: int):
         else:
             flash(_("%(email)s is already signed up to this job.", email=customer.email), "warning")
         return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
+    page = {**job_page_context(job), "customer_form": form}
     return render_form("jobs/form.html", JobForm(formdata=None, studio=current_studio(), job=job), job=job,
-                       customer_form=form, customer_list=customers.customers_of(job), status=422)
+                       status=422, **page)
 
 
 @bp.route("/<int:customer_id>", methods=["GET", "POST"])

@@ -72,6 +72,7 @@ class StudioForm(FlaskForm):
     evening_time = TimeField(_l("Evening"), validators=[DataRequired()])
     default_profile_id = SelectField(_l("Default profile for new jobs"), coerce=_optional_int,
                                      description=_l("Preselected when you create a photo job."))
+    double_opt_in = BooleanField(_l("Public sign-ups confirm their email address first (double opt-in)"))
 
     def __init__(self, *args, studio, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,7 +84,16 @@ class StudioForm(FlaskForm):
             name=self.name.data, time_zone=self.time_zone.data, locale=self.locale.data,
             currency=self.currency.data, default_send_time=self.default_send_time.data,
             morning_time=self.morning_time.data, evening_time=self.evening_time.data,
-            default_profile_id=self.default_profile_id.data)
+            default_profile_id=self.default_profile_id.data, double_opt_in=self.double_opt_in.data)
+
+
+class VoucherForm(Form):
+    code = StringField(_l("Voucher code"))
+    value = StringField(_l("Value"))
+    expires_at = DateField(_l("Expires on"), validators=[Optional()])
+
+    def to_input(self) -> jobs.VoucherInput:
+        return jobs.VoucherInput(self.code.data or "", self.value.data or "", self.expires_at.data)
 
 
 class JobForm(FlaskForm):
@@ -101,6 +111,7 @@ class JobForm(FlaskForm):
     archives_at = DateField(_l("Archives at"), validators=[Optional()],
                             description=_l("The day the pictures expire and the gallery closes."))
     gallery_url = StringField(_l("Gallery / shop link"), validators=[Optional()])
+    voucher_slots = FieldList(FormField(VoucherForm), min_entries=3, max_entries=3)
 
     def __init__(self, *args, studio, job=None, **kwargs):
         super().__init__(*args, obj=job, **kwargs)
@@ -120,7 +131,8 @@ class JobForm(FlaskForm):
             shoot_date=self.shoot_date.data,
             published_at=published.replace(tzinfo=self._zone).astimezone(timezone.utc) if published else None,
             order_deadline=self.order_deadline.data, archives_at=self.archives_at.data,
-            gallery_url=self.gallery_url.data or "")
+            gallery_url=self.gallery_url.data or "",
+            vouchers=[entry.form.to_input() for entry in self.voucher_slots])
 
     def published_on(self):
         return self.published_at.data.date() if self.published_at.data else None
@@ -129,8 +141,13 @@ class JobForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         problems = jobs.job_problems(self._studio, self.to_input(), self.published_on())
-        for name, message in problems.items():
-            getattr(self, name).errors = [*getattr(self, name).errors, message]
+        for key, message in problems.items():
+            _, slot, name = key if isinstance(key, tuple) else (None, None, key)
+            field = getattr(self.voucher_slots[slot].form, name) if slot is not None else getattr(self, name)
+            field.errors = [*field.errors, message]
+        for entry in self.voucher_slots:
+            entry.form._errors = None
+        self.voucher_slots.errors = [entry.errors for entry in self.voucher_slots.entries]
         self._errors = None  # cached by WTForms during validate()
         return not problems
 

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs
+from shutterbell import customers, jobs, orders
 
 from .access import current_studio, or_404, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm
@@ -39,12 +39,18 @@ def edit(job_id: int):
     return _edit_page(_job_or_404(job_id))
 
 
+def job_page_context(job) -> dict:
+    """What the job page shows below the job itself: its customers and orders."""
+    return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
+            "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
+            "buyers": orders.buyer_ids(job)}
+
+
 def _edit_page(job):
     form = JobForm(studio=current_studio(), job=job)
     extra = {}
     if job is not None:
-        extra = {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
-                 "customer_list": customers.customers_of(job)}
+        extra = job_page_context(job)
     if form.validate_on_submit():
         try:
             saved = jobs.save_job(current_studio(), job, form.to_input(), form.published_on())

@@ -191,6 +191,7 @@ class StudioSettings:
     morning_time: time
     evening_time: time
     default_profile_id: int | None = None
+    double_opt_in: bool = True
 
 
 def update_studio(studio: Studio, settings: StudioSettings) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -10,13 +10,24 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
-from .models import Job, Profile, Studio
+from .models import Job, Profile, Studio, Voucher
 
 MAX_NAME = 200
 PAGE_SIZE = 25
 # No 0/O, 1/I/L: the code is read off flyers and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+
+
+@dataclass
+class VoucherInput:
+    code: str = ""
+    value: str = ""
+    expires_at: date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.code.strip() or self.value.strip() or self.expires_at)
 
 
 @dataclass
@@ -29,6 +40,7 @@ class JobInput:
     order_deadline: date | None = None
     archives_at: date | None = None
     gallery_url: str = ""
+    vouchers: list[VoucherInput] = field(default_factory=list)  # up to three, by slot
 
 
 @dataclass
@@ -60,7 +72,28 @@ def job_problems(studio: Studio, data: JobInput, published_on: date | None) -> d
     if data.gallery_url and not _is_web_address(data.gallery_url):
         problems["gallery_url"] = _l("Enter the full address, starting with https://")
     problems.update(_date_order_problems(data, published_on))
-    return {field: str(message) for field, message in problems.items()}
+    for slot, voucher in enumerate(data.vouchers):
+        for name, message in _voucher_problems(voucher).items():
+            problems[("vouchers", slot, name)] = message
+    return {key: str(message) for key, message in problems.items()}
+
+
+def _voucher_problems(voucher: VoucherInput) -> dict:
+    if voucher.empty:
+        return {}
+    problems = {}
+    code = voucher.code.strip()
+    if not code:
+        problems["code"] = _l("Enter the voucher code.")
+    elif len(code) > 40 or not code.replace("-", "").replace("_", "").isalnum():
+        problems["code"] = _l("Letters, digits, - and _ only, at most 40.")
+    if not voucher.value.strip():
+        problems["value"] = _l("Enter what it is worth, like “15 %” or “10 €”.")
+    elif len(voucher.value.strip()) > 40:
+        problems["value"] = _l("At most %(num)d characters.", num=40)
+    if voucher.expires_at is None:
+        problems["expires_at"] = _l("Enter the day it expires.")
+    return problems
 
 
 def _date_order_problems(data: JobInput, published_on: date | None) -> dict:
@@ -125,8 +158,27 @@ def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date
     job.shoot_date, job.published_at = data.shoot_date, data.published_at
     job.order_deadline, job.archives_at = data.order_deadline, data.archives_at
     job.gallery_url = data.gallery_url.strip()
+    db.session.flush()
+    _save_vouchers(job, data.vouchers)
     db.session.commit()
     return job
+
+
+def _save_vouchers(job: Job, vouchers: list[VoucherInput]) -> None:
+    """Each slot's voucher is updated in place (its id is a trigger occurrence); a cleared slot
+    removes it."""
+    existing = {v.slot: v for v in db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id))}
+    for slot, data in enumerate(vouchers[:3]):
+        voucher = existing.get(slot)
+        if data.empty:
+            if voucher is not None:
+                db.session.delete(voucher)
+            continue
+        if voucher is None:
+            voucher = Voucher(studio_id=job.studio_id, job_id=job.id, slot=slot)
+            db.session.add(voucher)
+        voucher.code, voucher.value, voucher.expires_at = data.code.strip(), data.value.strip(), data.expires_at
+    db.session.expire(job, ["vouchers"])
 
 
 def archive_job(job: Job) -> None:

@@ -157,11 +157,18 @@ class Job(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     profile: Mapped[Profile | None] = relationship()
+    vouchers: Mapped[list[Voucher]] = relationship(order_by="Voucher.slot", viewonly=True)
 
     __table_args__ = (
         sa.CheckConstraint("status in ('planned', 'active', 'archived')", name="status"),
         sa.Index("ix_job_studio_status_name", "studio_id", "status", "name"),
     )
+
+    @property
+    def voucher_slots(self) -> list[Voucher | None]:
+        """The three voucher places of the job page, empty ones as None."""
+        by_slot = {v.slot: v for v in self.vouchers}
+        return [by_slot.get(slot) for slot in range(3)]
 
 
 class Customer(db.Model):
@@ -210,3 +217,45 @@ class Consent(db.Model):
         sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
         sa.CheckConstraint("path in ('signup', 'staff', 'import', 'api')", name="path"),
     )
+
+
+class Order(db.Model):
+    """An order makes its customer a buyer (unless cancelled). Shops report theirs with their own
+    external id, unique per studio, so a retried call creates nothing twice."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
+    total_cents: Mapped[int] = mapped_column(default=0)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("studio_id", "external_id", name="uq_order_studio_id_external_id"),
+        sa.CheckConstraint("total_cents >= 0", name="total_not_negative"),
+    )
+
+    @property
+    def state(self) -> str:
+        return "cancelled" if self.cancelled_at else "paid" if self.paid_at else "unpaid"
+
+
+class Voucher(db.Model):
+    """One of up to three voucher codes of a job. Its id is a trigger occurrence ("N days before a
+    voucher expires"), so vouchers are updated in place, like notifications."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    slot: Mapped[int] = mapped_column(default=0)  # 0, 1 or 2: its place on the job page
+    code: Mapped[str] = mapped_column(sa.String(40))
+    value: Mapped[str] = mapped_column(sa.String(40))  # as the studio writes it: "15 %", "10 €"
+    expires_at: Mapped[date] = mapped_column(sa.Date)
+
+    __table_args__ = (sa.UniqueConstraint("job_id", "slot", name="uq_voucher_job_id_slot"),)

@@ -108,3 +108,11 @@ def test_a_customer_of_another_studio_is_404_even_through_ones_own_job(as_otto, 
     assert as_otto.get(f"/jobs/{own.id}/customers/{anna.id}").status_code == 404
     assert as_otto.post(f"/jobs/{own.id}/customers/{anna.id}/remove").status_code == 404
     assert db.session.get(Customer, anna.id) is not None
+
+
+def test_without_double_opt_in_a_public_sign_up_is_confirmed_at_once(browser, olivia, job):
+    olivia.studio.double_opt_in = False
+    db.session.commit()
+    response = browser.post(f"/j/{job.access_code}", person())
+    assert "You are signed up for Kita Regenbogen" in text_of(response)
+    assert the_customers(job)[0].confirmed_at is not None

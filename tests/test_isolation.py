@@ -1,11 +1,14 @@
 """Tenant isolation, for every route at once: Otto, signed in to his own studio, tries each URL
 that takes an id with the ids of Olivia's rows, by GET and by POST. Each must answer 404 (or 405
 where the method does not exist) and change nothing. A new route with an id is covered automatically."""
-from shutterbell import customers, jobs, profiles
-from shutterbell.extensions import db
-from shutterbell.models import Consent, Customer, Job, Notification, Profile, Studio, User, utcnow
+import re
 
-ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer}
+from shutterbell import customers, jobs, orders, profiles
+from shutterbell.extensions import db
+from shutterbell.models import Consent, Customer, Job, Notification, Order, Profile, Studio, User, Voucher, utcnow
+
+ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order}
+FIXED_ARGUMENTS = {"action": "paid"}  # a choice in the URL, not an id
 PUBLIC_ARGUMENTS = {"filename", "token", "code"}  # static files, invitation tokens, sign-up codes
 
 
@@ -13,27 +16,30 @@ def snapshot():
     db.session.expire_all()
     return {model.__name__: sorted(tuple(sorted((k, repr(v)) for k, v in vars(row).items() if not k.startswith("_")))
                                    for row in db.session.query(model).all())
-            for model in (Studio, User, Profile, Notification, Job, Customer, Consent)}
+            for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher)}
 
 
 def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, olivia, sam):
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Olivia's job", profile_id=None), None)
     customer, _ = customers.register(job, customers.CustomerInput("Anna", "Schmidt", "anna@example.com",
                                                                   email_consent=True), "staff", {"email": "ok"}, utcnow())
+    order, _ = orders.record(job, customer, 4890, utcnow(), paid=False)
     ids = {"profile_id": profiles.list_profiles(olivia.studio)[0].id, "job_id": job.id, "user_id": sam.id,
-           "customer_id": customer.id}
+           "customer_id": customer.id, "order_id": order.id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():
         arguments = set(rule.arguments)
         if not arguments:
             continue
-        assert arguments <= set(ID_SOURCES) | PUBLIC_ARGUMENTS, f"add {rule.arguments} to ID_SOURCES"
-        if not arguments <= set(ID_SOURCES):
+        known = set(ID_SOURCES) | set(FIXED_ARGUMENTS)
+        assert arguments <= known | PUBLIC_ARGUMENTS, f"add {rule.arguments} to ID_SOURCES"
+        if not arguments <= known:
             continue
         url = rule.rule
         for name in arguments:
-            url = url.replace(f"<int:{name}>", str(ids[name]))
+            value = ids[name] if name in ids else FIXED_ARGUMENTS[name]
+            url = re.sub(rf"<[^>]*:{name}>", str(value), url)
         for method in ("GET", "POST"):
             response = as_otto.get(url) if method == "GET" else as_otto.post(url, {"name": "Hijacked"})
             allowed = 405 if method not in rule.methods else 404

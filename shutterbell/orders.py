@@ -1,0 +1,80 @@
+"""Orders: recorded by staff (later reported by shops through the API). An order that is not
+cancelled makes its customer a buyer."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from babel.numbers import NumberFormatError, parse_decimal
+from flask_babel import lazy_gettext as _l
+
+from .extensions import db
+from .models import Customer, Job, Order, Studio
+
+MAX_CENTS = 10_000_000_00  # ten million: a typo, not a school photo order
+
+
+class InvalidOrder(ValueError):
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+def parse_amount(text: str, locale: str) -> int:
+    """'48,90' (de_DE) or '48.90' (en_US) -> 4890 cents. Raises InvalidOrder."""
+    try:
+        amount = parse_decimal(text.strip(), locale=locale, strict=False)
+    except (NumberFormatError, InvalidOperation):
+        try:
+            amount = Decimal(text.strip())  # a plain 48.90 in any locale
+        except InvalidOperation:
+            raise InvalidOrder({"total": str(_l("Enter an amount like 48.90."))}) from None
+    cents = int((amount * 100).quantize(Decimal(1)))
+    if not 0 <= cents <= MAX_CENTS:
+        raise InvalidOrder({"total": str(_l("Enter an amount between 0 and 10,000,000."))})
+    return cents
+
+
+def record(job: Job, customer: Customer, total_cents: int, placed_at: datetime, paid: bool,
+           external_id: str | None = None) -> tuple[Order, bool]:
+    """Record an order; (order, created). An external id seen before returns that order unchanged."""
+    if customer.job_id != job.id:
+        raise InvalidOrder({"customer_id": str(_l("This customer is not signed up to this job."))})
+    if external_id:
+        existing = db.session.scalar(sa.select(Order).where(Order.studio_id == job.studio_id,
+                                                            Order.external_id == external_id))
+        if existing is not None:
+            return existing, False
+    order = Order(studio_id=job.studio_id, job_id=job.id, customer_id=customer.id, external_id=external_id,
+                  total_cents=total_cents, placed_at=placed_at, paid_at=placed_at if paid else None)
+    db.session.add(order)
+    db.session.commit()
+    return order, True
+
+
+def mark_paid(order: Order, now: datetime) -> None:
+    if order.paid_at is None and order.cancelled_at is None:
+        order.paid_at = now
+        db.session.commit()
+
+
+def cancel(order: Order, now: datetime) -> None:
+    if order.cancelled_at is None:
+        order.cancelled_at = now
+        db.session.commit()
+
+
+def get_order(studio: Studio, job: Job, order_id: int) -> Order | None:
+    return db.session.scalar(sa.select(Order).where(Order.id == order_id, Order.job_id == job.id,
+                                                    Order.studio_id == studio.id))
+
+
+def orders_of(job: Job) -> list[Order]:
+    return db.session.scalars(sa.select(Order).where(Order.job_id == job.id).order_by(Order.placed_at.desc())).all()
+
+
+def buyer_ids(job: Job) -> set[int]:
+    """Customers of the job with an order that is not cancelled."""
+    return set(db.session.scalars(sa.select(Order.customer_id).where(
+        Order.job_id == job.id, Order.cancelled_at.is_(None))))
