@@ -34,7 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, timezone_selector=_studio_time_zone)
     mail.init_app(app)
     htmx.init_app(app)
     _configure_sqlite(app)
@@ -54,6 +54,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _studio_time_zone() -> str | None:
+    """Times on pages are shown in the signed-in studio's time zone."""
+    from flask_login import current_user
+
+    return current_user.studio.time_zone if current_user and current_user.is_authenticated else None
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -5,7 +5,8 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs, orders
+from shutterbell import customers, jobs, orders, scheduling, triggers
+from shutterbell.models import utcnow
 
 from .access import current_studio, or_404, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm
@@ -41,9 +42,11 @@ def edit(job_id: int):
 
 def job_page_context(job) -> dict:
     """What the job page shows below the job itself: its customers and orders."""
+    rows, coming = scheduling.timeline(job, utcnow())
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
             "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
-            "buyers": orders.buyer_ids(job)}
+            "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
+            "audience_labels": triggers.AUDIENCE_LABELS}
 
 
 def _edit_page(job):
@@ -68,3 +71,14 @@ def archive(job_id: int):
     jobs.archive_job(job)
     flash(_("Archived “%(name)s”.", name=job.name), "success")
     return redirect_after_post(url_for(".index"))
+
+
+@bp.post("/<int:job_id>/dry-run")
+@login_required
+def dry_run(job_id: int):
+    """What the profile chosen in the form would send (HTMX, as the select changes)."""
+    job = _job_or_404(job_id)
+    profile_id = request.form.get("profile_id", type=int)
+    profile = jobs.usable_profile(current_studio(), profile_id) if profile_id else None
+    return render_template("jobs/_dry_run.html", run=scheduling.dry_run(job, profile, utcnow()),
+                           changed=profile_id != job.profile_id)

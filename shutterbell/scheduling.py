@@ -1,0 +1,172 @@
+"""When each notification of a job falls due, and for whom.
+
+The job page's timeline, the dry run of a profile change and (in the delivery issue) the
+scheduler all ask this module, so what the page shows is what will be sent. Functions take
+``now``; nothing here reads the clock.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from . import triggers
+from .extensions import db
+from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
+from .triggers import Audience, Occurrence
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One message-to-be: a notification for a customer at a time, for one occurrence."""
+
+    notification: Notification
+    customer: Customer
+    occurrence: str  # with notification, customer and job: the scheduler's idempotency key
+    due_at: datetime  # UTC
+
+
+def send_time(notification: Notification, studio: Studio) -> time:
+    return {"morning": studio.morning_time, "evening": studio.evening_time,
+            "at": notification.send_at}.get(notification.send_time) or studio.default_send_time
+
+
+def at_local_time(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """``day`` at ``clock`` in the studio's zone, as UTC. A time the clocks skip (02:30 on the
+    spring change) comes out an hour later; a time that happens twice, the first time."""
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(timezone.utc)
+
+
+class _Context:
+    """The job's rows the rules need, loaded once (no query per customer or notification)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.studio = db.session.get(Studio, job.studio_id)
+        self.zone = ZoneInfo(self.studio.time_zone)
+        self.customers = db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
+                                            .options(selectinload(Customer.consents))).all()
+        self.orders = db.session.scalars(sa.select(Order).where(
+            Order.job_id == job.id, Order.cancelled_at.is_(None))).all()
+        self.vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id)).all()
+        self.buyers = {order.customer_id for order in self.orders}
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+
+def moments(job: Job, profile: Profile | None, now: datetime) -> list[Moment]:
+    """Every message the profile will send this job's customers from ``now`` on, soonest first."""
+    if profile is None:
+        return []
+    ctx = _Context(job)
+    found = [m for n in profile.notifications if n.enabled for m in _moments_of(n, ctx) if m.due_at >= now]
+    return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
+
+
+def _moments_of(notification: Notification, ctx: _Context):
+    trigger = triggers.get(notification.trigger)
+    for customer in ctx.customers:
+        if not _reaches(notification, customer, ctx):
+            continue
+        for occurrence, due_at in _occurrences(notification, trigger, customer, ctx):
+            # A date moment that passed before the customer signed up is not theirs.
+            if trigger.occurrence is Occurrence.DATE_VALUE and due_at < customer.registered_at:
+                continue
+            yield Moment(notification, customer, occurrence, due_at)
+
+
+def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> bool:
+    """Target group, consent to the channel, and a confirmed sign-up."""
+    if customer.confirmed_at is None or not customer.has_consent(notification.channel):
+        return False
+    if notification.channel == "sms" and not customer.phone:
+        return False
+    audience = Audience(notification.audience)
+    is_buyer = customer.id in ctx.buyers
+    return audience is Audience.ALL or (audience is Audience.BUYERS) == is_buyer
+
+
+def _occurrences(notification: Notification, trigger: triggers.Trigger, customer: Customer, ctx: _Context):
+    """(occurrence key, due moment) pairs of this notification for this customer."""
+    if trigger.occurrence is Occurrence.REGISTRATION:
+        yield f"registration:{customer.id}", _after(customer.registered_at, notification, trigger, ctx)
+    elif trigger.occurrence is Occurrence.ORDER:
+        for order in ctx.orders:
+            if order.customer_id != customer.id:
+                continue
+            if trigger.key == "days_after_order_unpaid" and order.paid_at is not None:
+                continue  # stops as soon as it is paid
+            yield f"order:{order.id}", _after(order.placed_at, notification, trigger, ctx)
+    elif trigger.occurrence is Occurrence.VOUCHER:
+        for voucher in ctx.vouchers:
+            yield f"voucher:{voucher.id}", _on_day(voucher.expires_at, notification, trigger, ctx)
+    else:
+        value = _date_value(trigger, ctx)
+        if value is not None:
+            key = value.isoformat()
+            due = (_after(value, notification, trigger, ctx) if isinstance(value, datetime)
+                   else _on_day(value, notification, trigger, ctx))
+            yield f"date:{trigger.keys_off}:{key}", due
+
+
+def _date_value(trigger: triggers.Trigger, ctx: _Context) -> date | datetime | None:
+    return {"job.published_at": ctx.job.published_at, "job.archives_at": ctx.job.archives_at,
+            "job.order_deadline": ctx.job.order_deadline, "job.shoot_date": ctx.job.shoot_date}[trigger.keys_off]
+
+
+def _after(event: datetime, notification: Notification, trigger: triggers.Trigger, ctx: _Context) -> datetime:
+    """Right after an event, or N days later at the send time."""
+    if not trigger.takes_days:
+        return event
+    return at_local_time(ctx.local_date(event) + timedelta(days=notification.days or 0),
+                         send_time(notification, ctx.studio), ctx.zone)
+
+
+def _on_day(day: date, notification: Notification, trigger: triggers.Trigger, ctx: _Context) -> datetime:
+    shifted = day + timedelta(days=trigger.direction * (notification.days or 0))
+    return at_local_time(shifted, send_time(notification, ctx.studio), ctx.zone)
+
+
+@dataclass
+class DryRun:
+    emails: int
+    texts: int
+    customers: int
+    first_at: datetime | None
+
+
+def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
+    """What choosing ``profile`` for ``job`` would send from now on, as of today's customers."""
+    found = moments(job, profile, now)
+    channels = Counter(m.notification.channel for m in found)
+    return DryRun(channels["email"], channels["sms"], len({m.customer.id for m in found}),
+                  found[0].due_at if found else None)
+
+
+@dataclass
+class TimelineRow:
+    notification: Notification
+    summary: str
+    next_at: datetime | None  # the soonest coming moment of this notification
+    recipients: int  # coming messages of this notification, as of today's customers
+
+
+def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list[Moment]]]:
+    """Per notification of the job's profile: when and how many; and per customer: what is coming."""
+    found = moments(job, job.profile, now)
+    per_customer: dict[int, list[Moment]] = {}
+    for moment in found:
+        per_customer.setdefault(moment.customer.id, []).append(moment)
+    rows = []
+    for notification in (job.profile.notifications if job.profile else []):
+        if not notification.enabled:
+            continue
+        own = [m for m in found if m.notification.id == notification.id]
+        rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
+                                own[0].due_at if own else None, len(own)))
+    return rows, per_customer

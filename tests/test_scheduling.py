@@ -1,0 +1,124 @@
+"""When messages fall due: the studio's time zone and send times, target groups, consent, and the
+rule that a moment which passed before someone signed up is not theirs."""
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from shutterbell import customers, jobs, orders, profiles, scheduling
+from shutterbell.extensions import db
+from shutterbell.profiles import NotificationInput, ProfileInput
+
+from .conftest import Browser, text_of
+
+UTC = timezone.utc
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_profile(studio, *items):
+    return profiles.save_profile(studio, None, ProfileInput("Test", "", list(items)))
+
+
+def email(trigger, audience="all", days=None, **extra):
+    return NotificationInput(trigger=trigger, days=days, audience=audience, channel="email",
+                             subject="Hi", body="Hi {{ customer.first_name }}", **extra)
+
+
+def sign_up(job, name, at=START, sms=False, confirmed=True):
+    customer, _ = customers.register(
+        job, customers.CustomerInput(name, "X", f"{name.lower()}@example.com", "+49 151 23456789" if sms else "",
+                                     email_consent=True, sms_consent=sms),
+        "staff" if confirmed else "signup", {"email": "ok", "sms": "ok"}, at)
+    return customer
+
+
+@pytest.fixture
+def job(olivia):
+    return jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita", profile_id=None,
+                                                           archives_at=date(2026, 4, 2)), None)
+
+
+def use(job, profile):
+    job.profile_id = profile.id
+    db.session.commit()
+    db.session.expire(job)
+
+
+def test_a_date_trigger_falls_at_the_send_time_in_the_studio_zone_across_the_clock_change(olivia, job):
+    use(job, make_profile(olivia.studio, email("days_before_archived", days=7)))
+    sign_up(job, "Anna")
+    moment, = scheduling.moments(job, job.profile, START)
+    assert moment.due_at == datetime(2026, 3, 26, 8, 0, tzinfo=UTC)  # 09:00 CET
+    assert moment.occurrence == "date:job.archives_at:2026-04-02"
+    job.archives_at = date(2026, 4, 6)  # 7 days before is after the switch to summer time
+    db.session.commit()
+    moment, = scheduling.moments(job, job.profile, START)
+    assert moment.due_at == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 CEST
+    assert moment.due_at.astimezone(BERLIN).time() == time(9, 0)
+
+
+def test_send_times_morning_evening_and_a_time_of_day(olivia, job):
+    use(job, make_profile(olivia.studio, email("days_before_archived", days=1, send_time="evening"),
+                          email("days_before_archived", days=2, send_time="at", send_at=time(12, 15))))
+    sign_up(job, "Anna")
+    local = sorted(m.due_at.astimezone(BERLIN) for m in scheduling.moments(job, job.profile, START))
+    assert local == [datetime(2026, 3, 31, 12, 15, tzinfo=BERLIN), datetime(2026, 4, 1, 18, 0, tzinfo=BERLIN)]
+
+
+def test_a_time_the_clocks_skip_moves_forward():
+    assert scheduling.at_local_time(date(2026, 3, 29), time(2, 30), BERLIN) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def test_target_groups_consent_and_confirmation_decide_who_gets_what(olivia, job):
+    use(job, make_profile(olivia.studio, email("days_before_archived", "potential_buyers", days=3),
+                          email("days_before_archived", "buyers", days=3)))
+    anna, ben = sign_up(job, "Anna"), sign_up(job, "Ben")
+    sign_up(job, "Carla", confirmed=False)  # public sign-up, not confirmed yet
+    orders.record(job, ben, 1000, START, paid=True)
+    got = {(m.customer.first_name, m.notification.audience) for m in scheduling.moments(job, job.profile, START)}
+    assert got == {("Anna", "potential_buyers"), ("Ben", "buyers")}
+
+
+def test_a_moment_that_passed_before_someone_signed_up_is_not_theirs(olivia, job):
+    use(job, make_profile(olivia.studio, email("days_before_archived", days=10), email("customer_registered",
+                                                                                       "potential_buyers")))
+    late = sign_up(job, "Late", at=datetime(2026, 3, 25, tzinfo=UTC))  # after 23 March, 09:00
+    got = [(m.notification.trigger, m.customer.id) for m in scheduling.moments(job, job.profile, START)]
+    assert got == [("customer_registered", late.id)]
+
+
+def test_the_unpaid_reminder_stops_once_the_order_is_paid(olivia, job):
+    use(job, make_profile(olivia.studio, email("days_after_order_unpaid", "buyers", days=3)))
+    anna = sign_up(job, "Anna")
+    order, _ = orders.record(job, anna, 4890, START, paid=False)
+    moment, = scheduling.moments(job, job.profile, START)
+    assert moment.occurrence == f"order:{order.id}" and moment.due_at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    orders.mark_paid(order, START + timedelta(days=1))
+    assert scheduling.moments(job, job.profile, START) == []
+
+
+def test_each_voucher_is_its_own_occurrence(olivia, job):
+    use(job, make_profile(olivia.studio, email("days_before_voucher_expires", "potential_buyers", days=2)))
+    jobs.save_job(olivia.studio, job, jobs.JobInput(name="Kita", profile_id=job.profile_id, archives_at=job.archives_at,
+                                                    vouchers=[jobs.VoucherInput("A", "5 €", date(2026, 3, 20)),
+                                                              jobs.VoucherInput("B", "10 €", date(2026, 3, 27))]), None)
+    sign_up(job, "Anna")
+    due = [m.due_at.astimezone(BERLIN).date() for m in scheduling.moments(job, job.profile, START)]
+    assert due == [date(2026, 3, 18), date(2026, 3, 25)]
+
+
+def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
+    standard = profiles.list_profiles(olivia.studio)[1]
+    use(job, make_profile(olivia.studio, email("days_before_archived", days=7)))
+    sign_up(job, "Anna")
+    with time_machine.travel(START, tick=False):
+        as_sam = Browser(app.test_client()).sign_in(sam)  # sessions signed "in the future" are refused
+        page = text_of(as_sam.get(f"/jobs/{job.id}"))
+        assert "What this job will send" in page and "7 days before the job is archived" in page
+        assert "Mar 26, 2026, 9:00:00" in page  # shown in the studio's time zone
+        run = text_of(as_sam.post(f"/jobs/{job.id}/dry-run", {"profile_id": str(standard.id)}, htmx=True))
+    assert "Dry run:" in run and "to 1 customer" in run and "Nothing changes until you save." in run
+    db.session.expire_all()
+    assert job.profile_id != standard.id
