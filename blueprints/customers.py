@@ -1,11 +1,11 @@
 """Customers on the job page: staff add, correct and remove them (tablet-friendly)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs
+from shutterbell import customers, jobs, suppression
 from shutterbell.models import utcnow
 
 from .access import current_studio, or_404, redirect_after_post, render_form
@@ -64,4 +64,17 @@ def remove(job_id: int, customer_id: int):
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     customers.remove(customer)
     flash(_("Removed %(name)s from this job.", name=customer.first_name), "success")
+    return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
+
+
+@bp.route("/<int:customer_id>/erase", methods=["GET", "POST"])
+@login_required
+def erase(job_id: int, customer_id: int):
+    """Erasure on request, after a confirmation page."""
+    job = _job_or_404(job_id)
+    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    if request.method == "GET":
+        return render_template("customers/erase.html", job=job, customer=customer)
+    suppression.erase(customer, utcnow())
+    flash(_("Erased. Their address and number are on the studio's do-not-contact list."), "success")
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from shutterbell import customers, profiles, queue
-from shutterbell.models import Studio, utcnow
-from shutterbell.extensions import db
+from shutterbell import customers, profiles, queue, suppression
+from shutterbell.extensions import csrf, db
+from shutterbell.models import Job, Studio, utcnow
 from shutterbell.throttle import Throttle
 
 from .access import or_404
@@ -44,3 +44,15 @@ def signup(code: str):
             return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
         return render_template("public/signup.html", **page), 422
     return render_template("public/signup.html", **page)
+
+
+@bp.route("/u/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click: the mail provider posts without our form; the token is the key
+def unsubscribe(token: str):
+    customer = or_404(suppression.customer_by_token(token))
+    job = db.session.get(Job, customer.job_id)
+    studio = db.session.get(Studio, customer.studio_id)
+    if request.method == "POST":
+        suppression.unsubscribe(customer, utcnow())
+        return render_template("public/unsubscribed.html", studio=studio, job=job, done=True)
+    return render_template("public/unsubscribed.html", studio=studio, job=job, done=False, token=token)

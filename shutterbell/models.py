@@ -185,6 +185,7 @@ class Customer(db.Model):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # double opt-in
     unsubscribe_token: Mapped[str] = mapped_column(sa.String(43), unique=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data gone, row kept for counts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consents: Mapped[list[Consent]] = relationship(back_populates="customer", cascade="all, delete-orphan",
@@ -259,3 +260,21 @@ class Voucher(db.Model):
     expires_at: Mapped[date] = mapped_column(sa.Date)
 
     __table_args__ = (sa.UniqueConstraint("job_id", "slot", name="uq_voucher_job_id_slot"),)
+
+
+class Suppression(db.Model):
+    """Do not contact this address on this channel, on any job of the studio."""
+
+    REASONS = ("unsubscribed", "erased", "bounced", "stop")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    address: Mapped[str] = mapped_column(sa.String(254))  # normalised email, or E.164 number
+    reason: Mapped[str] = mapped_column(sa.String(20))
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("studio_id", "channel", "address", name="uq_suppression_studio_channel_address"),
+        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+    )

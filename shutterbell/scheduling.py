@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import triggers
+from . import suppression, triggers
 from .extensions import db
 from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
 from .triggers import Audience, Occurrence
@@ -54,6 +54,7 @@ class _Context:
             Order.job_id == job.id, Order.cancelled_at.is_(None))).all()
         self.vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id)).all()
         self.buyers = {order.customer_id for order in self.orders}
+        self.suppressed = suppression.suppressed(job.studio_id)
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -81,10 +82,11 @@ def _moments_of(notification: Notification, ctx: _Context):
 
 
 def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> bool:
-    """Target group, consent to the channel, and a confirmed sign-up."""
+    """Target group, consent to the channel, a confirmed sign-up, and not on the suppression list."""
     if customer.confirmed_at is None or not customer.has_consent(notification.channel):
         return False
-    if notification.channel == "sms" and not customer.phone:
+    address = customer.email if notification.channel == "email" else customer.phone
+    if not address or (notification.channel, address) in ctx.suppressed:
         return False
     audience = Audience(notification.audience)
     is_buyer = customer.id in ctx.buyers

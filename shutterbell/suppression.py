@@ -1,0 +1,57 @@
+"""The studio's suppression list: an unsubscribe, an erasure, a hard bounce or an SMS STOP applies
+to that address on every job of the studio, not only the job it came through."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Customer, Suppression
+
+
+def suppress(studio_id: int, channel: str, address: str | None, reason: str, now: datetime) -> None:
+    """Add an address (no commit). Already listed: keep the first reason and time."""
+    if not address:
+        return
+    exists = db.session.scalar(sa.select(Suppression.id).where(
+        Suppression.studio_id == studio_id, Suppression.channel == channel, Suppression.address == address))
+    if exists is None:
+        db.session.add(Suppression(studio_id=studio_id, channel=channel, address=address, reason=reason, since=now))
+
+
+def suppressed(studio_id: int) -> set[tuple[str, str]]:
+    """(channel, address) pairs not to contact, for checking many customers at once."""
+    rows = db.session.execute(sa.select(Suppression.channel, Suppression.address)
+                              .where(Suppression.studio_id == studio_id))
+    return {(channel, address) for channel, address in rows}
+
+
+def customer_by_token(token: str) -> Customer | None:
+    return db.session.scalar(sa.select(Customer).where(Customer.unsubscribe_token == token))
+
+
+def unsubscribe(customer: Customer, now: datetime) -> None:
+    """One click from an email: no more emails to this address from this studio, and the
+    customer's email consent is withdrawn."""
+    suppress(customer.studio_id, "email", customer.email, "unsubscribed", now)
+    for consent in customer.consents:
+        if consent.channel == "email" and consent.withdrawn_at is None:
+            consent.withdrawn_at = now
+    db.session.commit()
+
+
+def erase(customer: Customer, now: datetime) -> None:
+    """Erasure on request: suppress the address and number everywhere in the studio, then drop the
+    personal data. The row stays (anonymous) so counts and order totals still add up."""
+    suppress(customer.studio_id, "email", customer.email, "erased", now)
+    suppress(customer.studio_id, "sms", customer.phone, "erased", now)
+    customer.first_name, customer.last_name = "Erased", ""
+    customer.email = f"erased-{customer.id}@invalid"
+    customer.phone = None
+    customer.unsubscribe_token = secrets.token_urlsafe(32)
+    customer.erased_at = now
+    for consent in customer.consents:
+        consent.withdrawn_at = consent.withdrawn_at or now
+    db.session.commit()

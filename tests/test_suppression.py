@@ -1,0 +1,68 @@
+"""One suppression list per studio: unsubscribing or erasure stops messages on every job."""
+from datetime import date, datetime, timezone
+
+import pytest
+
+from shutterbell import customers, jobs, profiles, scheduling, suppression
+from shutterbell.extensions import db
+from shutterbell.models import Customer, Suppression
+
+from .conftest import text_of
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def two_jobs(olivia):
+    standard = profiles.list_profiles(olivia.studio)[1]
+    published = datetime(2026, 3, 10, 16, 0, tzinfo=timezone.utc)  # "photos online" goes out by email and SMS
+    return [jobs.save_job(olivia.studio, None, jobs.JobInput(name=name, profile_id=standard.id, published_at=published,
+                                                             archives_at=date(2026, 6, 1)), None)
+            for name in ("Kita Regenbogen", "Grundschule Nord")]
+
+
+def anna_on(job):
+    customer, _ = customers.register(job, customers.CustomerInput(
+        "Anna", "Schmidt", "anna@example.com", "+49 151 23456789", email_consent=True, sms_consent=True),
+        "staff", {"email": "ok", "sms": "ok"}, START)
+    return customer
+
+
+def channels_for(job, customer):
+    db.session.expire_all()
+    return {m.notification.channel for m in scheduling.moments(job, job.profile, START) if m.customer.id == customer.id}
+
+
+def test_one_click_unsubscribe_stops_emails_on_every_job_of_the_studio(browser, two_jobs):
+    first, second = (anna_on(job) for job in two_jobs)
+    assert channels_for(two_jobs[1], second) == {"email", "sms"}
+    page = text_of(browser.get(f"/u/{first.unsubscribe_token}"))
+    assert "Stop emails from Studio Lichtblick?" in page
+    # RFC 8058: the mail provider posts without our CSRF token.
+    response = browser._request("post", f"/u/{first.unsubscribe_token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and "You are unsubscribed" in text_of(response)
+    assert channels_for(two_jobs[1], second) == {"sms"}
+    assert not db.session.get(Customer, first.id).has_consent("email")
+    assert browser.get("/u/not-a-token").status_code == 404
+
+
+def test_erasure_anonymises_and_suppresses_email_and_phone(as_sam, two_jobs):
+    first, second = (anna_on(job) for job in two_jobs)
+    confirm = text_of(as_sam.get(f"/jobs/{two_jobs[0].id}/customers/{first.id}/erase"))
+    assert "This cannot be undone." in confirm
+    assert as_sam.post(f"/jobs/{two_jobs[0].id}/customers/{first.id}/erase").status_code == 302
+    db.session.expire_all()
+    erased = db.session.get(Customer, first.id)
+    assert (erased.first_name, erased.email, erased.phone) == ("Erased", f"erased-{first.id}@invalid", None)
+    assert erased.erased_at is not None and len(customers.customers_of(two_jobs[0])) == 1  # the row stays
+    assert {(s.channel, s.address, s.reason) for s in db.session.query(Suppression)} == \
+        {("email", "anna@example.com", "erased"), ("sms", "+4915123456789", "erased")}
+    assert channels_for(two_jobs[1], second) == set()
+
+
+def test_the_list_is_per_studio(olivia, otto, two_jobs):
+    anna = anna_on(two_jobs[0])
+    suppression.unsubscribe(anna, START)
+    other = jobs.save_job(otto.studio, None, jobs.JobInput(name="Otto's", profile_id=otto.studio.default_profile_id,
+                                                           archives_at=date(2026, 6, 1)), None)
+    assert "email" in channels_for(other, anna_on(other))
