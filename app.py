@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from dotenv import load_dotenv
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -39,10 +39,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     _configure_sqlite(app)
 
-    from blueprints import auth, customers, jobs, main, orders, profiles, public, studio, users
+    from blueprints import api, auth, customers, jobs, main, orders, profiles, public, studio, tokens, users
 
-    for blueprint in (auth.bp, customers.bp, jobs.bp, main.bp, orders.bp, profiles.bp, public.bp, studio.bp,
-                      users.bp):
+    for blueprint in (api.bp, auth.bp, customers.bp, jobs.bp, main.bp, orders.bp, profiles.bp, public.bp,
+                      studio.bp, tokens.bp, users.bp):
         app.register_blueprint(blueprint)
     # htmx comes from the npm registry (package-lock.json), served straight from node_modules.
     app.register_blueprint(Blueprint("vendor", __name__, static_folder="node_modules/htmx.org/dist",
@@ -89,9 +89,11 @@ def _register_error_pages(app: Flask) -> None:
 
     def render(error):
         code = getattr(error, "code", 500)
+        if request.path.startswith("/api/"):  # the API answers JSON, even for URLs it does not know
+            return {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}, code
         return render_template("errors/error.html", code=code, message=messages.get(code, error.description)), code
 
-    for code in messages:
+    for code in (*messages, 405):
         app.register_error_handler(code, render)
 
     from flask_wtf.csrf import CSRFError

@@ -77,12 +77,14 @@ def customer_problems(data: CustomerInput, region: str) -> dict[str, str]:
     return {name: str(message) for name, message in problems.items()}
 
 
-def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: datetime) -> tuple[Customer, bool]:
+def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: datetime,
+             external_id: str | None = None) -> tuple[Customer, bool]:
     """Sign a person up to a job; returns (customer, created).
 
     Signing up again with the same email changes nothing that is stored and returns the existing
-    customer: otherwise anyone could redirect another customer's texts. Public sign-ups wait for
-    their confirmation when the studio uses double opt-in; the other paths are confirmed at once.
+    customer: otherwise anyone could redirect another customer's texts. An external id seen before
+    in the studio (a shop retrying its call) does the same. Public sign-ups wait for their
+    confirmation when the studio uses double opt-in; the other paths are confirmed at once.
     """
     studio = db.session.get(Studio, job.studio_id)
     problems = customer_problems(data, region_of(studio))
@@ -90,6 +92,8 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
         raise InvalidCustomer(problems)
     email = normalise_email(data.email)
     existing = db.session.scalar(sa.select(Customer).where(Customer.job_id == job.id, Customer.email == email))
+    if external_id and existing is None:
+        existing = by_external_id(job.studio_id, external_id)
     if existing is not None:
         return existing, False
     customer = Customer(
@@ -97,7 +101,7 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
         first_name=data.first_name.strip(), last_name=data.last_name.strip(),
         phone=normalise_phone(data.phone, region_of(studio)), registered_at=now,
         confirmed_at=None if path == "signup" and studio.double_opt_in else now,
-        unsubscribe_token=secrets.token_urlsafe(32),
+        unsubscribe_token=secrets.token_urlsafe(32), external_id=external_id or None,
     )
     db.session.add(customer)
     for channel, given in (("email", data.email_consent), ("sms", data.sms_consent)):
@@ -160,3 +164,8 @@ def consent_wording(studio_name: str, job_name: str) -> dict[str, str]:
         "sms": str(_l("Text me about the photos of %(job)s from %(studio)s. I can reply STOP at any time.",
                       job=job_name, studio=studio_name)),
     }
+
+
+def by_external_id(studio_id: int, external_id: str) -> Customer | None:
+    return db.session.scalar(sa.select(Customer).where(Customer.studio_id == studio_id,
+                                                       Customer.external_id == external_id))

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -198,3 +199,17 @@ def _new_access_code() -> str:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if not db.session.scalar(sa.select(Job.id).where(Job.access_code == code)):
             return code
+
+
+def change_dates(job: Job, **changes) -> Job:
+    """Change some of a job's dates (the API's "job published", "archive date changed"), with the
+    same checks as the form. Raises InvalidJob."""
+    studio = db.session.get(Studio, job.studio_id)
+    data = JobInput(name=job.name, profile_id=job.profile_id, status=job.status, shoot_date=job.shoot_date,
+                    published_at=job.published_at, order_deadline=job.order_deadline,
+                    archives_at=job.archives_at, gallery_url=job.gallery_url)
+    for name, value in changes.items():
+        setattr(data, name, value)
+    published_on = data.published_at.astimezone(ZoneInfo(studio.time_zone)).date() if data.published_at else None
+    # Vouchers are left as they are: an empty list changes none of them.
+    return save_job(studio, job, data, published_on)

@@ -186,12 +186,16 @@ class Customer(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # double opt-in
     unsubscribe_token: Mapped[str] = mapped_column(sa.String(43), unique=True)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data gone, row kept for counts
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the shop's id, unique per studio
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consents: Mapped[list[Consent]] = relationship(back_populates="customer", cascade="all, delete-orphan",
                                                    order_by="Consent.given_at")
 
-    __table_args__ = (sa.UniqueConstraint("job_id", "email", name="uq_customer_job_id_email"),)
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "email", name="uq_customer_job_id_email"),
+        sa.UniqueConstraint("studio_id", "external_id", name="uq_customer_studio_id_external_id"),
+    )
 
     def has_consent(self, channel: str) -> bool:
         return any(c.channel == channel and c.withdrawn_at is None for c in self.consents)
@@ -278,3 +282,16 @@ class Suppression(db.Model):
         sa.UniqueConstraint("studio_id", "channel", "address", name="uq_suppression_studio_channel_address"),
         sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
     )
+
+
+class ApiToken(db.Model):
+    """A studio's key for the JSON API. Only its SHA-256 is stored; the owner sees it once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))  # shown in the list to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -78,3 +78,7 @@ def buyer_ids(job: Job) -> set[int]:
     """Customers of the job with an order that is not cancelled."""
     return set(db.session.scalars(sa.select(Order.customer_id).where(
         Order.job_id == job.id, Order.cancelled_at.is_(None))))
+
+
+def by_external_id(studio_id: int, external_id: str) -> Order | None:
+    return db.session.scalar(sa.select(Order).where(Order.studio_id == studio_id, Order.external_id == external_id))

@@ -1,0 +1,216 @@
+"""JSON API for shops and gallery systems: /api/v1, a studio's bearer token, JSON errors.
+
+Every call goes through the same domain functions as the pages. External ids make retries safe.
+The contract is static/openapi.json (served at /api/v1/openapi.json).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from shutterbell import api_tokens, customers, jobs, orders
+from shutterbell.extensions import csrf, db
+from shutterbell.models import Order, utcnow
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, not cookies: there is no session to forge
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    body = {"error": {"code": error.code, "message": error.message}}
+    if error.fields:
+        body["error"]["fields"] = error.fields
+    return jsonify(body), error.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        studio = api_tokens.studio_for(token.strip(), utcnow()) if scheme.lower() == "bearer" and token else None
+        if studio is None:
+            raise ApiError(401, "unauthorized", "Send a valid API token: Authorization: Bearer sb_…")
+        g.api_studio = studio
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "The body must be a JSON object (Content-Type: application/json).")
+    return data
+
+
+def _job(job_id: int):
+    job = jobs.get_job(g.api_studio, job_id)
+    if job is None:
+        raise ApiError(404, "not_found", f"No job {job_id} in this studio.")
+    return job
+
+
+def _string(data: dict, name: str, required: bool = False, limit: int = 254) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise ApiError(422, "invalid", f"{name} must be a text of at most {limit} characters.",
+                       {name: "required text" if required else "text"})
+    return value
+
+
+def _bool(data: dict, name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise ApiError(422, "invalid", f"{name} must be true or false.", {name: "boolean"})
+    return value
+
+
+def _moment(data: dict, name: str) -> datetime:
+    value = data.get(name)
+    if value is None:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ApiError(422, "invalid", f"{name} must be an ISO 8601 time with its offset, like "
+                       "2026-03-16T18:30:00+01:00.", {name: "date-time"})
+    return moment.astimezone(timezone.utc)
+
+
+def _day(data: dict, name: str) -> date:
+    try:
+        return date.fromisoformat(data[name])
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(422, "invalid", f"{name} must be a date like 2026-05-01.", {name: "date"}) from None
+
+
+def _cents(data: dict, name: str) -> int:
+    value = data.get(name)
+    try:
+        amount = Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or not 0 <= amount <= orders.MAX_CENTS / 100:
+        raise ApiError(422, "invalid", f"{name} must be an amount like 48.90.", {name: "amount"})
+    return int((amount * 100).quantize(Decimal(1)))
+
+
+def _customer_json(customer):
+    return {"id": customer.id, "external_id": customer.external_id, "job_id": customer.job_id,
+            "confirmed": customer.confirmed_at is not None}
+
+
+def _order_json(order: Order):
+    return {"id": order.id, "external_id": order.external_id, "customer_id": order.customer_id,
+            "total": f"{order.total_cents / 100:.2f}", "state": order.state}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return send_from_directory(current_app.static_folder, "openapi.json", mimetype="application/json")
+
+
+@bp.post("/jobs/<int:job_id>/customers")
+@token_required
+def customer_registered(job_id: int):
+    job, data = _job(job_id), _body()
+    entry = customers.CustomerInput(
+        first_name=_string(data, "first_name", required=True, limit=100), last_name=_string(data, "last_name", limit=100),
+        email=_string(data, "email", required=True), phone=_string(data, "phone", limit=40),
+        email_consent=_bool(data, "email_consent"), sms_consent=_bool(data, "sms_consent"))
+    wording = customers.consent_wording(g.api_studio.name, job.name)
+    if data.get("consent_wording") is not None:
+        text = _string(data, "consent_wording", limit=2000)
+        wording = {"email": text, "sms": text}
+    try:
+        customer, created = customers.register(job, entry, "api", wording, utcnow(),
+                                               external_id=_string(data, "external_id", limit=100) or None)
+    except customers.InvalidCustomer as exc:
+        raise ApiError(422, "invalid", "Some fields are not valid.", exc.problems) from None
+    if customer.job_id != job.id:
+        raise ApiError(409, "conflict", "This external_id belongs to a customer of another job.")
+    return jsonify(_customer_json(customer)), 201 if created else 200
+
+
+@bp.post("/jobs/<int:job_id>/orders")
+@token_required
+def order_placed(job_id: int):
+    job, data = _job(job_id), _body()
+    external_id = _string(data, "external_id", required=True, limit=100)
+    customer = customers.by_external_id(g.api_studio.id, _string(data, "customer_external_id", required=True,
+                                                                 limit=100))
+    if customer is None or customer.job_id != job.id:
+        raise ApiError(404, "not_found", "No customer with this customer_external_id on this job.")
+    order, created = orders.record(job, customer, _cents(data, "total"), _moment(data, "placed_at"),
+                                   paid=_bool(data, "paid"), external_id=external_id)
+    if order.job_id != job.id:
+        raise ApiError(409, "conflict", "This external_id belongs to an order of another job.")
+    return jsonify(_order_json(order)), 201 if created else 200
+
+
+def _order(external_id: str) -> Order:
+    order = orders.by_external_id(g.api_studio.id, external_id)
+    if order is None:
+        raise ApiError(404, "not_found", f"No order {external_id!r} in this studio.")
+    return order
+
+
+@bp.post("/orders/<external_id>/paid")
+@token_required
+def order_paid(external_id: str):
+    order = _order(external_id)
+    if order.cancelled_at is not None:
+        raise ApiError(409, "conflict", "This order was cancelled.")
+    orders.mark_paid(order, _moment(request.get_json(silent=True) or {}, "paid_at"))
+    return jsonify(_order_json(order))
+
+
+@bp.post("/orders/<external_id>/cancel")
+@token_required
+def order_cancelled(external_id: str):
+    order = _order(external_id)
+    orders.cancel(order, utcnow())
+    return jsonify(_order_json(order))
+
+
+@bp.post("/jobs/<int:job_id>/published")
+@token_required
+def job_published(job_id: int):
+    job = _job(job_id)
+    return _change_dates(job, published_at=_moment(request.get_json(silent=True) or {}, "published_at"))
+
+
+@bp.put("/jobs/<int:job_id>/archive-date")
+@token_required
+def archive_date_changed(job_id: int):
+    job = _job(job_id)
+    return _change_dates(job, archives_at=_day(_body(), "archives_at"))
+
+
+def _change_dates(job, **changes):
+    try:
+        jobs.change_dates(job, **changes)
+    except jobs.InvalidJob as exc:
+        db.session.rollback()
+        raise ApiError(422, "invalid", "The job's dates would not be in order.", exc.problems) from None
+    return jsonify({"id": job.id, "published_at": job.published_at.isoformat() if job.published_at else None,
+                    "archives_at": job.archives_at.isoformat() if job.archives_at else None})

@@ -1,0 +1,133 @@
+"""The JSON API: tokens, every event, idempotent retries, and clear JSON errors for bad input."""
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shutterbell import api_tokens, customers, jobs, orders
+from shutterbell.extensions import db
+from shutterbell.models import Customer, Order, utcnow
+
+OPENAPI = json.loads((Path(__file__).resolve().parents[1] / "static" / "openapi.json").read_text())
+
+
+class Api:
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+
+    def call(self, method, path, body=None, token=None, raw=None):
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        if raw is not None:
+            return self.client.open(f"/api/v1{path}", method=method, data=raw, headers=headers,
+                                    content_type="application/json")
+        return self.client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
+
+
+@pytest.fixture
+def job(olivia):
+    return jobs.save_job(olivia.studio, None, jobs.JobInput(
+        name="Kita Regenbogen", profile_id=olivia.studio.default_profile_id, archives_at=date(2026, 6, 1)), None)
+
+
+@pytest.fixture
+def api(app, olivia):
+    return Api(app.test_client(), api_tokens.create(olivia.studio, "Shop", utcnow())[1])
+
+
+CUSTOMER = {"external_id": "c-1", "first_name": "Anna", "last_name": "Schmidt", "email": "anna@example.com",
+            "phone": "+49 151 23456789", "email_consent": True, "sms_consent": True,
+            "consent_wording": "Yes, send me news about my photos."}
+
+
+def test_a_shop_reports_a_customer_and_a_retry_creates_nothing(api, job):
+    first = api.call("POST", f"/jobs/{job.id}/customers", CUSTOMER)
+    assert first.status_code == 201 and first.json["confirmed"] is True
+    again = api.call("POST", f"/jobs/{job.id}/customers", {**CUSTOMER, "email": "other@example.com"})
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    anna = db.session.get(Customer, first.json["id"])
+    assert anna.phone == "+4915123456789" and [c.path for c in anna.consents] == ["api", "api"]
+    assert anna.consents[0].wording == "Yes, send me news about my photos."
+
+
+def test_orders_are_placed_paid_and_cancelled_by_external_id(api, job):
+    api.call("POST", f"/jobs/{job.id}/customers", CUSTOMER)
+    body = {"external_id": "o-1", "customer_external_id": "c-1", "total": "48.90",
+            "placed_at": "2026-03-16T18:30:00+01:00"}
+    placed = api.call("POST", f"/jobs/{job.id}/orders", body)
+    assert placed.status_code == 201 and placed.json == {**placed.json, "total": "48.90", "state": "unpaid"}
+    assert api.call("POST", f"/jobs/{job.id}/orders", body).status_code == 200  # a retry
+    assert db.session.query(Order).count() == 1
+    assert db.session.query(Order).one().placed_at == datetime(2026, 3, 16, 17, 30, tzinfo=timezone.utc)
+    assert api.call("POST", "/orders/o-1/paid", {}).json["state"] == "paid"
+    assert api.call("POST", "/orders/o-1/cancel").json["state"] == "cancelled"
+    assert api.call("POST", "/orders/o-1/paid", {}).status_code == 409
+
+
+def test_publishing_and_moving_the_archive_date(api, job):
+    published = api.call("POST", f"/jobs/{job.id}/published", {"published_at": "2026-03-16T18:30:00+01:00"})
+    assert published.status_code == 200 and published.json["published_at"] == "2026-03-16T17:30:00+00:00"
+    moved = api.call("PUT", f"/jobs/{job.id}/archive-date", {"archives_at": "2026-07-01"})
+    assert moved.status_code == 200 and moved.json["archives_at"] == "2026-07-01"
+    wrong_order = api.call("PUT", f"/jobs/{job.id}/archive-date", {"archives_at": "2026-03-01"})
+    assert wrong_order.status_code == 422 and "archives_at" in wrong_order.json["error"]["fields"]
+    db.session.expire_all()
+    assert job.archives_at == date(2026, 7, 1)
+
+
+@pytest.mark.parametrize("token", ["", "sb_wrong", None])
+def test_without_a_valid_token_it_is_401(app, job, token):
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    response = app.test_client().post(f"/api/v1/jobs/{job.id}/customers", json=CUSTOMER, headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
+
+
+def test_a_revoked_token_and_another_studios_token(app, api, olivia, otto, job):
+    row = api_tokens.list_tokens(olivia.studio)[0]
+    _, ottos = api_tokens.create(otto.studio, "Otto's shop", utcnow())
+    assert api.call("POST", f"/jobs/{job.id}/customers", CUSTOMER, token=ottos).status_code == 404
+    api_tokens.revoke(olivia.studio, row.id, utcnow())
+    assert api.call("POST", f"/jobs/{job.id}/customers", CUSTOMER).status_code == 401
+
+
+@pytest.mark.parametrize("raw, status", [
+    ("[1, 2]", 400), ('"text"', 400), ("{not json", 400), ("null", 400),
+    ('{"first_name": "Anna"}', 422), ('{"first_name": "Anna", "email": "nope"}', 422),
+    ('{"first_name": 5, "email": "a@example.com"}', 422),
+    ('{"first_name": "A", "email": "a@example.com", "sms_consent": "yes"}', 422),
+])
+def test_bad_bodies_get_json_errors_that_say_what_is_wrong(api, job, raw, status):
+    response = api.call("POST", f"/jobs/{job.id}/customers", raw=raw)
+    assert response.status_code == status and response.is_json and response.json["error"]["message"]
+
+
+def test_unknown_urls_and_methods_answer_json(api):
+    assert api.call("GET", "/nowhere").json["error"]["code"] == "not_found"
+    assert api.call("GET", "/jobs/1/customers").status_code == 405
+
+
+def test_the_openapi_file_is_served_and_lists_every_api_route(app, api):
+    served = app.test_client().get("/api/v1/openapi.json")
+    assert served.status_code == 200 and served.json == OPENAPI
+    documented = {(path, method.upper()) for path, item in OPENAPI["paths"].items() for method in item}
+    routes = {(rule.rule.removeprefix("/api/v1").replace("<int:job_id>", "{job_id}").replace("<external_id>", "{external_id}"),
+               method) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              and rule.endpoint != "api.openapi" for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == documented
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+                           lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+                           max_leaves=12)
+customer_like = st.fixed_dictionaries({}, optional={name: json_values | st.just("anna@example.com")
+                                                     for name in OPENAPI["components"]["schemas"]["CustomerIn"]["properties"]})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=customer_like | json_values)
+def test_no_body_ever_crashes_the_customer_endpoint(api, job, body):
+    response = api.call("POST", f"/jobs/{job.id}/customers", raw=json.dumps(body))
+    assert response.status_code in (200, 201, 400, 409, 422), response.data
+    assert response.is_json
