@@ -295,3 +295,22 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Import(db.Model):
+    """A CSV import: previewed first, then run (in the background when large) with progress."""
+
+    STATUSES = ("previewed", "queued", "running", "done", "failed")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    rows: Mapped[str] = mapped_column(sa.Text)  # JSON: the valid new rows to create
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(10), default="previewed")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,3 +25,14 @@ def last_heartbeat(connection: Redis) -> datetime | None:
     except (RedisError, OSError):
         return None
     return datetime.fromisoformat(value.decode()) if value else None
+
+
+def run_import(import_id: int) -> None:
+    """A large CSV import, in the worker; the import page polls its progress."""
+    from . import imports
+    from .extensions import db
+    from .models import Import, utcnow
+
+    record = db.session.get(Import, import_id)
+    if record is not None and record.status == "queued":
+        imports.run(record, utcnow())

@@ -3,12 +3,12 @@ that takes an id with the ids of Olivia's rows, by GET and by POST. Each must an
 where the method does not exist) and change nothing. A new route with an id is covered automatically."""
 import re
 
-from shutterbell import api_tokens, customers, jobs, orders, profiles
+from shutterbell import api_tokens, customers, imports, jobs, orders, profiles
 from shutterbell.extensions import db
-from shutterbell.models import ApiToken, Consent, Customer, Job, Notification, Order, Profile, Studio, User, Voucher, utcnow
+from shutterbell.models import ApiToken, Consent, Import, Customer, Job, Notification, Order, Profile, Studio, User, Voucher, utcnow
 
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
-              "token_id": ApiToken}
+              "token_id": ApiToken, "import_id": Import}
 FIXED_ARGUMENTS = {"action": "paid"}  # a choice in the URL, not an id
 # Static files, invitation and unsubscribe tokens, sign-up codes, and the API's own (token-scoped) ids.
 PUBLIC_ARGUMENTS = {"filename", "token", "code", "external_id"}
@@ -19,7 +19,8 @@ def snapshot():
     return {model.__name__: sorted(tuple(sorted((k, repr(v)) for k, v in vars(row).items()
                                                 if not k.startswith("_") and k != "last_used_at"))
                                    for row in db.session.query(model).all())
-            for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken)}
+            for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken,
+                          Import)}
 
 
 def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto, olivia, sam):
@@ -30,7 +31,8 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
     order, _ = orders.record(job, customer, 4890, utcnow(), paid=False)
     ids = {"profile_id": profiles.list_profiles(olivia.studio)[0].id, "job_id": job.id, "user_id": sam.id,
            "customer_id": customer.id, "order_id": order.id,
-           "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id}
+           "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id,
+           "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():

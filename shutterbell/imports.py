@@ -1,0 +1,170 @@
+"""CSV import of customers: a preview (what will be created, what is a duplicate, which rows are
+invalid and why) before anything is saved; then the valid new rows, in the background when many."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from . import customers
+from .customers import CustomerInput
+from .extensions import db
+from .models import Customer, Import, Job, Studio
+
+MAX_ROWS = 50_000
+MAX_BYTES = 10 * 1024 * 1024
+INLINE_ROWS = 200  # more than this runs in the worker, with a progress bar
+# Header names people use, lower-cased without spaces, dashes or underscores.
+ALIASES = {
+    "first_name": {"firstname", "first", "givenname", "vorname"},
+    "last_name": {"lastname", "last", "surname", "familyname", "nachname", "name"},
+    "email": {"email", "emailaddress", "mail", "emailadresse"},
+    "phone": {"phone", "mobile", "mobilephone", "cell", "telefon", "handy", "mobil", "phonenumber"},
+    "email_consent": {"emailconsent", "consentemail", "emailok", "einwilligungemail"},
+    "sms_consent": {"smsconsent", "consentsms", "smsok", "einwilligungsms"},
+}
+YES = {"1", "yes", "y", "true", "x", "ja", "j", "oui", "si"}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read; nothing is imported."""
+
+
+@dataclass
+class PreviewRow:
+    line: int
+    data: CustomerInput
+    status: str  # "new", "duplicate" or "invalid"
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Preview:
+    rows: list[PreviewRow]
+    encoding: str
+    counts: Counter
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without Excel's BOM), else Windows-1252, the other thing Excel writes."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError("The file is neither UTF-8 nor Windows-1252 text. Save it as “CSV UTF-8”.")
+
+
+def _column_map(header: list[str]) -> dict[str, int]:
+    found = {}
+    for index, name in enumerate(header):
+        key = "".join(ch for ch in name.lower() if ch.isalnum())
+        for column, aliases in ALIASES.items():
+            if key in aliases and column not in found:
+                found[column] = index
+    missing = [c for c in ("first_name", "email") if c not in found]
+    if missing:
+        raise ImportFileError(f"The first line must name the columns; missing: {', '.join(missing)}. "
+                              "Expected: first_name, last_name, email, phone, email_consent, sms_consent.")
+    return found
+
+
+def preview(job: Job, raw: bytes) -> Preview:
+    """Read a CSV and say, row by row, what importing it would do. Saves nothing."""
+    if len(raw) > MAX_BYTES:
+        raise ImportFileError("The file is larger than 10 MB. Split it into several files.")
+    text, encoding = decode(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = next(reader, None)
+    if not header:
+        raise ImportFileError("The file is empty.")
+    columns = _column_map(header)
+    studio = db.session.get(Studio, job.studio_id)
+    region = customers.region_of(studio)
+    known = set(db.session.scalars(sa.select(Customer.email).where(Customer.job_id == job.id)))
+    rows = []
+    for line, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ImportFileError(f"More than {MAX_ROWS:,} rows. Split the file.")
+        rows.append(_preview_row(line, values, columns, region, known))
+    return Preview(rows, encoding, Counter(row.status for row in rows))
+
+
+def _preview_row(line: int, values: list[str], columns: dict[str, int], region: str, known: set[str]) -> PreviewRow:
+    def cell(name: str) -> str:
+        index = columns.get(name)
+        return values[index].strip() if index is not None and index < len(values) else ""
+
+    data = CustomerInput(cell("first_name"), cell("last_name"), cell("email"), cell("phone"),
+                         email_consent=cell("email_consent").lower() in YES,
+                         sms_consent=cell("sms_consent").lower() in YES)
+    problems = customers.customer_problems(data, region)
+    if problems:
+        return PreviewRow(line, data, "invalid", problems)
+    email = customers.normalise_email(data.email)
+    if email in known:
+        return PreviewRow(line, data, "duplicate")
+    known.add(email)
+    return PreviewRow(line, data, "new")
+
+
+def save_preview(job: Job, filename: str, result: Preview) -> Import:
+    new = [asdict(row.data) for row in result.rows if row.status == "new"]
+    record = Import(studio_id=job.studio_id, job_id=job.id, filename=filename[:200], rows=json.dumps(new),
+                    total=len(new))
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def get_import(studio: Studio, job: Job, import_id: int) -> Import | None:
+    return db.session.scalar(sa.select(Import).where(Import.id == import_id, Import.job_id == job.id,
+                                                     Import.studio_id == studio.id))
+
+
+def run(record: Import, now: datetime, progress_every: int = 100) -> None:
+    """Create the previewed customers. A row that became a duplicate meanwhile is skipped (and not
+    counted as created); progress is committed as it goes, so the page can show it."""
+    job = db.session.get(Job, record.job_id)
+    wording = {channel: f"Consent recorded by the studio before importing {record.filename}"
+               for channel in ("email", "sms")}
+    record.status = "running"
+    db.session.commit()
+    try:
+        for number, row in enumerate(json.loads(record.rows), start=1):
+            _, created = customers.register(job, CustomerInput(**row), "import", wording, now)
+            record.created += created
+            record.done = number
+            if number % progress_every == 0:
+                db.session.commit()
+    except Exception as exc:  # the page says what happened; the rows so far stay
+        db.session.rollback()
+        record.status, record.error = "failed", str(exc)[:500]
+    else:
+        record.status = "done"
+    record.finished_at = now
+    record.rows = "[]"  # the personal data has done its job
+    db.session.commit()
+
+
+def start(record: Import, redis_url: str, queue_name: str, now: datetime) -> None:
+    """Run a small import at once; queue a large one for the worker."""
+    if record.total <= INLINE_ROWS:
+        run(record, now)
+        return
+    from . import queue, tasks
+
+    record.status = "queued"
+    db.session.commit()
+    queue.enqueue(redis_url, queue_name, tasks.run_import, record.id)
