@@ -57,14 +57,20 @@ def normalise_phone(phone: str, region: str) -> str | None:
 
 
 def customer_problems(data: CustomerInput, region: str) -> dict[str, str]:
+    return check(data, region)[0]
+
+
+def check(data: CustomerInput, region: str) -> tuple[dict[str, str], str | None, str | None]:
+    """(problems, normalised email, E.164 phone): validating once is most of an import's cost."""
     problems: dict = {}
+    email = phone = None
     if not data.first_name.strip():
         problems["first_name"] = _l("Enter a first name.")
     for name in ("first_name", "last_name"):
         if len(getattr(data, name).strip()) > MAX_NAME:
             problems[name] = _l("At most %(num)d characters.", num=MAX_NAME)
     try:
-        normalise_email(data.email)
+        email = normalise_email(data.email)
     except EmailNotValidError:
         problems["email"] = _l("Enter a valid email address, like anna@example.com.")
     try:
@@ -74,7 +80,7 @@ def customer_problems(data: CustomerInput, region: str) -> dict[str, str]:
     else:
         if data.sms_consent and phone is None:
             problems["phone"] = _l("Enter a mobile number to get text messages.")
-    return {name: str(message) for name, message in problems.items()}
+    return {name: str(message) for name, message in problems.items()}, email, phone
 
 
 def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: datetime,
@@ -86,11 +92,18 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
     in the studio (a shop retrying its call) does the same. Public sign-ups wait for their
     confirmation when the studio uses double opt-in; the other paths are confirmed at once.
     """
-    studio = db.session.get(Studio, job.studio_id)
-    problems = customer_problems(data, region_of(studio))
+    customer, created = add(job, data, path, wording, now, external_id)
+    db.session.commit()
+    return customer, created
+
+
+def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: datetime,
+        external_id: str | None = None) -> tuple[Customer, bool]:
+    """``register`` without the commit, for imports that commit in batches."""
+    studio = db.session.get(Studio, job.studio_id)  # from the identity map after the first row
+    problems, email, phone = check(data, region_of(studio))
     if problems:
         raise InvalidCustomer(problems)
-    email = normalise_email(data.email)
     existing = db.session.scalar(sa.select(Customer).where(Customer.job_id == job.id, Customer.email == email))
     if external_id and existing is None:
         existing = by_external_id(job.studio_id, external_id)
@@ -99,7 +112,7 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
     customer = Customer(
         studio_id=job.studio_id, job_id=job.id, email=email,
         first_name=data.first_name.strip(), last_name=data.last_name.strip(),
-        phone=normalise_phone(data.phone, region_of(studio)), registered_at=now,
+        phone=phone, registered_at=now,
         confirmed_at=None if path == "signup" and studio.double_opt_in else now,
         unsubscribe_token=secrets.token_urlsafe(32), external_id=external_id or None,
     )
@@ -108,7 +121,7 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
         if given:
             customer.consents.append(Consent(studio_id=job.studio_id, channel=channel, path=path,
                                              wording=wording[channel], given_at=now))
-    db.session.commit()
+    db.session.flush()  # the next row's duplicate check must see this one
     return customer, True
 
 

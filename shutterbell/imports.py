@@ -109,10 +109,9 @@ def _preview_row(line: int, values: list[str], columns: dict[str, int], region: 
     data = CustomerInput(cell("first_name"), cell("last_name"), cell("email"), cell("phone"),
                          email_consent=cell("email_consent").lower() in YES,
                          sms_consent=cell("sms_consent").lower() in YES)
-    problems = customers.customer_problems(data, region)
+    problems, email, _phone = customers.check(data, region)
     if problems:
         return PreviewRow(line, data, "invalid", problems)
-    email = customers.normalise_email(data.email)
     if email in known:
         return PreviewRow(line, data, "duplicate")
     known.add(email)
@@ -134,8 +133,9 @@ def get_import(studio: Studio, job: Job, import_id: int) -> Import | None:
 
 
 def run(record: Import, now: datetime, progress_every: int = 100) -> None:
-    """Create the previewed customers. A row that became a duplicate meanwhile is skipped (and not
-    counted as created); progress is committed as it goes, so the page can show it."""
+    """Create the previewed customers, committing every ``progress_every`` rows with the progress
+    the page shows. A row that became a duplicate meanwhile is skipped (and not counted); if the
+    run fails, the batches before stay and the page says where it stopped."""
     job = db.session.get(Job, record.job_id)
     wording = {channel: f"Consent recorded by the studio before importing {record.filename}"
                for channel in ("email", "sms")}
@@ -143,11 +143,11 @@ def run(record: Import, now: datetime, progress_every: int = 100) -> None:
     db.session.commit()
     try:
         for number, row in enumerate(json.loads(record.rows), start=1):
-            _, created = customers.register(job, CustomerInput(**row), "import", wording, now)
+            _, created = customers.add(job, CustomerInput(**row), "import", wording, now)
             record.created += created
             record.done = number
             if number % progress_every == 0:
-                db.session.commit()
+                db.session.commit()  # a batch of customers, and the progress the page shows
     except Exception as exc:  # the page says what happened; the rows so far stay
         db.session.rollback()
         record.status, record.error = "failed", str(exc)[:500]
