@@ -1,4 +1,4 @@
 """Shutterbell's domain package: plain modules that views, RQ jobs and CLI commands share.
 
-Nothing in here reads ``flask.request``; callers pass plain values in.
+Nothing in here reads the HTTP request; callers pass plain values in.
 """
