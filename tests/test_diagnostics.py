@@ -1,0 +1,82 @@
+"""The diagnostics module turns what mail servers say into a cause and a hint a studio can act on.
+
+The fixture file holds replies real providers sent (../shared/fixtures/mail_failures.jsonl). The
+rules are general (codes and shared phrases); the provider's host only matters where a provider
+means something specific by a plain "authentication failed" (iCloud, Microsoft 365 IMAP).
+"""
+import json
+import smtplib
+import socket
+from pathlib import Path
+
+import pytest
+
+from shutterbell import diagnostics
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "mail_failures.jsonl"
+RECORDS = [json.loads(line) for line in FIXTURES.read_text().splitlines() if line.strip()]
+PROVIDER_HOSTS = {"gmail": "gmail.com", "google": "gmail.com", "microsoft 365": "office365.com",
+                  "outlook.com": "outlook.office365.com", "icloud": "mail.me.com", "yahoo": "mail.yahoo.com"}
+
+
+def host_of(record) -> str:
+    """The host a studio would have entered for this provider (what the app knows)."""
+    provider = record["provider"].lower()
+    domain = next((host for key, host in PROVIDER_HOSTS.items() if key in provider), "example.com")
+    return f"{record['protocol']}.{domain}"
+
+
+def test_the_fixture_file_is_there_and_covers_every_cause():
+    assert len(RECORDS) >= 70
+    assert {r["cause"] for r in RECORDS} <= set(diagnostics.CAUSES)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=[f"{r['protocol']}-{r['cause']}-{i}" for i, r in enumerate(RECORDS)])
+def test_each_real_reply_gets_its_cause(bare_ctx, record):
+    text = (f"{record['python_exception']}: " if record["python_exception"] else "") + record["text"]
+    diagnosis = diagnostics.classify(record["protocol"], record["phase"], text, record["code"], host_of(record))
+    assert diagnosis.key == record["cause"], text
+
+
+def test_every_cause_has_a_hint_and_says_whether_to_retry(bare_ctx):
+    for cause in diagnostics.CAUSES.values():
+        assert len(str(cause.hint)) > 40 and cause.concerns in ("account", "recipient")
+    assert diagnostics.CAUSES["rate_limited"].retry and diagnostics.CAUSES["temporary_server_error"].retry
+    assert not diagnostics.CAUSES["wrong_password"].retry
+
+
+def test_replies_no_fixture_has_are_classified_by_their_code(bare_ctx):
+    assert diagnostics.classify("smtp", "data", "451 4.3.0 Mail server busy, come back soon").key == \
+        "temporary_server_error"
+    assert diagnostics.classify("smtp", "mail_from", "550 5.7.60 SMTP; Client does not have permissions").key == \
+        "sender_rejected"
+    assert diagnostics.classify("smtp", "rcpt", "550 5.1.1 <x@example.com>: Recipient unknown").key == \
+        "mailbox_unavailable"
+    assert diagnostics.classify("smtp", "auth", "535 5.7.8 Nope").key == "wrong_password"
+    assert diagnostics.classify("smtp", "data", "something odd").key == "other"
+
+
+def test_a_refused_connection_on_loopback(bare_ctx):
+    with socket.socket() as listener:  # bind a port, then close it: nothing listens there
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+    with pytest.raises(OSError) as info:
+        smtplib.SMTP("127.0.0.1", port, timeout=2)
+    assert diagnostics.classify_exception(info.value, "smtp", "connect").key == "connection_refused"
+
+
+def test_a_host_that_does_not_exist(bare_ctx):
+    with pytest.raises(socket.gaierror) as info:
+        socket.getaddrinfo("no-such-host.invalid", 587)
+    assert diagnostics.classify_exception(info.value, "smtp", "connect").key == "host_not_found"
+
+
+def test_a_server_that_never_greets_reads_as_the_wrong_tls_mode(bare_ctx):
+    """Plain SMTP to an SSL port waits for a greeting that never comes; smtplib then reports
+    'Connection unexpectedly closed: timed out', not a TimeoutError."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        with pytest.raises(smtplib.SMTPServerDisconnected) as info:
+            smtplib.SMTP("127.0.0.1", silent.getsockname()[1], timeout=1)
+    assert diagnostics.classify_exception(info.value, "smtp", "connect").key == "tls_mode_mismatch"
