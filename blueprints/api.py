@@ -5,6 +5,7 @@ The contract is static/openapi.json (served at /api/v1/openapi.json).
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import wraps
@@ -51,11 +52,23 @@ def token_required(view):
     return wrapped
 
 
-def _body() -> dict:
+def _body(optional: bool = False) -> dict:
     data = request.get_json(silent=True)
+    if data is None and optional and not request.get_data():
+        return {}
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object (Content-Type: application/json).")
     return data
+
+
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,100}")
+
+
+def _external_id(data: dict, name: str, required: bool = False) -> str | None:
+    value = _string(data, name, required=required, limit=100).strip()
+    if value and not _EXTERNAL_ID.fullmatch(value):
+        raise ApiError(422, "invalid", f"{name} may contain letters, digits and . _ : @ - only.", {name: "id"})
+    return value or None
 
 
 def _job(job_id: int):
@@ -88,19 +101,24 @@ def _moment(data: dict, name: str) -> datetime:
         return utcnow()
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        if moment is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ApiError(422, "invalid", f"{name} must be an ISO 8601 time with its offset, like "
-                       "2026-03-16T18:30:00+01:00.", {name: "date-time"})
-    return moment.astimezone(timezone.utc)
+    if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+        raise ApiError(422, "invalid", f"{name} must be an ISO 8601 time with its offset between the years "
+                       "2000 and 2100, like 2026-03-16T18:30:00+01:00.", {name: "date-time"})
+    return moment
 
 
 def _day(data: dict, name: str) -> date:
     try:
-        return date.fromisoformat(data[name])
+        day = date.fromisoformat(data[name])
     except (KeyError, TypeError, ValueError):
-        raise ApiError(422, "invalid", f"{name} must be a date like 2026-05-01.", {name: "date"}) from None
+        day = None
+    if day is None or not 2000 <= day.year <= 2100:
+        raise ApiError(422, "invalid", f"{name} must be a date like 2026-05-01.", {name: "date"})
+    return day
 
 
 def _cents(data: dict, name: str) -> int:
@@ -137,15 +155,17 @@ def customer_registered(job_id: int):
         first_name=_string(data, "first_name", required=True, limit=100), last_name=_string(data, "last_name", limit=100),
         email=_string(data, "email", required=True), phone=_string(data, "phone", limit=40),
         email_consent=_bool(data, "email_consent"), sms_consent=_bool(data, "sms_consent"))
+    external_id = _external_id(data, "external_id")
     wording = customers.consent_wording(g.api_studio.name, job.name)
     if data.get("consent_wording") is not None:
         text = _string(data, "consent_wording", limit=2000)
         wording = {"email": text, "sms": text}
     try:
-        customer, created = customers.register(job, entry, "api", wording, utcnow(),
-                                               external_id=_string(data, "external_id", limit=100) or None)
+        customer, created = customers.register(job, entry, "api", wording, utcnow(), external_id=external_id)
     except customers.InvalidCustomer as exc:
         raise ApiError(422, "invalid", "Some fields are not valid.", exc.problems) from None
+    except customers.ExternalIdConflict:
+        raise ApiError(409, "conflict", "This email is already on this job with another external_id.") from None
     if customer.job_id != job.id:
         raise ApiError(409, "conflict", "This external_id belongs to a customer of another job.")
     return jsonify(_customer_json(customer)), 201 if created else 200
@@ -155,9 +175,8 @@ def customer_registered(job_id: int):
 @token_required
 def order_placed(job_id: int):
     job, data = _job(job_id), _body()
-    external_id = _string(data, "external_id", required=True, limit=100)
-    customer = customers.by_external_id(g.api_studio.id, _string(data, "customer_external_id", required=True,
-                                                                 limit=100))
+    external_id = _external_id(data, "external_id", required=True)
+    customer = customers.by_external_id(g.api_studio.id, _external_id(data, "customer_external_id", required=True))
     if customer is None or customer.job_id != job.id:
         raise ApiError(404, "not_found", "No customer with this customer_external_id on this job.")
     order, created = orders.record(job, customer, _cents(data, "total"), _moment(data, "placed_at"),
@@ -180,7 +199,10 @@ def order_paid(external_id: str):
     order = _order(external_id)
     if order.cancelled_at is not None:
         raise ApiError(409, "conflict", "This order was cancelled.")
-    orders.mark_paid(order, _moment(request.get_json(silent=True) or {}, "paid_at"))
+    paid_at = _moment(_body(optional=True), "paid_at")
+    if paid_at < order.placed_at:
+        raise ApiError(422, "invalid", "paid_at is before the order was placed.", {"paid_at": "date-time"})
+    orders.mark_paid(order, paid_at)
     return jsonify(_order_json(order))
 
 
@@ -196,7 +218,7 @@ def order_cancelled(external_id: str):
 @token_required
 def job_published(job_id: int):
     job = _job(job_id)
-    return _change_dates(job, published_at=_moment(request.get_json(silent=True) or {}, "published_at"))
+    return _change_dates(job, published_at=_moment(_body(optional=True), "published_at"))
 
 
 @bp.put("/jobs/<int:job_id>/archive-date")

@@ -62,8 +62,13 @@ def edit(job_id: int, customer_id: int):
 def remove(job_id: int, customer_id: int):
     job = _job_or_404(job_id)
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
-    customers.remove(customer)
-    flash(_("Removed %(name)s from this job.", name=customer.first_name), "success")
+    try:
+        customers.remove(customer)
+    except customers.CustomerHasOrders:
+        flash(_("%(name)s has orders, so they stay on the job. To delete their personal data, erase them.",
+                name=customer.first_name), "error")
+    else:
+        flash(_("Removed %(name)s from this job.", name=customer.first_name), "success")
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
 
 

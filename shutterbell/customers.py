@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
-from .models import Consent, Customer, Job, Studio
+from .models import Consent, Customer, Job, Order, Studio
 
 MAX_NAME = 100
 
@@ -25,6 +25,14 @@ class CustomerInput:
     phone: str = ""
     email_consent: bool = False
     sms_consent: bool = False
+
+
+class ExternalIdConflict(ValueError):
+    """The email is on the job already, under another external id."""
+
+
+class CustomerHasOrders(ValueError):
+    """A customer with orders is erased, not removed: the orders must keep adding up."""
 
 
 class InvalidCustomer(ValueError):
@@ -108,6 +116,10 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
     if external_id and existing is None:
         existing = by_external_id(job.studio_id, external_id)
     if existing is not None:
+        if external_id and existing.job_id == job.id and existing.external_id != external_id:
+            if existing.external_id is not None:
+                raise ExternalIdConflict(external_id)
+            existing.external_id = external_id  # a shop now reports someone staff added first
         return existing, False
     customer = Customer(
         studio_id=job.studio_id, job_id=job.id, email=email,
@@ -128,6 +140,8 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
 def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now: datetime) -> None:
     """Staff correct a customer. Consent given here is recorded as given by staff; consent
     unticked here is withdrawn (with the time), never deleted."""
+    if customer.erased_at is not None:
+        raise InvalidCustomer({"first_name": str(_l("This person was erased; their data cannot come back."))})
     studio = db.session.get(Studio, customer.studio_id)
     problems = customer_problems(data, region_of(studio))
     email = normalise_email(data.email) if "email" not in problems else None
@@ -150,6 +164,9 @@ def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now
 
 
 def remove(customer: Customer) -> None:
+    """Take someone added by mistake off the job. Someone with orders is erased instead."""
+    if db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.customer_id == customer.id)):
+        raise CustomerHasOrders(customer.id)
     db.session.delete(customer)
     db.session.commit()
 

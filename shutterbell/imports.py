@@ -84,7 +84,10 @@ def preview(job: Job, raw: bytes) -> Preview:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ImportFileError(f"The first line cannot be read as CSV ({exc}).") from None
     if not header:
         raise ImportFileError("The file is empty.")
     columns = _column_map(header)
@@ -92,12 +95,15 @@ def preview(job: Job, raw: bytes) -> Preview:
     region = customers.region_of(studio)
     known = set(db.session.scalars(sa.select(Customer.email).where(Customer.job_id == job.id)))
     rows = []
-    for line, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError(f"More than {MAX_ROWS:,} rows. Split the file.")
-        rows.append(_preview_row(line, values, columns, region, known))
+    try:
+        for line, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise ImportFileError(f"More than {MAX_ROWS:,} rows. Split the file.")
+            rows.append(_preview_row(line, values, columns, region, known))
+    except csv.Error as exc:
+        raise ImportFileError(f"Line {reader.line_num} cannot be read as CSV ({exc}).") from None
     return Preview(rows, encoding, Counter(row.status for row in rows))
 
 
@@ -148,9 +154,10 @@ def run(record: Import, now: datetime, progress_every: int = 100) -> None:
             record.done = number
             if number % progress_every == 0:
                 db.session.commit()  # a batch of customers, and the progress the page shows
-    except Exception as exc:  # the page says what happened; the rows so far stay
+    except Exception as exc:  # the page says where it stopped; the batches before stay
         db.session.rollback()
-        record.status, record.error = "failed", str(exc)[:500]
+        # The exception's text can quote the row's values: keep only its kind.
+        record.status, record.error = "failed", f"{type(exc).__name__} at row {record.done + 1}"
     else:
         record.status = "done"
     record.finished_at = now

@@ -60,12 +60,14 @@ class _Context:
         return moment.astimezone(self.zone).date()
 
 
-def moments(job: Job, profile: Profile | None, now: datetime) -> list[Moment]:
-    """Every message the profile will send this job's customers from ``now`` on, soonest first."""
-    if profile is None:
+def moments(job: Job, profile: Profile | None, since: datetime) -> list[Moment]:
+    """Every message the profile sends this job's customers that falls due at or after ``since``,
+    soonest first. The page asks from now on; the scheduler asks from its last pass, so a message
+    whose event just happened (a registration, an order) is not lost between two passes."""
+    if profile is None or job.status == "archived":
         return []
     ctx = _Context(job)
-    found = [m for n in profile.notifications if n.enabled for m in _moments_of(n, ctx) if m.due_at >= now]
+    found = [m for n in profile.notifications if n.enabled for m in _moments_of(n, ctx) if m.due_at >= since]
     return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
 
 
@@ -75,8 +77,10 @@ def _moments_of(notification: Notification, ctx: _Context):
         if not _reaches(notification, customer, ctx):
             continue
         for occurrence, due_at in _occurrences(notification, trigger, customer, ctx):
-            # A date moment that passed before the customer signed up is not theirs.
-            if trigger.occurrence is Occurrence.DATE_VALUE and due_at < customer.registered_at:
+            # A date or voucher moment that passed before the customer's sign-up counted
+            # (confirmed) is not theirs; what their own registration and orders start is.
+            late = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
+            if late and due_at < customer.confirmed_at:
                 continue
             yield Moment(notification, customer, occurrence, due_at)
 
@@ -96,7 +100,8 @@ def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> b
 def _occurrences(notification: Notification, trigger: triggers.Trigger, customer: Customer, ctx: _Context):
     """(occurrence key, due moment) pairs of this notification for this customer."""
     if trigger.occurrence is Occurrence.REGISTRATION:
-        yield f"registration:{customer.id}", _after(customer.registered_at, notification, trigger, ctx)
+        # With double opt-in the welcome goes out once the sign-up is confirmed.
+        yield f"registration:{customer.id}", _after(customer.confirmed_at, notification, trigger, ctx)
     elif trigger.occurrence is Occurrence.ORDER:
         for order in ctx.orders:
             if order.customer_id != customer.id:
@@ -143,6 +148,7 @@ class DryRun:
 
 
 def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
+    # Counted from now: events that already happened have had (or are getting) their messages.
     """What choosing ``profile`` for ``job`` would send from now on, as of today's customers."""
     found = moments(job, profile, now)
     channels = Counter(m.notification.channel for m in found)

@@ -43,15 +43,24 @@ def unsubscribe(customer: Customer, now: datetime) -> None:
 
 
 def erase(customer: Customer, now: datetime) -> None:
-    """Erasure on request: suppress the address and number everywhere in the studio, then drop the
-    personal data. The row stays (anonymous) so counts and order totals still add up."""
+    """Erasure on request: the person's rows on every job of the studio (same email or number)
+    lose their personal data; the address and number go on the suppression list. The rows stay,
+    anonymous, so counts and order totals still add up."""
     suppress(customer.studio_id, "email", customer.email, "erased", now)
     suppress(customer.studio_id, "sms", customer.phone, "erased", now)
+    same_person = sa.or_(Customer.email == customer.email,
+                         sa.and_(Customer.phone.is_not(None), Customer.phone == customer.phone))
+    for row in db.session.scalars(sa.select(Customer).where(Customer.studio_id == customer.studio_id, same_person)):
+        _anonymise(row, now)
+    db.session.commit()
+
+
+def _anonymise(customer: Customer, now: datetime) -> None:
     customer.first_name, customer.last_name = "Erased", ""
     customer.email = f"erased-{customer.id}@invalid"
     customer.phone = None
+    customer.external_id = None
     customer.unsubscribe_token = secrets.token_urlsafe(32)
     customer.erased_at = now
     for consent in customer.consents:
         consent.withdrawn_at = consent.withdrawn_at or now
-    db.session.commit()

@@ -131,3 +131,26 @@ def test_no_body_ever_crashes_the_customer_endpoint(api, job, body):
     response = api.call("POST", f"/jobs/{job.id}/customers", raw=json.dumps(body))
     assert response.status_code in (200, 201, 400, 409, 422), response.data
     assert response.is_json
+
+
+def test_review_fixes_bad_bodies_dates_and_ids_are_clear_errors(api, job):
+    api.call("POST", f"/jobs/{job.id}/customers", CUSTOMER)
+    api.call("POST", f"/jobs/{job.id}/orders", {"external_id": "o-1", "customer_external_id": "c-1", "total": 10,
+                                                 "placed_at": "2026-03-16T18:30:00+01:00"})
+    assert api.call("POST", "/orders/o-1/paid", raw="[1]").status_code == 400
+    assert api.call("POST", f"/jobs/{job.id}/published", raw='"x"').status_code == 400
+    assert api.call("POST", f"/jobs/{job.id}/published", {"published_at": "0001-01-01T00:30:00+01:00"}).status_code == 422
+    assert api.call("POST", "/orders/o-1/paid", {"paid_at": "2026-03-01T10:00:00+01:00"}).status_code == 422
+    slash = {"external_id": "o/2", "customer_external_id": "c-1", "total": 10}
+    assert api.call("POST", f"/jobs/{job.id}/orders", slash).status_code == 422
+
+
+def test_a_customer_staff_added_first_gets_the_shops_external_id(api, job):
+    customers.register(job, customers.CustomerInput("Anna", "Schmidt", "anna@example.com"), "staff",
+                       {"email": "", "sms": ""}, utcnow())
+    response = api.call("POST", f"/jobs/{job.id}/customers", CUSTOMER)
+    assert response.status_code == 200 and response.json["external_id"] == "c-1"
+    order = api.call("POST", f"/jobs/{job.id}/orders", {"external_id": "o-1", "customer_external_id": "c-1", "total": 5})
+    assert order.status_code == 201
+    other = api.call("POST", f"/jobs/{job.id}/customers", {**CUSTOMER, "external_id": "c-2"})
+    assert other.status_code == 409

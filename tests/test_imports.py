@@ -95,3 +95,9 @@ def test_a_large_import_runs_in_the_worker_and_the_page_shows_progress(app, as_s
     assert len(names(job)) == imports.INLINE_ROWS + 6
     db.session.expire_all()
     assert db.session.get(Import, record.id).rows == "[]"  # no personal data kept in the import
+
+
+def test_a_field_too_large_for_csv_is_a_clear_error(as_sam, job):
+    content = b"first_name,email\n\"" + b"x" * 200_000 + b"\",a@example.com\n"
+    response = upload(as_sam, job, content)
+    assert response.status_code == 422 and "cannot be read as CSV" in text_of(response)

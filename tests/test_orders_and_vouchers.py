@@ -88,3 +88,11 @@ def test_a_half_filled_voucher_is_a_field_error(as_sam, olivia):
     assert response.status_code == 422
     assert "Enter what it is worth" in text_of(response) and "Enter the day it expires." in text_of(response)
     assert db.session.query(Voucher).count() == 0
+
+
+def test_a_customer_with_orders_is_not_removed_but_can_be_erased(as_sam, job, anna):
+    orders.record(job, anna, 1000, utcnow(), paid=True)
+    response = as_sam.post(f"/jobs/{job.id}/customers/{anna.id}/remove")
+    assert response.status_code == 302
+    assert "has orders, so they stay on the job" in text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert db.session.get(customers.Customer, anna.id) is not None

@@ -66,3 +66,19 @@ def test_the_list_is_per_studio(olivia, otto, two_jobs):
     other = jobs.save_job(otto.studio, None, jobs.JobInput(name="Otto's", profile_id=otto.studio.default_profile_id,
                                                            archives_at=date(2026, 6, 1)), None)
     assert "email" in channels_for(other, anna_on(other))
+
+
+def test_erasure_covers_the_persons_rows_on_every_job_and_cannot_be_undone(as_sam, two_jobs):
+    first, second = (anna_on(job) for job in two_jobs)
+    as_sam.post(f"/jobs/{two_jobs[0].id}/customers/{first.id}/erase")
+    db.session.expire_all()
+    assert {db.session.get(Customer, c.id).first_name for c in (first, second)} == {"Erased"}
+    response = as_sam.post(f"/jobs/{two_jobs[1].id}/customers/{second.id}", {
+        "first_name": "Anna", "last_name": "Schmidt", "email": "anna@example.com", "phone": "", "email_consent": "y"})
+    assert response.status_code == 422 and "was erased" in text_of(response)
+
+
+def test_an_archived_job_sends_nothing(two_jobs):
+    anna_on(two_jobs[0])
+    jobs.archive_job(two_jobs[0])
+    assert scheduling.moments(two_jobs[0], two_jobs[0].profile, START) == []
