@@ -116,8 +116,12 @@ class JobForm(FlaskForm):
     def __init__(self, *args, studio, job=None, **kwargs):
         super().__init__(*args, obj=job, **kwargs)
         self._studio = studio
+        self._job_profile_id = job.profile_id if job else None
         self._zone = ZoneInfo(studio.time_zone)
         self.profile_id.choices = profile_choices(studio)
+        if job is not None and job.profile is not None and job.profile.deleted_at is not None:
+            self.profile_id.choices.append(SelectChoice(str(job.profile_id), str(_l("%(name)s (deleted)",
+                                                                                  name=job.profile.name))))
         fresh = kwargs.get("formdata", True) is None or not self.is_submitted()
         if job is None and fresh:
             self.profile_id.data = studio.default_profile_id
@@ -140,7 +144,7 @@ class JobForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        problems = jobs.job_problems(self._studio, self.to_input(), self.published_on())
+        problems = jobs.job_problems(self._studio, self.to_input(), self.published_on(), self._job_profile_id)
         for key, message in problems.items():
             _, slot, name = key if isinstance(key, tuple) else (None, None, key)
             field = getattr(self.voucher_slots[slot].form, name) if slot is not None else getattr(self, name)

@@ -58,8 +58,10 @@ class InvalidJob(ValueError):
         self.problems = problems
 
 
-def job_problems(studio: Studio, data: JobInput, published_on: date | None) -> dict[str, str]:
-    """Field name -> message. ``published_on`` is ``published_at`` as a date in the studio's zone."""
+def job_problems(studio: Studio, data: JobInput, published_on: date | None,
+                 current_profile_id: int | None = None) -> dict[str, str]:
+    """Field name -> message. ``published_on`` is ``published_at`` as a date in the studio's zone.
+    A job may keep the profile it has even if that was deleted since (an archived job's)."""
     problems: dict = {}
     name = data.name.strip()
     if not name:
@@ -68,7 +70,7 @@ def job_problems(studio: Studio, data: JobInput, published_on: date | None) -> d
         problems["name"] = _l("At most %(num)d characters.", num=MAX_NAME)
     if data.status not in Job.STATUSES:
         problems["status"] = _l("Choose a status.")
-    if data.profile_id is not None and usable_profile(studio, data.profile_id) is None:
+    if data.profile_id not in (None, current_profile_id) and usable_profile(studio, data.profile_id) is None:
         problems["profile_id"] = _l("Choose one of your communication profiles.")
     if data.gallery_url and not _is_web_address(data.gallery_url):
         problems["gallery_url"] = _l("Enter the full address, starting with https://")
@@ -147,7 +149,7 @@ def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) 
 
 
 def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date | None) -> Job:
-    problems = job_problems(studio, data, published_on)
+    problems = job_problems(studio, data, published_on, job.profile_id if job else None)
     if problems:
         raise InvalidJob(problems)
     if job is None:

@@ -107,3 +107,13 @@ def test_the_owner_sets_the_default_profile(as_olivia, olivia):
     assert as_olivia.post("/settings/studio/", data).status_code == 302
     db.session.expire_all()
     assert olivia.studio.default_profile_id == sales.id
+
+
+def test_an_archived_job_keeps_its_deleted_profile_when_saved_again(as_sam, olivia):
+    profile = profiles.list_profiles(olivia.studio)[0]
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Old", profile_id=profile.id, status="archived"), None)
+    profiles.delete_profile(profile)
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert "(deleted)" in page
+    response = as_sam.post(f"/jobs/{job.id}", job_form(name="Old, renamed", profile_id=str(profile.id), status="archived"))
+    assert response.status_code == 302
