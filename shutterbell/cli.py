@@ -1,6 +1,8 @@
 """``flask --app app ...`` commands for self-hosters and scripts."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask
 
@@ -10,6 +12,7 @@ from . import accounts
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_studio)
     app.cli.add_command(setup_token)
+    app.cli.add_command(mail_check)
 
 
 @click.command("create-studio")
@@ -36,3 +39,31 @@ def setup_token() -> None:
         click.echo("This instance already has a studio; sign in instead.")
     else:
         click.echo(token)
+
+
+@click.command("mail-check")
+@click.argument("protocol", type=click.Choice(["smtp"]))
+@click.option("--host", required=True)
+@click.option("--port", required=True, type=int)
+@click.option("--security", required=True, type=click.Choice(["ssl", "starttls", "none"]))
+@click.option("--username", default="", help="Leave out to test without signing in.")
+@click.option("--from", "from_address", default="", help="Check that the server accepts this sender.")
+@click.option("--timeout", default=10.0, show_default=True, type=float)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def mail_check(protocol, host, port, security, username, from_address, timeout, as_json):
+    """Test mail server settings from a shell; the password is read from standard input."""
+    import json
+
+    from . import mailcheck
+
+    password = sys.stdin.readline().rstrip("\n") if username else ""
+    result = mailcheck.check_smtp(mailcheck.SmtpSettings(host, port, security, username, password, from_address),
+                                  timeout=timeout)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    else:
+        for step in result.steps:
+            click.echo(f"{'ok  ' if step.ok else 'FAIL'} {step.name:<10} {step.detail}")
+        if result.diagnosis:
+            click.echo(f"\nCause: {result.diagnosis.key}\n{result.diagnosis.cause.hint}")
+    raise SystemExit(0 if result.ok else 1)

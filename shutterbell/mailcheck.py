@@ -1,0 +1,116 @@
+"""Test a studio's SMTP settings with the real protocol, without sending anything: connect,
+EHLO, STARTTLS or SSL, AUTH, and a MAIL FROM check. Settings in; steps, cause and hint out.
+The settings page, the CLI (`flask --app app mail-check`) and the tests call this one function."""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+
+from . import diagnostics
+
+SECURITY = ("ssl", "starttls", "none")
+MAX_TIMEOUT = 15.0
+
+
+@dataclass
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "ssl", "starttls" or "none"
+    username: str = ""
+    password: str = ""
+    from_address: str = ""
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class CheckResult:
+    steps: list[Step] = field(default_factory=list)
+    diagnosis: diagnostics.Diagnosis | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.diagnosis is None
+
+    def as_dict(self) -> dict:
+        """For `mail-check --json`: never includes the password."""
+        return {"ok": self.ok, "steps": [vars(s) for s in self.steps],
+                "cause": self.diagnosis.key if self.diagnosis else None,
+                "hint": str(self.diagnosis.cause.hint) if self.diagnosis else None,
+                "detail": self.diagnosis.detail if self.diagnosis else None}
+
+
+def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> CheckResult:
+    """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent."""
+    context = context or ssl.create_default_context()
+    timeout = min(timeout, MAX_TIMEOUT)
+    result = CheckResult()
+    phase = "connect"
+    client = None
+    try:
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+        result.steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
+        phase = "ehlo"
+        _expect(client.ehlo(), 250, "ehlo")
+        result.steps.append(Step("ehlo", True))
+        if settings.security == "starttls":
+            phase = "tls"
+            client.starttls(context=context)
+            client.ehlo()
+            result.steps.append(Step("starttls", True))
+        if settings.username:
+            phase = "auth"
+            _login(client, settings.username, settings.password)
+            result.steps.append(Step("auth", True, settings.username))
+        if settings.from_address:
+            phase = "mail_from"
+            _expect(client.mail(settings.from_address), 250, "mail_from")
+            client.rset()
+            result.steps.append(Step("mail_from", True, settings.from_address))
+    except _Reply as reply:
+        result.diagnosis = diagnostics.classify("smtp", reply.phase, reply.text, reply.code, settings.host)
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+        result.diagnosis = diagnostics.classify_exception(exc, "smtp", phase, settings.host)
+    finally:
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+    if result.diagnosis is not None:
+        result.steps.append(Step(phase, False, result.diagnosis.detail))
+    return result
+
+
+def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """One AUTH attempt with one mechanism. smtplib's login() tries every mechanism in turn: to a
+    provider that is several wrong passwords, and some servers stall on the second."""
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    offered = client.esmtp_features["auth"].upper().split()
+    client.user, client.password = username, password
+    mechanism = "PLAIN" if "PLAIN" in offered or "LOGIN" not in offered else "LOGIN"
+    authobject = client.auth_plain if mechanism == "PLAIN" else client.auth_login
+    client.auth(mechanism, authobject, initial_response_ok=mechanism == "PLAIN")
+
+
+class _Reply(Exception):
+    def __init__(self, code: int, text: str, phase: str):
+        super().__init__(text)
+        self.code, self.text, self.phase = code, text, phase
+
+
+def _expect(reply: tuple[int, bytes], wanted: int, phase: str) -> None:
+    code, message = reply
+    if code != wanted:
+        raise _Reply(code, f"{code} {message.decode('utf-8', 'replace')}", phase)

@@ -1,0 +1,81 @@
+"""Real mail servers on loopback for the tests: aiosmtpd with AUTH and STARTTLS, a certificate
+made on the spot, and a server that accepts connections and never says a word."""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import ipaddress
+import socket
+import ssl
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+USERNAME, PASSWORD, SENDER = "studio", "app-password-1234", "studio@lichtblick.example"
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _Handler:
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address != SENDER:
+            return "553 5.7.1 <%s>: Sender address rejected: not owned by user %s" % (address, USERNAME)
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data):
+    good = isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode() \
+        and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=good, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def submission_server(cert_path: Path, key_path: Path):
+    """Like a provider's port 587: STARTTLS required before AUTH; yields the port."""
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_path, key_path)
+    port = free_port()
+    controller = Controller(_Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+                            authenticator=_authenticate, auth_require_tls=True, auth_exclude_mechanism=["CRAM-MD5"])
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@contextlib.contextmanager
+def silent_server():
+    """Accepts connections and never answers (what plain SMTP meets on an SSL-only port)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
