@@ -41,6 +41,13 @@ def or_404(row):
     return row
 
 
+def job_or_404(job_id: int):
+    """The current studio's job, or 404 (for the job page and everything hanging off it)."""
+    from shutterbell import jobs
+
+    return or_404(jobs.get_job(current_studio(), job_id))
+
+
 def render_form(template: str, form, status: int | None = None, **context):
     """Render a form page: 200 when fresh, 422 when it came back with errors."""
     return render_template(template, form=form, **context), status or (422 if form.errors else 200)

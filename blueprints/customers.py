@@ -5,18 +5,14 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs, suppression
+from shutterbell import customers, suppression
 from shutterbell.models import utcnow
 
-from .access import current_studio, or_404, redirect_after_post, render_form
+from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm
 from .jobs import job_page_context
 
 bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
-
-
-def _job_or_404(job_id: int):
-    return or_404(jobs.get_job(current_studio(), job_id))
 
 
 def _wording(job) -> dict[str, str]:
@@ -26,7 +22,7 @@ def _wording(job) -> dict[str, str]:
 @bp.post("/")
 @login_required
 def add(job_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     form = CustomerForm(region=customers.region_of(current_studio()))
     if form.validate_on_submit():
         customer, created = customers.register(job, form.to_input(), "staff", _wording(job), utcnow())
@@ -43,7 +39,7 @@ def add(job_id: int):
 @bp.route("/<int:customer_id>", methods=["GET", "POST"])
 @login_required
 def edit(job_id: int, customer_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     form = CustomerForm(region=customers.region_of(current_studio()), customer=customer)
     if form.validate_on_submit():
@@ -60,7 +56,7 @@ def edit(job_id: int, customer_id: int):
 @bp.post("/<int:customer_id>/remove")
 @login_required
 def remove(job_id: int, customer_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     try:
         customers.remove(customer)
@@ -76,7 +72,7 @@ def remove(job_id: int, customer_id: int):
 @login_required
 def erase(job_id: int, customer_id: int):
     """Erasure on request, after a confirmation page."""
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     if request.method == "GET":
         return render_template("customers/erase.html", job=job, customer=customer)

@@ -30,6 +30,21 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def attach_errors(form, problems: dict[str, str]) -> None:
+    """Show the domain's problems on the fields they concern."""
+    for name, message in problems.items():
+        field = getattr(form, name)
+        field.errors = [*field.errors, message]
+    form._errors = None  # WTForms caches `form.errors` while validating; ours must show too
+
+
+def refresh_errors(field_list) -> None:
+    """After attaching errors to the rows of a FieldList, let the list and its rows see them."""
+    for entry in field_list.entries:
+        entry.form._errors = None
+    field_list.errors = [entry.errors for entry in field_list.entries]
+
+
 def _optional_int(value):
     if value in (None, "", "None"):
         return None
@@ -145,14 +160,10 @@ class JobForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         problems = jobs.job_problems(self._studio, self.to_input(), self.published_on(), self._job_profile_id)
-        for key, message in problems.items():
-            _, slot, name = key if isinstance(key, tuple) else (None, None, key)
-            field = getattr(self.voucher_slots[slot].form, name) if slot is not None else getattr(self, name)
-            field.errors = [*field.errors, message]
-        for entry in self.voucher_slots:
-            entry.form._errors = None
-        self.voucher_slots.errors = [entry.errors for entry in self.voucher_slots.entries]
-        self._errors = None  # cached by WTForms during validate()
+        for (_, slot, name), message in ((k, m) for k, m in problems.items() if isinstance(k, tuple)):
+            attach_errors(self.voucher_slots[slot].form, {name: message})
+        refresh_errors(self.voucher_slots)
+        attach_errors(self, {k: m for k, m in problems.items() if not isinstance(k, tuple)})
         return not problems
 
 
@@ -238,9 +249,7 @@ class NotificationForm(Form):
         )
 
     def attach(self, problems: dict[str, str]) -> None:
-        for name, message in problems.items():
-            getattr(self, name).errors = [*getattr(self, name).errors, message]
-        self._errors = None  # cached by WTForms during validate()
+        attach_errors(self, problems)
 
 
 def send_time_choices(studio) -> list[SelectChoice]:
@@ -286,17 +295,13 @@ class ProfileForm(FlaskForm):
         problems = profiles.profile_problems(self.to_input())
         rows = self.rows()
         for key, message in problems.items():
-            if isinstance(key, tuple):
+            if isinstance(key, tuple):  # ("notifications", index in the order shown, field)
                 _, index, name = key
                 rows[index].form.attach({name: message})
             elif key == "notifications":
                 self.form_errors.append(message)
-            else:
-                field = getattr(self, key)
-                field.errors = [*field.errors, message]
-        # WTForms caches errors while validating; recompute them so `form.errors` shows ours too.
-        self.notifications.errors = [entry.errors for entry in self.notifications.entries]
-        self._errors = None
+        refresh_errors(self.notifications)
+        attach_errors(self, {k: m for k, m in problems.items() if isinstance(k, str) and k != "notifications"})
         return not problems
 
     def rearrange(self, formdata) -> bool:
@@ -367,6 +372,4 @@ class CustomerForm(FlaskForm):
         return not self.errors
 
     def attach(self, problems: dict[str, str]) -> None:
-        for name, message in problems.items():
-            getattr(self, name).errors = [*getattr(self, name).errors, message]
-        self._errors = None  # cached by WTForms during validate()
+        attach_errors(self, problems)

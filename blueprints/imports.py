@@ -5,22 +5,18 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import imports, jobs
+from shutterbell import imports
 from shutterbell.models import utcnow
 
-from .access import current_studio, or_404
+from .access import current_studio, job_or_404, or_404
 
 bp = Blueprint("imports", __name__, url_prefix="/jobs/<int:job_id>/imports")
-
-
-def _job_or_404(job_id: int):
-    return or_404(jobs.get_job(current_studio(), job_id))
 
 
 @bp.post("/")
 @login_required
 def upload(job_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a CSV file to import."), "error")
@@ -36,7 +32,7 @@ def upload(job_id: int):
 @bp.post("/<int:import_id>/run")
 @login_required
 def run(job_id: int, import_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     record = or_404(imports.get_import(current_studio(), job, import_id))
     if record.status == "previewed":
         imports.start(record, current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], utcnow())
@@ -47,7 +43,7 @@ def run(job_id: int, import_id: int):
 @login_required
 def show(job_id: int, import_id: int):
     """The import's progress; htmx polls the progress partial while it runs."""
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     record = or_404(imports.get_import(current_studio(), job, import_id))
     template = "imports/_progress.html" if request.htmx else "imports/show.html"
     return render_template(template, job=job, record=record, result=None, error=None)

@@ -8,14 +8,10 @@ from flask_login import login_required
 from shutterbell import customers, jobs, orders, scheduling, triggers
 from shutterbell.models import utcnow
 
-from .access import current_studio, or_404, redirect_after_post, render_form
+from .access import current_studio, job_or_404, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
-
-
-def _job_or_404(job_id: int):
-    return or_404(jobs.get_job(current_studio(), job_id))
 
 
 @bp.get("/")
@@ -37,7 +33,7 @@ def new():
 @bp.route("/<int:job_id>", methods=["GET", "POST"])
 @login_required
 def edit(job_id: int):
-    return _edit_page(_job_or_404(job_id))
+    return _edit_page(job_or_404(job_id))
 
 
 def job_page_context(job) -> dict:
@@ -67,7 +63,7 @@ def _edit_page(job):
 @bp.post("/<int:job_id>/archive")
 @login_required
 def archive(job_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     jobs.archive_job(job)
     flash(_("Archived “%(name)s”.", name=job.name), "success")
     return redirect_after_post(url_for(".index"))
@@ -77,7 +73,7 @@ def archive(job_id: int):
 @login_required
 def dry_run(job_id: int):
     """What the profile chosen in the form would send (HTMX, as the select changes)."""
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     profile_id = request.form.get("profile_id", type=int)
     profile = jobs.usable_profile(current_studio(), profile_id) if profile_id else None
     return render_template("jobs/_dry_run.html", run=scheduling.dry_run(job, profile, utcnow()),

@@ -1,20 +1,16 @@
 """Orders on the job page: staff record one, mark it paid or cancel it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs, orders
+from shutterbell import customers, orders
 from shutterbell.models import utcnow
 
-from .access import current_studio, or_404, redirect_after_post
+from .access import current_studio, job_or_404, or_404, redirect_after_post
 
 bp = Blueprint("orders", __name__, url_prefix="/jobs/<int:job_id>/orders")
-
-
-def _job_or_404(job_id: int):
-    return or_404(jobs.get_job(current_studio(), job_id))
 
 
 def _back(job):
@@ -24,7 +20,7 @@ def _back(job):
 @bp.post("/")
 @login_required
 def record(job_id: int):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     customer = or_404(customers.get_customer(current_studio(), job, request.form.get("customer_id", type=int) or 0))
     try:
         cents = orders.parse_amount(request.form.get("total", ""), current_studio().locale)
@@ -39,7 +35,7 @@ def record(job_id: int):
 @bp.post("/<int:order_id>/<any(paid, cancel):action>")
 @login_required
 def change(job_id: int, order_id: int, action: str):
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     order = or_404(orders.get_order(current_studio(), job, order_id))
     (orders.mark_paid if action == "paid" else orders.cancel)(order, utcnow())
     return _back(job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -54,22 +54,22 @@ def _edit_page(profile):
     An HTMX save gets the editor alone back (422 with errors) or an HX-Redirect."""
     form = ProfileForm(obj=profile, studio=current_studio())
     template = "profiles/_form.html" if request.htmx else "profiles/form.html"
-    readonly = not current_user.is_owner
-    g.used_by = jobs.jobs_using(profile) if profile else []
+    page = {"profile": profile, "readonly": not current_user.is_owner,
+            "used_by": jobs.jobs_using(profile) if profile else []}
     if request.method == "POST" and form.rearrange(request.form):
-        return render_form(template, form, profile=profile, readonly=readonly)
+        return render_form(template, form, **page)
     if form.validate_on_submit():
         try:
             saved = profiles.save_profile(current_studio(), profile, form.to_input())
         except ProfileChanged:
             form.form_errors.append(_("Someone removed a notification of this profile while you were editing. "
                                       "Reload the page to see their changes, then make yours again."))
-            return render_form(template, form, profile=profile, readonly=readonly, status=409)
+            return render_form(template, form, status=409, **page)
         except UnknownNotification:
             abort(404)
         flash(_("Saved “%(name)s”.", name=saved.name), "success")
         return redirect_after_post(url_for(".index"))
-    return render_form(template, form, profile=profile, readonly=readonly)
+    return render_form(template, form, **page)
 
 
 @bp.post("/<int:profile_id>/duplicate")

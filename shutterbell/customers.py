@@ -8,6 +8,7 @@ from datetime import datetime
 
 import phonenumbers
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
@@ -178,6 +179,7 @@ def get_customer(studio: Studio, job: Job, customer_id: int) -> Customer | None:
 
 def customers_of(job: Job) -> list[Customer]:
     return db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
+                              .options(selectinload(Customer.consents))
                               .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name))).all()
 
 

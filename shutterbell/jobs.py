@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
@@ -141,7 +142,7 @@ def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) 
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     jobs = db.session.scalars(
-        sa.select(Job).where(*where)
+        sa.select(Job).where(*where).options(selectinload(Job.profile))
         .order_by(Job.shoot_date.desc().nulls_last(), Job.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()

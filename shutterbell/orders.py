@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import lazy_gettext as _l
 
@@ -71,7 +72,8 @@ def get_order(studio: Studio, job: Job, order_id: int) -> Order | None:
 
 
 def orders_of(job: Job) -> list[Order]:
-    return db.session.scalars(sa.select(Order).where(Order.job_id == job.id).order_by(Order.placed_at.desc())).all()
+    return db.session.scalars(sa.select(Order).where(Order.job_id == job.id).options(selectinload(Order.customer))
+                              .order_by(Order.placed_at.desc())).all()
 
 
 def buyer_ids(job: Job) -> set[int]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, fields
 from datetime import time
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
 from . import jobs, templating, triggers
@@ -70,6 +71,7 @@ def list_profiles(studio: Studio) -> list[Profile]:
     return db.session.scalars(
         sa.select(Profile)
         .where(Profile.studio_id == studio.id, Profile.deleted_at.is_(None))
+        .options(selectinload(Profile.notifications))
         .order_by(Profile.recommended.desc(), sa.func.lower(Profile.name))
     ).all()
 

@@ -166,15 +166,16 @@ class TimelineRow:
 
 def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list[Moment]]]:
     """Per notification of the job's profile: when and how many; and per customer: what is coming."""
-    found = moments(job, job.profile, now)
     per_customer: dict[int, list[Moment]] = {}
-    for moment in found:
+    per_notification: dict[int, list[Moment]] = {}
+    for moment in moments(job, job.profile, now):
         per_customer.setdefault(moment.customer.id, []).append(moment)
+        per_notification.setdefault(moment.notification.id, []).append(moment)
     rows = []
     for notification in (job.profile.notifications if job.profile else []):
         if not notification.enabled:
             continue
-        own = [m for m in found if m.notification.id == notification.id]
+        own = per_notification.get(notification.id, [])
         rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
                                 own[0].due_at if own else None, len(own)))
     return rows, per_customer

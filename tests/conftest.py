@@ -9,7 +9,6 @@ import uuid
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app

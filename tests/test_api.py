@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shutterbell import api_tokens, customers, jobs, orders
+from shutterbell import api_tokens, customers, jobs
 from shutterbell.extensions import db
 from shutterbell.models import Customer, Order, utcnow
 

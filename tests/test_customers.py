@@ -1,13 +1,12 @@
 """Customers: the public sign-up page, staff on the job page, duplicates and consent records."""
-import re
 
 import pytest
 
-from shutterbell import customers, jobs, profiles, queue
+from shutterbell import customers, jobs, profiles
 from shutterbell.extensions import db
 from shutterbell.models import Customer
 
-from .conftest import Browser, text_of
+from .conftest import text_of
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """CSV import: a preview that says what will happen row by row, then the import, in the worker
 with progress when the file is large."""
-import re
 
 import pytest
 from rq import Queue, SimpleWorker
 
 from shutterbell import customers, imports, jobs, queue
 from shutterbell.extensions import db
-from shutterbell.models import Customer, Import, utcnow
+from shutterbell.models import Import, utcnow
 
 from .conftest import text_of
 

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from shutterbell import customers, jobs, orders, profiles
+from shutterbell import customers, jobs, orders
 from shutterbell.extensions import db
 from shutterbell.models import Order, Voucher, utcnow
 

@@ -1,5 +1,4 @@
 """The profile editor in a real browser, at desktop and tablet size, with and without JavaScript."""
-import re
 
 import pytest
 from playwright.sync_api import expect
