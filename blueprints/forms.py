@@ -10,9 +10,9 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
                      HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField,
                      TextAreaField, TimeField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from shutterbell import accounts, customers, jobs, profiles, templating, triggers
+from shutterbell import accounts, customers, jobs, mailsettings, profiles, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -373,3 +373,58 @@ class CustomerForm(FlaskForm):
 
     def attach(self, problems: dict[str, str]) -> None:
         attach_errors(self, problems)
+
+
+SECURITY_CHOICES = [("starttls", _l("STARTTLS (usually port 587)")), ("ssl", _l("SSL/TLS (usually port 465)")),
+                    ("none", _l("None (not encrypted)"))]
+
+
+class SmtpForm(FlaskForm):
+    """Settings → Email, sending: the studio's own SMTP account."""
+
+    preset = SelectField(_l("Provider"), choices=choices([("", _l("Other / my own server"))] +
+                                                         [(k, p.label) for k, p in mailsettings.PRESETS.items()]))
+    host = StringField(_l("SMTP server"), validators=[DataRequired(), Length(max=253)],
+                       filters=[lambda v: v.strip().rstrip(".").lower() if v else v])
+    port = IntegerField(_l("Port"), validators=[DataRequired(), NumberRange(1, 65535)], default=587)
+    security = SelectField(_l("Security"), choices=choices(SECURITY_CHOICES), default="starttls")
+    username = StringField(_l("Username"), validators=[Length(max=254)], filters=[lambda v: v.strip() if v else v],
+                           description=_l("Usually your full email address. Leave empty if the server needs no sign-in."))
+    password = PasswordField(_l("Password"), validators=[Length(max=500)])
+    from_address = EmailField(_l("From address"), validators=[DataRequired(), Email(), Length(max=254)],
+                              description=_l("Must belong to this account, or the server rejects it."))
+    sender_name = StringField(_l("Sender name"), validators=[Length(max=120)],
+                              description=_l("What customers see as the sender, e.g. your studio's name."))
+    reply_to = EmailField(_l("Reply-to address (optional)"), validators=[Optional(), Email(), Length(max=254)])
+    save_anyway = HiddenField()
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, obj=account, **kwargs)
+        self._account = account
+        if not self.is_submitted():
+            self.host.data, self.port.data = account.smtp_host, account.smtp_port
+            self.security.data, self.username.data = account.smtp_security, account.smtp_username
+        if mailsettings.has_smtp_password(account):
+            self.password.description = _l("Saved. Leave empty to keep it.")
+
+    def apply_preset(self) -> mailsettings.Preset | None:
+        preset = mailsettings.PRESETS.get(self.preset.data or "")
+        if preset is not None:
+            self.host.data, self.port.data, self.security.data = preset.smtp
+            self.host.raw_data = self.port.raw_data = None  # show the new values, not what was posted
+        return preset
+
+    def to_input(self) -> mailsettings.SmtpInput:
+        return mailsettings.SmtpInput(
+            host=self.host.data, port=self.port.data, security=self.security.data, username=self.username.data or "",
+            password=self.password.data or "", from_address=(self.from_address.data or "").strip(),
+            sender_name=(self.sender_name.data or "").strip(), reply_to=(self.reply_to.data or "").strip())
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        given = self.to_input()
+        keeps_password = mailsettings.has_smtp_password(self._account) and given.username == self._account.smtp_username
+        if given.username and not given.password and not keeps_password:
+            attach_errors(self, {"password": _l("Enter the password for this account.")})
+        return not self.errors

@@ -13,6 +13,25 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_studio)
     app.cli.add_command(setup_token)
     app.cli.add_command(mail_check)
+    app.cli.add_command(generate_key)
+    app.cli.add_command(rotate_secrets)
+
+
+@click.command("generate-key")
+def generate_key() -> None:
+    """Print a new key for ENCRYPTION_KEYS (put it first, keep the old one after it, then run
+    rotate-secrets; remove the old key only after that)."""
+    from . import crypto
+
+    click.echo(crypto.generate_key())
+
+
+@click.command("rotate-secrets")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored mail password with the first key of ENCRYPTION_KEYS."""
+    from . import mailsettings
+
+    click.echo(f"Re-encrypted {mailsettings.rotate_secrets()} stored credential(s).")
 
 
 @click.command("create-studio")

@@ -22,6 +22,7 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
     embedded = database_url.startswith("sqlite")
     return {
         "SECRET_KEY": _secret_key(env, instance, embedded),
+        "ENCRYPTION_KEYS": _encryption_keys(env, instance, embedded),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}",
@@ -38,6 +39,8 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "shutterbell@localhost"),
+        # Extra CA certificates to trust for studios' mail servers (a private CA on the LAN).
+        "MAIL_CA_FILE": env.get("MAIL_CA_FILE", ""),
         "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead
         "BABEL_DEFAULT_LOCALE": "en",
         # How many reverse proxies (nginx) set X-Forwarded-*; 0 trusts none.
@@ -64,6 +67,30 @@ def _secret_key(env: dict[str, str], instance: Path, embedded: bool) -> str:
     key_file = instance / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> str:
+    """Fernet keys for stored mail passwords. Workers on other machines must decrypt what the web
+    app stored, so a shared database needs the keys from the environment, never a generated file."""
+    from cryptography.fernet import Fernet
+
+    if env.get("ENCRYPTION_KEYS"):
+        keys = env["ENCRYPTION_KEYS"]
+        try:
+            for key in keys.split(","):
+                Fernet(key.strip())
+        except ValueError:
+            raise ConfigError("ENCRYPTION_KEYS must be Fernet keys separated by commas "
+                              "(make one with: flask --app app generate-key).") from None
+        return keys
+    if not embedded:
+        raise ConfigError("ENCRYPTION_KEYS must be set when DATABASE_URL points at a shared database "
+                          "(make one with: flask --app app generate-key).")
+    key_file = instance / "encryption_key"
+    if not key_file.exists():
+        key_file.write_text(Fernet.generate_key().decode())
         key_file.chmod(0o600)
     return key_file.read_text().strip()
 

@@ -7,9 +7,14 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
+
 from . import diagnostics
 
 SECURITY = ("ssl", "starttls", "none")
+STEP_LABELS = {"connect": _l("Connect"), "ehlo": _l("Greeting (EHLO)"), "tls": _l("Encryption (STARTTLS)"),
+               "starttls": _l("Encryption (STARTTLS)"), "auth": _l("Sign in"),
+               "mail_from": _l("Sender address accepted (MAIL FROM)")}
 MAX_TIMEOUT = 15.0
 
 

@@ -314,3 +314,34 @@ class Import(db.Model):
     error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailAccount(db.Model):
+    """A studio's own mail account: SMTP to send as the studio, IMAP to sync its inbox. The
+    credentials are sealed (``crypto``): a dict that holds a password now and OAuth2 tokens later."""
+
+    SECURITY = ("ssl", "starttls", "none")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), unique=True)
+    smtp_host: Mapped[str] = mapped_column(sa.String(253), default="")
+    smtp_port: Mapped[int] = mapped_column(default=587)
+    smtp_security: Mapped[str] = mapped_column(sa.String(10), default="starttls")
+    smtp_username: Mapped[str] = mapped_column(sa.String(254), default="")
+    smtp_credentials: Mapped[str | None] = mapped_column(sa.Text)  # sealed
+    from_address: Mapped[str] = mapped_column(sa.String(254), default="")
+    sender_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    reply_to: Mapped[str] = mapped_column(sa.String(254), default="")
+    smtp_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last successful test
+    # Set when real sends fail on the account (password, quota, TLS): sending pauses and the
+    # owner sees the banner until a test or a send succeeds.
+    smtp_failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    smtp_failure_cause: Mapped[str] = mapped_column(sa.String(40), default="")
+    smtp_failure_detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("smtp_security in ('ssl', 'starttls', 'none')", name="smtp_security"),)
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host and self.from_address)

@@ -1,0 +1,78 @@
+"""Settings → Email (owner only): the studio's own SMTP account, with a connection test that
+runs the real protocol in the request (an unsaved password is never written anywhere)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+
+from shutterbell import mailcheck, mailsettings, queue
+from shutterbell.models import utcnow
+from shutterbell.throttle import Throttle
+
+from .access import current_studio, owner_required, redirect_after_post, render_form
+from .forms import SmtpForm
+
+bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
+
+TESTS_PER_10_MINUTES = 20
+CHECK_TIMEOUT = 12.0  # seconds per network step; the check caps itself at 15
+
+
+@bp.get("/")
+@owner_required
+def edit():
+    account = mailsettings.account_of(current_studio())
+    return _page(SmtpForm(account=account), account)
+
+
+@bp.post("/smtp")
+@owner_required
+def save_smtp():
+    """Save after a test; when the test fails, save only if the owner confirms ("Save anyway")."""
+    account = mailsettings.account_of(current_studio())
+    form = SmtpForm(account=account)
+    if not form.validate_on_submit():
+        return _page(form, account)
+    result = mailsettings.check(mailsettings.smtp_settings(account, form.to_input()), CHECK_TIMEOUT)
+    if not result.ok and form.save_anyway.data != "1":
+        return _page(form, account, result=result, offer_save_anyway=True, status=422)
+    mailsettings.save_smtp(account, form.to_input(), result.ok, utcnow())
+    flash(_("Sending settings saved.") if result.ok else
+          _("Sending settings saved, but the test failed: messages will wait until it passes."),
+          "success" if result.ok else "warning")
+    return redirect_after_post(url_for(".edit"))
+
+
+@bp.post("/smtp/test")
+@owner_required
+def test_smtp():
+    account = mailsettings.account_of(current_studio())
+    form = SmtpForm(account=account)
+    if not form.validate_on_submit():
+        return _page(form, account)
+    throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
+    key = str(account.studio_id)
+    if throttle.blocked(key):
+        return _page(form, account, too_many=True, status=429)
+    throttle.failed(key)  # every test counts: each one is a sign-in at the provider
+    result = mailsettings.check(mailsettings.smtp_settings(account, form.to_input()), CHECK_TIMEOUT)
+    return _page(form, account, result=result)
+
+
+@bp.post("/smtp/preset")
+@owner_required
+def apply_preset():
+    """Fill host, port and security for the chosen provider; the rest of the form is kept."""
+    account = mailsettings.account_of(current_studio())
+    form = SmtpForm(account=account)
+    form.apply_preset()
+    return _page(form, account, status=200)
+
+
+def _page(form: SmtpForm, account, status: int | None = None, **context):
+    """The whole page, or for htmx only the SMTP section (form, result, and provider note)."""
+    context.update(account=account, step_names=mailcheck.STEP_LABELS, preset=mailsettings.PRESETS.get(form.preset.data or ""),
+                   has_password=mailsettings.has_smtp_password(account))
+    if request.htmx:
+        return render_template("email_settings/_smtp.html", form=form, **context), status or (422 if form.errors else 200)
+    return render_form("email_settings/edit.html", form, status, **context)

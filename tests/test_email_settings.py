@@ -1,0 +1,146 @@
+"""Settings → Email: the studio's SMTP account, tested against a real server (aiosmtpd with
+STARTTLS and AUTH) before it is saved; the password sealed at rest and never shown again."""
+import pytest
+from cryptography.fernet import Fernet
+
+from shutterbell import config, crypto, mailsettings
+from shutterbell.extensions import db
+from shutterbell.models import MailAccount
+
+from .conftest import text_of
+from .mailservers import PASSWORD, SENDER, USERNAME, free_port, make_certificate, submission_server
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def smtp_port(certificate):
+    with submission_server(*certificate) as port:
+        yield port
+
+
+@pytest.fixture(autouse=True)
+def trust_test_certificate(app, certificate, monkeypatch):
+    """The instance trusts the test CA as it trusts a real provider's (MAIL_CA_FILE)."""
+    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+
+
+def form(port, **overrides):
+    return {"preset": "", "host": "127.0.0.1", "port": str(port), "security": "starttls", "username": USERNAME,
+            "password": PASSWORD, "from_address": SENDER, "sender_name": "Studio Lichtblick",
+            "reply_to": "", **overrides}
+
+
+def saved_account(olivia):
+    db.session.expire_all()
+    return db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == olivia.studio_id))
+
+
+def test_test_connection_shows_every_step_and_saves_nothing(as_olivia, olivia, smtp_port):
+    response = as_olivia.post("/settings/email/smtp/test", form(smtp_port), htmx=True)
+    page = text_of(response)
+    assert response.status_code == 200 and "Connection works: nothing was sent." in page
+    for step in ("Connect", "Greeting (EHLO)", "Encryption (STARTTLS)", "Sign in", "Sender address accepted"):
+        assert step in page
+    assert '<section id="smtp"' in page and "<html" not in page  # the partial, for htmx
+    assert saved_account(olivia) is None
+
+
+def test_a_wrong_password_is_explained_and_never_echoed(as_olivia, smtp_port):
+    response = as_olivia.post("/settings/email/smtp/test", form(smtp_port, password="hunter2-wrong"), htmx=True)
+    page = text_of(response)
+    assert "The test failed" in page and "What to do:" in page and "password" in page.lower()
+    assert "hunter2-wrong" not in page
+
+
+def test_saving_seals_the_password_and_keeps_it_when_left_empty(as_olivia, olivia, smtp_port):
+    response = as_olivia.post("/settings/email/smtp", form(smtp_port))
+    assert response.status_code == 302
+    account = saved_account(olivia)
+    assert (account.smtp_host, account.smtp_port, account.from_address) == ("127.0.0.1", smtp_port, SENDER)
+    assert PASSWORD not in account.smtp_credentials and mailsettings.smtp_password(account) == PASSWORD
+    assert account.smtp_checked_at is not None
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert "Saved. Leave empty to keep it." in page and PASSWORD not in page
+    # Empty password field: the test signs in with the saved one, and saving keeps it.
+    assert "Connection works" in text_of(as_olivia.post("/settings/email/smtp/test", form(smtp_port, password="")))
+    assert as_olivia.post("/settings/email/smtp", form(smtp_port, password="", sender_name="Lichtblick")).status_code == 302
+    account = saved_account(olivia)
+    assert account.sender_name == "Lichtblick" and mailsettings.smtp_password(account) == PASSWORD
+
+
+def test_another_username_needs_its_own_password(as_olivia, olivia, smtp_port):
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    response = as_olivia.post("/settings/email/smtp", form(smtp_port, username="someone-else", password=""))
+    assert response.status_code == 422 and "Enter the password for this account." in text_of(response)
+
+
+def test_a_failing_test_saves_only_when_the_owner_confirms(as_olivia, olivia, smtp_port):
+    bad = form(smtp_port, from_address="stranger@elsewhere.example")
+    response = as_olivia.post("/settings/email/smtp", bad, htmx=True)
+    assert response.status_code == 422 and "Save anyway" in text_of(response)
+    assert saved_account(olivia) is None
+    response = as_olivia.post("/settings/email/smtp", {**bad, "save_anyway": "1"}, htmx=True)
+    assert response.headers["HX-Redirect"].endswith("/settings/email/")
+    account = saved_account(olivia)
+    assert account.from_address == "stranger@elsewhere.example" and account.smtp_checked_at is None
+
+
+def test_field_errors_come_back_with_422(as_olivia, olivia):
+    response = as_olivia.post("/settings/email/smtp", form(99999, host="", from_address="not-an-address"))
+    assert response.status_code == 422
+    assert text_of(response).count('class="error"') >= 3
+    assert saved_account(olivia) is None
+
+
+def test_a_preset_fills_the_server_and_says_what_the_provider_needs(as_olivia):
+    page = text_of(as_olivia.post("/settings/email/smtp/preset", form("", preset="gmail", host=""), htmx=True))
+    assert 'value="smtp.gmail.com"' in page and 'value="587"' in page
+    assert "app password" in page
+    assert f'value="{USERNAME}"' in page  # what was typed stays
+
+
+def test_test_connection_is_rate_limited(as_olivia, smtp_port):
+    for _ in range(20):
+        as_olivia.post("/settings/email/smtp/test", form(free_port(), username=""), htmx=True)
+    response = as_olivia.post("/settings/email/smtp/test", form(smtp_port), htmx=True)
+    assert response.status_code == 429 and "Too many tests" in text_of(response)
+
+
+def test_staff_cannot_see_or_change_mail_settings(as_sam, smtp_port):
+    assert as_sam.get("/settings/email/").status_code == 403
+    assert as_sam.post("/settings/email/smtp/test", form(smtp_port)).status_code == 403
+
+
+def test_rotating_the_key_keeps_every_password(app, as_olivia, olivia, smtp_port, monkeypatch):
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    old = app.config["ENCRYPTION_KEYS"]
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", f"{Fernet.generate_key().decode()},{old}")
+    result = app.test_cli_runner().invoke(args=["rotate-secrets"])
+    assert "Re-encrypted 1 stored credential(s)." in result.output
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", app.config["ENCRYPTION_KEYS"].split(",")[0])
+    assert mailsettings.smtp_password(saved_account(olivia)) == PASSWORD  # readable without the old key
+
+
+def test_a_secret_sealed_with_a_removed_key_is_a_clear_error(bare_app, monkeypatch):
+    with bare_app.app_context():
+        sealed = crypto.seal({"password": "x"})
+        monkeypatch.setitem(bare_app.config, "ENCRYPTION_KEYS", Fernet.generate_key().decode())
+        with pytest.raises(crypto.SecretError, match="ENCRYPTION_KEYS"):
+            crypto.unseal(sealed)
+
+
+def test_keys_come_from_the_environment_or_the_embedded_instance(tmp_path):
+    embedded = config.load(str(tmp_path), {})
+    assert config.load(str(tmp_path), {})["ENCRYPTION_KEYS"] == embedded["ENCRYPTION_KEYS"]  # generated once
+    assert (tmp_path / "encryption_key").stat().st_mode & 0o777 == 0o600
+    shared = {"DATABASE_URL": "postgresql://db/shutterbell", "SECRET_KEY": "s"}
+    with pytest.raises(config.ConfigError, match="ENCRYPTION_KEYS must be set"):
+        config.load(str(tmp_path), shared)
+    with pytest.raises(config.ConfigError, match="Fernet keys"):
+        config.load(str(tmp_path), {**shared, "ENCRYPTION_KEYS": "not-a-key"})
+    key = Fernet.generate_key().decode()
+    assert config.load(str(tmp_path), {**shared, "ENCRYPTION_KEYS": key})["ENCRYPTION_KEYS"] == key
