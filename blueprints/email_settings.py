@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 
-from shutterbell import mailcheck, mailsettings, queue
+from shutterbell import diagnostics, mailcheck, mailsettings, queue
 from shutterbell.models import utcnow
 from shutterbell.throttle import Throttle
 
@@ -76,3 +76,18 @@ def _page(form: SmtpForm, account, status: int | None = None, **context):
     if request.htmx:
         return render_template("email_settings/_smtp.html", form=form, **context), status or (422 if form.errors else 200)
     return render_form("email_settings/edit.html", form, status, **context)
+
+
+@bp.app_context_processor
+def mail_alert() -> dict:
+    """The "SMTP settings" banner on every page for the owner while the studio's sending is paused;
+    it goes away by itself after the next successful test or send."""
+    from flask_login import current_user
+
+    if not (current_user and current_user.is_authenticated and current_user.is_owner):
+        return {}
+    account = mailsettings.paused_account(current_studio())
+    if account is None:
+        return {}
+    return {"mail_alert": {"since": account.smtp_failing_since, "detail": account.smtp_failure_detail,
+                           "hint": diagnostics.CAUSES.get(account.smtp_failure_cause, diagnostics.CAUSES["other"]).hint}}

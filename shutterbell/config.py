@@ -39,6 +39,13 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "shutterbell@localhost"),
+        # Links in messages (unsubscribe) point here: the address customers reach the app at.
+        "BASE_URL": env.get("BASE_URL") or f"http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '5000')}",
+        # The outbox: how late a message may still go out, how long a worker holds a claimed one,
+        # and when a message handed to a worker that never took it is handed over again.
+        "OUTBOX_GRACE_SECONDS": int(env.get("OUTBOX_GRACE_SECONDS", 24 * 3600)),
+        "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", 600)),
+        "OUTBOX_REENQUEUE_SECONDS": int(env.get("OUTBOX_REENQUEUE_SECONDS", 300)),
         # Extra CA certificates to trust for studios' mail servers (a private CA on the LAN).
         "MAIL_CA_FILE": env.get("MAIL_CA_FILE", ""),
         "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead

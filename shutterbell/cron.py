@@ -12,3 +12,4 @@ from . import tasks
 QUEUE = os.environ.get("QUEUE_NAME", "shutterbell")
 
 cron.register(tasks.heartbeat, QUEUE, interval=60, name="heartbeat")
+cron.register(tasks.tick, QUEUE, interval=60, name="outbox")

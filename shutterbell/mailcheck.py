@@ -75,7 +75,7 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
             result.steps.append(Step("starttls", True))
         if settings.username:
             phase = "auth"
-            _login(client, settings.username, settings.password)
+            login(client, settings.username, settings.password)
             result.steps.append(Step("auth", True, settings.username))
         if settings.from_address:
             phase = "mail_from"
@@ -97,7 +97,7 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
     return result
 
 
-def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+def login(client: smtplib.SMTP, username: str, password: str) -> None:
     """One AUTH attempt with one mechanism. smtplib's login() tries every mechanism in turn: to a
     provider that is several wrong passwords, and some servers stall on the second."""
     if not client.has_extn("auth"):

@@ -87,6 +87,11 @@ def account_of(studio: Studio) -> MailAccount:
                                   smtp_username="", from_address="", sender_name="", reply_to="")
 
 
+def paused_account(studio: Studio) -> MailAccount | None:
+    return db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio.id,
+                                                          MailAccount.smtp_failing_since.is_not(None)))
+
+
 def has_smtp_password(account: MailAccount) -> bool:
     return bool(account.smtp_credentials)
 

@@ -345,3 +345,56 @@ class MailAccount(db.Model):
     @property
     def smtp_configured(self) -> bool:
         return bool(self.smtp_host and self.from_address)
+
+
+class Message(db.Model):
+    """The outbox, the source of truth for delivery. A row exists once a message is due (what lies
+    ahead is computed by ``scheduling``), is rendered once when made, and ``key`` (notification,
+    customer, job, occurrence) makes making it idempotent: a second scheduler pass inserts nothing."""
+
+    STATUSES = ("scheduled", "awaiting_approval", "queued", "sending", "sent", "failed", "bounced",
+                "skipped", "cancelled")
+    IN_FLIGHT = ("scheduled", "queued", "sending")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    notification_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notification.id"), index=True)
+    # "<notification>:<customer>:<job>:<occurrence>"; the occurrence as the trigger catalogue defines it.
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")  # plain text; the HTML part is made from it
+    message_id: Mapped[str] = mapped_column(sa.String(255), default="")  # the same on every retry
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backoff after a failure
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # while sending
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last handed to RQ
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    cause: Mapped[str] = mapped_column(sa.String(40), default="")  # diagnostics cause, for the hint
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    job: Mapped[Job | None] = relationship()
+    notification: Mapped[Notification | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("status in ('scheduled', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', "
+                           "'bounced', 'skipped', 'cancelled')", name="status"),
+        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.Index("ix_message_studio_status", "studio_id", "status"),
+        sa.Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+
+class SchedulerPass(db.Model):
+    """A completed scheduler pass: the next one looks at what fell due since the last one's start."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    made: Mapped[int] = mapped_column(default=0)

@@ -36,3 +36,28 @@ def run_import(import_id: int) -> None:
     record = db.session.get(Import, import_id)
     if record is not None and record.status == "queued":
         imports.run(record, utcnow())
+
+
+def tick() -> dict:
+    """Every minute (cron): make what fell due, put back what a dead worker held, hand out batches."""
+    from flask import current_app
+
+    from . import outbox, queue
+    from .models import utcnow
+
+    policy = outbox.Policy.from_config(current_app.config)
+    now = utcnow()
+    made = outbox.schedule(now, policy)
+    swept = outbox.sweep(now, policy)
+    handed = outbox.dispatch(now, policy, lambda ids: queue.enqueue(
+        current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], send_messages, ids))
+    return {"made": made, "swept": swept, "dispatched": handed}
+
+
+def send_messages(ids: list[int]) -> dict:
+    """One batch of outbox messages, over one SMTP connection per studio."""
+    from flask import current_app
+
+    from . import outbox
+
+    return outbox.send_batch(ids, outbox.Policy.from_config(current_app.config))

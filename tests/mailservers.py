@@ -57,14 +57,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Mailbox(_Handler):
+    """Keeps what it receives, and answers what a test scripts: a reply per recipient (a list is
+    used up one reply per attempt), and a password that can change mid-test."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.received: list[bytes] = []
+        self.rcpt_replies: dict[str, list[str]] = {}
+        self.password = PASSWORD
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        replies = self.rcpt_replies.get(address)
+        if replies:
+            return replies.pop(0) if len(replies) > 1 else replies[0]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.original_content)
+        return "250 OK: queued"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        good = isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode() \
+            and auth_data.password == self.password.encode()
+        return AuthResult(success=good, handled=False)
+
+
 @contextlib.contextmanager
-def submission_server(cert_path: Path, key_path: Path):
+def submission_server(cert_path: Path, key_path: Path, handler: _Handler | None = None):
     """Like a provider's port 587: STARTTLS required before AUTH; yields the port."""
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert_path, key_path)
     port = free_port()
-    controller = Controller(_Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
-                            authenticator=_authenticate, auth_require_tls=True, auth_exclude_mechanism=["CRAM-MD5"])
+    handler = handler or _Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+                            authenticator=getattr(handler, "authenticate", _authenticate), auth_require_tls=True,
+                            auth_exclude_mechanism=["CRAM-MD5"])
     controller.start()
     try:
         yield port

@@ -1,0 +1,420 @@
+"""The outbox: the scheduler pass that makes due messages, the dispatcher and sweeper that hand
+them to workers, and the worker's send path. The database is the source of truth; Redis/RQ only
+carries message ids, so a lost RQ job or a flushed Redis loses nothing.
+
+Every function takes ``now``: tests run a pass at any instant in-process.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from . import composer, diagnostics, mailcheck, mailsettings, scheduling, suppression, templating
+from .extensions import db
+from .models import (Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher,
+                     utcnow)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Timings from the instance configuration (seconds in tests, minutes in production)."""
+
+    base_url: str
+    grace: timedelta = timedelta(hours=24)  # later than this after its moment: skipped, not sent
+    lease: timedelta = timedelta(minutes=10)  # a claimed message not finished by then is sent again
+    reenqueue_after: timedelta = timedelta(minutes=5)  # queued this long with no worker: enqueue again
+    batch_size: int = 200  # messages per RQ job, sent over one SMTP connection
+    max_attempts: int = 8
+    first_retry: timedelta = timedelta(minutes=1)  # doubles per attempt, up to max_retry
+    max_retry: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_config(cls, config) -> Policy:
+        return cls(base_url=config["BASE_URL"], grace=timedelta(seconds=config["OUTBOX_GRACE_SECONDS"]),
+                   lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
+                   reenqueue_after=timedelta(seconds=config["OUTBOX_REENQUEUE_SECONDS"]))
+
+
+log = logging.getLogger(__name__)
+
+# A registration committed just before a pass read the clock can carry an earlier timestamp than
+# the pass: each pass looks this far behind the last one (the unique key makes overlaps harmless).
+OVERLAP = timedelta(minutes=5)
+
+
+# ---- the scheduler pass -------------------------------------------------------------------------
+
+def schedule(now: datetime, policy: Policy) -> int:
+    """Make the Message row of every moment that fell due since the last pass; returns how many.
+    Safe to run twice at once, or after hours of downtime: it works from the database, not from
+    "the last minute", and the unique key drops what another pass made."""
+    last = db.session.scalar(sa.select(sa.func.max(SchedulerPass.started_at)))
+    since = last - OVERLAP if last else now - policy.grace
+    made = 0
+    jobs = db.session.scalars(sa.select(Job).where(Job.profile_id.is_not(None), Job.status != "archived")
+                              .order_by(Job.id)).all()
+    for job in jobs:
+        due = [m for m in scheduling.moments(job, job.profile, since) if m.due_at <= now]
+        made += _make(job, due, now, policy)
+    db.session.add(SchedulerPass(started_at=now, finished_at=utcnow(), made=made))
+    db.session.commit()
+    return made
+
+
+def key_of(job_id: int, moment: scheduling.Moment) -> str:
+    return f"{moment.notification.id}:{moment.customer.id}:{job_id}:{moment.occurrence}"
+
+
+def _make(job: Job, due: list[scheduling.Moment], now: datetime, policy: Policy) -> int:
+    if not due:
+        return 0
+    keys = {key_of(job.id, m): m for m in due}
+    existing = set(db.session.scalars(sa.select(Message.key).where(Message.job_id == job.id,
+                                                                   Message.key.in_(list(keys)))))
+    fresh = [(key, m) for key, m in keys.items() if key not in existing]
+    if not fresh:
+        return 0
+    studio = db.session.get(Studio, job.studio_id)
+    account = mailsettings.account_of(studio)
+    rows = [_row(key, moment, job, studio, account, now, policy) for key, moment in fresh]
+    return _insert_new(rows)
+
+
+def _row(key: str, moment: scheduling.Moment, job: Job, studio: Studio, account: MailAccount,
+         now: datetime, policy: Policy) -> dict:
+    notification, customer = moment.notification, moment.customer
+    row = {"studio_id": job.studio_id, "job_id": job.id, "customer_id": customer.id,
+           "notification_id": notification.id, "key": key, "channel": notification.channel,
+           "recipient": customer.email if notification.channel == "email" else customer.phone,
+           "due_at": moment.due_at, "status": "queued", "subject": "", "body": "", "last_error": "",
+           "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
+    kind, _sep, ident = moment.occurrence.partition(":")
+    order = db.session.get(Order, int(ident)) if kind == "order" else None  # already in the session
+    voucher = db.session.get(Voucher, int(ident)) if kind == "voucher" else None
+    try:
+        rendered = templating.render(notification.subject, notification.body, notification.channel,
+                                     composer.context_for(studio, job, customer, policy.base_url, order, voucher))
+        row.update(subject=rendered.subject, body=rendered.text)
+    except templating.TemplateProblem as problem:
+        return {**row, "status": "failed", "last_error": str(problem)[:500], "cause": "render_error"}
+    if moment.due_at < now - policy.grace:
+        row.update(status="skipped", last_error=_("Its moment passed more than %(hours)d hours before the "
+                                                  "app could send it.", hours=policy.grace.total_seconds() // 3600))
+    elif notification.requires_approval:
+        row["status"] = "awaiting_approval"
+    elif notification.channel == "sms":
+        row.update(status="scheduled", last_error=_("Text messages wait until an SMS provider is set up."))
+    return row
+
+
+def _insert_new(rows: list[dict]) -> int:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, on SQLite and PostgreSQL alike."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(Message).on_conflict_do_nothing(index_elements=["key"]).returning(Message.id)
+    return len(db.session.execute(statement, rows).all())
+
+
+# ---- handing messages to workers ----------------------------------------------------------------
+
+def sweep(now: datetime, policy: Policy) -> int:
+    """Messages whose worker died mid-send (lease expired) go back to the queue. They are sent
+    again with the same Message-ID: at most one duplicate per crash, and ``attempts`` shows it.
+    One that has killed its worker ``max_attempts`` times fails instead of killing the next."""
+    expired = sa.and_(Message.status == "sending", Message.lease_until < now)
+    db.session.execute(sa.update(Message).where(expired, Message.attempts >= policy.max_attempts)
+                       .values(status="failed", lease_until=None, cause="other",
+                               last_error="The worker stopped while sending this message, every time it tried."))
+    result = db.session.execute(sa.update(Message).where(expired)
+                                .values(status="queued", lease_until=None, enqueued_at=None))
+    db.session.commit()
+    return result.rowcount
+
+
+def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], object], limit: int = 20000) -> int:
+    """Hand ready messages to workers in batches, studio by studio in turn, so one studio's
+    backlog does not hold up another's reminder. A message handed over but never claimed (Redis
+    flushed, job lost) is handed over again after ``reenqueue_after``."""
+    sendable = sa.select(MailAccount.studio_id).where(MailAccount.smtp_host != "", MailAccount.from_address != "",
+                                                      MailAccount.smtp_failing_since.is_(None))
+    ready = db.session.execute(
+        sa.select(Message.id, Message.studio_id)
+        .where(Message.status == "queued", Message.channel == "email", Message.studio_id.in_(sendable),
+               sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+               sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after))
+        .order_by(Message.due_at, Message.id).limit(limit)).all()
+    if not ready:
+        return 0
+    ids = [row.id for row in ready]
+    for chunk in _chunks(ids, 1000):
+        db.session.execute(sa.update(Message).where(Message.id.in_(chunk)).values(enqueued_at=now))
+    db.session.commit()  # before enqueueing: a fast worker must find the rows it is given
+    for batch in _fair_batches(ready, policy.batch_size):
+        enqueue(batch)
+    return len(ids)
+
+
+def _fair_batches(rows, size: int) -> list[list[int]]:
+    per_studio: dict[int, list[list[int]]] = {}
+    for row in rows:
+        batches = per_studio.setdefault(row.studio_id, [[]])
+        if len(batches[-1]) >= size:
+            batches.append([])
+        batches[-1].append(row.id)
+    rounds = max(len(b) for b in per_studio.values())
+    return [b[i] for i in range(rounds) for b in per_studio.values() if i < len(b)]
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# ---- the worker ---------------------------------------------------------------------------------
+
+def claim(ids: list[int], now: datetime, policy: Policy) -> list[int]:
+    """Compare-and-set queued → sending with a lease. Whoever changes the row sends it: an RQ job
+    run twice, or two workers given the same ids, send nothing twice. SKIP LOCKED (PostgreSQL) lets
+    a second worker pass over rows the first is claiming instead of waiting for them."""
+    claimable = (sa.select(Message.id)
+                 .where(Message.id.in_(ids), Message.status == "queued",
+                        sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
+                 .with_for_update(skip_locked=True))
+    claimed = db.session.scalars(
+        sa.update(Message).where(Message.id.in_(claimable), Message.status == "queued")
+        .values(status="sending", attempts=Message.attempts + 1, lease_until=now + policy.lease)
+        .returning(Message.id)).all()
+    db.session.commit()
+    return sorted(claimed)
+
+
+def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = utcnow,
+               context: ssl.SSLContext | None = None) -> dict[str, int]:
+    """Claim, then send each claimed email over one SMTP connection per studio, committing each
+    message's outcome on its own. Returns counts per outcome."""
+    outcome: dict[str, int] = {}
+    claimed = claim(ids, clock(), policy)
+    messages = db.session.scalars(sa.select(Message).where(Message.id.in_(claimed))
+                                  .order_by(Message.studio_id, Message.id)).all()
+    by_studio: dict[int, list[Message]] = {}
+    for message in messages:
+        by_studio.setdefault(message.studio_id, []).append(message)
+    for studio_id, batch in by_studio.items():
+        _send_studio_batch(db.session.get(Studio, studio_id), batch, policy, clock, context, outcome)
+    return outcome
+
+
+def _send_studio_batch(studio: Studio, batch: list[Message], policy: Policy, clock, context, outcome) -> None:
+    account = mailsettings.account_of(studio)
+    checker = _Eligibility(studio)
+    with SmtpSession(account, context or mailsettings.tls_context()) as session:
+        for position, message in enumerate(batch):
+            result = _attempt(session, message, checker, studio, policy, clock)
+            if result == "pause":
+                _release(batch[position:])
+                outcome["paused"] = outcome.get("paused", 0) + len(batch) - position
+                return
+            outcome[result] = outcome.get(result, 0) + 1
+            if result == "retry" and session.client is None and message.cause in _SERVER_GONE:
+                _release(batch[position + 1:], next_attempt_at=message.next_attempt_at)  # the rest wait too
+                return
+
+
+_SERVER_GONE = ("connection_refused", "timeout", "host_not_found")
+
+
+def _attempt(session: SmtpSession, message: Message, checker: _Eligibility, studio: Studio, policy: Policy,
+             clock) -> str:
+    """Send one claimed message and record its outcome: sent, skipped, failed, retry or pause."""
+    reason = checker.why_not(message)
+    if reason:
+        _finish(message, "skipped", clock(), error=reason)
+        return "skipped"
+    try:
+        session.send(message, composer.unsubscribe_url(policy.base_url, checker.customer(message)), studio.name,
+                     clock())
+    except composer.HeaderProblem as problem:
+        _finish(message, "failed", clock(), error=str(problem), cause="bad_header")
+        return "failed"
+    except SendFailure as failure:
+        verdict = _judge(failure)
+        if verdict == "pause":
+            _pause(session.account, failure.diagnosis, clock())
+        elif verdict == "retry":
+            _retry_later(message, failure.diagnosis, clock(), policy)
+        else:
+            _finish(message, "failed", clock(), error=failure.diagnosis.detail, cause=failure.diagnosis.key)
+        return verdict
+    except Exception as exc:  # a bug must not stop the batch, nor resend this message forever
+        log.exception("Sending message %s failed unexpectedly", message.id)
+        db.session.rollback()
+        session.close()
+        _retry_later(message, diagnostics.Diagnosis(diagnostics.CAUSES["other"], type(exc).__name__), clock(), policy)
+        return "retry"
+    _finish(message, "sent", clock())
+    return "sent"
+
+
+def _judge(failure: SendFailure) -> str:
+    """retry (temporary, or the server is unreachable), pause (the account: nothing fails for it),
+    or failed (this recipient only)."""
+    cause = failure.diagnosis.cause
+    if cause.retry or failure.phase == "connect" and cause.key in (*_SERVER_GONE, "temporary_server_error", "other"):
+        return "retry"
+    if failure.phase in ("rcpt", "data") and cause.key in ("other", "mailbox_unavailable"):
+        return "failed"
+    return "pause" if cause.concerns == "account" else "failed"
+
+
+def _finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "") -> None:
+    message.status, message.lease_until = status, None
+    message.last_error, message.cause = error[:500], cause
+    if status == "sent":
+        message.sent_at = now
+    db.session.commit()
+
+
+def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy) -> None:
+    if message.attempts >= policy.max_attempts:
+        _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
+        return
+    wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
+    message.status, message.lease_until, message.enqueued_at = "queued", None, None
+    message.next_attempt_at = now + wait
+    message.last_error, message.cause = diagnosis.detail[:500], diagnosis.key
+    db.session.commit()
+
+
+def _release(messages: list[Message], next_attempt_at: datetime | None = None) -> None:
+    """Back to the queue without counting the attempt (a paused account is not the message's fault)."""
+    for message in messages:
+        message.status, message.lease_until, message.enqueued_at = "queued", None, None
+        message.attempts = max(0, message.attempts - 1)
+        message.next_attempt_at = next_attempt_at
+    db.session.commit()
+
+
+def _pause(account: MailAccount, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
+    """The studio's sending stops until a test or a save of the settings succeeds."""
+    account.smtp_failing_since = account.smtp_failing_since or now
+    account.smtp_failure_cause, account.smtp_failure_detail = diagnosis.key, diagnosis.detail[:500]
+    db.session.commit()
+
+
+class _Eligibility:
+    """Is a made message still wanted at send time? A customer who unsubscribed or was erased, a
+    job whose profile changed or was archived: skipped with the reason, never sent."""
+
+    def __init__(self, studio: Studio):
+        self.suppressed = suppression.suppressed(studio.id)
+        self._customers: dict[int, Customer] = {}
+
+    def customer(self, message: Message) -> Customer:
+        if message.customer_id not in self._customers:
+            self._customers[message.customer_id] = db.session.get(Customer, message.customer_id)
+        return self._customers[message.customer_id]
+
+    def why_not(self, message: Message) -> str:
+        customer = self.customer(message)
+        if customer is None or customer.erased_at is not None:
+            return _("The customer's data was erased.")
+        if (message.channel, message.recipient) in self.suppressed:
+            return _("The recipient unsubscribed (on the studio's suppression list).")
+        if not customer.has_consent(message.channel):
+            return _("The customer withdrew consent to this channel.")
+        notification: Notification | None = message.notification
+        job: Job | None = message.job
+        if notification is not None and job is not None:
+            if job.status == "archived":
+                return _("The job was archived.")
+            if notification.retired_at is not None or job.profile_id != notification.profile_id:
+                return _("The job's communication profile changed; this message is no longer part of it.")
+        return ""
+
+
+# ---- SMTP ---------------------------------------------------------------------------------------
+
+class SendFailure(Exception):
+    def __init__(self, diagnosis: diagnostics.Diagnosis, phase: str):
+        super().__init__(diagnosis.detail)
+        self.diagnosis, self.phase = diagnosis, phase
+
+
+class SmtpSession:
+    """One connection to the studio's server for a whole batch, opened on the first message and
+    opened again after a failure closed it. smtplib's debug output stays off (it logs AUTH)."""
+
+    CONNECTION_PHASES = ("connect", "ehlo", "tls", "auth")
+
+    def __init__(self, account: MailAccount, context: ssl.SSLContext, timeout: float = 30.0):
+        self.account, self.context, self.timeout = account, context, timeout
+        self.client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.client = None
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = mailsettings.smtp_settings(self.account)
+        phase = "connect"
+        try:
+            if settings.security == "ssl":
+                client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=self.timeout, context=self.context)
+            else:
+                client = smtplib.SMTP(settings.host, settings.port, timeout=self.timeout)
+            phase = "ehlo"
+            client.ehlo()
+            if settings.security == "starttls":
+                phase = "tls"
+                client.starttls(context=self.context)
+                client.ehlo()
+            if settings.username:
+                phase = "auth"
+                mailcheck.login(client, settings.username, settings.password)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendFailure(diagnostics.classify_exception(exc, "smtp", phase, settings.host), phase) from None
+        return client
+
+    def send(self, message: Message, unsubscribe: str, studio_name: str, now: datetime) -> None:
+        mime = composer.build_email(message, self.account, unsubscribe, studio_name, now)
+        if self.client is None:
+            self.client = self._connect()
+        try:
+            self.client.sendmail(self.account.from_address, [message.recipient], mime.as_string())
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {text.decode('utf-8', 'replace')}", code), "rcpt")
+        except smtplib.SMTPSenderRefused as exc:
+            self._fail(diagnostics.classify_exception(exc, "smtp", "mail_from", self.account.smtp_host), "mail_from")
+        except smtplib.SMTPDataError as exc:
+            self._fail(diagnostics.classify_exception(exc, "smtp", "data", self.account.smtp_host), "data")
+        except (OSError, smtplib.SMTPException) as exc:
+            self.client = None
+            raise SendFailure(diagnostics.classify_exception(exc, "smtp", "connect", self.account.smtp_host),
+                              "connect") from None
+
+    def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
+        try:
+            self.client.rset()  # the connection stays usable for the next recipient
+        except (OSError, smtplib.SMTPException):
+            self.close()
+        raise SendFailure(diagnosis, phase)

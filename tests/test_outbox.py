@@ -1,0 +1,249 @@
+"""The outbox end to end, in-process: a scheduler pass makes each due message once, the
+dispatcher hands out batches, the worker's send path delivers them through the studio's SMTP
+account (aiosmtpd with STARTTLS and AUTH) and records each outcome on its own."""
+import email
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from shutterbell import jobs, mailsettings, outbox, suppression
+from shutterbell.extensions import db
+from shutterbell.models import MailAccount, Message
+
+from .conftest import text_of
+from .mailservers import PASSWORD, SENDER, USERNAME, Mailbox, free_port, make_certificate, submission_server
+from .test_scheduling import email as email_notification
+from .test_scheduling import make_profile, sign_up, use
+
+UTC = timezone.utc
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+POLICY = outbox.Policy(base_url="https://photos.lichtblick.example", lease=timedelta(seconds=30),
+                       reenqueue_after=timedelta(seconds=60))
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def server(certificate):
+    mailbox = Mailbox()
+    with submission_server(*certificate, handler=mailbox) as port:
+        yield mailbox, port
+
+
+@pytest.fixture
+def mailbox(server, app, certificate, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    server[0].reset()
+    return server[0]
+
+
+@pytest.fixture
+def account(olivia, server, mailbox):
+    given = mailsettings.SmtpInput("127.0.0.1", server[1], "starttls", USERNAME, PASSWORD, SENDER,
+                                   "Studio Lichtblick", "hello@lichtblick.example")
+    return mailsettings.save_smtp(mailsettings.account_of(olivia.studio), given, True, T0)
+
+
+@pytest.fixture
+def job(olivia, account):
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Sonnenschein", profile_id=None,
+                                                           archives_at=date(2026, 4, 2)), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers"),
+                          email_notification("days_before_archived", days=7)))
+    return job
+
+
+def run_pass(now):
+    """One cron tick: make, sweep, hand out; returns the batches a worker would get."""
+    batches = []
+    outbox.schedule(now, POLICY)
+    outbox.sweep(now, POLICY)
+    outbox.dispatch(now, POLICY, batches.append)
+    return batches
+
+
+def deliver(now):
+    for batch in run_pass(now):
+        outbox.send_batch(batch, POLICY, clock=lambda: now)
+
+
+def statuses():
+    db.session.expire_all()
+    return {(m.recipient, m.status) for m in db.session.scalars(sa.select(Message))}
+
+
+def test_each_due_message_is_made_once_and_sent_once_with_its_headers(job, mailbox):
+    anna, ben = sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    deliver(T0 + timedelta(minutes=1))
+    deliver(T0 + timedelta(minutes=2))  # a second pass makes and sends nothing more
+    assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "sent")}
+    assert len(mailbox.received) == 2
+    sent = email.message_from_bytes(mailbox.received[0])
+    row = db.session.scalar(sa.select(Message).where(Message.recipient == sent["To"]))
+    assert sent["Message-ID"] == row.message_id and sent["From"] == f"Studio Lichtblick <{SENDER}>"
+    assert sent["Reply-To"] == "hello@lichtblick.example"
+    token = anna.unsubscribe_token if sent["To"] == anna.email else ben.unsubscribe_token
+    assert sent["List-Unsubscribe"] == f"<https://photos.lichtblick.example/u/{token}>"
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert [p.get_content_type() for p in sent.walk()][1:] == ["text/plain", "text/html"]
+    assert sent.get_payload()[0].get_payload(decode=True).decode() == row.body == f"Hi {sent['To'][0].upper()}" \
+        + sent["To"].split("@")[0][1:]
+
+
+def test_a_date_trigger_is_sent_on_its_day_at_the_send_time(job, mailbox):
+    sign_up(job, "Anna", at=T0)
+    deliver(T0 + timedelta(minutes=1))
+    due = datetime(2026, 3, 26, 8, 0, tzinfo=UTC)  # 09:00 in Berlin, 7 days before archiving
+    deliver(due - timedelta(minutes=1))
+    assert len(mailbox.received) == 1
+    deliver(due + timedelta(seconds=30))
+    assert len(mailbox.received) == 2
+
+
+def test_a_batch_run_twice_sends_nothing_twice(job, mailbox):
+    sign_up(job, "Anna", at=T0)
+    batch, = run_pass(T0 + timedelta(minutes=1))
+    assert outbox.send_batch(batch, POLICY, clock=lambda: T0) == {"sent": 1}
+    assert outbox.send_batch(batch, POLICY, clock=lambda: T0) == {}  # the claim decides, not the job
+    assert len(mailbox.received) == 1
+
+
+def test_a_refused_recipient_fails_alone_with_its_hint(job, mailbox):
+    sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    mailbox.rcpt_replies["ben@example.com"] = ["550 5.1.1 <ben@example.com>: Recipient address rejected: User unknown"]
+    deliver(T0 + timedelta(minutes=1))
+    assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "failed")}
+    ben = db.session.scalar(sa.select(Message).where(Message.recipient == "ben@example.com"))
+    assert ben.cause == "mailbox_unavailable" and "User unknown" in ben.last_error and ben.attempts == 1
+
+
+def test_a_temporary_refusal_is_retried_later(job, mailbox):
+    sign_up(job, "Anna", at=T0)
+    mailbox.rcpt_replies["anna@example.com"] = ["451 4.7.1 Greylisted, please try again later", "250 OK"]
+    deliver(T0 + timedelta(minutes=1))
+    assert statuses() == {("anna@example.com", "queued")}
+    deliver(T0 + timedelta(minutes=1, seconds=30))  # the backoff has not passed yet
+    assert not mailbox.received
+    mailbox.rcpt_replies.clear()
+    deliver(T0 + timedelta(minutes=3))
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.attempts, len(mailbox.received)) == ("sent", 2, 1)
+
+
+def test_a_changed_password_pauses_sending_and_loses_nothing(job, mailbox, account, as_olivia, olivia, server):
+    for name in ("Anna", "Ben", "Cleo"):
+        sign_up(job, name, at=T0)
+    mailbox.password = "changed-at-the-provider"
+    deliver(T0 + timedelta(minutes=1))
+    assert statuses() == {(f"{n}@example.com", "queued") for n in ("anna", "ben", "cleo")}
+    assert all(m.attempts == 0 for m in db.session.scalars(sa.select(Message)))  # nothing counted against them
+    paused = db.session.get(MailAccount, account.id)
+    assert paused.smtp_failing_since is not None and paused.smtp_failure_cause == "wrong_password"
+    assert run_pass(T0 + timedelta(minutes=5)) == []  # nothing handed out while paused
+    banner = text_of(as_olivia.get("/"))
+    assert "SMTP settings" in banner and "username or password" in banner
+    # The owner enters the new password; the test passes, and everything goes out once.
+    fixed = mailsettings.SmtpInput("127.0.0.1", server[1], "starttls", USERNAME, "changed-at-the-provider", SENDER,
+                                   "Studio Lichtblick", "")
+    mailsettings.save_smtp(db.session.get(MailAccount, account.id), fixed, True, T0 + timedelta(minutes=6))
+    deliver(T0 + timedelta(minutes=7))
+    assert len(mailbox.received) == 3 and len({m for m in mailbox.received}) == 3
+    assert "SMTP settings" not in text_of(as_olivia.get("/"))
+
+
+def test_a_server_that_is_down_is_retried_and_the_outbox_says_why(job, mailbox, account):
+    sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    account.smtp_port = free_port()
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    rows = db.session.scalars(sa.select(Message).order_by(Message.id)).all()
+    assert [(m.status, m.cause) for m in rows] == [("queued", "connection_refused")] + [("queued", "")]
+    assert rows[0].attempts == 1 and rows[1].attempts == 0  # the second never reached the server
+    assert db.session.get(MailAccount, account.id).smtp_failing_since is None  # a retry, not a pause
+
+
+def test_a_message_held_by_a_dead_worker_is_sent_again_after_its_lease(job, mailbox):
+    sign_up(job, "Anna", at=T0)
+    batch, = run_pass(T0 + timedelta(minutes=1))
+    assert outbox.claim(batch, T0 + timedelta(minutes=1), POLICY) == batch  # ...and the worker dies here
+    deliver(T0 + timedelta(minutes=1, seconds=20))  # the lease still holds
+    assert not mailbox.received
+    deliver(T0 + timedelta(minutes=2))
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.attempts, len(mailbox.received)) == ("sent", 2, 1)
+
+
+def test_a_lost_queue_is_refilled_from_the_database(job, mailbox):
+    sign_up(job, "Anna", at=T0)
+    assert run_pass(T0 + timedelta(minutes=1))  # handed to Redis, which then loses it (FLUSHALL)
+    assert run_pass(T0 + timedelta(minutes=1, seconds=30)) == []  # not yet: a worker may be on it
+    deliver(T0 + timedelta(minutes=2, seconds=30))
+    assert len(mailbox.received) == 1
+
+
+def test_who_unsubscribed_or_left_the_profile_after_scheduling_is_skipped(job, mailbox, olivia):
+    anna, ben = sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    batches = run_pass(T0 + timedelta(minutes=1))
+    suppression.unsubscribe(anna, T0 + timedelta(minutes=1))
+    for batch in batches:
+        outbox.send_batch(batch, POLICY, clock=lambda: T0 + timedelta(minutes=2))
+    assert statuses() == {("anna@example.com", "skipped"), ("ben@example.com", "sent")}
+    skipped = db.session.scalar(sa.select(Message).where(Message.status == "skipped"))
+    assert "unsubscribed" in skipped.last_error
+    # A new profile for the job: what the old one made and did not send yet is skipped.
+    sign_up(job, "Cleo", at=T0 + timedelta(minutes=3))
+    batches = run_pass(T0 + timedelta(minutes=4))
+    use(job, make_profile(olivia.studio, email_notification("days_before_archived", days=3)))
+    for batch in batches:
+        outbox.send_batch(batch, POLICY, clock=lambda: T0 + timedelta(minutes=5))
+    assert ("cleo@example.com", "skipped") in statuses() and len(mailbox.received) == 1
+
+
+def test_after_downtime_what_fell_due_is_sent_once_and_what_is_too_late_is_skipped(job, mailbox):
+    run_pass(T0)  # the last pass before the app went down
+    sign_up(job, "Anna", at=T0 + timedelta(minutes=10))
+    deliver(T0 + timedelta(hours=2))  # back two hours later: still sent
+    assert statuses() == {("anna@example.com", "sent")}
+    sign_up(job, "Ben", at=T0 + timedelta(hours=3))
+    deliver(T0 + timedelta(hours=3) + POLICY.grace + timedelta(minutes=1))  # down longer than the grace period
+    ben = db.session.scalar(sa.select(Message).where(Message.recipient == "ben@example.com"))
+    assert ben.status == "skipped" and "hours" in ben.last_error and len(mailbox.received) == 1
+
+
+def test_two_passes_at_once_make_no_duplicates(app, job):
+    for name in ("Anna", "Ben", "Cleo", "Dora"):
+        sign_up(job, name, at=T0)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def one_pass():
+        with app.app_context():
+            try:
+                barrier.wait()
+                outbox.schedule(T0 + timedelta(minutes=1), POLICY)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 4
+
+
+def test_a_header_with_a_line_break_is_never_sent(job, mailbox, account):
+    sign_up(job, "Anna", at=T0)
+    account.sender_name = "Lichtblick\r\nBcc: everyone@example.com"
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.cause) == ("failed", "bad_header") and not mailbox.received
