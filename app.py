@@ -39,9 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     _configure_sqlite(app)
 
-    from blueprints import api, auth, customers, email_settings, imports, jobs, main, orders, profiles, public, studio, tokens, users
+    from blueprints import api, auth, customers, email_settings, imports, jobs, main, orders, outbox, profiles, public, studio, tokens, users
 
-    for blueprint in (api.bp, auth.bp, customers.bp, email_settings.bp, imports.bp, jobs.bp, main.bp, orders.bp, profiles.bp,
+    for blueprint in (api.bp, auth.bp, customers.bp, email_settings.bp, imports.bp, jobs.bp, main.bp, orders.bp, outbox.bp, profiles.bp,
                       public.bp, studio.bp, tokens.bp, users.bp):
         app.register_blueprint(blueprint)
     # htmx comes from the npm registry (package-lock.json), served straight from node_modules.

@@ -380,6 +380,7 @@ class Message(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     job: Mapped[Job | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
     notification: Mapped[Notification | None] = relationship()
 
     __table_args__ = (

@@ -5,10 +5,11 @@ import re
 
 from shutterbell import api_tokens, customers, imports, jobs, orders, profiles
 from shutterbell.extensions import db
-from shutterbell.models import ApiToken, Consent, Import, Customer, Job, Notification, Order, Profile, Studio, User, Voucher, utcnow
+from shutterbell.models import (ApiToken, Consent, Customer, Import, Job, Message, Notification, Order, Profile, Studio,
+                                User, Voucher, utcnow)
 
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
-              "token_id": ApiToken, "import_id": Import}
+              "token_id": ApiToken, "import_id": Import, "message_id": Message}
 FIXED_ARGUMENTS = {"action": "paid"}  # a choice in the URL, not an id
 # Static files, invitation and unsubscribe tokens, sign-up codes, and the API's own (token-scoped) ids.
 PUBLIC_ARGUMENTS = {"filename", "token", "code", "external_id"}
@@ -20,7 +21,16 @@ def snapshot():
                                                 if not k.startswith("_") and k != "last_used_at"))
                                    for row in db.session.query(model).all())
             for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken,
-                          Import)}
+                          Import, Message)}
+
+
+def _failed_message(job, customer):
+    """A failed outbox row of Olivia's: retry, cancel and show must not reach it from Otto's studio."""
+    message = Message(studio_id=job.studio_id, job_id=job.id, customer_id=customer.id, key="x:1", channel="email",
+                      recipient=customer.email, subject="Hi", body="Hi", due_at=utcnow(), status="failed")
+    db.session.add(message)
+    db.session.commit()
+    return message
 
 
 def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto, olivia, sam):
@@ -32,7 +42,8 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
     ids = {"profile_id": profiles.list_profiles(olivia.studio)[0].id, "job_id": job.id, "user_id": sam.id,
            "customer_id": customer.id, "order_id": order.id,
            "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id,
-           "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id}
+           "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id,
+           "message_id": _failed_message(job, customer).id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():

@@ -38,6 +38,7 @@ def server(certificate):
 @pytest.fixture
 def mailbox(server, app, certificate, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    monkeypatch.setitem(app.config, "BASE_URL", POLICY.base_url)
     server[0].reset()
     return server[0]
 
@@ -247,3 +248,62 @@ def test_a_header_with_a_line_break_is_never_sent(job, mailbox, account):
     deliver(T0 + timedelta(minutes=1))
     message = db.session.scalar(sa.select(Message))
     assert (message.status, message.cause) == ("failed", "bad_header") and not mailbox.received
+
+
+# ---- the outbox page ----------------------------------------------------------------------------
+
+def test_the_outbox_lists_messages_with_their_hint_and_polls_while_any_is_on_its_way(job, mailbox, as_olivia):
+    sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    mailbox.rcpt_replies["ben@example.com"] = ["550 5.1.1 <ben@example.com>: Recipient address rejected: User unknown"]
+    run_pass(T0 + timedelta(minutes=1))
+    polling = text_of(as_olivia.get("/outbox/", headers={"HX-Request": "true"}))
+    assert 'hx-trigger="every 5s"' in polling and "Queued" in polling
+    deliver(T0 + timedelta(minutes=3))  # the first hand-over was lost: handed over again
+    page = text_of(as_olivia.get("/outbox/"))
+    assert "Sent" in page and "Failed" in page and "That mailbox or folder does not exist" in page
+    assert 'hx-trigger="every 5s"' not in page  # nothing left in flight: no more polling
+    failed = text_of(as_olivia.get("/outbox/?status=failed"))
+    assert "ben@example.com" in failed and "anna@example.com" not in failed
+
+
+def test_a_message_opens_as_the_customer_got_it(job, mailbox, as_olivia):
+    anna = sign_up(job, "Anna", at=T0)
+    deliver(T0 + timedelta(minutes=1))
+    message = db.session.scalar(sa.select(Message))
+    page = text_of(as_olivia.get(f"/outbox/{message.id}"))
+    assert "Hi Anna" in page and message.message_id.replace("<", "&lt;").replace(">", "&gt;") in page
+    assert f"List-Unsubscribe: &lt;https://photos.lichtblick.example/u/{anna.unsubscribe_token}&gt;" in page
+
+
+def test_a_failed_message_is_sent_again_and_a_queued_one_cancelled(job, mailbox, as_olivia):
+    now = datetime.now(UTC)  # the page acts at the real time
+    sign_up(job, "Anna", at=now), sign_up(job, "Ben", at=now)
+    mailbox.rcpt_replies["ben@example.com"] = ["552 5.2.2 Mailbox full"]
+    deliver(now + timedelta(minutes=1))
+    ben = db.session.scalar(sa.select(Message).where(Message.recipient == "ben@example.com"))
+    assert ben.status == "failed"
+    mailbox.rcpt_replies.clear()
+    assert as_olivia.post(f"/outbox/{ben.id}/retry").status_code == 302
+    deliver(now + timedelta(minutes=3))
+    assert ("ben@example.com", "sent") in statuses() and len(mailbox.received) == 2
+    sign_up(job, "Cleo", at=now + timedelta(minutes=5))
+    run_pass(now + timedelta(minutes=6))
+    cleo = db.session.scalar(sa.select(Message).where(Message.recipient == "cleo@example.com"))
+    as_olivia.post(f"/outbox/{cleo.id}/cancel")
+    deliver(now + timedelta(minutes=10))
+    assert ("cleo@example.com", "cancelled") in statuses() and len(mailbox.received) == 2
+
+
+def test_messages_that_need_approval_wait_until_staff_approve_them(olivia, account, mailbox, as_sam):
+    now = datetime.now(UTC)
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers",
+                                                            requires_approval=True)))
+    sign_up(job, "Anna", at=now), sign_up(job, "Ben", at=now)
+    deliver(now + timedelta(minutes=1))
+    assert statuses() == {("anna@example.com", "awaiting_approval"), ("ben@example.com", "awaiting_approval")}
+    page = text_of(as_sam.get(f"/outbox/?job={job.id}&status=awaiting_approval"))
+    assert "Approve all 2" in page
+    as_sam.post(f"/outbox/jobs/{job.id}/approve", {"decision": "approve"})
+    deliver(now + timedelta(minutes=3))
+    assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "sent")}

@@ -1,0 +1,95 @@
+"""The outbox page: every message with its status, filters, retry and cancel, approval per job,
+and each message as the customer got it. Staff and owner alike."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from shutterbell import composer, diagnostics, mailsettings, messages, outbox, queue, tasks, templating
+from shutterbell.models import Studio, utcnow
+
+from .access import current_studio, job_or_404, or_404, redirect_after_post
+
+bp = Blueprint("outbox", __name__, url_prefix="/outbox")
+
+
+@bp.get("/")
+@login_required
+def index():
+    status, job_id = request.args.get("status", ""), request.args.get("job", type=int)
+    result = messages.find(current_studio(), status, job_id, request.args.get("page", 1, type=int))
+    context = {"result": result, "status": status, "job_id": job_id, "causes": diagnostics.CAUSES}
+    if request.htmx:
+        return render_template("outbox/_table.html", **context)
+    return render_template("outbox/index.html", jobs=messages.jobs_with_messages(current_studio()), **context)
+
+
+@bp.get("/<int:message_id>")
+@login_required
+def show(message_id: int):
+    studio = current_studio()
+    message = or_404(messages.get(studio, message_id))
+    return render_template("outbox/show.html", message=message, source=_source_of(studio, message),
+                           html=templating.text_to_html(message.body),
+                           hint=diagnostics.CAUSES[message.cause].hint if message.cause in diagnostics.CAUSES else "")
+
+
+@bp.post("/<int:message_id>/retry")
+@login_required
+def retry(message_id: int):
+    message = or_404(messages.get(current_studio(), message_id))
+    if messages.retry(message):
+        _dispatch_now()
+        flash(_("The message is queued again."), "success")
+    return redirect_after_post(url_for(".show", message_id=message.id))
+
+
+@bp.post("/<int:message_id>/cancel")
+@login_required
+def cancel(message_id: int):
+    message = or_404(messages.get(current_studio(), message_id))
+    if messages.cancel([message]):
+        flash(_("The message was cancelled; it will not be sent."), "success")
+    else:
+        flash(_("Too late to cancel: the message is already on its way or done."), "warning")
+    return redirect_after_post(url_for(".show", message_id=message.id))
+
+
+@bp.post("/jobs/<int:job_id>/approve")
+@login_required
+def approve_job(job_id: int):
+    """Approve (or with action=cancel, cancel) every message of the job that awaits approval."""
+    job = job_or_404(job_id)
+    waiting = messages.awaiting_approval(current_studio(), job.id)
+    if request.form.get("decision") == "cancel":
+        flash(_("%(num)d messages cancelled.", num=messages.cancel(waiting)), "success")
+    else:
+        flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
+        _dispatch_now()
+    return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
+
+
+def _dispatch_now() -> None:
+    """Hand queued messages to the workers now instead of at the next minute's pass. If Redis is
+    down the pass does it later: the database already says what must go."""
+    config = current_app.config
+    try:
+        outbox.dispatch(utcnow(), outbox.Policy.from_config(config),
+                        lambda ids: queue.enqueue(config["REDIS_URL"], config["QUEUE_NAME"], tasks.send_messages, ids))
+    except OSError:
+        pass
+
+
+def _source_of(studio: Studio, message) -> str:
+    """The email as it goes (or went) out, headers included; a text message is its text."""
+    if message.channel != "email" or message.customer_id is None:
+        return message.body
+    account = mailsettings.account_of(studio)
+    customer = message.customer
+    unsubscribe = composer.unsubscribe_url(current_app.config["BASE_URL"], customer)
+    try:
+        mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at)
+    except composer.HeaderProblem as problem:
+        return str(problem)
+    return mime.as_string()

@@ -1,0 +1,118 @@
+"""What staff do with the outbox: find messages, retry a failed one, cancel or approve waiting
+ones, and the counts the dashboard shows. Sending itself lives in ``outbox``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .models import Job, Message, Studio
+
+PAGE_SIZE = 50
+CANCELLABLE = ("scheduled", "queued", "awaiting_approval")
+RETRYABLE = ("failed", "bounced")
+
+
+@dataclass
+class MessagePage:
+    messages: list[Message]
+    total: int
+    page: int
+    pages: int
+    in_flight: bool  # the page polls while anything is on its way
+
+
+def find(studio: Studio, status: str = "", job_id: int | None = None, page: int = 1) -> MessagePage:
+    """The studio's messages, newest moment first, filtered by status and job."""
+    where = [Message.studio_id == studio.id]
+    if status in Message.STATUSES:
+        where.append(Message.status == status)
+    if job_id:
+        where.append(Message.job_id == job_id)
+    total = db.session.scalar(sa.select(sa.func.count(Message.id)).where(*where))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        sa.select(Message).where(*where).options(selectinload(Message.job), selectinload(Message.notification))
+        .order_by(Message.due_at.desc(), Message.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    in_flight = db.session.scalar(sa.select(sa.exists().where(*where, Message.status.in_(Message.IN_FLIGHT))))
+    return MessagePage(rows, total, page, pages, bool(in_flight))
+
+
+def get(studio: Studio, message_id: int) -> Message | None:
+    return db.session.scalar(sa.select(Message).where(Message.id == message_id, Message.studio_id == studio.id))
+
+
+def retry(message: Message) -> bool:
+    """A failed message goes back to the queue with the same text and Message-ID."""
+    if message.status not in RETRYABLE:
+        return False
+    message.status, message.next_attempt_at, message.enqueued_at = "queued", None, None
+    message.last_error, message.cause = "", ""
+    db.session.commit()
+    return True
+
+
+def cancel(messages: list[Message]) -> int:
+    return _move(messages, CANCELLABLE, "cancelled")
+
+
+def approve(messages: list[Message]) -> int:
+    return _move(messages, ("awaiting_approval",), "queued")
+
+
+def _move(messages: list[Message], from_statuses: tuple[str, ...], to: str) -> int:
+    """A compare-and-set per message: a worker may be claiming it at this moment."""
+    moved = 0
+    for message in messages:
+        result = db.session.execute(sa.update(Message).where(Message.id == message.id,
+                                                            Message.status.in_(from_statuses)).values(status=to))
+        moved += result.rowcount
+    db.session.commit()
+    return moved
+
+
+def awaiting_approval(studio: Studio, job_id: int) -> list[Message]:
+    return db.session.scalars(sa.select(Message).where(Message.studio_id == studio.id, Message.job_id == job_id,
+                                                       Message.status == "awaiting_approval")).all()
+
+
+def jobs_with_messages(studio: Studio) -> list[Job]:
+    return db.session.scalars(sa.select(Job).where(Job.studio_id == studio.id, Job.id.in_(
+        sa.select(Message.job_id).where(Message.studio_id == studio.id).distinct())).order_by(Job.name)).all()
+
+
+@dataclass
+class Day:
+    day: date
+    sent: int
+    failed: int
+    skipped: int
+
+
+def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
+    """Sent, failed and skipped per local day for the last ``days`` days (today last)."""
+    zone = ZoneInfo(studio.time_zone)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    rows = db.session.execute(sa.select(Message.status, sa.func.coalesce(Message.sent_at, Message.due_at))
+                              .where(Message.studio_id == studio.id, Message.status.in_(("sent", "failed", "skipped")),
+                                     sa.func.coalesce(Message.sent_at, Message.due_at) >= start)).all()
+    counts = {first + timedelta(days=i): {"sent": 0, "failed": 0, "skipped": 0} for i in range(days)}
+    for status, moment in rows:
+        day = _aware(moment).astimezone(zone).date()
+        if day in counts:
+            counts[day][status] += 1
+    return [Day(day, **c) for day, c in counts.items()]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back coalesce() results naive (they are UTC)."""
+    from datetime import timezone
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
