@@ -8,6 +8,7 @@ from rq import Queue, Worker
 from rq.cron import CronScheduler
 
 from app import create_app
+from shutterbell.extensions import db
 from shutterbell.queue import wait_for_redis
 
 
@@ -21,6 +22,7 @@ def main(argv: list[str]) -> None:
             scheduler.start()
         else:
             queue = Queue(app.config["QUEUE_NAME"], connection=connection)
+            db.engine.dispose()  # each forked job opens its own connections, never the parent's
             Worker([queue], connection=connection).work(burst="--burst" in argv)
 
 

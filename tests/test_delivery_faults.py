@@ -1,0 +1,150 @@
+"""Fault tests with real processes: an RQ worker (`python worker.py`) killed with SIGKILL in the
+middle of sending, and a Redis that forgets its queue. The SMTP server (aiosmtpd) counts what
+arrives by Message-ID; the database outbox and the sweeper must make every message arrive, with
+at most one duplicate per kill, and each duplicate a row with attempts > 1."""
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from rq import Queue
+
+from shutterbell import customers, jobs, mailsettings, outbox, queue, tasks
+from shutterbell.extensions import db
+from shutterbell.models import Customer, Message, utcnow
+
+from .mailservers import PASSWORD, SENDER, USERNAME, Mailbox, make_certificate, submission_server
+from .test_scheduling import email as email_notification
+from .test_scheduling import make_profile, use
+
+ROOT = Path(__file__).resolve().parent.parent
+LEASE = timedelta(seconds=3)
+MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def server(certificate):
+    mailbox = Mailbox()
+    with submission_server(*certificate, handler=mailbox) as port:
+        yield mailbox, port
+
+
+@pytest.fixture
+def setup(app, olivia, server, certificate, monkeypatch):
+    """Olivia's studio sends through the test server; a job whose profile welcomes each customer."""
+    mailbox, port = server
+    mailbox.reset()
+    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    given = mailsettings.SmtpInput("127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Lichtblick", "")
+    mailsettings.save_smtp(mailsettings.account_of(olivia.studio), given, True, utcnow())
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers")))
+    return app, mailbox, job
+
+
+def add_customers(job, count: int) -> None:
+    now = utcnow()
+    for n in range(count):
+        customers.add(job, customers.CustomerInput(f"Kid{n}", "X", f"kid{n}@example.com", email_consent=True),
+                      "staff", {"email": "ok"}, now)
+    db.session.commit()
+
+
+class Crew:
+    """Starts `python worker.py` processes as the deployment does, with the test's database and Redis."""
+
+    def __init__(self, app, certificate_path: str):
+        self.app = app
+        self.env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                    "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
+                    "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"], "MAIL_CA_FILE": certificate_path,
+                    "BASE_URL": "https://photos.lichtblick.example",
+                    "OUTBOX_LEASE_SECONDS": str(int(LEASE.total_seconds()))}
+        self.policy = outbox.Policy(base_url="https://photos.lichtblick.example", lease=LEASE,
+                                    reenqueue_after=timedelta(seconds=1), batch_size=100)
+        self.rq = Queue(app.config["QUEUE_NAME"], connection=queue.connect(app.config["REDIS_URL"]))
+        self.clock = utcnow()
+
+    def start(self, burst: bool = False) -> subprocess.Popen:
+        args = [sys.executable, "worker.py"] + (["--burst"] if burst else [])
+        return subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def tick(self) -> None:
+        """What the cron pass does, on a clock that runs ahead so leases and hand-overs expire."""
+        self.clock = max(self.clock, utcnow()) + LEASE + timedelta(seconds=2)
+        outbox.schedule(self.clock, self.policy)
+        outbox.sweep(self.clock, self.policy)
+        outbox.dispatch(self.clock, self.policy, lambda ids: self.rq.enqueue(tasks.send_messages, ids))
+
+    def finish(self, expected: int, mailbox, timeout: float = 120) -> None:
+        """Ticks and burst workers until every message is sent."""
+        deadline = time.monotonic() + timeout
+        while sent_count() < expected:
+            assert time.monotonic() < deadline, f"only {sent_count()} of {expected} sent"
+            self.tick()
+            self.start(burst=True).wait(timeout=120)
+
+
+def sent_count() -> int:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).where(Message.status == "sent"))
+
+
+def wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def received_ids(mailbox) -> collections.Counter:
+    return collections.Counter(MESSAGE_ID.search(raw).group(1).decode() for raw in list(mailbox.received))
+
+
+def test_killing_the_worker_ten_times_loses_nothing_and_doubles_at_most_one_per_kill(setup, certificate):
+    app, mailbox, job = setup
+    add_customers(job, 2000)
+    crew = Crew(app, str(certificate[0]))
+    crew.tick()
+    kills = 0
+    for _ in range(10):
+        worker = crew.start()
+        target = len(mailbox.received) + 120
+        wait_for(lambda: len(mailbox.received) >= target or sent_count() >= 2000)
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and the job it forked, mid-send
+        worker.wait()
+        kills += 1
+        crew.tick()
+    crew.finish(2000, mailbox)
+
+    counts = received_ids(mailbox)
+    rows = {m.message_id: m for m in db.session.scalars(sa.select(Message))}
+    assert len(rows) == 2000 and set(counts) == set(rows)  # every message arrived
+    duplicates = {mid: n for mid, n in counts.items() if n > 1}
+    assert sum(n - 1 for n in duplicates.values()) <= kills
+    assert all(rows[mid].attempts > 1 for mid in duplicates)  # the outbox shows each one
+    assert any(m.attempts > 1 for m in rows.values())  # the kills did land mid-batch
+
+
+def test_a_redis_that_forgets_its_queue_loses_nothing(setup, certificate):
+    app, mailbox, job = setup
+    add_customers(job, 300)
+    crew = Crew(app, str(certificate[0]))
+    crew.tick()
+    queue.connect(app.config["REDIS_URL"]).flushdb()  # a restart without persistence: every RQ job gone
+    crew.finish(300, mailbox)
+    assert len(mailbox.received) == 300 and len(received_ids(mailbox)) == 300
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 300
