@@ -88,6 +88,11 @@ class StudioForm(FlaskForm):
     default_profile_id = SelectField(_l("Default profile for new jobs"), coerce=_optional_int,
                                      description=_l("Preselected when you create a photo job."))
     double_opt_in = BooleanField(_l("Public sign-ups confirm their email address first (double opt-in)"))
+    confirmation_subject = StringField(_l("Subject of the confirmation email"), validators=[Length(max=200)])
+    confirmation_body = TextAreaField(_l("Text of the confirmation email"), validators=[Length(max=5000)],
+                                      description=_l("Leave empty for the built-in text. Placeholders like "
+                                                     "{{ customer.first_name }} and {{ job.name }} work; the "
+                                                     "confirmation link is always added below your text."))
 
     def __init__(self, *args, studio, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,7 +104,8 @@ class StudioForm(FlaskForm):
             name=self.name.data, time_zone=self.time_zone.data, locale=self.locale.data,
             currency=self.currency.data, default_send_time=self.default_send_time.data,
             morning_time=self.morning_time.data, evening_time=self.evening_time.data,
-            default_profile_id=self.default_profile_id.data, double_opt_in=self.double_opt_in.data)
+            default_profile_id=self.default_profile_id.data, double_opt_in=self.double_opt_in.data,
+            confirmation_subject=self.confirmation_subject.data or "", confirmation_body=self.confirmation_body.data or "")
 
 
 class VoucherForm(Form):

@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, flash, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import composer, diagnostics, mailsettings, messages, outbox, queue, tasks, templating
-from shutterbell.models import Studio, utcnow
+from shutterbell import composer, diagnostics, mailsettings, messages, tasks, templating
+from shutterbell.models import Studio
 
 from .access import current_studio, job_or_404, or_404, redirect_after_post
 
@@ -40,7 +40,7 @@ def show(message_id: int):
 def retry(message_id: int):
     message = or_404(messages.get(current_studio(), message_id))
     if messages.retry(message):
-        _dispatch_now()
+        tasks.dispatch_now(current_app.config)
         flash(_("The message is queued again."), "success")
     return redirect_after_post(url_for(".show", message_id=message.id))
 
@@ -66,19 +66,8 @@ def approve_job(job_id: int):
         flash(_("%(num)d messages cancelled.", num=messages.cancel(waiting)), "success")
     else:
         flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
-        _dispatch_now()
+        tasks.dispatch_now(current_app.config)
     return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
-
-
-def _dispatch_now() -> None:
-    """Hand queued messages to the workers now instead of at the next minute's pass. If Redis is
-    down the pass does it later: the database already says what must go."""
-    config = current_app.config
-    try:
-        outbox.dispatch(utcnow(), outbox.Policy.from_config(config),
-                        lambda ids: queue.enqueue(config["REDIS_URL"], config["QUEUE_NAME"], tasks.send_messages, ids))
-    except OSError:
-        pass
 
 
 def _source_of(studio: Studio, message) -> str:

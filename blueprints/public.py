@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from shutterbell import customers, profiles, queue, suppression
+from shutterbell import customers, outbox, profiles, queue, suppression, tasks
 from shutterbell.extensions import csrf, db
 from shutterbell.models import Job, Studio, utcnow
 from shutterbell.throttle import Throttle
@@ -40,7 +40,9 @@ def signup(code: str):
             return render_template("public/signup.html", too_many=True, **page), 429
         throttle.failed(request.remote_addr or "-")  # every attempt counts
         if form.validate_on_submit():
-            customers.register(job, form.to_input(), "signup", wording, utcnow())
+            customer, created = customers.register(job, form.to_input(), "signup", wording, utcnow())
+            if created and outbox.queue_confirmation(customer, utcnow(), outbox.Policy.from_config(current_app.config)):
+                tasks.dispatch_now(current_app.config)
             return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
         return render_template("public/signup.html", **page), 422
     return render_template("public/signup.html", **page)
@@ -56,3 +58,15 @@ def unsubscribe(token: str):
         suppression.unsubscribe(customer, utcnow())
         return render_template("public/unsubscribed.html", studio=studio, job=job, done=True)
     return render_template("public/unsubscribed.html", studio=studio, job=job, done=False, token=token)
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """The double opt-in link. GET only shows a button: mail scanners open links on their own."""
+    customer = or_404(customers.by_confirm_token(token))
+    job = db.session.get(Job, customer.job_id)
+    studio = db.session.get(Studio, customer.studio_id)
+    done = customer.confirmed_at is not None
+    if request.method == "POST" and not done:
+        done = customers.confirm(customer, utcnow())
+    return render_template("public/confirm.html", studio=studio, job=job, done=done, token=token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 
-from shutterbell import accounts
+from shutterbell import accounts, composer
 
 from .access import current_studio, owner_required, render_form
 from .forms import StudioForm
@@ -25,4 +25,5 @@ def edit():
         else:
             flash(_("Studio settings saved."), "success")
             return redirect(url_for(".edit"))
-    return render_form("studio/edit.html", form)
+    return render_form("studio/edit.html", form, confirmation_defaults=(str(composer.CONFIRMATION_SUBJECT),
+                                                                          str(composer.CONFIRMATION_BODY)))

@@ -13,7 +13,7 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import jobs, recommended
+from . import jobs, recommended, templating
 from .extensions import db
 from .models import SetupToken, Studio, User, utcnow
 
@@ -192,6 +192,8 @@ class StudioSettings:
     evening_time: time
     default_profile_id: int | None = None
     double_opt_in: bool = True
+    confirmation_subject: str = ""
+    confirmation_body: str = ""
 
 
 def update_studio(studio: Studio, settings: StudioSettings) -> None:
@@ -206,6 +208,12 @@ def update_studio(studio: Studio, settings: StudioSettings) -> None:
         raise AccountError(_l("Morning must come before evening."))
     if settings.default_profile_id is not None and jobs.usable_profile(studio, settings.default_profile_id) is None:
         raise AccountError(_l("Choose one of your communication profiles."))
+    for label, source, limit in ((_l("Confirmation subject"), settings.confirmation_subject, 200),
+                                 (_l("Confirmation text"), settings.confirmation_body, 5000)):
+        try:
+            templating.check(source, None, limit)
+        except templating.TemplateProblem as problem:
+            raise AccountError(f"{label}: {problem}") from None
     for name, value in vars(settings).items():
         setattr(studio, name, value.strip() if isinstance(value, str) else value)
     db.session.commit()

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_currency
+from flask_babel import lazy_gettext as _l
 
 from .models import Customer, Job, MailAccount, Message, Order, Studio, Voucher
 from .templating import text_to_html
@@ -51,6 +52,22 @@ def context_for(studio: Studio, job: Job, customer: Customer, base_url: str,
     if voucher is not None:
         context["voucher"] = {"code": voucher.code, "value": voucher.value, "expires_at": long_date(voucher.expires_at)}
     return context
+
+
+CONFIRMATION_SUBJECT = _l("Please confirm your sign-up for {{ job.name }}")
+CONFIRMATION_BODY = _l("Hello {{ customer.first_name }},\n\nthank you for signing up for {{ job.name }} at "
+                       "{{ studio.name }}. Please confirm your email address with the link below; until you do, "
+                       "we will not send you anything else.\n\nIf you did not sign up, ignore this email.")
+
+
+def confirmation_texts(studio: Studio) -> tuple[str, str]:
+    """The studio's own double opt-in texts, or the built-in ones."""
+    return (studio.confirmation_subject or str(CONFIRMATION_SUBJECT),
+            studio.confirmation_body or str(CONFIRMATION_BODY))
+
+
+def confirm_url(base_url: str, customer: Customer) -> str:
+    return f"{base_url.rstrip('/')}/c/{customer.confirm_token}"
 
 
 def message_id_for(key: str, from_address: str) -> str:

@@ -129,6 +129,8 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
         confirmed_at=None if path == "signup" and studio.double_opt_in else now,
         unsubscribe_token=secrets.token_urlsafe(32), external_id=external_id or None,
     )
+    if customer.confirmed_at is None:
+        customer.confirm_token = secrets.token_urlsafe(32)
     db.session.add(customer)
     for channel, given in (("email", data.email_consent), ("sms", data.sms_consent)):
         if given:
@@ -196,6 +198,20 @@ def consent_wording(studio_name: str, job_name: str) -> dict[str, str]:
         "sms": str(_l("Text me about the photos of %(job)s from %(studio)s. I can reply STOP at any time.",
                       job=job_name, studio=studio_name)),
     }
+
+
+def by_confirm_token(token: str) -> Customer | None:
+    return db.session.scalar(sa.select(Customer).where(Customer.confirm_token == token, Customer.erased_at.is_(None)))
+
+
+def confirm(customer: Customer, now: datetime) -> bool:
+    """The person followed the double opt-in link: from now on they get the job's messages (what
+    their registration starts counts from now). Returns False if it was confirmed before."""
+    if customer.confirmed_at is not None:
+        return False
+    customer.confirmed_at = now
+    db.session.commit()
+    return True
 
 
 def by_external_id(studio_id: int, external_id: str) -> Customer | None:

@@ -43,6 +43,9 @@ class Studio(db.Model):
     morning_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
     evening_time: Mapped[time] = mapped_column(sa.Time, default=time(18, 0))
     double_opt_in: Mapped[bool] = mapped_column(default=True)  # public sign-ups confirm by email first
+    # The double opt-in email; empty means the built-in text. The link is always added below it.
+    confirmation_subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    confirmation_body: Mapped[str] = mapped_column(sa.Text, default="")
     # Preselected when a job is created. use_alter: studio and profile point at each other.
     default_profile_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("profile.id", use_alter=True, name="fk_studio_default_profile_id_profile"))
@@ -185,6 +188,7 @@ class Customer(db.Model):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # double opt-in
     unsubscribe_token: Mapped[str] = mapped_column(sa.String(43), unique=True)
+    confirm_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)  # double opt-in link
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data gone, row kept for counts
     external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the shop's id, unique per studio
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -378,6 +382,10 @@ class Message(db.Model):
     cause: Mapped[str] = mapped_column(sa.String(40), default="")  # diagnostics cause, for the hint
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_confirmation(self) -> bool:
+        return self.key.startswith("confirm:")
 
     job: Mapped[Job | None] = relationship()
     customer: Mapped[Customer | None] = relationship()

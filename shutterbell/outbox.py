@@ -124,6 +124,29 @@ def _insert_new(rows: list[dict]) -> int:
     return len(db.session.execute(statement, rows).all())
 
 
+def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Message | None:
+    """The double opt-in email, made at once when a public sign-up needs confirming. The link is
+    added below the studio's text, so no edit can leave it out."""
+    if customer.confirmed_at is not None or customer.confirm_token is None:
+        return None
+    studio = db.session.get(Studio, customer.studio_id)
+    job = db.session.get(Job, customer.job_id)
+    account = mailsettings.account_of(studio)
+    subject, body = composer.confirmation_texts(studio)
+    key = f"confirm:{customer.id}"
+    row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
+           "recipient": customer.email, "due_at": now, "status": "queued", "last_error": "",
+           "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
+    try:
+        rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, policy.base_url))
+        row.update(subject=rendered.subject, body=f"{rendered.text}\n\n{composer.confirm_url(policy.base_url, customer)}")
+    except templating.TemplateProblem as problem:
+        row.update(status="failed", last_error=str(problem)[:500], cause="render_error", subject="", body="")
+    _insert_new([row])
+    db.session.commit()
+    return db.session.scalar(sa.select(Message).where(Message.key == key))
+
+
 # ---- handing messages to workers ----------------------------------------------------------------
 
 def sweep(now: datetime, policy: Policy) -> int:
@@ -329,6 +352,8 @@ class _Eligibility:
             return _("The customer's data was erased.")
         if (message.channel, message.recipient) in self.suppressed:
             return _("The recipient unsubscribed (on the studio's suppression list).")
+        if message.is_confirmation:  # asks for consent, so it needs none; pointless once confirmed
+            return _("The sign-up was confirmed already.") if customer.confirmed_at else ""
         if not customer.has_consent(message.channel):
             return _("The customer withdrew consent to this channel.")
         notification: Notification | None = message.notification

@@ -110,6 +110,24 @@ def wait_for(condition, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+def kill_all(pid: int) -> None:
+    """SIGKILL a worker and its work horse. RQ puts each forked job in a session of its own, so
+    killing the worker's process group would leave the horse sending."""
+    children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent_of(p) == pid]
+    for target in [pid, *children]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _parent_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def received_ids(mailbox) -> collections.Counter:
     return collections.Counter(MESSAGE_ID.search(raw).group(1).decode() for raw in list(mailbox.received))
 
@@ -124,7 +142,7 @@ def test_killing_the_worker_ten_times_loses_nothing_and_doubles_at_most_one_per_
         worker = crew.start()
         target = len(mailbox.received) + 120
         wait_for(lambda: len(mailbox.received) >= target or sent_count() >= 2000)
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and the job it forked, mid-send
+        kill_all(worker.pid)  # the worker and the job it forked, mid-send
         worker.wait()
         kills += 1
         crew.tick()

@@ -307,3 +307,38 @@ def test_messages_that_need_approval_wait_until_staff_approve_them(olivia, accou
     as_sam.post(f"/outbox/jobs/{job.id}/approve", {"decision": "approve"})
     deliver(now + timedelta(minutes=3))
     assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "sent")}
+
+
+# ---- double opt-in ------------------------------------------------------------------------------
+
+def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages(app, job, mailbox, browser):
+    now = datetime.now(UTC)
+    page = text_of(browser.get(f"/j/{job.access_code}"))
+    assert "csrf_token" in page
+    response = browser.post(f"/j/{job.access_code}", {"first_name": "Anna", "last_name": "S",
+                                                      "email": "anna@example.com", "email_consent": "y"})
+    assert "confirm your sign-up" in text_of(response)
+    confirmation = db.session.scalar(sa.select(Message))
+    assert confirmation.key.startswith("confirm:") and confirmation.status == "queued"
+    deliver(now + timedelta(minutes=2))  # (the page handed it to Redis at once; this test's worker is here)
+    assert len(mailbox.received) == 1  # the confirmation only: the welcome waits for the click
+    mail = email.message_from_bytes(mailbox.received[0])
+    link = mail.get_payload()[0].get_payload(decode=True).decode().split()[-1]
+    assert link.startswith("https://photos.lichtblick.example/c/") and "Please confirm" in mail["Subject"]
+    path = link.removeprefix("https://photos.lichtblick.example")
+    assert "Yes, confirm my sign-up" in text_of(browser.get(path))  # a mail scanner's GET confirms nothing
+    deliver(now + timedelta(minutes=3))
+    assert len(mailbox.received) == 1
+    assert "Confirmed. Thank you!" in text_of(browser.post(path))
+    deliver(datetime.now(UTC) + timedelta(minutes=4))
+    assert len(mailbox.received) == 2 and "Hi Anna" in mailbox.received[1].decode()
+
+
+def test_the_studio_writes_its_own_confirmation_text(as_olivia, olivia):
+    from .test_studio_settings import settings
+    response = as_olivia.post("/settings/studio/", settings(confirmation_body="Hallo {{ customer.vorname }}"))
+    assert response.status_code == 422 and "Unknown placeholder" in text_of(response)
+    as_olivia.post("/settings/studio/", settings(confirmation_subject="Bitte bestätigen",
+                                                  confirmation_body="Hallo {{ customer.first_name }}!"))
+    db.session.expire_all()
+    assert olivia.studio.confirmation_body == "Hallo {{ customer.first_name }}!"
