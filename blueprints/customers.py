@@ -60,8 +60,8 @@ def remove(job_id: int, customer_id: int):
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     try:
         customers.remove(customer)
-    except customers.CustomerHasOrders:
-        flash(_("%(name)s has orders, so they stay on the job. To delete their personal data, erase them.",
+    except customers.CustomerHasHistory:
+        flash(_("%(name)s has orders or messages, so they stay on the job. To delete their personal data, erase them.",
                 name=customer.first_name), "error")
     else:
         flash(_("Removed %(name)s from this job.", name=customer.first_name), "success")

@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
-from .models import Consent, Customer, Job, Order, Studio
+from .models import Consent, Customer, Job, Message, Order, Studio
 
 MAX_NAME = 100
 
@@ -32,8 +32,9 @@ class ExternalIdConflict(ValueError):
     """The email is on the job already, under another external id."""
 
 
-class CustomerHasOrders(ValueError):
-    """A customer with orders is erased, not removed: the orders must keep adding up."""
+class CustomerHasHistory(ValueError):
+    """A customer with orders or messages is erased, not removed: orders must keep adding up and
+    the outbox keeps what was sent to whom."""
 
 
 class InvalidCustomer(ValueError):
@@ -167,9 +168,10 @@ def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now
 
 
 def remove(customer: Customer) -> None:
-    """Take someone added by mistake off the job. Someone with orders is erased instead."""
-    if db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.customer_id == customer.id)):
-        raise CustomerHasOrders(customer.id)
+    """Take someone added by mistake off the job. Someone with orders or messages is erased instead."""
+    if db.session.scalar(sa.select(sa.exists().where(Order.customer_id == customer.id))) or \
+            db.session.scalar(sa.select(sa.exists().where(Message.customer_id == customer.id))):
+        raise CustomerHasHistory(customer.id)
     db.session.delete(customer)
     db.session.commit()
 

@@ -199,6 +199,7 @@ class Customer(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("job_id", "email", name="uq_customer_job_id_email"),
         sa.UniqueConstraint("studio_id", "external_id", name="uq_customer_studio_id_external_id"),
+        sa.Index("ix_customer_confirmed_at", "confirmed_at"),  # the scheduler reads sign-ups by time
     )
 
     def has_consent(self, channel: str) -> bool:
@@ -247,6 +248,7 @@ class Order(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("studio_id", "external_id", name="uq_order_studio_id_external_id"),
+        sa.Index("ix_order_placed_at", "placed_at"),
         sa.CheckConstraint("total_cents >= 0", name="total_not_negative"),
     )
 

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from . import composer, diagnostics, mailcheck, mailsettings, scheduling, suppression, templating
+from . import composer, diagnostics, mailcheck, mailsettings, materialise, suppression, templating
 from .extensions import db
-from .models import (Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher,
-                     utcnow)
+from .models import Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,11 @@ class Policy:
 
 log = logging.getLogger(__name__)
 
-# A registration committed just before a pass read the clock can carry an earlier timestamp than
+# A registration committed just after a pass read the clock can carry an earlier timestamp than
 # the pass: each pass looks this far behind the last one (the unique key makes overlaps harmless).
-OVERLAP = timedelta(minutes=5)
+# Such a race lasts as long as a transaction, far less than this; a longer overlap would re-check
+# a large import's rows on every pass.
+OVERLAP = timedelta(minutes=1)
 
 
 # ---- the scheduler pass -------------------------------------------------------------------------
@@ -57,61 +58,45 @@ def schedule(now: datetime, policy: Policy) -> int:
     "the last minute", and the unique key drops what another pass made."""
     last = db.session.scalar(sa.select(sa.func.max(SchedulerPass.started_at)))
     since = last - OVERLAP if last else now - policy.grace
-    made = 0
-    jobs = db.session.scalars(sa.select(Job).where(Job.profile_id.is_not(None), Job.status != "archived")
-                              .order_by(Job.id)).all()
-    for job in jobs:
-        due = [m for m in scheduling.moments(job, job.profile, since) if m.due_at <= now]
-        made += _make(job, due, now, policy)
+    late = _("Its moment passed more than %(hours)d hours before the app could send it.",
+             hours=policy.grace.total_seconds() // 3600)
+    made = materialise.make_due(materialise.Pass(since, now, now - policy.grace, late))
     db.session.add(SchedulerPass(started_at=now, finished_at=utcnow(), made=made))
+    db.session.commit()
+    for message in db.session.scalars(sa.select(Message).where(
+            Message.status.in_(("awaiting_approval", "scheduled")), Message.body == "")):
+        write(message, policy)  # an approver sees exactly what will go out
     db.session.commit()
     return made
 
 
-def key_of(job_id: int, moment: scheduling.Moment) -> str:
-    return f"{moment.notification.id}:{moment.customer.id}:{job_id}:{moment.occurrence}"
-
-
-def _make(job: Job, due: list[scheduling.Moment], now: datetime, policy: Policy) -> int:
-    if not due:
-        return 0
-    keys = {key_of(job.id, m): m for m in due}
-    existing = set(db.session.scalars(sa.select(Message.key).where(Message.job_id == job.id,
-                                                                   Message.key.in_(list(keys)))))
-    fresh = [(key, m) for key, m in keys.items() if key not in existing]
-    if not fresh:
-        return 0
-    studio = db.session.get(Studio, job.studio_id)
-    account = mailsettings.account_of(studio)
-    rows = [_row(key, moment, job, studio, account, now, policy) for key, moment in fresh]
-    return _insert_new(rows)
-
-
-def _row(key: str, moment: scheduling.Moment, job: Job, studio: Studio, account: MailAccount,
-         now: datetime, policy: Policy) -> dict:
-    notification, customer = moment.notification, moment.customer
-    row = {"studio_id": job.studio_id, "job_id": job.id, "customer_id": customer.id,
-           "notification_id": notification.id, "key": key, "channel": notification.channel,
-           "recipient": customer.email if notification.channel == "email" else customer.phone,
-           "due_at": moment.due_at, "status": "queued", "subject": "", "body": "", "last_error": "",
-           "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
-    kind, _sep, ident = moment.occurrence.partition(":")
-    order = db.session.get(Order, int(ident)) if kind == "order" else None  # already in the session
+def write(message: Message, policy: Policy) -> bool:
+    """Render a made message once and store it (a retry sends the same text and Message-ID).
+    A text that cannot be rendered fails the message with the reason; returns whether it can go."""
+    if message.body:
+        return True
+    studio = db.session.get(Studio, message.studio_id)
+    job, customer, notification = message.job, message.customer, message.notification
+    kind, _sep, ident = _occurrence_of(message.key)
+    order = db.session.get(Order, int(ident)) if kind == "order" else None
     voucher = db.session.get(Voucher, int(ident)) if kind == "voucher" else None
     try:
         rendered = templating.render(notification.subject, notification.body, notification.channel,
                                      composer.context_for(studio, job, customer, policy.base_url, order, voucher))
-        row.update(subject=rendered.subject, body=rendered.text)
     except templating.TemplateProblem as problem:
-        return {**row, "status": "failed", "last_error": str(problem)[:500], "cause": "render_error"}
-    if moment.due_at < now - policy.grace:
-        row.update(status="skipped", last_error=_("Its moment passed more than %(hours)d hours before the "
-                                                  "app could send it.", hours=policy.grace.total_seconds() // 3600))
-    elif notification.requires_approval:
-        row["status"] = "awaiting_approval"
-    elif notification.channel == "sms":
-        row.update(status="scheduled", last_error=_("Text messages wait until an SMS provider is set up."))
-    return row
+        message.status, message.lease_until = "failed", None
+        message.last_error, message.cause = str(problem)[:500], "render_error"
+        return False
+    account = mailsettings.account_of(studio)
+    message.subject, message.body = rendered.subject, rendered.text
+    message.message_id = composer.message_id_for(message.key, account.from_address)
+    return True
+
+
+def _occurrence_of(key: str) -> tuple[str, str, str]:
+    """("order", ":", "17") from "3:12:5:order:17"; the occurrence is the key's tail."""
+    occurrence = key.split(":", 3)[3]
+    return occurrence.partition(":")
 
 
 def _insert_new(rows: list[dict]) -> int:
@@ -262,6 +247,9 @@ def _attempt(session: SmtpSession, message: Message, checker: _Eligibility, stud
     if reason:
         _finish(message, "skipped", clock(), error=reason)
         return "skipped"
+    if not write(message, policy):  # stored with the outcome below, in the same commit
+        db.session.commit()
+        return "failed"
     try:
         session.send(message, composer.unsubscribe_url(policy.base_url, checker.customer(message)), studio.name,
                      clock())

@@ -127,16 +127,27 @@ def _date_value(trigger: triggers.Trigger, ctx: _Context) -> date | datetime | N
 
 
 def _after(event: datetime, notification: Notification, trigger: triggers.Trigger, ctx: _Context) -> datetime:
-    """Right after an event, or N days later at the send time."""
-    if not trigger.takes_days:
-        return event
-    return at_local_time(ctx.local_date(event) + timedelta(days=notification.days or 0),
-                         send_time(notification, ctx.studio), ctx.zone)
+    return after_event(event, notification, trigger, ctx.studio, ctx.zone)
 
 
 def _on_day(day: date, notification: Notification, trigger: triggers.Trigger, ctx: _Context) -> datetime:
+    return on_day(day, notification, trigger, ctx.studio, ctx.zone)
+
+
+def after_event(event: datetime, notification: Notification, trigger: triggers.Trigger, studio: Studio,
+                zone: ZoneInfo) -> datetime:
+    """Right after an event, or N days later at the send time."""
+    if not trigger.takes_days:
+        return event
+    return at_local_time(event.astimezone(zone).date() + timedelta(days=notification.days or 0),
+                         send_time(notification, studio), zone)
+
+
+def on_day(day: date, notification: Notification, trigger: triggers.Trigger, studio: Studio,
+           zone: ZoneInfo) -> datetime:
+    """N days before or after a calendar date, at the send time."""
     shifted = day + timedelta(days=trigger.direction * (notification.days or 0))
-    return at_local_time(shifted, send_time(notification, ctx.studio), ctx.zone)
+    return at_local_time(shifted, send_time(notification, studio), zone)
 
 
 @dataclass

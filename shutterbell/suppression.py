@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import Customer, Suppression
+from .models import Customer, Message, Suppression
 
 
 def suppress(studio_id: int, channel: str, address: str | None, reason: str, now: datetime) -> None:
@@ -64,3 +64,9 @@ def _anonymise(customer: Customer, now: datetime) -> None:
     customer.erased_at = now
     for consent in customer.consents:
         consent.withdrawn_at = consent.withdrawn_at or now
+    # Their messages keep their status (the counts) but lose what identifies or was said to them;
+    # those not sent yet never will be.
+    mine = Message.customer_id == customer.id
+    db.session.execute(sa.update(Message).where(mine).values(recipient=customer.email, subject="", body=""))
+    db.session.execute(sa.update(Message).where(mine, Message.status.in_(("scheduled", "queued", "awaiting_approval")))
+                       .values(status="skipped", last_error="The customer's data was erased."))

@@ -94,5 +94,5 @@ def test_a_customer_with_orders_is_not_removed_but_can_be_erased(as_sam, job, an
     orders.record(job, anna, 1000, utcnow(), paid=True)
     response = as_sam.post(f"/jobs/{job.id}/customers/{anna.id}/remove")
     assert response.status_code == 302
-    assert "has orders, so they stay on the job" in text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert "has orders or messages, so they stay on the job" in text_of(as_sam.get(f"/jobs/{job.id}"))
     assert db.session.get(customers.Customer, anna.id) is not None

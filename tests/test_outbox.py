@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from shutterbell import jobs, mailsettings, outbox, suppression
 from shutterbell.extensions import db
@@ -329,8 +330,9 @@ def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages
     assert "Yes, confirm my sign-up" in text_of(browser.get(path))  # a mail scanner's GET confirms nothing
     deliver(now + timedelta(minutes=3))
     assert len(mailbox.received) == 1
-    assert "Confirmed. Thank you!" in text_of(browser.post(path))
-    deliver(datetime.now(UTC) + timedelta(minutes=4))
+    with time_machine.travel(now + timedelta(minutes=3, seconds=30), tick=False):  # after those passes
+        assert "Confirmed. Thank you!" in text_of(browser.post(path))
+    deliver(now + timedelta(minutes=4))
     assert len(mailbox.received) == 2 and "Hi Anna" in mailbox.received[1].decode()
 
 
@@ -342,3 +344,15 @@ def test_the_studio_writes_its_own_confirmation_text(as_olivia, olivia):
                                                   confirmation_body="Hallo {{ customer.first_name }}!"))
     db.session.expire_all()
     assert olivia.studio.confirmation_body == "Hallo {{ customer.first_name }}!"
+
+
+def test_erasure_drops_what_was_said_and_keeps_the_counts(job, mailbox, as_olivia):
+    anna, ben = sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    deliver(T0 + timedelta(minutes=1))
+    assert as_olivia.post(f"/jobs/{job.id}/customers/{anna.id}/remove").status_code == 302  # has a message: stays
+    db.session.expire_all()
+    assert db.session.get(type(anna), anna.id) is not None
+    suppression.erase(db.session.get(type(anna), anna.id), T0 + timedelta(minutes=2))
+    rows = {m.customer_id: m for m in db.session.scalars(sa.select(Message))}
+    assert (rows[anna.id].status, rows[anna.id].body, rows[anna.id].subject) == ("sent", "", "")
+    assert "anna" not in rows[anna.id].recipient and rows[ben.id].body == "Hi Ben"

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+import sqlalchemy as sa
 
 from shutterbell import customers, jobs, orders, profiles, scheduling
 from shutterbell.extensions import db
@@ -123,3 +124,63 @@ def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
     assert "Dry run:" in run and "to 1 customer" in run and "Nothing changes until you save." in run
     db.session.expire_all()
     assert job.profile_id != standard.id
+
+
+# ---- the scheduler's set-based SQL agrees with the timeline's rules ------------------------------
+
+def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia, otto):
+    """One rich job (every trigger kind, both channels, each audience, orders paid, unpaid and
+    cancelled, a voucher, a late sign-up, an unconfirmed one, an unsubscribed one) and a second
+    studio's job; over several windows, the rows a pass makes are exactly ``moments``'s (windows
+    share their edges, as passes overlap: the unique key makes an edge moment once)."""
+    from shutterbell import materialise, suppression
+    from shutterbell.models import Message
+
+    studio = olivia.studio
+    job = jobs.save_job(studio, None, jobs.JobInput(
+        name="Kita", profile_id=None, shoot_date=date(2026, 3, 10), order_deadline=date(2026, 3, 28),
+        archives_at=date(2026, 4, 2), published_at=datetime(2026, 3, 12, 15, 30, tzinfo=UTC),
+        vouchers=[jobs.VoucherInput("SPRING", "15 %", date(2026, 3, 31))]), None)
+    sms = dict(channel="sms", subject="")
+    use(job, make_profile(studio,
+                          email("customer_registered", audience="potential_buyers"),
+                          email("days_after_shoot", days=1),
+                          email("days_before_archived", days=7, send_time="morning"),
+                          NotificationInput(trigger="days_before_archived", days=2, audience="all", body="Bald weg",
+                                            **sms),
+                          email("job_published"), email("days_after_published", days=3, audience="potential_buyers"),
+                          email("order_placed", audience="buyers"), email("days_after_order", days=5, audience="buyers"),
+                          email("days_after_order_unpaid", days=3, audience="buyers"),
+                          email("days_before_voucher_expires", days=2),
+                          email("days_before_order_deadline", days=2, audience="potential_buyers")))
+    people = [sign_up(job, name, at=START + timedelta(days=i, hours=i), sms=i % 2 == 0)
+              for i, name in enumerate(["Anna", "Ben", "Cleo", "Dora", "Emil"])]
+    sign_up(job, "Late", at=datetime(2026, 3, 29, 10, 0, tzinfo=UTC))  # after the archive reminder
+    sign_up(job, "Pending", at=START, confirmed=False)
+    suppression.unsubscribe(people[4], START)
+    orders.record(job, people[0], 4890, datetime(2026, 3, 13, 9, 0, tzinfo=UTC), paid=True)
+    orders.record(job, people[1], 1200, datetime(2026, 3, 14, 22, 30, tzinfo=UTC), paid=False)
+    cancelled, _ = orders.record(job, people[2], 900, datetime(2026, 3, 15, 8, 0, tzinfo=UTC), paid=False)
+    orders.cancel(cancelled, datetime(2026, 3, 16, 8, 0, tzinfo=UTC))
+    other = jobs.save_job(otto.studio, None, jobs.JobInput(name="Nebenan", profile_id=None,
+                                                           archives_at=date(2026, 4, 2)), None)
+    use(other, make_profile(otto.studio, email("days_before_archived", days=7)))
+    sign_up(other, "Otto", at=START)
+
+    edges = [START - timedelta(days=1), datetime(2026, 3, 12, 0, 0, tzinfo=UTC),
+             datetime(2026, 3, 20, 0, 0, tzinfo=UTC), datetime(2026, 3, 26, 7, 0, tzinfo=UTC),
+             datetime(2026, 4, 10, 0, 0, tzinfo=UTC)]
+    expected_total = 0
+    for since, until in zip(edges, edges[1:]):
+        before = {row.key for row in db.session.scalars(sa.select(Message))}
+        expected = {(m.notification.id, m.customer.id, job_.id, m.occurrence, m.due_at)
+                    for job_ in (job, other) for m in scheduling.moments(job_, job_.profile, since)
+                    if m.due_at <= until and f"{m.notification.id}:{m.customer.id}:{job_.id}:{m.occurrence}" not in before}
+        made = materialise.make_due(materialise.Pass(since, until, since - timedelta(days=365), "late"))
+        db.session.commit()
+        rows = [row for row in db.session.scalars(sa.select(Message)) if row.key not in before]
+        got = {(r.notification_id, r.customer_id, r.job_id, r.key.split(":", 3)[3], r.due_at) for r in rows}
+        assert got == expected, (since, got ^ expected)
+        assert made == len(rows)
+        expected_total += len(expected)
+    assert expected_total >= 25  # the scenario does exercise the rules

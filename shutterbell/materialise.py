@@ -1,0 +1,226 @@
+"""The scheduler pass in set-based SQL: the rules of ``scheduling.moments`` (target group,
+consent, confirmed sign-up, suppression, the late-sign-up rule, the trigger's occurrence and
+due moment), applied to every job at once with ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
+
+Per enabled notification of a profile some live job uses:
+- instant events (registration, order): due at the event, one INSERT … SELECT;
+- delayed events (N days after): the events of a slightly wider window are read as plain tuples,
+  their due moments computed in the studio's zone (the databases disagree on time zones), and the
+  due ones inserted;
+- dates and vouchers: the due moment is per job (or voucher), computed in Python; each due one
+  becomes an INSERT … SELECT over that job's customers.
+
+Rows are made unwritten (subject and body empty): the worker writes a message when it first
+claims it, so a pass stays a handful of statements however many messages fall due. A test keeps
+this module and ``scheduling.moments`` (which the job timeline shows) in agreement.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from . import scheduling, triggers
+from .extensions import db
+from .models import Consent, Customer, Job, Message, Notification, Order, Studio, Suppression, UTCDateTime, Voucher
+from .triggers import Audience, Occurrence
+
+# An event's local day can differ from its UTC day by one; read a little more and filter exactly.
+SLACK = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Pass:
+    since: datetime
+    until: datetime
+    late_before: datetime  # due before this: made as skipped (the app was down too long)
+    late_reason: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    notification: Notification
+    trigger: triggers.Trigger
+    studio: Studio
+    zone: ZoneInfo
+
+
+def make_due(window: Pass) -> int:
+    """Insert a Message row for every moment due in [since, until]; returns how many are new."""
+    made = 0
+    for plan in _plans():
+        kind = plan.trigger.occurrence
+        if kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
+            made += _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
+        else:
+            made += _anchored(plan, window)
+    return made
+
+
+def _plans() -> list[_Plan]:
+    used = sa.select(Job.profile_id).where(Job.profile_id.is_not(None), Job.status != "archived").distinct()
+    notifications = db.session.scalars(sa.select(Notification).where(
+        Notification.profile_id.in_(used), Notification.enabled, Notification.retired_at.is_(None))).all()
+    studios = {s.id: s for s in db.session.scalars(sa.select(Studio).where(
+        Studio.id.in_({n.studio_id for n in notifications})))}
+    return [_Plan(n, triggers.get(n.trigger), studios[n.studio_id], ZoneInfo(studios[n.studio_id].time_zone))
+            for n in notifications]
+
+
+def _address(notification: Notification):
+    return Customer.email if notification.channel == "email" else Customer.phone
+
+
+def _reached(notification: Notification) -> list:
+    """Who a notification reaches: the same rules as ``scheduling._reaches``, as SQL conditions on
+    Customer and Job (both in the FROM clause)."""
+    address = _address(notification)
+    conditions = [
+        Customer.job_id == Job.id, Job.profile_id == notification.profile_id, Job.status != "archived",
+        Customer.confirmed_at.is_not(None), Customer.erased_at.is_(None),
+        address.is_not(None), address != "",
+        sa.exists().where(Consent.customer_id == Customer.id, Consent.channel == notification.channel,
+                          Consent.withdrawn_at.is_(None)),
+        ~sa.exists().where(Suppression.studio_id == Customer.studio_id, Suppression.channel == notification.channel,
+                           Suppression.address == address),
+    ]
+    other = aliased(Order)  # the outer query may join Order itself (order triggers)
+    bought = sa.exists().where(other.customer_id == Customer.id, other.cancelled_at.is_(None))
+    audience = Audience(notification.audience)
+    if audience is Audience.BUYERS:
+        conditions.append(bought)
+    elif audience is Audience.POTENTIAL_BUYERS:
+        conditions.append(~bought)
+    return conditions
+
+
+def _status(notification: Notification) -> str:
+    if notification.requires_approval:
+        return "awaiting_approval"
+    return "scheduled" if notification.channel == "sms" else "queued"
+
+
+def _text(value) -> sa.ColumnElement:
+    return sa.cast(value, sa.String)
+
+
+def _insert(select: sa.Select, params: dict | None = None) -> int:
+    columns = ["studio_id", "job_id", "customer_id", "notification_id", "key", "channel", "recipient", "subject",
+               "body", "message_id", "due_at", "status", "attempts", "last_error", "cause", "created_at"]
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(Message.__table__).from_select(columns, select).on_conflict_do_nothing(index_elements=["key"])
+    # RETURNING counts what is new: psycopg reports no row count for INSERT … SELECT here.
+    return len(db.session.execute(statement.returning(Message.__table__.c.id), params or {}).all())
+
+
+def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_joins=()) -> sa.Select:
+    """SELECT of Message columns for customers the notification reaches, due at ``occurrence_due``
+    (a column or a bound value)."""
+    n = plan.notification
+    late = occurrence_due < window.late_before
+    return (sa.select(
+        Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), _address(n),
+        sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due,
+        sa.case((late, sa.literal("skipped")), else_=sa.literal(_status(n))), sa.literal(0),
+        sa.case((late, sa.literal(window.late_reason)), else_=sa.literal("")), sa.literal(""),
+        sa.literal(window.until, UTCDateTime))
+        .select_from(Customer).join(Job, Customer.job_id == Job.id)
+        .where(*_reached(n)))
+
+
+def _instant_events(plan: _Plan, window: Pass) -> int:
+    """Registration (from the confirmation) and order placed: due at the event itself."""
+    n = plan.notification
+    since, until = sa.literal(window.since, UTCDateTime), sa.literal(window.until, UTCDateTime)
+    if plan.trigger.occurrence is Occurrence.REGISTRATION:
+        key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) \
+            + sa.literal(":registration:") + _text(Customer.id)
+        select = _row_select(plan, window, key, Customer.confirmed_at).where(
+            Customer.confirmed_at >= since, Customer.confirmed_at <= until)
+    else:
+        key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) \
+            + sa.literal(":order:") + _text(Order.id)
+        select = (_row_select(plan, window, key, Order.placed_at)
+                  .join(Order, sa.and_(Order.customer_id == Customer.id, Order.job_id == Job.id))
+                  .where(Order.cancelled_at.is_(None), Order.placed_at >= since, Order.placed_at <= until))
+    return _insert(select)
+
+
+def _delayed_events(plan: _Plan, window: Pass) -> int:
+    """N days after a registration or an order, at the send time: exact in Python, inserted in one go."""
+    n, days = plan.notification, timedelta(days=plan.notification.days or 0)
+    low, high = window.since - days - SLACK, window.until - days + SLACK
+    if plan.trigger.occurrence is Occurrence.REGISTRATION:
+        query = (sa.select(Customer.id, Customer.confirmed_at, sa.null()).select_from(Customer)
+                 .join(Job, Customer.job_id == Job.id)
+                 .where(*_reached(n), Customer.confirmed_at >= low, Customer.confirmed_at <= high))
+    else:
+        query = (sa.select(Customer.id, Order.placed_at, Order.id).select_from(Customer)
+                 .join(Job, Customer.job_id == Job.id)
+                 .join(Order, sa.and_(Order.customer_id == Customer.id, Order.job_id == Job.id))
+                 .where(*_reached(n), Order.cancelled_at.is_(None), Order.placed_at >= low, Order.placed_at <= high))
+        if plan.trigger.key == "days_after_order_unpaid":
+            query = query.where(Order.paid_at.is_(None))
+    due = []
+    for customer_id, event, order_id in db.session.execute(query):
+        moment = scheduling.after_event(event, n, plan.trigger, plan.studio, plan.zone)
+        if window.since <= moment <= window.until:
+            occurrence = f"registration:{customer_id}" if order_id is None else f"order:{order_id}"
+            due.append({"customer": customer_id, "due": moment, "occurrence": occurrence})
+    return _insert_for_customers(plan, window, due)
+
+
+def _anchored(plan: _Plan, window: Pass) -> int:
+    """Date and voucher triggers: the due moment is the job's (or voucher's), the same for all its
+    customers; a customer who confirmed after it does not get it."""
+    n, trigger = plan.notification, plan.trigger
+    live_jobs = sa.and_(Job.profile_id == n.profile_id, Job.status != "archived")
+    low, high = _value_range(plan, window)
+    due = []
+    if trigger.occurrence is Occurrence.VOUCHER:
+        rows = db.session.execute(sa.select(Voucher.job_id, Voucher.id, Voucher.expires_at)
+                                  .join(Job, Voucher.job_id == Job.id)
+                                  .where(live_jobs, Voucher.expires_at.between(low.date(), high.date())))
+        for job_id, voucher_id, expires in rows:
+            due.append((job_id, f"voucher:{voucher_id}", scheduling.on_day(expires, n, trigger, plan.studio, plan.zone)))
+    else:
+        column = getattr(Job, trigger.keys_off.removeprefix("job."))
+        is_day = isinstance(column.type, sa.Date)
+        bounds = (low.date(), high.date()) if is_day else (low, high)
+        for job_id, value in db.session.execute(sa.select(Job.id, column).where(live_jobs, column.between(*bounds))):
+            moment = (scheduling.on_day(value, n, trigger, plan.studio, plan.zone) if is_day
+                      else scheduling.after_event(value, n, trigger, plan.studio, plan.zone))
+            due.append((job_id, f"date:{trigger.keys_off}:{value.isoformat()}", moment))
+    made = 0
+    for job_id, occurrence, moment in due:
+        if not window.since <= moment <= window.until:
+            continue
+        at = sa.literal(moment, UTCDateTime)
+        key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(f":{job_id}:{occurrence}")
+        made += _insert(_row_select(plan, window, key, at).where(Job.id == job_id, Customer.confirmed_at <= at))
+    return made
+
+
+def _value_range(plan: _Plan, window: Pass) -> tuple[datetime, datetime]:
+    """The dates (or times) whose moment can fall in the window: shifted back by the notification's
+    days, widened by a day or two for the studio's zone and send time. Exact moments are computed
+    for these few rows only."""
+    shift = timedelta(days=plan.trigger.direction * (plan.notification.days or 0))
+    return window.since - shift - SLACK, window.until - shift + SLACK
+
+
+def _insert_for_customers(plan: _Plan, window: Pass, due: list[dict]) -> int:
+    if not due:
+        return 0
+    n = plan.notification
+    at = sa.bindparam("due", type_=UTCDateTime)
+    key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) + sa.literal(":") \
+        + sa.bindparam("occurrence", type_=sa.String)
+    select = _row_select(plan, window, key, at).where(Customer.id == sa.bindparam("customer"))
+    return sum(_insert(select, params) for params in due)
