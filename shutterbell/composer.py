@@ -3,6 +3,7 @@ studio's locale), the rendered text, and for email the MIME message with its hea
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -18,6 +19,9 @@ from .models import Customer, Job, MailAccount, Message, Order, Studio, Voucher
 from .templating import text_to_html
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class HeaderProblem(ValueError):
     """A header value with a line break or another control character: never sent (header injection)."""
 
@@ -27,31 +31,38 @@ def unsubscribe_url(base_url: str, customer: Customer) -> str:
 
 
 def context_for(studio: Studio, job: Job, customer: Customer, base_url: str,
-                order: Order | None = None, voucher: Voucher | None = None) -> dict:
-    """The same shape as ``templating.sample_context``, with this customer's values."""
-    zone = ZoneInfo(studio.time_zone)
-
-    def long_date(value: date | datetime | None) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            value = value.astimezone(zone).date()
-        return format_date(value, format="long", locale=studio.locale)
-
+                order: Order | None = None, voucher: Voucher | None = None, job_part: dict | None = None) -> dict:
+    """The same shape as ``templating.sample_context``, with this customer's values. ``job_part``
+    (from ``job_values``) lets a batch format a job's dates once for all its customers."""
     context = {
         "customer": {"first_name": customer.first_name, "last_name": customer.last_name, "email": customer.email},
-        "job": {"name": job.name, "gallery_url": job.gallery_url, "access_code": job.access_code,
-                "shoot_date": long_date(job.shoot_date), "published_at": long_date(job.published_at),
-                "order_deadline": long_date(job.order_deadline), "archives_at": long_date(job.archives_at)},
+        "job": job_part or job_values(studio, job),
         "studio": {"name": studio.name},
         "unsubscribe_url": unsubscribe_url(base_url, customer),
     }
     if order is not None:
-        context["order"] = {"number": order.external_id or str(order.id), "placed_at": long_date(order.placed_at),
+        context["order"] = {"number": order.external_id or str(order.id), "placed_at": _long_date(studio, order.placed_at),
                             "total": format_currency(order.total_cents / 100, studio.currency, locale=studio.locale)}
     if voucher is not None:
-        context["voucher"] = {"code": voucher.code, "value": voucher.value, "expires_at": long_date(voucher.expires_at)}
+        context["voucher"] = {"code": voucher.code, "value": voucher.value,
+                              "expires_at": _long_date(studio, voucher.expires_at)}
     return context
+
+
+def job_values(studio: Studio, job: Job) -> dict:
+    return {"name": job.name, "gallery_url": job.gallery_url, "access_code": job.access_code,
+            "shoot_date": _long_date(studio, job.shoot_date), "published_at": _long_date(studio, job.published_at),
+            "order_deadline": _long_date(studio, job.order_deadline),
+            "archives_at": _long_date(studio, job.archives_at)}
+
+
+def _long_date(studio: Studio, value: date | datetime | None) -> str:
+    """A date as the studio's customers read it ("2. April 2026"), in the studio's zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(studio.time_zone)).date()
+    return format_date(value, format="long", locale=studio.locale)
 
 
 CONFIRMATION_SUBJECT = _l("Please confirm your sign-up for {{ job.name }}")
@@ -80,7 +91,7 @@ def message_id_for(key: str, from_address: str) -> str:
 def safe_header(value: str) -> str:
     """Refuse CR, LF and other control characters in a header value (the email package of this
     Python does not reliably refuse them itself)."""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if _CONTROL.search(value):
         raise HeaderProblem("A header value contains a line break or a control character.")
     return value
 

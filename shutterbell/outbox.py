@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import composer, diagnostics, mailcheck, mailsettings, materialise, suppression, templating
 from .extensions import db
@@ -63,34 +65,15 @@ def schedule(now: datetime, policy: Policy) -> int:
     made = materialise.make_due(materialise.Pass(since, now, now - policy.grace, late))
     db.session.add(SchedulerPass(started_at=now, finished_at=utcnow(), made=made))
     db.session.commit()
+    batches: dict[int, _Batch] = {}
     for message in db.session.scalars(sa.select(Message).where(
             Message.status.in_(("awaiting_approval", "scheduled")), Message.body == "")):
-        write(message, policy)  # an approver sees exactly what will go out
+        if message.studio_id not in batches:
+            batches[message.studio_id] = _Batch(db.session.get(Studio, message.studio_id), policy)
+        if batches[message.studio_id].write(message):  # an approver sees exactly what will go out
+            _record(message)
     db.session.commit()
     return made
-
-
-def write(message: Message, policy: Policy) -> bool:
-    """Render a made message once and store it (a retry sends the same text and Message-ID).
-    A text that cannot be rendered fails the message with the reason; returns whether it can go."""
-    if message.body:
-        return True
-    studio = db.session.get(Studio, message.studio_id)
-    job, customer, notification = message.job, message.customer, message.notification
-    kind, _sep, ident = _occurrence_of(message.key)
-    order = db.session.get(Order, int(ident)) if kind == "order" else None
-    voucher = db.session.get(Voucher, int(ident)) if kind == "voucher" else None
-    try:
-        rendered = templating.render(notification.subject, notification.body, notification.channel,
-                                     composer.context_for(studio, job, customer, policy.base_url, order, voucher))
-    except templating.TemplateProblem as problem:
-        message.status, message.lease_until = "failed", None
-        message.last_error, message.cause = str(problem)[:500], "render_error"
-        return False
-    account = mailsettings.account_of(studio)
-    message.subject, message.body = rendered.subject, rendered.text
-    message.message_id = composer.message_id_for(message.key, account.from_address)
-    return True
 
 
 def _occurrence_of(key: str) -> tuple[str, str, str]:
@@ -211,22 +194,30 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
     message's outcome on its own. Returns counts per outcome."""
     outcome: dict[str, int] = {}
     claimed = claim(ids, clock(), policy)
-    messages = db.session.scalars(sa.select(Message).where(Message.id.in_(claimed))
-                                  .order_by(Message.studio_id, Message.id)).all()
-    by_studio: dict[int, list[Message]] = {}
-    for message in messages:
-        by_studio.setdefault(message.studio_id, []).append(message)
-    for studio_id, batch in by_studio.items():
-        _send_studio_batch(db.session.get(Studio, studio_id), batch, policy, clock, context, outcome)
+    session = db.session()
+    # One commit per message must not reload the batch's rows after each: they are ours (claimed)
+    # or read once for the whole batch.
+    session.expire_on_commit, expire_on_commit = False, session.expire_on_commit
+    try:
+        messages = db.session.scalars(
+            sa.select(Message).where(Message.id.in_(claimed)).order_by(Message.studio_id, Message.id)
+            .options(selectinload(Message.job), selectinload(Message.notification),
+                     selectinload(Message.customer).selectinload(Customer.consents))).all()
+        by_studio: dict[int, list[Message]] = {}
+        for message in messages:
+            by_studio.setdefault(message.studio_id, []).append(message)
+        for studio_id, batch in by_studio.items():
+            _send_studio_batch(_Batch(db.session.get(Studio, studio_id), policy), batch, clock, context, outcome)
+    finally:
+        session.expire_on_commit = expire_on_commit
     return outcome
 
 
-def _send_studio_batch(studio: Studio, batch: list[Message], policy: Policy, clock, context, outcome) -> None:
-    account = mailsettings.account_of(studio)
-    checker = _Eligibility(studio)
+def _send_studio_batch(studio_batch: _Batch, batch: list[Message], clock, context, outcome) -> None:
+    account = studio_batch.account
     with SmtpSession(account, context or mailsettings.tls_context()) as session:
         for position, message in enumerate(batch):
-            result = _attempt(session, message, checker, studio, policy, clock)
+            result = _attempt(session, message, studio_batch, clock)
             if result == "pause":
                 _release(batch[position:])
                 outcome["paused"] = outcome.get("paused", 0) + len(batch) - position
@@ -240,19 +231,18 @@ def _send_studio_batch(studio: Studio, batch: list[Message], policy: Policy, clo
 _SERVER_GONE = ("connection_refused", "timeout", "host_not_found")
 
 
-def _attempt(session: SmtpSession, message: Message, checker: _Eligibility, studio: Studio, policy: Policy,
-             clock) -> str:
+def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> str:
     """Send one claimed message and record its outcome: sent, skipped, failed, retry or pause."""
-    reason = checker.why_not(message)
+    policy = batch.policy
+    reason = batch.why_not(message)
     if reason:
         _finish(message, "skipped", clock(), error=reason)
         return "skipped"
-    if not write(message, policy):  # stored with the outcome below, in the same commit
+    if not batch.write(message):  # stored with the outcome below, in the same commit
         db.session.commit()
         return "failed"
     try:
-        session.send(message, composer.unsubscribe_url(policy.base_url, checker.customer(message)), studio.name,
-                     clock())
+        session.send(message, composer.unsubscribe_url(policy.base_url, message.customer), batch.studio.name, clock())
     except composer.HeaderProblem as problem:
         _finish(message, "failed", clock(), error=str(problem), cause="bad_header")
         return "failed"
@@ -286,12 +276,20 @@ def _judge(failure: SendFailure) -> str:
     return "pause" if cause.concerns == "account" else "failed"
 
 
-def _finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "") -> None:
-    message.status, message.lease_until = status, None
-    message.last_error, message.cause = error[:500], cause
-    if status == "sent":
-        message.sent_at = now
+def _record(message: Message, **values) -> None:
+    """Commit one message's outcome, with its text if written in this batch: a plain UPDATE (the
+    worker does this per message; the ORM's unit of work costs more than the commit)."""
+    values.update(subject=message.subject, body=message.body, message_id=message.message_id)
+    table = Message.__table__  # Core: an ORM UPDATE would first search the session for the row
+    db.session.execute(table.update().where(table.c.id == message.id).values(**values))
     db.session.commit()
+    for name, value in values.items():
+        set_committed_value(message, name, value)
+
+
+def _finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "") -> None:
+    _record(message, status=status, lease_until=None, last_error=error[:500], cause=cause,
+            sent_at=now if status == "sent" else message.sent_at)
 
 
 def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy) -> None:
@@ -299,10 +297,8 @@ def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: dateti
         _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
         return
     wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
-    message.status, message.lease_until, message.enqueued_at = "queued", None, None
-    message.next_attempt_at = now + wait
-    message.last_error, message.cause = diagnosis.detail[:500], diagnosis.key
-    db.session.commit()
+    _record(message, status="queued", lease_until=None, enqueued_at=None, next_attempt_at=now + wait,
+            last_error=diagnosis.detail[:500], cause=diagnosis.key)
 
 
 def _release(messages: list[Message], next_attempt_at: datetime | None = None) -> None:
@@ -321,21 +317,20 @@ def _pause(account: MailAccount, diagnosis: diagnostics.Diagnosis, now: datetime
     db.session.commit()
 
 
-class _Eligibility:
-    """Is a made message still wanted at send time? A customer who unsubscribed or was erased, a
-    job whose profile changed or was archived: skipped with the reason, never sent."""
+class _Batch:
+    """What a worker needs for one studio's messages, read once: the account, the suppression list,
+    each job's placeholder values."""
 
-    def __init__(self, studio: Studio):
+    def __init__(self, studio: Studio, policy: Policy):
+        self.studio, self.policy = studio, policy
+        self.account = mailsettings.account_of(studio)
         self.suppressed = suppression.suppressed(studio.id)
-        self._customers: dict[int, Customer] = {}
-
-    def customer(self, message: Message) -> Customer:
-        if message.customer_id not in self._customers:
-            self._customers[message.customer_id] = db.session.get(Customer, message.customer_id)
-        return self._customers[message.customer_id]
+        self._job_parts: dict[int, dict] = {}
 
     def why_not(self, message: Message) -> str:
-        customer = self.customer(message)
+        """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
+        a job whose profile changed or was archived: skipped with the reason, never sent."""
+        customer = message.customer
         if customer is None or customer.erased_at is not None:
             return _("The customer's data was erased.")
         if (message.channel, message.recipient) in self.suppressed:
@@ -352,6 +347,31 @@ class _Eligibility:
             if notification.retired_at is not None or job.profile_id != notification.profile_id:
                 return _("The job's communication profile changed; this message is no longer part of it.")
         return ""
+
+    def write(self, message: Message) -> bool:
+        """Render a made message once and store it (a retry sends the same text and Message-ID).
+        A text that cannot be rendered fails the message with the reason; returns whether it can go."""
+        if message.body:
+            return True
+        job, notification = message.job, message.notification
+        if job.id not in self._job_parts:
+            self._job_parts[job.id] = composer.job_values(self.studio, job)
+        kind, _sep, ident = _occurrence_of(message.key)
+        order = db.session.get(Order, int(ident)) if kind == "order" else None
+        voucher = db.session.get(Voucher, int(ident)) if kind == "voucher" else None
+        try:
+            rendered = templating.render(notification.subject, notification.body, notification.channel,
+                                         composer.context_for(self.studio, job, message.customer, self.policy.base_url,
+                                                              order, voucher, self._job_parts[job.id]))
+        except templating.TemplateProblem as problem:
+            message.status, message.lease_until = "failed", None
+            message.last_error, message.cause = str(problem)[:500], "render_error"
+            return False
+        # Kept on the object without marking it changed: the outcome's UPDATE stores it (_record).
+        set_committed_value(message, "subject", rendered.subject)
+        set_committed_value(message, "body", rendered.text)
+        set_committed_value(message, "message_id", composer.message_id_for(message.key, self.account.from_address))
+        return True
 
 
 # ---- SMTP ---------------------------------------------------------------------------------------
