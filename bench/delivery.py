@@ -173,7 +173,8 @@ def two_workers(url: str, count: int, sink: Sink) -> None:
                "SECRET_KEY": app.config["SECRET_KEY"], "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
                "BASE_URL": "https://bench.example"}
         start = time.perf_counter()
-        workers = [subprocess.Popen([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env) for _ in range(2)]
+        workers = [subprocess.Popen([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
         for worker in workers:
             worker.wait()
         seconds = time.perf_counter() - start

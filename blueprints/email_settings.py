@@ -2,7 +2,7 @@
 runs the real protocol in the request (an unsaved password is never written anywhere)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from shutterbell import diagnostics, mailcheck, mailsettings, queue
@@ -73,9 +73,13 @@ def _page(form: SmtpForm, account, status: int | None = None, **context):
     """The whole page, or for htmx only the SMTP section (form, result, and provider note)."""
     context.update(account=account, step_names=mailcheck.STEP_LABELS, preset=mailsettings.PRESETS.get(form.preset.data or ""),
                    has_password=mailsettings.has_smtp_password(account))
-    if request.htmx:
-        return render_template("email_settings/_smtp.html", form=form, **context), status or (422 if form.errors else 200)
-    return render_form("email_settings/edit.html", form, status, **context)
+    if not request.htmx:
+        return render_form("email_settings/edit.html", form, status, **context)
+    response = make_response(render_template("email_settings/_smtp.html", form=form, **context),
+                             status or (422 if form.errors else 200))
+    if form.errors:  # field errors: the whole section, not just the part the request asked for
+        response.headers.update({"HX-Retarget": "#smtp", "HX-Reselect": "#smtp", "HX-Reswap": "outerHTML"})
+    return response
 
 
 @bp.app_context_processor

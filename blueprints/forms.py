@@ -381,8 +381,7 @@ class CustomerForm(FlaskForm):
         attach_errors(self, problems)
 
 
-SECURITY_CHOICES = [("starttls", _l("STARTTLS (usually port 587)")), ("ssl", _l("SSL/TLS (usually port 465)")),
-                    ("none", _l("None (not encrypted)"))]
+SECURITY_CHOICES = [("starttls", _l("STARTTLS (587)")), ("ssl", _l("SSL/TLS (465)")), ("none", _l("None"))]
 
 
 class SmtpForm(FlaskForm):
@@ -393,7 +392,8 @@ class SmtpForm(FlaskForm):
     host = StringField(_l("SMTP server"), validators=[DataRequired(), Length(max=253)],
                        filters=[lambda v: v.strip().rstrip(".").lower() if v else v])
     port = IntegerField(_l("Port"), validators=[DataRequired(), NumberRange(1, 65535)], default=587)
-    security = SelectField(_l("Security"), choices=choices(SECURITY_CHOICES), default="starttls")
+    security = SelectField(_l("Security"), choices=choices(SECURITY_CHOICES), default="starttls",
+                           description=_l("Port 587 uses STARTTLS, 465 SSL/TLS."))
     username = StringField(_l("Username"), validators=[Length(max=254)], filters=[lambda v: v.strip() if v else v],
                            description=_l("Usually your full email address. Leave empty if the server needs no sign-in."))
     password = PasswordField(_l("Password"), validators=[Length(max=500)])

@@ -25,8 +25,8 @@ def wait_for_redis(url: str, timeout: float = 30.0) -> Redis:
             time.sleep(0.2)
 
 
-def enqueue(url: str, queue_name: str, func, *args):
+def enqueue(url: str, queue_name: str, func, *args, timeout: int = 3600):
     """Put a job on the worker queue (after the caller has committed what the job will read)."""
     from rq import Queue
 
-    return Queue(queue_name, connection=connect(url)).enqueue(func, *args, job_timeout=3600)
+    return Queue(queue_name, connection=connect(url)).enqueue(func, *args, job_timeout=timeout)

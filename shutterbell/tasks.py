@@ -50,7 +50,8 @@ def tick() -> dict:
     made = outbox.schedule(now, policy)
     swept = outbox.sweep(now, policy)
     handed = outbox.dispatch(now, policy, lambda ids: queue.enqueue(
-        current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], send_messages, ids))
+        current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], send_messages, ids,
+        timeout=current_app.config["OUTBOX_LEASE_SECONDS"]))
     return {"made": made, "swept": swept, "dispatched": handed}
 
 
@@ -71,6 +72,6 @@ def dispatch_now(config) -> None:
 
     try:
         outbox.dispatch(utcnow(), outbox.Policy.from_config(config), lambda ids: queue.enqueue(
-            config["REDIS_URL"], config["QUEUE_NAME"], send_messages, ids))
+            config["REDIS_URL"], config["QUEUE_NAME"], send_messages, ids, timeout=config["OUTBOX_LEASE_SECONDS"]))
     except OSError:
         pass

@@ -31,6 +31,7 @@ def test_owner_pages(page_for, live_server, owner, viewport, size):
         profile_id = profiles.list_profiles(studio)[1].id
     page = page_for(viewport)
     for name, path in [("dashboard", "/"), ("users", "/settings/users/"), ("studio", "/settings/studio/"),
+                       ("email-settings", "/settings/email/"), ("outbox-empty", "/outbox/"),
                        ("jobs", "/jobs/"), ("job-new", "/jobs/new"),
                        ("profile-edit", f"/settings/profiles/{profile_id}"),
                        ("profile-delete", f"/settings/profiles/{profile_id}/delete")]:

@@ -1,0 +1,101 @@
+"""Settings → Email and the outbox in Chromium: a preset fills the server, Test connection runs
+against a real SMTP server (aiosmtpd with STARTTLS and AUTH) and shows each step or the hint, and
+the outbox shows what was sent, down to the headers."""
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from shutterbell import accounts, customers, jobs, outbox, profiles
+from shutterbell.models import utcnow
+from shutterbell.profiles import NotificationInput, ProfileInput
+
+from ..conftest import PASSWORD as OWNER_PASSWORD
+from ..mailservers import PASSWORD, SENDER, USERNAME, Mailbox, make_certificate, submission_server
+from .conftest import DESKTOP, TABLET, screenshot
+from .test_pages_tour import check_layout
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory):
+    certificate = make_certificate(tmp_path_factory.mktemp("tls"))
+    mailbox = Mailbox()
+    with submission_server(*certificate, handler=mailbox) as port:
+        yield mailbox, port, str(certificate[0])
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_owner_tests_and_saves_the_smtp_account(page_for, live_server, smtp, monkeypatch, viewport, size):
+    app, base_url = live_server
+    mailbox, port, ca_file = smtp
+    monkeypatch.setitem(app.config, "MAIL_CA_FILE", ca_file)
+    page = page_for(viewport)
+    page.goto(f"{base_url}/settings/email/")
+    page.get_by_label("Provider").select_option("Gmail")
+    expect(page.get_by_label("SMTP server")).to_have_value("smtp.gmail.com")
+    expect(page.get_by_text("app password", exact=False).first).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"email-settings-preset-{size}")
+
+    page.get_by_label("SMTP server").fill("127.0.0.1")
+    page.get_by_label("Port").fill(str(port))
+    page.get_by_label("Security").select_option("starttls")
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_label("From address").fill(SENDER)
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_text("The test failed")).to_be_visible()
+    expect(page.get_by_text("What to do:")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"email-settings-failed-{size}")
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_text("Connection works: nothing was sent.")).to_be_visible()
+    expect(page.get_by_text("Sender address accepted (MAIL FROM)")).to_be_visible()
+    screenshot(page, f"email-settings-passed-{size}")
+    page.get_by_role("button", name="Test and save").click()
+    expect(page.get_by_text("Sending settings saved.")).to_be_visible()
+    expect(page.get_by_text("Saved. Leave empty to keep it.")).to_be_visible()
+    assert mailbox.received == []  # testing sends nothing
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monkeypatch, viewport, size):
+    app, base_url = live_server
+    mailbox, port, ca_file = smtp
+    monkeypatch.setitem(app.config, "MAIL_CA_FILE", ca_file)
+    with app.app_context():
+        from shutterbell import mailsettings
+
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
+            "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Studio Lichtblick", ""), True, utcnow())
+        profile = profiles.save_profile(studio, None, ProfileInput("Welcome", "", [NotificationInput(
+            trigger="customer_registered", days=None, audience="potential_buyers", channel="email",
+            subject="Welcome, {{ customer.first_name }}",
+            body="Hello {{ customer.first_name }},\n\nyour photos of {{ job.name }} will be at {{ job.gallery_url }}")]))
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Kita Regenbogen", profile_id=profile.id,
+                                                       gallery_url="https://photos.example.com/k"), None)
+        for name in ("Anna", "Ben"):
+            customers.register(job, customers.CustomerInput(name, "Schmidt", f"{name.lower()}-{size}@example.com",
+                                                            email_consent=True), "staff", {"email": "ok"}, utcnow())
+        policy = outbox.Policy.from_config(app.config)
+        now = utcnow() + timedelta(seconds=1)
+        outbox.schedule(now, policy)
+        outbox.dispatch(now, policy, lambda ids: outbox.send_batch(ids, policy))
+    page = page_for(viewport)
+    page.goto(f"{base_url}/outbox/")
+    expect(page.get_by_text("Welcome, Anna")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"outbox-{size}")
+    page.get_by_text("Welcome, Anna").click()
+    expect(page.get_by_text("What the customer gets")).to_be_visible()
+    page.get_by_text("Email source, headers included").click()
+    expect(page.get_by_text("List-Unsubscribe-Post: List-Unsubscribe=One-Click")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"outbox-message-{size}")
+    assert page.js_errors == []
