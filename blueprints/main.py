@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from shutterbell import accounts, profiles, queue, tasks
+from shutterbell import accounts, mailsettings, messages, profiles, queue, tasks
 from shutterbell.models import utcnow
 
 from .access import current_studio
@@ -21,8 +21,13 @@ def index():
 @login_required
 def dashboard():
     last_run = tasks.last_heartbeat(queue.connect(current_app.config["REDIS_URL"]))
+    studio = current_studio()
+    days = messages.daily_counts(studio, utcnow())
     return render_template(
         "main/dashboard.html",
-        profiles=profiles.list_profiles(current_studio()),
+        profiles=profiles.list_profiles(studio),
         worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
+        days=days, today=days[-1], waiting=messages.waiting(studio),
+        chart_top=max([1] + [d.sent + d.failed + d.skipped for d in days]),
+        mail_ready=mailsettings.account_of(studio).smtp_configured,
     )

@@ -111,6 +111,14 @@ def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
     return [Day(day, **c) for day, c in counts.items()]
 
 
+def waiting(studio: Studio) -> dict[str, int]:
+    """Messages not done yet, by status (queued, sending, scheduled, awaiting approval)."""
+    rows = db.session.execute(sa.select(Message.status, sa.func.count()).where(
+        Message.studio_id == studio.id, Message.status.in_((*Message.IN_FLIGHT, "awaiting_approval")))
+        .group_by(Message.status)).all()
+    return {status: count for status, count in rows}
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back coalesce() results naive (they are UTC)."""
     from datetime import timezone

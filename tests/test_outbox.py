@@ -356,3 +356,40 @@ def test_erasure_drops_what_was_said_and_keeps_the_counts(job, mailbox, as_olivi
     rows = {m.customer_id: m for m in db.session.scalars(sa.select(Message))}
     assert (rows[anna.id].status, rows[anna.id].body, rows[anna.id].subject) == ("sent", "", "")
     assert "anna" not in rows[anna.id].recipient and rows[ben.id].body == "Hi Ben"
+
+
+def test_across_the_clock_change_reminders_go_out_at_nine_local_on_both_sides(olivia, account, mailbox):
+    from zoneinfo import ZoneInfo
+    berlin = ZoneInfo("Europe/Berlin")
+    profile = make_profile(olivia.studio, email_notification("days_before_archived", days=7))
+    for name, archives in (("Winter", date(2026, 4, 4)), ("Summer", date(2026, 4, 6))):  # reminders 28th / 30th March
+        job = jobs.save_job(olivia.studio, None, jobs.JobInput(name=name, profile_id=None, archives_at=archives), None)
+        use(job, profile)
+        sign_up(job, name, at=T0)
+    deliver(T0)
+    for day in (28, 30):  # the clocks go forward on 29 March
+        nine = datetime(2026, 3, day, 9, 0, tzinfo=berlin)
+        with time_machine.travel(nine - timedelta(minutes=1), tick=False):
+            deliver(nine - timedelta(minutes=1))
+        count = len(mailbox.received)
+        with time_machine.travel(nine + timedelta(seconds=20), tick=False):
+            deliver(nine + timedelta(seconds=20))
+        assert len(mailbox.received) == count + 1
+    local_times = {m.due_at.astimezone(berlin).strftime("%d %H:%M") for m in db.session.scalars(sa.select(Message))}
+    assert local_times == {"28 09:00", "30 09:00"}
+    assert {m.due_at.strftime("%H:%M") for m in db.session.scalars(sa.select(Message))} == {"08:00", "07:00"}  # UTC
+
+
+def test_the_dashboard_counts_today_and_charts_thirty_days(job, mailbox, as_olivia):
+    now = datetime.now(UTC)
+    sign_up(job, "Anna", at=now), sign_up(job, "Ben", at=now)
+    mailbox.rcpt_replies["ben@example.com"] = ["550 5.1.1 User unknown"]
+    deliver(now + timedelta(seconds=5))
+    page = text_of(as_olivia.get("/"))
+    assert "<strong>1</strong> sent today" in page and "<strong>1</strong> failed today" in page
+    assert "Messages per day, last 30 days: 1 sent, 1 failed, 0 skipped" in page
+    assert page.count('class="sent"') == 30
+
+
+def test_the_dashboard_says_when_no_email_account_is_set_up(as_olivia):
+    assert "No email account is set up yet" in text_of(as_olivia.get("/"))
