@@ -402,6 +402,11 @@ class SmtpForm(FlaskForm):
     sender_name = StringField(_l("Sender name"), validators=[Length(max=120)],
                               description=_l("What customers see as the sender, e.g. your studio's name."))
     reply_to = EmailField(_l("Reply-to address (optional)"), validators=[Optional(), Email(), Length(max=254)])
+    limit_per_minute = IntegerField(_l("Most messages a minute"), validators=[Optional(), NumberRange(1, 10000)])
+    limit_per_day = IntegerField(_l("Most messages a day"), validators=[Optional(), NumberRange(1, 1000000)],
+                                 description=_l("Your provider's limit, with a margin; messages beyond it wait for "
+                                                "the next free slot instead of getting the account blocked. "
+                                                "Empty: no limit."))
     save_anyway = HiddenField()
 
     def __init__(self, *args, account, **kwargs):
@@ -417,14 +422,18 @@ class SmtpForm(FlaskForm):
         preset = mailsettings.PRESETS.get(self.preset.data or "")
         if preset is not None:
             self.host.data, self.port.data, self.security.data = preset.smtp
-            self.host.raw_data = self.port.raw_data = None  # show the new values, not what was posted
+            self.limit_per_minute.data, self.limit_per_day.data = mailsettings.SENDING_LIMITS.get(
+                self.preset.data, (None, None))
+            for name in ("host", "port", "limit_per_minute", "limit_per_day"):
+                getattr(self, name).raw_data = None  # show the new values, not what was posted
         return preset
 
     def to_input(self) -> mailsettings.SmtpInput:
         return mailsettings.SmtpInput(
             host=self.host.data, port=self.port.data, security=self.security.data, username=self.username.data or "",
             password=self.password.data or "", from_address=(self.from_address.data or "").strip(),
-            sender_name=(self.sender_name.data or "").strip(), reply_to=(self.reply_to.data or "").strip())
+            sender_name=(self.sender_name.data or "").strip(), reply_to=(self.reply_to.data or "").strip(),
+            limit_per_minute=self.limit_per_minute.data, limit_per_day=self.limit_per_day.data)
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

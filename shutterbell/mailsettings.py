@@ -56,6 +56,15 @@ PRESETS = {
 }
 
 
+# What each provider lets an account send, with a margin: per minute and per rolling 24 hours.
+# Exchange Online allows 30 a minute and 10,000 a day; Google Workspace 2,000 a day; consumer
+# Gmail about 500. Providers change these; the studio can edit them.
+SENDING_LIMITS = {
+    "gmail": (20, 450), "google_workspace": (30, 1800), "microsoft365": (30, 9000), "yahoo": (20, 450),
+    "icloud": (20, 900), "fastmail": (30, 3000), "zoho": (20, 450), "godaddy": (20, 450), "ionos": (30, 2000),
+}
+
+
 @dataclass
 class SmtpInput:
     host: str
@@ -66,6 +75,8 @@ class SmtpInput:
     from_address: str
     sender_name: str
     reply_to: str
+    limit_per_minute: int | None = None
+    limit_per_day: int | None = None
 
 
 def tls_context() -> ssl.SSLContext:
@@ -122,6 +133,7 @@ def save_smtp(account: MailAccount, given: SmtpInput, checked_ok: bool, now: dat
     account.smtp_host, account.smtp_port, account.smtp_security = given.host, given.port, given.security
     account.smtp_username, account.from_address = given.username, given.from_address
     account.sender_name, account.reply_to = given.sender_name, given.reply_to
+    account.limit_per_minute, account.limit_per_day = given.limit_per_minute, given.limit_per_day
     if checked_ok:
         record_smtp_success(account, now)
     db.session.add(account)

@@ -338,6 +338,9 @@ class MailAccount(db.Model):
     from_address: Mapped[str] = mapped_column(sa.String(254), default="")
     sender_name: Mapped[str] = mapped_column(sa.String(120), default="")
     reply_to: Mapped[str] = mapped_column(sa.String(254), default="")
+    # The provider's sending limits (messages per minute, per rolling 24 hours); None: no limit.
+    limit_per_minute: Mapped[int | None]
+    limit_per_day: Mapped[int | None]
     smtp_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last successful test
     # Set when real sends fail on the account (password, quota, TLS): sending pauses and the
     # owner sees the banner until a test or a send succeeds.
@@ -346,7 +349,11 @@ class MailAccount(db.Model):
     smtp_failure_detail: Mapped[str] = mapped_column(sa.String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (sa.CheckConstraint("smtp_security in ('ssl', 'starttls', 'none')", name="smtp_security"),)
+    __table_args__ = (
+        sa.CheckConstraint("smtp_security in ('ssl', 'starttls', 'none')", name="smtp_security"),
+        sa.CheckConstraint("limit_per_minute is null or limit_per_minute > 0", name="limit_per_minute"),
+        sa.CheckConstraint("limit_per_day is null or limit_per_day > 0", name="limit_per_day"),
+    )
 
     @property
     def smtp_configured(self) -> bool:
@@ -399,6 +406,7 @@ class Message(db.Model):
         sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
         sa.Index("ix_message_studio_status", "studio_id", "status"),
         sa.Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
+        sa.Index("ix_message_studio_sent_at", "studio_id", "sent_at"),
     )
 
 

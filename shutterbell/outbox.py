@@ -133,8 +133,9 @@ def sweep(now: datetime, policy: Policy) -> int:
 
 def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], object], limit: int = 20000) -> int:
     """Hand ready messages to workers in batches, studio by studio in turn, so one studio's
-    backlog does not hold up another's reminder. A message handed over but never claimed (Redis
-    flushed, job lost) is handed over again after ``reenqueue_after``."""
+    backlog does not hold up another's reminder, and no studio past its provider's sending limits.
+    A message handed over but never claimed (Redis flushed, job lost) is handed over again after
+    ``reenqueue_after``."""
     sendable = sa.select(MailAccount.studio_id).where(MailAccount.smtp_host != "", MailAccount.from_address != "",
                                                       MailAccount.smtp_failing_since.is_(None))
     ready = db.session.execute(
@@ -143,6 +144,7 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
                sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after))
         .order_by(Message.due_at, Message.id).limit(limit)).all()
+    ready = _within_limits(ready, now, policy)
     if not ready:
         return 0
     ids = [row.id for row in ready]
@@ -152,6 +154,37 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
     for batch in _fair_batches(ready, policy.batch_size):
         enqueue(batch)
     return len(ids)
+
+
+def _within_limits(ready: list, now: datetime, policy: Policy) -> list:
+    """Keep each studio under its account's limits per minute and per rolling 24 hours: what was
+    sent, is being sent, or was just handed over counts; the rest waits for a later pass (waiting
+    on a limit never makes a message late)."""
+    limits = {a.studio_id: (a.limit_per_minute, a.limit_per_day) for a in db.session.scalars(
+        sa.select(MailAccount).where(MailAccount.studio_id.in_({row.studio_id for row in ready}),
+                                     sa.or_(MailAccount.limit_per_minute.is_not(None),
+                                            MailAccount.limit_per_day.is_not(None))))}
+    allowance = {studio_id: min(_room(studio_id, per_minute, timedelta(minutes=1), now, policy),
+                                _room(studio_id, per_day, timedelta(days=1), now, policy))
+                 for studio_id, (per_minute, per_day) in limits.items()}
+    kept = []
+    for row in ready:
+        if row.studio_id in allowance:
+            if allowance[row.studio_id] <= 0:
+                continue
+            allowance[row.studio_id] -= 1
+        kept.append(row)
+    return kept
+
+
+def _room(studio_id: int, limit: int | None, window: timedelta, now: datetime, policy: Policy) -> float:
+    if limit is None:
+        return float("inf")
+    used = db.session.scalar(sa.select(sa.func.count()).where(
+        Message.studio_id == studio_id, Message.channel == "email",
+        sa.or_(Message.sent_at >= now - window, Message.status == "sending",
+               sa.and_(Message.status == "queued", Message.enqueued_at >= now - policy.reenqueue_after))))
+    return limit - used
 
 
 def _fair_batches(rows, size: int) -> list[list[int]]:

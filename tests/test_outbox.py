@@ -393,3 +393,23 @@ def test_the_dashboard_counts_today_and_charts_thirty_days(job, mailbox, as_oliv
 
 def test_the_dashboard_says_when_no_email_account_is_set_up(as_olivia):
     assert "No email account is set up yet" in text_of(as_olivia.get("/"))
+
+
+def test_sending_limits_spread_messages_instead_of_getting_the_account_blocked(job, mailbox, account):
+    account.limit_per_minute, account.limit_per_day = 2, 3
+    db.session.commit()
+    for name in ("Anna", "Ben", "Cleo", "Dora", "Emil"):
+        sign_up(job, name, at=T0)
+    sent_after = []
+    for offset in (timedelta(minutes=1), timedelta(minutes=1, seconds=30), timedelta(minutes=2, seconds=5),
+                   timedelta(minutes=4), timedelta(days=1, minutes=2), timedelta(days=1, minutes=4)):
+        deliver(T0 + offset)
+        sent_after.append(len(mailbox.received))
+    assert sent_after == [2, 2, 3, 3, 5, 5]  # 2 a minute, 3 in any 24 hours; nobody skipped as late
+    assert statuses() == {(f"{n}@example.com", "sent") for n in ("anna", "ben", "cleo", "dora", "emil")}
+
+
+def test_a_preset_fills_the_providers_sending_limits(as_olivia):
+    page = text_of(as_olivia.post("/settings/email/smtp/preset", {"preset": "gmail", "host": "", "port": ""}, htmx=True))
+    assert 'name="limit_per_minute" type="number" value="20"' in page or 'value="20"' in page
+    assert 'value="450"' in page
