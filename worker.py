@@ -9,7 +9,7 @@ from rq.cron import CronScheduler
 
 from app import create_app
 from shutterbell.extensions import db
-from shutterbell.queue import wait_for_redis
+from shutterbell.queue import urgent, wait_for_redis
 
 
 def main(argv: list[str]) -> None:
@@ -21,9 +21,10 @@ def main(argv: list[str]) -> None:
             scheduler.load_config_from_file("shutterbell.cron")
             scheduler.start()
         else:
-            queue = Queue(app.config["QUEUE_NAME"], connection=connection)
+            name = app.config["QUEUE_NAME"]
+            queues = [Queue(urgent(name), connection=connection), Queue(name, connection=connection)]
             db.engine.dispose()  # each forked job opens its own connections, never the parent's
-            Worker([queue], connection=connection).work(burst="--burst" in argv)
+            Worker(queues, connection=connection).work(burst="--burst" in argv)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,10 @@ def test_smtp():
     if throttle.blocked(key):
         return _page(form, account, too_many=True, status=429)
     throttle.failed(key)  # every test counts: each one is a sign-in at the provider
-    result = mailsettings.check(mailsettings.smtp_settings(account, form.to_input()), CHECK_TIMEOUT)
+    given = form.to_input()
+    result = mailsettings.check(mailsettings.smtp_settings(account, given), CHECK_TIMEOUT)
+    if result.ok and mailsettings.is_saved(account, given):
+        mailsettings.resume(account, utcnow())  # the saved settings work again: sending goes on
     return _page(form, account, result=result)
 
 

@@ -40,7 +40,7 @@ def show(message_id: int):
 def retry(message_id: int):
     message = or_404(messages.get(current_studio(), message_id))
     if messages.retry(message):
-        tasks.dispatch_now(current_app.config)
+        tasks.dispatch_now(current_app.config, [message.id])
         flash(_("The message is queued again."), "success")
     return redirect_after_post(url_for(".show", message_id=message.id))
 
@@ -66,7 +66,7 @@ def approve_job(job_id: int):
         flash(_("%(num)d messages cancelled.", num=messages.cancel(waiting)), "success")
     else:
         flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
-        tasks.dispatch_now(current_app.config)
+        tasks.dispatch_now(current_app.config, [m.id for m in waiting])
     return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
 
 

@@ -41,8 +41,10 @@ def signup(code: str):
         throttle.failed(request.remote_addr or "-")  # every attempt counts
         if form.validate_on_submit():
             customer, created = customers.register(job, form.to_input(), "signup", wording, utcnow())
-            if created and outbox.queue_confirmation(customer, utcnow(), outbox.Policy.from_config(current_app.config)):
-                tasks.dispatch_now(current_app.config)
+            confirmation = created and outbox.queue_confirmation(customer, utcnow(),
+                                                                 outbox.Policy.from_config(current_app.config))
+            if confirmation:
+                tasks.dispatch_now(current_app.config, [confirmation.id])
             return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
         return render_template("public/signup.html", **page), 422
     return render_template("public/signup.html", **page)

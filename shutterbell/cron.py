@@ -8,8 +8,10 @@ import os
 from rq import cron
 
 from . import tasks
+from .queue import urgent
 
 QUEUE = os.environ.get("QUEUE_NAME", "shutterbell")
 
-cron.register(tasks.heartbeat, QUEUE, interval=60, name="heartbeat")
-cron.register(tasks.tick, QUEUE, interval=60, name="outbox")
+cron.register(tasks.heartbeat, urgent(QUEUE), interval=60, name="heartbeat")
+# The pass first, before any send job waiting in the main queue.
+cron.register(tasks.tick, urgent(QUEUE), interval=60, name="outbox")

@@ -141,6 +141,19 @@ def save_smtp(account: MailAccount, given: SmtpInput, checked_ok: bool, now: dat
     return account
 
 
+def is_saved(account: MailAccount, given: SmtpInput) -> bool:
+    """Are these the saved connection settings (the password left empty, or the same)?"""
+    return account.id is not None and (account.smtp_host, account.smtp_port, account.smtp_security,
+                                       account.smtp_username) == (given.host, given.port, given.security,
+                                                                  given.username) \
+        and given.password in ("", smtp_password(account))
+
+
+def resume(account: MailAccount, now: datetime) -> None:
+    record_smtp_success(account, now)
+    db.session.commit()
+
+
 def record_smtp_success(account: MailAccount, now: datetime) -> None:
     account.smtp_checked_at = now
     account.smtp_failing_since = None

@@ -135,21 +135,25 @@ def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_join
 
 
 def _instant_events(plan: _Plan, window: Pass) -> int:
-    """Registration (from the confirmation) and order placed: due at the event itself."""
+    """Registration (from the confirmation) and order placed: due at the event itself. An event
+    can be written after its own time (an import commits in chunks, a shop reports an order late):
+    such rows are found by when they were written, and are due at once."""
     n = plan.notification
     since, until = sa.literal(window.since, UTCDateTime), sa.literal(window.until, UTCDateTime)
     if plan.trigger.occurrence is Occurrence.REGISTRATION:
         key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) \
             + sa.literal(":registration:") + _text(Customer.id)
-        select = _row_select(plan, window, key, Customer.confirmed_at).where(
-            Customer.confirmed_at >= since, Customer.confirmed_at <= until)
+        base = _row_select(plan, window, key, Customer.confirmed_at)
+        event, written = Customer.confirmed_at, Customer.created_at
     else:
         key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) \
             + sa.literal(":order:") + _text(Order.id)
-        select = (_row_select(plan, window, key, Order.placed_at)
-                  .join(Order, sa.and_(Order.customer_id == Customer.id, Order.job_id == Job.id))
-                  .where(Order.cancelled_at.is_(None), Order.placed_at >= since, Order.placed_at <= until))
-    return _insert(select)
+        base = (_row_select(plan, window, key, Order.placed_at)
+                .join(Order, sa.and_(Order.customer_id == Customer.id, Order.job_id == Job.id))
+                .where(Order.cancelled_at.is_(None)))
+        event, written = Order.placed_at, Order.created_at
+    return (_insert(base.where(event >= since, event <= until))
+            + _insert(base.where(written >= since, written <= until, event < since)))
 
 
 def _delayed_events(plan: _Plan, window: Pass) -> int:
@@ -188,18 +192,24 @@ def _anchored(plan: _Plan, window: Pass) -> int:
                                   .join(Job, Voucher.job_id == Job.id)
                                   .where(live_jobs, Voucher.expires_at.between(low.date(), high.date())))
         for job_id, voucher_id, expires in rows:
-            due.append((job_id, f"voucher:{voucher_id}", scheduling.on_day(expires, n, trigger, plan.studio, plan.zone)))
+            due.append((job_id, f"voucher:{voucher_id}", scheduling.on_day(expires, n, trigger, plan.studio, plan.zone),
+                        False))
     else:
         column = getattr(Job, trigger.keys_off.removeprefix("job."))
         is_day = isinstance(column.type, sa.Date)
         bounds = (low.date(), high.date()) if is_day else (low, high)
-        for job_id, value in db.session.execute(sa.select(Job.id, column).where(live_jobs, column.between(*bounds))):
+        in_range = column.between(*bounds)
+        if not is_day and not trigger.takes_days:  # "photos are online": also when entered late
+            in_range = sa.or_(in_range, Job.updated_at.between(window.since, window.until))
+        for job_id, value in db.session.execute(sa.select(Job.id, column).where(live_jobs, column.is_not(None),
+                                                                                in_range)):
             moment = (scheduling.on_day(value, n, trigger, plan.studio, plan.zone) if is_day
                       else scheduling.after_event(value, n, trigger, plan.studio, plan.zone))
-            due.append((job_id, f"date:{trigger.keys_off}:{value.isoformat()}", moment))
+            late_entry = not is_day and not trigger.takes_days
+            due.append((job_id, f"date:{trigger.keys_off}:{value.isoformat()}", moment, late_entry))
     made = 0
-    for job_id, occurrence, moment in due:
-        if not window.since <= moment <= window.until:
+    for job_id, occurrence, moment, late_entry in due:
+        if moment > window.until or (moment < window.since and not late_entry):
             continue
         at = sa.literal(moment, UTCDateTime)
         key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(f":{job_id}:{occurrence}")

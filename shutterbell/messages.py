@@ -49,12 +49,11 @@ def get(studio: Studio, message_id: int) -> Message | None:
 
 def retry(message: Message) -> bool:
     """A failed message goes back to the queue with the same text and Message-ID."""
-    if message.status not in RETRYABLE:
-        return False
-    message.status, message.next_attempt_at, message.enqueued_at = "queued", None, None
-    message.last_error, message.cause = "", ""
+    moved = db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status.in_(RETRYABLE))
+                               .values(status="queued", attempts=0, next_attempt_at=None, enqueued_at=None,
+                                       last_error="", cause="")).rowcount
     db.session.commit()
-    return True
+    return bool(moved)
 
 
 def cancel(messages: list[Message]) -> int:

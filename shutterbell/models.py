@@ -200,6 +200,7 @@ class Customer(db.Model):
         sa.UniqueConstraint("job_id", "email", name="uq_customer_job_id_email"),
         sa.UniqueConstraint("studio_id", "external_id", name="uq_customer_studio_id_external_id"),
         sa.Index("ix_customer_confirmed_at", "confirmed_at"),  # the scheduler reads sign-ups by time
+        sa.Index("ix_customer_created_at", "created_at"),  # ... and by when they were written
     )
 
     def has_consent(self, channel: str) -> bool:
@@ -249,6 +250,7 @@ class Order(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("studio_id", "external_id", name="uq_order_studio_id_external_id"),
         sa.Index("ix_order_placed_at", "placed_at"),
+        sa.Index("ix_order_created_at", "created_at"),
         sa.CheckConstraint("total_cents >= 0", name="total_not_negative"),
     )
 

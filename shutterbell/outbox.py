@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -70,8 +71,11 @@ def schedule(now: datetime, policy: Policy) -> int:
             Message.status.in_(("awaiting_approval", "scheduled")), Message.body == "")):
         if message.studio_id not in batches:
             batches[message.studio_id] = _Batch(db.session.get(Studio, message.studio_id), policy)
-        if batches[message.studio_id].write(message):  # an approver sees exactly what will go out
-            _record(message)
+        problem = batches[message.studio_id].write(message)  # an approver sees exactly what will go out
+        if problem:
+            _record(message, expect=message.status, status="failed", last_error=problem, cause="render_error")
+        else:
+            _record(message, expect=message.status)
     db.session.commit()
     return made
 
@@ -131,7 +135,8 @@ def sweep(now: datetime, policy: Policy) -> int:
     return result.rowcount
 
 
-def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], object], limit: int = 20000) -> int:
+def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], object], limit: int = 20000,
+             only: list[int] | None = None) -> int:
     """Hand ready messages to workers in batches, studio by studio in turn, so one studio's
     backlog does not hold up another's reminder, and no studio past its provider's sending limits.
     A message handed over but never claimed (Redis flushed, job lost) is handed over again after
@@ -142,7 +147,8 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
         sa.select(Message.id, Message.studio_id)
         .where(Message.status == "queued", Message.channel == "email", Message.studio_id.in_(sendable),
                sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-               sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after))
+               sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after),
+               Message.id.in_(only) if only is not None else sa.true())
         .order_by(Message.due_at, Message.id).limit(limit)).all()
     ready = _within_limits(ready, now, policy)
     if not ready:
@@ -240,7 +246,9 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
         for message in messages:
             by_studio.setdefault(message.studio_id, []).append(message)
         for studio_id, batch in by_studio.items():
-            _send_studio_batch(_Batch(db.session.get(Studio, studio_id), policy), batch, clock, context, outcome)
+            studio_batch = _Batch(db.session.get(Studio, studio_id), policy)
+            studio_batch.read_orders(batch)
+            _send_studio_batch(studio_batch, batch, clock, context, outcome)
     finally:
         session.expire_on_commit = expire_on_commit
     return outcome
@@ -251,6 +259,10 @@ def _send_studio_batch(studio_batch: _Batch, batch: list[Message], clock, contex
     with SmtpSession(account, context or mailsettings.tls_context()) as session:
         for position, message in enumerate(batch):
             result = _attempt(session, message, studio_batch, clock)
+            if result == "hold":  # the provider's quota for today: everything waits an hour, uncounted
+                _release(batch[position:], next_attempt_at=clock() + HOLD)
+                outcome["held"] = outcome.get("held", 0) + len(batch) - position
+                return
             if result == "pause":
                 _release(batch[position:])
                 outcome["paused"] = outcome.get("paused", 0) + len(batch) - position
@@ -262,19 +274,21 @@ def _send_studio_batch(studio_batch: _Batch, batch: list[Message], clock, contex
 
 
 _SERVER_GONE = ("connection_refused", "timeout", "host_not_found")
+HOLD = timedelta(hours=1)
 
 
 def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> str:
-    """Send one claimed message and record its outcome: sent, skipped, failed, retry or pause."""
+    """Send one claimed message and record its outcome: sent, skipped, failed, retry, hold or pause."""
     policy = batch.policy
-    reason = batch.why_not(message)
-    if reason:
-        _finish(message, "skipped", clock(), error=reason)
-        return "skipped"
-    if not batch.write(message):  # stored with the outcome below, in the same commit
-        db.session.commit()
-        return "failed"
     try:
+        reason = batch.why_not(message)
+        if reason:
+            _finish(message, "skipped", clock(), error=reason)
+            return "skipped"
+        problem = batch.write(message)
+        if problem:
+            _finish(message, "failed", clock(), error=problem, cause="render_error")
+            return "failed"
         session.send(message, composer.unsubscribe_url(policy.base_url, message.customer), batch.studio.name, clock())
     except composer.HeaderProblem as problem:
         _finish(message, "failed", clock(), error=str(problem), cause="bad_header")
@@ -285,14 +299,17 @@ def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> st
             _pause(session.account, failure.diagnosis, clock())
         elif verdict == "retry":
             _retry_later(message, failure.diagnosis, clock(), policy)
-        else:
+        elif verdict == "failed":
             _finish(message, "failed", clock(), error=failure.diagnosis.detail, cause=failure.diagnosis.key)
         return verdict
+    except BaseTimeoutException:
+        raise  # RQ's job timeout: stop now; the lease outlives the job, so nobody sends meanwhile
     except Exception as exc:  # a bug must not stop the batch, nor resend this message forever
         log.exception("Sending message %s failed unexpectedly", message.id)
         db.session.rollback()
         session.close()
-        _retry_later(message, diagnostics.Diagnosis(diagnostics.CAUSES["other"], type(exc).__name__), clock(), policy)
+        _retry_later(message, diagnostics.Diagnosis(diagnostics.CAUSES["other"], type(exc).__name__), clock(), policy,
+                     counted=True)
         return "retry"
     _finish(message, "sent", clock())
     return "sent"
@@ -302,19 +319,23 @@ def _judge(failure: SendFailure) -> str:
     """retry (temporary, or the server is unreachable), pause (the account: nothing fails for it),
     or failed (this recipient only)."""
     cause = failure.diagnosis.cause
-    if cause.retry or failure.phase == "connect" and cause.key in (*_SERVER_GONE, "temporary_server_error", "other"):
+    if cause.key == "quota_or_daily_limit":
+        return "hold"
+    if cause.retry or failure.phase == "lost" or failure.phase == "connect" and cause.key in (
+            *_SERVER_GONE, "temporary_server_error", "other"):
         return "retry"
     if failure.phase in ("rcpt", "data") and cause.key in ("other", "mailbox_unavailable"):
         return "failed"
     return "pause" if cause.concerns == "account" else "failed"
 
 
-def _record(message: Message, **values) -> None:
+def _record(message: Message, expect: str = "sending", **values) -> None:
     """Commit one message's outcome, with its text if written in this batch: a plain UPDATE (the
-    worker does this per message; the ORM's unit of work costs more than the commit)."""
+    worker does this per message; the ORM's unit of work costs more than the commit), and only
+    while the row is still ``expect`` (erasure or a cancel may have moved it meanwhile)."""
     values.update(subject=message.subject, body=message.body, message_id=message.message_id)
     table = Message.__table__  # Core: an ORM UPDATE would first search the session for the row
-    db.session.execute(table.update().where(table.c.id == message.id).values(**values))
+    db.session.execute(table.update().where(table.c.id == message.id, table.c.status == expect).values(**values))
     db.session.commit()
     for name, value in values.items():
         set_committed_value(message, name, value)
@@ -325,8 +346,12 @@ def _finish(message: Message, status: str, now: datetime, error: str = "", cause
             sent_at=now if status == "sent" else message.sent_at)
 
 
-def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy) -> None:
-    if message.attempts >= policy.max_attempts:
+def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy,
+                 counted: bool = False) -> None:
+    """Back off and try again. A temporary failure is retried until the grace period is over (a
+    server down for hours is not the message's fault); an unexplained one ``max_attempts`` times."""
+    given_up = message.attempts >= policy.max_attempts if counted else now - message.due_at > policy.grace
+    if given_up:
         _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
         return
     wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
@@ -359,6 +384,16 @@ class _Batch:
         self.account = mailsettings.account_of(studio)
         self.suppressed = suppression.suppressed(studio.id)
         self._job_parts: dict[int, dict] = {}
+        self.buyers: set[int] = set()
+        self.orders: dict[int, Order] = {}
+
+    def read_orders(self, messages: list[Message]) -> None:
+        """The batch's customers' orders, in one query: who is a buyer now, and each order's state."""
+        customer_ids = {m.customer_id for m in messages}
+        for order in db.session.scalars(sa.select(Order).where(Order.customer_id.in_(customer_ids))):
+            self.orders[order.id] = order
+            if order.cancelled_at is None:
+                self.buyers.add(order.customer_id)
 
     def why_not(self, message: Message) -> str:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
@@ -379,14 +414,32 @@ class _Batch:
                 return _("The job was archived.")
             if notification.retired_at is not None or job.profile_id != notification.profile_id:
                 return _("The job's communication profile changed; this message is no longer part of it.")
+            if not notification.enabled:
+                return _("The notification was switched off.")
+            return self._still_fits(message, notification)
         return ""
 
-    def write(self, message: Message) -> bool:
-        """Render a made message once and store it (a retry sends the same text and Message-ID).
-        A text that cannot be rendered fails the message with the reason; returns whether it can go."""
+    def _still_fits(self, message: Message, notification: Notification) -> str:
+        """The target group and the order as they are now (a message can wait, e.g. for approval)."""
+        buyer = message.customer_id in self.buyers
+        if (notification.audience == "buyers" and not buyer) or (notification.audience == "potential_buyers" and buyer):
+            return _("The customer is no longer in the notification's target group.")
+        kind, _sep, ident = _occurrence_of(message.key)
+        order = self.orders.get(int(ident)) if kind == "order" else None
+        if order is not None and order.cancelled_at is not None:
+            return _("The order was cancelled.")
+        if order is not None and notification.trigger == "days_after_order_unpaid" and order.paid_at is not None:
+            return _("The order was paid.")
+        return ""
+
+    def write(self, message: Message) -> str:
+        """Render a made message once, kept on the object for the outcome's UPDATE to store (a
+        retry sends the same text and Message-ID). Returns why it cannot be written, or ""."""
         if message.body:
-            return True
+            return ""
         job, notification = message.job, message.notification
+        if notification is None:  # a confirmation whose text failed when it was made
+            return _("This message has no text and cannot be written again.")
         if job.id not in self._job_parts:
             self._job_parts[job.id] = composer.job_values(self.studio, job)
         kind, _sep, ident = _occurrence_of(message.key)
@@ -397,14 +450,12 @@ class _Batch:
                                          composer.context_for(self.studio, job, message.customer, self.policy.base_url,
                                                               order, voucher, self._job_parts[job.id]))
         except templating.TemplateProblem as problem:
-            message.status, message.lease_until = "failed", None
-            message.last_error, message.cause = str(problem)[:500], "render_error"
-            return False
+            return str(problem)[:500]
         # Kept on the object without marking it changed: the outcome's UPDATE stores it (_record).
         set_committed_value(message, "subject", rendered.subject)
         set_committed_value(message, "body", rendered.text)
         set_committed_value(message, "message_id", composer.message_id_for(message.key, self.account.from_address))
-        return True
+        return ""
 
 
 # ---- SMTP ---------------------------------------------------------------------------------------
@@ -474,9 +525,11 @@ class SmtpSession:
         except smtplib.SMTPDataError as exc:
             self._fail(diagnostics.classify_exception(exc, "smtp", "data", self.account.smtp_host), "data")
         except (OSError, smtplib.SMTPException) as exc:
+            # The connection broke after it worked (the server closed it, a network blip): a
+            # temporary failure, whatever the words; the next message reconnects.
             self.client = None
-            raise SendFailure(diagnostics.classify_exception(exc, "smtp", "connect", self.account.smtp_host),
-                              "connect") from None
+            raise SendFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
+                                                    f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
 
     def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
         try:

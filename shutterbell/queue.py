@@ -25,6 +25,12 @@ def wait_for_redis(url: str, timeout: float = 30.0) -> Redis:
             time.sleep(0.2)
 
 
+def urgent(queue_name: str) -> str:
+    """The queue workers take first: the cron pass, confirmations and what staff asked for now,
+    so they never wait behind a long backlog of sends."""
+    return f"{queue_name}-urgent"
+
+
 def enqueue(url: str, queue_name: str, func, *args, timeout: int = 3600):
     """Put a job on the worker queue (after the caller has committed what the job will read)."""
     from rq import Queue

@@ -68,5 +68,6 @@ def _anonymise(customer: Customer, now: datetime) -> None:
     # those not sent yet never will be.
     mine = Message.customer_id == customer.id
     db.session.execute(sa.update(Message).where(mine).values(recipient=customer.email, subject="", body=""))
-    db.session.execute(sa.update(Message).where(mine, Message.status.in_(("scheduled", "queued", "awaiting_approval")))
+    db.session.execute(sa.update(Message).where(mine, Message.status.in_(("scheduled", "queued", "awaiting_approval",
+                                                                          "sending")))
                        .values(status="skipped", last_error="The customer's data was erased."))

@@ -64,14 +64,20 @@ def send_messages(ids: list[int]) -> dict:
     return outbox.send_batch(ids, outbox.Policy.from_config(current_app.config))
 
 
-def dispatch_now(config) -> None:
-    """Hand ready messages to the workers now (a confirmation, a retry, an approval) instead of at
-    the next minute's pass. If Redis is down the pass does it later: the database says what must go."""
+def dispatch_now(config, ids: list[int] | None = None) -> None:
+    """Hand messages to the workers now (a confirmation, a retry, an approval) instead of at the
+    next minute's pass: the given ones, or every ready one. If Redis is down the pass does it
+    later: the database says what must go."""
     from . import outbox, queue
     from .models import utcnow
 
+    policy = outbox.Policy.from_config(config)
+
+    def enqueue(batch):
+        queue.enqueue(config["REDIS_URL"], queue.urgent(config["QUEUE_NAME"]), send_messages, batch,
+                      timeout=config["OUTBOX_LEASE_SECONDS"])
+
     try:
-        outbox.dispatch(utcnow(), outbox.Policy.from_config(config), lambda ids: queue.enqueue(
-            config["REDIS_URL"], config["QUEUE_NAME"], send_messages, ids, timeout=config["OUTBOX_LEASE_SECONDS"]))
-    except OSError:
+        outbox.dispatch(utcnow(), policy, enqueue, only=ids)
+    except (RedisError, OSError):
         pass

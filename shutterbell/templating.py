@@ -79,6 +79,7 @@ GOTPHOTO_PLACEHOLDERS = {
 _GOTPHOTO_RE = re.compile(r"\[\[\s*([A-Za-z_.\s]+?)\s*\]\]")
 
 MAX_RENDERED = 100_000  # a rendered message never grows past this, whatever its placeholders hold
+MAX_SUBJECT = 300  # the outbox's column; mail clients cut far shorter subjects anyway
 MAX_NESTING = 30
 
 # Only the documented names exist: no Jinja globals (range, lipsum, dict, ...) and a few filters.
@@ -236,6 +237,9 @@ def render(subject: str, body: str, channel: str, context: dict) -> Rendered:
         raise TemplateProblem(_l("Placeholders are nested too deeply.")) from None
     if len(text) + len(rendered_subject) > MAX_RENDERED:
         raise TemplateProblem(_l("This message is too long once its placeholders are filled in."))
+    if len(rendered_subject) > MAX_SUBJECT:
+        raise TemplateProblem(_l("The subject is longer than %(limit)d characters once its placeholders are "
+                                 "filled in.", limit=MAX_SUBJECT))
     if channel == "sms":
         text = clean_sms(text)
         length = sms_length(text)

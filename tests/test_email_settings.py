@@ -5,7 +5,7 @@ from cryptography.fernet import Fernet
 
 from shutterbell import config, crypto, mailsettings
 from shutterbell.extensions import db
-from shutterbell.models import MailAccount
+from shutterbell.models import MailAccount, utcnow
 
 from .conftest import text_of
 from .mailservers import PASSWORD, SENDER, USERNAME, free_port, make_certificate, submission_server
@@ -144,3 +144,16 @@ def test_keys_come_from_the_environment_or_the_embedded_instance(tmp_path):
         config.load(str(tmp_path), {**shared, "ENCRYPTION_KEYS": "not-a-key"})
     key = Fernet.generate_key().decode()
     assert config.load(str(tmp_path), {**shared, "ENCRYPTION_KEYS": key})["ENCRYPTION_KEYS"] == key
+
+
+def test_a_passing_test_of_the_saved_settings_resumes_paused_sending(as_olivia, olivia, smtp_port):
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    account = saved_account(olivia)
+    account.smtp_failing_since, account.smtp_failure_cause = utcnow(), "wrong_password"
+    db.session.commit()
+    assert "SMTP settings" in text_of(as_olivia.get("/"))
+    as_olivia.post("/settings/email/smtp/test", form(smtp_port, password="", host="other.invalid"), htmx=True)
+    assert saved_account(olivia).smtp_failing_since is not None  # other settings than the saved ones
+    as_olivia.post("/settings/email/smtp/test", form(smtp_port, password=""), htmx=True)
+    assert saved_account(olivia).smtp_failing_since is None
+    assert "SMTP settings" not in text_of(as_olivia.get("/"))

@@ -413,3 +413,40 @@ def test_a_preset_fills_the_providers_sending_limits(as_olivia):
     page = text_of(as_olivia.post("/settings/email/smtp/preset", {"preset": "gmail", "host": "", "port": ""}, htmx=True))
     assert 'name="limit_per_minute" type="number" value="20"' in page or 'value="20"' in page
     assert 'value="450"' in page
+
+
+def test_an_event_written_after_its_own_time_still_gets_its_message(olivia, account, mailbox):
+    """A shop reports an order ten minutes late, an import commits its rows in chunks: the pass
+    that runs after the row is written makes the message, however old the event's own time."""
+    from shutterbell import orders
+    now = datetime.now(UTC)
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers"),
+                          email_notification("order_placed", audience="buyers")))
+    deliver(now - timedelta(minutes=2))  # the pass before the rows below are written
+    sign_up(job, "Anna", at=now - timedelta(minutes=10))
+    ben = sign_up(job, "Ben", at=now - timedelta(minutes=30))
+    orders.record(job, ben, 4890, now - timedelta(minutes=15), paid=False)
+    deliver(now + timedelta(seconds=30))
+    made = {(m.recipient, m.key.split(":", 3)[3].split(":")[0]) for m in db.session.scalars(sa.select(Message))}
+    assert made == {("anna@example.com", "registration"), ("ben@example.com", "order")}
+    assert len(mailbox.received) == 2  # Ben bought before the pass: a buyer gets no welcome for potential buyers
+
+
+def test_a_waiting_message_whose_order_was_paid_meanwhile_is_skipped(olivia, account, mailbox, as_sam):
+    """A payment reminder waits for approval; the customer pays; approving it sends nothing."""
+    from shutterbell import orders
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    use(job, make_profile(olivia.studio, email_notification("days_after_order_unpaid", audience="buyers", days=3,
+                                                            requires_approval=True)))
+    anna = sign_up(job, "Anna", at=T0)
+    order, _ = orders.record(job, anna, 4890, T0, paid=False)
+    deliver(datetime(2026, 3, 4, 8, 1, tzinfo=UTC))  # 09:01 in Berlin, 3 days later
+    assert statuses() == {("anna@example.com", "awaiting_approval")}
+    orders.mark_paid(db.session.get(type(order), order.id), datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    waiting = db.session.scalars(sa.select(Message)).all()
+    from shutterbell import messages
+    messages.approve(waiting)
+    deliver(datetime(2026, 3, 4, 10, 5, tzinfo=UTC))
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.last_error) == ("skipped", "The order was paid.") and not mailbox.received
