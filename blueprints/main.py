@@ -28,6 +28,6 @@ def dashboard():
         profiles=profiles.list_profiles(studio),
         worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
         days=days, today=days[-1], waiting=messages.waiting(studio),
-        chart_top=max([1] + [d.sent + d.failed + d.skipped for d in days]),
+        chart_top=max(d.sent + d.failed + d.skipped for d in days),  # 0: nothing to chart yet
         mail_ready=mailsettings.account_of(studio).smtp_configured,
     )

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from shutterbell import jobs, profiles, templating, triggers
+from shutterbell import jobs, messages, profiles, templating, triggers
 from shutterbell.profiles import ProfileChanged, UnknownNotification
 
 from .access import current_studio, or_404, owner_required, redirect_after_post, render_form
@@ -32,6 +32,15 @@ def _profile_or_404(profile_id: int):
 @login_required
 def index():
     return render_template("profiles/index.html", profiles=profiles.list_profiles(current_studio()))
+
+
+@bp.get("/<int:profile_id>/results")
+@login_required
+def results(profile_id: int):
+    """Which messages sell: per notification, what went out and the orders within a week after."""
+    profile = _profile_or_404(profile_id)
+    return render_template("profiles/results.html", profile=profile, results=messages.results(profile),
+                           days=messages.ATTRIBUTION.days)
 
 
 @bp.route("/new", methods=["GET", "POST"])

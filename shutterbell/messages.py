@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Job, Message, Studio
+from .models import Job, Message, Notification, Order, Profile, Studio
 
 PAGE_SIZE = 50
 CANCELLABLE = ("scheduled", "queued", "awaiting_approval")
@@ -108,6 +108,45 @@ def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
         if day in counts:
             counts[day][status] += 1
     return [Day(day, **c) for day, c in counts.items()]
+
+
+ATTRIBUTION = timedelta(days=7)
+
+
+@dataclass
+class NotificationResult:
+    notification: Notification
+    sent: int
+    failed: int
+    skipped: int
+    orders: int  # placed by a recipient within ATTRIBUTION after the message was sent
+    revenue_cents: int
+
+
+def results(profile: Profile) -> list[NotificationResult]:
+    """Per notification of the profile (retired ones too, they have history): what was sent,
+    failed and skipped, and the orders its recipients placed within a week after it."""
+    notifications = db.session.scalars(sa.select(Notification).where(Notification.profile_id == profile.id)
+                                       .order_by(Notification.retired_at.is_not(None), Notification.position)).all()
+    ids = [n.id for n in notifications]
+    counts: dict[tuple[int, str], int] = dict(((nid, status), count) for nid, status, count in db.session.execute(
+        sa.select(Message.notification_id, Message.status, sa.func.count()).where(Message.notification_id.in_(ids))
+        .group_by(Message.notification_id, Message.status)).all())
+    sent = db.session.execute(sa.select(Message.notification_id, Message.customer_id, Message.sent_at).where(
+        Message.notification_id.in_(ids), Message.status == "sent")).all()
+    orders_of: dict[int, list[Order]] = {}
+    for order in db.session.scalars(sa.select(Order).where(Order.customer_id.in_({row.customer_id for row in sent}),
+                                                           Order.cancelled_at.is_(None))):
+        orders_of.setdefault(order.customer_id, []).append(order)
+    attributed: dict[int, set[int]] = {nid: set() for nid in ids}
+    for row in sent:
+        for order in orders_of.get(row.customer_id, []):
+            if row.sent_at <= order.placed_at <= row.sent_at + ATTRIBUTION:
+                attributed[row.notification_id].add(order.id)
+    totals = {order.id: order.total_cents for orders in orders_of.values() for order in orders}
+    return [NotificationResult(n, counts.get((n.id, "sent"), 0), counts.get((n.id, "failed"), 0),
+                               counts.get((n.id, "skipped"), 0), len(attributed[n.id]),
+                               sum(totals[o] for o in attributed[n.id])) for n in notifications]
 
 
 def waiting(studio: Studio) -> dict[str, int]:

@@ -2,6 +2,7 @@
 dispatcher hands out batches, the worker's send path delivers them through the studio's SMTP
 account (aiosmtpd with STARTTLS and AUTH) and records each outcome on its own."""
 import email
+import re
 import threading
 from datetime import date, datetime, timedelta, timezone
 
@@ -450,3 +451,17 @@ def test_a_waiting_message_whose_order_was_paid_meanwhile_is_skipped(olivia, acc
     deliver(datetime(2026, 3, 4, 10, 5, tzinfo=UTC))
     message = db.session.scalar(sa.select(Message))
     assert (message.status, message.last_error) == ("skipped", "The order was paid.") and not mailbox.received
+
+
+def test_results_show_what_each_notification_sent_and_the_orders_after_it(job, mailbox, as_sam):
+    from shutterbell import orders
+    anna, ben = sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    mailbox.rcpt_replies["ben@example.com"] = ["550 5.1.1 User unknown"]
+    deliver(T0 + timedelta(minutes=1))
+    orders.record(job, anna, 4890, T0 + timedelta(days=2), paid=True)  # within a week of the welcome
+    orders.record(job, anna, 1000, T0 + timedelta(days=9), paid=True)  # too late to count
+    page = text_of(as_sam.get(f"/settings/profiles/{job.profile_id}/results"))
+    row = page[page.index("After a customer registered"):]
+    sent, skipped, ordered, revenue = re.findall(r"<td>([^<]*)</td>", row)[:4]  # (failed is a link)
+    assert (sent, skipped, ordered) == ("1", "0", "1") and "48.90" in revenue
+    assert '<a href="/outbox/?status=failed">1</a>' in row

@@ -34,6 +34,7 @@ def test_owner_pages(page_for, live_server, owner, viewport, size):
                        ("email-settings", "/settings/email/"), ("outbox-empty", "/outbox/"),
                        ("jobs", "/jobs/"), ("job-new", "/jobs/new"),
                        ("profile-edit", f"/settings/profiles/{profile_id}"),
+                       ("profile-results", f"/settings/profiles/{profile_id}/results"),
                        ("profile-delete", f"/settings/profiles/{profile_id}/delete")]:
         page.goto(base_url + path)
         page.wait_for_load_state("networkidle")
