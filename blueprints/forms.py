@@ -12,7 +12,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from shutterbell import accounts, customers, jobs, mailsettings, profiles, templating, triggers
+from shutterbell import accounts, customers, jobs, mailsettings, messages, profiles, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -442,4 +442,35 @@ class SmtpForm(FlaskForm):
         keeps_password = mailsettings.has_smtp_password(self._account) and given.username == self._account.smtp_username
         if given.username and not given.password and not keeps_password:
             attach_errors(self, {"password": _l("Enter the password for this account.")})
+        return not self.errors
+
+
+class OneOffForm(FlaskForm):
+    """A one-off message to a target group of a job's customers."""
+
+    audience = RadioField(_l("To"), choices=choices((a.value, a.label) for a in triggers.Audience), default="all")
+    subject = StringField(_l("Subject"))
+    body = TextAreaField(_l("Message"), description=_l("Placeholders like {{ customer.first_name }} and "
+                                                       "{{ job.gallery_url }} work. Mail programs offer a one-click "
+                                                       "unsubscribe with every email; {{ unsubscribe_url }} puts the "
+                                                       "link in the text too."))
+    when = RadioField(_l("When"), choices=choices([("now", _l("Now")), ("later", _l("At a time I choose"))]),
+                      default="now")
+    send_at = DateTimeLocalField(_l("Send at"), validators=[Optional()])
+
+    def __init__(self, *args, zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._zone = zone
+
+    def to_input(self) -> messages.OneOffInput:
+        send_at = None
+        if self.when.data == "later" and self.send_at.data:
+            send_at = self.send_at.data.replace(tzinfo=ZoneInfo(self._zone)).astimezone(timezone.utc)
+        return messages.OneOffInput(self.audience.data, self.subject.data or "", self.body.data or "", send_at)
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.when.data == "later" and not self.send_at.data:
+            attach_errors(self, {"send_at": _l("Choose when to send it.")})
         return not self.errors

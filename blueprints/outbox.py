@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 
 from shutterbell import composer, diagnostics, mailsettings, messages, tasks, templating
-from shutterbell.models import Studio
+from shutterbell.models import Studio, utcnow
 
-from .access import current_studio, job_or_404, or_404, redirect_after_post
+from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
+from .forms import OneOffForm, attach_errors
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 
@@ -68,6 +70,25 @@ def approve_job(job_id: int):
         flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
         tasks.dispatch_now(current_app.config, [m.id for m in waiting])
     return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
+
+
+@bp.route("/jobs/<int:job_id>/new", methods=["GET", "POST"])
+@login_required
+def one_off(job_id: int):
+    """A one-off message to a target group of the job's customers, now or later."""
+    job = job_or_404(job_id)
+    form = OneOffForm(zone=current_studio().time_zone)
+    if form.validate_on_submit():
+        try:
+            count = messages.send_one_off(job, form.to_input(), utcnow(), current_app.config["BASE_URL"])
+        except messages.InvalidOneOff as invalid:
+            attach_errors(form, invalid.problems)
+        else:
+            flash(ngettext("The message goes to %(num)d customer.", "The message goes to %(num)d customers.", count),
+                  "success")
+            tasks.dispatch_now(current_app.config)
+            return redirect_after_post(url_for(".index", job=job.id))
+    return render_form("outbox/one_off.html", form, job=job)
 
 
 def _source_of(studio: Studio, message) -> str:

@@ -146,6 +146,7 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
     ready = db.session.execute(
         sa.select(Message.id, Message.studio_id)
         .where(Message.status == "queued", Message.channel == "email", Message.studio_id.in_(sendable),
+               Message.due_at <= now,  # a one-off message for later waits for its time
                sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after),
                Message.id.in_(only) if only is not None else sa.true())

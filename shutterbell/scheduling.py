@@ -86,15 +86,25 @@ def _moments_of(notification: Notification, ctx: _Context):
 
 
 def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> bool:
+    return _in_group(notification.channel, notification.audience, customer, ctx)
+
+
+def _in_group(channel: str, audience: str, customer: Customer, ctx: _Context) -> bool:
     """Target group, consent to the channel, a confirmed sign-up, and not on the suppression list."""
-    if customer.confirmed_at is None or not customer.has_consent(notification.channel):
+    if customer.confirmed_at is None or not customer.has_consent(channel):
         return False
-    address = customer.email if notification.channel == "email" else customer.phone
-    if not address or (notification.channel, address) in ctx.suppressed:
+    address = customer.email if channel == "email" else customer.phone
+    if not address or (channel, address) in ctx.suppressed:
         return False
-    audience = Audience(notification.audience)
+    group = Audience(audience)
     is_buyer = customer.id in ctx.buyers
-    return audience is Audience.ALL or (audience is Audience.BUYERS) == is_buyer
+    return group is Audience.ALL or (group is Audience.BUYERS) == is_buyer
+
+
+def reached(job: Job, channel: str, audience: str) -> list[Customer]:
+    """The job's customers a message to this target group on this channel reaches today."""
+    ctx = _Context(job)
+    return [c for c in ctx.customers if _in_group(channel, audience, c, ctx)]
 
 
 def _occurrences(notification: Notification, trigger: triggers.Trigger, customer: Customer, ctx: _Context):

@@ -5,6 +5,7 @@ import email
 import re
 import threading
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -465,3 +466,29 @@ def test_results_show_what_each_notification_sent_and_the_orders_after_it(job, m
     sent, skipped, ordered, revenue = re.findall(r"<td>([^<]*)</td>", row)[:4]  # (failed is a link)
     assert (sent, skipped, ordered) == ("1", "0", "1") and "48.90" in revenue
     assert '<a href="/outbox/?status=failed">1</a>' in row
+
+
+def test_a_one_off_message_goes_to_the_chosen_group_now_or_later(job, mailbox, as_sam, olivia):
+    from shutterbell import orders
+    now = datetime.now(UTC)
+    anna, ben = sign_up(job, "Anna", at=now), sign_up(job, "Ben", at=now)
+    orders.record(job, ben, 1000, now, paid=True)
+    form_page = text_of(as_sam.get(f"/outbox/jobs/{job.id}/new"))
+    assert "Message to the customers of Kita Sonnenschein" in form_page
+    response = as_sam.post(f"/outbox/jobs/{job.id}/new", {"audience": "buyers", "when": "now", "subject": "",
+                                                          "body": "Hi {{ customer.vorname }}"})
+    assert response.status_code == 422 and "Unknown placeholder" in text_of(response)
+    response = as_sam.post(f"/outbox/jobs/{job.id}/new", {"audience": "buyers", "when": "now",
+                                                          "subject": "Thank you", "body": "Hi {{ customer.first_name }}"})
+    assert response.status_code == 302
+    later = (now + timedelta(hours=2)).astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%dT%H:%M")
+    as_sam.post(f"/outbox/jobs/{job.id}/new", {"audience": "all", "when": "later", "send_at": later,
+                                               "subject": "Reminder", "body": "Hello {{ customer.first_name }}"})
+    deliver(now + timedelta(minutes=2))  # the buyers' message now; the later one waits
+
+    def sent(subject):
+        return {m.recipient for m in db.session.scalars(sa.select(Message).where(
+            Message.subject == subject, Message.status == "sent"))}
+    assert sent("Thank you") == {"ben@example.com"} and sent("Reminder") == set()
+    deliver(now + timedelta(hours=2, minutes=2))
+    assert sent("Reminder") == {"anna@example.com", "ben@example.com"}

@@ -83,6 +83,7 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
         for name in ("Anna", "Ben"):
             customers.register(job, customers.CustomerInput(name, "Schmidt", f"{name.lower()}-{size}@example.com",
                                                             email_consent=True), "staff", {"email": "ok"}, utcnow())
+        job_id = job.id
         policy = outbox.Policy.from_config(app.config)
         now = utcnow() + timedelta(seconds=1)
         outbox.schedule(now, policy)
@@ -98,4 +99,13 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
     expect(page.get_by_text("List-Unsubscribe-Post: List-Unsubscribe=One-Click")).to_be_visible()
     check_layout(page)
     screenshot(page, f"outbox-message-{size}")
+    page.goto(f"{base_url}/jobs/{job_id}")
+    page.get_by_role("link", name="Write to its customers now").click()
+    page.get_by_text("Buyers", exact=True).click()
+    page.get_by_label("Subject").fill("Thank you, {{ customer.first_name }}")
+    page.get_by_label("Message").fill("Hello {{ customer.first_name }}")
+    check_layout(page)
+    screenshot(page, f"one-off-{size}")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("The message goes to 0 customers.")).to_be_visible()  # nobody has bought yet
     assert page.js_errors == []
