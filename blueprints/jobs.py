@@ -42,7 +42,8 @@ def job_page_context(job) -> dict:
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
             "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
-            "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE}
+            "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE,
+            "key_of": lambda moment: scheduling.key_of(job, moment)}
 
 
 def _edit_page(job):

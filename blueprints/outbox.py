@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
-from shutterbell import composer, diagnostics, mailsettings, messages, tasks, templating
+from shutterbell import composer, diagnostics, mailsettings, messages, outbox, tasks, templating
 from shutterbell.models import Studio, utcnow
 
 from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
@@ -70,6 +70,18 @@ def approve_job(job_id: int):
         flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
         tasks.dispatch_now(current_app.config, [m.id for m in waiting])
     return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
+
+
+@bp.post("/jobs/<int:job_id>/cancel-ahead")
+@login_required
+def cancel_ahead(job_id: int):
+    """Cancel one coming message from the job's timeline, before it is due."""
+    job = job_or_404(job_id)
+    if outbox.cancel_ahead(job, request.form.get("key", ""), utcnow()):
+        flash(_("That message will not be sent."), "success")
+    else:
+        flash(_("That message is no longer coming (it was sent, cancelled or changed)."), "warning")
+    return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
 
 
 @bp.route("/jobs/<int:job_id>/new", methods=["GET", "POST"])

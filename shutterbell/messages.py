@@ -40,7 +40,8 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
     rows = db.session.scalars(
         sa.select(Message).where(*where).options(selectinload(Message.job), selectinload(Message.notification))
         .order_by(Message.due_at.desc(), Message.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    in_flight = db.session.scalar(sa.select(sa.exists().where(*where, Message.status.in_(Message.IN_FLIGHT))))
+    in_flight = db.session.scalar(sa.select(sa.exists().where(
+        *where, Message.status.in_(Message.IN_FLIGHT), Message.channel == "email")))  # texts wait for a provider
     return MessagePage(rows, total, page, pages, bool(in_flight))
 
 

@@ -19,7 +19,7 @@ from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import composer, diagnostics, mailcheck, mailsettings, materialise, suppression, templating
+from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, suppression, templating
 from .extensions import db
 from .models import Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
 
@@ -94,6 +94,22 @@ def _insert_new(rows: list[dict]) -> int:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(Message).on_conflict_do_nothing(index_elements=["key"]).returning(Message.id)
     return len(db.session.execute(statement, rows).all())
+
+
+def cancel_ahead(job: Job, key: str, now: datetime) -> bool:
+    """Cancel one coming message from the job's timeline: its row is made now, as cancelled, so
+    the unique key keeps the scheduler from ever making it. Only a moment the timeline shows."""
+    moment = next((m for m in scheduling.coming(job, now) if scheduling.key_of(job, m) == key), None)
+    if moment is None:
+        return False
+    customer = moment.customer
+    _insert_new([{"studio_id": job.studio_id, "job_id": job.id, "customer_id": customer.id,
+                  "notification_id": moment.notification.id, "key": key, "channel": moment.notification.channel,
+                  "recipient": customer.email if moment.notification.channel == "email" else customer.phone,
+                  "subject": "", "body": "", "message_id": "", "due_at": moment.due_at, "status": "cancelled",
+                  "last_error": _("Cancelled from the job's timeline before it was due."), "created_at": now}])
+    db.session.commit()
+    return True
 
 
 def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Message | None:
@@ -516,6 +532,10 @@ class SmtpSession:
         mime = composer.build_email(message, self.account, unsubscribe, studio_name, now)
         if self.client is None:
             self.client = self._connect()
+        if not message.recipient.isascii():  # (SMTPUTF8 is not supported yet)
+            raise SendFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
+                                                    "Addresses with non-ASCII characters cannot be sent to yet."),
+                              "rcpt")
         try:
             self.client.sendmail(self.account.from_address, [message.recipient], mime.as_string())
         except smtplib.SMTPRecipientsRefused as exc:

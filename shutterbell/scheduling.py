@@ -177,6 +177,21 @@ def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
                   found[0].due_at if found else None)
 
 
+def key_of(job: Job, moment: Moment) -> str:
+    """The outbox's unique key of a moment (see ``Message.key``)."""
+    return f"{moment.notification.id}:{moment.customer.id}:{job.id}:{moment.occurrence}"
+
+
+def coming(job: Job, now: datetime) -> list[Moment]:
+    """The job's moments from now on that have no outbox row yet (one cancelled ahead has one)."""
+    from .models import Message
+
+    found = moments(job, job.profile, now)
+    made = set(db.session.scalars(sa.select(Message.key).where(Message.job_id == job.id,
+                                                               Message.key.in_([key_of(job, m) for m in found]))))
+    return [m for m in found if key_of(job, m) not in made]
+
+
 @dataclass
 class TimelineRow:
     notification: Notification
@@ -189,7 +204,7 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
     """Per notification of the job's profile: when and how many; and per customer: what is coming."""
     per_customer: dict[int, list[Moment]] = {}
     per_notification: dict[int, list[Moment]] = {}
-    for moment in moments(job, job.profile, now):
+    for moment in coming(job, now):
         per_customer.setdefault(moment.customer.id, []).append(moment)
         per_notification.setdefault(moment.notification.id, []).append(moment)
     rows = []

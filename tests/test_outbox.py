@@ -492,3 +492,21 @@ def test_a_one_off_message_goes_to_the_chosen_group_now_or_later(job, mailbox, a
     assert sent("Thank you") == {"ben@example.com"} and sent("Reminder") == set()
     deliver(now + timedelta(hours=2, minutes=2))
     assert sent("Reminder") == {"anna@example.com", "ben@example.com"}
+
+
+def test_a_coming_message_cancelled_from_the_timeline_is_never_made(job, mailbox, as_sam):
+    now = datetime.now(UTC)
+    job.archives_at = (now + timedelta(days=20)).date()
+    db.session.commit()
+    anna = sign_up(job, "Anna", at=now)
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    assert key.endswith(f":{anna.id}:{job.id}:date:job.archives_at:{job.archives_at.isoformat()}")
+    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": key}).status_code == 302
+    assert 'name="key"' not in text_of(as_sam.get(f"/jobs/{job.id}"))  # no longer coming
+    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": "1:2:3:forged"}).status_code == 302
+    deliver(now + timedelta(minutes=1))
+    deliver(now + timedelta(days=14))  # 7 days before archiving has come
+    rows = {m.key: m.status for m in db.session.scalars(sa.select(Message))}
+    assert rows[key] == "cancelled" and len(rows) == 2  # the welcome, and the cancelled reminder
+    assert len(mailbox.received) == 1
