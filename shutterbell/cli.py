@@ -61,12 +61,12 @@ def setup_token() -> None:
 
 
 @click.command("mail-check")
-@click.argument("protocol", type=click.Choice(["smtp"]))
+@click.argument("protocol", type=click.Choice(["smtp", "imap"]))
 @click.option("--host", required=True)
 @click.option("--port", required=True, type=int)
 @click.option("--security", required=True, type=click.Choice(["ssl", "starttls", "none"]))
 @click.option("--username", default="", help="Leave out to test without signing in.")
-@click.option("--from", "from_address", default="", help="Check that the server accepts this sender.")
+@click.option("--from", "from_address", default="", help="SMTP: check that the server accepts this sender.")
 @click.option("--timeout", default=10.0, show_default=True, type=float)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def mail_check(protocol, host, port, security, username, from_address, timeout, as_json):
@@ -76,8 +76,11 @@ def mail_check(protocol, host, port, security, username, from_address, timeout, 
     from . import mailcheck
 
     password = sys.stdin.readline().rstrip("\n") if username else ""
-    result = mailcheck.check_smtp(mailcheck.SmtpSettings(host, port, security, username, password, from_address),
-                                  timeout=timeout)
+    if protocol == "imap":
+        result = mailcheck.check_imap(mailcheck.ImapSettings(host, port, security, username, password), timeout=timeout)
+    else:
+        result = mailcheck.check_smtp(mailcheck.SmtpSettings(host, port, security, username, password, from_address),
+                                      timeout=timeout)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:

@@ -1,6 +1,7 @@
-"""Test a studio's SMTP settings with the real protocol, without sending anything: connect,
-EHLO, STARTTLS or SSL, AUTH, and a MAIL FROM check. Settings in; steps, cause and hint out.
-The settings page, the CLI (`flask --app app mail-check`) and the tests call this one function."""
+"""Test a studio's mail settings with the real protocol, changing nothing. SMTP: connect, EHLO,
+STARTTLS or SSL, AUTH, and a MAIL FROM check, without sending. IMAP: connect, TLS, LOGIN, list
+the folders, and open INBOX read-only for its message count. Settings in; steps, cause and hint
+out. The settings page, the CLI (`flask --app app mail-check`) and the tests call these."""
 from __future__ import annotations
 
 import smtplib
@@ -14,7 +15,8 @@ from . import diagnostics
 SECURITY = ("ssl", "starttls", "none")
 STEP_LABELS = {"connect": _l("Connect"), "ehlo": _l("Greeting (EHLO)"), "tls": _l("Encryption (STARTTLS)"),
                "starttls": _l("Encryption (STARTTLS)"), "auth": _l("Sign in"),
-               "mail_from": _l("Sender address accepted (MAIL FROM)")}
+               "mail_from": _l("Sender address accepted (MAIL FROM)"), "folders": _l("List folders"),
+               "inbox": _l("Open INBOX")}
 MAX_TIMEOUT = 15.0
 
 
@@ -119,3 +121,50 @@ def _expect(reply: tuple[int, bytes], wanted: int, phase: str) -> None:
     code, message = reply
     if code != wanted:
         raise _Reply(code, f"{code} {message.decode('utf-8', 'replace')}", phase)
+
+
+@dataclass
+class ImapSettings:
+    host: str
+    port: int
+    security: str  # "ssl", "starttls" or "none"
+    username: str
+    password: str = ""
+
+
+def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> CheckResult:
+    """Connect, TLS, LOGIN, LIST, and SELECT INBOX read-only (its message count): nothing changes."""
+    from imapclient import IMAPClient
+
+    context = context or ssl.create_default_context()
+    result = CheckResult()
+    phase = "connect"
+    client = None
+    try:
+        client = IMAPClient(settings.host, settings.port, ssl=settings.security == "ssl", ssl_context=context,
+                            timeout=min(timeout, MAX_TIMEOUT))
+        result.steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
+        if settings.security == "starttls":
+            phase = "tls"
+            client.starttls(context)
+            result.steps.append(Step("starttls", True))
+        phase = "auth"
+        client.login(settings.username, settings.password)
+        result.steps.append(Step("auth", True, settings.username))
+        phase = "folders"
+        folders = client.list_folders()
+        result.steps.append(Step("folders", True, str(len(folders))))
+        phase = "inbox"
+        inbox = client.select_folder("INBOX", readonly=True)
+        result.steps.append(Step("inbox", True, str(inbox.get(b"EXISTS", 0))))
+    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
+        result.diagnosis = diagnostics.classify_exception(exc, "imap", phase, settings.host)
+    finally:
+        if client is not None:
+            try:
+                client.logout()
+            except Exception:  # the connection may already be gone
+                pass
+    if result.diagnosis is not None:
+        result.steps.append(Step(phase, False, result.diagnosis.detail))
+    return result

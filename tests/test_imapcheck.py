@@ -1,0 +1,71 @@
+"""Test connection for IMAP against a real Dovecot on loopback: a good login over SSL/TLS and
+over STARTTLS, a wrong password, a TLS mode that does not fit the port, an untrusted
+certificate, a refused connection and a server that never answers."""
+import ssl
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from shutterbell.mailcheck import ImapSettings, check_imap
+
+from .imapserver import dovecot
+from .mailservers import PASSWORD, USERNAME, free_port, make_certificate, silent_server
+
+
+@pytest.fixture(scope="module")
+def server():
+    folder = Path(tempfile.mkdtemp(prefix="dovecot-"))
+    folder.chmod(0o755)  # Dovecot's mail process runs as the dovecot user
+    cert, key = make_certificate(folder)
+    with dovecot(folder, cert, key) as ports:
+        yield ports, cert
+
+
+@pytest.fixture
+def trusting(server):
+    return ssl.create_default_context(cafile=str(server[1]))
+
+
+def settings(port, **overrides):
+    return ImapSettings(**{"host": "127.0.0.1", "port": port, "security": "ssl", "username": USERNAME,
+                           "password": PASSWORD, **overrides})
+
+
+def test_a_good_login_lists_folders_and_counts_the_inbox(bare_ctx, server, trusting):
+    (starttls, imaps), _ = server
+    for result in (check_imap(settings(imaps), context=trusting),
+                   check_imap(settings(starttls, security="starttls"), context=trusting)):
+        assert result.ok, result.as_dict()
+        assert result.steps[-1].name == "inbox" and result.steps[-1].detail == "1"
+
+
+@pytest.mark.parametrize("overrides, port_kind, cause", [
+    ({"password": "wrong-one"}, "imaps", "wrong_password"),
+    ({"security": "ssl"}, "imap", "tls_mode_mismatch"),  # SSL spoken to the STARTTLS port
+])
+def test_each_mistake_gets_its_cause(bare_ctx, server, trusting, overrides, port_kind, cause):
+    (starttls, imaps), _ = server
+    result = check_imap(settings(imaps if port_kind == "imaps" else starttls, **overrides), timeout=3,
+                        context=trusting)
+    assert result.diagnosis.key == cause, result.as_dict()
+    assert "wrong-one" not in str(result.as_dict())
+
+
+def test_an_untrusted_certificate_a_refused_port_and_a_silent_server(bare_ctx, server):
+    (_, imaps), _ = server
+    assert check_imap(settings(imaps)).diagnosis.key == "certificate_untrusted"
+    assert check_imap(settings(free_port())).diagnosis.key == "connection_refused"
+    with silent_server() as port:
+        assert check_imap(settings(port, security="none"), timeout=1).diagnosis.key == "timeout"
+
+
+def test_the_cli_checks_imap_too(bare_app, server, monkeypatch):
+    (_, imaps), cert = server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the CLI uses the system's trust store
+    args = ["mail-check", "imap", "--host", "127.0.0.1", "--port", str(imaps), "--security", "ssl",
+            "--username", USERNAME]
+    good = bare_app.test_cli_runner().invoke(args=args, input=PASSWORD + "\n")
+    assert good.exit_code == 0 and "inbox" in good.output, good.output
+    bad = bare_app.test_cli_runner().invoke(args=args + ["--json"], input="nope\n")
+    assert bad.exit_code == 1 and '"cause": "wrong_password"' in bad.output
