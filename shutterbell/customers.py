@@ -102,8 +102,14 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
     in the studio (a shop retrying its call) does the same. Public sign-ups wait for their
     confirmation when the studio uses double opt-in; the other paths are confirmed at once.
     """
-    customer, created = add(job, data, path, wording, now, external_id)
-    db.session.commit()
+    try:
+        customer, created = add(job, data, path, wording, now, external_id)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # The same person arrived twice at once (a shop retrying a call): the other request
+        # created them; this one answers as a repeat, like any second sign-up.
+        db.session.rollback()
+        return add(job, data, path, wording, now, external_id)[0], False
     return customer, created
 
 

@@ -50,7 +50,14 @@ def record(job: Job, customer: Customer, total_cents: int, placed_at: datetime, 
     order = Order(studio_id=job.studio_id, job_id=job.id, customer_id=customer.id, external_id=external_id,
                   total_cents=total_cents, placed_at=placed_at, paid_at=placed_at if paid else None)
     db.session.add(order)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # the same external id arrived twice at once: the other one is the order
+        existing = by_external_id(job.studio_id, external_id) if external_id else None
+        if existing is None:
+            raise
+        return existing, False
     return order, True
 
 

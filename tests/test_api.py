@@ -154,3 +154,33 @@ def test_a_customer_staff_added_first_gets_the_shops_external_id(api, job):
     assert order.status_code == 201
     other = api.call("POST", f"/jobs/{job.id}/customers", {**CUSTOMER, "external_id": "c-2"})
     assert other.status_code == 409
+
+
+def test_the_same_call_arriving_twice_at_once_creates_one_customer_and_no_error(app, olivia):
+    """Two identical calls race: the second one's insert meets the first one's row. It answers
+    as a repeat (the existing customer), not with a 500."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    raced = []
+
+    def other_request_commits_first(session, flush_context, instances):
+        if raced or not any(isinstance(row, Customer) for row in session.new):
+            return
+        raced.append(True)  # after our duplicate check, before our insert
+        with db.engine.begin() as other:
+            other.execute(sa.insert(Customer).values(
+                studio_id=job.studio_id, job_id=job.id, first_name="Anna", last_name="", email="anna@example.com",
+                registered_at=utcnow(), confirmed_at=utcnow(), unsubscribe_token="other-request", created_at=utcnow()))
+
+    session = db.session()
+    event.listen(session, "before_flush", other_request_commits_first)
+    try:
+        customer, created = customers.register(job, customers.CustomerInput("Anna", "", "anna@example.com",
+                                                                            email_consent=True),
+                                               "api", {"email": "ok"}, utcnow())
+    finally:
+        event.remove(session, "before_flush", other_request_commits_first)
+    assert raced and created is False and customer.unsubscribe_token == "other-request"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
