@@ -16,6 +16,8 @@ from shutterbell import accounts, queue
 from shutterbell.extensions import db
 from shutterbell.models import Studio
 
+from .mailservers import Mailbox, make_certificate, submission_server
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 PASSWORD = "correct horse battery"
@@ -171,3 +173,28 @@ def bare_app(tmp_path_factory):
 def bare_ctx(bare_app):
     with bare_app.app_context():
         yield
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for the test mail servers: (cert_path, key_path)."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def _submission(certificate):
+    mailbox = Mailbox()
+    with submission_server(*certificate, handler=mailbox) as port:
+        yield mailbox, port
+
+
+@pytest.fixture
+def server(_submission):
+    """The test SMTP server (STARTTLS, then AUTH; keeps what it receives), reset: (mailbox, port)."""
+    _submission[0].reset()
+    return _submission
+
+
+@pytest.fixture
+def smtp_port(server):
+    return server[1]

@@ -20,7 +20,7 @@ from shutterbell import customers, jobs, mailsettings, outbox, queue, tasks
 from shutterbell.extensions import db
 from shutterbell.models import Customer, Message, utcnow
 
-from .mailservers import PASSWORD, SENDER, USERNAME, Mailbox, make_certificate, submission_server
+from .mailservers import PASSWORD, SENDER, USERNAME
 from .test_scheduling import email as email_notification
 from .test_scheduling import make_profile, use
 
@@ -29,23 +29,10 @@ LEASE = timedelta(seconds=3)
 MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return make_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def server(certificate):
-    mailbox = Mailbox()
-    with submission_server(*certificate, handler=mailbox) as port:
-        yield mailbox, port
-
-
 @pytest.fixture
 def setup(app, olivia, server, certificate, monkeypatch):
     """Olivia's studio sends through the test server; a job whose profile welcomes each customer."""
     mailbox, port = server
-    mailbox.reset()
     monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
     given = mailsettings.SmtpInput("127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Lichtblick", "")
     mailsettings.save_smtp(mailsettings.account_of(olivia.studio), given, True, utcnow())

@@ -8,18 +8,7 @@ from shutterbell.extensions import db
 from shutterbell.models import MailAccount, utcnow
 
 from .conftest import text_of
-from .mailservers import PASSWORD, SENDER, USERNAME, free_port, make_certificate, submission_server
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return make_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def smtp_port(certificate):
-    with submission_server(*certificate) as port:
-        yield port
+from .mailservers import PASSWORD, SENDER, USERNAME, free_port
 
 
 @pytest.fixture(autouse=True)

@@ -6,18 +6,7 @@ import pytest
 
 from shutterbell.mailcheck import SmtpSettings, check_smtp
 
-from .mailservers import PASSWORD, SENDER, USERNAME, free_port, make_certificate, silent_server, submission_server
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return make_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def server(certificate):
-    with submission_server(*certificate) as port:
-        yield port
+from .mailservers import PASSWORD, SENDER, USERNAME, free_port, silent_server
 
 
 @pytest.fixture
@@ -32,8 +21,8 @@ def settings(port, **overrides):
     return SmtpSettings(**values)
 
 
-def test_good_settings_pass_every_step_and_send_nothing(bare_ctx, server, trusting):
-    result = check_smtp(settings(server), context=trusting)
+def test_good_settings_pass_every_step_and_send_nothing(bare_ctx, smtp_port, trusting):
+    result = check_smtp(settings(smtp_port), context=trusting)
     assert result.ok, result.as_dict()
     assert [s.name for s in result.steps] == ["connect", "ehlo", "starttls", "auth", "mail_from"]
 
@@ -44,16 +33,16 @@ def test_good_settings_pass_every_step_and_send_nothing(bare_ctx, server, trusti
     ({"from_address": "someone@else.example"}, "sender_rejected", "mail_from"),
     ({"security": "ssl"}, "tls_mode_mismatch", "connect"),  # SSL spoken to a STARTTLS port
 ])
-def test_each_mistake_gets_its_cause(bare_ctx, server, trusting, overrides, cause, failed_step):
-    result = check_smtp(settings(server, **overrides), timeout=3, context=trusting)
+def test_each_mistake_gets_its_cause(bare_ctx, smtp_port, trusting, overrides, cause, failed_step):
+    result = check_smtp(settings(smtp_port, **overrides), timeout=3, context=trusting)
     assert result.diagnosis.key == cause, result.as_dict()
     assert result.steps[-1].name == failed_step and not result.steps[-1].ok
     shown = json.dumps(result.as_dict())
     assert PASSWORD not in shown and "not-the-password-987" not in shown  # passwords never shown
 
 
-def test_a_certificate_nobody_vouches_for(bare_ctx, server):
-    assert check_smtp(settings(server)).diagnosis.key == "certificate_untrusted"
+def test_a_certificate_nobody_vouches_for(bare_ctx, smtp_port):
+    assert check_smtp(settings(smtp_port)).diagnosis.key == "certificate_untrusted"
 
 
 def test_nothing_listening_and_a_server_that_never_answers(bare_ctx):
@@ -63,10 +52,10 @@ def test_nothing_listening_and_a_server_that_never_answers(bare_ctx):
     assert result.diagnosis.key == "tls_mode_mismatch" and "465" in str(result.diagnosis.cause.hint)
 
 
-def test_the_cli_reads_the_password_from_stdin_and_prints_json(bare_app, server, certificate, monkeypatch):
+def test_the_cli_reads_the_password_from_stdin_and_prints_json(bare_app, smtp_port, certificate, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # the CLI uses the system's trust store
     runner = bare_app.test_cli_runner()
-    args = ["mail-check", "smtp", "--host", "127.0.0.1", "--port", str(server), "--security", "starttls",
+    args = ["mail-check", "smtp", "--host", "127.0.0.1", "--port", str(smtp_port), "--security", "starttls",
             "--username", USERNAME, "--from", SENDER, "--json"]
     good = runner.invoke(args=args, input=PASSWORD + "\n")
     assert good.exit_code == 0, good.output

@@ -16,7 +16,7 @@ from shutterbell.extensions import db
 from shutterbell.models import MailAccount, Message
 
 from .conftest import text_of
-from .mailservers import PASSWORD, SENDER, USERNAME, Mailbox, free_port, make_certificate, submission_server
+from .mailservers import PASSWORD, SENDER, USERNAME, free_port
 from .test_scheduling import email as email_notification
 from .test_scheduling import make_profile, sign_up, use
 
@@ -26,23 +26,10 @@ POLICY = outbox.Policy(base_url="https://photos.lichtblick.example", lease=timed
                        reenqueue_after=timedelta(seconds=60))
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return make_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def server(certificate):
-    mailbox = Mailbox()
-    with submission_server(*certificate, handler=mailbox) as port:
-        yield mailbox, port
-
-
 @pytest.fixture
 def mailbox(server, app, certificate, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
     monkeypatch.setitem(app.config, "BASE_URL", POLICY.base_url)
-    server[0].reset()
     return server[0]
 
 

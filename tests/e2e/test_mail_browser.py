@@ -11,19 +11,16 @@ from shutterbell.models import utcnow
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 from ..conftest import PASSWORD as OWNER_PASSWORD
-from ..mailservers import PASSWORD, SENDER, USERNAME, Mailbox, make_certificate, submission_server
+from ..mailservers import PASSWORD, SENDER, USERNAME
 from .conftest import DESKTOP, TABLET, screenshot
 from .test_pages_tour import check_layout
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def smtp(tmp_path_factory):
-    certificate = make_certificate(tmp_path_factory.mktemp("tls"))
-    mailbox = Mailbox()
-    with submission_server(*certificate, handler=mailbox) as port:
-        yield mailbox, port, str(certificate[0])
+@pytest.fixture
+def smtp(server, certificate):
+    return (*server, str(certificate[0]))
 
 
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
