@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from shutterbell import diagnostics, mailcheck, mailsettings, queue
 from shutterbell.models import utcnow
@@ -56,7 +57,8 @@ def test_smtp():
         return _page(form, account, too_many=True, status=429)
     throttle.failed(key)  # every test counts: each one is a sign-in at the provider
     given = form.to_input()
-    result = mailsettings.check(mailsettings.smtp_settings(account, given), CHECK_TIMEOUT)
+    send_to = current_user.email if request.form.get("send_test") else ""  # only ever to the owner
+    result = mailsettings.check(mailsettings.smtp_settings(account, given), CHECK_TIMEOUT, send_to)
     if result.ok and mailsettings.is_saved(account, given):
         mailsettings.resume(account, utcnow())  # the saved settings work again: sending goes on
     return _page(form, account, result=result)
@@ -89,8 +91,6 @@ def _page(form: SmtpForm, account, status: int | None = None, **context):
 def mail_alert() -> dict:
     """The "SMTP settings" banner on every page for the owner while the studio's sending is paused;
     it goes away by itself after the next successful test or send."""
-    from flask_login import current_user
-
     if not (current_user and current_user.is_authenticated and current_user.is_owner):
         return {}
     account = mailsettings.paused_account(current_studio())

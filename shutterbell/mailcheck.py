@@ -7,6 +7,8 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from flask_babel import lazy_gettext as _l
 
@@ -15,7 +17,8 @@ from . import diagnostics
 SECURITY = ("ssl", "starttls", "none")
 STEP_LABELS = {"connect": _l("Connect"), "ehlo": _l("Greeting (EHLO)"), "tls": _l("Encryption (STARTTLS)"),
                "starttls": _l("Encryption (STARTTLS)"), "auth": _l("Sign in"),
-               "mail_from": _l("Sender address accepted (MAIL FROM)"), "folders": _l("List folders"),
+               "mail_from": _l("Sender address accepted (MAIL FROM)"), "test_email": _l("Test email sent"),
+               "data": _l("Test email sent"), "folders": _l("List folders"),
                "inbox": _l("Open INBOX")}
 MAX_TIMEOUT = 15.0
 
@@ -54,8 +57,10 @@ class CheckResult:
                 "detail": self.diagnosis.detail if self.diagnosis else None}
 
 
-def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> CheckResult:
-    """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent."""
+def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None,
+               send_to: str = "") -> CheckResult:
+    """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent, unless
+    ``send_to`` asks for a short test email to that address (the owner's own)."""
     context = context or ssl.create_default_context()
     timeout = min(timeout, MAX_TIMEOUT)
     result = CheckResult()
@@ -84,6 +89,10 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
             _expect(client.mail(settings.from_address), 250, "mail_from")
             client.rset()
             result.steps.append(Step("mail_from", True, settings.from_address))
+        if send_to and settings.from_address:
+            phase = "data"
+            client.send_message(_test_email(settings.from_address, send_to))
+            result.steps.append(Step("test_email", True, send_to))
     except _Reply as reply:
         result.diagnosis = diagnostics.classify("smtp", reply.phase, reply.text, reply.code, settings.host)
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
@@ -97,6 +106,16 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
     if result.diagnosis is not None:
         result.steps.append(Step(phase, False, result.diagnosis.detail))
     return result
+
+
+def _test_email(sender: str, recipient: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"] = sender, recipient
+    message["Subject"] = "Shutterbell: test email"
+    message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid()
+    message.set_content("This test email came through your studio's own mail account, as your customers' "
+                        "messages will. Nothing to do.")
+    return message
 
 
 def login(client: smtplib.SMTP, username: str, password: str) -> None:

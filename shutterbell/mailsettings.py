@@ -87,8 +87,8 @@ def tls_context() -> ssl.SSLContext:
     return context
 
 
-def check(settings: mailcheck.SmtpSettings, timeout: float) -> mailcheck.CheckResult:
-    return mailcheck.check_smtp(settings, timeout=timeout, context=tls_context())
+def check(settings: mailcheck.SmtpSettings, timeout: float, send_to: str = "") -> mailcheck.CheckResult:
+    return mailcheck.check_smtp(settings, timeout=timeout, context=tls_context(), send_to=send_to)
 
 
 def account_of(studio: Studio) -> MailAccount:

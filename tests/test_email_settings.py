@@ -146,3 +146,14 @@ def test_a_passing_test_of_the_saved_settings_resumes_paused_sending(as_olivia, 
     as_olivia.post("/settings/email/smtp/test", form(smtp_port, password=""), htmx=True)
     assert saved_account(olivia).smtp_failing_since is None
     assert "SMTP settings" not in text_of(as_olivia.get("/"))
+
+
+def test_a_test_email_goes_to_the_owner_only(as_olivia, olivia, server):
+    mailbox, port = server
+    page = text_of(as_olivia.post("/settings/email/smtp/test", {**form(port), "send_test": "1"}, htmx=True))
+    assert "a test email is on its way to you" in page
+    assert len(mailbox.received) == 1
+    assert b"To: olivia@lichtblick.example" in mailbox.received[0]
+    assert b"Subject: Shutterbell: test email" in mailbox.received[0]
+    as_olivia.post("/settings/email/smtp/test", form(port), htmx=True)
+    assert len(mailbox.received) == 1  # a plain test sends nothing
