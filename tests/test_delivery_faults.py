@@ -18,7 +18,7 @@ from rq import Queue
 
 from shutterbell import customers, jobs, mailsettings, outbox, queue, tasks
 from shutterbell.extensions import db
-from shutterbell.models import Customer, Message, utcnow
+from shutterbell.models import Message, utcnow
 
 from .mailservers import PASSWORD, SENDER, USERNAME
 from .test_scheduling import email as email_notification
@@ -158,12 +158,17 @@ def test_killing_the_worker_ten_times_loses_nothing_and_doubles_at_most_one_per_
     assert any(m.attempts > 1 for m in rows.values())  # the kills did land mid-batch
 
 
-def test_a_redis_that_forgets_its_queue_loses_nothing(setup, certificate):
+def test_a_redis_that_forgets_its_queue_mid_batch_loses_nothing(setup, certificate):
     app, mailbox, job = setup
-    add_customers(job, 300)
+    add_customers(job, 1000)
     crew = Crew(app, str(certificate[0]))
     crew.tick()
-    queue.connect(app.config["REDIS_URL"]).flushdb()  # a restart without persistence: every RQ job gone
-    crew.finish(300, mailbox)
-    assert len(mailbox.received) == 300 and len(received_ids(mailbox)) == 300
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 300
+    worker = crew.start()
+    try:
+        wait_for(lambda: len(mailbox.received) >= 150)
+        queue.connect(app.config["REDIS_URL"]).flushdb()  # a restart without persistence: every queued job gone
+        wait_for(lambda: sent_count() >= 1000, every_2s=crew.nudge)  # the pass hands over again
+    finally:
+        kill_all(worker.pid)
+        worker.wait()
+    assert len(mailbox.received) == 1000 and len(received_ids(mailbox)) == 1000  # all, and each once
