@@ -57,35 +57,57 @@ class CheckResult:
                 "detail": self.diagnosis.detail if self.diagnosis else None}
 
 
-def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None,
-               send_to: str = "") -> CheckResult:
-    """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent, unless
-    ``send_to`` asks for a short test email to that address (the owner's own)."""
-    context = context or ssl.create_default_context()
-    timeout = min(timeout, MAX_TIMEOUT)
-    result = CheckResult()
-    phase = "connect"
-    client = None
+class SmtpFailure(Exception):
+    """A step of an SMTP conversation failed: which one, and what the diagnostics module makes of it."""
+
+    def __init__(self, diagnosis: diagnostics.Diagnosis, phase: str):
+        super().__init__(diagnosis.detail)
+        self.diagnosis, self.phase = diagnosis, phase
+
+
+def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext,
+              steps: list[Step] | None = None) -> smtplib.SMTP:
+    """Connect, EHLO, STARTTLS or SSL, and sign in: the start the check and the sender share.
+    Records each passed step in ``steps``; raises SmtpFailure (the connection closed)."""
+    steps = [] if steps is None else steps
+    phase, client = "connect", None
     try:
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
-        result.steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
+        steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
         phase = "ehlo"
         _expect(client.ehlo(), 250, "ehlo")
-        result.steps.append(Step("ehlo", True))
+        steps.append(Step("ehlo", True))
         if settings.security == "starttls":
             phase = "tls"
             client.starttls(context=context)
             client.ehlo()
-            result.steps.append(Step("starttls", True))
+            steps.append(Step("starttls", True))
         if settings.username:
             phase = "auth"
             login(client, settings.username, settings.password)
-            result.steps.append(Step("auth", True, settings.username))
+            steps.append(Step("auth", True, settings.username))
+        return client
+    except (_Reply, OSError, smtplib.SMTPException) as exc:
+        _quit(client)
+        raise SmtpFailure(_diagnose(exc, phase, settings.host), phase) from None
+
+
+def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None,
+               send_to: str = "") -> CheckResult:
+    """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent, unless
+    ``send_to`` asks for a short test email to that address (the owner's own)."""
+    result = CheckResult()
+    try:
+        client = open_smtp(settings, min(timeout, MAX_TIMEOUT), context or ssl.create_default_context(),
+                           result.steps)
+    except SmtpFailure as failure:
+        return _failed(result, failure.diagnosis, failure.phase)
+    phase = "mail_from"
+    try:
         if settings.from_address:
-            phase = "mail_from"
             _expect(client.mail(settings.from_address), 250, "mail_from")
             client.rset()
             result.steps.append(Step("mail_from", True, settings.from_address))
@@ -93,19 +115,31 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
             phase = "data"
             client.send_message(_test_email(settings.from_address, send_to))
             result.steps.append(Step("test_email", True, send_to))
-    except _Reply as reply:
-        result.diagnosis = diagnostics.classify("smtp", reply.phase, reply.text, reply.code, settings.host)
-    except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
-        result.diagnosis = diagnostics.classify_exception(exc, "smtp", phase, settings.host)
+    except (_Reply, OSError, smtplib.SMTPException) as exc:
+        _failed(result, _diagnose(exc, phase, settings.host), phase)
     finally:
-        if client is not None:
-            try:
-                client.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
-    if result.diagnosis is not None:
-        result.steps.append(Step(phase, False, result.diagnosis.detail))
+        _quit(client)
     return result
+
+
+def _diagnose(exc: BaseException, phase: str, host: str) -> diagnostics.Diagnosis:
+    if isinstance(exc, _Reply):
+        return diagnostics.classify("smtp", exc.phase, exc.text, exc.code, host)
+    return diagnostics.classify_exception(exc, "smtp", phase, host)
+
+
+def _failed(result: CheckResult, diagnosis: diagnostics.Diagnosis, phase: str) -> CheckResult:
+    result.diagnosis = diagnosis
+    result.steps.append(Step(phase, False, diagnosis.detail))
+    return result
+
+
+def _quit(client: smtplib.SMTP | None) -> None:
+    if client is not None:
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
 
 
 def _test_email(sender: str, recipient: str) -> EmailMessage:

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, suppression, templating
 from .extensions import db
+from .mailcheck import SmtpFailure
 from .models import Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
 
 
@@ -310,7 +311,7 @@ def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> st
     except composer.HeaderProblem as problem:
         _finish(message, "failed", clock(), error=str(problem), cause="bad_header")
         return "failed"
-    except SendFailure as failure:
+    except SmtpFailure as failure:
         verdict = _judge(failure)
         if verdict == "pause":
             _pause(session.account, failure.diagnosis, clock())
@@ -332,7 +333,7 @@ def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> st
     return "sent"
 
 
-def _judge(failure: SendFailure) -> str:
+def _judge(failure: SmtpFailure) -> str:
     """retry (temporary, or the server is unreachable), pause (the account: nothing fails for it),
     or failed (this recipient only)."""
     cause = failure.diagnosis.cause
@@ -477,12 +478,6 @@ class _Batch:
 
 # ---- SMTP ---------------------------------------------------------------------------------------
 
-class SendFailure(Exception):
-    def __init__(self, diagnosis: diagnostics.Diagnosis, phase: str):
-        super().__init__(diagnosis.detail)
-        self.diagnosis, self.phase = diagnosis, phase
-
-
 class SmtpSession:
     """One connection to the studio's server for a whole batch, opened on the first message and
     opened again after a failure closed it. smtplib's debug output stays off (it logs AUTH)."""
@@ -508,32 +503,14 @@ class SmtpSession:
             self.client = None
 
     def _connect(self) -> smtplib.SMTP:
-        settings = mailsettings.smtp_settings(self.account)
-        phase = "connect"
-        try:
-            if settings.security == "ssl":
-                client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=self.timeout, context=self.context)
-            else:
-                client = smtplib.SMTP(settings.host, settings.port, timeout=self.timeout)
-            phase = "ehlo"
-            client.ehlo()
-            if settings.security == "starttls":
-                phase = "tls"
-                client.starttls(context=self.context)
-                client.ehlo()
-            if settings.username:
-                phase = "auth"
-                mailcheck.login(client, settings.username, settings.password)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise SendFailure(diagnostics.classify_exception(exc, "smtp", phase, settings.host), phase) from None
-        return client
+        return mailcheck.open_smtp(mailsettings.smtp_settings(self.account), self.timeout, self.context)
 
     def send(self, message: Message, unsubscribe: str, studio_name: str, now: datetime) -> None:
         mime = composer.build_email(message, self.account, unsubscribe, studio_name, now)
         if self.client is None:
             self.client = self._connect()
         if not message.recipient.isascii():  # (SMTPUTF8 is not supported yet)
-            raise SendFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
+            raise SmtpFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
                                                     "Addresses with non-ASCII characters cannot be sent to yet."),
                               "rcpt")
         try:
@@ -549,7 +526,7 @@ class SmtpSession:
             # The connection broke after it worked (the server closed it, a network blip): a
             # temporary failure, whatever the words; the next message reconnects.
             self.client = None
-            raise SendFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
+            raise SmtpFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
                                                     f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
 
     def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
@@ -557,4 +534,4 @@ class SmtpSession:
             self.client.rset()  # the connection stays usable for the next recipient
         except (OSError, smtplib.SMTPException):
             self.close()
-        raise SendFailure(diagnosis, phase)
+        raise SmtpFailure(diagnosis, phase)
