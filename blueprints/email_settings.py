@@ -1,100 +1,159 @@
-"""Settings → Email (owner only): the studio's own SMTP account, with a connection test that
-runs the real protocol in the request (an unsaved password is never written anywhere)."""
+"""Settings → Email (owner only): the studio's own SMTP account for sending, IMAP account for the
+inbox sync and SMS provider account for texts, each with a connection test that runs the real
+protocol in the request (an unsaved password is never written anywhere)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, make_response, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from shutterbell import diagnostics, mailcheck, mailsettings, queue
+from shutterbell import diagnostics, mailcheck, mailsettings, queue, sms
+from shutterbell.extensions import db
 from shutterbell.models import utcnow
 from shutterbell.throttle import Throttle
 
 from .access import current_studio, owner_required, redirect_after_post, render_form
-from .forms import SmtpForm
+from .forms import ImapForm, SmsForm, SmtpForm
 
 bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
 
 TESTS_PER_10_MINUTES = 20
 CHECK_TIMEOUT = 12.0  # seconds per network step; the check caps itself at 15
+FORMS = {"smtp": SmtpForm, "imap": ImapForm, "sms": SmsForm}
+SERVICE = "<any(smtp, imap, sms):service>"
+SAVED = {"smtp": (_l("Sending settings saved."),
+                  _l("Sending settings saved, but the test failed: messages will wait until it passes.")),
+         "imap": (_l("Inbox sync settings saved."), _l("Inbox sync settings saved, but the test failed.")),
+         "sms": (_l("Text message settings saved."),
+                 _l("Text message settings saved, but the test failed: texts will wait until it passes."))}
 
 
 @bp.get("/")
 @owner_required
 def edit():
-    account = mailsettings.account_of(current_studio())
-    return _page(SmtpForm(account=account), account)
+    return _page()
 
 
-@bp.post("/smtp")
+@bp.post(f"/{SERVICE}")
 @owner_required
-def save_smtp():
+def save(service: str):
     """Save after a test; when the test fails, save only if the owner confirms ("Save anyway")."""
-    account = mailsettings.account_of(current_studio())
-    form = SmtpForm(account=account)
+    account = _account(service)
+    form = FORMS[service](account=account)
     if not form.validate_on_submit():
-        return _page(form, account)
-    result = mailsettings.check(mailsettings.smtp_settings(account, form.to_input()), CHECK_TIMEOUT)
+        return _page(service, form)
+    result = _check(account, service, form.to_input())
     if not result.ok and form.save_anyway.data != "1":
-        return _page(form, account, result=result, offer_save_anyway=True, status=422)
-    mailsettings.save_smtp(account, form.to_input(), result.ok, utcnow())
-    flash(_("Sending settings saved.") if result.ok else
-          _("Sending settings saved, but the test failed: messages will wait until it passes."),
-          "success" if result.ok else "warning")
+        return _page(service, form, result=result, offer_save_anyway=True, status=422)
+    save_settings = {"smtp": mailsettings.save_smtp, "imap": mailsettings.save_imap, "sms": sms.save}[service]
+    save_settings(account, form.to_input(), result.ok, utcnow())
+    flash(str(SAVED[service][0 if result.ok else 1]), "success" if result.ok else "warning")
     return redirect_after_post(url_for(".edit"))
 
 
-@bp.post("/smtp/test")
+@bp.post(f"/{SERVICE}/test")
 @owner_required
-def test_smtp():
-    account = mailsettings.account_of(current_studio())
-    form = SmtpForm(account=account)
+def test(service: str):
+    account = _account(service)
+    form = FORMS[service](account=account)
     if not form.validate_on_submit():
-        return _page(form, account)
+        return _page(service, form)
     throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
     key = str(account.studio_id)
     if throttle.blocked(key):
-        return _page(form, account, too_many=True, status=429)
+        return _page(service, form, too_many=True, status=429)
     throttle.failed(key)  # every test counts: each one is a sign-in at the provider
     given = form.to_input()
-    send_to = current_user.email if request.form.get("send_test") else ""  # only ever to the owner
-    result = mailsettings.check(mailsettings.smtp_settings(account, given), CHECK_TIMEOUT, send_to)
-    if result.ok and mailsettings.is_saved(account, given):
-        mailsettings.resume(account, utcnow())  # the saved settings work again: sending goes on
-    return _page(form, account, result=result)
+    send_to = current_user.email if service == "smtp" and request.form.get("send_test") else ""  # owner only
+    result = _check(account, service, given, send_to)
+    if result.ok and service == "sms" and sms.is_saved(account, given):
+        sms.resume(account, utcnow())  # the saved settings work again: texts go on
+    elif result.ok and service != "sms" and mailsettings.is_saved(account, service, given):
+        mailsettings.resume(account, service, utcnow())  # the saved settings work again: sending goes on
+    return _page(service, form, result=result)
 
 
-@bp.post("/smtp/preset")
+@bp.post(f"/{SERVICE}/preset")
 @owner_required
-def apply_preset():
-    """Fill host, port and security for the chosen provider; the rest of the form is kept."""
-    account = mailsettings.account_of(current_studio())
-    form = SmtpForm(account=account)
+def apply_preset(service: str):
+    """Fill the server settings for the chosen provider; the rest of the form is kept."""
+    if service == "sms":
+        abort(404)
+    form = FORMS[service](account=_account(service))
     form.apply_preset()
-    return _page(form, account, status=200)
+    return _page(service, form, status=200)
 
 
-def _page(form: SmtpForm, account, status: int | None = None, **context):
-    """The whole page, or for htmx only the SMTP section (form, result, and provider note)."""
-    context.update(account=account, step_names=mailcheck.STEP_LABELS, preset=mailsettings.PRESETS.get(form.preset.data or ""),
-                   has_password=mailsettings.has_smtp_password(account))
-    if not request.htmx:
-        return render_form("email_settings/edit.html", form, status, **context)
-    response = make_response(render_template("email_settings/_smtp.html", form=form, **context),
+def _account(service: str):
+    studio = current_studio()
+    return sms.account_of(studio) if service == "sms" else mailsettings.account_of(studio)
+
+
+def _check(account, service: str, given, send_to: str = "") -> mailcheck.CheckResult:
+    """Run the connection test; a failure goes on the diagnostics list."""
+    if service == "smtp":
+        result = mailsettings.check(mailsettings.smtp_settings(account, given), CHECK_TIMEOUT, send_to)
+    elif service == "imap":
+        result = mailsettings.check_imap(mailsettings.imap_settings(account, given), CHECK_TIMEOUT)
+    else:
+        result = sms.check(given, sms.token_for(account, given), sms.Provider.configured(), CHECK_TIMEOUT)
+    if not result.ok:
+        mailsettings.note_problem(account.studio_id, service, "test", result.diagnosis, utcnow())
+        db.session.commit()
+    return result
+
+
+def _page(service: str | None = None, form=None, status: int | None = None, **context):
+    """The whole page, or for htmx only the section that was posted (its form, result and
+    provider note). The other sections show their saved settings."""
+    studio = current_studio()
+    accounts = {"smtp": mailsettings.account_of(studio), "sms": sms.account_of(studio)}
+    accounts["imap"] = accounts["smtp"]
+    forms = {name: form if name == service else cls(account=accounts[name], formdata=None)
+             for name, cls in FORMS.items()}
+    sections = {name: _section(name, forms[name], accounts[name]) for name in FORMS}
+    context.update(account=accounts["smtp"], sms_account=accounts["sms"], step_names=mailcheck.STEP_LABELS,
+                   sms_backend=current_app.config["SMS_BACKEND"])
+    if service is None or not request.htmx:
+        return render_form("email_settings/edit.html", form or forms["smtp"], status, sections=sections,
+                           problems=mailsettings.recent_problems(studio.id), causes=diagnostics.CAUSES,
+                           posted=service, **context)
+    response = make_response(render_template(f"email_settings/_{service}.html", **sections[service], **context),
                              status or (422 if form.errors else 200))
     if form.errors:  # field errors: the whole section, not just the part the request asked for
-        response.headers.update({"HX-Retarget": "#smtp", "HX-Reselect": "#smtp", "HX-Reswap": "outerHTML"})
+        response.headers.update({"HX-Retarget": f"#{service}", "HX-Reselect": f"#{service}",
+                                 "HX-Reswap": "outerHTML"})
     return response
 
 
+def _section(service: str, form, account) -> dict:
+    preset = mailsettings.PRESETS.get(form.preset.data or "") if service != "sms" else None
+    saved = bool(account.credentials) if service == "sms" else mailsettings.has_password(account, service)
+    return {"form": form, "preset": preset, "has_password": saved}
+
+
 @bp.app_context_processor
-def mail_alert() -> dict:
-    """The "SMTP settings" banner on every page for the owner while the studio's sending is paused;
-    it goes away by itself after the next successful test or send."""
+def mail_alerts() -> dict:
+    """The "SMTP settings", "Inbox sync" and "Text messages" banners on every page for the owner
+    while sending is paused or the sync fails; each goes away by itself after the next successful
+    test, send or sync."""
     if not (current_user and current_user.is_authenticated and current_user.is_owner):
         return {}
-    account = mailsettings.paused_account(current_studio())
-    if account is None:
-        return {}
-    return {"mail_alert": {"since": account.smtp_failing_since, "detail": account.smtp_failure_detail,
-                           "hint": diagnostics.CAUSES.get(account.smtp_failure_cause, diagnostics.CAUSES["other"]).hint}}
+    studio, alerts = current_studio(), []
+    for service, title in (("smtp", _("SMTP settings")), ("imap", _("Inbox sync"))):
+        account = mailsettings.failing(studio, service)
+        if account is not None:
+            alerts.append(_alert(service, title, getattr(account, f"{service}_failing_since"),
+                                 getattr(account, f"{service}_failure_cause"),
+                                 getattr(account, f"{service}_failure_detail")))
+    texts = sms.failing(studio)
+    if texts is not None:
+        alerts.append(_alert("sms", _("Text messages"), texts.failing_since, texts.failure_cause,
+                             texts.failure_detail))
+    return {"mail_alerts": alerts}
+
+
+def _alert(service: str, title: str, since, cause: str, detail: str) -> dict:
+    hint = diagnostics.CAUSES.get(cause, diagnostics.CAUSES["other"]).hint
+    return {"service": service, "title": title, "since": since, "detail": detail, "hint": hint}

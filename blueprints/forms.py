@@ -1,6 +1,7 @@
 """Forms own input: parsing, field errors, and turning posted data into domain input."""
 from __future__ import annotations
 
+import re
 from datetime import timezone
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -12,7 +13,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from shutterbell import accounts, customers, jobs, mailsettings, messages, profiles, templating, triggers
+from shutterbell import accounts, customers, jobs, mailsettings, messages, profiles, sms, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -382,6 +383,7 @@ class CustomerForm(FlaskForm):
 
 
 SECURITY_CHOICES = [("starttls", _l("STARTTLS (587)")), ("ssl", _l("SSL/TLS (465)")), ("none", _l("None"))]
+IMAP_SECURITY_CHOICES = [("ssl", _l("SSL/TLS (993)")), ("starttls", _l("STARTTLS (143)")), ("none", _l("None"))]
 
 
 class SmtpForm(FlaskForm):
@@ -412,10 +414,10 @@ class SmtpForm(FlaskForm):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, obj=account, **kwargs)
         self._account = account
-        if not self.is_submitted():
+        if not self.is_submitted() or kwargs.get("formdata", True) is None:
             self.host.data, self.port.data = account.smtp_host, account.smtp_port
             self.security.data, self.username.data = account.smtp_security, account.smtp_username
-        if mailsettings.has_smtp_password(account):
+        if mailsettings.has_password(account, "smtp"):
             self.password.description = _l("Saved. Leave empty to keep it.")
 
     def apply_preset(self) -> mailsettings.Preset | None:
@@ -438,11 +440,75 @@ class SmtpForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        given = self.to_input()
-        keeps_password = mailsettings.has_smtp_password(self._account) and given.username == self._account.smtp_username
-        if given.username and not given.password and not keeps_password:
-            attach_errors(self, {"password": _l("Enter the password for this account.")})
-        return not self.errors
+        return _password_given(self, self._account, "smtp")
+
+
+def _password_given(form, account, service: str) -> bool:
+    """A username needs a password: typed, or the saved one that goes with it."""
+    given = form.to_input()
+    if given.username and not given.password and not mailsettings.kept_password(account, service, given.username):
+        attach_errors(form, {"password": _l("Enter the password for this account.")})
+    return not form.errors
+
+
+def _folder_list(value: str | None) -> str | None:
+    return ", ".join(name.strip() for name in value.split(",") if name.strip()) if value else value
+
+
+class ImapForm(FlaskForm):
+    """Settings → Email, inbox sync: the studio's IMAP account (fields prefixed "imap-")."""
+
+    preset = SelectField(_l("Provider"), choices=SmtpForm.preset.kwargs["choices"])
+    host = StringField(_l("IMAP server"), validators=[DataRequired(), Length(max=253)],
+                       filters=[lambda v: v.strip().rstrip(".").lower() if v else v])
+    port = IntegerField(_l("Port"), validators=[DataRequired(), NumberRange(1, 65535)], default=993)
+    security = SelectField(_l("Security"), choices=choices(IMAP_SECURITY_CHOICES), default="ssl",
+                           description=_l("Port 993 uses SSL/TLS, 143 STARTTLS."))
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=254)],
+                           filters=[lambda v: v.strip() if v else v])
+    password = PasswordField(_l("Password"), validators=[Length(max=500)])
+    folders = StringField(_l("Folders to sync"), validators=[DataRequired(), Length(max=1000)], default="INBOX",
+                          filters=[_folder_list],
+                          description=_l("Separate with commas. Add your sent folder (e.g. Sent, or [Gmail]/Sent "
+                                         "Mail) to see your own replies on each contact too."))
+    save_anyway = HiddenField()
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, prefix="imap", **kwargs)
+        self._account = account
+        if not self.is_submitted() or kwargs.get("formdata", True) is None:
+            self._fill_from(account)
+        if mailsettings.has_password(account, "imap"):
+            self.password.description = _l("Saved. Leave empty to keep it.")
+        elif account.smtp_credentials:
+            self.password.description = _l("Leave empty to use the sending password (same username).")
+
+    def _fill_from(self, account) -> None:
+        """The saved settings; before the first save, a guess from the sending account."""
+        if account.imap_host:
+            self.host.data, self.port.data, self.security.data = account.imap_host, account.imap_port, account.imap_security
+            self.username.data, self.folders.data = account.imap_username, account.imap_folders
+            return
+        preset = next((p for p in mailsettings.PRESETS.values() if p.smtp[0] == account.smtp_host), None)
+        if preset is not None:
+            self.host.data, self.port.data, self.security.data = preset.imap
+        self.username.data = account.smtp_username
+
+    def apply_preset(self) -> mailsettings.Preset | None:
+        preset = mailsettings.PRESETS.get(self.preset.data or "")
+        if preset is not None:
+            self.host.data, self.port.data, self.security.data = preset.imap
+            for name in ("host", "port"):
+                getattr(self, name).raw_data = None  # show the new values, not what was posted
+        return preset
+
+    def to_input(self) -> mailsettings.ImapInput:
+        return mailsettings.ImapInput(host=self.host.data, port=self.port.data, security=self.security.data,
+                                      username=self.username.data or "", password=self.password.data or "",
+                                      folders=[f.strip() for f in (self.folders.data or "").split(",") if f.strip()])
+
+    def validate(self, extra_validators=None) -> bool:
+        return super().validate(extra_validators) and _password_given(self, self._account, "imap")
 
 
 class OneOffForm(FlaskForm):
@@ -473,4 +539,54 @@ class OneOffForm(FlaskForm):
             return False
         if self.when.data == "later" and not self.send_at.data:
             attach_errors(self, {"send_at": _l("Choose when to send it.")})
+        return not self.errors
+
+
+def _sender_number(value: str | None) -> str | None:
+    """"+49 151 2345-6789" → "+4915123456789"; an alphanumeric sender id stays as typed."""
+    if value and value.strip().startswith("+"):
+        return "+" + "".join(ch for ch in value if ch.isdigit())
+    return value.strip() if value else value
+
+
+class SmsForm(FlaskForm):
+    """Settings → Email, text messages: the studio's account at a Twilio-compatible SMS provider
+    (fields prefixed "sms-")."""
+
+    account_sid = StringField(_l("Account SID"), validators=[DataRequired(), Length(max=64)],
+                              filters=[lambda v: v.strip() if v else v],
+                              description=_l("From your SMS provider's console, e.g. AC0123…"))
+    token = PasswordField(_l("Auth token"), validators=[Length(max=200)])
+    from_number = StringField(_l("Send from"), validators=[DataRequired(), Length(max=32)], filters=[_sender_number],
+                              description=_l("A number of this account in international format (+4915…), or "
+                                             "a sender name of up to 11 letters where the country allows it."))
+    quiet_start = TimeField(_l("Quiet from"), validators=[DataRequired()])
+    quiet_end = TimeField(_l("Quiet until"), validators=[DataRequired()],
+                          description=_l("No texts between these times in the studio's time zone; they go out "
+                                         "when the quiet hours end."))
+    save_anyway = HiddenField()
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, obj=account, prefix="sms", **kwargs)
+        self._account = account
+        if account.credentials:
+            self.token.description = _l("Saved. Leave empty to keep it.")
+
+    def validate_from_number(self, field) -> None:
+        if not re.fullmatch(r"\+[1-9]\d{6,14}|[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*", field.data or "") \
+                or (not field.data.startswith("+") and len(field.data) > 11):
+            raise ValidationError(_l("Enter a number in international format (+4915…) or a sender name of "
+                                     "up to 11 letters and digits."))
+
+    def to_input(self) -> sms.SmsInput:
+        return sms.SmsInput(account_sid=self.account_sid.data or "", token=self.token.data or "",
+                            from_number=self.from_number.data or "", quiet_start=self.quiet_start.data,
+                            quiet_end=self.quiet_end.data)
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        given = self.to_input()
+        if not given.token and not sms.kept_token(self._account, given.account_sid):
+            attach_errors(self, {"token": _l("Enter the auth token for this account.")})
         return not self.errors

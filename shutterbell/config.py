@@ -48,6 +48,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "OUTBOX_REENQUEUE_SECONDS": int(env.get("OUTBOX_REENQUEUE_SECONDS", 300)),
         # Extra CA certificates to trust for studios' mail servers (a private CA on the LAN).
         "MAIL_CA_FILE": env.get("MAIL_CA_FILE", ""),
+        # Text messages: "twilio" (any Twilio-compatible REST API at SMS_API_URL) or "log" (development:
+        # texts are written to the worker's log, nothing is sent).
+        "SMS_BACKEND": _choice(env.get("SMS_BACKEND", "twilio"), ("twilio", "log"), "SMS_BACKEND"),
+        "SMS_API_URL": env.get("SMS_API_URL", "https://api.twilio.com").rstrip("/"),
         "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead
         "BABEL_DEFAULT_LOCALE": "en",
         # How many reverse proxies (nginx) set X-Forwarded-*; 0 trusts none.
@@ -100,6 +104,12 @@ def _encryption_keys(env: dict[str, str], instance: Path, embedded: bool) -> str
         key_file.write_text(Fernet.generate_key().decode())
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
 
 
 def _flag(value: str) -> bool:

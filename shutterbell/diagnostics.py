@@ -34,6 +34,15 @@ class Diagnosis:
         return self.cause.key
 
 
+class DeliveryFailure(Exception):
+    """A step of a conversation with a mail server or the SMS provider failed: which one
+    (``phase``), and what this module makes of it."""
+
+    def __init__(self, diagnosis: Diagnosis, phase: str):
+        super().__init__(diagnosis.detail)
+        self.diagnosis, self.phase = diagnosis, phase
+
+
 def _cause(key: str, hint, retry: bool = False, concerns: str = "account") -> Cause:
     return Cause(key, hint, retry, concerns)
 
@@ -79,8 +88,20 @@ CAUSES = {c.key: c for c in (
            retry=True),
     _cause("mailbox_unavailable", _l("That mailbox or folder does not exist. Check the address or the folder name."),
            concerns="recipient"),
+    _cause("folder_not_found", _l("A folder to sync does not exist on the server. Use the names the test lists "
+                                  "(they are case-sensitive; Gmail's sent folder is \u201c[Gmail]/Sent Mail\u201d, or "
+                                  "\u201c[Google Mail]/Sent Mail\u201d in some countries).")),
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
+    _cause("sms_auth_failed", _l("The SMS provider refused the account SID or the auth token. Copy both again from "
+                                 "your provider's console (the auth token, not an API key).")),
+    _cause("sms_sender_invalid", _l("The SMS provider will not send from this number. It must be a number of this "
+                                    "account that can send text messages, in international format (+4915…).")),
+    _cause("sms_recipient_unsubscribed", _l("This customer replied STOP to your texts. They get no more texts from "
+                                            "you unless they reply START."), concerns="recipient"),
+    _cause("sms_recipient_invalid", _l("This phone number cannot receive text messages: a wrong number, a landline, or "
+                                       "a country your provider account may not text (check its geographic "
+                                       "permissions)."), concerns="recipient"),
     _cause("other", _l("The server answered with an error we do not know. Its words are below; your provider's "
                        "help pages can explain them."), retry=False),
 )}
@@ -149,6 +170,27 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
     if isinstance(exc, (TimeoutError, socket.timeout)) and phase == "connect":
         return Diagnosis(CAUSES["timeout"], text[:500])
     return classify(protocol, phase, text, code, host)
+
+
+# Twilio's error codes (other providers with a Twilio-compatible API use the same).
+_SMS_CODES = {20003: "sms_auth_failed", 20404: "sms_auth_failed", 20429: "rate_limited",
+              21606: "sms_sender_invalid", 21659: "sms_sender_invalid", 21212: "sms_sender_invalid",
+              21610: "sms_recipient_unsubscribed", 21211: "sms_recipient_invalid", 21214: "sms_recipient_invalid",
+              21408: "sms_recipient_invalid", 21612: "sms_recipient_invalid", 21614: "sms_recipient_invalid"}
+
+
+def classify_sms(status: int, code: int | None, message: str) -> Diagnosis:
+    """Diagnose an SMS provider's error answer: its error code first, then the HTTP status."""
+    detail = f"{status} {code or ''} {message}".replace("  ", " ").strip()[:500]
+    if code in _SMS_CODES:
+        return Diagnosis(CAUSES[_SMS_CODES[code]], detail)
+    if status == 401:
+        return Diagnosis(CAUSES["sms_auth_failed"], detail)
+    if status == 429:
+        return Diagnosis(CAUSES["rate_limited"], detail)
+    if status >= 500:
+        return Diagnosis(CAUSES["temporary_server_error"], detail)
+    return Diagnosis(CAUSES["other"], detail)
 
 
 def _exception_text(exc: BaseException) -> str:

@@ -19,7 +19,8 @@ STEP_LABELS = {"connect": _l("Connect"), "ehlo": _l("Greeting (EHLO)"), "tls": _
                "starttls": _l("Encryption (STARTTLS)"), "auth": _l("Sign in"),
                "mail_from": _l("Sender address accepted (MAIL FROM)"), "test_email": _l("Test email sent"),
                "data": _l("Test email sent"), "folders": _l("List folders"),
-               "inbox": _l("Open INBOX")}
+               "inbox": _l("Open INBOX"), "sync_folders": _l("Folders to sync found"),
+               "from_number": _l("Sending number belongs to the account"), "send": _l("Text sent")}
 MAX_TIMEOUT = 15.0
 
 
@@ -57,18 +58,10 @@ class CheckResult:
                 "detail": self.diagnosis.detail if self.diagnosis else None}
 
 
-class SmtpFailure(Exception):
-    """A step of an SMTP conversation failed: which one, and what the diagnostics module makes of it."""
-
-    def __init__(self, diagnosis: diagnostics.Diagnosis, phase: str):
-        super().__init__(diagnosis.detail)
-        self.diagnosis, self.phase = diagnosis, phase
-
-
 def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext,
               steps: list[Step] | None = None) -> smtplib.SMTP:
     """Connect, EHLO, STARTTLS or SSL, and sign in: the start the check and the sender share.
-    Records each passed step in ``steps``; raises SmtpFailure (the connection closed)."""
+    Records each passed step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed)."""
     steps = [] if steps is None else steps
     phase, client = "connect", None
     try:
@@ -92,7 +85,7 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext,
         return client
     except (_Reply, OSError, smtplib.SMTPException) as exc:
         _quit(client)
-        raise SmtpFailure(_diagnose(exc, phase, settings.host), phase) from None
+        raise diagnostics.DeliveryFailure(_diagnose(exc, phase, settings.host), phase) from None
 
 
 def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None,
@@ -103,7 +96,7 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
     try:
         client = open_smtp(settings, min(timeout, MAX_TIMEOUT), context or ssl.create_default_context(),
                            result.steps)
-    except SmtpFailure as failure:
+    except diagnostics.DeliveryFailure as failure:
         return _failed(result, failure.diagnosis, failure.phase)
     phase = "mail_from"
     try:
@@ -183,6 +176,7 @@ class ImapSettings:
     security: str  # "ssl", "starttls" or "none"
     username: str
     password: str = ""
+    folders: tuple[str, ...] = ()  # to sync: each must exist
 
 
 def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> CheckResult:
@@ -205,11 +199,16 @@ def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLCo
         client.login(settings.username, settings.password)
         result.steps.append(Step("auth", True, settings.username))
         phase = "folders"
-        folders = client.list_folders()
-        result.steps.append(Step("folders", True, str(len(folders))))
+        names = [name for _flags, _delimiter, name in client.list_folders()]
+        result.steps.append(Step("folders", True, _folder_summary(names)))
         phase = "inbox"
         inbox = client.select_folder("INBOX", readonly=True)
         result.steps.append(Step("inbox", True, str(inbox.get(b"EXISTS", 0))))
+        missing = _missing_folders(settings.folders, names)
+        if missing:
+            phase = "sync_folders"
+            result.diagnosis = diagnostics.Diagnosis(diagnostics.CAUSES["folder_not_found"],
+                                                     f"Not found: {', '.join(missing)}")
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         result.diagnosis = diagnostics.classify_exception(exc, "imap", phase, settings.host)
     finally:
@@ -221,3 +220,15 @@ def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLCo
     if result.diagnosis is not None:
         result.steps.append(Step(phase, False, result.diagnosis.detail))
     return result
+
+
+def _folder_summary(names: list[str], shown: int = 8) -> str:
+    names = sorted(names, key=lambda name: (name.upper() != "INBOX", name.lower()))
+    more = f", … (+{len(names) - shown})" if len(names) > shown else ""
+    return f"{len(names)}: {', '.join(names[:shown])}{more}"
+
+
+def _missing_folders(wanted: tuple[str, ...], names: list[str]) -> list[str]:
+    """INBOX is case-insensitive (RFC 3501); other names are as the server spells them."""
+    have = set(names) | {"INBOX" for name in names if name.upper() == "INBOX"}
+    return [name for name in wanted if (name.upper() if name.upper() == "INBOX" else name) not in have]

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from . import crypto, mailcheck
+from . import crypto, diagnostics, mailcheck
 from .extensions import db
-from .models import MailAccount, Studio
+from .models import MailAccount, MailProblem, SmsAccount, Studio
 
 
 @dataclass(frozen=True)
@@ -87,24 +89,56 @@ def tls_context() -> ssl.SSLContext:
     return context
 
 
+@dataclass
+class ImapInput:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str  # empty: keep the saved one (or use the sending password, same username)
+    folders: list[str]
+
+
 def check(settings: mailcheck.SmtpSettings, timeout: float, send_to: str = "") -> mailcheck.CheckResult:
     return mailcheck.check_smtp(settings, timeout=timeout, context=tls_context(), send_to=send_to)
+
+
+def check_imap(settings: mailcheck.ImapSettings, timeout: float) -> mailcheck.CheckResult:
+    return mailcheck.check_imap(settings, timeout=timeout, context=tls_context())
 
 
 def account_of(studio: Studio) -> MailAccount:
     """The studio's account row, or an unsaved blank one."""
     account = db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio.id))
     return account or MailAccount(studio_id=studio.id, smtp_host="", smtp_port=587, smtp_security="starttls",
-                                  smtp_username="", from_address="", sender_name="", reply_to="")
+                                  smtp_username="", from_address="", sender_name="", reply_to="",
+                                  imap_host="", imap_port=993, imap_security="ssl", imap_username="",
+                                  imap_folders="INBOX")
 
 
-def paused_account(studio: Studio) -> MailAccount | None:
-    return db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio.id,
-                                                          MailAccount.smtp_failing_since.is_not(None)))
+def failing(studio: Studio, service: str) -> MailAccount | None:
+    """The studio's account while its sending ("smtp") or inbox sync ("imap") is failing."""
+    return db.session.scalar(db.select(MailAccount).where(
+        MailAccount.studio_id == studio.id, getattr(MailAccount, f"{service}_failing_since").is_not(None)))
 
 
-def has_smtp_password(account: MailAccount) -> bool:
-    return bool(account.smtp_credentials)
+def folders_of(account: MailAccount) -> list[str]:
+    return [name.strip() for name in account.imap_folders.split(",") if name.strip()]
+
+
+def kept_password(account: MailAccount, service: str, username: str) -> str:
+    """The saved password that goes with ``username`` when the password field is left empty: the
+    service's own, or for IMAP the sending password when both sign in as the same user."""
+    own = getattr(account, f"{service}_credentials")
+    if own and username == getattr(account, f"{service}_username"):
+        return crypto.unseal(own).get("password", "")
+    if service == "imap" and username == account.smtp_username and account.smtp_credentials:
+        return crypto.unseal(account.smtp_credentials).get("password", "")
+    return ""
+
+
+def has_password(account: MailAccount, service: str) -> bool:
+    return bool(getattr(account, f"{service}_credentials"))
 
 
 def smtp_settings(account: MailAccount, given: SmtpInput | None = None) -> mailcheck.SmtpSettings:
@@ -112,59 +146,115 @@ def smtp_settings(account: MailAccount, given: SmtpInput | None = None) -> mailc
     saved password when the field was left empty."""
     if given is None:
         return mailcheck.SmtpSettings(account.smtp_host, account.smtp_port, account.smtp_security,
-                                      account.smtp_username, smtp_password(account), account.from_address)
-    password = given.password or (smtp_password(account) if given.username == account.smtp_username else "")
-    return mailcheck.SmtpSettings(given.host, given.port, given.security, given.username, password,
+                                      account.smtp_username, kept_password(account, "smtp", account.smtp_username),
+                                      account.from_address)
+    return mailcheck.SmtpSettings(given.host, given.port, given.security, given.username,
+                                  given.password or kept_password(account, "smtp", given.username),
                                   given.from_address)
 
 
-def smtp_password(account: MailAccount) -> str:
-    return crypto.unseal(account.smtp_credentials).get("password", "")
+def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailcheck.ImapSettings:
+    if given is None:
+        return mailcheck.ImapSettings(account.imap_host, account.imap_port, account.imap_security,
+                                      account.imap_username, kept_password(account, "imap", account.imap_username),
+                                      tuple(folders_of(account)))
+    return mailcheck.ImapSettings(given.host, given.port, given.security, given.username,
+                                  given.password or kept_password(account, "imap", given.username),
+                                  tuple(given.folders))
+
+
+def _store_password(account: MailAccount, service: str, given: SmtpInput | ImapInput) -> None:
+    """A new password is sealed; an empty one keeps the saved password, unless the username
+    changed (the old password belongs to another account)."""
+    if given.password:
+        setattr(account, f"{service}_credentials", crypto.seal({"password": given.password}))
+    elif given.username != getattr(account, f"{service}_username"):
+        setattr(account, f"{service}_credentials", None)
 
 
 def save_smtp(account: MailAccount, given: SmtpInput, checked_ok: bool, now: datetime) -> MailAccount:
-    """Store the settings. A new password is sealed; an empty one keeps the saved password, unless
-    the username changed (the old password belongs to another account). A good test clears the
-    failure state, so a paused studio starts sending again."""
-    if given.password:
-        account.smtp_credentials = crypto.seal({"password": given.password})
-    elif given.username != account.smtp_username:
-        account.smtp_credentials = None
+    """Store the settings. A good test clears the failure state, so a paused studio starts
+    sending again."""
+    _store_password(account, "smtp", given)
     account.smtp_host, account.smtp_port, account.smtp_security = given.host, given.port, given.security
     account.smtp_username, account.from_address = given.username, given.from_address
     account.sender_name, account.reply_to = given.sender_name, given.reply_to
     account.limit_per_minute, account.limit_per_day = given.limit_per_minute, given.limit_per_day
+    return _saved(account, "smtp", checked_ok, now)
+
+
+def save_imap(account: MailAccount, given: ImapInput, checked_ok: bool, now: datetime) -> MailAccount:
+    _store_password(account, "imap", given)
+    account.imap_host, account.imap_port, account.imap_security = given.host, given.port, given.security
+    account.imap_username, account.imap_folders = given.username, ", ".join(given.folders)
+    return _saved(account, "imap", checked_ok, now)
+
+
+def _saved(account: MailAccount, service: str, checked_ok: bool, now: datetime) -> MailAccount:
     if checked_ok:
-        record_smtp_success(account, now)
+        record_success(account, service, now)
     db.session.add(account)
     db.session.commit()
     return account
 
 
-def is_saved(account: MailAccount, given: SmtpInput) -> bool:
+def is_saved(account: MailAccount, service: str, given: SmtpInput | ImapInput) -> bool:
     """Are these the saved connection settings (the password left empty, or the same)?"""
-    return account.id is not None and (account.smtp_host, account.smtp_port, account.smtp_security,
-                                       account.smtp_username) == (given.host, given.port, given.security,
-                                                                  given.username) \
-        and given.password in ("", smtp_password(account))
+    saved = [getattr(account, f"{service}_{name}") for name in ("host", "port", "security", "username")]
+    return account.id is not None and saved == [given.host, given.port, given.security, given.username] \
+        and given.password in ("", kept_password(account, service, given.username))
 
 
-def resume(account: MailAccount, now: datetime) -> None:
-    record_smtp_success(account, now)
+def resume(account: MailAccount, service: str, now: datetime) -> None:
+    record_success(account, service, now)
     db.session.commit()
 
 
-def record_smtp_success(account: MailAccount, now: datetime) -> None:
-    account.smtp_checked_at = now
-    account.smtp_failing_since = None
-    account.smtp_failure_cause = account.smtp_failure_detail = ""
+def record_success(account: MailAccount, service: str, now: datetime) -> None:
+    """A test or a real send/sync worked: the banner goes, a paused studio sends again."""
+    setattr(account, f"{service}_checked_at", now)
+    setattr(account, f"{service}_failing_since", None)
+    setattr(account, f"{service}_failure_cause", "")
+    setattr(account, f"{service}_failure_detail", "")
+
+
+def record_failure(account: MailAccount, service: str, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
+    """Real sends ("smtp") or syncs ("imap") fail on the account: the owner sees the banner, and
+    sending pauses until a test or a save succeeds. The caller commits."""
+    setattr(account, f"{service}_failing_since", getattr(account, f"{service}_failing_since") or now)
+    setattr(account, f"{service}_failure_cause", diagnosis.key)
+    setattr(account, f"{service}_failure_detail", diagnosis.detail[:500])
+    note_problem(account.studio_id, service, "send" if service == "smtp" else "sync", diagnosis, now)
+
+
+PROBLEMS_KEPT = timedelta(days=90)
+
+
+def note_problem(studio_id: int, service: str, source: str, diagnosis: diagnostics.Diagnosis,
+                 now: datetime) -> None:
+    """Keep the failure for the diagnostics list (90 days). The caller commits."""
+    db.session.add(MailProblem(studio_id=studio_id, service=service, source=source, cause=diagnosis.key,
+                               detail=diagnosis.detail[:500], at=now))
+    db.session.execute(sa.delete(MailProblem).where(MailProblem.studio_id == studio_id,
+                                                    MailProblem.at < now - PROBLEMS_KEPT))
+
+
+def recent_problems(studio_id: int, limit: int = 20) -> list[MailProblem]:
+    return list(db.session.scalars(sa.select(MailProblem).where(MailProblem.studio_id == studio_id)
+                                   .order_by(MailProblem.at.desc(), MailProblem.id.desc()).limit(limit)))
 
 
 def rotate_secrets() -> int:
     """Re-seal every stored credential under the newest key (after putting a new key first)."""
     count = 0
-    for account in db.session.scalars(db.select(MailAccount).where(MailAccount.smtp_credentials.is_not(None))):
-        account.smtp_credentials = crypto.rotate(account.smtp_credentials)
+    for account in db.session.scalars(db.select(MailAccount)):
+        for service in ("smtp", "imap"):
+            sealed = getattr(account, f"{service}_credentials")
+            if sealed:
+                setattr(account, f"{service}_credentials", crypto.rotate(sealed))
+                count += 1
+    for sms in db.session.scalars(db.select(SmsAccount).where(SmsAccount.credentials.is_not(None))):
+        sms.credentials = crypto.rotate(sms.credentials)
         count += 1
     db.session.commit()
     return count

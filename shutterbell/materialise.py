@@ -98,9 +98,7 @@ def _reached(notification: Notification) -> list:
 
 
 def _status(notification: Notification) -> str:
-    if notification.requires_approval:
-        return "awaiting_approval"
-    return "scheduled" if notification.channel == "sms" else "queued"
+    return "awaiting_approval" if notification.requires_approval else "queued"
 
 
 def _text(value) -> sa.ColumnElement:

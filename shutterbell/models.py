@@ -349,17 +349,75 @@ class MailAccount(db.Model):
     smtp_failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     smtp_failure_cause: Mapped[str] = mapped_column(sa.String(40), default="")
     smtp_failure_detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    imap_host: Mapped[str] = mapped_column(sa.String(253), default="")
+    imap_port: Mapped[int] = mapped_column(default=993)
+    imap_security: Mapped[str] = mapped_column(sa.String(10), default="ssl")
+    imap_username: Mapped[str] = mapped_column(sa.String(254), default="")
+    imap_credentials: Mapped[str | None] = mapped_column(sa.Text)  # sealed; None: the sending password
+    imap_folders: Mapped[str] = mapped_column(sa.String(1000), default="INBOX")  # comma-separated
+    imap_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the inbox sync fails on the account; the owner sees the "Inbox sync" banner.
+    imap_failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    imap_failure_cause: Mapped[str] = mapped_column(sa.String(40), default="")
+    imap_failure_detail: Mapped[str] = mapped_column(sa.String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         sa.CheckConstraint("smtp_security in ('ssl', 'starttls', 'none')", name="smtp_security"),
         sa.CheckConstraint("limit_per_minute is null or limit_per_minute > 0", name="limit_per_minute"),
         sa.CheckConstraint("limit_per_day is null or limit_per_day > 0", name="limit_per_day"),
+        sa.CheckConstraint("imap_security in ('ssl', 'starttls', 'none')", name="imap_security"),
     )
 
     @property
     def smtp_configured(self) -> bool:
         return bool(self.smtp_host and self.from_address)
+
+    @property
+    def imap_configured(self) -> bool:
+        return bool(self.imap_host)
+
+
+class SmsAccount(db.Model):
+    """A studio's account at the SMS provider (Twilio-compatible; the provider's address is instance
+    configuration). Texts wait through the quiet hours in the studio's time zone."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), unique=True)
+    account_sid: Mapped[str] = mapped_column(sa.String(64), default="")
+    credentials: Mapped[str | None] = mapped_column(sa.Text)  # sealed: {"token": ...}
+    from_number: Mapped[str] = mapped_column(sa.String(32), default="")  # E.164 or a sender id
+    quiet_start: Mapped[time] = mapped_column(sa.Time, default=time(21))
+    quiet_end: Mapped[time] = mapped_column(sa.Time, default=time(8))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure_cause: Mapped[str] = mapped_column(sa.String(40), default="")
+    failure_detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_sid and self.credentials and self.from_number)
+
+
+class MailProblem(db.Model):
+    """What went wrong with a studio's mail account, and when: failed tests, and real sends or
+    syncs that paused. The diagnostics list on Settings → Email shows the latest."""
+
+    SERVICES = ("smtp", "imap", "sms")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    service: Mapped[str] = mapped_column(sa.String(10))
+    source: Mapped[str] = mapped_column(sa.String(10))  # "test", "send" or "sync"
+    cause: Mapped[str] = mapped_column(sa.String(40))
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index("ix_mail_problem_studio_at", "studio_id", "at"),
+        sa.CheckConstraint("service in ('smtp', 'imap', 'sms')", name="service"),
+    )
 
 
 class Message(db.Model):

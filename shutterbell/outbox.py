@@ -19,9 +19,9 @@ from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, suppression, templating
+from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, sms, suppression, templating
+from .diagnostics import DeliveryFailure
 from .extensions import db
-from .mailcheck import SmtpFailure
 from .models import Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
 
 
@@ -37,12 +37,14 @@ class Policy:
     max_attempts: int = 8
     first_retry: timedelta = timedelta(minutes=1)  # doubles per attempt, up to max_retry
     max_retry: timedelta = timedelta(hours=1)
+    sms_provider: sms.Provider = sms.Provider("log", "")
 
     @classmethod
     def from_config(cls, config) -> Policy:
         return cls(base_url=config["BASE_URL"], grace=timedelta(seconds=config["OUTBOX_GRACE_SECONDS"]),
                    lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
-                   reenqueue_after=timedelta(seconds=config["OUTBOX_REENQUEUE_SECONDS"]))
+                   reenqueue_after=timedelta(seconds=config["OUTBOX_REENQUEUE_SECONDS"]),
+                   sms_provider=sms.Provider(config["SMS_BACKEND"], config["SMS_API_URL"]))
 
 
 log = logging.getLogger(__name__)
@@ -160,9 +162,11 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
     ``reenqueue_after``."""
     sendable = sa.select(MailAccount.studio_id).where(MailAccount.smtp_host != "", MailAccount.from_address != "",
                                                       MailAccount.smtp_failing_since.is_(None))
+    channel_ready = sa.or_(sa.and_(Message.channel == "email", Message.studio_id.in_(sendable)),
+                           sa.and_(Message.channel == "sms", Message.studio_id.in_(sms.studios_ready(now))))
     ready = db.session.execute(
-        sa.select(Message.id, Message.studio_id)
-        .where(Message.status == "queued", Message.channel == "email", Message.studio_id.in_(sendable),
+        sa.select(Message.id, Message.studio_id, Message.channel)
+        .where(Message.status == "queued", channel_ready,
                Message.due_at <= now,  # a one-off message for later waits for its time
                sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after),
@@ -185,7 +189,7 @@ def _within_limits(ready: list, now: datetime, policy: Policy) -> list:
     sent, is being sent, or was just handed over counts; the rest waits for a later pass (waiting
     on a limit never makes a message late)."""
     limits = {a.studio_id: (a.limit_per_minute, a.limit_per_day) for a in db.session.scalars(
-        sa.select(MailAccount).where(MailAccount.studio_id.in_({row.studio_id for row in ready}),
+        sa.select(MailAccount).where(MailAccount.studio_id.in_({row.studio_id for row in ready if row.channel == "email"}),
                                      sa.or_(MailAccount.limit_per_minute.is_not(None),
                                             MailAccount.limit_per_day.is_not(None))))}
     allowance = {studio_id: min(_room(studio_id, per_minute, timedelta(minutes=1), now, policy),
@@ -193,7 +197,7 @@ def _within_limits(ready: list, now: datetime, policy: Policy) -> list:
                  for studio_id, (per_minute, per_day) in limits.items()}
     kept = []
     for row in ready:
-        if row.studio_id in allowance:
+        if row.channel == "email" and row.studio_id in allowance:  # the mail account's limits
             if allowance[row.studio_id] <= 0:
                 continue
             allowance[row.studio_id] -= 1
@@ -272,30 +276,41 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
     return outcome
 
 
-def _send_studio_batch(studio_batch: _Batch, batch: list[Message], clock, context, outcome) -> None:
-    account = studio_batch.account
-    with SmtpSession(account, context or mailsettings.tls_context()) as session:
-        for position, message in enumerate(batch):
-            result = _attempt(session, message, studio_batch, clock)
-            if result == "hold":  # the provider's quota for today: everything waits an hour, uncounted
-                _release(batch[position:], next_attempt_at=clock() + HOLD)
-                outcome["held"] = outcome.get("held", 0) + len(batch) - position
-                return
-            if result == "pause":
-                _release(batch[position:])
-                outcome["paused"] = outcome.get("paused", 0) + len(batch) - position
-                return
-            outcome[result] = outcome.get(result, 0) + 1
-            if result == "retry" and session.client is None and message.cause in _SERVER_GONE:
-                _release(batch[position + 1:], next_attempt_at=message.next_attempt_at)  # the rest wait too
-                return
+def _send_studio_batch(studio_batch: _Batch, messages: list[Message], clock, context, outcome) -> None:
+    """The studio's emails over one SMTP connection, then its texts through its SMS provider."""
+    emails = [m for m in messages if m.channel == "email"]
+    texts = [m for m in messages if m.channel == "sms"]
+    if emails:
+        with SmtpSession(studio_batch.account, context or mailsettings.tls_context()) as session:
+            _send_each(session, studio_batch, emails, clock, outcome)
+    if texts:
+        with sms.SmsSession(sms.account_of(studio_batch.studio), studio_batch.policy.sms_provider) as session:
+            _send_each(session, studio_batch, texts, clock, outcome)
+
+
+def _send_each(session: SmtpSession | sms.SmsSession, studio_batch: _Batch, batch: list[Message], clock,
+               outcome: dict[str, int]) -> None:
+    for position, message in enumerate(batch):
+        result = _attempt(session, message, studio_batch, clock)
+        if result == "hold":  # the provider's quota for today: everything waits an hour, uncounted
+            _release(batch[position:], next_attempt_at=clock() + HOLD)
+            outcome["held"] = outcome.get("held", 0) + len(batch) - position
+            return
+        if result == "pause":
+            _release(batch[position:])
+            outcome["paused"] = outcome.get("paused", 0) + len(batch) - position
+            return
+        outcome[result] = outcome.get(result, 0) + 1
+        if result == "retry" and session.broken and message.cause in _SERVER_GONE:
+            _release(batch[position + 1:], next_attempt_at=message.next_attempt_at)  # the rest wait too
+            return
 
 
 _SERVER_GONE = ("connection_refused", "timeout", "host_not_found")
 HOLD = timedelta(hours=1)
 
 
-def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> str:
+def _attempt(session: SmtpSession | sms.SmsSession, message: Message, batch: _Batch, clock) -> str:
     """Send one claimed message and record its outcome: sent, skipped, failed, retry, hold or pause."""
     policy = batch.policy
     try:
@@ -311,13 +326,15 @@ def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> st
     except composer.HeaderProblem as problem:
         _finish(message, "failed", clock(), error=str(problem), cause="bad_header")
         return "failed"
-    except SmtpFailure as failure:
+    except DeliveryFailure as failure:
         verdict = _judge(failure)
         if verdict == "pause":
-            _pause(session.account, failure.diagnosis, clock())
+            session.pause(failure.diagnosis, clock())
         elif verdict == "retry":
             _retry_later(message, failure.diagnosis, clock(), policy)
         elif verdict == "failed":
+            if failure.diagnosis.key == "sms_recipient_unsubscribed":  # they replied STOP
+                suppression.suppress(message.studio_id, "sms", message.recipient, "stop", clock())
             _finish(message, "failed", clock(), error=failure.diagnosis.detail, cause=failure.diagnosis.key)
         return verdict
     except BaseTimeoutException:
@@ -333,7 +350,7 @@ def _attempt(session: SmtpSession, message: Message, batch: _Batch, clock) -> st
     return "sent"
 
 
-def _judge(failure: SmtpFailure) -> str:
+def _judge(failure: DeliveryFailure) -> str:
     """retry (temporary, or the server is unreachable), pause (the account: nothing fails for it),
     or failed (this recipient only)."""
     cause = failure.diagnosis.cause
@@ -342,7 +359,7 @@ def _judge(failure: SmtpFailure) -> str:
     if cause.retry or failure.phase == "lost" or failure.phase == "connect" and cause.key in (
             *_SERVER_GONE, "temporary_server_error", "other"):
         return "retry"
-    if failure.phase in ("rcpt", "data") and cause.key in ("other", "mailbox_unavailable"):
+    if failure.phase in ("rcpt", "data", "send") and cause.key in ("other", "mailbox_unavailable"):
         return "failed"
     return "pause" if cause.concerns == "account" else "failed"
 
@@ -383,13 +400,6 @@ def _release(messages: list[Message], next_attempt_at: datetime | None = None) -
         message.status, message.lease_until, message.enqueued_at = "queued", None, None
         message.attempts = max(0, message.attempts - 1)
         message.next_attempt_at = next_attempt_at
-    db.session.commit()
-
-
-def _pause(account: MailAccount, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
-    """The studio's sending stops until a test or a save of the settings succeeds."""
-    account.smtp_failing_since = account.smtp_failing_since or now
-    account.smtp_failure_cause, account.smtp_failure_detail = diagnosis.key, diagnosis.detail[:500]
     db.session.commit()
 
 
@@ -502,6 +512,16 @@ class SmtpSession:
                 pass
             self.client = None
 
+    @property
+    def broken(self) -> bool:
+        """The connection is gone (a failure closed it)."""
+        return self.client is None
+
+    def pause(self, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
+        """The studio's sending stops until a test or a save of the settings succeeds."""
+        mailsettings.record_failure(self.account, "smtp", diagnosis, now)
+        db.session.commit()
+
     def _connect(self) -> smtplib.SMTP:
         return mailcheck.open_smtp(mailsettings.smtp_settings(self.account), self.timeout, self.context)
 
@@ -510,7 +530,7 @@ class SmtpSession:
         if self.client is None:
             self.client = self._connect()
         if not message.recipient.isascii():  # (SMTPUTF8 is not supported yet)
-            raise SmtpFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
+            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
                                                     "Addresses with non-ASCII characters cannot be sent to yet."),
                               "rcpt")
         try:
@@ -526,7 +546,7 @@ class SmtpSession:
             # The connection broke after it worked (the server closed it, a network blip): a
             # temporary failure, whatever the words; the next message reconnects.
             self.client = None
-            raise SmtpFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
+            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
                                                     f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
 
     def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
@@ -534,4 +554,4 @@ class SmtpSession:
             self.client.rset()  # the connection stays usable for the next recipient
         except (OSError, smtplib.SMTPException):
             self.close()
-        raise SmtpFailure(diagnosis, phase)
+        raise DeliveryFailure(diagnosis, phase)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import tempfile
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,7 +18,9 @@ from shutterbell import accounts, queue
 from shutterbell.extensions import db
 from shutterbell.models import Studio
 
+from .imapserver import dovecot
 from .mailservers import Mailbox, make_certificate, submission_server
+from .smsserver import sms_api
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -198,3 +202,29 @@ def server(_submission):
 @pytest.fixture
 def smtp_port(server):
     return server[1]
+
+
+@pytest.fixture(scope="session")
+def _sms_api():
+    with sms_api() as running:
+        yield running
+
+
+@pytest.fixture
+def sms_provider(_sms_api, app, monkeypatch):
+    """The stand-in SMS provider, reset, and the app pointed at it: (provider, base_url)."""
+    _sms_api[0].reset()
+    monkeypatch.setitem(app.config, "SMS_BACKEND", "twilio")
+    monkeypatch.setitem(app.config, "SMS_API_URL", _sms_api[1])
+    return _sms_api
+
+
+@pytest.fixture(scope="session")
+def imap_ports(certificate):
+    """A private Dovecot with the test certificate: (starttls_port, ssl_port); the user has the
+    folders INBOX (one message) and Sent. Its folder is outside pytest's private temp folder:
+    Dovecot's mail process runs as the dovecot user."""
+    folder = Path(tempfile.mkdtemp(prefix="dovecot-"))
+    folder.chmod(0o755)
+    with dovecot(folder, *certificate) as ports:
+        yield ports

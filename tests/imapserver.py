@@ -64,6 +64,8 @@ def dovecot(folder: Path, cert: Path, key: Path):
     for sub in ("cur", "new", "tmp"):
         (inbox / sub).mkdir(parents=True, exist_ok=True)
     (inbox / "new" / "1.test:2,").write_text("From: a@example.com\r\nSubject: Hello\r\n\r\nHi\r\n")
+    for sub in ("cur", "new", "tmp"):  # a second folder, "Sent" (Maildir++)
+        (inbox / ".Sent" / sub).mkdir(parents=True, exist_ok=True)
     shutil.chown(folder / "home", "dovecot", "dovecot")
     for path in (folder / "home").rglob("*"):
         shutil.chown(path, "dovecot", "dovecot")

@@ -68,6 +68,12 @@ class Mailbox(_Handler):
         self.received: list[bytes] = []
         self.rcpt_replies: dict[str, list[str]] = {}
         self.password = PASSWORD
+        self.greetings = 0  # EHLOs seen: a client that never got here never connected
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         replies = self.rcpt_replies.get(address)

@@ -1,9 +1,11 @@
 """Settings → Email: the studio's SMTP account, tested against a real server (aiosmtpd with
 STARTTLS and AUTH) before it is saved; the password sealed at rest and never shown again."""
+import re
+
 import pytest
 from cryptography.fernet import Fernet
 
-from shutterbell import config, crypto, mailsettings
+from shutterbell import config, crypto, diagnostics, mailsettings
 from shutterbell.extensions import db
 from shutterbell.models import MailAccount, utcnow
 
@@ -50,7 +52,7 @@ def test_saving_seals_the_password_and_keeps_it_when_left_empty(as_olivia, olivi
     assert response.status_code == 302
     account = saved_account(olivia)
     assert (account.smtp_host, account.smtp_port, account.from_address) == ("127.0.0.1", smtp_port, SENDER)
-    assert PASSWORD not in account.smtp_credentials and mailsettings.smtp_password(account) == PASSWORD
+    assert PASSWORD not in account.smtp_credentials and mailsettings.kept_password(account, "smtp", USERNAME) == PASSWORD
     assert account.smtp_checked_at is not None
     page = text_of(as_olivia.get("/settings/email/"))
     assert "Saved. Leave empty to keep it." in page and PASSWORD not in page
@@ -58,7 +60,7 @@ def test_saving_seals_the_password_and_keeps_it_when_left_empty(as_olivia, olivi
     assert "Connection works" in text_of(as_olivia.post("/settings/email/smtp/test", form(smtp_port, password="")))
     assert as_olivia.post("/settings/email/smtp", form(smtp_port, password="", sender_name="Lichtblick")).status_code == 302
     account = saved_account(olivia)
-    assert account.sender_name == "Lichtblick" and mailsettings.smtp_password(account) == PASSWORD
+    assert account.sender_name == "Lichtblick" and mailsettings.kept_password(account, "smtp", USERNAME) == PASSWORD
 
 
 def test_another_username_needs_its_own_password(as_olivia, olivia, smtp_port):
@@ -111,7 +113,7 @@ def test_rotating_the_key_keeps_every_password(app, as_olivia, olivia, smtp_port
     result = app.test_cli_runner().invoke(args=["rotate-secrets"])
     assert "Re-encrypted 1 stored credential(s)." in result.output
     monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", app.config["ENCRYPTION_KEYS"].split(",")[0])
-    assert mailsettings.smtp_password(saved_account(olivia)) == PASSWORD  # readable without the old key
+    assert mailsettings.kept_password(saved_account(olivia), "smtp", USERNAME) == PASSWORD  # readable without the old key
 
 
 def test_a_secret_sealed_with_a_removed_key_is_a_clear_error(bare_app, monkeypatch):
@@ -157,3 +159,84 @@ def test_a_test_email_goes_to_the_owner_only(as_olivia, olivia, server):
     assert b"Subject: Shutterbell: test email" in mailbox.received[0]
     as_olivia.post("/settings/email/smtp/test", form(port), htmx=True)
     assert len(mailbox.received) == 1  # a plain test sends nothing
+
+
+# ---- Inbox sync (IMAP) ------------------------------------------------------------------------
+
+def imap_form(port, **overrides):
+    values = {"preset": "", "host": "127.0.0.1", "port": str(port), "security": "ssl", "username": USERNAME,
+              "password": PASSWORD, "folders": "INBOX, Sent", **overrides}
+    return {f"imap-{name}": value for name, value in values.items()}
+
+
+def test_the_inbox_section_starts_from_the_sending_account(as_olivia, olivia, smtp_port):
+    as_olivia.post("/settings/email/smtp", {**form(smtp_port), "save_anyway": "1"})
+    account = saved_account(olivia)
+    account.smtp_host = "smtp.gmail.com"  # as if the Gmail preset had been saved
+    db.session.commit()
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert 'id="imap-host"' in page and 'value="imap.gmail.com"' in page and 'value="993"' in page
+    assert re.search(f'<input[^>]*id="imap-username"[^>]*value="{USERNAME}"', page)
+    assert "Leave empty to use the sending password" in page
+
+
+def test_test_connection_for_the_inbox_lists_folders_and_saves_nothing(as_olivia, olivia, imap_ports):
+    response = as_olivia.post("/settings/email/imap/test", imap_form(imap_ports[1]), htmx=True)
+    page = text_of(response)
+    assert response.status_code == 200 and "Connection works: nothing was sent." in page, page
+    for step in ("Connect", "Sign in", "List folders", "2: INBOX, Sent", "Open INBOX"):
+        assert step in page
+    assert '<section id="imap"' in page and '<section id="smtp"' not in page
+    assert saved_account(olivia) is None
+
+
+def test_the_inbox_can_use_the_sending_password(as_olivia, olivia, smtp_port, imap_ports):
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], password=""))
+    assert response.status_code == 302, text_of(response)
+    account = saved_account(olivia)
+    assert (account.imap_host, account.imap_port, account.imap_folders) == ("127.0.0.1", imap_ports[1], "INBOX, Sent")
+    assert account.imap_credentials is None and account.imap_checked_at is not None
+    assert mailsettings.imap_settings(account).password == PASSWORD
+    # Another username needs its own password.
+    response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], username="other", password=""))
+    assert response.status_code == 422 and "Enter the password for this account." in text_of(response)
+
+
+def test_a_missing_folder_fails_the_test_and_is_listed_under_problems(as_olivia, olivia, imap_ports):
+    response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], folders="INBOX, Sent Items"),
+                              htmx=True)
+    page = text_of(response)
+    assert response.status_code == 422 and "Folders to sync found" in page and "Save anyway" in page
+    assert 'name="imap-save_anyway"' in page
+    saved = as_olivia.post("/settings/email/imap", {**imap_form(imap_ports[1], folders="INBOX, Sent Items"),
+                                                    "imap-save_anyway": "1"}, htmx=True)
+    assert saved.headers["HX-Redirect"].endswith("/settings/email/")
+    assert saved_account(olivia).imap_folders == "INBOX, Sent Items"
+    problems = text_of(as_olivia.get("/settings/email/")).split('id="problems"')[1]
+    assert "Not found: Sent Items" in problems and "Inbox sync · test" in problems
+
+
+def test_the_inbox_sync_banner_shows_until_a_test_passes(as_olivia, olivia, imap_ports):
+    as_olivia.post("/settings/email/imap", imap_form(imap_ports[1]))
+    account = saved_account(olivia)
+    mailsettings.record_failure(account, "imap", diagnostics.classify("imap", "auth", "[AUTHENTICATIONFAILED] "
+                                                                      "Invalid credentials (Failure)"), utcnow())
+    db.session.commit()
+    page = text_of(as_olivia.get("/"))
+    assert "Inbox sync:" in page and "the inbox sync fails since" in page and "Invalid credentials" in page
+    assert "SMTP settings:" not in page
+    problems = text_of(as_olivia.get("/settings/email/")).split('id="problems"')[1]
+    assert "Inbox sync · sync" in problems
+    as_olivia.post("/settings/email/imap/test", imap_form(imap_ports[1], password=""), htmx=True)
+    assert saved_account(olivia).imap_failing_since is None
+    assert "Inbox sync:" not in text_of(as_olivia.get("/"))
+
+
+def test_an_unposted_section_keeps_its_saved_values(as_olivia, olivia, smtp_port, imap_ports):
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], host=""))
+    page = text_of(response)
+    assert response.status_code == 422
+    assert re.search('<input[^>]*id="host"[^>]*value="127.0.0.1"', page)  # the SMTP section
+    assert page.count("This field is required.") == 1

@@ -2,24 +2,17 @@
 over STARTTLS, a wrong password, a TLS mode that does not fit the port, an untrusted
 certificate, a refused connection and a server that never answers."""
 import ssl
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from shutterbell.mailcheck import ImapSettings, check_imap
 
-from .imapserver import dovecot
-from .mailservers import PASSWORD, USERNAME, free_port, make_certificate, silent_server
+from .mailservers import PASSWORD, USERNAME, free_port, silent_server
 
 
-@pytest.fixture(scope="module")
-def server():
-    folder = Path(tempfile.mkdtemp(prefix="dovecot-"))
-    folder.chmod(0o755)  # Dovecot's mail process runs as the dovecot user
-    cert, key = make_certificate(folder)
-    with dovecot(folder, cert, key) as ports:
-        yield ports, cert
+@pytest.fixture
+def server(imap_ports, certificate):
+    return imap_ports, certificate[0]
 
 
 @pytest.fixture
@@ -69,3 +62,13 @@ def test_the_cli_checks_imap_too(bare_app, server, monkeypatch):
     assert good.exit_code == 0 and "inbox" in good.output, good.output
     bad = bare_app.test_cli_runner().invoke(args=args + ["--json"], input="nope\n")
     assert bad.exit_code == 1 and '"cause": "wrong_password"' in bad.output
+
+
+def test_the_folders_to_sync_must_exist(bare_ctx, server, trusting):
+    (_, imaps), _ = server
+    found = check_imap(settings(imaps, folders=("inbox", "Sent")), context=trusting)
+    assert found.ok, found.as_dict()
+    assert [s.detail for s in found.steps if s.name == "folders"] == ["2: INBOX, Sent"]
+    missing = check_imap(settings(imaps, folders=("INBOX", "Sent Items")), context=trusting)
+    assert missing.diagnosis.key == "folder_not_found" and missing.steps[-1].name == "sync_folders"
+    assert "Sent Items" in missing.diagnosis.detail

@@ -24,38 +24,53 @@ def smtp(server, certificate):
 
 
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
-def test_the_owner_tests_and_saves_the_smtp_account(page_for, live_server, smtp, monkeypatch, viewport, size):
+def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_server, smtp, imap_ports, monkeypatch,
+                                                             viewport, size):
     app, base_url = live_server
     mailbox, port, ca_file = smtp
     monkeypatch.setitem(app.config, "MAIL_CA_FILE", ca_file)
     page = page_for(viewport)
     page.goto(f"{base_url}/settings/email/")
-    page.get_by_label("Provider").select_option("Gmail")
-    expect(page.get_by_label("SMTP server")).to_have_value("smtp.gmail.com")
-    expect(page.get_by_text("app password", exact=False).first).to_be_visible()
+    sending = page.get_by_role("region", name="Sending (SMTP)")
+    sending.get_by_label("Provider").select_option("Gmail")
+    expect(sending.get_by_label("SMTP server")).to_have_value("smtp.gmail.com")
+    expect(sending.get_by_text("app password", exact=False).first).to_be_visible()
     check_layout(page)
     screenshot(page, f"email-settings-preset-{size}")
 
-    page.get_by_label("SMTP server").fill("127.0.0.1")
-    page.get_by_label("Port").fill(str(port))
-    page.get_by_label("Security").select_option("starttls")
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill("not-the-password")
-    page.get_by_label("From address").fill(SENDER)
-    page.get_by_role("button", name="Test connection").click()
-    expect(page.get_by_text("The test failed")).to_be_visible()
-    expect(page.get_by_text("What to do:")).to_be_visible()
+    sending.get_by_label("SMTP server").fill("127.0.0.1")
+    sending.get_by_label("Port").fill(str(port))
+    sending.get_by_label("Security").select_option("starttls")
+    sending.get_by_label("Username").fill(USERNAME)
+    sending.get_by_label("Password").fill("not-the-password")
+    sending.get_by_label("From address").fill(SENDER)
+    sending.get_by_role("button", name="Test connection").click()
+    expect(sending.get_by_text("The test failed")).to_be_visible()
+    expect(sending.get_by_text("What to do:")).to_be_visible()
     check_layout(page)
     screenshot(page, f"email-settings-failed-{size}")
 
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Test connection").click()
-    expect(page.get_by_text("Connection works: nothing was sent.")).to_be_visible()
-    expect(page.get_by_text("Sender address accepted (MAIL FROM)")).to_be_visible()
+    sending.get_by_label("Password").fill(PASSWORD)
+    sending.get_by_role("button", name="Test connection").click()
+    expect(sending.get_by_text("Connection works: nothing was sent.")).to_be_visible()
+    expect(sending.get_by_text("Sender address accepted (MAIL FROM)")).to_be_visible()
     screenshot(page, f"email-settings-passed-{size}")
-    page.get_by_role("button", name="Test and save").click()
+    sending.get_by_role("button", name="Test and save").click()
     expect(page.get_by_text("Sending settings saved.")).to_be_visible()
-    expect(page.get_by_text("Saved. Leave empty to keep it.")).to_be_visible()
+    expect(sending.get_by_text("Saved. Leave empty to keep it.")).to_be_visible()
+
+    inbox = page.get_by_role("region", name="Inbox sync (IMAP)")
+    expect(inbox.get_by_label("Username")).to_have_value(USERNAME)  # taken from the sending account
+    inbox.get_by_label("IMAP server").fill("127.0.0.1")
+    inbox.get_by_label("Port").fill(str(imap_ports[1]))
+    inbox.get_by_label("Folders to sync").fill("INBOX, Sent")
+    inbox.get_by_role("button", name="Test connection").click()  # the password: the sending one
+    expect(inbox.get_by_text("Connection works: nothing was sent.")).to_be_visible()
+    expect(inbox.get_by_text("2: INBOX, Sent")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"email-settings-imap-passed-{size}")
+    inbox.get_by_role("button", name="Test and save").click()
+    expect(page.get_by_text("Inbox sync settings saved.")).to_be_visible()
     assert mailbox.received == []  # testing sends nothing
     assert page.js_errors == []
 
