@@ -136,7 +136,8 @@ def bare_loop(studio, account, count: int, port: int) -> float:
 
 
 def run(name: str, url: str, count: int, sink: Sink) -> float:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": REDIS_URL, "BASE_URL": "https://bench.example"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": REDIS_URL, "BASE_URL": "https://bench.example",
+                      "MAIL_PRIVATE_HOSTS": "allow"})
     with app.app_context():
         upgrade()
         studio, account = seed(count, sink.port)
@@ -159,7 +160,7 @@ def run(name: str, url: str, count: int, sink: Sink) -> float:
 def two_workers(url: str, count: int, sink: Sink) -> None:
     """Two `python worker.py` processes (forking RQ workers) on one database and Redis."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": REDIS_URL, "QUEUE_NAME": "bench",
-                      "BASE_URL": "https://bench.example"})
+                      "BASE_URL": "https://bench.example", "MAIL_PRIVATE_HOSTS": "allow"})
     with app.app_context():
         upgrade()
         seed(count, sink.port)
@@ -171,7 +172,7 @@ def two_workers(url: str, count: int, sink: Sink) -> None:
         sink.clear()
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "QUEUE_NAME": "bench",
                "SECRET_KEY": app.config["SECRET_KEY"], "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"],
-               "BASE_URL": "https://bench.example"}
+               "BASE_URL": "https://bench.example", "MAIL_PRIVATE_HOSTS": "allow"}  # smtp-sink on loopback
         start = time.perf_counter()
         workers = [subprocess.Popen([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]

@@ -8,19 +8,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from shutterbell import diagnostics, mailcheck, mailsettings, queue, sms
+from shutterbell import deliverability, diagnostics, mailcheck, mailsettings, queue, sms
 from shutterbell.extensions import db
 from shutterbell.models import utcnow
 from shutterbell.throttle import Throttle
 
 from .access import current_studio, owner_required, redirect_after_post, render_form
-from .forms import ImapForm, SmsForm, SmtpForm
+from .forms import DnsForm, ImapForm, SmsForm, SmtpForm
 
 bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
 
 TESTS_PER_10_MINUTES = 20
 CHECK_TIMEOUT = 12.0  # seconds per network step; the check caps itself at 15
-FORMS = {"smtp": SmtpForm, "imap": ImapForm, "sms": SmsForm}
+FORMS = {"smtp": SmtpForm, "imap": ImapForm, "sms": SmsForm}  # the sections with an account to save
 SERVICE = "<any(smtp, imap, sms):service>"
 SAVED = {"smtp": (_l("Sending settings saved."),
                   _l("Sending settings saved, but the test failed: messages will wait until it passes.")),
@@ -85,6 +85,29 @@ def apply_preset(service: str):
     return _page(service, form, status=200)
 
 
+@bp.post("/dns")
+@owner_required
+def check_dns():
+    """Look up SPF, DKIM and DMARC for the saved from address's domain."""
+    account = mailsettings.account_of(current_studio())
+    form = DnsForm(account=account)
+    if not form.validate_on_submit():
+        return _page("dns", form)
+    throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
+    if throttle.blocked(str(account.studio_id)):
+        return _page("dns", form, too_many=True, status=429)
+    throttle.failed(str(account.studio_id))
+    domain = account.from_address.rpartition("@")[2]
+    if not domain:
+        return _page("dns", form, dns_problem=_("Save your sending settings first: the check looks at the domain "
+                                                "of your from address."))
+    try:
+        findings = deliverability.check_domain(domain, account.smtp_host, form.selector.data or "")
+    except deliverability.DnsProblem as problem:
+        return _page("dns", form, dns_problem=str(problem))
+    return _page("dns", form, findings=findings, domain=domain)
+
+
 def _account(service: str):
     studio = current_studio()
     return sms.account_of(studio) if service == "sms" else mailsettings.account_of(studio)
@@ -113,12 +136,13 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
     forms = {name: form if name == service else cls(account=accounts[name], formdata=None)
              for name, cls in FORMS.items()}
     sections = {name: _section(name, forms[name], accounts[name]) for name in FORMS}
+    sections["dns"] = {"form": form if service == "dns" else DnsForm(account=accounts["smtp"], formdata=None)}
     context.update(account=accounts["smtp"], sms_account=accounts["sms"], step_names=mailcheck.STEP_LABELS,
-                   sms_backend=current_app.config["SMS_BACKEND"])
+                   sms_backend=current_app.config["SMS_BACKEND"], posted=service)
     if service is None or not request.htmx:
         return render_form("email_settings/edit.html", form or forms["smtp"], status, sections=sections,
                            problems=mailsettings.recent_problems(studio.id), causes=diagnostics.CAUSES,
-                           posted=service, **context)
+                           **context)
     response = make_response(render_template(f"email_settings/_{service}.html", **sections[service], **context),
                              status or (422 if form.errors else 200))
     if form.errors:  # field errors: the whole section, not just the part the request asked for

@@ -11,9 +11,9 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
                      HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField,
                      TextAreaField, TimeField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import accounts, customers, jobs, mailsettings, messages, profiles, sms, templating, triggers
+from shutterbell import accounts, customers, deliverability, jobs, mailsettings, messages, profiles, sms, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -590,3 +590,18 @@ class SmsForm(FlaskForm):
         if not given.token and not sms.kept_token(self._account, given.account_sid):
             attach_errors(self, {"token": _l("Enter the auth token for this account.")})
         return not self.errors
+
+
+class DnsForm(FlaskForm):
+    """Settings → Email, deliverability: the DKIM selector to look up (fields prefixed "dns-")."""
+
+    selector = StringField(_l("DKIM selector"), validators=[Optional(), Length(max=63), Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Letters, digits, dots and dashes only."))],
+        filters=[lambda v: v.strip() if v else v],
+        description=_l("The name your provider signs with (its admin console shows it; “google” for Google "
+                       "Workspace, “selector1” for Microsoft 365)."))
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, prefix="dns", **kwargs)
+        if not self.is_submitted() or kwargs.get("formdata", True) is None:
+            self.selector.data = deliverability.default_selector(account.smtp_host)

@@ -46,6 +46,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "OUTBOX_GRACE_SECONDS": int(env.get("OUTBOX_GRACE_SECONDS", 24 * 3600)),
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", 600)),
         "OUTBOX_REENQUEUE_SECONDS": int(env.get("OUTBOX_REENQUEUE_SECONDS", 300)),
+        # May studios' mail servers be private or loopback addresses? "auto": while the instance
+        # holds one studio (self-hosted); "forbid" for instances that host other people's studios.
+        "MAIL_PRIVATE_HOSTS": _choice(env.get("MAIL_PRIVATE_HOSTS", "auto"), ("auto", "allow", "forbid"),
+                                      "MAIL_PRIVATE_HOSTS"),
         # Extra CA certificates to trust for studios' mail servers (a private CA on the LAN).
         "MAIL_CA_FILE": env.get("MAIL_CA_FILE", ""),
         # Text messages: "twilio" (any Twilio-compatible REST API at SMS_API_URL) or "log" (development:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from . import netguard
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -61,6 +63,9 @@ CAUSES = {c.key: c for c in (
                                                       "browser, confirm the security prompt, then try again.")),
     _cause("imap_disabled", _l("IMAP is switched off for this account. Turn it on in your webmail's settings "
                                "(Gmail: Settings \u2192 Forwarding and POP/IMAP), then try again.")),
+    _cause("private_address", _l("This server's address is on a private network or this machine, which this "
+                                 "instance does not allow (it hosts several studios). Use your provider's public "
+                                 "server name.")),
     _cause("host_not_found", _l("This server name does not exist. Check the spelling of the host, or pick your "
                                 "provider from the list.")),
     _cause("connection_refused", _l("Nothing answers on this port. Check the host and port (SMTP: 587 or 465, IMAP: "
@@ -163,6 +168,8 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
         mismatch = "mismatch" in text.lower() or "not valid for" in text.lower()
         key = "certificate_hostname_mismatch" if mismatch else "certificate_untrusted"
         return Diagnosis(CAUSES[key], text[:500])
+    if isinstance(exc, netguard.ForbiddenAddress):
+        return Diagnosis(CAUSES["private_address"], str(exc)[:500])
     if isinstance(exc, socket.gaierror):
         return Diagnosis(CAUSES["host_not_found"], text[:500])
     if isinstance(exc, ConnectionRefusedError):

@@ -12,7 +12,7 @@ from email.utils import formatdate, make_msgid
 
 from flask_babel import lazy_gettext as _l
 
-from . import diagnostics
+from . import diagnostics, netguard
 
 SECURITY = ("ssl", "starttls", "none")
 STEP_LABELS = {"connect": _l("Connect"), "ehlo": _l("Greeting (EHLO)"), "tls": _l("Encryption (STARTTLS)"),
@@ -58,17 +58,19 @@ class CheckResult:
                 "detail": self.diagnosis.detail if self.diagnosis else None}
 
 
-def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext,
+def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *, allow_private: bool,
               steps: list[Step] | None = None) -> smtplib.SMTP:
     """Connect, EHLO, STARTTLS or SSL, and sign in: the start the check and the sender share.
-    Records each passed step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed)."""
+    Records each passed step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed).
+    ``allow_private``: may the host be on a private network or this machine (``netguard``)?"""
     steps = [] if steps is None else steps
     phase, client = "connect", None
     try:
+        addresses = netguard.resolve(settings.host, settings.port, allow_private)
         if settings.security == "ssl":
-            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+            client = netguard.PinnedSMTP_SSL(settings.host, settings.port, addresses, timeout, context)
         else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+            client = netguard.PinnedSMTP(settings.host, settings.port, addresses, timeout)
         steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
         phase = "ehlo"
         _expect(client.ehlo(), 250, "ehlo")
@@ -89,13 +91,13 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext,
 
 
 def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None,
-               send_to: str = "") -> CheckResult:
+               send_to: str = "", *, allow_private: bool) -> CheckResult:
     """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent, unless
     ``send_to`` asks for a short test email to that address (the owner's own)."""
     result = CheckResult()
     try:
         client = open_smtp(settings, min(timeout, MAX_TIMEOUT), context or ssl.create_default_context(),
-                           result.steps)
+                           allow_private=allow_private, steps=result.steps)
     except diagnostics.DeliveryFailure as failure:
         return _failed(result, failure.diagnosis, failure.phase)
     phase = "mail_from"
@@ -179,17 +181,17 @@ class ImapSettings:
     folders: tuple[str, ...] = ()  # to sync: each must exist
 
 
-def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None) -> CheckResult:
+def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None, *,
+               allow_private: bool) -> CheckResult:
     """Connect, TLS, LOGIN, LIST, and SELECT INBOX read-only (its message count): nothing changes."""
-    from imapclient import IMAPClient
-
     context = context or ssl.create_default_context()
     result = CheckResult()
     phase = "connect"
     client = None
     try:
-        client = IMAPClient(settings.host, settings.port, ssl=settings.security == "ssl", ssl_context=context,
-                            timeout=min(timeout, MAX_TIMEOUT))
+        addresses = netguard.resolve(settings.host, settings.port, allow_private)
+        client = netguard.PinnedIMAPClient(settings.host, settings.port, addresses, settings.security == "ssl",
+                                           context, min(timeout, MAX_TIMEOUT))
         result.steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
         if settings.security == "starttls":
             phase = "tls"

@@ -100,11 +100,23 @@ class ImapInput:
 
 
 def check(settings: mailcheck.SmtpSettings, timeout: float, send_to: str = "") -> mailcheck.CheckResult:
-    return mailcheck.check_smtp(settings, timeout=timeout, context=tls_context(), send_to=send_to)
+    return mailcheck.check_smtp(settings, timeout=timeout, context=tls_context(), send_to=send_to,
+                                allow_private=private_hosts_allowed())
 
 
 def check_imap(settings: mailcheck.ImapSettings, timeout: float) -> mailcheck.CheckResult:
-    return mailcheck.check_imap(settings, timeout=timeout, context=tls_context())
+    return mailcheck.check_imap(settings, timeout=timeout, context=tls_context(),
+                                allow_private=private_hosts_allowed())
+
+
+def private_hosts_allowed() -> bool:
+    """May studios' mail servers be on a private network or this machine? ``MAIL_PRIVATE_HOSTS``:
+    "allow", "forbid", or "auto" (the default): allowed while the instance holds one studio (a
+    self-hosted instance; its server may be on the LAN), forbidden once it hosts several."""
+    setting = current_app.config["MAIL_PRIVATE_HOSTS"]
+    if setting == "auto":
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Studio)) <= 1
+    return setting == "allow"
 
 
 def account_of(studio: Studio) -> MailAccount:

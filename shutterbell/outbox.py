@@ -523,7 +523,8 @@ class SmtpSession:
         db.session.commit()
 
     def _connect(self) -> smtplib.SMTP:
-        return mailcheck.open_smtp(mailsettings.smtp_settings(self.account), self.timeout, self.context)
+        return mailcheck.open_smtp(mailsettings.smtp_settings(self.account), self.timeout, self.context,
+                                   allow_private=mailsettings.private_hosts_allowed())
 
     def send(self, message: Message, unsubscribe: str, studio_name: str, now: datetime) -> None:
         mime = composer.build_email(message, self.account, unsubscribe, studio_name, now)

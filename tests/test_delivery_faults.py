@@ -57,7 +57,7 @@ class Crew:
         self.env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                     "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
                     "ENCRYPTION_KEYS": app.config["ENCRYPTION_KEYS"], "MAIL_CA_FILE": certificate_path,
-                    "BASE_URL": "https://photos.lichtblick.example",
+                    "BASE_URL": "https://photos.lichtblick.example", "MAIL_PRIVATE_HOSTS": "allow",
                     "OUTBOX_LEASE_SECONDS": str(int(LEASE.total_seconds()))}
         self.policy = outbox.Policy(base_url="https://photos.lichtblick.example", lease=LEASE,
                                     reenqueue_after=timedelta(seconds=1), batch_size=100)

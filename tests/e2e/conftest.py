@@ -28,7 +28,8 @@ TABLET = {"width": 820, "height": 1180}
 def serve(folder: Path):
     """A migrated app on its own SQLite file, served from a thread; yields (app, base_url)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
-                      "REDIS_URL": f"{REDIS_BASE_URL}/0"})  # the unit tests use databases 1-15
+                      "REDIS_URL": f"{REDIS_BASE_URL}/0",  # the unit tests use databases 1-15
+                      "MAIL_PRIVATE_HOSTS": "allow"})  # the test mail servers are on loopback
     queue.connect(app.config["REDIS_URL"]).flushdb()  # no sign-in throttle counts from earlier runs
     with app.app_context():
         upgrade()

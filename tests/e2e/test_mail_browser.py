@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from shutterbell import accounts, customers, jobs, outbox, profiles
+from shutterbell import accounts, customers, deliverability, jobs, outbox, profiles
 from shutterbell.models import utcnow
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 from ..conftest import PASSWORD as OWNER_PASSWORD
+from ..dnsserver import dns_server
 from ..mailservers import PASSWORD, SENDER, USERNAME
 from .conftest import DESKTOP, TABLET, screenshot
 from .test_pages_tour import check_layout
@@ -73,6 +74,32 @@ def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_ser
     expect(page.get_by_text("Inbox sync settings saved.")).to_be_visible()
     assert mailbox.received == []  # testing sends nothing
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_owner_checks_the_domain_s_dns_records(page_for, live_server, owner, monkeypatch, viewport, size):
+    app, base_url = live_server
+    with app.app_context():
+        from shutterbell import mailsettings
+
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
+            "smtp.gmail.com", 587, "starttls", SENDER, PASSWORD, SENDER, "Studio Lichtblick", ""), False, utcnow())
+    with dns_server() as (zone, resolver):
+        zone.txt("lichtblick.example", "v=spf1 include:_spf.google.com ~all")
+        zone.txt("_dmarc.lichtblick.example", "v=DMARC1; p=none")
+        monkeypatch.setattr(deliverability, "new_resolver", lambda: resolver)
+        page = page_for(viewport)
+        page.goto(f"{base_url}/settings/email/")
+        section = page.get_by_role("region", name="Deliverability (DNS)")
+        expect(section.get_by_label("DKIM selector")).to_have_value("google")
+        section.get_by_role("button", name="Check DNS records").click()
+        expect(section.get_by_text("DNS records of lichtblick.example")).to_be_visible()
+        expect(section.get_by_text("No DKIM key at google._domainkey.lichtblick.example", exact=False)).to_be_visible()
+        section.scroll_into_view_if_needed()
+        check_layout(page)
+        screenshot(page, f"email-settings-dns-{size}")
+        assert page.js_errors == []
 
 
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])

@@ -1,0 +1,103 @@
+"""Which addresses a studio's mail settings may reach, and connections that go exactly there.
+
+A self-hosted instance may reach private addresses (the studio's mail server can sit on the LAN).
+An instance that hosts other people's studios must not let a studio point "its mail server" at
+the instance's own network (``MAIL_PRIVATE_HOSTS``). The name is resolved once, every address is
+checked, and the connection goes to a checked address while the name stays for TLS: a DNS answer
+that changes between the check and the connection cannot slip past.
+"""
+from __future__ import annotations
+
+import imaplib
+import ipaddress
+import smtplib
+import socket
+import ssl
+
+from imapclient import IMAPClient, imap4, tls
+
+lookup = socket.getaddrinfo  # DNS; the tests put their own answers here
+
+
+class ForbiddenAddress(OSError):
+    """The host resolves to a private, loopback or otherwise non-public address."""
+
+
+def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """The host's addresses, each checked unless private ones are allowed."""
+    answers = lookup(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(answer[4][0] for answer in answers))
+    if not allow_private:
+        for address in addresses:
+            if not is_public(address):
+                raise ForbiddenAddress(f"{host} resolves to {address}, a private or local address.")
+    return addresses
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def connect(addresses: list[str], port: int, timeout: float | None, source=None) -> socket.socket:
+    """Like socket.create_connection, over already-checked addresses: the first that answers."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout, source)
+        except OSError as exc:
+            error = exc
+    raise error or OSError(f"No address to connect to on port {port}.")
+
+
+class PinnedSMTP(smtplib.SMTP):
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float):
+        self._addresses = addresses
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host, port, timeout):
+        return connect(self._addresses, port, timeout, self.source_address)
+
+
+class PinnedSMTP_SSL(smtplib.SMTP_SSL):
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float, context: ssl.SSLContext):
+        self._addresses = addresses
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host, port, timeout):
+        sock = connect(self._addresses, port, timeout, self.source_address)
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # the name, for the certificate
+
+
+class PinnedIMAPClient(IMAPClient):
+    def __init__(self, host: str, port: int, addresses: list[str], use_ssl: bool, ssl_context: ssl.SSLContext,
+                 timeout: float):
+        self._addresses = addresses
+        super().__init__(host, port, ssl=use_ssl, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # IMAPClient's own factory, with our sockets
+        timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _PinnedIMAP4TLS(self.host, self.port, self._addresses, self.ssl_context, timeout)
+        return _PinnedIMAP4(self.host, self.port, self._addresses, timeout)
+
+
+class _PinnedIMAP4(imap4.IMAP4WithTimeout):
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float | None):
+        self._addresses = addresses
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout=None):
+        return connect(self._addresses, self.port, timeout if timeout is not None else self._timeout)
+
+
+class _PinnedIMAP4TLS(tls.IMAP4_TLS):
+    def __init__(self, host: str, port: int, addresses: list[str], context: ssl.SSLContext, timeout: float | None):
+        self._addresses = addresses
+        super().__init__(host, port, context, timeout)
+
+    def _create_socket(self, timeout=None):
+        sock = connect(self._addresses, self.port, timeout if timeout is not None else self._timeout)
+        return tls.wrap_socket(sock, self.ssl_context, self.host)  # the name, for the certificate
