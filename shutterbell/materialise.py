@@ -98,7 +98,7 @@ def _reached(notification: Notification) -> list:
 
 
 def _status(notification: Notification) -> str:
-    return "awaiting_approval" if notification.requires_approval else "queued"
+    return "awaiting_approval" if notification.requires_approval else "scheduled"
 
 
 def _text(value) -> sa.ColumnElement:

@@ -40,8 +40,9 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
     rows = db.session.scalars(
         sa.select(Message).where(*where).options(selectinload(Message.job), selectinload(Message.notification))
         .order_by(Message.due_at.desc(), Message.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    in_flight = db.session.scalar(sa.select(sa.exists().where(
-        *where, Message.status.in_(Message.IN_FLIGHT), Message.channel == "email")))  # texts wait for a provider
+    # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
+    in_flight = db.session.scalar(sa.select(sa.exists().where(*where, sa.or_(
+        Message.status.in_(("queued", "sending")), sa.and_(Message.status == "scheduled", Message.channel == "email")))))
     return MessagePage(rows, total, page, pages, bool(in_flight))
 
 
@@ -50,9 +51,9 @@ def get(studio: Studio, message_id: int) -> Message | None:
 
 
 def retry(message: Message) -> bool:
-    """A failed message goes back to the queue with the same text and Message-ID."""
+    """A failed message goes back to the outbox with the same text and Message-ID."""
     moved = db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status.in_(RETRYABLE))
-                               .values(status="queued", attempts=0, next_attempt_at=None, enqueued_at=None,
+                               .values(status="scheduled", attempts=0, next_attempt_at=None, enqueued_at=None,
                                        last_error="", cause="")).rowcount
     db.session.commit()
     return bool(moved)
@@ -63,7 +64,7 @@ def cancel(messages: list[Message]) -> int:
 
 
 def approve(messages: list[Message]) -> int:
-    return _move(messages, ("awaiting_approval",), "queued")
+    return _move(messages, ("awaiting_approval",), "scheduled")
 
 
 def _move(messages: list[Message], from_statuses: tuple[str, ...], to: str) -> int:
@@ -195,14 +196,14 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime, base_url: str) -> i
         rows.append(Message(studio_id=studio.id, job_id=job.id, customer_id=customer.id, key=key, channel="email",
                             recipient=customer.email, subject=rendered.subject, body=rendered.text,
                             message_id=composer.message_id_for(key, account.from_address),
-                            due_at=data.send_at or now, status="queued", created_at=now))
+                            due_at=data.send_at or now, status="scheduled", created_at=now))
     db.session.add_all(rows)
     db.session.commit()
     return len(rows)
 
 
 def waiting(studio: Studio) -> dict[str, int]:
-    """Messages not done yet, by status (queued, sending, scheduled, awaiting approval)."""
+    """Messages not done yet, by status (scheduled, queued, sending, awaiting approval)."""
     rows = db.session.execute(sa.select(Message.status, sa.func.count()).where(
         Message.studio_id == studio.id, Message.status.in_((*Message.IN_FLIGHT, "awaiting_approval")))
         .group_by(Message.status)).all()

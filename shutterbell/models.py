@@ -425,6 +425,8 @@ class Message(db.Model):
     ahead is computed by ``scheduling``), is rendered once when made, and ``key`` (notification,
     customer, job, occurrence) makes making it idempotent: a second scheduler pass inserts nothing."""
 
+    # scheduled: due, waiting for its slot (sending limits, quiet hours, a paused account, a retry's
+    # backoff); queued: handed to a worker; sending: claimed by one.
     STATUSES = ("scheduled", "awaiting_approval", "queued", "sending", "sent", "failed", "bounced",
                 "skipped", "cancelled")
     IN_FLIGHT = ("scheduled", "queued", "sending")

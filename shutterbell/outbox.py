@@ -71,7 +71,7 @@ def schedule(now: datetime, policy: Policy) -> int:
     db.session.commit()
     batches: dict[int, _Batch] = {}
     for message in db.session.scalars(sa.select(Message).where(
-            Message.status.in_(("awaiting_approval", "scheduled")), Message.body == "")):
+            Message.status == "awaiting_approval", Message.body == "")):
         if message.studio_id not in batches:
             batches[message.studio_id] = _Batch(db.session.get(Studio, message.studio_id), policy)
         problem = batches[message.studio_id].write(message)  # an approver sees exactly what will go out
@@ -126,7 +126,7 @@ def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Mes
     subject, body = composer.confirmation_texts(studio)
     key = f"confirm:{customer.id}"
     row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
-           "recipient": customer.email, "due_at": now, "status": "queued", "last_error": "",
+           "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
     try:
         rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, policy.base_url))
@@ -149,7 +149,7 @@ def sweep(now: datetime, policy: Policy) -> int:
                        .values(status="failed", lease_until=None, cause="other",
                                last_error="The worker stopped while sending this message, every time it tried."))
     result = db.session.execute(sa.update(Message).where(expired)
-                                .values(status="queued", lease_until=None, enqueued_at=None))
+                                .values(status="scheduled", lease_until=None, enqueued_at=None))
     db.session.commit()
     return result.rowcount
 
@@ -166,10 +166,12 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
                            sa.and_(Message.channel == "sms", Message.studio_id.in_(sms.studios_ready(now))))
     ready = db.session.execute(
         sa.select(Message.id, Message.studio_id, Message.channel)
-        .where(Message.status == "queued", channel_ready,
+        .where(sa.or_(Message.status == "scheduled",
+                      sa.and_(Message.status == "queued", sa.or_(Message.enqueued_at.is_(None),
+                                                                 Message.enqueued_at < now - policy.reenqueue_after))),
+               channel_ready,
                Message.due_at <= now,  # a one-off message for later waits for its time
                sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-               sa.or_(Message.enqueued_at.is_(None), Message.enqueued_at < now - policy.reenqueue_after),
                Message.id.in_(only) if only is not None else sa.true())
         .order_by(Message.due_at, Message.id).limit(limit)).all()
     ready = _within_limits(ready, now, policy)
@@ -177,7 +179,8 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
         return 0
     ids = [row.id for row in ready]
     for chunk in _chunks(ids, 1000):
-        db.session.execute(sa.update(Message).where(Message.id.in_(chunk)).values(enqueued_at=now))
+        db.session.execute(sa.update(Message).where(Message.id.in_(chunk), Message.status.in_(("scheduled", "queued")))
+                           .values(status="queued", enqueued_at=now))
     db.session.commit()  # before enqueueing: a fast worker must find the rows it is given
     for batch in _fair_batches(ready, policy.batch_size):
         enqueue(batch)
@@ -390,14 +393,14 @@ def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: dateti
         _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
         return
     wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
-    _record(message, status="queued", lease_until=None, enqueued_at=None, next_attempt_at=now + wait,
+    _record(message, status="scheduled", lease_until=None, enqueued_at=None, next_attempt_at=now + wait,
             last_error=diagnosis.detail[:500], cause=diagnosis.key)
 
 
 def _release(messages: list[Message], next_attempt_at: datetime | None = None) -> None:
     """Back to the queue without counting the attempt (a paused account is not the message's fault)."""
     for message in messages:
-        message.status, message.lease_until, message.enqueued_at = "queued", None, None
+        message.status, message.lease_until, message.enqueued_at = "scheduled", None, None
         message.attempts = max(0, message.attempts - 1)
         message.next_attempt_at = next_attempt_at
     db.session.commit()

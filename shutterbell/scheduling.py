@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import suppression, triggers
+from . import pacing, suppression, triggers
 from .extensions import db
 from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
 from .triggers import Audience, Occurrence
@@ -166,6 +166,7 @@ class DryRun:
     texts: int
     customers: int
     first_at: datetime | None
+    last_at: datetime | None = None  # when the studio's sending limits stretch the emails out
 
 
 def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
@@ -173,8 +174,38 @@ def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
     """What choosing ``profile`` for ``job`` would send from now on, as of today's customers."""
     found = moments(job, profile, now)
     channels = Counter(m.notification.channel for m in found)
+    last = paced_last(job.studio_id, found, now)
     return DryRun(channels["email"], channels["sms"], len({m.customer.id for m in found}),
-                  found[0].due_at if found else None)
+                  found[0].due_at if found else None, max(last.values()) if last else None)
+
+
+STRETCHED = timedelta(minutes=15)  # later than its moment by this much: say when the last one goes
+
+
+def paced_last(studio_id: int, found: list[Moment], now: datetime) -> dict[int, datetime]:
+    """Per notification, when its last email goes out under the studio's sending limits, after what
+    already waits in the outbox; only where the limits stretch it by more than ``STRETCHED``."""
+    from .models import MailAccount, Message
+
+    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == studio_id))
+    emails = sorted((m for m in found if m.notification.channel == "email"), key=lambda m: m.due_at)
+    if account is None or not (account.limit_per_minute or account.limit_per_day) or not emails:
+        return {}
+    mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
+    sent = db.session.scalars(sa.select(Message.sent_at).where(mine, Message.sent_at >= now - timedelta(days=1)))
+    waiting = db.session.scalar(sa.select(sa.func.count()).where(
+        mine, Message.status.in_(("scheduled", "queued", "sending")), Message.due_at <= now))
+    times = pacing.spread([m.due_at for m in emails], account.limit_per_minute, account.limit_per_day,
+                          [_utc(t) for t in sent], waiting, now)
+    last: dict[int, datetime] = {}
+    for moment, at in zip(emails, times):
+        if at - moment.due_at > STRETCHED:
+            last[moment.notification.id] = max(at, last.get(moment.notification.id, at))
+    return last
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def key_of(job: Job, moment: Moment) -> str:
@@ -198,13 +229,16 @@ class TimelineRow:
     summary: str
     next_at: datetime | None  # the soonest coming moment of this notification
     recipients: int  # coming messages of this notification, as of today's customers
+    last_at: datetime | None = None  # when its last email goes, where sending limits stretch it
 
 
 def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list[Moment]]]:
     """Per notification of the job's profile: when and how many; and per customer: what is coming."""
     per_customer: dict[int, list[Moment]] = {}
     per_notification: dict[int, list[Moment]] = {}
-    for moment in coming(job, now):
+    found = coming(job, now)
+    last = paced_last(job.studio_id, found, now)
+    for moment in found:
         per_customer.setdefault(moment.customer.id, []).append(moment)
         per_notification.setdefault(moment.notification.id, []).append(moment)
     rows = []
@@ -213,5 +247,5 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
             continue
         own = per_notification.get(notification.id, [])
         rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
-                                own[0].due_at if own else None, len(own)))
+                                own[0].due_at if own else None, len(own), last.get(notification.id)))
     return rows, per_customer

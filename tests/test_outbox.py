@@ -117,7 +117,7 @@ def test_a_temporary_refusal_is_retried_later(job, mailbox):
     sign_up(job, "Anna", at=T0)
     mailbox.rcpt_replies["anna@example.com"] = ["451 4.7.1 Greylisted, please try again later", "250 OK"]
     deliver(T0 + timedelta(minutes=1))
-    assert statuses() == {("anna@example.com", "queued")}
+    assert statuses() == {("anna@example.com", "scheduled")}
     deliver(T0 + timedelta(minutes=1, seconds=30))  # the backoff has not passed yet
     assert not mailbox.received
     mailbox.rcpt_replies.clear()
@@ -131,7 +131,7 @@ def test_a_changed_password_pauses_sending_and_loses_nothing(job, mailbox, accou
         sign_up(job, name, at=T0)
     mailbox.password = "changed-at-the-provider"
     deliver(T0 + timedelta(minutes=1))
-    assert statuses() == {(f"{n}@example.com", "queued") for n in ("anna", "ben", "cleo")}
+    assert statuses() == {(f"{n}@example.com", "scheduled") for n in ("anna", "ben", "cleo")}
     assert all(m.attempts == 0 for m in db.session.scalars(sa.select(Message)))  # nothing counted against them
     paused = db.session.get(MailAccount, account.id)
     assert paused.smtp_failing_since is not None and paused.smtp_failure_cause == "wrong_password"
@@ -153,7 +153,7 @@ def test_a_server_that_is_down_is_retried_and_the_outbox_says_why(job, mailbox, 
     db.session.commit()
     deliver(T0 + timedelta(minutes=1))
     rows = db.session.scalars(sa.select(Message).order_by(Message.id)).all()
-    assert [(m.status, m.cause) for m in rows] == [("queued", "connection_refused")] + [("queued", "")]
+    assert [(m.status, m.cause) for m in rows] == [("scheduled", "connection_refused")] + [("scheduled", "")]
     assert rows[0].attempts == 1 and rows[1].attempts == 0  # the second never reached the server
     assert db.session.get(MailAccount, account.id).smtp_failing_since is None  # a retry, not a pause
 
@@ -310,7 +310,7 @@ def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages
                                                       "email": "anna@example.com", "email_consent": "y"})
     assert "confirm your sign-up" in text_of(response)
     confirmation = db.session.scalar(sa.select(Message))
-    assert confirmation.key.startswith("confirm:") and confirmation.status == "queued"
+    assert confirmation.key.startswith("confirm:") and confirmation.status == "queued"  # handed over at once
     deliver(now + timedelta(minutes=2))  # (the page handed it to Redis at once; this test's worker is here)
     assert len(mailbox.received) == 1  # the confirmation only: the welcome waits for the click
     mail = email.message_from_bytes(mailbox.received[0])

@@ -139,7 +139,7 @@ def test_texts_wait_for_the_end_of_the_quiet_hours(texting):
     sign_up(job, "Anna", "+49 151 11111111", night)
     assert deliver(night + timedelta(minutes=1), rules) == []
     assert deliver(datetime(2026, 3, 3, 6, 59, tzinfo=UTC), rules) == []  # 07:59
-    assert texts()["+4915111111111"].status == "queued"
+    assert texts()["+4915111111111"].status == "scheduled"
     deliver(datetime(2026, 3, 3, 7, 0, tzinfo=UTC), rules)  # 08:00: not late, just waited
     assert texts()["+4915111111111"].status == "sent" and len(provider.sent) == 1
 
@@ -164,7 +164,7 @@ def test_a_revoked_token_pauses_texts_shows_the_banner_and_loses_nothing(texting
     sign_up(job, "Anna", "+49 151 11111111", T0)
     sign_up(job, "Ben", "+49 151 22222222", T0)
     deliver(T0 + timedelta(minutes=1), rules)
-    assert {m.status for m in texts().values()} == {"queued"}
+    assert {m.status for m in texts().values()} == {"scheduled"}
     assert all(m.attempts == 0 for m in texts().values())
     assert saved(olivia).failure_cause == "sms_auth_failed"
     page = text_of(as_olivia.get("/"))
@@ -183,7 +183,7 @@ def test_a_provider_outage_is_retried(texting):
     sign_up(job, "Anna", "+49 151 11111111", T0)
     deliver(T0 + timedelta(minutes=1), rules)
     anna = texts()["+4915111111111"]
-    assert (anna.status, anna.cause) == ("queued", "temporary_server_error") and anna.next_attempt_at
+    assert (anna.status, anna.cause) == ("scheduled", "temporary_server_error") and anna.next_attempt_at
     provider.down = False
     deliver(T0 + timedelta(minutes=10), rules)
     assert texts()["+4915111111111"].status == "sent"

@@ -64,8 +64,9 @@ def upgrade():
         batch_op.add_column(sa.Column('imap_failure_detail', sa.String(length=500), nullable=False, server_default=sa.text("''")))
 
     # ### end Alembic commands ###
-    # Texts waited as "scheduled" while there was no SMS sending; now they queue like emails.
-    op.execute("UPDATE message SET status = 'queued' WHERE channel = 'sms' AND status = 'scheduled'")
+    # "scheduled" now means due and waiting for a slot, "queued" handed to a worker. Texts waited as
+    # "scheduled" already; emails not yet handed over join them.
+    op.execute("UPDATE message SET status = 'scheduled' WHERE status = 'queued' AND enqueued_at IS NULL")
 
 
 def downgrade():
