@@ -3,6 +3,7 @@ sealed, kept when the field is left empty), and the settings the connection chec
 sender use."""
 from __future__ import annotations
 
+import functools
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,9 +84,15 @@ class SmtpInput:
 
 def tls_context() -> ssl.SSLContext:
     """The system's trusted CAs, plus the instance's own (``MAIL_CA_FILE``) if it has one."""
+    return _tls_context(current_app.config.get("MAIL_CA_FILE") or "")
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    """Loading the system's CAs takes ~30 ms: once per process, not per batch or test."""
     context = ssl.create_default_context()
-    if current_app.config.get("MAIL_CA_FILE"):
-        context.load_verify_locations(cafile=current_app.config["MAIL_CA_FILE"])
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
     return context
 
 
