@@ -69,6 +69,15 @@ class Mailbox(_Handler):
         self.rcpt_replies: dict[str, list[str]] = {}
         self.password = PASSWORD
         self.greetings = 0  # EHLOs seen: a client that never got here never connected
+        self.revoke_after: int | None = None  # after this many messages the password stops working
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.revoke_after is not None and len(self.received) >= self.revoke_after:
+            self.password = "changed-at-the-provider"  # and a new sign-in fails too
+            return "535 5.7.8 Authentication credentials invalid"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.greetings += 1

@@ -1,5 +1,6 @@
 """Fault tests with real processes: an RQ worker (`python worker.py`) killed with SIGKILL in the
-middle of sending, and a Redis that forgets its queue. The SMTP server (aiosmtpd) counts what
+middle of sending, a Redis that forgets its queue, and an account whose password is changed at the
+provider mid-way. The SMTP server (aiosmtpd) counts what
 arrives by Message-ID; the database outbox and the sweeper must make every message arrive, with
 at most one duplicate per kill, and each duplicate a row with attempts > 1."""
 import collections
@@ -18,7 +19,7 @@ from rq import Queue
 
 from shutterbell import customers, jobs, mailsettings, outbox, queue, tasks
 from shutterbell.extensions import db
-from shutterbell.models import Message, utcnow
+from shutterbell.models import MailAccount, Message, utcnow
 
 from .mailservers import PASSWORD, SENDER, USERNAME
 from .test_scheduling import email as email_notification
@@ -171,4 +172,28 @@ def test_a_redis_that_forgets_its_queue_mid_batch_loses_nothing(setup, certifica
     finally:
         kill_all(worker.pid)
         worker.wait()
+    assert len(mailbox.received) == 1000 and len(received_ids(mailbox)) == 1000  # all, and each once
+
+
+def test_a_password_changed_mid_way_pauses_sending_and_every_message_goes_once_when_fixed(setup, certificate):
+    app, mailbox, job = setup
+    add_customers(job, 1000)
+    mailbox.revoke_after = 300  # the provider starts answering 535 after 300 messages
+    crew = Crew(app, str(certificate[0]))
+    crew.tick()
+    crew.start(burst=True).wait(timeout=120)
+    db.session.expire_all()
+    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == job.studio_id))
+    assert account.smtp_failing_since is not None and account.smtp_failure_cause == "wrong_password"
+    rows = db.session.scalars(sa.select(Message)).all()
+    assert collections.Counter(m.status for m in rows) == {"sent": 300, "scheduled": 700}  # none failed or skipped
+    assert all(m.attempts == 0 for m in rows if m.status == "scheduled")  # the pause counted against nobody
+    crew.tick()
+    assert crew.rq.count == 0  # paused: nothing handed over
+    # The owner enters the new password; the test passes, sending resumes by itself.
+    mailbox.revoke_after = None
+    fixed = mailsettings.SmtpInput("127.0.0.1", account.smtp_port, "starttls", USERNAME, "changed-at-the-provider",
+                                   SENDER, "Lichtblick", "")
+    mailsettings.save_smtp(account, fixed, True, utcnow())
+    crew.finish(1000, mailbox)
     assert len(mailbox.received) == 1000 and len(received_ids(mailbox)) == 1000  # all, and each once
