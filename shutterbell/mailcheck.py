@@ -181,26 +181,50 @@ class ImapSettings:
     folders: tuple[str, ...] = ()  # to sync: each must exist
 
 
-def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None, *,
-               allow_private: bool) -> CheckResult:
-    """Connect, TLS, LOGIN, LIST, and SELECT INBOX read-only (its message count): nothing changes."""
-    context = context or ssl.create_default_context()
-    result = CheckResult()
-    phase = "connect"
-    client = None
+def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *, allow_private: bool,
+              steps: list[Step] | None = None):
+    """Connect, TLS and LOGIN: the start the check and the inbox reader share. Records each passed
+    step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed)."""
+    steps = [] if steps is None else steps
+    phase, client = "connect", None
     try:
         addresses = netguard.resolve(settings.host, settings.port, allow_private)
         client = netguard.PinnedIMAPClient(settings.host, settings.port, addresses, settings.security == "ssl",
                                            context, min(timeout, MAX_TIMEOUT))
-        result.steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
+        steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
         if settings.security == "starttls":
             phase = "tls"
             client.starttls(context)
-            result.steps.append(Step("starttls", True))
+            steps.append(Step("starttls", True))
         phase = "auth"
         client.login(settings.username, settings.password)
-        result.steps.append(Step("auth", True, settings.username))
-        phase = "folders"
+        steps.append(Step("auth", True, settings.username))
+        return client
+    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
+        close_imap(client)
+        raise diagnostics.DeliveryFailure(diagnostics.classify_exception(exc, "imap", phase, settings.host),
+                                          phase) from None
+
+
+def close_imap(client) -> None:
+    if client is not None:
+        try:
+            client.logout()
+        except Exception:  # the connection may already be gone
+            pass
+
+
+def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None, *,
+               allow_private: bool) -> CheckResult:
+    """Connect, TLS, LOGIN, LIST, and SELECT INBOX read-only (its message count): nothing changes."""
+    result = CheckResult()
+    try:
+        client = open_imap(settings, timeout, context or ssl.create_default_context(), allow_private=allow_private,
+                           steps=result.steps)
+    except diagnostics.DeliveryFailure as failure:
+        return _failed(result, failure.diagnosis, failure.phase)
+    phase = "folders"
+    try:
         names = [name for _flags, _delimiter, name in client.list_folders()]
         result.steps.append(Step("folders", True, _folder_summary(names)))
         phase = "inbox"
@@ -208,19 +232,12 @@ def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLCo
         result.steps.append(Step("inbox", True, str(inbox.get(b"EXISTS", 0))))
         missing = _missing_folders(settings.folders, names)
         if missing:
-            phase = "sync_folders"
-            result.diagnosis = diagnostics.Diagnosis(diagnostics.CAUSES["folder_not_found"],
-                                                     f"Not found: {', '.join(missing)}")
-    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
-        result.diagnosis = diagnostics.classify_exception(exc, "imap", phase, settings.host)
+            _failed(result, diagnostics.Diagnosis(diagnostics.CAUSES["folder_not_found"],
+                                                  f"Not found: {', '.join(missing)}"), "sync_folders")
+    except Exception as exc:  # as above
+        _failed(result, diagnostics.classify_exception(exc, "imap", phase, settings.host), phase)
     finally:
-        if client is not None:
-            try:
-                client.logout()
-            except Exception:  # the connection may already be gone
-                pass
-    if result.diagnosis is not None:
-        result.steps.append(Step(phase, False, result.diagnosis.detail))
+        close_imap(client)
     return result
 
 

@@ -75,9 +75,7 @@ class Mailbox(_Handler):
         if self.revoke_after is not None and len(self.received) >= self.revoke_after:
             self.password = "changed-at-the-provider"  # and a new sign-in fails too
             return "535 5.7.8 Authentication credentials invalid"
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
+        return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.greetings += 1
