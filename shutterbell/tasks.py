@@ -27,6 +27,14 @@ def last_heartbeat(connection: Redis) -> datetime | None:
     return datetime.fromisoformat(value.decode()) if value else None
 
 
+def check_bounces() -> dict:
+    """Every 10 minutes (cron): each studio's inbox, for reports of mail that could not be delivered."""
+    from . import bounces
+    from .models import utcnow
+
+    return {account.studio_id: bounces.check_inbox(account, utcnow()) for account in bounces.accounts_to_check()}
+
+
 def run_import(import_id: int) -> None:
     """A large CSV import, in the worker; the import page polls its progress."""
     from . import imports

@@ -1,0 +1,133 @@
+"""Bounces: the delivery reports (RFC 3464) a studio's mail provider puts in its inbox when a sent
+message could not be delivered. Read from the studio's IMAP inbox, read-only (nothing is marked,
+moved or deleted); a permanent failure marks the message *bounced* with the server's words and
+puts the address on the studio's suppression list, so no later message goes to it. Reading the
+last few days again is harmless: a message is bounced once, and an address listed once."""
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from . import diagnostics, mailcheck, mailsettings, suppression
+from .extensions import db
+from .models import MailAccount, Message
+
+LOOK_BACK = timedelta(days=3)  # reports arrive within minutes; a slow one within days
+MAX_REPORTS = 500  # per check: a flood of old reports is read over several checks
+
+
+@dataclass(frozen=True)
+class Bounce:
+    recipient: str
+    status: str  # the enhanced status code, e.g. "5.1.1"
+    diagnostic: str  # the receiving server's words
+    message_id: str  # the bounced message's Message-ID, when the report quotes its headers
+
+
+def read_report(raw: bytes) -> list[Bounce]:
+    """The permanent failures a delivery report lists (Action: failed, status 5.x.x); none for
+    anything else (a delay warning, an ordinary email)."""
+    report = email.message_from_bytes(raw, policy=email.policy.compat32)
+    if report.get_content_type() != "multipart/report":
+        return []
+    status_part = next((p for p in report.walk() if p.get_content_type() == "message/delivery-status"), None)
+    if status_part is None:
+        return []
+    message_id = _original_message_id(report)
+    bounces = []
+    for fields in status_part.get_payload()[1:]:  # the first block is about the report itself
+        action, status = (fields.get("Action") or "").strip().lower(), (fields.get("Status") or "").strip()
+        recipient = _address(fields.get("Final-Recipient") or fields.get("Original-Recipient") or "")
+        if action == "failed" and status.startswith("5") and recipient:
+            diagnostic = " ".join((fields.get("Diagnostic-Code") or status).split())
+            bounces.append(Bounce(recipient, status, _after_type(diagnostic), message_id))
+    return bounces
+
+
+def _original_message_id(report) -> str:
+    for part in report.walk():
+        if part.get_content_type() == "text/rfc822-headers":
+            headers = email.message_from_bytes(part.get_payload(decode=True) or b"", policy=email.policy.compat32)
+            return (headers.get("Message-ID") or "").strip()
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) else inner
+            return (inner.get("Message-ID") or "").strip()
+    return ""
+
+
+def _address(field: str) -> str:
+    """"rfc822; Anna@Example.com" → "anna@example.com"."""
+    return _after_type(field).strip().strip("<>").lower()
+
+
+def _after_type(field: str) -> str:
+    kind, sep, value = field.partition(";")
+    return value.strip() if sep else field.strip()
+
+
+def apply(studio_id: int, bounces: list[Bounce], now: datetime) -> int:
+    """Mark each bounced message (found by its Message-ID, else the latest sent to that address in
+    the last week) and suppress the address. Returns how many messages changed to bounced."""
+    changed = 0
+    for bounce in bounces:
+        message = _bounced_message(studio_id, bounce, now)
+        diagnosis = diagnostics.classify("smtp", "rcpt", f"{bounce.status} {bounce.diagnostic}")
+        if message is not None:
+            changed += db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status == "sent")
+                                          .values(status="bounced", last_error=bounce.diagnostic[:500],
+                                                  cause=diagnosis.key)).rowcount
+        suppression.suppress(studio_id, "email", bounce.recipient, "bounced", now)
+    db.session.commit()
+    return changed
+
+
+def _bounced_message(studio_id: int, bounce: Bounce, now: datetime) -> Message | None:
+    mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
+    if bounce.message_id:
+        found = db.session.scalar(sa.select(Message).where(mine, Message.message_id == bounce.message_id))
+        if found is not None:
+            return found
+    return db.session.scalar(sa.select(Message).where(
+        mine, sa.func.lower(Message.recipient) == bounce.recipient, Message.sent_at >= now - timedelta(days=7))
+        .order_by(Message.sent_at.desc()).limit(1))
+
+
+def check_inbox(account: MailAccount, now: datetime, timeout: float = 20.0) -> int:
+    """Read the last days' delivery reports from the studio's INBOX and apply them. A failure to
+    reach the inbox shows the "Inbox sync" banner (with its hint) until a check or test succeeds."""
+    settings = mailsettings.imap_settings(account)
+    try:
+        client = mailcheck.open_imap(settings, timeout, mailsettings.tls_context(),
+                                     allow_private=mailsettings.private_hosts_allowed())
+    except diagnostics.DeliveryFailure as failure:
+        mailsettings.record_failure(account, "imap", failure.diagnosis, now)
+        db.session.commit()
+        return 0
+    try:
+        client.select_folder("INBOX", readonly=True)  # read-only: nothing is marked as read
+        uids = client.search(["SINCE", (now - LOOK_BACK).date(), "HEADER", "Content-Type", "delivery-status"])
+        bounces = []
+        for uid, data in client.fetch(sorted(uids)[-MAX_REPORTS:], ["BODY.PEEK[]"]).items():
+            bounces.extend(read_report(data[b"BODY[]"]))
+    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
+        mailsettings.record_failure(account, "imap", diagnostics.classify_exception(exc, "imap", "inbox",
+                                                                                    settings.host), now)
+        db.session.commit()
+        return 0
+    finally:
+        mailcheck.close_imap(client)
+    changed = apply(account.studio_id, bounces, now)
+    if account.imap_failing_since is not None:
+        mailsettings.record_success(account, "imap", now)
+        db.session.commit()
+    return changed
+
+
+def accounts_to_check() -> list[MailAccount]:
+    return list(db.session.scalars(sa.select(MailAccount).where(MailAccount.imap_host != "",
+                                                                MailAccount.smtp_host != "")))
