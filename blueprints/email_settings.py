@@ -43,6 +43,8 @@ def save(service: str):
     form = FORMS[service](account=account)
     if not form.validate_on_submit():
         return _page(service, form)
+    if _too_many_tests(account.studio_id):
+        return _page(service, form, too_many=True, status=429)
     result = _check(account, service, form.to_input())
     if not result.ok and form.save_anyway.data != "1":
         return _page(service, form, result=result, offer_save_anyway=True, status=422)
@@ -59,11 +61,8 @@ def test(service: str):
     form = FORMS[service](account=account)
     if not form.validate_on_submit():
         return _page(service, form)
-    throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
-    key = str(account.studio_id)
-    if throttle.blocked(key):
+    if _too_many_tests(account.studio_id):
         return _page(service, form, too_many=True, status=429)
-    throttle.failed(key)  # every test counts: each one is a sign-in at the provider
     given = form.to_input()
     send_to = current_user.email if service == "smtp" and request.form.get("send_test") else ""  # owner only
     result = _check(account, service, given, send_to)
@@ -93,10 +92,8 @@ def check_dns():
     form = DnsForm(account=account)
     if not form.validate_on_submit():
         return _page("dns", form)
-    throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
-    if throttle.blocked(str(account.studio_id)):
+    if _too_many_tests(account.studio_id):
         return _page("dns", form, too_many=True, status=429)
-    throttle.failed(str(account.studio_id))
     domain = account.from_address.rpartition("@")[2]
     if not domain:
         return _page("dns", form, dns_problem=_("Save your sending settings first: the check looks at the domain "
@@ -106,6 +103,17 @@ def check_dns():
     except deliverability.DnsProblem as problem:
         return _page("dns", form, dns_problem=str(problem))
     return _page("dns", form, findings=findings, domain=domain)
+
+
+def _too_many_tests(studio_id: int) -> bool:
+    """Tests, saves (which test first) and DNS checks share one limit per studio: each is a
+    sign-in at the provider or a lookup, and a form that can be posted in a loop must not become
+    a password-guessing or port-scanning tool. Counts this attempt unless refused."""
+    throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
+    if throttle.blocked(str(studio_id)):
+        return True
+    throttle.failed(str(studio_id))
+    return False
 
 
 def _account(service: str):

@@ -446,8 +446,9 @@ class SmtpForm(FlaskForm):
 def _password_given(form, account, service: str) -> bool:
     """A username needs a password: typed, or the saved one that goes with it."""
     given = form.to_input()
-    if given.username and not given.password and not mailsettings.kept_password(account, service, given.username):
-        attach_errors(form, {"password": _l("Enter the password for this account.")})
+    if given.username and not given.password and not mailsettings.kept_password(
+            account, service, mailsettings.endpoint_of(given)):
+        attach_errors(form, {"password": _l("Enter the password for this account and server.")})
     return not form.errors
 
 

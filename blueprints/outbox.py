@@ -43,7 +43,7 @@ def retry(message_id: int):
     message = or_404(messages.get(current_studio(), message_id))
     if messages.retry(message):
         tasks.dispatch_now(current_app.config, [message.id])
-        flash(_("The message is queued again."), "success")
+        flash(_("The message will be sent again."), "success")
     return redirect_after_post(url_for(".show", message_id=message.id))
 
 

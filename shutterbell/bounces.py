@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,8 +17,15 @@ from . import diagnostics, mailcheck, mailsettings, suppression
 from .extensions import db
 from .models import MailAccount, Message
 
+log = logging.getLogger(__name__)
+
 LOOK_BACK = timedelta(days=3)  # reports arrive within minutes; a slow one within days
-MAX_REPORTS = 500  # per check: a flood of old reports is read over several checks
+MAX_REPORTS = 500  # per check, the newest
+REPORT_BYTES = 65536  # read of each report: the status comes before any quoted original (photos included)
+# Failures that only the owner can fix: the check waits for a passing test instead of signing in
+# with a wrong password every 10 minutes (providers lock accounts that do).
+OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled",
+                  "account_locked_or_web_login_required", "imap_disabled", "private_address")
 
 
 @dataclass(frozen=True)
@@ -35,28 +43,33 @@ def read_report(raw: bytes) -> list[Bounce]:
     if report.get_content_type() != "multipart/report":
         return []
     status_part = next((p for p in report.walk() if p.get_content_type() == "message/delivery-status"), None)
-    if status_part is None:
+    if status_part is None or not isinstance(status_part.get_payload(), list):
         return []
     message_id = _original_message_id(report)
     bounces = []
     for fields in status_part.get_payload()[1:]:  # the first block is about the report itself
-        action, status = (fields.get("Action") or "").strip().lower(), (fields.get("Status") or "").strip()
-        recipient = _address(fields.get("Final-Recipient") or fields.get("Original-Recipient") or "")
-        if action == "failed" and status.startswith("5") and recipient:
-            diagnostic = " ".join((fields.get("Diagnostic-Code") or status).split())
+        action, status = _field(fields, "Action").lower(), _field(fields, "Status")
+        recipient = _address(_field(fields, "Final-Recipient") or _field(fields, "Original-Recipient"))
+        if action == "failed" and status.startswith("5") and recipient and message_id:
+            diagnostic = " ".join((_field(fields, "Diagnostic-Code") or status).split())
             bounces.append(Bounce(recipient, status, _after_type(diagnostic), message_id))
     return bounces
+
+
+def _field(fields, name: str) -> str:
+    """A header as text: compat32 hands raw 8-bit values back as Header objects."""
+    return str(fields.get(name) or "").strip()
 
 
 def _original_message_id(report) -> str:
     for part in report.walk():
         if part.get_content_type() == "text/rfc822-headers":
             headers = email.message_from_bytes(part.get_payload(decode=True) or b"", policy=email.policy.compat32)
-            return (headers.get("Message-ID") or "").strip()
+            return _field(headers, "Message-ID")
         if part.get_content_type() == "message/rfc822":
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) else inner
-            return (inner.get("Message-ID") or "").strip()
+            return _field(inner, "Message-ID")
     return ""
 
 
@@ -71,30 +84,23 @@ def _after_type(field: str) -> str:
 
 
 def apply(studio_id: int, bounces: list[Bounce], now: datetime) -> int:
-    """Mark each bounced message (found by its Message-ID, else the latest sent to that address in
-    the last week) and suppress the address. Returns how many messages changed to bounced."""
+    """Mark each bounced message and suppress its address, only for reports that quote the
+    Message-ID of a message this studio sent to that address: anyone can mail the studio a
+    report, and the owner's own mail bounces too. Returns how many messages became bounced."""
     changed = 0
     for bounce in bounces:
-        message = _bounced_message(studio_id, bounce, now)
+        message = db.session.scalar(sa.select(Message).where(
+            Message.studio_id == studio_id, Message.channel == "email", Message.message_id == bounce.message_id,
+            sa.func.lower(Message.recipient) == bounce.recipient))
+        if message is None:
+            continue
         diagnosis = diagnostics.classify("smtp", "rcpt", f"{bounce.status} {bounce.diagnostic}")
-        if message is not None:
-            changed += db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status == "sent")
-                                          .values(status="bounced", last_error=bounce.diagnostic[:500],
-                                                  cause=diagnosis.key)).rowcount
+        changed += db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status == "sent")
+                                      .values(status="bounced", last_error=bounce.diagnostic[:500],
+                                              cause=diagnosis.key)).rowcount
         suppression.suppress(studio_id, "email", bounce.recipient, "bounced", now)
     db.session.commit()
     return changed
-
-
-def _bounced_message(studio_id: int, bounce: Bounce, now: datetime) -> Message | None:
-    mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
-    if bounce.message_id:
-        found = db.session.scalar(sa.select(Message).where(mine, Message.message_id == bounce.message_id))
-        if found is not None:
-            return found
-    return db.session.scalar(sa.select(Message).where(
-        mine, sa.func.lower(Message.recipient) == bounce.recipient, Message.sent_at >= now - timedelta(days=7))
-        .order_by(Message.sent_at.desc()).limit(1))
 
 
 def check_inbox(account: MailAccount, now: datetime, timeout: float = 20.0) -> int:
@@ -111,9 +117,7 @@ def check_inbox(account: MailAccount, now: datetime, timeout: float = 20.0) -> i
     try:
         client.select_folder("INBOX", readonly=True)  # read-only: nothing is marked as read
         uids = client.search(["SINCE", (now - LOOK_BACK).date(), "HEADER", "Content-Type", "delivery-status"])
-        bounces = []
-        for uid, data in client.fetch(sorted(uids)[-MAX_REPORTS:], ["BODY.PEEK[]"]).items():
-            bounces.extend(read_report(data[b"BODY[]"]))
+        fetched = client.fetch(sorted(uids)[-MAX_REPORTS:], [f"BODY.PEEK[]<0.{REPORT_BYTES}>"])
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         mailsettings.record_failure(account, "imap", diagnostics.classify_exception(exc, "imap", "inbox",
                                                                                     settings.host), now)
@@ -121,13 +125,26 @@ def check_inbox(account: MailAccount, now: datetime, timeout: float = 20.0) -> i
         return 0
     finally:
         mailcheck.close_imap(client)
-    changed = apply(account.studio_id, bounces, now)
+    changed = apply(account.studio_id, _reports(fetched), now)
     if account.imap_failing_since is not None:
         mailsettings.record_success(account, "imap", now)
         db.session.commit()
     return changed
 
 
+def _reports(fetched: dict) -> list[Bounce]:
+    found = []
+    for data in fetched.values():
+        raw = next((value for key, value in data.items() if key.startswith(b"BODY[]")), b"")
+        try:
+            found.extend(read_report(raw))
+        except Exception:  # one malformed report must not hide the others
+            log.warning("Unreadable delivery report skipped", exc_info=True)
+    return found
+
+
 def accounts_to_check() -> list[MailAccount]:
-    return list(db.session.scalars(sa.select(MailAccount).where(MailAccount.imap_host != "",
-                                                                MailAccount.smtp_host != "")))
+    """Studios with an inbox, except where the owner must fix the sign-in first."""
+    return list(db.session.scalars(sa.select(MailAccount).where(
+        MailAccount.imap_host != "", MailAccount.smtp_host != "",
+        sa.or_(MailAccount.imap_failing_since.is_(None), MailAccount.imap_failure_cause.not_in(OWNER_MUST_FIX)))))

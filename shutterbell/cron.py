@@ -15,4 +15,4 @@ QUEUE = os.environ.get("QUEUE_NAME", "shutterbell")
 cron.register(tasks.heartbeat, urgent(QUEUE), interval=60, name="heartbeat")
 # The pass first, before any send job waiting in the main queue.
 cron.register(tasks.tick, urgent(QUEUE), interval=60, name="outbox")
-cron.register(tasks.check_bounces, QUEUE, interval=600, name="bounces")
+cron.register(tasks.check_bounces, QUEUE, interval=600, name="bounces")  # enqueues one job per studio

@@ -102,8 +102,12 @@ CAUSES = {c.key: c for c in (
                                  "your provider's console (the auth token, not an API key).")),
     _cause("sms_sender_invalid", _l("The SMS provider will not send from this number. It must be a number of this "
                                     "account that can send text messages, in international format (+4915…).")),
-    _cause("sms_recipient_unsubscribed", _l("This customer replied STOP to your texts. They get no more texts from "
-                                            "you unless they reply START."), concerns="recipient"),
+    _cause("sms_recipient_unsubscribed", _l("This customer replied STOP to your texts: your provider blocks texts "
+                                            "to them, and the number is on your studio's suppression list."),
+           concerns="recipient"),
+    _cause("sms_outcome_unknown", _l("The SMS provider did not answer whether it took this text. Look in your "
+                                     "provider's message log before sending it again, so the customer does not get "
+                                     "it twice."), concerns="recipient"),
     _cause("sms_recipient_invalid", _l("This phone number cannot receive text messages: a wrong number, a landline, or "
                                        "a country your provider account may not text (check its geographic "
                                        "permissions)."), concerns="recipient"),

@@ -145,15 +145,44 @@ def folders_of(account: MailAccount) -> list[str]:
     return [name.strip() for name in account.imap_folders.split(",") if name.strip()]
 
 
-def kept_password(account: MailAccount, service: str, username: str) -> str:
-    """The saved password that goes with ``username`` when the password field is left empty: the
-    service's own, or for IMAP the sending password when both sign in as the same user."""
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a password goes: a saved one is only ever sent back to the same place."""
+    host: str
+    port: int
+    security: str
+    username: str
+
+
+def endpoint(account: MailAccount, service: str) -> Endpoint:
+    return Endpoint(*(getattr(account, f"{service}_{name}") for name in ("host", "port", "security", "username")))
+
+
+def endpoint_of(given: SmtpInput | ImapInput) -> Endpoint:
+    return Endpoint(given.host, given.port, given.security, given.username)
+
+
+def kept_password(account: MailAccount, service: str, wanted: Endpoint) -> str:
+    """The saved password that goes with ``wanted`` when the password field is left empty: the
+    service's own, for the same server, security and user; or, for IMAP, the sending password when
+    both sign in as the same user at the same provider. Typing another server asks for the password
+    again: a saved one must not be sent somewhere new (a borrowed session could collect it)."""
     own = getattr(account, f"{service}_credentials")
-    if own and username == getattr(account, f"{service}_username"):
+    if own and wanted == endpoint(account, service):
         return crypto.unseal(own).get("password", "")
-    if service == "imap" and username == account.smtp_username and account.smtp_credentials:
+    if service == "imap" and account.smtp_credentials and wanted.username == account.smtp_username \
+            and wanted.security != "none" and _same_provider(account, wanted):
         return crypto.unseal(account.smtp_credentials).get("password", "")
     return ""
+
+
+def _same_provider(account: MailAccount, wanted: Endpoint) -> bool:
+    """The saved inbox server, or the IMAP server of the preset whose SMTP server is saved."""
+    if account.imap_host and (wanted.host, wanted.port, wanted.security) == (
+            account.imap_host, account.imap_port, account.imap_security):
+        return True
+    return any(p.smtp[0] == account.smtp_host and p.imap == (wanted.host, wanted.port, wanted.security)
+               for p in PRESETS.values())
 
 
 def has_password(account: MailAccount, service: str) -> bool:
@@ -165,29 +194,29 @@ def smtp_settings(account: MailAccount, given: SmtpInput | None = None) -> mailc
     saved password when the field was left empty."""
     if given is None:
         return mailcheck.SmtpSettings(account.smtp_host, account.smtp_port, account.smtp_security,
-                                      account.smtp_username, kept_password(account, "smtp", account.smtp_username),
+                                      account.smtp_username, kept_password(account, "smtp", endpoint(account, "smtp")),
                                       account.from_address)
     return mailcheck.SmtpSettings(given.host, given.port, given.security, given.username,
-                                  given.password or kept_password(account, "smtp", given.username),
+                                  given.password or kept_password(account, "smtp", endpoint_of(given)),
                                   given.from_address)
 
 
 def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailcheck.ImapSettings:
     if given is None:
         return mailcheck.ImapSettings(account.imap_host, account.imap_port, account.imap_security,
-                                      account.imap_username, kept_password(account, "imap", account.imap_username),
+                                      account.imap_username, kept_password(account, "imap", endpoint(account, "imap")),
                                       tuple(folders_of(account)))
     return mailcheck.ImapSettings(given.host, given.port, given.security, given.username,
-                                  given.password or kept_password(account, "imap", given.username),
+                                  given.password or kept_password(account, "imap", endpoint_of(given)),
                                   tuple(given.folders))
 
 
 def _store_password(account: MailAccount, service: str, given: SmtpInput | ImapInput) -> None:
-    """A new password is sealed; an empty one keeps the saved password, unless the username
-    changed (the old password belongs to another account)."""
+    """A new password is sealed; an empty one keeps the saved password, unless the server or the
+    user changed (the old password belongs elsewhere)."""
     if given.password:
         setattr(account, f"{service}_credentials", crypto.seal({"password": given.password}))
-    elif given.username != getattr(account, f"{service}_username"):
+    elif endpoint_of(given) != endpoint(account, service):
         setattr(account, f"{service}_credentials", None)
 
 
@@ -221,7 +250,7 @@ def is_saved(account: MailAccount, service: str, given: SmtpInput | ImapInput) -
     """Are these the saved connection settings (the password left empty, or the same)?"""
     saved = [getattr(account, f"{service}_{name}") for name in ("host", "port", "security", "username")]
     return account.id is not None and saved == [given.host, given.port, given.security, given.username] \
-        and given.password in ("", kept_password(account, service, given.username))
+        and given.password in ("", kept_password(account, service, endpoint_of(given)))
 
 
 def resume(account: MailAccount, service: str, now: datetime) -> None:
@@ -239,11 +268,13 @@ def record_success(account: MailAccount, service: str, now: datetime) -> None:
 
 def record_failure(account: MailAccount, service: str, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
     """Real sends ("smtp") or syncs ("imap") fail on the account: the owner sees the banner, and
-    sending pauses until a test or a save succeeds. The caller commits."""
-    setattr(account, f"{service}_failing_since", getattr(account, f"{service}_failing_since") or now)
+    sending pauses until a test or a save succeeds. The caller commits. The problems list gets the
+    failure that started it, not one row per attempt while it lasts."""
+    if getattr(account, f"{service}_failing_since") is None:
+        note_problem(account.studio_id, service, "send" if service == "smtp" else "sync", diagnosis, now)
+        setattr(account, f"{service}_failing_since", now)
     setattr(account, f"{service}_failure_cause", diagnosis.key)
     setattr(account, f"{service}_failure_detail", diagnosis.detail[:500])
-    note_problem(account.studio_id, service, "send" if service == "smtp" else "sync", diagnosis, now)
 
 
 PROBLEMS_KEPT = timedelta(days=90)

@@ -25,7 +25,8 @@ from sqlalchemy.orm import aliased
 
 from . import scheduling, triggers
 from .extensions import db
-from .models import Consent, Customer, Job, Message, Notification, Order, Studio, Suppression, UTCDateTime, Voucher
+from .models import (Consent, Customer, Job, Message, Notification, Order, SmsAccount, Studio, Suppression, UTCDateTime,
+                     Voucher)
 from .triggers import Audience, Occurrence
 
 # An event's local day can differ from its UTC day by one; read a little more and filter exactly.
@@ -38,6 +39,7 @@ class Pass:
     until: datetime
     late_before: datetime  # due before this: made as skipped (the app was down too long)
     late_reason: str
+    no_sms_reason: str  # a text due while the studio has no SMS account: made as skipped
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class _Plan:
     trigger: triggers.Trigger
     studio: Studio
     zone: ZoneInfo
+    can_text: bool  # the studio has an SMS account; texts due without one are made as skipped
 
 
 def make_due(window: Pass) -> int:
@@ -66,8 +69,10 @@ def _plans() -> list[_Plan]:
         Notification.profile_id.in_(used), Notification.enabled, Notification.retired_at.is_(None))).all()
     studios = {s.id: s for s in db.session.scalars(sa.select(Studio).where(
         Studio.id.in_({n.studio_id for n in notifications})))}
-    return [_Plan(n, triggers.get(n.trigger), studios[n.studio_id], ZoneInfo(studios[n.studio_id].time_zone))
-            for n in notifications]
+    texting = set(db.session.scalars(sa.select(SmsAccount.studio_id).where(
+        SmsAccount.account_sid != "", SmsAccount.credentials.is_not(None), SmsAccount.from_number != "")))
+    return [_Plan(n, triggers.get(n.trigger), studios[n.studio_id], ZoneInfo(studios[n.studio_id].time_zone),
+                  n.studio_id in texting) for n in notifications]
 
 
 def _address(notification: Notification):
@@ -122,11 +127,14 @@ def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_join
     (a column or a bound value)."""
     n = plan.notification
     late = occurrence_due < window.late_before
+    if n.channel == "sms" and not plan.can_text:  # waiting for an account would send stale texts later
+        status, reason = sa.literal("skipped"), sa.literal(window.no_sms_reason)
+    else:
+        status = sa.case((late, sa.literal("skipped")), else_=sa.literal(_status(n)))
+        reason = sa.case((late, sa.literal(window.late_reason)), else_=sa.literal(""))
     return (sa.select(
         Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), _address(n),
-        sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due,
-        sa.case((late, sa.literal("skipped")), else_=sa.literal(_status(n))), sa.literal(0),
-        sa.case((late, sa.literal(window.late_reason)), else_=sa.literal("")), sa.literal(""),
+        sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due, status, sa.literal(0), reason, sa.literal(""),
         sa.literal(window.until, UTCDateTime))
         .select_from(Customer).join(Job, Customer.job_id == Job.id)
         .where(*_reached(n)))

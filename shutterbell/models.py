@@ -444,7 +444,7 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")  # plain text; the HTML part is made from it
     message_id: Mapped[str] = mapped_column(sa.String(255), default="")  # the same on every retry
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    status: Mapped[str] = mapped_column(sa.String(20), default="scheduled")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backoff after a failure
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # while sending

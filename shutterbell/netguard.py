@@ -34,11 +34,28 @@ def resolve(host: str, port: int, allow_private: bool) -> list[str]:
     return addresses
 
 
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def is_public(address: str) -> bool:
+    """A global unicast address; an IPv6 address that carries an IPv4 one (mapped, NAT64, 6to4,
+    Teredo, IPv4-compatible) is judged by that IPv4 address too."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if not ip.is_global or ip.is_multicast:
+        return False
+    embedded = _embedded_ipv4(ip) if ip.version == 6 else None
+    return embedded is None or is_public(str(embedded))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped or ip.sixtofour:
+        return ip.ipv4_mapped or ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]  # the client behind the relay
+    if any(ip in network for network in NAT64) or ip in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def connect(addresses: list[str], port: int, timeout: float | None, source=None) -> socket.socket:

@@ -67,7 +67,8 @@ def schedule(now: datetime, policy: Policy) -> int:
     since = last - OVERLAP if last else now - policy.grace
     late = _("Its moment passed more than %(hours)d hours before the app could send it.",
              hours=policy.grace.total_seconds() // 3600)
-    made = materialise.make_due(materialise.Pass(since, now, now - policy.grace, late))
+    no_account = _("No text message account was set up when this text fell due.")
+    made = materialise.make_due(materialise.Pass(since, now, now - policy.grace, late, no_account))
     db.session.add(SchedulerPass(started_at=now, finished_at=utcnow(), made=made))
     db.session.commit()
     batches: dict[int, _Batch] = {}
@@ -288,7 +289,12 @@ def _send_studio_batch(studio_batch: _Batch, messages: list[Message], clock, con
         with SmtpSession(studio_batch.account, context or mailsettings.tls_context()) as session:
             _send_each(session, studio_batch, emails, clock, outcome)
     if texts:
-        with sms.SmsSession(sms.account_of(studio_batch.studio), studio_batch.policy.sms_provider) as session:
+        account = sms.account_of(studio_batch.studio)
+        if not sms.may_text(account, studio_batch.studio, clock()):  # quiet hours began, or the account paused
+            _release(texts)
+            outcome["held"] = outcome.get("held", 0) + len(texts)
+            return
+        with sms.SmsSession(account, studio_batch.policy.sms_provider) as session:
             _send_each(session, studio_batch, texts, clock, outcome)
 
 

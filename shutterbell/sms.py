@@ -5,6 +5,7 @@ the diagnostics module's call. Texts wait through the studio's quiet hours."""
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 import secrets
@@ -26,6 +27,7 @@ from .models import SmsAccount, Studio
 
 log = logging.getLogger(__name__)
 API = "/2010-04-01/Accounts"
+SEND_TIMEOUT = 30.0  # seconds per request to the provider, in the worker
 
 
 @dataclass
@@ -94,7 +96,11 @@ class Client:
             reason = error.reason if isinstance(error.reason, BaseException) else OSError(str(error.reason))
             host = urllib.parse.urlsplit(self.provider.base_url).hostname or ""
             raise DeliveryFailure(diagnostics.classify_exception(reason, "sms", "connect", host), "connect") from None
-        except (TimeoutError, socket.timeout, ConnectionError) as error:
+        except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as error:
+            # The request went out and no answer came back: the provider may have taken the text.
+            if phase == "send":
+                raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["sms_outcome_unknown"],
+                                                            f"{type(error).__name__}: {error}"[:500]), "unknown") from None
             raise DeliveryFailure(diagnostics.classify_exception(error, "sms", "connect"), "connect") from None
         except ValueError:  # not JSON: not a Twilio-compatible API at this address
             raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["other"],
@@ -178,9 +184,10 @@ def record_success(account: SmsAccount, now: datetime) -> None:
 def record_failure(account: SmsAccount, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
     """Texts fail on the account (token, sending number): they pause until a test passes. The
     caller commits."""
-    account.failing_since = account.failing_since or now
+    if account.failing_since is None:
+        mailsettings.note_problem(account.studio_id, "sms", "send", diagnosis, now)
+        account.failing_since = now
     account.failure_cause, account.failure_detail = diagnosis.key, diagnosis.detail[:500]
-    mailsettings.note_problem(account.studio_id, "sms", "send", diagnosis, now)
 
 
 def failing(studio: Studio) -> SmsAccount | None:
@@ -199,6 +206,12 @@ def in_quiet_hours(now: datetime, time_zone: str, start: time, end: time) -> boo
     return local >= start or local < end
 
 
+def may_text(account: SmsAccount, studio: Studio, now: datetime) -> bool:
+    """Checked again by the worker: a batch handed over at 20:59 may be claimed after 21:00."""
+    return account.configured and account.failing_since is None and not in_quiet_hours(
+        now, studio.time_zone, account.quiet_start, account.quiet_end)
+
+
 def studios_ready(now: datetime) -> list[int]:
     """Studios whose texts may go now: a working provider account, and not their quiet hours."""
     rows = db.session.execute(sa.select(SmsAccount, Studio.time_zone).join(Studio, Studio.id == SmsAccount.studio_id)
@@ -211,9 +224,10 @@ def studios_ready(now: datetime) -> list[int]:
 class SmsSession:
     """The worker's side: one studio's texts of a batch, through one client."""
 
-    def __init__(self, account: SmsAccount, provider: Provider, timeout: float = 30.0):
+    def __init__(self, account: SmsAccount, provider: Provider, timeout: float | None = None):
         self.account = account
-        self.client = Client(provider, account.account_sid, kept_token(account, account.account_sid), timeout)
+        self.client = Client(provider, account.account_sid, kept_token(account, account.account_sid),
+                             timeout or SEND_TIMEOUT)
         self.broken = False  # the provider could not be reached: the rest of the batch waits
 
     def __enter__(self) -> SmsSession:

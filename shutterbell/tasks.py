@@ -27,12 +27,30 @@ def last_heartbeat(connection: Redis) -> datetime | None:
     return datetime.fromisoformat(value.decode()) if value else None
 
 
-def check_bounces() -> dict:
-    """Every 10 minutes (cron): each studio's inbox, for reports of mail that could not be delivered."""
-    from . import bounces
-    from .models import utcnow
+def check_bounces() -> int:
+    """Every 10 minutes (cron): one job per studio with an inbox, reading its reports of mail that
+    could not be delivered; a slow or broken inbox holds up no other studio."""
+    from flask import current_app
 
-    return {account.studio_id: bounces.check_inbox(account, utcnow()) for account in bounces.accounts_to_check()}
+    from . import bounces, queue
+
+    accounts = bounces.accounts_to_check()
+    for account in accounts:
+        queue.enqueue(current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], check_bounces_of,
+                      account.studio_id, timeout=BOUNCE_CHECK_TIMEOUT)
+    return len(accounts)
+
+
+BOUNCE_CHECK_TIMEOUT = 120  # seconds: connect, sign in, search and fetch, each with its own time limit
+
+
+def check_bounces_of(studio_id: int) -> int:
+    from . import bounces
+    from .extensions import db
+    from .models import MailAccount, utcnow
+
+    account = db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio_id))
+    return bounces.check_inbox(account, utcnow()) if account is not None and account.imap_host else 0
 
 
 def run_import(import_id: int) -> None:

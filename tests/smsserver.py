@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,6 +28,7 @@ class Provider:
         self.failures: dict[str, tuple[int, int, str]] = {}
         self.sent: list[dict[str, str]] = []
         self.down = False  # answer 503 to everything
+        self.slow: set[str] = set()  # recipients whose text is taken but answered too late
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, code, message = self.provider.failures[form["To"]]
             return self._answer(status, {"code": code, "message": message, "status": status})
         self.provider.sent.append(form)
+        if form["To"] in self.provider.slow:
+            time.sleep(1.5)
         self._answer(201, {"sid": f"SM{len(self.provider.sent):032x}", "status": "queued", "to": form["To"]})
 
     def _authorised(self) -> bool:

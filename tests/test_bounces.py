@@ -69,6 +69,12 @@ def test_delays_and_ordinary_mail_are_not_bounces():
     assert bounces.read_report(b"From: a@example.com\r\nSubject: Thanks!\r\n\r\nLovely photos.\r\n") == []
 
 
+def test_a_report_in_another_language_or_encoding_is_read():
+    raw = report("a@example.com", "<x@y>", diagnostic="smtp; 550 Postfach unbekannt über").decode().encode("latin-1")
+    found, = bounces.read_report(raw)
+    assert found.recipient == "a@example.com" and found.status == "5.1.1" and "Postfach" in found.diagnostic
+
+
 @pytest.fixture
 def inbox(imap_ports, certificate, app, monkeypatch):
     """The Dovecot user's INBOX; what a test puts there is removed afterwards."""
@@ -102,6 +108,9 @@ def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, acc
     anna = db.session.scalar(sa.select(Message).where(Message.recipient == "anna@example.com"))
     put(report("anna@example.com", anna.message_id))
     put(b"From: ben@example.com\r\nSubject: Thank you\r\n\r\nLovely.\r\n")  # a reply, not a report
+    # Reports that quote no message of ours change nothing: the owner's own mail bouncing, or a forged one.
+    put(report("ben@example.com", "<owner-wrote-this@lichtblick.example>"))
+    put(b"Content-Type: multipart/report; report-type=delivery-status; boundary=X\r\n\r\n--X--\r\n")  # broken
     watch_inbox(account, imap_ports[1])
     assert bounces.check_inbox(db.session.get(MailAccount, account.id), NOW) == 1
     db.session.expire_all()
@@ -111,6 +120,7 @@ def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, acc
     assert rows["anna@example.com"].cause == "mailbox_unavailable"
     listed = db.session.scalar(sa.select(Suppression).where(Suppression.address == "anna@example.com"))
     assert listed.reason == "bounced" and listed.channel == "email"
+    assert db.session.scalar(sa.select(Suppression).where(Suppression.address == "ben@example.com")) is None
     assert "Bounced" in text_of(as_olivia.get("/outbox/?status=bounced"))
     # Read-only: the report stays unread in the inbox; reading it again changes nothing.
     client.select_folder("INBOX", readonly=True)
@@ -127,6 +137,8 @@ def test_an_inbox_that_refuses_the_password_shows_the_banner_until_it_works(job,
     bounces.check_inbox(saved, NOW)
     page = text_of(as_olivia.get("/"))
     assert "Inbox sync:" in page and "username or password" in page
+    # Until the owner fixes it, no more sign-ins with the wrong password (providers lock accounts).
+    assert account.id not in [a.id for a in bounces.accounts_to_check()]
     saved.imap_credentials = mailsettings.crypto.seal({"password": PASSWORD})
     db.session.commit()
     bounces.check_inbox(saved, NOW)

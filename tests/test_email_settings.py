@@ -52,7 +52,7 @@ def test_saving_seals_the_password_and_keeps_it_when_left_empty(as_olivia, olivi
     assert response.status_code == 302
     account = saved_account(olivia)
     assert (account.smtp_host, account.smtp_port, account.from_address) == ("127.0.0.1", smtp_port, SENDER)
-    assert PASSWORD not in account.smtp_credentials and mailsettings.kept_password(account, "smtp", USERNAME) == PASSWORD
+    assert PASSWORD not in account.smtp_credentials and mailsettings.smtp_settings(account).password == PASSWORD
     assert account.smtp_checked_at is not None
     page = text_of(as_olivia.get("/settings/email/"))
     assert "Saved. Leave empty to keep it." in page and PASSWORD not in page
@@ -60,13 +60,13 @@ def test_saving_seals_the_password_and_keeps_it_when_left_empty(as_olivia, olivi
     assert "Connection works" in text_of(as_olivia.post("/settings/email/smtp/test", form(smtp_port, password="")))
     assert as_olivia.post("/settings/email/smtp", form(smtp_port, password="", sender_name="Lichtblick")).status_code == 302
     account = saved_account(olivia)
-    assert account.sender_name == "Lichtblick" and mailsettings.kept_password(account, "smtp", USERNAME) == PASSWORD
+    assert account.sender_name == "Lichtblick" and mailsettings.smtp_settings(account).password == PASSWORD
 
 
 def test_another_username_needs_its_own_password(as_olivia, olivia, smtp_port):
     as_olivia.post("/settings/email/smtp", form(smtp_port))
     response = as_olivia.post("/settings/email/smtp", form(smtp_port, username="someone-else", password=""))
-    assert response.status_code == 422 and "Enter the password for this account." in text_of(response)
+    assert response.status_code == 422 and "Enter the password for this account and server." in text_of(response)
 
 
 def test_a_failing_test_saves_only_when_the_owner_confirms(as_olivia, olivia, smtp_port):
@@ -113,7 +113,7 @@ def test_rotating_the_key_keeps_every_password(app, as_olivia, olivia, smtp_port
     result = app.test_cli_runner().invoke(args=["rotate-secrets"])
     assert "Re-encrypted 1 stored credential(s)." in result.output
     monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", app.config["ENCRYPTION_KEYS"].split(",")[0])
-    assert mailsettings.kept_password(saved_account(olivia), "smtp", USERNAME) == PASSWORD  # readable without the old key
+    assert mailsettings.smtp_settings(saved_account(olivia)).password == PASSWORD  # readable without the old key
 
 
 def test_a_secret_sealed_with_a_removed_key_is_a_clear_error(bare_app, monkeypatch):
@@ -190,7 +190,11 @@ def test_test_connection_for_the_inbox_lists_folders_and_saves_nothing(as_olivia
     assert saved_account(olivia) is None
 
 
-def test_the_inbox_can_use_the_sending_password(as_olivia, olivia, smtp_port, imap_ports):
+def test_the_inbox_can_use_the_sending_password_at_the_same_provider(as_olivia, olivia, smtp_port, imap_ports,
+                                                                      monkeypatch):
+    # A provider whose SMTP and IMAP servers are the test servers, as Gmail's are smtp. and imap.gmail.com.
+    monkeypatch.setitem(mailsettings.PRESETS, "test", mailsettings.Preset(
+        "Test", ("127.0.0.1", smtp_port, "starttls"), ("127.0.0.1", imap_ports[1], "ssl")))
     as_olivia.post("/settings/email/smtp", form(smtp_port))
     response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], password=""))
     assert response.status_code == 302, text_of(response)
@@ -200,7 +204,7 @@ def test_the_inbox_can_use_the_sending_password(as_olivia, olivia, smtp_port, im
     assert mailsettings.imap_settings(account).password == PASSWORD
     # Another username needs its own password.
     response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], username="other", password=""))
-    assert response.status_code == 422 and "Enter the password for this account." in text_of(response)
+    assert response.status_code == 422 and "Enter the password for this account and server." in text_of(response)
 
 
 def test_a_missing_folder_fails_the_test_and_is_listed_under_problems(as_olivia, olivia, imap_ports):
@@ -240,3 +244,23 @@ def test_an_unposted_section_keeps_its_saved_values(as_olivia, olivia, smtp_port
     assert response.status_code == 422
     assert re.search('<input[^>]*id="host"[^>]*value="127.0.0.1"', page)  # the SMTP section
     assert page.count("This field is required.") == 1
+
+
+def test_a_saved_password_is_never_sent_to_another_server(as_olivia, olivia, smtp_port, imap_ports):
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    for host in ("other.invalid", "127.0.0.2"):
+        response = as_olivia.post("/settings/email/smtp/test", form(smtp_port, host=host, password=""), htmx=True)
+        assert response.status_code == 422 and "Enter the password for this account and server." in text_of(response)
+    response = as_olivia.post("/settings/email/smtp/test", form(smtp_port, security="none", password=""), htmx=True)
+    assert response.status_code == 422  # nor in the clear to the same one
+    # The inbox may borrow the sending password only for the saved inbox or the provider's own IMAP server.
+    response = as_olivia.post("/settings/email/imap/test", imap_form(imap_ports[1], host="127.0.0.3", password=""),
+                              htmx=True)
+    assert response.status_code == 422
+
+
+def test_saving_runs_the_test_so_it_counts_against_the_limit(as_olivia, smtp_port):
+    for _ in range(20):
+        as_olivia.post("/settings/email/smtp", form(smtp_port, password="wrong"), htmx=True)
+    response = as_olivia.post("/settings/email/smtp", form(smtp_port), htmx=True)
+    assert response.status_code == 429 and "Too many tests" in text_of(response)

@@ -31,7 +31,7 @@ class Dns:
 
 @pytest.mark.parametrize("addresses", [["10.0.0.5"], ["203.0.113.7", "192.168.1.2"], ["127.0.0.1"],
                                        ["169.254.169.254"], ["100.64.0.1"], ["::ffff:127.0.0.1"], ["fd00::1"],
-                                       ["::1"]])
+                                       ["::1"], ["64:ff9b::a00:1"], ["2002:a00:1::1"], ["::7f00:1"]])
 def test_every_non_public_address_is_refused(monkeypatch, addresses):
     Dns(monkeypatch, mail_example_com=[addresses])
     with pytest.raises(netguard.ForbiddenAddress):
@@ -41,6 +41,7 @@ def test_every_non_public_address_is_refused(monkeypatch, addresses):
 
 def test_public_addresses_pass():
     assert netguard.is_public("8.8.8.8") and netguard.is_public("2a00:1450:4001:80b::200e")
+    assert netguard.is_public("64:ff9b::808:808")  # NAT64 to a public address
 
 
 def smtp_settings(host, port):

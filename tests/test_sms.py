@@ -197,3 +197,45 @@ def test_quiet_hours_may_run_over_midnight_or_not_at_all():
     assert not sms.in_quiet_hours(at(8), berlin, time(21), time(8))
     assert sms.in_quiet_hours(at(13), berlin, time(12), time(14))
     assert not sms.in_quiet_hours(at(23), berlin, time(8), time(8))
+
+
+def test_a_text_whose_answer_never_came_is_failed_not_sent_twice(texting, monkeypatch):
+    job, provider, rules = texting
+    monkeypatch.setattr(sms, "SEND_TIMEOUT", 0.5)
+    provider.slow.add("+4915111111111")
+    sign_up(job, "Anna", "+49 151 11111111", T0)
+    deliver(T0 + timedelta(minutes=1), rules)
+    anna = texts()["+4915111111111"]
+    assert (anna.status, anna.cause) == ("failed", "sms_outcome_unknown")
+    deliver(T0 + timedelta(minutes=30), rules)
+    assert len(provider.sent) == 1  # taken once by the provider, and never resent by the app
+
+
+def test_texts_handed_over_before_the_quiet_hours_wait_if_sent_after_they_began(texting):
+    job, provider, rules = texting
+    evening = datetime(2026, 3, 2, 19, 59, tzinfo=UTC)  # 20:59 in Berlin
+    sign_up(job, "Anna", "+49 151 11111111", evening - timedelta(minutes=1))
+    outbox.schedule(evening, rules)
+    batches = []
+    outbox.dispatch(evening, rules, batches.append)
+    assert len(batches) == 1
+    late = evening + timedelta(minutes=2)  # the worker claims it at 21:01
+    outbox.send_batch(batches[0], rules, clock=lambda: late)
+    anna = texts()["+4915111111111"]
+    assert (anna.status, anna.attempts) == ("scheduled", 0) and provider.sent == []
+
+
+def test_texts_due_without_an_sms_account_are_skipped_not_saved_up(olivia, sms_provider):
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita", profile_id=None, archives_at=date(2026, 4, 2)),
+                        None)
+    use(job, make_profile(olivia.studio, NotificationInput(
+        trigger="customer_registered", days=None, audience="potential_buyers", channel="sms", subject="",
+        body="Hi {{ customer.first_name }}")))
+    sign_up(job, "Anna", "+49 151 11111111", T0)
+    deliver(T0 + timedelta(minutes=1), policy(sms_provider[1]))
+    anna = texts()["+4915111111111"]
+    assert anna.status == "skipped" and "No text message account" in anna.last_error
+    # Setting up an account later does not send months-old texts.
+    sms.save(sms.account_of(olivia.studio), sms.SmsInput(ACCOUNT_SID, TOKEN, NUMBER, time(21), time(8)), True, T0)
+    deliver(T0 + timedelta(minutes=2), policy(sms_provider[1]))
+    assert sms_provider[0].sent == []
