@@ -73,6 +73,16 @@ def test(service: str):
     return _page(service, form, result=result)
 
 
+@bp.post("/<any(imap, sms):service>/remove")
+@owner_required
+def remove(service: str):
+    """Disconnect the inbox or the SMS account (sending itself has no off switch: it is the app)."""
+    account = _account(service)
+    mailsettings.remove_imap(account) if service == "imap" else sms.remove(account)
+    flash(_("The inbox is disconnected.") if service == "imap" else _("The SMS account is removed."), "success")
+    return redirect_after_post(url_for(".edit"))
+
+
 @bp.post(f"/{SERVICE}/preset")
 @owner_required
 def apply_preset(service: str):

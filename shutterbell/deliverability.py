@@ -46,10 +46,16 @@ def check_domain(domain: str, smtp_host: str, selector: str = "", timeout: float
                  resolver: dns.resolver.Resolver | None = None) -> list[Finding]:
     """SPF, DKIM and DMARC for ``domain``, each with advice. Raises DnsProblem when DNS itself
     cannot answer (no such domain, or no answer in time)."""
+    if domain.lower() in MAILBOX_PROVIDERS:
+        advice = str(_l("Your from address is at %(domain)s: its provider publishes SPF, DKIM and DMARC for it. "
+                        "Nothing to do here.", domain=domain))
+        return [Finding(name, "ok", domain, advice) for name in ("spf", "dkim", "dmarc")]
     resolver = resolver or new_resolver()
     resolver.lifetime = timeout
     lookup = _Lookup(resolver)
-    return [_spf(domain, lookup.txt(domain, "v=spf1"), smtp_host),
+    records = lookup.txt(domain, "v=spf1")
+    included = _included(lookup, records[0], budget=[SPF_LOOKUPS]) if len(records) == 1 else set()
+    return [_spf(domain, records, smtp_host, included),
             _dkim(domain, selector, lookup.txt(f"{selector}._domainkey.{domain}", "") if selector else None),
             _dmarc(domain, lookup.txt(f"_dmarc.{domain}", "v=dmarc1"))]
 
@@ -77,7 +83,35 @@ class _Lookup:
         return [r for r in records if r.lower().startswith(prefix)]
 
 
-def _spf(domain: str, records: list[str], smtp_host: str) -> Finding:
+# Addresses at these domains are the provider's own: it publishes their records.
+MAILBOX_PROVIDERS = {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+                     "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "gmx.com",
+                     "web.de", "t-online.de", "fastmail.com", "zohomail.com", "proton.me", "protonmail.com"}
+SPF_LOOKUPS = 10  # RFC 7208's limit on the DNS lookups one SPF check may make
+
+
+def _included(lookup: _Lookup, record: str, budget: list[int]) -> set[str]:
+    """Every domain an SPF record includes or redirects to, nested ones too, within the lookup limit."""
+    found: set[str] = set()
+    for term in record.lower().split():
+        term = term.lstrip("+-~?")
+        target = term[8:] if term.startswith("include:") else term[9:] if term.startswith("redirect=") else ""
+        if not target or target in found:
+            continue
+        found.add(target)
+        if budget[0] <= 0:
+            continue
+        budget[0] -= 1
+        try:
+            nested = lookup.txt(target, "v=spf1")
+        except DnsProblem:
+            continue
+        if nested:
+            found |= _included(lookup, nested[0], budget)
+    return found
+
+
+def _spf(domain: str, records: list[str], smtp_host: str, included: set[str]) -> Finding:
     if not records:
         include = PROVIDERS.get(smtp_host.lower(), ("", ""))[0]
         example = f"v=spf1 include:{include} ~all" if include else "v=spf1 include:<your provider> ~all"
@@ -96,7 +130,7 @@ def _spf(domain: str, records: list[str], smtp_host: str) -> Finding:
             "This SPF record allows every server in the world to send as %(domain)s. End it with “~all” "
             "or “-all” instead.", domain=domain)))
     include = PROVIDERS.get(smtp_host.lower(), ("", ""))[0]
-    if include and f"include:{include}" not in terms:
+    if include and include not in included:
         return Finding("spf", "missing", record, str(_l(
             "The SPF record does not include your mail provider: add “include:%(include)s” before the "
             "“all” at the end.", include=include)))

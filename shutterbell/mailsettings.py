@@ -238,6 +238,15 @@ def save_imap(account: MailAccount, given: ImapInput, checked_ok: bool, now: dat
     return _saved(account, "imap", checked_ok, now)
 
 
+def remove_imap(account: MailAccount) -> None:
+    """Stop reading the inbox: the settings, the password and any failure go."""
+    account.imap_host, account.imap_username, account.imap_credentials = "", "", None
+    account.imap_port, account.imap_security, account.imap_folders = 993, "ssl", "INBOX"
+    account.imap_checked_at = account.imap_failing_since = None
+    account.imap_failure_cause = account.imap_failure_detail = ""
+    db.session.commit()
+
+
 def _saved(account: MailAccount, service: str, checked_ok: bool, now: datetime) -> MailAccount:
     if checked_ok:
         record_success(account, service, now)

@@ -166,6 +166,13 @@ def save(account: SmsAccount, given: SmsInput, checked_ok: bool, now: datetime) 
     return account
 
 
+def remove(account: SmsAccount) -> None:
+    """No more texts: the account and its token go; texts due from now on are skipped."""
+    if account.id is not None:
+        db.session.delete(account)
+        db.session.commit()
+
+
 def is_saved(account: SmsAccount, given: SmsInput) -> bool:
     return account.id is not None and (account.account_sid, account.from_number) == (
         given.account_sid, given.from_number) and given.token in ("", kept_token(account, given.account_sid))

@@ -95,3 +95,17 @@ def test_the_settings_page_checks_the_saved_from_address(as_olivia, olivia, dns,
     assert response.status_code == 200 and '<section id="dns"' in page
     assert "SPF allows your mail provider to send for lichtblick.example." in page
     assert "No DMARC record" in page and "No DKIM key at google._domainkey.lichtblick.example" in page
+
+
+def test_nested_includes_and_redirects_count(dns):
+    zone, _ = dns
+    zone.txt(DOMAIN, "v=spf1 include:_spf.lichtblick.example -all")
+    zone.txt("_spf.lichtblick.example", "v=spf1 redirect=_spf.google.com")
+    zone.txt("_spf.google.com", "v=spf1 include:_netblocks.google.com ~all")
+    assert findings(dns)["spf"].level == "ok"
+
+
+def test_an_address_at_a_mailbox_provider_needs_nothing(dns):
+    zone, resolver = dns
+    found = check_domain("gmail.com", "smtp.gmail.com", "", timeout=2, resolver=resolver)
+    assert [f.level for f in found] == ["ok", "ok", "ok"] and "Nothing to do" in found[0].advice

@@ -264,3 +264,14 @@ def test_saving_runs_the_test_so_it_counts_against_the_limit(as_olivia, smtp_por
         as_olivia.post("/settings/email/smtp", form(smtp_port, password="wrong"), htmx=True)
     response = as_olivia.post("/settings/email/smtp", form(smtp_port), htmx=True)
     assert response.status_code == 429 and "Too many tests" in text_of(response)
+
+
+def test_the_owner_disconnects_the_inbox(as_olivia, olivia, imap_ports):
+    as_olivia.post("/settings/email/imap", imap_form(imap_ports[1]))
+    account = saved_account(olivia)
+    account.imap_failing_since, account.imap_failure_cause = utcnow(), "wrong_password"
+    db.session.commit()
+    assert as_olivia.post("/settings/email/imap/remove", htmx=True).headers["HX-Redirect"].endswith("/settings/email/")
+    account = saved_account(olivia)
+    assert (account.imap_host, account.imap_credentials, account.imap_failing_since) == ("", None, None)
+    assert "Inbox sync:" not in text_of(as_olivia.get("/"))

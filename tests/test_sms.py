@@ -239,3 +239,12 @@ def test_texts_due_without_an_sms_account_are_skipped_not_saved_up(olivia, sms_p
     sms.save(sms.account_of(olivia.studio), sms.SmsInput(ACCOUNT_SID, TOKEN, NUMBER, time(21), time(8)), True, T0)
     deliver(T0 + timedelta(minutes=2), policy(sms_provider[1]))
     assert sms_provider[0].sent == []
+
+
+def test_the_owner_disconnects_the_sms_account(as_olivia, olivia, sms_provider):
+    as_olivia.post("/settings/email/sms", sms_form())
+    assert "Disconnect" in text_of(as_olivia.get("/settings/email/"))
+    assert as_olivia.post("/settings/email/sms/remove").status_code == 302
+    assert saved(olivia) is None
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert "The SMS account is removed." in page and "Disconnect" not in page
