@@ -13,7 +13,7 @@ from shutterbell.profiles import NotificationInput, ProfileInput
 from ..conftest import PASSWORD as OWNER_PASSWORD
 from ..dnsserver import dns_server
 from ..mailservers import PASSWORD, SENDER, USERNAME
-from .conftest import DESKTOP, TABLET, screenshot
+from .conftest import DESKTOP, SCREENSHOTS, TABLET, screenshot
 from .test_pages_tour import check_layout
 
 pytestmark = pytest.mark.e2e
@@ -149,3 +149,32 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_text("The message goes to 0 customers.")).to_be_visible()  # nobody has bought yet
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_job_page_says_when_sending_limits_let_the_last_email_go(page_for, live_server, owner, viewport, size):
+    app, base_url = live_server
+    with app.app_context():
+        from datetime import date
+
+        from shutterbell import mailsettings
+
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
+            "smtp.example.com", 587, "starttls", "", "", SENDER, "Studio Lichtblick", "", limit_per_minute=20,
+            limit_per_day=50), True, utcnow())
+        profile = profiles.save_profile(studio, None, ProfileInput("Reminder", "", [NotificationInput(
+            trigger="days_before_archived", days=3, audience="all", channel="email", subject="Last days",
+            body="Hello {{ customer.first_name }}")]))
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Grundschule Am Park", profile_id=profile.id,
+                                                       archives_at=date.today() + timedelta(days=30)), None)
+        for n in range(120):
+            customers.register(job, customers.CustomerInput(f"Kid{n}", "X", f"kid{n}-{size}@example.com",
+                                                            email_consent=True), "staff", {"email": "ok"}, utcnow())
+        job_id = job.id
+    page = page_for(viewport)
+    page.goto(f"{base_url}/jobs/{job_id}")
+    timeline = page.locator("#timeline")
+    expect(timeline.get_by_text("Sending limits: the last goes about", exact=False)).to_be_visible()
+    check_layout(page)
+    timeline.screenshot(path=str(SCREENSHOTS / f"job-timeline-limits-{size}.png"))  # the page is 120 customers long
