@@ -482,7 +482,7 @@ class ImapForm(FlaskForm):
         if mailsettings.has_password(account, "imap"):
             self.password.description = _l("Saved. Leave empty to keep it.")
         elif account.smtp_credentials:
-            self.password.description = _l("Leave empty to use the sending password (same username).")
+            self.password.description = _l("Leave empty to use the sending password (same user at the same provider).")
 
     def _fill_from(self, account) -> None:
         """The saved settings; before the first save, a guess from the sending account."""

@@ -232,6 +232,8 @@ def test_the_inbox_sync_banner_shows_until_a_test_passes(as_olivia, olivia, imap
     assert "SMTP settings:" not in page
     problems = text_of(as_olivia.get("/settings/email/")).split('id="problems"')[1]
     assert "Inbox sync · sync" in problems
+    section = text_of(as_olivia.get("/settings/email/")).split('id="imap"')[1].split("</section>")[0]
+    assert "The sync fails since" in section and "Invalid credentials" in section
     as_olivia.post("/settings/email/imap/test", imap_form(imap_ports[1], password=""), htmx=True)
     assert saved_account(olivia).imap_failing_since is None
     assert "Inbox sync:" not in text_of(as_olivia.get("/"))

@@ -169,6 +169,7 @@ def test_a_revoked_token_pauses_texts_shows_the_banner_and_loses_nothing(texting
     assert saved(olivia).failure_cause == "sms_auth_failed"
     page = text_of(as_olivia.get("/"))
     assert "Text messages:" in page and "texts are paused since" in page
+    assert "Texts are paused since" in text_of(as_olivia.get("/settings/email/")).split('id="sms"')[1]
     assert deliver(T0 + timedelta(minutes=5), rules) == []  # paused: nothing handed out
     provider.token = TOKEN
     as_olivia.post("/settings/email/sms/test", sms_form(token=""), htmx=True)  # a passing test of the saved settings
