@@ -124,6 +124,7 @@ def test_a_temporary_refusal_is_retried_later(job, mailbox):
     deliver(T0 + timedelta(minutes=3))
     message = db.session.scalar(sa.select(Message))
     assert (message.status, message.attempts, len(mailbox.received)) == ("sent", 2, 1)
+    assert message.sent_at == T0 + timedelta(minutes=3) and message.next_attempt_at == T0 + timedelta(minutes=2)
 
 
 def test_a_changed_password_pauses_sending_and_loses_nothing(job, mailbox, account, as_olivia, olivia, server):
@@ -167,6 +168,27 @@ def test_a_message_held_by_a_dead_worker_is_sent_again_after_its_lease(job, mail
     deliver(T0 + timedelta(minutes=2))
     message = db.session.scalar(sa.select(Message))
     assert (message.status, message.attempts, len(mailbox.received)) == ("sent", 2, 1)
+
+
+def test_a_worker_that_dies_mid_send_leaves_the_text_for_an_identical_resend(job, mailbox, monkeypatch):
+    sign_up(job, "Anna", at=T0)
+    batch, = run_pass(T0 + timedelta(minutes=1))
+
+    def killed(*args):
+        raise KeyboardInterrupt  # what a SIGTERM or kill looks like to the batch: nothing is recorded
+
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox.SmtpSession, "send", killed)
+        with pytest.raises(KeyboardInterrupt):
+            outbox.send_batch(batch, POLICY, clock=lambda: T0 + timedelta(minutes=1))
+    db.session.rollback()
+    stored = db.session.scalar(sa.select(Message))
+    assert (stored.status, stored.subject, stored.body) == ("sending", "Hi", "Hi Anna")
+    deliver(T0 + timedelta(minutes=2))  # the lease is over: sent again, as written the first time
+    sent = email.message_from_bytes(mailbox.received[0])
+    db.session.expire_all()
+    assert (sent["Message-ID"], sent["Subject"]) == (stored.message_id, "Hi")
+    assert (stored.status, stored.attempts, stored.sent_at) == ("sent", 2, T0 + timedelta(minutes=2))
 
 
 def test_a_lost_queue_is_refilled_from_the_database(job, mailbox):
