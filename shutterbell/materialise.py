@@ -118,8 +118,10 @@ def _insert(select: sa.Select, params: dict | None = None) -> int:
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(Message.__table__).from_select(columns, select).on_conflict_do_nothing(index_elements=["key"])
-    # RETURNING counts what is new: psycopg reports no row count for INSERT … SELECT here.
-    return len(db.session.execute(statement.returning(Message.__table__.c.id), params or {}).all())
+    if db.engine.dialect.name == "postgresql":  # no row count for INSERT … SELECT: count in the database
+        made = statement.returning(sa.literal(1)).cte("made")
+        return db.session.scalar(sa.select(sa.func.count()).select_from(made), params or {})
+    return db.session.execute(statement, params or {}).rowcount  # SQLite counts only the rows it inserted
 
 
 def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_joins=()) -> sa.Select:

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, sms, suppression, templating
 from .diagnostics import DeliveryFailure
 from .extensions import db
-from .models import Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
+from .models import Consent, Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
 
 
 @dataclass(frozen=True)
@@ -268,13 +268,13 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
         messages = db.session.scalars(
             sa.select(Message).where(Message.id.in_(claimed)).order_by(Message.studio_id, Message.id)
             .options(selectinload(Message.job), selectinload(Message.notification),
-                     selectinload(Message.customer).selectinload(Customer.consents))).all()
+                     selectinload(Message.customer))).all()
         by_studio: dict[int, list[Message]] = {}
         for message in messages:
             by_studio.setdefault(message.studio_id, []).append(message)
         for studio_id, batch in by_studio.items():
             studio_batch = _Batch(db.session.get(Studio, studio_id), policy)
-            studio_batch.read_orders(batch)
+            studio_batch.read_customers(batch)
             _send_studio_batch(studio_batch, batch, clock, context, outcome)
     finally:
         session.expire_on_commit = expire_on_commit
@@ -471,10 +471,15 @@ class _Batch:
         self._written: list[Message] = []
         self.buyers: set[int] = set()
         self.orders: dict[int, Order] = {}
+        self.consents: set[tuple[int, str]] = set()
 
-    def read_orders(self, messages: list[Message]) -> None:
-        """The batch's customers' orders, in one query: who is a buyer now, and each order's state."""
+    def read_customers(self, messages: list[Message]) -> None:
+        """The batch's customers' consents and orders, a query each: who agreed to which channel,
+        who is a buyer now, and each order's state."""
         customer_ids = {m.customer_id for m in messages}
+        self.consents = set(db.session.execute(
+            sa.select(Consent.customer_id, Consent.channel)
+            .where(Consent.customer_id.in_(customer_ids), Consent.withdrawn_at.is_(None))).tuples())
         for order in db.session.scalars(sa.select(Order).where(Order.customer_id.in_(customer_ids))):
             self.orders[order.id] = order
             if order.cancelled_at is None:
@@ -484,13 +489,15 @@ class _Batch:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
         a job whose profile changed or was archived: skipped with the reason, never sent."""
         customer = message.customer
-        if customer is None or customer.erased_at is not None:
+        if customer is None:  # removed while the pass made this message (see Message)
+            return _("The customer was removed from the job.")
+        if customer.erased_at is not None:
             return _("The customer's data was erased.")
         if (message.channel, message.recipient) in self.suppressed:
             return _("The recipient unsubscribed (on the studio's suppression list).")
         if message.is_confirmation:  # asks for consent, so it needs none; pointless once confirmed
             return _("The sign-up was confirmed already.") if customer.confirmed_at else ""
-        if not customer.has_consent(message.channel):
+        if (customer.id, message.channel) not in self.consents:
             return _("The customer withdrew consent to this channel.")
         notification: Notification | None = message.notification
         job: Job | None = message.job

@@ -218,6 +218,16 @@ def test_who_unsubscribed_or_left_the_profile_after_scheduling_is_skipped(job, m
     assert ("cleo@example.com", "skipped") in statuses() and len(mailbox.received) == 1
 
 
+def test_a_customer_removed_while_the_pass_made_their_message_is_skipped(job, mailbox, as_olivia):
+    anna = sign_up(job, "Anna", at=T0)
+    outbox.schedule(T0 + timedelta(minutes=1), POLICY)
+    db.session.delete(anna)  # customers.remove looked just before the pass made the message
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    assert statuses() == {("anna@example.com", "skipped")} and not mailbox.received
+    assert "removed from the job" in text_of(as_olivia.get("/outbox/?status=skipped"))
+
+
 def test_after_downtime_what_fell_due_is_sent_once_and_what_is_too_late_is_skipped(job, mailbox):
     run_pass(T0)  # the last pass before the app went down
     sign_up(job, "Anna", at=T0 + timedelta(minutes=10))
