@@ -246,8 +246,12 @@ def claim(ids: list[int], now: datetime, policy: Policy) -> list[int]:
                  .where(Message.id.in_(ids), Message.status == "queued",
                         sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
                  .with_for_update(skip_locked=True))
+    # No second status test on the outer UPDATE: the rows the subquery found queued are locked
+    # (PostgreSQL) or the statement holds the write lock (SQLite), so they are still queued. With
+    # it, PostgreSQL's planner could drive the claim from every queued row (estimates are stale
+    # after a pass's large insert): 2 s per claim of 200 of 3,000 queued, instead of 6 ms.
     claimed = db.session.scalars(
-        sa.update(Message).where(Message.id.in_(claimable), Message.status == "queued")
+        sa.update(Message).where(Message.id.in_(claimable))
         .values(status="sending", attempts=Message.attempts + 1, lease_until=now + policy.lease)
         .returning(Message.id)).all()
     db.session.commit()

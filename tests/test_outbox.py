@@ -264,6 +264,34 @@ def test_two_passes_at_once_make_no_duplicates(app, job):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 4
 
 
+def test_two_workers_claiming_the_same_batch_at_once_share_it_without_overlap(app, job):
+    for n in range(60):
+        sign_up(job, f"Kid{n}", at=T0)
+    batch, = run_pass(T0 + timedelta(minutes=1))
+    barrier = threading.Barrier(2)
+    claims, errors = [], []
+
+    def claim():
+        with app.app_context():
+            try:
+                barrier.wait()
+                claims.append(outbox.claim(batch, T0 + timedelta(minutes=1), POLICY))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(claims[0] + claims[1]) == sorted(batch) and not set(claims[0]) & set(claims[1])
+    db.session.expire_all()
+    assert {m.attempts for m in db.session.scalars(sa.select(Message))} == {1}
+
+
 def test_a_header_with_a_line_break_is_never_sent(job, mailbox, account):
     sign_up(job, "Anna", at=T0)
     account.sender_name = "Lichtblick\r\nBcc: everyone@example.com"
