@@ -77,7 +77,15 @@ def schedule(now: datetime, policy: Policy) -> int:
             Message.status == "awaiting_approval", Message.body == "")):
         if message.studio_id not in batches:
             batches[message.studio_id] = _Batch(db.session.get(Studio, message.studio_id), policy)
-        problem = batches[message.studio_id].write(message)  # an approver sees exactly what will go out
+        if message.customer is None:
+            _record(message, expect=message.status, status="skipped", last_error=_customer_removed())
+            continue
+        try:
+            problem = batches[message.studio_id].write(message)  # an approver sees exactly what will go out
+        except Exception:  # one message must not stop every studio's pass; the worker writes it later
+            log.exception("Writing message %s for approval failed unexpectedly", message.id)
+            db.session.rollback()
+            continue
         if problem:
             _record(message, expect=message.status, status="failed", last_error=problem, cause="render_error")
     for batch in batches.values():
@@ -334,6 +342,8 @@ def _prepare(batch: _Batch, messages: list[Message], clock, outcome: Counter[str
         try:
             reason = batch.why_not(message)
             problem = "" if reason else batch.write(message)
+        except BaseTimeoutException:
+            raise  # RQ's job timeout (an Exception too): stop now, as _attempt does
         except Exception as exc:  # a bug must not stop the batch, nor hit this message forever
             _unexpected(message, exc, batch.policy, clock())
             outcome["retry"] += 1
@@ -406,6 +416,7 @@ def _record(message: Message, expect: str = "sending", **values) -> None:
     may have moved it meanwhile). The worker does this once per message, so it goes straight to
     the DB-API cursor of the session's own connection: SQLAlchemy's execute and commit cost five
     times the UPDATE itself (bench/delivery.py)."""
+    db.session.flush()  # what else changed with this message (a suppression, an SMS id) commits with it
     connection = db.session.connection()
     sql, convert = _outcome_statement(connection.dialect, tuple(sorted(values)))
     raw = connection.connection
@@ -414,7 +425,7 @@ def _record(message: Message, expect: str = "sending", **values) -> None:
         cursor.execute(sql, convert(values, message.id, expect))
     finally:
         cursor.close()
-    raw.commit()  # the session's transaction goes on; it has nothing else pending
+    raw.commit()  # the session's transaction goes on, with nothing pending (flushed above)
     for name, value in values.items():
         set_committed_value(message, name, value)
 
@@ -463,6 +474,11 @@ def _release(messages: list[Message], next_attempt_at: datetime | None = None) -
     db.session.commit()
 
 
+def _customer_removed() -> str:
+    """Why a message is not sent to a customer removed while a pass made it (see Message)."""
+    return _("The customer was removed from the job.")
+
+
 class _Batch:
     """What a worker needs for one studio's messages, read once: the account, the suppression list,
     each job's placeholder values."""
@@ -472,7 +488,7 @@ class _Batch:
         self.account = mailsettings.account_of(studio)
         self.suppressed = suppression.suppressed(studio.id)
         self._job_parts: dict[int, dict] = {}
-        self._written: list[Message] = []
+        self._written: list[dict] = []  # plain values: a rollback meanwhile expires the objects
         self.buyers: set[int] = set()
         self.orders: dict[int, Order] = {}
         self.consents: set[tuple[int, str]] = set()
@@ -493,8 +509,8 @@ class _Batch:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
         a job whose profile changed or was archived: skipped with the reason, never sent."""
         customer = message.customer
-        if customer is None:  # removed while the pass made this message (see Message)
-            return _("The customer was removed from the job.")
+        if customer is None:
+            return _customer_removed()
         if customer.erased_at is not None:
             return _("The customer's data was erased.")
         if (message.channel, message.recipient) in self.suppressed:
@@ -551,20 +567,22 @@ class _Batch:
         set_committed_value(message, "subject", rendered.subject)
         set_committed_value(message, "body", rendered.text)
         set_committed_value(message, "message_id", composer.message_id_for(message.key, self.account.from_address))
-        self._written.append(message)
+        self._written.append({"_id": message.id, "_subject": message.subject, "_body": message.body,
+                              "_message_id": message.message_id})
         return ""
 
     def store_written(self) -> None:
-        """Save the texts written since the last call, in one commit (one UPDATE per row would cost
-        a send's worth each). A row written meanwhile by another pass keeps its text."""
+        """Save the texts written since the last call, in one commit (a commit per row would cost
+        a send's worth each). Only into rows still unwritten: two scheduler passes at once may
+        both write a message awaiting approval, and the first one's text is the one kept (a
+        worker's rows are claimed, so nobody else writes them)."""
         if self._written:
             table = Message.__table__
             db.session.execute(
                 table.update().where(table.c.id == sa.bindparam("_id"), table.c.body == "")
                 .values(subject=sa.bindparam("_subject"), body=sa.bindparam("_body"),
                         message_id=sa.bindparam("_message_id")),
-                [{"_id": m.id, "_subject": m.subject, "_body": m.body, "_message_id": m.message_id}
-                 for m in self._written])
+                self._written)
             self._written.clear()
         db.session.commit()
 

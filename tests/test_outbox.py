@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from shutterbell import jobs, mailsettings, outbox, suppression
+from shutterbell import customers, jobs, mailsettings, materialise, outbox, suppression
 from shutterbell.extensions import db
-from shutterbell.models import MailAccount, Message
+from shutterbell.models import Customer, MailAccount, Message
 
 from .conftest import text_of
 from .mailservers import PASSWORD, SENDER, USERNAME, free_port
@@ -64,7 +64,7 @@ def deliver(now):
 
 
 def statuses():
-    db.session.expire_all()
+    db.session.rollback()  # only what was committed: a worker's job ends with its process
     return {(m.recipient, m.status) for m in db.session.scalars(sa.select(Message))}
 
 
@@ -170,6 +170,26 @@ def test_a_message_held_by_a_dead_worker_is_sent_again_after_its_lease(job, mail
     assert (message.status, message.attempts, len(mailbox.received)) == ("sent", 2, 1)
 
 
+def test_a_bug_with_one_message_leaves_the_batch_s_other_texts_intact(job, mailbox, monkeypatch):
+    sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0), sign_up(job, "Cleo", at=T0)
+    why_not = outbox._Batch.why_not
+
+    def buggy(batch, message):
+        if message.recipient == "ben@example.com":
+            raise RuntimeError("a bug")  # after Anna's text was written, before Cleo's
+        return why_not(batch, message)
+
+    monkeypatch.setattr(outbox._Batch, "why_not", buggy)
+    deliver(T0 + timedelta(minutes=1))
+    assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "scheduled"),
+                          ("cleo@example.com", "sent")}
+    bodies = sorted(email.message_from_bytes(raw).get_payload()[0].get_payload(decode=True).decode()
+                    for raw in mailbox.received)
+    assert bodies == ["Hi Anna", "Hi Cleo"]
+    ben = db.session.scalar(sa.select(Message).where(Message.recipient == "ben@example.com"))
+    assert (ben.cause, ben.attempts, ben.body) == ("other", 1, "")
+
+
 def test_a_worker_that_dies_mid_send_leaves_the_text_for_an_identical_resend(job, mailbox, monkeypatch):
     sign_up(job, "Anna", at=T0)
     batch, = run_pass(T0 + timedelta(minutes=1))
@@ -216,6 +236,15 @@ def test_who_unsubscribed_or_left_the_profile_after_scheduling_is_skipped(job, m
     for batch in batches:
         outbox.send_batch(batch, POLICY, clock=lambda: T0 + timedelta(minutes=5))
     assert ("cleo@example.com", "skipped") in statuses() and len(mailbox.received) == 1
+
+
+def test_a_customer_with_a_message_stays_on_the_job_with_their_consent(job, mailbox):
+    anna = sign_up(job, "Anna", at=T0)
+    outbox.schedule(T0 + timedelta(minutes=1), POLICY)
+    with pytest.raises(customers.CustomerHasHistory):
+        customers.remove(anna)
+    db.session.expire_all()
+    assert db.session.get(Customer, anna.id).has_consent("email")
 
 
 def test_a_customer_removed_while_the_pass_made_their_message_is_skipped(job, mailbox, as_olivia):
@@ -358,6 +387,22 @@ def test_messages_that_need_approval_wait_until_staff_approve_them(olivia, accou
     as_sam.post(f"/outbox/jobs/{job.id}/approve", {"decision": "approve"})
     deliver(now + timedelta(minutes=3))
     assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "sent")}
+
+
+def test_an_unwritten_message_awaiting_approval_whose_customer_was_removed_stops_nothing(olivia, account,
+                                                                                          mailbox):
+    now = datetime.now(UTC)
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers",
+                                                            requires_approval=True)))
+    anna, ben = sign_up(job, "Anna", at=now), sign_up(job, "Ben", at=now)
+    materialise.make_due(materialise.Pass(now - timedelta(minutes=5), now + timedelta(minutes=1),
+                                          now - timedelta(days=1), "late", "no account"))
+    db.session.delete(anna)  # the pass made the rows, then Anna was removed, before it wrote the texts
+    db.session.commit()
+    deliver(now + timedelta(minutes=2))  # the pass goes on: Ben's text is written, Anna's skipped
+    assert statuses() == {("anna@example.com", "skipped"), ("ben@example.com", "awaiting_approval")}
+    assert db.session.scalar(sa.select(Message.body).where(Message.customer_id == ben.id)) == "Hi Ben"
 
 
 # ---- double opt-in ------------------------------------------------------------------------------
