@@ -24,7 +24,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, sms, suppression, templating
 from .diagnostics import DeliveryFailure
 from .extensions import db
-from .models import Consent, Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher, utcnow
+from .models import (Consent, Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher,
+                     utcnow)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def schedule(now: datetime, policy: Policy) -> int:
     db.session.commit()
     batches: dict[int, _Batch] = {}
     for message in db.session.scalars(sa.select(Message).where(
-            Message.status == "awaiting_approval", Message.body == "")):
+            Message.status == "awaiting_approval", Message.body == "")).all():
         if message.studio_id not in batches:
             batches[message.studio_id] = _Batch(db.session.get(Studio, message.studio_id), policy)
         if message.customer is None:

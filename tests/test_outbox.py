@@ -268,28 +268,35 @@ def test_after_downtime_what_fell_due_is_sent_once_and_what_is_too_late_is_skipp
     assert ben.status == "skipped" and "hours" in ben.last_error and len(mailbox.received) == 1
 
 
-def test_two_passes_at_once_make_no_duplicates(app, job):
-    for name in ("Anna", "Ben", "Cleo", "Dora"):
-        sign_up(job, name, at=T0)
+def twice_at_once(app, work) -> list:
+    """Run ``work`` in two threads, each with its own app context and session, released together;
+    returns both results (an exception in either fails the test)."""
     barrier = threading.Barrier(2)
-    errors = []
+    results, errors = [], []
 
-    def one_pass():
+    def one():
         with app.app_context():
             try:
                 barrier.wait()
-                outbox.schedule(T0 + timedelta(minutes=1), POLICY)
+                results.append(work())
             except Exception as exc:  # reported below
                 errors.append(exc)
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    threads = [threading.Thread(target=one) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors
+    return results
+
+
+def test_two_passes_at_once_make_no_duplicates(app, job):
+    for name in ("Anna", "Ben", "Cleo", "Dora"):
+        sign_up(job, name, at=T0)
+    twice_at_once(app, lambda: outbox.schedule(T0 + timedelta(minutes=1), POLICY))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 4
 
 
@@ -297,26 +304,8 @@ def test_two_workers_claiming_the_same_batch_at_once_share_it_without_overlap(ap
     for n in range(60):
         sign_up(job, f"Kid{n}", at=T0)
     batch, = run_pass(T0 + timedelta(minutes=1))
-    barrier = threading.Barrier(2)
-    claims, errors = [], []
-
-    def claim():
-        with app.app_context():
-            try:
-                barrier.wait()
-                claims.append(outbox.claim(batch, T0 + timedelta(minutes=1), POLICY))
-            except Exception as exc:  # reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=claim) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    assert sorted(claims[0] + claims[1]) == sorted(batch) and not set(claims[0]) & set(claims[1])
+    first, second = twice_at_once(app, lambda: outbox.claim(batch, T0 + timedelta(minutes=1), POLICY))
+    assert sorted(first + second) == sorted(batch) and not set(first) & set(second)
     db.session.expire_all()
     assert {m.attempts for m in db.session.scalars(sa.select(Message))} == {1}
 
