@@ -1,8 +1,9 @@
 """Delivery throughput: N queued messages through the real worker path (RQ job → claim → write →
 send → record, one commit per message) into Postfix's smtp-sink on loopback, against a bare loop
 that builds the same MIME message per recipient and sends it over one smtplib connection to the
-same sink (the two take turns, five times, and their times are summed). Also: worker memory after the run, the same on PostgreSQL, and with --workers 2 two
-`python worker.py` processes on one PostgreSQL database and Redis, with duplicates at the sink.
+same sink (the two take turns, five times, and their times are summed). Also: worker memory
+after the run, the same on PostgreSQL, and with --workers 2 two `python worker.py` processes on
+one PostgreSQL database and Redis, with duplicates at the sink.
 
 Needs smtp-sink (Debian package postfix; .ci/run installs it) and the Redis and PostgreSQL that
 CI provides on 127.0.0.1. Run: .venv/bin/python bench/delivery.py [N] [--workers 2]

@@ -415,8 +415,8 @@ def _judge(failure: DeliveryFailure) -> str:
 def _record(message: Message, expect: str = "sending", **values) -> None:
     """Commit one message's outcome, only while the row is still ``expect`` (erasure or a cancel
     may have moved it meanwhile). The worker does this once per message, so it goes straight to
-    the DB-API cursor of the session's own connection: SQLAlchemy's execute and commit cost five
-    times the UPDATE itself (bench/delivery.py)."""
+    the DB-API cursor of the session's own connection: through SQLAlchemy's execute and commit it
+    took 441 µs a message on SQLite, this way 261 µs (bench/delivery.py)."""
     db.session.flush()  # what else changed with this message (a suppression, an SMS id) commits with it
     connection = db.session.connection()
     sql, convert = _outcome_statement(connection.dialect, tuple(sorted(values)))
