@@ -13,7 +13,7 @@ import time_machine
 
 from shutterbell import customers, jobs, mailsettings, materialise, outbox, suppression
 from shutterbell.extensions import db
-from shutterbell.models import Customer, MailAccount, Message
+from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
 
 from .conftest import text_of
 from .mailservers import PASSWORD, SENDER, USERNAME, free_port
@@ -296,8 +296,37 @@ def twice_at_once(app, work) -> list:
 def test_two_passes_at_once_make_no_duplicates(app, job):
     for name in ("Anna", "Ben", "Cleo", "Dora"):
         sign_up(job, name, at=T0)
-    twice_at_once(app, lambda: outbox.schedule(T0 + timedelta(minutes=1), POLICY))
+    made = twice_at_once(app, lambda: outbox.schedule(T0 + timedelta(minutes=1), POLICY))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 4
+    assert sum(made) == 4  # each row counted by the pass that made it
+
+
+def test_a_pass_colliding_with_a_row_made_meanwhile_keeps_it_and_counts_only_its_own(app, job):
+    """Another transaction (a pass elsewhere, a timeline cancellation) holds Anna's row, not yet
+    committed, when this pass inserts: the pass waits for it, then makes Ben's row alone."""
+    sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    outbox.schedule(T0 + timedelta(minutes=1), POLICY)
+    anna = db.session.execute(sa.select(Message.__table__).where(Message.recipient == "anna@example.com")).one()
+    db.session.execute(sa.delete(Message))
+    db.session.execute(sa.delete(SchedulerPass))
+    db.session.commit()
+    made = []
+
+    def run_pass_meanwhile():
+        with app.app_context():
+            made.append(outbox.schedule(T0 + timedelta(minutes=1), POLICY))
+            db.session.remove()
+
+    with db.engine.connect() as other:
+        other.execute(sa.insert(Message.__table__), dict(anna._mapping))
+        meanwhile = threading.Thread(target=run_pass_meanwhile)
+        meanwhile.start()
+        meanwhile.join(timeout=1)
+        assert meanwhile.is_alive()  # waiting for the other transaction
+        other.commit()
+    meanwhile.join()
+    assert made == [1]
+    assert statuses() == {("anna@example.com", "scheduled"), ("ben@example.com", "scheduled")}
 
 
 def test_two_workers_claiming_the_same_batch_at_once_share_it_without_overlap(app, job):
