@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, sms, suppression, templating
@@ -222,10 +221,12 @@ def _within_limits(ready: list, now: datetime, policy: Policy) -> list:
 def _room(studio_id: int, limit: int | None, window: timedelta, now: datetime, policy: Policy) -> float:
     if limit is None:
         return float("inf")
-    used = db.session.scalar(sa.select(sa.func.count()).where(
-        Message.studio_id == studio_id, Message.channel == "email",
-        sa.or_(Message.sent_at >= now - window, Message.status == "sending",
-               sa.and_(Message.status == "queued", Message.enqueued_at >= now - policy.reenqueue_after))))
+    # A count per status, so each reads its own stretch of the status index, not the studio's history.
+    mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
+    used = sum(db.session.scalar(sa.select(sa.func.count()).where(mine, *conditions)) for conditions in (
+        (Message.status.in_(Message.WENT_OUT), Message.sent_at >= now - window),
+        (Message.status == "sending",),
+        (Message.status == "queued", Message.enqueued_at >= now - policy.reenqueue_after)))
     return limit - used
 
 
@@ -278,10 +279,7 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
     # or read once for the whole batch.
     session.expire_on_commit, expire_on_commit = False, session.expire_on_commit
     try:
-        messages = db.session.scalars(
-            sa.select(Message).where(Message.id.in_(claimed)).order_by(Message.studio_id, Message.id)
-            .options(selectinload(Message.job), selectinload(Message.notification),
-                     selectinload(Message.customer))).all()
+        messages = _load_with_parents(claimed)
         by_studio: dict[int, list[Message]] = {}
         for message in messages:
             by_studio.setdefault(message.studio_id, []).append(message)
@@ -292,6 +290,21 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
     finally:
         session.expire_on_commit = expire_on_commit
     return dict(outcome)
+
+
+def _load_with_parents(ids: list[int]) -> list[Message]:
+    """The messages, each with its customer, job and notification: a query per kind, joined up
+    here. ``selectinload`` did the same queries but cost 20 µs more per message, a sixth of the
+    worker's own share (bench/delivery.py)."""
+    messages = db.session.scalars(sa.select(Message).where(Message.id.in_(ids))
+                                  .order_by(Message.studio_id, Message.id)).all()
+    for name, model in (("customer", Customer), ("job", Job), ("notification", Notification)):
+        column = f"{name}_id"
+        wanted = {getattr(m, column) for m in messages} - {None}
+        found = {row.id: row for row in db.session.scalars(sa.select(model).where(model.id.in_(wanted)))}
+        for message in messages:
+            set_committed_value(message, name, found.get(getattr(message, column)))
+    return messages
 
 
 def _send_studio_batch(studio_batch: _Batch, messages: list[Message], clock, context, outcome) -> None:
