@@ -107,7 +107,7 @@ def make_messages(policy: outbox.Policy) -> list[list[int]]:
     outbox.schedule(utcnow() - timedelta(minutes=10), policy)
     outbox.schedule(utcnow(), policy)
     batches: list[list[int]] = []
-    outbox.dispatch(utcnow(), policy, batches.append)
+    outbox.dispatch(utcnow(), policy, lambda ids, at_front: batches.append(ids))
     return batches
 
 

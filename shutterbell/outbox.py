@@ -164,12 +164,13 @@ def sweep(now: datetime, policy: Policy) -> int:
     return result.rowcount
 
 
-def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], object], limit: int = 20000,
+def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int], bool], object], limit: int = 20000,
              only: list[int] | None = None) -> int:
-    """Hand ready messages to workers in batches, studio by studio in turn, so one studio's
-    backlog does not hold up another's reminder, and no studio past its provider's sending limits.
-    A message handed over but never claimed (Redis flushed, job lost) is handed over again after
-    ``reenqueue_after``."""
+    """Hand ready messages to workers in batches, studio by studio in turn, and no studio past its
+    provider's sending limits. ``enqueue(batch, at_front)``: the first batch of a studio that has
+    nothing on its way goes to the front of the queue, so another studio's backlog handed over
+    earlier does not hold up its reminder. A message handed over but never claimed (Redis flushed,
+    job lost) is handed over again after ``reenqueue_after``."""
     sendable = sa.select(MailAccount.studio_id).where(MailAccount.smtp_host != "", MailAccount.from_address != "",
                                                       MailAccount.smtp_failing_since.is_(None))
     channel_ready = sa.or_(sa.and_(Message.channel == "email", Message.studio_id.in_(sendable)),
@@ -187,14 +188,22 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int]], objec
     ready = _within_limits(ready, now, policy)
     if not ready:
         return 0
+    busy = _studios_on_their_way(now, policy)
     ids = [row.id for row in ready]
     for chunk in _chunks(ids, 1000):
         db.session.execute(sa.update(Message).where(Message.id.in_(chunk), Message.status.in_(("scheduled", "queued")))
                            .values(status="queued", enqueued_at=now))
     db.session.commit()  # before enqueueing: a fast worker must find the rows it is given
-    for batch in _fair_batches(ready, policy.batch_size):
-        enqueue(batch)
+    for batch, at_front in _fair_batches(ready, policy.batch_size, busy):
+        enqueue(batch, at_front)
     return len(ids)
+
+
+def _studios_on_their_way(now: datetime, policy: Policy) -> set[int]:
+    """Studios with messages handed to workers and not yet finished (a long-lost hand-over aside)."""
+    return set(db.session.scalars(sa.select(Message.studio_id).where(sa.or_(
+        Message.status == "sending",
+        sa.and_(Message.status == "queued", Message.enqueued_at >= now - policy.reenqueue_after))).distinct()))
 
 
 def _within_limits(ready: list, now: datetime, policy: Policy) -> list:
@@ -230,15 +239,21 @@ def _room(studio_id: int, limit: int | None, window: timedelta, now: datetime, p
     return limit - used
 
 
-def _fair_batches(rows, size: int) -> list[list[int]]:
+def _fair_batches(rows, size: int, busy: set[int]) -> list[tuple[list[int], bool]]:
+    """Batches studio by studio in turn, each with whether it goes to the front of the queue: the
+    first batch of a studio with nothing on its way. Those are handed over first, last to first,
+    so that at the front they keep their turn."""
     per_studio: dict[int, list[list[int]]] = {}
     for row in rows:
         batches = per_studio.setdefault(row.studio_id, [[]])
         if len(batches[-1]) >= size:
             batches.append([])
         batches[-1].append(row.id)
+    jumping = [batches[0] for studio_id, batches in per_studio.items() if studio_id not in busy]
     rounds = max(len(b) for b in per_studio.values())
-    return [b[i] for i in range(rounds) for b in per_studio.values() if i < len(b)]
+    in_turn = [b[i] for i in range(rounds) for studio_id, b in per_studio.items()
+               if i < len(b) and not (i == 0 and studio_id not in busy)]
+    return [(batch, True) for batch in reversed(jumping)] + [(batch, False) for batch in in_turn]
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -31,8 +31,8 @@ def urgent(queue_name: str) -> str:
     return f"{queue_name}-urgent"
 
 
-def enqueue(url: str, queue_name: str, func, *args, timeout: int = 3600):
+def enqueue(url: str, queue_name: str, func, *args, timeout: int = 3600, at_front: bool = False):
     """Put a job on the worker queue (after the caller has committed what the job will read)."""
     from rq import Queue
 
-    return Queue(queue_name, connection=connect(url)).enqueue(func, *args, job_timeout=timeout)
+    return Queue(queue_name, connection=connect(url)).enqueue(func, *args, job_timeout=timeout, at_front=at_front)

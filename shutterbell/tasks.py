@@ -75,9 +75,9 @@ def tick() -> dict:
     now = utcnow()
     made = outbox.schedule(now, policy)
     swept = outbox.sweep(now, policy)
-    handed = outbox.dispatch(now, policy, lambda ids: queue.enqueue(
+    handed = outbox.dispatch(now, policy, lambda ids, at_front: queue.enqueue(
         current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], send_messages, ids,
-        timeout=current_app.config["OUTBOX_LEASE_SECONDS"]))
+        timeout=current_app.config["OUTBOX_LEASE_SECONDS"], at_front=at_front))
     return {"made": made, "swept": swept, "dispatched": handed}
 
 
@@ -99,7 +99,7 @@ def dispatch_now(config, ids: list[int] | None = None) -> None:
 
     policy = outbox.Policy.from_config(config)
 
-    def enqueue(batch):
+    def enqueue(batch, at_front):  # on the urgent queue, no backlog to jump
         queue.enqueue(config["REDIS_URL"], queue.urgent(config["QUEUE_NAME"]), send_messages, batch,
                       timeout=config["OUTBOX_LEASE_SECONDS"])
 

@@ -75,14 +75,17 @@ class Crew:
         self.clock = max(self.clock, utcnow()) + LEASE + timedelta(seconds=2)
         outbox.schedule(self.clock, self.policy)
         outbox.sweep(self.clock, self.policy)
-        outbox.dispatch(self.clock, self.policy, lambda ids: self.rq.enqueue(tasks.send_messages, ids))
+        outbox.dispatch(self.clock, self.policy, self.enqueue)
+
+    def enqueue(self, ids: list[int], at_front: bool) -> None:
+        self.rq.enqueue(tasks.send_messages, ids, at_front=at_front)
 
     def nudge(self) -> None:
         """While a worker runs: hand over again what sits queued (as if Redis had lost it), but
         never sweep, since the live worker's leases are valid."""
         if self.rq.count == 0:
             self.clock = max(self.clock, utcnow()) + timedelta(seconds=2)
-            outbox.dispatch(self.clock, self.policy, lambda ids: self.rq.enqueue(tasks.send_messages, ids))
+            outbox.dispatch(self.clock, self.policy, self.enqueue)
 
     def finish(self, expected: int, mailbox, timeout: float = 120) -> None:
         """Ticks and burst workers until every message is sent."""

@@ -4,14 +4,16 @@ account (aiosmtpd with STARTTLS and AUTH) and records each outcome on its own.""
 import email
 import re
 import threading
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 import time_machine
+from rq import Queue
 
-from shutterbell import customers, jobs, mailsettings, materialise, outbox, suppression
+from shutterbell import customers, jobs, mailsettings, materialise, outbox, queue, suppression, tasks
 from shutterbell.extensions import db
 from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
 
@@ -54,7 +56,7 @@ def run_pass(now):
     batches = []
     outbox.schedule(now, POLICY)
     outbox.sweep(now, POLICY)
-    outbox.dispatch(now, POLICY, batches.append)
+    outbox.dispatch(now, POLICY, lambda ids, at_front: batches.append(ids))
     return batches
 
 
@@ -337,6 +339,44 @@ def test_two_workers_claiming_the_same_batch_at_once_share_it_without_overlap(ap
     assert sorted(first + second) == sorted(batch) and not set(first) & set(second)
     db.session.expire_all()
     assert {m.attempts for m in db.session.scalars(sa.select(Message))} == {1}
+
+
+def test_a_studio_s_reminder_jumps_another_studio_s_backlog_in_the_queue(app, job, otto, server):
+    """Olivia's backlog was handed over a minute earlier and still waits in Redis: Otto's one
+    reminder goes to the front, and her batches keep their order behind it."""
+    rq_queue = Queue("fairness", connection=queue.connect(app.config["REDIS_URL"]))
+    small = replace(POLICY, batch_size=2)
+
+    def tick(now):
+        outbox.schedule(now, small)
+        return outbox.dispatch(now, small, lambda ids, at_front: rq_queue.enqueue(
+            tasks.send_messages, ids, at_front=at_front))
+
+    for name in ("Anna", "Ben", "Cleo", "Dora", "Emil", "Fritz"):
+        sign_up(job, name, at=T0)
+    assert tick(T0 + timedelta(minutes=1)) == 6
+    olivias = [job.args[0] for job in rq_queue.jobs]
+    mailsettings.save_smtp(mailsettings.account_of(otto.studio), mailsettings.SmtpInput(
+        "127.0.0.1", server[1], "starttls", USERNAME, PASSWORD, "otto@nebenan.example", "Nebenan", ""), True, T0)
+    ottos_job = jobs.save_job(otto.studio, None, jobs.JobInput(name="Hochzeit", profile_id=None), None)
+    use(ottos_job, make_profile(otto.studio, email_notification("customer_registered", audience="potential_buyers")))
+    sign_up(ottos_job, "Greta", at=T0 + timedelta(minutes=1))
+    assert tick(T0 + timedelta(minutes=2)) == 1
+    greta = db.session.scalar(sa.select(Message.id).where(Message.studio_id == otto.studio.id))
+    assert [job.args[0] for job in rq_queue.jobs] == [[greta], *olivias]
+    assert len(olivias) == 3 and sorted(sum(olivias, [])) == sorted(
+        db.session.scalars(sa.select(Message.id).where(Message.studio_id == job.studio_id)))
+
+
+def test_the_minute_tick_puts_an_idle_studio_s_batch_before_older_jobs(app, job, mailbox):
+    rq_queue = Queue(app.config["QUEUE_NAME"], connection=queue.connect(app.config["REDIS_URL"]))
+    rq_queue.enqueue(tasks.heartbeat)  # stands for another studio's backlog
+    sign_up(job, "Anna", at=T0)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        assert tasks.tick()["dispatched"] == 1
+    anna = db.session.scalar(sa.select(Message.id))
+    assert [(j.func_name, j.args) for j in rq_queue.jobs] == [("shutterbell.tasks.send_messages", ([anna],)),
+                                                             ("shutterbell.tasks.heartbeat", ())]
 
 
 def test_a_header_with_a_line_break_is_never_sent(job, mailbox, account):

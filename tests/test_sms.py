@@ -111,7 +111,7 @@ def sign_up(job, name, phone, at):
 def deliver(now, policy):
     batches = []
     outbox.schedule(now, policy)
-    outbox.dispatch(now, policy, batches.append)
+    outbox.dispatch(now, policy, lambda ids, at_front: batches.append(ids))
     for batch in batches:
         outbox.send_batch(batch, policy, clock=lambda: now)
     return batches
@@ -218,7 +218,7 @@ def test_texts_handed_over_before_the_quiet_hours_wait_if_sent_after_they_began(
     sign_up(job, "Anna", "+49 151 11111111", evening - timedelta(minutes=1))
     outbox.schedule(evening, rules)
     batches = []
-    outbox.dispatch(evening, rules, batches.append)
+    outbox.dispatch(evening, rules, lambda ids, at_front: batches.append(ids))
     assert len(batches) == 1
     late = evening + timedelta(minutes=2)  # the worker claims it at 21:01
     outbox.send_batch(batches[0], rules, clock=lambda: late)

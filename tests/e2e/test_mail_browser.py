@@ -127,7 +127,7 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
         policy = outbox.Policy.from_config(app.config)
         now = utcnow() + timedelta(seconds=1)
         outbox.schedule(now, policy)
-        outbox.dispatch(now, policy, lambda ids: outbox.send_batch(ids, policy))
+        outbox.dispatch(now, policy, lambda ids, at_front: outbox.send_batch(ids, policy))
     page = page_for(viewport)
     page.goto(f"{base_url}/outbox/")
     expect(page.get_by_text("Welcome, Anna")).to_be_visible()
