@@ -16,6 +16,7 @@ from rq import Queue
 from shutterbell import customers, jobs, mailsettings, materialise, outbox, queue, suppression, tasks
 from shutterbell.extensions import db
 from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
+from shutterbell.profiles import NotificationInput
 
 from .conftest import text_of
 from .mailservers import PASSWORD, SENDER, USERNAME, free_port
@@ -96,6 +97,33 @@ def test_a_date_trigger_is_sent_on_its_day_at_the_send_time(job, mailbox):
     assert len(mailbox.received) == 1
     deliver(due + timedelta(seconds=30))
     assert len(mailbox.received) == 2
+
+
+def test_a_poison_batch_fails_its_two_bad_messages_alone_and_sends_the_rest_once(olivia, account, mailbox):
+    """One recipient refused for good (554), one message that cannot be written (the subject
+    grows past its limit with this customer's long name): each fails once with its reason, the
+    others go out once, and later passes send nothing more."""
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Regenbogen", profile_id=None), None)
+    subject = "Eure Fotos sind da " * 7 + "{{ customer.first_name }} {{ customer.last_name }}"
+    use(job, make_profile(olivia.studio, NotificationInput(trigger="customer_registered", days=None,
+                                                           audience="potential_buyers", channel="email",
+                                                           subject=subject, body="Hi {{ customer.first_name }}")))
+    for name in ("Anna", "Ben", "Cleo"):
+        sign_up(job, name, at=T0)
+    long_names = customers.CustomerInput("Dora " + "Magdalena " * 7, "von " + "Hohenzollern" * 8, "dora@example.com",
+                                         "", email_consent=True)
+    customers.register(job, long_names, "staff", {"email": "ok"}, T0)
+    mailbox.rcpt_replies["ben@example.com"] = ["554 5.7.1 <ben@example.com>: Recipient address rejected: Access denied"]
+    for minutes in (1, 10, 120):
+        deliver(T0 + timedelta(minutes=minutes))
+    assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "failed"),
+                          ("cleo@example.com", "sent"), ("dora@example.com", "failed")}
+    assert sorted(email.message_from_bytes(m)["To"] for m in mailbox.received) == ["anna@example.com",
+                                                                                  "cleo@example.com"]
+    failed = {m.recipient: m for m in db.session.scalars(sa.select(Message).where(Message.status == "failed"))}
+    assert failed["dora@example.com"].cause == "render_error" and "subject" in failed["dora@example.com"].last_error
+    assert "Access denied" in failed["ben@example.com"].last_error
+    assert [m.attempts for m in failed.values()] == [1, 1]
 
 
 def test_a_batch_run_twice_sends_nothing_twice(job, mailbox):
