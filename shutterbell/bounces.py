@@ -90,8 +90,7 @@ def apply(studio_id: int, bounces: list[Bounce], now: datetime) -> int:
     changed = 0
     for bounce in bounces:
         message = db.session.scalar(sa.select(Message).where(
-            Message.status.in_(Message.WENT_OUT), Message.studio_id == studio_id, Message.channel == "email",
-            Message.message_id == bounce.message_id,
+            Message.studio_id == studio_id, Message.channel == "email", Message.message_id == bounce.message_id,
             sa.func.lower(Message.recipient) == bounce.recipient))
         if message is None:
             continue

@@ -31,6 +31,7 @@ from .triggers import Audience, Occurrence
 
 # An event's local day can differ from its UTC day by one; read a little more and filter exactly.
 SLACK = timedelta(days=2)
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
 @dataclass(frozen=True)
@@ -127,14 +128,16 @@ def _insert_postgresql(select: sa.Select, params: dict) -> int:
     """The SELECT itself leaves out the keys already made, and a plain INSERT writes them: ON
     CONFLICT's speculative insertion made the first pass 15 % slower (bench/scheduler.py). Only a
     pass running at this moment, or a cancellation from a timeline, can still take a key first;
-    then the statement is repeated with ON CONFLICT DO NOTHING."""
+    then the statement runs again with ON CONFLICT DO NOTHING (twice the work, only then)."""
     from sqlalchemy.dialects.postgresql import insert
     key = select.selected_columns[_COLUMNS.index("key")]
     fresh = select.where(~sa.exists().where(Message.key == key))
     try:
         with db.session.begin_nested():
             return _count_inserted(insert(Message.__table__).from_select(_COLUMNS, fresh), params)
-    except sa.exc.IntegrityError:  # a unique-key violation: someone made one of these rows meanwhile
+    except sa.exc.IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
         statement = insert(Message.__table__).from_select(_COLUMNS, select).on_conflict_do_nothing(
             index_elements=["key"])
         return _count_inserted(statement, params)

@@ -233,7 +233,7 @@ def _room(studio_id: int, limit: int | None, window: timedelta, now: datetime, p
     # A count per status, so each reads its own stretch of the status index, not the studio's history.
     mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
     used = sum(db.session.scalar(sa.select(sa.func.count()).where(mine, *conditions)) for conditions in (
-        (Message.status.in_(Message.WENT_OUT), Message.sent_at >= now - window),
+        (Message.sent_since(now - window),),
         (Message.status == "sending",),
         (Message.status == "queued", Message.enqueued_at >= now - policy.reenqueue_after)))
     return limit - used
@@ -316,7 +316,8 @@ def _load_with_parents(ids: list[int]) -> list[Message]:
     for name, model in (("customer", Customer), ("job", Job), ("notification", Notification)):
         column = f"{name}_id"
         wanted = {getattr(m, column) for m in messages} - {None}
-        found = {row.id: row for row in db.session.scalars(sa.select(model).where(model.id.in_(wanted)))}
+        rows = db.session.scalars(sa.select(model).where(model.id.in_(wanted))) if wanted else []
+        found = {row.id: row for row in rows}
         for message in messages:
             set_committed_value(message, name, found.get(getattr(message, column)))
     return messages

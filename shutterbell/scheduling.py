@@ -192,8 +192,7 @@ def paced_last(studio_id: int, found: list[Moment], now: datetime) -> dict[int, 
     if account is None or not (account.limit_per_minute or account.limit_per_day) or not emails:
         return {}
     mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
-    sent = db.session.scalars(sa.select(Message.sent_at).where(mine, Message.status.in_(Message.WENT_OUT),
-                                                               Message.sent_at >= now - timedelta(days=1)))
+    sent = db.session.scalars(sa.select(Message.sent_at).where(mine, Message.sent_since(now - timedelta(days=1))))
     waiting = db.session.scalar(sa.select(sa.func.count()).where(
         mine, Message.status.in_(("scheduled", "queued", "sending")), Message.due_at <= now))
     times = pacing.spread([m.due_at for m in emails], account.limit_per_minute, account.limit_per_day,

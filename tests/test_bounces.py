@@ -128,6 +128,23 @@ def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, acc
     assert bounces.check_inbox(db.session.get(MailAccount, account.id), NOW) == 0
 
 
+def test_a_bounce_for_a_message_whose_send_was_not_recorded_stops_its_resend(job, mailbox):
+    """The connection broke after the server took the message: the outbox waits to send it again.
+    The recipient's server bounces the first copy meanwhile: the address is suppressed, and the
+    resend is skipped instead of going to an address known to be dead."""
+    sign_up(job, "Anna", at=T0)
+    deliver(T0 + timedelta(minutes=1))
+    anna = db.session.scalar(sa.select(Message))
+    anna.status, anna.sent_at = "scheduled", None  # as a retry after a lost connection leaves it
+    db.session.commit()
+    bounces.apply(job.studio_id, [bounces.Bounce("anna@example.com", "5.1.1", "550 User unknown", anna.message_id)],
+                  NOW)
+    deliver(NOW + timedelta(minutes=1))
+    db.session.expire_all()
+    assert (anna.status, len(mailbox.received)) == ("skipped", 1)
+    assert db.session.scalar(sa.select(Suppression.reason).where(Suppression.address == "anna@example.com")) == "bounced"
+
+
 def test_an_inbox_that_refuses_the_password_shows_the_banner_until_it_works(job, account, inbox, imap_ports,
                                                                              as_olivia):
     watch_inbox(account, imap_ports[1])

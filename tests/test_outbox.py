@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import time_machine
 from rq import Queue
 
-from shutterbell import customers, jobs, mailsettings, materialise, outbox, queue, suppression, tasks
+from shutterbell import accounts, customers, jobs, mailsettings, materialise, outbox, queue, suppression, tasks
 from shutterbell.extensions import db
 from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
 from shutterbell.profiles import NotificationInput
@@ -369,31 +369,49 @@ def test_two_workers_claiming_the_same_batch_at_once_share_it_without_overlap(ap
     assert {m.attempts for m in db.session.scalars(sa.select(Message))} == {1}
 
 
-def test_a_studio_s_reminder_jumps_another_studio_s_backlog_in_the_queue(app, job, otto, server):
-    """Olivia's backlog was handed over a minute earlier and still waits in Redis: Otto's one
-    reminder goes to the front, and her batches keep their order behind it."""
-    rq_queue = Queue("fairness", connection=queue.connect(app.config["REDIS_URL"]))
-    small = replace(POLICY, batch_size=2)
+def studio_with_welcome(owner, server, name: str):
+    """Another studio sending through the test server, with a job whose profile welcomes sign-ups."""
+    mailsettings.save_smtp(mailsettings.account_of(owner.studio), mailsettings.SmtpInput(
+        "127.0.0.1", server[1], "starttls", USERNAME, PASSWORD, owner.email, name, ""), True, T0)
+    job = jobs.save_job(owner.studio, None, jobs.JobInput(name=f"{name} job", profile_id=None), None)
+    use(job, make_profile(owner.studio, email_notification("customer_registered", audience="potential_buyers")))
+    return job
 
-    def tick(now):
-        outbox.schedule(now, small)
-        return outbox.dispatch(now, small, lambda ids, at_front: rq_queue.enqueue(
+
+def test_a_studio_s_reminder_jumps_another_studio_s_backlog_in_the_queue(app, job, otto, server):
+    """Olivia's backlog was handed over a minute earlier and still waits in Redis: the reminders
+    of two studios with nothing on their way go to the front, in turn, and her batches keep
+    their order behind them; a studio already waiting for its first batch queues at the back."""
+    rq_queue = Queue("fairness", connection=queue.connect(app.config["REDIS_URL"]))
+    small = replace(POLICY, batch_size=2, reenqueue_after=timedelta(minutes=10))  # none presumed lost
+
+    def tick(minutes):
+        outbox.schedule(T0 + timedelta(minutes=minutes), small)
+        return outbox.dispatch(T0 + timedelta(minutes=minutes), small, lambda ids, at_front: rq_queue.enqueue(
             tasks.send_messages, ids, at_front=at_front))
 
-    for name in ("Anna", "Ben", "Cleo", "Dora", "Emil", "Fritz"):
-        sign_up(job, name, at=T0)
-    assert tick(T0 + timedelta(minutes=1)) == 6
-    olivias = [job.args[0] for job in rq_queue.jobs]
-    mailsettings.save_smtp(mailsettings.account_of(otto.studio), mailsettings.SmtpInput(
-        "127.0.0.1", server[1], "starttls", USERNAME, PASSWORD, "otto@nebenan.example", "Nebenan", ""), True, T0)
-    ottos_job = jobs.save_job(otto.studio, None, jobs.JobInput(name="Hochzeit", profile_id=None), None)
-    use(ottos_job, make_profile(otto.studio, email_notification("customer_registered", audience="potential_buyers")))
-    sign_up(ottos_job, "Greta", at=T0 + timedelta(minutes=1))
-    assert tick(T0 + timedelta(minutes=2)) == 1
-    greta = db.session.scalar(sa.select(Message.id).where(Message.studio_id == otto.studio.id))
-    assert [job.args[0] for job in rq_queue.jobs] == [[greta], *olivias]
-    assert len(olivias) == 3 and sorted(sum(olivias, [])) == sorted(
-        db.session.scalars(sa.select(Message.id).where(Message.studio_id == job.studio_id)))
+    def queued() -> list[list[int]]:
+        return [rq_job.args[0] for rq_job in rq_queue.jobs]
+
+    def ids_of(*names) -> list[int]:
+        return [db.session.scalar(sa.select(Message.id).where(Message.recipient == f"{n.lower()}@example.com"))
+                for n in names]
+
+    for second, name in enumerate(("Anna", "Ben", "Cleo", "Dora", "Emil", "Fritz")):
+        sign_up(job, name, at=T0 + timedelta(seconds=second))
+    assert tick(1) == 6
+    olivias = [ids_of("Anna", "Ben"), ids_of("Cleo", "Dora"), ids_of("Emil", "Fritz")]  # in due order
+    assert queued() == olivias
+    drei = accounts.create_studio(accounts.NewStudio("Studio Drei", "Europe/Berlin", "de_DE", "drei@example.com",
+                                                     "a long enough password"))
+    ottos_job, dreis_job = studio_with_welcome(otto, server, "Nebenan"), studio_with_welcome(drei, server, "Drei")
+    sign_up(ottos_job, "Greta", at=T0 + timedelta(seconds=50))
+    sign_up(dreis_job, "Hanna", at=T0 + timedelta(seconds=55))
+    assert tick(2) == 2
+    assert queued() == [ids_of("Greta"), ids_of("Hanna"), *olivias]
+    sign_up(ottos_job, "Ida", at=T0 + timedelta(minutes=2))
+    assert tick(3) == 1
+    assert queued() == [ids_of("Greta"), ids_of("Hanna"), *olivias, ids_of("Ida")]
 
 
 def test_the_minute_tick_puts_an_idle_studio_s_batch_before_older_jobs(app, job, mailbox):
