@@ -441,7 +441,9 @@ class Message(db.Model):
     customer_id: Mapped[int | None] = mapped_column(index=True)
     notification_id: Mapped[int | None] = mapped_column(index=True)
     # "<notification>:<customer>:<job>:<occurrence>"; the occurrence as the trigger catalogue defines it.
-    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    # Compared byte by byte on PostgreSQL: a locale's collation made the pass's inserts slower.
+    key: Mapped[str] = mapped_column(sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql"),
+                                     unique=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300), default="")
