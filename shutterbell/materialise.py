@@ -125,8 +125,8 @@ def _insert(select: sa.Select, params: dict | None = None) -> int:
 
 
 def _insert_postgresql(select: sa.Select, params: dict) -> int:
-    """The SELECT itself leaves out the keys already made, and a plain INSERT writes them: ON
-    CONFLICT's speculative insertion made the first pass 15 % slower (bench/scheduler.py). Only a
+    """The SELECT itself leaves out the keys already made, and a plain INSERT writes them: with ON
+    CONFLICT's speculative insertion the first pass of bench/scheduler.py took 1.6 s, not 1.4. Only a
     pass running at this moment, or a cancellation from a timeline, can still take a key first;
     then the statement runs again with ON CONFLICT DO NOTHING (twice the work, only then)."""
     from sqlalchemy.dialects.postgresql import insert
