@@ -36,11 +36,19 @@ from flask_migrate import upgrade  # noqa: E402
 from rq import Queue, SimpleWorker  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bench.scheduler import PG_ADMIN, notification  # noqa: E402
+from bench.scheduler import PG_ADMIN  # noqa: E402
 from shutterbell import accounts, composer, jobs, mailsettings, outbox, profiles, queue, tasks  # noqa: E402
 from shutterbell.extensions import db  # noqa: E402
 from shutterbell.models import Consent, Customer, Message, utcnow  # noqa: E402
-from shutterbell.profiles import ProfileInput  # noqa: E402
+from shutterbell.profiles import NotificationInput, ProfileInput  # noqa: E402
+
+# What our studios write: umlauts, accents, Polish letters, € and emoji, in names and texts.
+FIRST_NAMES = ("Jürgen", "Éloïse", "Łukasz", "Zoë", "Anna")
+WELCOME = NotificationInput(
+    trigger="customer_registered", days=None, audience="potential_buyers", channel="email",
+    subject="Willkommen, {{ customer.first_name }} – Fotos von {{ job.name }} 📸",
+    body="Hallo {{ customer.first_name }} {{ customer.last_name }},\n\nschön, dass Sie dabei sind! Grüße aus Köln, "
+         "20 € Rabatt bis Freitag.\nMerci et à bientôt ; dziękujemy, Łódź 🎉\n\nGalerie: {{ job.gallery_url }}")
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SENDER = "studio@bench.example"
@@ -87,13 +95,13 @@ def seed(count: int, port: int):
     studio = owner.studio
     account = mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
         "127.0.0.1", port, "none", "", "", SENDER, "Studio Bench", "hello@bench.example"), True, utcnow())
-    profile = profiles.save_profile(studio, None, ProfileInput("Welcome", "", [
-        notification("customer_registered", audience="potential_buyers")]))
+    profile = profiles.save_profile(studio, None, ProfileInput("Welcome", "", [WELCOME]))
     job = jobs.save_job(studio, None, jobs.JobInput(name="Big school", profile_id=profile.id,
                                                    gallery_url="https://g.example/big"), None)
     registered = utcnow() - timedelta(minutes=2)
     db.session.execute(sa.insert(Customer), [
-        {"studio_id": studio.id, "job_id": job.id, "first_name": f"Kid{n}", "last_name": "X",
+        {"studio_id": studio.id, "job_id": job.id, "first_name": FIRST_NAMES[n % len(FIRST_NAMES)],
+         "last_name": "Größe-Wąsowski",
          "email": f"kid{n}@example.com", "registered_at": registered, "confirmed_at": registered,
          "unsubscribe_token": uuid.uuid4().hex, "created_at": registered} for n in range(count)])
     db.session.execute(sa.insert(Consent), [
@@ -127,12 +135,17 @@ def bare_loop(studio, account, first: int, count: int, port: int) -> float:
     template = db.session.scalars(sa.select(Message).limit(1)).one()
     start = time.perf_counter()
     client = smtplib.SMTP("127.0.0.1", port)
+    client.ehlo()
+    eight_bit = client.has_extn("8bitmime")
     for n in range(first, first + count):
         message = Message(key=f"bare:{n}", recipient=f"kid{n}@example.com", subject=template.subject,
                           body=template.body, message_id=composer.message_id_for(f"bare:{n}", SENDER),
                           due_at=template.due_at)
-        mime = composer.build_email(message, account, f"https://bench.example/u/{n}", studio.name, utcnow())
-        client.sendmail(SENDER, [message.recipient], mime.as_string())
+        mime = composer.build_email(message, account, f"https://bench.example/u/{n}", studio.name, utcnow(),
+                                    eight_bit=eight_bit,
+                                    untrusted=(FIRST_NAMES[n % len(FIRST_NAMES)], "Größe-Wąsowski", message.recipient))
+        client.sendmail(SENDER, [message.recipient], composer.wire_bytes(mime),
+                        ["BODY=8BITMIME"] if composer.needs_eight_bit(mime) else [])
     client.quit()
     return time.perf_counter() - start
 

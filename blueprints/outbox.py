@@ -33,7 +33,7 @@ def show(message_id: int):
     studio = current_studio()
     message = or_404(messages.get(studio, message_id))
     return render_template("outbox/show.html", message=message, source=_source_of(studio, message),
-                           html=templating.text_to_html(message.body),
+                           html=templating.text_to_html(message.body, composer.typed_by_customer(message.customer)),
                            hint=diagnostics.CAUSES[message.cause].hint if message.cause in diagnostics.CAUSES else "")
 
 
@@ -111,7 +111,8 @@ def _source_of(studio: Studio, message) -> str:
     customer = message.customer
     unsubscribe = composer.unsubscribe_url(current_app.config["BASE_URL"], customer)
     try:
-        mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at)
+        mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at,
+                                    untrusted=composer.typed_by_customer(customer))
     except composer.HeaderProblem as problem:
         return str(problem)
-    return mime.as_string()
+    return composer.wire_bytes(mime).decode("utf-8", "replace").replace("\r\n", "\n")

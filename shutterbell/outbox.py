@@ -37,6 +37,7 @@ class Policy:
     reenqueue_after: timedelta = timedelta(minutes=5)  # queued this long with no worker: enqueue again
     batch_size: int = 200  # messages per RQ job, sent over one SMTP connection
     max_attempts: int = 8
+    max_unexpected_attempts: int = 3  # an error we do not understand rarely goes away by itself
     first_retry: timedelta = timedelta(minutes=1)  # doubles per attempt, up to max_retry
     max_retry: timedelta = timedelta(hours=1)
     sms_provider: sms.Provider = sms.Provider("log", "")
@@ -419,11 +420,15 @@ def _attempt(session: SmtpSession | sms.SmsSession, message: Message, batch: _Ba
 
 
 def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime) -> None:
-    """A bug met while handling one message: logged, and retried up to ``max_attempts`` times."""
+    """A bug met while handling one message: logged, retried a few times, then failed with the
+    exception's own words (never left waiting without a reason)."""
     log.exception("Sending message %s failed unexpectedly", message.id, exc_info=exc)
     db.session.rollback()
-    _retry_later(message, diagnostics.Diagnosis(diagnostics.CAUSES["other"], type(exc).__name__), now, policy,
-                 counted=True)
+    diagnosis = diagnostics.Diagnosis(diagnostics.CAUSES["other"], f"{type(exc).__name__}: {exc}"[:500])
+    if message.attempts >= policy.max_unexpected_attempts:
+        _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
+    else:
+        _retry_later(message, diagnosis, now, policy)
 
 
 def _judge(failure: DeliveryFailure) -> str:
@@ -481,12 +486,10 @@ def _finish(message: Message, status: str, now: datetime, error: str = "", cause
             sent_at=now if status == "sent" else message.sent_at)
 
 
-def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy,
-                 counted: bool = False) -> None:
+def _retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy) -> None:
     """Back off and try again. A temporary failure is retried until the grace period is over (a
-    server down for hours is not the message's fault); an unexplained one ``max_attempts`` times."""
-    given_up = message.attempts >= policy.max_attempts if counted else now - message.due_at > policy.grace
-    if given_up:
+    server down for hours is not the message's fault)."""
+    if now - message.due_at > policy.grace:
         _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
         return
     wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
@@ -657,15 +660,18 @@ class SmtpSession:
                                    allow_private=mailsettings.private_hosts_allowed())
 
     def send(self, message: Message, unsubscribe: str, studio_name: str, now: datetime) -> None:
-        mime = composer.build_email(message, self.account, unsubscribe, studio_name, now)
         if self.client is None:
             self.client = self._connect()
         if not message.recipient.isascii():  # (SMTPUTF8 is not supported yet)
             raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
                                                     "Addresses with non-ASCII characters cannot be sent to yet."),
                               "rcpt")
+        mime = composer.build_email(message, self.account, unsubscribe, studio_name, now,
+                                    eight_bit=self.client.has_extn("8bitmime"),
+                                    untrusted=composer.typed_by_customer(message.customer))
+        options = ["BODY=8BITMIME"] if composer.needs_eight_bit(mime) else []
         try:
-            self.client.sendmail(self.account.from_address, [message.recipient], mime.as_string())
+            self.client.sendmail(self.account.from_address, [message.recipient], composer.wire_bytes(mime), options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {text.decode('utf-8', 'replace')}", code), "rcpt")

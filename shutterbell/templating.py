@@ -250,18 +250,30 @@ def render(subject: str, body: str, channel: str, context: dict) -> Rendered:
 _URL_RE = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:!?)])")
 
 
-def text_to_html(text: str) -> Markup:
-    """Paragraphs on blank lines, line breaks within them, and links for http(s) URLs."""
+def text_to_html(text: str, untrusted: tuple[str, ...] = ()) -> Markup:
+    """Paragraphs on blank lines, line breaks within them, and links for the http(s) URLs of the
+    studio's own text. ``untrusted`` are values a customer typed (their name, their address):
+    they are escaped like everything else and never become links, whatever they contain."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    guarded = [str(escape(value)) for value in untrusted if value]
     html = []
     for paragraph in paragraphs:
-        lines = [_linkify(str(escape(line))) for line in paragraph.strip().splitlines()]
+        lines = [_linkify(str(escape(line)), guarded) for line in paragraph.strip().splitlines()]
         html.append("<p>" + "<br>\n".join(lines) + "</p>")
     return Markup("\n".join(html))
 
 
-def _linkify(escaped_line: str) -> str:
-    return _URL_RE.sub(r'<a href="\1">\1</a>', escaped_line)
+def _linkify(escaped_line: str, guarded: list[str]) -> str:
+    if "http" not in escaped_line:
+        return escaped_line
+    spans = [(m.start(), m.start() + len(value)) for value in guarded
+             for m in re.finditer(re.escape(value), escaped_line)]
+
+    def link(match: re.Match) -> str:
+        if any(start < match.end() and match.start() < end for start, end in spans):
+            return match.group(0)
+        return f'<a href="{match.group(1)}">{match.group(1)}</a>'
+    return _URL_RE.sub(link, escaped_line)
 
 
 # GSM 03.38: texts made only of these go out 160 characters a segment; anything else is UCS-2 (70).

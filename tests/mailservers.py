@@ -42,6 +42,7 @@ class _Handler:
         if address != SENDER:
             return "553 5.7.1 <%s>: Sender address rejected: not owned by user %s" % (address, USERNAME)
         envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
         return "250 OK"
 
 
@@ -70,6 +71,8 @@ class Mailbox(_Handler):
         self.password = PASSWORD
         self.greetings = 0  # EHLOs seen: a client that never got here never connected
         self.revoke_after: int | None = None  # after this many messages the password stops working
+        self.offer_8bitmime = True  # False: an old server that takes 7-bit mail only (RFC 6152 unsupported)
+        self.mail_options: list[list[str]] = []  # MAIL FROM parameters, per message received
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.revoke_after is not None and len(self.received) >= self.revoke_after:
@@ -80,7 +83,7 @@ class Mailbox(_Handler):
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.greetings += 1
         session.host_name = hostname
-        return responses
+        return [line for line in responses if self.offer_8bitmime or "8BITMIME" not in line]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         replies = self.rcpt_replies.get(address)
@@ -90,7 +93,10 @@ class Mailbox(_Handler):
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if not self.offer_8bitmime and not envelope.original_content.isascii():
+            return "554 5.6.1 Message contains 8-bit data the server did not offer to take"
         self.received.append(envelope.original_content)
+        self.mail_options.append(list(envelope.mail_options))
         return "250 OK: queued"
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):

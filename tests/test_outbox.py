@@ -217,7 +217,11 @@ def test_a_bug_with_one_message_leaves_the_batch_s_other_texts_intact(job, mailb
                     for raw in mailbox.received)
     assert bodies == ["Hi Anna", "Hi Cleo"]
     ben = db.session.scalar(sa.select(Message).where(Message.recipient == "ben@example.com"))
-    assert (ben.cause, ben.attempts, ben.body) == ("other", 1, "")
+    assert (ben.cause, ben.attempts, ben.body, ben.last_error) == ("other", 1, "", "RuntimeError: a bug")
+    for minutes in (3, 10, 30):  # the bug stays: after three attempts Ben's message fails, with its words
+        deliver(T0 + timedelta(minutes=minutes))
+    db.session.refresh(ben)
+    assert (ben.status, ben.attempts, ben.last_error) == ("failed", 3, "RuntimeError: a bug")
 
 
 def test_a_worker_that_dies_mid_send_leaves_the_text_for_an_identical_resend(job, mailbox, monkeypatch):
