@@ -7,10 +7,11 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Blueprint, Flask, render_template, request
 from flask_babel import lazy_gettext as _l
+from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shutterbell import config
-from shutterbell.extensions import babel, csrf, db, htmx, login_manager, mail, migrate
+from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent
 
@@ -26,6 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")))
     app.config.from_mapping(config.load(app.instance_path))
     app.config.from_mapping(overrides or {})
+    app.config.setdefault("RATELIMIT_STORAGE_URI", config.limits_storage(app.config["REDIS_URL"]))
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"wrap_exceptions": True, "socket_connect_timeout": 2,
+                                                        "socket_timeout": 5})
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -37,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, timezone_selector=_studio_time_zone)
     mail.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
     _configure_sqlite(app)
 
     from blueprints import api, auth, customers, email_settings, imports, jobs, main, orders, outbox, profiles, public, studio, tokens, users
@@ -98,10 +103,21 @@ def _register_error_pages(app: Flask) -> None:
         code = getattr(error, "code", 500)
         if request.path.startswith("/api/"):  # the API answers JSON, even for URLs it does not know
             return {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}, code
+        if getattr(error, "response", None) is not None:  # a page of its own (a rate limit's on_breach)
+            return error.response
         return render_template("errors/error.html", code=code, message=messages.get(code, error.description)), code
+
+    def limiter_down(error):
+        """Fail closed: a limit that cannot be counted refuses the request, loudly."""
+        app.logger.error("Rate limits cannot be counted, refusing %s %s: %s", request.method, request.path, error)
+        message = _l("This is unavailable for a moment. Try again in a few minutes.")
+        if request.path.startswith("/api/"):
+            return {"error": {"code": "unavailable", "message": str(message)}}, 503
+        return render_template("errors/error.html", code=503, message=message), 503
 
     for code in (*messages, 405):
         app.register_error_handler(code, render)
+    app.register_error_handler(StorageError, limiter_down)
 
     from flask_wtf.csrf import CSRFError
 

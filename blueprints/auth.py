@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from shutterbell import accounts, queue
-from shutterbell.throttle import SignInGuard
+from shutterbell import accounts
+from shutterbell.extensions import limiter
 
 from .access import or_404, render_form
 from .forms import AcceptInviteForm, LoginForm, SetupForm
@@ -39,21 +39,36 @@ def setup():
     return render_form("auth/setup.html", form)
 
 
+def _address_and_ip() -> str:
+    return f"{request.remote_addr}|{accounts.normalise_email(request.form.get('email', ''))}"
+
+
+def _sign_in_failed(response) -> bool:
+    """The form came back with an error (a wrong password, an expired form): not a success, nor
+    a refusal because the limiter is down (503)."""
+    return response.status_code in (400, 422)
+
+
+def _too_many_sign_ins(_limit):
+    form = LoginForm()
+    form.password.errors = [_("Too many wrong passwords. Wait 15 minutes and try again.")]
+    return make_response(render_template("auth/login.html", form=form), 429)
+
+
+# Slows password guessing: 10 wrong passwords for one address from one IP, or 50 from one IP, in
+# 15 minutes pause sign-in there. Keyed on address *and* IP, so a stranger cannot lock the owner
+# out by failing on purpose from elsewhere. Only failures count.
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", key_func=_address_and_ip, methods=["POST"], deduct_when=_sign_in_failed,
+               on_breach=_too_many_sign_ins)
+@limiter.limit("50 per 15 minutes", methods=["POST"], deduct_when=_sign_in_failed, on_breach=_too_many_sign_ins)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        guard = SignInGuard(queue.connect(current_app.config["REDIS_URL"]))
-        email, ip = accounts.normalise_email(form.email.data), request.remote_addr or "-"
-        if guard.blocked(email, ip):
-            form.password.errors.append(_("Too many wrong passwords. Wait 15 minutes and try again."))
-            return render_template("auth/login.html", form=form), 429
-        user = accounts.authenticate(email, form.password.data)
+        user = accounts.authenticate(accounts.normalise_email(form.email.data), form.password.data)
         if user is not None:
-            guard.succeeded(email, ip)
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
-        guard.failed(email, ip)
         form.password.errors.append(_("Wrong email or password."))
     return render_form("auth/login.html", form)
 

@@ -7,18 +7,18 @@ from flask import Blueprint, abort, current_app, flash, make_response, render_te
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from limits import parse
 
-from shutterbell import deliverability, diagnostics, mailcheck, mailsettings, queue, sms
-from shutterbell.extensions import db
+from shutterbell import deliverability, diagnostics, mailcheck, mailsettings, sms
+from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
-from shutterbell.throttle import Throttle
 
 from .access import current_studio, owner_required, redirect_after_post, render_form
 from .forms import DnsForm, ImapForm, SmsForm, SmtpForm
 
 bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
 
-TESTS_PER_10_MINUTES = 20
+MAIL_TESTS = parse("20 per 10 minutes")  # per studio: tests, saves (which test first) and DNS checks
 CHECK_TIMEOUT = 12.0  # seconds per network step; the check caps itself at 15
 FORMS = {"smtp": SmtpForm, "imap": ImapForm, "sms": SmsForm}  # the sections with an account to save
 SERVICE = "<any(smtp, imap, sms):service>"
@@ -119,11 +119,7 @@ def _too_many_tests(studio_id: int) -> bool:
     """Tests, saves (which test first) and DNS checks share one limit per studio: each is a
     sign-in at the provider or a lookup, and a form that can be posted in a loop must not become
     a password-guessing or port-scanning tool. Counts this attempt unless refused."""
-    throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "mail-test", TESTS_PER_10_MINUTES, 600)
-    if throttle.blocked(str(studio_id)):
-        return True
-    throttle.failed(str(studio_id))
-    return False
+    return not limiter.limiter.hit(MAIL_TESTS, "mail-test", str(studio_id))
 
 
 def _account(service: str):

@@ -2,19 +2,22 @@
 per-address rate limit; the answer is the same for a new and a repeated sign-up."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
-from shutterbell import customers, outbox, profiles, queue, suppression, tasks
-from shutterbell.extensions import csrf, db
+from shutterbell import accounts, customers, outbox, profiles, suppression, tasks
+from shutterbell.extensions import csrf, db, limiter
 from shutterbell.models import Job, Studio, utcnow
-from shutterbell.throttle import Throttle
 
 from .access import or_404
 from .forms import CustomerForm
 
 bp = Blueprint("public", __name__)
 
-SIGNUPS_PER_HOUR = 20
+# Each sign-up sends a confirmation from the studio's own account: a form that can be posted in a
+# loop must not become a way to mail strangers. Per connection, per address, per job.
+SIGNUPS_PER_CONNECTION = "20 per hour"
+SIGNUPS_PER_ADDRESS = "5 per day"
+SIGNUPS_PER_JOB = "300 per hour"
 
 
 @bp.get("/join")
@@ -26,21 +29,37 @@ def enter_code():
     return render_template("public/code.html", code=code, unknown=bool(code)), 404 if code else 200
 
 
-@bp.route("/j/<code>", methods=["GET", "POST"])
-def signup(code: str):
+def _signup_page(code: str) -> dict:
     job = or_404(customers.job_by_code(code))
     studio = db.session.get(Studio, job.studio_id)
     wording = customers.consent_wording(studio.name, job.name)
     form = CustomerForm(region=customers.region_of(studio))
     form.email_consent.label.text, form.sms_consent.label.text = wording["email"], wording["sms"]
-    page = {"job": job, "studio": studio, "plan": profiles.plan_of(job.profile), "customer_form": form}
+    return {"job": job, "studio": studio, "plan": profiles.plan_of(job.profile), "customer_form": form,
+            "wording": wording}
+
+
+def _signup_address() -> str:
+    return accounts.normalise_email(request.form.get("email", ""))
+
+
+def _too_many_signups(_limit):
+    return make_response(render_template("public/signup.html", too_many=True,
+                                         **_signup_page(request.view_args["code"])), 429)
+
+
+@bp.route("/j/<code>", methods=["GET", "POST"])
+@limiter.limit(SIGNUPS_PER_CONNECTION, methods=["POST"], on_breach=_too_many_signups)
+@limiter.limit(SIGNUPS_PER_ADDRESS, key_func=_signup_address, exempt_when=lambda: not _signup_address(),
+               methods=["POST"], on_breach=_too_many_signups)
+@limiter.limit(SIGNUPS_PER_JOB, key_func=lambda: request.view_args["code"].upper(), methods=["POST"],
+               on_breach=_too_many_signups)
+def signup(code: str):
+    page = _signup_page(code)
+    job, studio, form = page["job"], page["studio"], page["customer_form"]
     if request.method == "POST":
-        throttle = Throttle(queue.connect(current_app.config["REDIS_URL"]), "signup", SIGNUPS_PER_HOUR, 3600)
-        if throttle.blocked(request.remote_addr or "-"):
-            return render_template("public/signup.html", too_many=True, **page), 429
-        throttle.failed(request.remote_addr or "-")  # every attempt counts
         if form.validate_on_submit():
-            customer, created = customers.register(job, form.to_input(), "signup", wording, utcnow())
+            customer, created = customers.register(job, form.to_input(), "signup", page["wording"], utcnow())
             confirmation = created and outbox.queue_confirmation(customer, utcnow(),
                                                                  outbox.Policy.from_config(current_app.config))
             if confirmation:

@@ -27,6 +27,8 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or f"unix://{instance / 'redis.sock'}",
         "QUEUE_NAME": env.get("QUEUE_NAME", "shutterbell"),
+        "RATELIMIT_SWALLOW_ERRORS": False,  # a limiter that cannot count refuses (503), never lets all through
+        "RATELIMIT_HEADERS_ENABLED": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE", "0")),
@@ -61,6 +63,11 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # How many reverse proxies (nginx) set X-Forwarded-*; 0 trusts none.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }
+
+
+def limits_storage(redis_url: str) -> str:
+    """Flask-Limiter's name for the same Redis: ``redis+unix://`` for the embedded one's socket."""
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
 
 
 def _database_url(url: str | None, instance: Path) -> str:

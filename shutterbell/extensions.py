@@ -1,5 +1,8 @@
 """Flask extensions, created unbound and initialised by ``create_app``."""
+from flask import current_app
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -24,3 +27,22 @@ csrf = CSRFProtect()
 babel = Babel()
 mail = Mail()
 htmx = Htmx()
+
+
+class _AppLimiter(Limiter):
+    """Flask-Limiter keeps the storage of the app it was last initialised with; the tests, the
+    benchmarks and the CLI make several apps in one process, each with its own Redis. Each app
+    counts in its own."""
+
+    def init_app(self, app) -> None:
+        super().init_app(app)
+        app.extensions["shutterbell.rate_limiter"] = self._limiter  # the strategy just made for this app
+
+    @property
+    def limiter(self):
+        return current_app.extensions["shutterbell.rate_limiter"]
+
+
+# Counts in the app's Redis (the embedded one under ./run too); storage set by create_app.
+# Fails closed: a limiter that cannot count raises, and the app answers 503 (app.py).
+limiter = _AppLimiter(key_func=get_remote_address, key_prefix="shutterbell", strategy="fixed-window")

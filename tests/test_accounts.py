@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import time_machine
 
-from shutterbell import accounts, queue
+from shutterbell import accounts
 from shutterbell.extensions import db
 from shutterbell.models import Studio, User, utcnow
 
@@ -115,12 +115,3 @@ def test_the_owner_removes_staff_but_not_herself_and_not_other_studios_users(as_
     db.session.expire_all()
     assert db.session.get(User, sam_id) is None
 
-
-def test_ten_wrong_passwords_pause_sign_in_for_that_address(app, browser, olivia):
-    queue.connect(app.config["REDIS_URL"]).flushdb()
-    for _ in range(10):
-        assert browser.post("/login", {"email": olivia.email, "password": "guess"}).status_code == 422
-    paused = browser.post("/login", {"email": olivia.email, "password": PASSWORD})
-    assert paused.status_code == 429 and "Too many wrong passwords" in text_of(paused)
-    queue.connect(app.config["REDIS_URL"]).flushdb()
-    assert browser.post("/login", {"email": olivia.email, "password": PASSWORD}).status_code == 302
