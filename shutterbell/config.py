@@ -41,8 +41,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "shutterbell@localhost"),
-        # Links in messages (unsubscribe) point here: the address customers reach the app at.
-        "BASE_URL": env.get("BASE_URL") or f"http://{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '5000')}",
+        # Links in messages (unsubscribe, confirmation) point here: the address customers reach the
+        # app at. One setting for every process (./run sets it to the address it prints); never
+        # PORT, which honcho sets to another number in each process.
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         # The outbox: how late a message may still go out, how long a worker holds a claimed one,
         # and when a message handed to a worker that never took it is handed over again.
         "OUTBOX_GRACE_SECONDS": int(env.get("OUTBOX_GRACE_SECONDS", 24 * 3600)),

@@ -1,5 +1,7 @@
 """The README's promise: `./run` starts everything on embedded defaults, prints the set-up token,
 stops cleanly on Ctrl-C, and keeps the data for the next run."""
+import email
+import email.policy
 import http.cookiejar
 import os
 import re
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from ..conftest import PASSWORD
+from ..mailservers import PASSWORD as SMTP_PASSWORD
+from ..mailservers import SENDER, USERNAME
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +32,9 @@ def free_port() -> int:
 class Run:
     """`./run` in its own process group, as a terminal runs it; Ctrl-C goes to the whole group."""
 
-    def __init__(self, instance: Path, port: int):
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
-        env.update(INSTANCE_PATH=str(instance), PORT=str(port), PYTHONUNBUFFERED="1")
+    def __init__(self, instance: Path, port: int, **extra_env: str):
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY", "BASE_URL")}
+        env.update(INSTANCE_PATH=str(instance), PORT=str(port), PYTHONUNBUFFERED="1", **extra_env)
         self.log = open(instance / f"run-{time.time_ns()}.log", "w+")
         self.process = subprocess.Popen(["./run"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -63,8 +67,9 @@ class Client:
     def get(self, path: str) -> str:
         return self.opener.open(self.base + path, timeout=10).read().decode()
 
-    def post(self, path: str, data: dict) -> tuple[int, str]:
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.get(path)).group(1)
+    def post(self, path: str, data: dict, form_page: str | None = None) -> tuple[int, str]:
+        """Post ``data`` as the form on ``form_page`` (default: ``path`` itself) would."""
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.get(form_page or path)).group(1)
         body = urllib.parse.urlencode({"csrf_token": token, **data}).encode()
         try:
             response = self.opener.open(self.base + path, body, timeout=10)
@@ -116,3 +121,41 @@ def test_run_starts_everything_and_keeps_the_data(tmp_path):
         assert status == 200 and "Studio Lichtblick" in page
     finally:
         again.stop()
+
+
+def test_links_in_an_email_sent_under_run_lead_back_to_the_address_it_printed(tmp_path, server, certificate):
+    """honcho gives each process its own PORT; the links in the email must not follow it."""
+    mailbox, smtp_port = server
+    port = free_port()
+    run = Run(tmp_path, port, MAIL_CA_FILE=str(certificate[0]))
+    try:
+        token = run.wait_until(r"one-time token: (\S+)").group(1)
+        wait_for_http(run.url, run)
+        owner = Client(run.url)
+        owner.post("/setup", {"setup_token": token, "studio_name": "Fotostudio Jürgens", "time_zone": "Europe/Berlin",
+                              "locale": "de_DE", "owner_email": "olivia@lichtblick.example", "password": PASSWORD})
+        status, page = owner.post("/settings/email/smtp", {
+            "preset": "", "host": "127.0.0.1", "port": str(smtp_port), "security": "starttls", "username": USERNAME,
+            "password": SMTP_PASSWORD, "from_address": SENDER, "sender_name": "Fotostudio Jürgens", "reply_to": "",
+            "limit_per_day": "500"}, form_page="/settings/email/")
+        assert status == 200 and "Sending settings saved." in page, page
+        status, page = owner.post("/jobs/new", {"name": "Kita Löwenzahn", "status": "active"})
+        assert "Kita Löwenzahn" in page, page
+        code = re.search(r'class="meta">\w+ ([A-Z0-9]+)<', page).group(1)
+        status, page = Client(run.url).post(f"/j/{code}", {"first_name": "Jürgen", "last_name": "Groß",
+                                                           "email": "juergen@example.de", "email_consent": "y"})
+        assert status == 200, page
+        deadline = time.monotonic() + 60
+        while not mailbox.received:
+            assert time.monotonic() < deadline, run.output()
+            time.sleep(0.2)
+        sent = email.message_from_bytes(mailbox.received[0], policy=email.policy.default)
+        unsubscribe = sent["List-Unsubscribe"].strip("<>")
+        confirm = re.search(r"https?://\S+/c/\S+", sent.get_body(("plain",)).get_content()).group(0)
+        assert unsubscribe.startswith(f"{run.url}/u/") and confirm.startswith(f"{run.url}/c/")
+        # The mail provider's one-click unsubscribe (RFC 8058): a POST with no form of ours.
+        request = urllib.request.Request(unsubscribe, data=b"List-Unsubscribe=One-Click", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200 and "unsubscribed" in response.read().decode().lower()
+    finally:
+        run.stop()
