@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort, redirect, render_template, request
 from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
@@ -12,8 +13,9 @@ from shutterbell.models import Studio, User
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The session and the remember cookie carry ``User.session_id``, never the row id."""
+    return db.session.scalar(sa.select(User).where(User.session_id == session_id))
 
 
 login_manager.login_view = "auth.login"

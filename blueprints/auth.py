@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from shutterbell import accounts
 from shutterbell.extensions import limiter
@@ -87,6 +87,16 @@ def _safe_next(target: str | None) -> str:
 def logout():
     logout_user()
     flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """A lost tablet, a shared computer: every session and remember cookie of this user ends."""
+    accounts.end_sessions(current_user)
+    logout_user()
+    flash(_("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import jobs, recommended, templating
 from .extensions import db
-from .models import SetupToken, Studio, User, utcnow
+from .models import SetupToken, Studio, User, new_session_id, utcnow
 
 MIN_PASSWORD = 10
 CURRENCIES = ("EUR", "CHF", "GBP", "USD", "DKK", "SEK", "NOK", "PLN", "CZK", "CAD", "AUD")
@@ -134,10 +134,21 @@ def find_invited(token: str) -> User | None:
 
 
 def accept_invite(user: User, name: str, password: str) -> None:
-    check_password(password)
     user.name = name.strip()
-    user.password_hash = generate_password_hash(password)
     user.invite_token_hash = None
+    set_password(user, password)
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password ends every session of the user's (sign in again afterwards)."""
+    check_password(password)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out on every device: their sessions and remember cookies name the old id."""
+    user.session_id = new_session_id()
     db.session.commit()
 
 

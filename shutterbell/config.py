@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -33,6 +34,10 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE", "0")),
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE", "0")),  # behind HTTPS, both
+        # "Keep me signed in" lasts this long (Flask-Login's default is a year).
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("REMEMBER_COOKIE_DAYS", "30"))),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,  # a 10 MB CSV and its form; everything else is far smaller  # a tablet left open overnight must still save its form
         "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),

@@ -1,6 +1,7 @@
 """Database models. Every row belongs to a studio; queries go through ``scoped`` helpers."""
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timezone
 
 import sqlalchemy as sa
@@ -52,6 +53,10 @@ class Studio(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     ROLES = ("owner", "staff")
 
@@ -64,6 +69,13 @@ class User(UserMixin, db.Model):
     invite_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the session and the remember cookie name the user by (Flask-Login's alternative id),
+    # never the row id: a new one signs the user out everywhere (a new password, "sign out
+    # everywhere"), and a removed user's cookies name nobody, whoever is created next.
+    session_id: Mapped[str] = mapped_column(sa.String(64), unique=True, default=lambda: new_session_id())
+
+    def get_id(self) -> str:
+        return self.session_id
 
     studio: Mapped[Studio] = relationship()
 
@@ -496,3 +508,10 @@ class SchedulerPass(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     made: Mapped[int] = mapped_column(default=0)
+
+
+# Ids are never handed out twice: they reach URLs, cookies and tokens. SQLite's plain INTEGER
+# PRIMARY KEY gives the id of the last row deleted to the next row; AUTOINCREMENT never reuses one
+# (PostgreSQL's sequences never do).
+for _table in db.metadata.tables.values():
+    _table.dialect_kwargs["sqlite_autoincrement"] = True
