@@ -68,15 +68,24 @@ def _long_date(studio: Studio, value: date | datetime | None) -> str:
 
 
 CONFIRMATION_SUBJECT = _l("Please confirm your sign-up for {{ job.name }}")
-CONFIRMATION_BODY = _l("Hello {{ customer.first_name }},\n\nthank you for signing up for {{ job.name }} at "
-                       "{{ studio.name }}. Please confirm your email address with the link below; until you do, "
-                       "we will not send you anything else.\n\nIf you did not sign up, ignore this email.")
+# Anyone can type any address on the public sign-up page: the built-in text names no one (the
+# name was typed by whoever signed up), and every confirmation ends with SIGNED_UP_BY_SOMEONE.
+CONFIRMATION_BODY = _l("Hello,\n\nsomeone asked on the sign-up page of {{ studio.name }} to get news about "
+                       "{{ job.name }} at this email address. If that was you, please confirm with the link "
+                       "below; until then, we will not send you anything else.")
+SIGNED_UP_BY_SOMEONE = _l("If you did not ask for this, you can safely ignore this email: without a click on the "
+                          "link, you will get nothing else from us.")
 
 
 def confirmation_texts(studio: Studio) -> tuple[str, str]:
     """The studio's own double opt-in texts, or the built-in ones."""
     return (studio.confirmation_subject or str(CONFIRMATION_SUBJECT),
             studio.confirmation_body or str(CONFIRMATION_BODY))
+
+
+def confirmation_body(text: str, base_url: str, customer: Customer) -> str:
+    """The studio's text, the link, and the note no edit can leave out."""
+    return f"{text}\n\n{confirm_url(base_url, customer)}\n\n{SIGNED_UP_BY_SOMEONE}"
 
 
 def confirm_url(base_url: str, customer: Customer) -> str:

@@ -2,6 +2,7 @@
 ``register``, so the duplicate and consent rules are the same everywhere."""
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from .extensions import db
 from .models import Consent, Customer, Job, Message, Order, Studio
 
-MAX_NAME = 100
+MAX_NAME = 60
 
 
 @dataclass
@@ -66,6 +67,17 @@ def normalise_phone(phone: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Names land in emails the studio sends, the public sign-up page's confirmation above all: a
+# stranger must not be able to put a link, or an address a mail program turns into one, there.
+_NOT_IN_NAMES = re.compile(r"[<>/\\:@{}\[\]|=?&#%]|[\x00-\x1f\x7f]|www\.|[^\W_]\.[^\W\d_]{2,}", re.IGNORECASE)
+
+
+def looks_like_a_name(value: str) -> bool:
+    """Letters of any script, spaces, hyphens, apostrophes, initials ("J. R."), even emoji; never
+    anything a mail program shows as a link ("example.com", "www.", "https:")."""
+    return not _NOT_IN_NAMES.search(value)
+
+
 def customer_problems(data: CustomerInput, region: str) -> dict[str, str]:
     return check(data, region)[0]
 
@@ -77,8 +89,11 @@ def check(data: CustomerInput, region: str) -> tuple[dict[str, str], str | None,
     if not data.first_name.strip():
         problems["first_name"] = _l("Enter a first name.")
     for name in ("first_name", "last_name"):
-        if len(getattr(data, name).strip()) > MAX_NAME:
+        value = getattr(data, name).strip()
+        if len(value) > MAX_NAME:
             problems[name] = _l("At most %(num)d characters.", num=MAX_NAME)
+        elif not looks_like_a_name(value):
+            problems[name] = _l("Enter just the name: no web or email addresses, and none of < > / : @.")
     try:
         email = normalise_email(data.email)
     except EmailNotValidError:

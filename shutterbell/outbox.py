@@ -127,8 +127,8 @@ def cancel_ahead(job: Job, key: str, now: datetime) -> bool:
 
 
 def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Message | None:
-    """The double opt-in email, made at once when a public sign-up needs confirming. The link is
-    added below the studio's text, so no edit can leave it out."""
+    """The double opt-in email, made at once when a public sign-up needs confirming. The link and
+    the "someone asked for this" note are added below the studio's text: no edit leaves them out."""
     if customer.confirmed_at is not None or customer.confirm_token is None:
         return None
     studio = db.session.get(Studio, customer.studio_id)
@@ -141,7 +141,7 @@ def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Mes
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
     try:
         rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, policy.base_url))
-        row.update(subject=rendered.subject, body=f"{rendered.text}\n\n{composer.confirm_url(policy.base_url, customer)}")
+        row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, policy.base_url, customer))
     except templating.TemplateProblem as problem:
         row.update(status="failed", last_error=str(problem)[:500], cause="render_error", subject="", body="")
     _insert_new([row])

@@ -2,6 +2,7 @@
 dispatcher hands out batches, the worker's send path delivers them through the studio's SMTP
 account (aiosmtpd with STARTTLS and AUTH) and records each outcome on its own."""
 import email
+import email.policy
 import re
 import threading
 from dataclasses import replace
@@ -104,13 +105,13 @@ def test_a_poison_batch_fails_its_two_bad_messages_alone_and_sends_the_rest_once
     grows past its limit with this customer's long name): each fails once with its reason, the
     others go out once, and later passes send nothing more."""
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Regenbogen", profile_id=None), None)
-    subject = "Eure Fotos sind da " * 7 + "{{ customer.first_name }} {{ customer.last_name }}"
+    subject = "Fotos " + "{{ customer.first_name }} " * 7
     use(job, make_profile(olivia.studio, NotificationInput(trigger="customer_registered", days=None,
                                                            audience="potential_buyers", channel="email",
                                                            subject=subject, body="Hi {{ customer.first_name }}")))
     for name in ("Anna", "Ben", "Cleo"):
         sign_up(job, name, at=T0)
-    long_names = customers.CustomerInput("Dora " + "Magdalena " * 7, "von " + "Hohenzollern" * 8, "dora@example.com",
+    long_names = customers.CustomerInput("Dora " + "Magdalena " * 5, "von " + "Hohenzollern" * 4, "dora@example.com",
                                          "", email_consent=True)
     customers.register(job, long_names, "staff", {"email": "ok"}, T0)
     mailbox.rcpt_replies["ben@example.com"] = ["554 5.7.1 <ben@example.com>: Recipient address rejected: Access denied"]
@@ -527,7 +528,7 @@ def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages
     deliver(now + timedelta(minutes=2))  # (the page handed it to Redis at once; this test's worker is here)
     assert len(mailbox.received) == 1  # the confirmation only: the welcome waits for the click
     mail = email.message_from_bytes(mailbox.received[0])
-    link = mail.get_payload()[0].get_payload(decode=True).decode().split()[-1]
+    link = re.search(r"https://\S+/c/\S+", mail.get_payload()[0].get_payload(decode=True).decode()).group(0)
     assert link.startswith("https://photos.lichtblick.example/c/") and "Please confirm" in mail["Subject"]
     path = link.removeprefix("https://photos.lichtblick.example")
     assert "Yes, confirm my sign-up" in text_of(browser.get(path))  # a mail scanner's GET confirms nothing
@@ -537,6 +538,34 @@ def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages
         assert "Confirmed. Thank you!" in text_of(browser.post(path))
     deliver(now + timedelta(minutes=4))
     assert len(mailbox.received) == 2 and "Hi Anna" in mailbox.received[1].decode()
+
+
+def test_a_stranger_cannot_put_words_or_links_into_the_confirmation_the_studio_sends(app, job, mailbox, browser):
+    """The probe's attack: "URGENT: reset your password at https://…" as a name, to anyone's address."""
+    for name in ("URGENT: reset your password at https://evil.example/reset", "Reset at evil.example now",
+                 "<b>Bank</b>", "www.evil.example", "x" * 61):
+        response = browser.post(f"/j/{job.access_code}", {"first_name": name, "last_name": "S",
+                                                          "email": "victim@example.com", "email_consent": "y"})
+        assert response.status_code == 422 and "Enter just the name" in text_of(response) or "At most 60" in \
+            text_of(response), name
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+    browser.post(f"/j/{job.access_code}", {"first_name": "Jürgen", "last_name": "Groß", "email": "juergen@example.de",
+                                           "email_consent": "y"})
+    deliver(datetime.now(UTC) + timedelta(minutes=2))
+    mail = email.message_from_bytes(mailbox.received[0], policy=email.policy.default)
+    text, html = mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+    assert "Jürgen" not in text and "someone asked on the sign-up page of Studio Lichtblick" in text
+    assert text.rstrip().endswith("without a click on the link, you will get nothing else from us.")
+    assert re.search(r'<a href="https://photos\.lichtblick\.example/c/[^"]+">', html)  # the studio's link works
+
+
+def test_a_customer_s_own_values_never_become_links_only_the_studio_s_text_does(bare_ctx):
+    from shutterbell.templating import text_to_html
+    # A name stored before names were checked (an old import), in a studio text with its own link:
+    html = str(text_to_html("Hallo https://evil.example/reset,\n\nIhre Galerie: https://photos.example/g/1",
+                            untrusted=("https://evil.example/reset", "Groß")))
+    assert '<a href="https://photos.example/g/1">' in html and 'href="https://evil.example' not in html
+    assert "Hallo https://evil.example/reset," in html
 
 
 def test_the_studio_writes_its_own_confirmation_text(as_olivia, olivia):
