@@ -6,9 +6,11 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Blueprint, Flask, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from shutterbell import config
 from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
@@ -22,9 +24,33 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class _IdConverter(IntegerConverter):
+    """``<int:…>`` in every route, bounded to what a database id can be: a larger number in a URL
+    is a 404 like any unknown id, not an overflow deep in the driver."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """A body nested too deeply for the parser is bad JSON (400), not a crash (500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+class _Shutterbell(Flask):
+    json_provider_class = _JSONProvider
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     load_dotenv(ROOT / ".env")
-    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")))
+    app = _Shutterbell(__name__, instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")))
+    app.url_map.converters["int"] = _IdConverter
     app.config.from_mapping(config.load(app.instance_path))
     app.config.from_mapping(overrides or {})
     app.config.setdefault("RATELIMIT_STORAGE_URI", config.limits_storage(app.config["REDIS_URL"]))
@@ -75,6 +101,10 @@ def _configure_sqlite(app: Flask) -> None:
     from sqlalchemy import event
 
     with app.app_context():
+        database = db.engine.url.database
+        if database and database != ":memory:":  # a file made before the instance folder was private
+            for suffix in ("", "-wal", "-shm"):
+                config.make_private(Path(database + suffix))
         @event.listens_for(db.engine, "connect")
         def _pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()

@@ -13,7 +13,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import accounts, customers, deliverability, jobs, mailsettings, messages, profiles, sms, templating, triggers
+from shutterbell import accounts, composer, customers, deliverability, jobs, mailsettings, messages, profiles, sms, templating, triggers
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -61,10 +61,17 @@ def _time_zones() -> list[SelectChoice]:
     return choices((tz, tz.replace("_", " ")) for tz in sorted(available_timezones()) if "/" in tz or tz == "UTC")
 
 
+def one_line(_form, field) -> None:
+    """For names that become email headers (the sender, the studio): a line break in one would
+    make every email fail, so it is refused when saved."""
+    if field.data and composer.has_control_characters(field.data):
+        raise ValidationError(_l("Keep this on one line, without line breaks."))
+
+
 class SetupForm(FlaskForm):
     setup_token = StringField(_l("Set-up token"), validators=[DataRequired()],
                               description=_l("Printed by ./run in the terminal (or run: flask --app app setup-token)."))
-    studio_name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120)])
+    studio_name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120), one_line])
     time_zone = SelectField(_l("Time zone"), default="Europe/Berlin")
     locale = SelectField(_l("Locale"), choices=choices(LOCALES), default="en_US",
                          description=_l("How dates and money appear in your messages."))
@@ -77,7 +84,7 @@ class SetupForm(FlaskForm):
 
 
 class StudioForm(FlaskForm):
-    name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120), one_line])
     time_zone = SelectField(_l("Time zone"), description=_l("Messages go out at these times in this time zone."))
     locale = SelectField(_l("Locale"), choices=choices(LOCALES),
                          description=_l("How dates and money appear in your messages."))
@@ -401,7 +408,7 @@ class SmtpForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[Length(max=500)])
     from_address = EmailField(_l("From address"), validators=[DataRequired(), Email(), Length(max=254)],
                               description=_l("Must belong to this account, or the server rejects it."))
-    sender_name = StringField(_l("Sender name"), validators=[Length(max=120)],
+    sender_name = StringField(_l("Sender name"), validators=[Length(max=120), one_line],
                               description=_l("What customers see as the sender, e.g. your studio's name."))
     reply_to = EmailField(_l("Reply-to address (optional)"), validators=[Optional(), Email(), Length(max=254)])
     limit_per_minute = IntegerField(_l("Most messages a minute"), validators=[Optional(), NumberRange(1, 10000)])

@@ -24,8 +24,9 @@ def index():
             form.email.errors.append(str(exc))
         else:
             invite_url = url_for("auth.accept_invite", token=token, _external=True)
-            if accounts.send_invitation(user, invite_url):
-                flash(_("Invitation sent to %(email)s.", email=user.email), "success")
+            email = accounts.normalise_email(form.email.data)
+            if accounts.send_invitation(current_studio(), email, invite_url, user):
+                flash(_("Invitation sent to %(email)s.", email=email), "success")
             else:
                 flash(_("Invitation created. This instance sends no email: pass the link below on."), "warning")
             form = InviteForm(formdata=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import smtplib
 from dataclasses import dataclass
 from datetime import time, timedelta
 from zoneinfo import available_timezones
@@ -112,13 +113,19 @@ def setup_token_valid(token: str) -> bool:
     return any(hmac.compare_digest(_digest(token), h) for h in hashes)
 
 
-def invite_staff(studio: Studio, email: str, name: str = "") -> tuple[User, str]:
-    """Create an invited staff member; returns the user and the token for their link."""
+def invite_staff(studio: Studio, email: str, name: str = "") -> tuple[User | None, str]:
+    """Create an invited staff member; returns the user and the token for their link.
+
+    An address with an account in another studio gets no new account, yet the same answer (a
+    token, which leads nowhere): whether an address is known on this instance is no studio's
+    business. ``send_invitation`` tells that person instead."""
     email = normalise_email(email)
-    if db.session.scalar(sa.select(User.id).where(User.email == email)):
-        # Said without telling whose: the address may belong to another studio on this instance.
-        raise AccountError(_l("This address cannot be invited: it already has a Shutterbell account."))
+    existing = db.session.scalar(sa.select(User).where(User.email == email))
+    if existing is not None and existing.studio_id == studio.id:
+        raise AccountError(_l("%(email)s is already a user of your studio.", email=email))
     token = secrets.token_urlsafe(24)
+    if existing is not None:
+        return None, token
     user = User(studio=studio, email=email, name=name.strip(), role="staff",
                 invite_token_hash=_digest(token), invited_at=utcnow())
     db.session.add(user)
@@ -168,9 +175,10 @@ def list_users(studio: Studio) -> list[User]:
     ).all()
 
 
-def send_invitation(user: User, invite_url: str) -> bool:
+def send_invitation(studio: Studio, email: str, invite_url: str, user: User | None) -> bool:
     """Email the invitation through the instance's mail server; False when it could not be sent
-    (the owner still sees the link and can pass it on)."""
+    (the owner still sees the link and can pass it on). ``user`` None: the address already has an
+    account elsewhere, and its owner learns of the attempt instead of the inviting studio."""
     from flask import current_app
     from flask_mail import Message
 
@@ -178,16 +186,18 @@ def send_invitation(user: User, invite_url: str) -> bool:
 
     if current_app.config.get("MAIL_SUPPRESS_SEND"):
         return False
-
-    message = Message(
-        subject=f"You are invited to {user.studio.name} on Shutterbell",
-        recipients=[user.email],
-        body=(f"Hello,\n\n{user.studio.name} invites you to Shutterbell. Choose your password here "
-              f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n"),
-    )
+    if user is None:
+        subject = f"{studio.name} tried to invite you to Shutterbell"
+        body = (f"Hello,\n\n{studio.name} tried to invite this address to Shutterbell, but it already has an "
+                f"account with another studio here. If you want to join {studio.name}, ask them to invite "
+                f"another of your addresses. If you do not know them, ignore this email.\n")
+    else:
+        subject = f"You are invited to {studio.name} on Shutterbell"
+        body = (f"Hello,\n\n{studio.name} invites you to Shutterbell. Choose your password here "
+                f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n")
     try:
-        mail.send(message)
-    except OSError:
+        mail.send(Message(subject=subject, recipients=[email], body=body))
+    except (OSError, smtplib.SMTPException):
         return False
     return True
 

@@ -99,10 +99,15 @@ def message_id_for(key: str, from_address: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+def has_control_characters(value: str) -> bool:
+    """A line break or another control character: never allowed in a header value."""
+    return bool(_CONTROL.search(value))
+
+
 def safe_header(value: str) -> str:
     """Refuse CR, LF and other control characters in a header value (the email package of this
     Python does not reliably refuse them itself)."""
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         raise HeaderProblem("A header value contains a line break or a control character.")
     return value
 

@@ -19,6 +19,7 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
+    make_private(instance)  # the SQLite file, the keys and the Redis socket live here
     database_url = _database_url(env.get("DATABASE_URL"), instance)
     embedded = database_url.startswith("sqlite")
     return {
@@ -70,6 +71,17 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # How many reverse proxies (nginx) set X-Forwarded-*; 0 trusts none.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }
+
+
+def make_private(path: Path) -> None:
+    """Only the owner may read it (0700 for a folder, 0600 for a file): leaves alone what belongs
+    to another user, whose administrator chose its mode."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return
+    if status.st_uid == os.geteuid() and status.st_mode & 0o077:
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def limits_storage(redis_url: str) -> str:

@@ -157,5 +157,11 @@ def test_links_in_an_email_sent_under_run_lead_back_to_the_address_it_printed(tm
         request = urllib.request.Request(unsubscribe, data=b"List-Unsubscribe=One-Click", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200 and "unsubscribed" in response.read().decode().lower()
+        token = unsubscribe.rsplit("/", 1)[1]
+        run.wait_until(r'"POST /u/\[token\] HTTP/1.1" 200')  # gunicorn's access log, without the token
+        assert token not in run.output()
+        # The instance folder and the database in it are the owner's alone.
+        assert tmp_path.stat().st_mode & 0o777 == 0o700
+        assert all((tmp_path / name).stat().st_mode & 0o077 == 0 for name in ("shutterbell.db", "secret_key"))
     finally:
         run.stop()

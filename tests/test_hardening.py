@@ -1,0 +1,67 @@
+"""The smaller holes the attacker probe found on a default install: each test replays one."""
+import os
+import re
+
+from shutterbell import access_log, api_tokens, config, mailsettings
+from shutterbell.models import utcnow
+
+from .conftest import text_of
+from .test_api import Api, job  # noqa: F401 (fixture)
+from .test_email_settings import form as smtp_form
+from .test_email_settings import saved_account
+from .test_studio_settings import settings
+
+
+def test_a_huge_id_in_a_url_is_404_not_500(as_olivia, job):  # noqa: F811
+    for url in ("/jobs/99999999999999999999999", f"/jobs/{job.id}/customers/99999999999999999999999",
+                "/outbox/9223372036854775808", "/settings/profiles/99999999999999999999999"):
+        assert as_olivia.get(url).status_code == 404, url
+
+
+def test_a_deeply_nested_json_body_is_400_not_500(app, olivia, job):  # noqa: F811
+    api = Api(app.test_client(), api_tokens.create(olivia.studio, "Shop", utcnow())[1])
+    response = api.call("POST", f"/jobs/{job.id}/customers", raw="[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_tokens_in_urls_stay_out_of_the_access_log():
+    line = access_log.redact('POST /u/AFLh8Y2WudM-Rpk HTTP/1.1 "https://photos.example/c/Zx9-abc?x=1"')
+    assert line == 'POST /u/[token] HTTP/1.1 "https://photos.example/c/[token]?x=1"'
+    assert access_log.redact("GET /invite/abc123/ HTTP/1.1") == "GET /invite/[token]/ HTTP/1.1"
+    assert access_log.redact("GET /jobs/12/customers/3 HTTP/1.1") == "GET /jobs/12/customers/3 HTTP/1.1"
+    # The real gunicorn log under ./run: tests/e2e/test_run.py follows an unsubscribe link and reads it.
+
+
+def test_the_instance_folder_is_private(tmp_path):
+    folder = tmp_path / "instance"
+    folder.mkdir(mode=0o755)
+    config.load(str(folder), {})
+    assert folder.stat().st_mode & 0o777 == 0o700
+    for key in ("secret_key", "encryption_key"):
+        assert (folder / key).stat().st_mode & 0o077 == 0
+    database = tmp_path / "shared.db"
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    config.make_private(database)
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert os.geteuid() == folder.stat().st_uid
+
+
+def test_a_sender_name_with_a_line_break_is_refused_on_save_with_the_field_named(as_olivia, olivia, smtp_port):
+    for name in ("Studio Lichtblick\r\nBcc: everyone@example.com", "Studio\nLichtblick"):
+        response = as_olivia.post("/settings/email/smtp", smtp_form(smtp_port, sender_name=name), htmx=True)
+        assert response.status_code == 422
+        assert re.search(r"Sender name.*Keep this on one line", text_of(response), re.DOTALL)
+    assert saved_account(olivia) is None
+    response = as_olivia.post("/settings/studio/", settings(name="Studio\r\nLichtblick"))
+    assert response.status_code == 422 and "Keep this on one line" in text_of(response)
+    assert mailsettings.account_of(olivia.studio).sender_name in ("", None)
+
+
+def test_the_invite_form_answers_alike_whether_or_not_the_address_has_an_account_elsewhere(as_otto, olivia):
+    def answer(address):
+        page = text_of(as_otto.post("/settings/users/", {"email": address, "name": ""}))
+        flash = re.search(r'class="flash[^"]*"[^>]*>(.*?)<', page, re.DOTALL).group(1)
+        return flash.replace(address, "ADDRESS"), re.search(r"/invite/[\w-]+", page) is not None
+
+    assert answer(olivia.email) == answer("nobody-yet@example.com")  # Olivia has an account in another studio
