@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
 
@@ -58,3 +58,9 @@ def render_form(template: str, form, status: int | None = None, **context):
 def redirect_after_post(url: str):
     """Redirect after a successful post; htmx follows an HX-Redirect instead of a 302."""
     return htmx_response(redirect=url) if request.htmx else redirect(url)
+
+
+def link_for_email(endpoint: str, **values) -> str:
+    """An address for an email, from BASE_URL: never from the request's Host header, which a
+    stranger asking for a password reset chooses."""
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)

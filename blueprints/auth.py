@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from shutterbell import accounts
 from shutterbell.extensions import limiter
 
-from .access import or_404, render_form
-from .forms import AcceptInviteForm, LoginForm, SetupForm
+from .access import link_for_email, or_404, render_form
+from .forms import AcceptInviteForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 
 bp = Blueprint("auth", __name__)
 
@@ -98,6 +98,40 @@ def logout_everywhere():
     logout_user()
     flash(_("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"))
+
+
+def _reset_address() -> str:
+    return accounts.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("3 per hour", key_func=_reset_address, exempt_when=lambda: not _reset_address(), methods=["POST"])
+def forgot_password():
+    """The same answer whether or not the address has an account: nobody learns who does."""
+    form = ForgotPasswordForm()
+    mail_configured = not current_app.config.get("MAIL_SUPPRESS_SEND")
+    if form.validate_on_submit():
+        user = accounts.user_by_email(form.email.data)
+        if user is not None:
+            token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
+            accounts.send_password_reset(user, link_for_email("auth.reset_password", token=token))
+        return render_template("auth/forgot.html", form=form, sent=True, mail_configured=mail_configured)
+    return render_form("auth/forgot.html", form, mail_configured=mail_configured)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = accounts.user_for_reset(token, current_app.config["SECRET_KEY"])
+    if user is None:
+        return render_template("auth/reset.html", form=None), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        accounts.set_password(user, form.password.data)  # every other session of the user ends
+        login_user(user)
+        flash(_("Your new password is set. Other devices were signed out."), "success")
+        return redirect(url_for("main.index"))
+    return render_form("auth/reset.html", form, user=user)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

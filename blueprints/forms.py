@@ -192,6 +192,15 @@ class InviteForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
 
 
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"),
+                             validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD, max=200, message=PASSWORD_LENGTH)])
+
+
 class AcceptInviteForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     password = PasswordField(_l("Choose a password"),

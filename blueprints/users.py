@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from shutterbell import accounts
 
-from .access import current_studio, owner_required, render_form
+from .access import current_studio, link_for_email, owner_required, render_form
 from .forms import InviteForm
 
 bp = Blueprint("users", __name__, url_prefix="/settings/users")
@@ -23,7 +23,7 @@ def index():
         except accounts.AccountError as exc:
             form.email.errors.append(str(exc))
         else:
-            invite_url = url_for("auth.accept_invite", token=token, _external=True)
+            invite_url = link_for_email("auth.accept_invite", token=token)
             email = accounts.normalise_email(form.email.data)
             if accounts.send_invitation(current_studio(), email, invite_url, user):
                 flash(_("Invitation sent to %(email)s.", email=email), "success")

@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import jobs, recommended, templating
@@ -85,6 +86,12 @@ def check_password(password: str) -> None:
         raise AccountError(_l("Use at least %(num)d characters.", num=MIN_PASSWORD))
 
 
+def user_by_email(email: str) -> User | None:
+    """A signed-up user (an invitation not yet accepted has no password to reset)."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    return user if user is not None and user.password_hash is not None else None
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None or user.password_hash is None:
@@ -153,6 +160,43 @@ def set_password(user: User, password: str) -> None:
     end_sessions(user)
 
 
+RESET_VALID_FOR = timedelta(hours=1)
+
+
+def reset_token(user: User, secret_key: str) -> str:
+    """A signed token for ``/reset/<token>``: it expires after RESET_VALID_FOR and works once,
+    because it names the user's password and session as they are now; a reset changes both."""
+    return _reset_signer(secret_key).dumps({"user": user.id, "state": _reset_state(user)})
+
+
+def user_for_reset(token: str, secret_key: str) -> User | None:
+    try:
+        data = _reset_signer(secret_key).loads(token, max_age=int(RESET_VALID_FOR.total_seconds()))
+    except BadSignature:  # includes an expired one
+        return None
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
+    if user is None or not hmac.compare_digest(_reset_state(user), str(data.get("state"))):
+        return None
+    return user
+
+
+def _reset_signer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="shutterbell-password-reset")
+
+
+def _reset_state(user: User) -> str:
+    return hashlib.sha256(f"{user.session_id}|{user.password_hash}".encode()).hexdigest()[:24]
+
+
+def send_password_reset(user: User, reset_url: str) -> bool:
+    """Through the instance's own mail server; False when the instance has none, or it failed."""
+    minutes = int(RESET_VALID_FOR.total_seconds() // 60)
+    body = (f"Hello,\n\nsomeone asked to reset the Shutterbell password of {user.email} ({user.studio.name}). "
+            f"Choose a new one here; the link works once, for {minutes} minutes:\n\n{reset_url}\n\n"
+            "If you did not ask for this, ignore this email: your password stays as it is.\n")
+    return _send_instance_mail(user.email, "Reset your Shutterbell password", body)
+
+
 def end_sessions(user: User) -> None:
     """Sign the user out on every device: their sessions and remember cookies name the old id."""
     user.session_id = new_session_id()
@@ -179,6 +223,19 @@ def send_invitation(studio: Studio, email: str, invite_url: str, user: User | No
     """Email the invitation through the instance's mail server; False when it could not be sent
     (the owner still sees the link and can pass it on). ``user`` None: the address already has an
     account elsewhere, and its owner learns of the attempt instead of the inviting studio."""
+    if user is None:
+        return _send_instance_mail(email, f"{studio.name} tried to invite you to Shutterbell", (
+            f"Hello,\n\n{studio.name} tried to invite this address to Shutterbell, but it already has an account "
+            f"with another studio here. If you want to join {studio.name}, ask them to invite another of your "
+            "addresses. If you do not know them, ignore this email.\n"))
+    return _send_instance_mail(email, f"You are invited to {studio.name} on Shutterbell", (
+        f"Hello,\n\n{studio.name} invites you to Shutterbell. Choose your password here "
+        f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n"))
+
+
+def _send_instance_mail(recipient: str, subject: str, body: str) -> bool:
+    """The instance's own mail (MAIL_SERVER), never a studio's account; False when the instance
+    has none or the server refused."""
     from flask import current_app
     from flask_mail import Message
 
@@ -186,17 +243,8 @@ def send_invitation(studio: Studio, email: str, invite_url: str, user: User | No
 
     if current_app.config.get("MAIL_SUPPRESS_SEND"):
         return False
-    if user is None:
-        subject = f"{studio.name} tried to invite you to Shutterbell"
-        body = (f"Hello,\n\n{studio.name} tried to invite this address to Shutterbell, but it already has an "
-                f"account with another studio here. If you want to join {studio.name}, ask them to invite "
-                f"another of your addresses. If you do not know them, ignore this email.\n")
-    else:
-        subject = f"You are invited to {studio.name} on Shutterbell"
-        body = (f"Hello,\n\n{studio.name} invites you to Shutterbell. Choose your password here "
-                f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n")
     try:
-        mail.send(Message(subject=subject, recipients=[email], body=body))
+        mail.send(Message(subject=subject, recipients=[recipient], body=body))
     except (OSError, smtplib.SMTPException):
         return False
     return True

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_check)
     app.cli.add_command(generate_key)
     app.cli.add_command(rotate_secrets)
+    app.cli.add_command(reset_password)
 
 
 @click.command("generate-key")
@@ -48,6 +49,22 @@ def create_studio(name: str, owner_email: str, password: str, time_zone: str, lo
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created studio {owner.studio.name!r} (id {owner.studio_id}) with owner {owner.email}.")
+
+
+@click.command("reset-password")
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Print a one-time link that sets a new password for EMAIL (for an instance without mail)."""
+    from flask import current_app, url_for
+
+    user = accounts.user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with a password signs in as {email}.")
+    token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
+    with current_app.test_request_context():
+        path = url_for("auth.reset_password", token=token)
+    click.echo(f"{current_app.config['BASE_URL']}{path}")
+    click.echo(f"It works once, for {int(accounts.RESET_VALID_FOR.total_seconds() // 60)} minutes.", err=True)
 
 
 @click.command("setup-token")

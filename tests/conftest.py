@@ -134,7 +134,7 @@ class Browser:
 
     def post(self, url, data=None, htmx=False, **kwargs):
         data = {"csrf_token": self.csrf(), **(data or {})}
-        headers = {"HX-Request": "true"} if htmx else {}
+        headers = {**({"HX-Request": "true"} if htmx else {}), **kwargs.pop("headers", {})}
         return self._request("post", url, data=data, headers=headers, **kwargs)
 
     def sign_in(self, user, password=PASSWORD):

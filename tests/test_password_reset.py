@@ -1,0 +1,97 @@
+"""Password reset by email, through the instance's own mail server (aiosmtpd with STARTTLS and
+AUTH), and from the shell for an instance without mail."""
+import email
+import email.policy
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from shutterbell import accounts
+from shutterbell.extensions import mail
+from shutterbell.models import utcnow
+
+from .conftest import PASSWORD, Browser, text_of
+from .mailservers import PASSWORD as SMTP_PASSWORD
+from .mailservers import SENDER, USERNAME
+
+NEW_PASSWORD = "Größere Sicherheit für Jürgen €"
+
+
+@pytest.fixture
+def instance_mail(app, server, monkeypatch):
+    """The instance's own mail settings point at the test server (Flask-Mail reads them once)."""
+    mailbox, port = server
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": True, "MAIL_USERNAME": USERNAME,
+                "MAIL_PASSWORD": SMTP_PASSWORD, "MAIL_DEFAULT_SENDER": SENDER, "MAIL_SUPPRESS_SEND": False}
+    for name, value in settings.items():
+        monkeypatch.setitem(app.config, name, value)
+    monkeypatch.setitem(app.extensions, "mail", mail.init_mail(app.config))
+    monkeypatch.setitem(app.config, "BASE_URL", "https://photos.lichtblick.example")
+    return mailbox
+
+
+def ask_for_reset(browser: Browser, address: str, host: str = "shutterbell.test") -> str:
+    """The form as a browser at ``host`` posts it (an attacker's proxy can send any Host header)."""
+    page = text_of(browser.get("/forgot", headers={"Host": host}))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = browser._request("post", "/forgot", data={"csrf_token": token, "email": address},
+                                headers={"Host": host})
+    assert response.status_code == 200
+    return text_of(response)
+
+
+def link_in(raw: bytes) -> str:
+    body = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    return re.search(r"https?://\S+/reset/\S+", body).group(0)
+
+
+def test_a_reset_link_by_email_sets_a_new_password_once_and_signs_out_every_device(app, olivia, instance_mail):
+    laptop = Browser(app.test_client()).sign_in(olivia)
+    stranger = Browser(app.test_client())
+    known = ask_for_reset(stranger, olivia.email, host="evil.example")  # a poisoned Host header
+    unknown = ask_for_reset(stranger, "nobody@lichtblick.example", host="evil.example")
+    assert known.replace(olivia.email, "X") == unknown.replace("nobody@lichtblick.example", "X")
+    assert len(instance_mail.received) == 1  # to Olivia only
+    link = link_in(instance_mail.received[0])
+    assert link.startswith("https://photos.lichtblick.example/reset/")  # from BASE_URL, never the Host header
+    path = link.removeprefix("https://photos.lichtblick.example")
+
+    phone = Browser(app.test_client())
+    assert phone.post(path, {"password": "short"}).status_code == 422
+    assert phone.post(path, {"password": NEW_PASSWORD}).status_code == 302
+    assert phone.get("/").status_code == 200  # signed in with the new password
+    assert laptop.get("/").status_code == 302  # the old session ended
+    assert "does not work any more" in text_of(Browser(app.test_client()).get(path))  # used once
+    assert Browser(app.test_client()).post("/login", {"email": olivia.email, "password": PASSWORD}).status_code == 422
+    Browser(app.test_client()).sign_in(olivia, password=NEW_PASSWORD)
+
+
+def test_a_reset_link_expires_after_an_hour(app, olivia):
+    token = accounts.reset_token(olivia, app.config["SECRET_KEY"])
+    with time_machine.travel(utcnow() + timedelta(minutes=59)):
+        assert accounts.user_for_reset(token, app.config["SECRET_KEY"]) == olivia
+    with time_machine.travel(utcnow() + timedelta(minutes=61)):
+        assert accounts.user_for_reset(token, app.config["SECRET_KEY"]) is None
+    assert accounts.user_for_reset(token[:-2] + "xx", app.config["SECRET_KEY"]) is None
+
+
+def test_asking_for_resets_is_rate_limited_per_address(app, olivia, instance_mail):
+    browser = Browser(app.test_client())
+    for n in range(3):
+        ask_for_reset(browser, olivia.email)
+    assert browser.post("/forgot", {"email": olivia.email}).status_code == 429
+    assert len(instance_mail.received) == 3
+
+
+def test_without_instance_mail_the_page_says_so_and_the_shell_prints_a_link(app, olivia):
+    assert app.config["MAIL_SUPPRESS_SEND"]
+    assert "flask --app app reset-password" in text_of(Browser(app.test_client()).get("/forgot"))
+    result = app.test_cli_runner().invoke(args=["reset-password", olivia.email])
+    assert result.exit_code == 0, result.output
+    path = re.search(r"/reset/\S+", result.output).group(0)
+    browser = Browser(app.test_client())
+    assert browser.post(path, {"password": NEW_PASSWORD}).status_code == 302
+    missing = app.test_cli_runner().invoke(args=["reset-password", "nobody@example.com"])
+    assert missing.exit_code != 0 and "No user" in missing.output
