@@ -138,6 +138,8 @@ def reset_password(token: str):
 def accept_invite(token: str):
     user = or_404(accounts.find_invited(token))
     form = AcceptInviteForm(name=user.name)
+    if accounts.has_account_elsewhere(user):  # only the address's owner holds this link
+        return render_template("auth/accept_invite.html", form=None, user=user), 409
     if form.validate_on_submit():
         accounts.accept_invite(user, form.name.data, form.password.data)
         login_user(user)

@@ -24,9 +24,8 @@ def index():
             form.email.errors.append(str(exc))
         else:
             invite_url = link_for_email("auth.accept_invite", token=token)
-            email = accounts.normalise_email(form.email.data)
-            if accounts.send_invitation(current_studio(), email, invite_url, user):
-                flash(_("Invitation sent to %(email)s.", email=email), "success")
+            if accounts.send_invitation(user, invite_url):
+                flash(_("Invitation sent to %(email)s.", email=user.email), "success")
             else:
                 flash(_("Invitation created. This instance sends no email: pass the link below on."), "warning")
             form = InviteForm(formdata=None)

@@ -57,7 +57,7 @@ def create_studio(new: NewStudio) -> User:
     check_locale(new.locale)
     check_password(new.password)
     email = normalise_email(new.owner_email)
-    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+    if user_by_email(email) is not None:
         raise AccountError(_l("A user with this email address already exists."))
     studio = Studio(name=new.name.strip(), time_zone=new.time_zone, locale=new.locale)
     owner = User(studio=studio, email=email, role="owner", password_hash=generate_password_hash(new.password))
@@ -87,14 +87,14 @@ def check_password(password: str) -> None:
 
 
 def user_by_email(email: str) -> User | None:
-    """A signed-up user (an invitation not yet accepted has no password to reset)."""
-    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-    return user if user is not None and user.password_hash is not None else None
+    """The signed-up user with this address (invitations not yet accepted have no password)."""
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email),
+                                                   User.password_hash.is_not(None)))
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-    if user is None or user.password_hash is None:
+    user = user_by_email(email)
+    if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
@@ -120,24 +120,27 @@ def setup_token_valid(token: str) -> bool:
     return any(hmac.compare_digest(_digest(token), h) for h in hashes)
 
 
-def invite_staff(studio: Studio, email: str, name: str = "") -> tuple[User | None, str]:
+def invite_staff(studio: Studio, email: str, name: str = "") -> tuple[User, str]:
     """Create an invited staff member; returns the user and the token for their link.
 
-    An address with an account in another studio gets no new account, yet the same answer (a
-    token, which leads nowhere): whether an address is known on this instance is no studio's
-    business. ``send_invitation`` tells that person instead."""
+    The invitation is made, and looks the same, whether or not the address already has an
+    account in another studio: whether an address is known on this instance is no studio's
+    business. That person is told by ``send_invitation``, and ``accept_invite`` refuses."""
     email = normalise_email(email)
-    existing = db.session.scalar(sa.select(User).where(User.email == email))
-    if existing is not None and existing.studio_id == studio.id:
+    if db.session.scalar(sa.select(User.id).where(User.studio_id == studio.id, User.email == email)):
         raise AccountError(_l("%(email)s is already a user of your studio.", email=email))
     token = secrets.token_urlsafe(24)
-    if existing is not None:
-        return None, token
     user = User(studio=studio, email=email, name=name.strip(), role="staff",
                 invite_token_hash=_digest(token), invited_at=utcnow())
     db.session.add(user)
     db.session.commit()
     return user, token
+
+
+def has_account_elsewhere(user: User) -> bool:
+    """An invited user whose address already signs in to another studio."""
+    other = user_by_email(user.email)
+    return other is not None and other.id != user.id
 
 
 def find_invited(token: str) -> User | None:
@@ -148,6 +151,9 @@ def find_invited(token: str) -> User | None:
 
 
 def accept_invite(user: User, name: str, password: str) -> None:
+    if has_account_elsewhere(user):
+        raise AccountError(_l("This address already has a Shutterbell account with another studio. Ask %(studio)s "
+                              "to invite another of your addresses.", studio=user.studio.name))
     user.name = name.strip()
     user.invite_token_hash = None
     set_password(user, password)
@@ -219,16 +225,17 @@ def list_users(studio: Studio) -> list[User]:
     ).all()
 
 
-def send_invitation(studio: Studio, email: str, invite_url: str, user: User | None) -> bool:
+def send_invitation(user: User, invite_url: str) -> bool:
     """Email the invitation through the instance's mail server; False when it could not be sent
-    (the owner still sees the link and can pass it on). ``user`` None: the address already has an
-    account elsewhere, and its owner learns of the attempt instead of the inviting studio."""
-    if user is None:
-        return _send_instance_mail(email, f"{studio.name} tried to invite you to Shutterbell", (
+    (the owner still sees the link and can pass it on). An address with an account in another
+    studio is told that instead of getting a link that cannot work."""
+    studio = user.studio
+    if has_account_elsewhere(user):
+        return _send_instance_mail(user.email, f"{studio.name} tried to invite you to Shutterbell", (
             f"Hello,\n\n{studio.name} tried to invite this address to Shutterbell, but it already has an account "
             f"with another studio here. If you want to join {studio.name}, ask them to invite another of your "
             "addresses. If you do not know them, ignore this email.\n"))
-    return _send_instance_mail(email, f"You are invited to {studio.name} on Shutterbell", (
+    return _send_instance_mail(user.email, f"You are invited to {studio.name} on Shutterbell", (
         f"Hello,\n\n{studio.name} invites you to Shutterbell. Choose your password here "
         f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n"))
 

@@ -62,7 +62,10 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-case
+    # Stored lower-case. One signed-up user per address on the instance (the sign-in finds them
+    # by it); an invitation waiting in a studio may name an address that has an account elsewhere,
+    # so an invitation looks the same to the inviting studio whoever the address belongs to.
+    email: Mapped[str] = mapped_column(sa.String(254))
     name: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))  # None until an invite is accepted
     role: Mapped[str] = mapped_column(sa.String(10), default="staff")
@@ -79,7 +82,12 @@ class User(UserMixin, db.Model):
 
     studio: Mapped[Studio] = relationship()
 
-    __table_args__ = (sa.CheckConstraint("role in ('owner', 'staff')", name="role"),)
+    __table_args__ = (
+        sa.CheckConstraint("role in ('owner', 'staff')", name="role"),
+        sa.UniqueConstraint("studio_id", "email", name="uq_user_studio_id_email"),
+        sa.Index("uq_user_email_signed_up", "email", unique=True, sqlite_where=sa.text("password_hash IS NOT NULL"),
+                 postgresql_where=sa.text("password_hash IS NOT NULL")),
+    )
 
     @property
     def is_owner(self) -> bool:

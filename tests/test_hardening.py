@@ -5,7 +5,7 @@ import re
 from shutterbell import access_log, api_tokens, config, mailsettings
 from shutterbell.models import utcnow
 
-from .conftest import text_of
+from .conftest import Browser, text_of
 from .test_api import Api, job  # noqa: F401 (fixture)
 from .test_email_settings import form as smtp_form
 from .test_email_settings import saved_account
@@ -58,10 +58,19 @@ def test_a_sender_name_with_a_line_break_is_refused_on_save_with_the_field_named
     assert mailsettings.account_of(olivia.studio).sender_name in ("", None)
 
 
-def test_the_invite_form_answers_alike_whether_or_not_the_address_has_an_account_elsewhere(as_otto, olivia):
+def test_an_invitation_looks_alike_whether_or_not_the_address_has_an_account_elsewhere(app, as_otto, olivia):
     def answer(address):
         page = text_of(as_otto.post("/settings/users/", {"email": address, "name": ""}))
         flash = re.search(r'class="flash[^"]*"[^>]*>(.*?)<', page, re.DOTALL).group(1)
-        return flash.replace(address, "ADDRESS"), re.search(r"/invite/[\w-]+", page) is not None
+        row = re.search(rf"<tr>\s*<td>\s*<span class=\"meta\">{re.escape(address)}</span></td>\s*<td>(.*?)</td>",
+                        page, re.DOTALL).group(1)
+        link = re.search(r"/invite/[\w-]+", page).group(0)
+        return flash.replace(address, "ADDRESS"), " ".join(row.split()), link
 
-    assert answer(olivia.email) == answer("nobody-yet@example.com")  # Olivia has an account in another studio
+    *for_olivia, olivias_link = answer(olivia.email)  # Olivia signs in to another studio
+    *for_nobody, _link = answer("nobody-yet@example.com")
+    assert for_olivia == for_nobody  # the same flash, and the same "Invited" row in the list
+    # Only Olivia, who holds the link, learns that her address cannot join a second studio.
+    refused = Browser(app.test_client()).get(olivias_link)
+    assert refused.status_code == 409 and "already has a Shutterbell account" in text_of(refused)
+    Browser(app.test_client()).sign_in(olivia)  # her own account is untouched
