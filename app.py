@@ -29,7 +29,9 @@ class _IdConverter(IntegerConverter):
     is a 404 like any unknown id, not an overflow deep in the driver."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        from shutterbell.models import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

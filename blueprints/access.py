@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
 
 from shutterbell.extensions import db, login_manager
-from shutterbell.models import Studio, User
+from shutterbell.models import MAX_ID, Studio, User
 
 
 @login_manager.user_loader
@@ -64,3 +64,19 @@ def link_for_email(endpoint: str, **values) -> str:
     """An address for an email, from BASE_URL: never from the request's Host header, which a
     stranger asking for a password reset chooses."""
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def db_int(value: str) -> int:
+    """For ``request.args.get(name, type=db_int)``: a number a database id or page can be, or
+    the default (a larger one would overflow in the driver)."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+def form_email() -> str:
+    """The normalised address a posted form names (rate-limit keys), "" if none."""
+    from shutterbell.accounts import normalise_email
+
+    return normalise_email(request.form.get("email", ""))

@@ -7,10 +7,12 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from shutterbell import accounts
+from redis.exceptions import RedisError
+
+from shutterbell import accounts, queue, tasks
 from shutterbell.extensions import limiter
 
-from .access import link_for_email, or_404, render_form
+from .access import form_email, link_for_email, or_404, render_form
 from .forms import AcceptInviteForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 
 bp = Blueprint("auth", __name__)
@@ -40,7 +42,7 @@ def setup():
 
 
 def _address_and_ip() -> str:
-    return f"{request.remote_addr}|{accounts.normalise_email(request.form.get('email', ''))}"
+    return f"{request.remote_addr}|{form_email()}"
 
 
 def _sign_in_failed(response) -> bool:
@@ -100,13 +102,9 @@ def logout_everywhere():
     return redirect(url_for("auth.login"))
 
 
-def _reset_address() -> str:
-    return accounts.normalise_email(request.form.get("email", ""))
-
-
 @bp.route("/forgot", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
-@limiter.limit("3 per hour", key_func=_reset_address, exempt_when=lambda: not _reset_address(), methods=["POST"])
+@limiter.limit("3 per hour", key_func=form_email, methods=["POST"])  # an empty key counts nothing
 def forgot_password():
     """The same answer whether or not the address has an account: nobody learns who does."""
     form = ForgotPasswordForm()
@@ -115,7 +113,12 @@ def forgot_password():
         user = accounts.user_by_email(form.email.data)
         if user is not None:
             token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
-            accounts.send_password_reset(user, link_for_email("auth.reset_password", token=token))
+            config = current_app.config
+            try:
+                queue.enqueue(config["REDIS_URL"], queue.urgent(config["QUEUE_NAME"]), tasks.send_password_reset,
+                              user.id, link_for_email("auth.reset_password", token=token))
+            except (RedisError, OSError):  # the answer stays the same; the log says what happened
+                current_app.logger.exception("Could not hand the password reset email to the worker")
         return render_template("auth/forgot.html", form=form, sent=True, mail_configured=mail_configured)
     return render_form("auth/forgot.html", form, mail_configured=mail_configured)
 
@@ -141,7 +144,10 @@ def accept_invite(token: str):
     if accounts.has_account_elsewhere(user):  # only the address's owner holds this link
         return render_template("auth/accept_invite.html", form=None, user=user), 409
     if form.validate_on_submit():
-        accounts.accept_invite(user, form.name.data, form.password.data)
+        try:
+            accounts.accept_invite(user, form.name.data, form.password.data)
+        except accounts.AccountError:
+            return render_template("auth/accept_invite.html", form=None, user=user), 409
         login_user(user)
         flash(_("Welcome to %(studio)s!", studio=user.studio.name), "success")
         return redirect(url_for("main.index"))

@@ -119,7 +119,7 @@ def _too_many_tests(studio_id: int) -> bool:
     """Tests, saves (which test first) and DNS checks share one limit per studio: each is a
     sign-in at the provider or a lookup, and a form that can be posted in a loop must not become
     a password-guessing or port-scanning tool. Counts this attempt unless refused."""
-    return not limiter.limiter.hit(MAIL_TESTS, "mail-test", str(studio_id))
+    return limiter.enabled and not limiter.limiter.hit(MAIL_TESTS, "LIMITER/shutterbell/mail-test", str(studio_id))
 
 
 def _account(service: str):

@@ -8,7 +8,7 @@ from flask_login import login_required
 from shutterbell import customers, jobs, orders, scheduling, triggers
 from shutterbell.models import utcnow
 
-from .access import current_studio, job_or_404, redirect_after_post, render_form
+from .access import current_studio, db_int, job_or_404, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -19,7 +19,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 def index():
     """The list; a search or filter from htmx gets the results partial alone."""
     query, status = request.args.get("q", "")[:100], request.args.get("status", "")
-    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=int))
+    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int))
     template = "jobs/_results.html" if request.htmx else "jobs/index.html"
     return render_template(template, result=result, q=query, status=status)
 
@@ -75,7 +75,7 @@ def archive(job_id: int):
 def dry_run(job_id: int):
     """What the profile chosen in the form would send (HTMX, as the select changes)."""
     job = job_or_404(job_id)
-    profile_id = request.form.get("profile_id", type=int)
+    profile_id = request.form.get("profile_id", type=db_int)
     profile = jobs.usable_profile(current_studio(), profile_id) if profile_id else None
     return render_template("jobs/_dry_run.html", run=scheduling.dry_run(job, profile, utcnow()),
                            changed=profile_id != job.profile_id)

@@ -8,7 +8,7 @@ from flask_login import login_required
 from shutterbell import customers, orders
 from shutterbell.models import utcnow
 
-from .access import current_studio, job_or_404, or_404, redirect_after_post
+from .access import current_studio, db_int, job_or_404, or_404, redirect_after_post
 
 bp = Blueprint("orders", __name__, url_prefix="/jobs/<int:job_id>/orders")
 
@@ -21,7 +21,7 @@ def _back(job):
 @login_required
 def record(job_id: int):
     job = job_or_404(job_id)
-    customer = or_404(customers.get_customer(current_studio(), job, request.form.get("customer_id", type=int) or 0))
+    customer = or_404(customers.get_customer(current_studio(), job, request.form.get("customer_id", type=db_int) or 0))
     try:
         cents = orders.parse_amount(request.form.get("total", ""), current_studio().locale)
         orders.record(job, customer, cents, utcnow(), paid=bool(request.form.get("paid")))

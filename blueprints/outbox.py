@@ -10,7 +10,7 @@ from flask_login import login_required
 from shutterbell import composer, diagnostics, mailsettings, messages, outbox, tasks, templating
 from shutterbell.models import Studio, utcnow
 
-from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
+from .access import current_studio, db_int, job_or_404, or_404, redirect_after_post, render_form
 from .forms import OneOffForm, attach_errors
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
@@ -19,8 +19,8 @@ bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 @bp.get("/")
 @login_required
 def index():
-    status, job_id = request.args.get("status", ""), request.args.get("job", type=int)
-    result = messages.find(current_studio(), status, job_id, request.args.get("page", 1, type=int))
+    status, job_id = request.args.get("status", ""), request.args.get("job", type=db_int)
+    result = messages.find(current_studio(), status, job_id, request.args.get("page", 1, type=db_int))
     context = {"result": result, "status": status, "job_id": job_id, "causes": diagnostics.CAUSES}
     if request.htmx:
         return render_template("outbox/_table.html", **context)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
-from shutterbell import accounts, customers, outbox, profiles, suppression, tasks
+from shutterbell import customers, outbox, profiles, suppression, tasks
 from shutterbell.extensions import csrf, db, limiter
 from shutterbell.models import Job, Studio, utcnow
 
-from .access import or_404
+from .access import form_email, or_404
 from .forms import CustomerForm
 
 bp = Blueprint("public", __name__)
@@ -39,8 +39,9 @@ def _signup_page(code: str) -> dict:
             "wording": wording}
 
 
-def _signup_address() -> str:
-    return accounts.normalise_email(request.form.get("email", ""))
+def _signed_up(response) -> bool:
+    """The thanks page: a sign-up was taken (a form with errors sends nothing, and counts nothing)."""
+    return response.status_code == 200
 
 
 def _too_many_signups(_limit):
@@ -50,9 +51,9 @@ def _too_many_signups(_limit):
 
 @bp.route("/j/<code>", methods=["GET", "POST"])
 @limiter.limit(SIGNUPS_PER_CONNECTION, methods=["POST"], on_breach=_too_many_signups)
-@limiter.limit(SIGNUPS_PER_ADDRESS, key_func=_signup_address, exempt_when=lambda: not _signup_address(),
-               methods=["POST"], on_breach=_too_many_signups)
-@limiter.limit(SIGNUPS_PER_JOB, key_func=lambda: request.view_args["code"].upper(), methods=["POST"],
+@limiter.limit(SIGNUPS_PER_ADDRESS, key_func=form_email, methods=["POST"], deduct_when=_signed_up,
+               on_breach=_too_many_signups)
+@limiter.limit(SIGNUPS_PER_JOB, key_func=lambda: request.view_args["code"].strip().upper(), methods=["POST"],
                on_breach=_too_many_signups)
 def signup(code: str):
     page = _signup_page(code)

@@ -25,6 +25,8 @@ def index():
         else:
             invite_url = link_for_email("auth.accept_invite", token=token)
             if accounts.send_invitation(user, invite_url):
+                # Not shown: whoever holds the link learns whether the address signs in elsewhere.
+                invite_url = None
                 flash(_("Invitation sent to %(email)s.", email=user.email), "success")
             else:
                 flash(_("Invitation created. This instance sends no email: pass the link below on."), "warning")

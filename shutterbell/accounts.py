@@ -156,7 +156,11 @@ def accept_invite(user: User, name: str, password: str) -> None:
                               "to invite another of your addresses.", studio=user.studio.name))
     user.name = name.strip()
     user.invite_token_hash = None
-    set_password(user, password)
+    try:
+        set_password(user, password)
+    except sa.exc.IntegrityError:  # the address signed up elsewhere a moment ago
+        db.session.rollback()
+        raise AccountError(_l("This address already has a Shutterbell account with another studio.")) from None
 
 
 def set_password(user: User, password: str) -> None:

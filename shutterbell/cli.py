@@ -61,7 +61,7 @@ def reset_password(email: str) -> None:
     if user is None:
         raise click.ClickException(f"No user with a password signs in as {email}.")
     token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
-    with current_app.test_request_context():
+    with current_app.test_request_context():  # the same link the sign-in page would email
         path = url_for("auth.reset_password", token=token)
     click.echo(f"{current_app.config['BASE_URL']}{path}")
     click.echo(f"It works once, for {int(accounts.RESET_VALID_FOR.total_seconds() // 60)} minutes.", err=True)

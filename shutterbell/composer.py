@@ -126,6 +126,7 @@ _HEADER_CHARSET = _utf8(email_charset.SHORTEST)
 _QUOTED_PRINTABLE = _utf8(email_charset.QP)
 _EIGHT_BIT = _utf8(None)  # only sent with BODY=8BITMIME (RFC 6152)
 _MAX_LINE = 998  # octets per line, RFC 5322 2.1.1
+_WIRE_LINES = re.compile(r"\r\n|\r|\n")  # str.splitlines() also breaks at U+2028 and others: not on the wire
 
 
 class _WirePolicy(Compat32):
@@ -150,7 +151,7 @@ def wire_bytes(mime: MIMEMultipart) -> bytes:
 def text_part(text: str, subtype: str, eight_bit: bool) -> MIMEText:
     """A text part with the transfer encoding this text and server need: 7bit for short-lined
     ASCII, 8bit where the server offers 8BITMIME, quoted-printable everywhere else."""
-    short_lines = all(len(line.encode()) <= _MAX_LINE for line in text.splitlines())
+    short_lines = all(len(line.encode()) <= _MAX_LINE for line in _WIRE_LINES.split(text))
     if short_lines and (text.isascii() or eight_bit):
         return MIMEText(text, subtype, _EIGHT_BIT)  # the standard library marks it 7bit or 8bit
     return MIMEText(text, subtype, _QUOTED_PRINTABLE)

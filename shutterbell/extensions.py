@@ -40,7 +40,7 @@ class _AppLimiter(Limiter):
 
     @property
     def limiter(self):
-        return current_app.extensions["shutterbell.rate_limiter"]
+        return current_app.extensions.get("shutterbell.rate_limiter") or Limiter.limiter.fget(self)
 
 
 # Counts in the app's Redis (the embedded one under ./run too); storage set by create_app.

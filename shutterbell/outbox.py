@@ -375,8 +375,7 @@ def _prepare(batch: _Batch, messages: list[Message], clock, outcome: Counter[str
         except BaseTimeoutException:
             raise  # RQ's job timeout (an Exception too): stop now, as _attempt does
         except Exception as exc:  # a bug must not stop the batch, nor hit this message forever
-            _unexpected(message, exc, batch.policy, clock())
-            outcome["retry"] += 1
+            outcome[_unexpected(message, exc, batch.policy, clock())] += 1
             continue
         if reason:
             _finish(message, "skipped", clock(), error=reason)
@@ -413,22 +412,23 @@ def _attempt(session: SmtpSession | sms.SmsSession, message: Message, batch: _Ba
         raise  # RQ's job timeout: stop now; the lease outlives the job, so nobody sends meanwhile
     except Exception as exc:  # a bug must not stop the batch, nor resend this message forever
         session.close()
-        _unexpected(message, exc, policy, clock())
-        return "retry"
+        return _unexpected(message, exc, policy, clock())
     _finish(message, "sent", clock())
     return "sent"
 
 
-def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime) -> None:
-    """A bug met while handling one message: logged, retried a few times, then failed with the
-    exception's own words (never left waiting without a reason)."""
+def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime) -> str:
+    """A bug met while handling one message: logged and retried; once it has happened again and
+    the message has had ``max_unexpected_attempts``, it fails with the exception's own words
+    (never left waiting without a reason). Returns "failed" or "retry"."""
     log.exception("Sending message %s failed unexpectedly", message.id, exc_info=exc)
-    db.session.rollback()
+    db.session.rollback()  # reloads the message: its cause is still the last attempt's
     diagnosis = diagnostics.Diagnosis(diagnostics.CAUSES["other"], f"{type(exc).__name__}: {exc}"[:500])
-    if message.attempts >= policy.max_unexpected_attempts:
+    if message.cause == diagnosis.key and message.attempts >= policy.max_unexpected_attempts:
         _finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
-    else:
-        _retry_later(message, diagnosis, now, policy)
+        return "failed"
+    _retry_later(message, diagnosis, now, policy)
+    return "retry"
 
 
 def _judge(failure: DeliveryFailure) -> str:

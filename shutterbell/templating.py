@@ -255,7 +255,9 @@ def text_to_html(text: str, untrusted: tuple[str, ...] = ()) -> Markup:
     studio's own text. ``untrusted`` are values a customer typed (their name, their address):
     they are escaped like everything else and never become links, whatever they contain."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    guarded = [str(escape(value)) for value in untrusted if value]
+    # Only a value that could hold a link is guarded (names cannot any more; an old import's
+    # might): a short name must not unlink the studio's gallery URL that happens to contain it.
+    guarded = [str(escape(value)) for value in untrusted if value and "http" in value.lower()]
     html = []
     for paragraph in paragraphs:
         lines = [_linkify(str(escape(line)), guarded) for line in paragraph.strip().splitlines()]

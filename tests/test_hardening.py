@@ -1,21 +1,30 @@
 """The smaller holes the attacker probe found on a default install: each test replays one."""
+import email
+import email.policy
 import os
 import re
 
-from shutterbell import access_log, api_tokens, config, mailsettings
+import pytest
+
+from shutterbell import access_log, accounts, api_tokens, config, mailsettings
 from shutterbell.models import utcnow
 
 from .conftest import Browser, text_of
 from .test_api import Api, job  # noqa: F401 (fixture)
 from .test_email_settings import form as smtp_form
 from .test_email_settings import saved_account
+from .test_password_reset import instance_mail  # noqa: F401 (fixture)
 from .test_studio_settings import settings
 
 
 def test_a_huge_id_in_a_url_is_404_not_500(as_olivia, job):  # noqa: F811
     for url in ("/jobs/99999999999999999999999", f"/jobs/{job.id}/customers/99999999999999999999999",
-                "/outbox/9223372036854775808", "/settings/profiles/99999999999999999999999"):
+                "/outbox/9223372036854775808", "/settings/profiles/99999999999999999999999",
+                "/jobs/2147483648"):  # past PostgreSQL's INTEGER
         assert as_olivia.get(url).status_code == 404, url
+    for url in ("/outbox/?job=99999999999999999999", "/outbox/?job=2147483648&page=99999999999999999999",
+                "/jobs/?page=99999999999999999999"):
+        assert as_olivia.get(url).status_code == 200, url  # an impossible filter is no filter
 
 
 def test_a_deeply_nested_json_body_is_400_not_500(app, olivia, job):  # noqa: F811
@@ -58,19 +67,30 @@ def test_a_sender_name_with_a_line_break_is_refused_on_save_with_the_field_named
     assert mailsettings.account_of(olivia.studio).sender_name in ("", None)
 
 
-def test_an_invitation_looks_alike_whether_or_not_the_address_has_an_account_elsewhere(app, as_otto, olivia):
+def test_an_invitation_looks_alike_whether_or_not_the_address_has_an_account_elsewhere(app, as_otto, olivia,
+                                                                                     instance_mail):
     def answer(address):
         page = text_of(as_otto.post("/settings/users/", {"email": address, "name": ""}))
         flash = re.search(r'class="flash[^"]*"[^>]*>(.*?)<', page, re.DOTALL).group(1)
         row = re.search(rf"<tr>\s*<td>\s*<span class=\"meta\">{re.escape(address)}</span></td>\s*<td>(.*?)</td>",
                         page, re.DOTALL).group(1)
-        link = re.search(r"/invite/[\w-]+", page).group(0)
-        return flash.replace(address, "ADDRESS"), " ".join(row.split()), link
+        assert "/invite/" not in page  # sent by email: the link is the invitee's alone
+        return flash.replace(address, "ADDRESS"), " ".join(row.split())
 
-    *for_olivia, olivias_link = answer(olivia.email)  # Olivia signs in to another studio
-    *for_nobody, _link = answer("nobody-yet@example.com")
-    assert for_olivia == for_nobody  # the same flash, and the same "Invited" row in the list
-    # Only Olivia, who holds the link, learns that her address cannot join a second studio.
-    refused = Browser(app.test_client()).get(olivias_link)
+    assert answer(olivia.email) == answer("nobody-yet@example.com")  # Olivia signs in to another studio
+    mails = {m["To"]: m for m in (email.message_from_bytes(raw, policy=email.policy.default)
+                                  for raw in instance_mail.received)}
+    told = mails[olivia.email].get_body(("plain",)).get_content()
+    assert "already has an account" in told and "/invite/" not in told
+    invited = mails["nobody-yet@example.com"].get_body(("plain",)).get_content()
+    link = re.search(r"https://\S+(/invite/\S+)", invited).group(1)
+    assert Browser(app.test_client()).get(link).status_code == 200
+
+
+def test_the_invitee_with_an_account_elsewhere_is_told_and_keeps_their_account(app, otto, olivia):
+    invitation, token = accounts.invite_staff(otto.studio, olivia.email)
+    refused = Browser(app.test_client()).get(f"/invite/{token}")
     assert refused.status_code == 409 and "already has a Shutterbell account" in text_of(refused)
+    with pytest.raises(accounts.AccountError):
+        accounts.accept_invite(invitation, "Olivia", "another long password")
     Browser(app.test_client()).sign_in(olivia)  # her own account is untouched

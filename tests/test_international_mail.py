@@ -83,6 +83,9 @@ def test_a_line_too_long_for_smtp_is_quoted_printable_even_where_8bit_is_offered
     long_line = "Übermäßig große Grüße, 20 € " * 50  # 1,500 octets without a line break
     assert text_part(long_line, "plain", eight_bit=True)["Content-Transfer-Encoding"] == "quoted-printable"
     assert text_part("Grüße", "plain", eight_bit=True)["Content-Transfer-Encoding"] == "8bit"
+    # U+2028 is no line break on the wire: the line is still too long for 8bit.
+    assert text_part("\u2028".join(["Grüße"] * 400), "plain", eight_bit=True)["Content-Transfer-Encoding"] \
+        == "quoted-printable"
     assert text_part("Hello", "plain", eight_bit=False)["Content-Transfer-Encoding"] == "7bit"
     part = text_part(long_line, "plain", eight_bit=False)
     assert part.as_bytes().isascii() and part.get_payload(decode=True).decode() == long_line

@@ -566,6 +566,9 @@ def test_a_customer_s_own_values_never_become_links_only_the_studio_s_text_does(
                             untrusted=("https://evil.example/reset", "Groß")))
     assert '<a href="https://photos.example/g/1">' in html and 'href="https://evil.example' not in html
     assert "Hallo https://evil.example/reset," in html
+    # A short name inside the studio's own link leaves the link alone.
+    html = str(text_to_html("Hallo Anna, hier: https://fotos.example.de/anna-2024", untrusted=("Anna", "s")))
+    assert '<a href="https://fotos.example.de/anna-2024">' in html
 
 
 def test_the_studio_writes_its_own_confirmation_text(as_olivia, olivia):

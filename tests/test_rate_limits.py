@@ -123,3 +123,21 @@ def test_a_limiter_that_cannot_count_refuses_and_says_so_in_the_log(app, olivia,
     assert response.status_code == 503 and "unavailable for a moment" in text_of(response)
     assert "Rate limits cannot be counted" in caplog.text
     assert browser.get("/").status_code == 302  # not signed in: the dashboard sends to /login
+
+
+def test_only_wrong_passwords_count(app, olivia):
+    browser = Browser(app.test_client())
+    for _ in range(9):
+        browser.post("/login", {"email": olivia.email, "password": "guess"})
+    for _ in range(5):  # signing in and out all day counts nothing
+        assert browser.post("/login", {"email": olivia.email, "password": PASSWORD}).status_code == 302
+        browser.post("/logout")
+    browser.post("/login", {"email": olivia.email, "password": "guess"})  # the tenth wrong one
+    assert browser.post("/login", {"email": olivia.email, "password": PASSWORD}).status_code == 429
+
+
+def test_password_reset_requests_are_limited_per_connection(app, olivia):
+    browser = Browser(app.test_client())
+    for n in range(10):
+        assert browser.post("/forgot", {"email": f"someone{n}@example.com"}).status_code == 200
+    assert browser.post("/forgot", {"email": "one-more@example.com"}).status_code == 429
