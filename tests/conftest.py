@@ -15,11 +15,12 @@ from flask_migrate import upgrade
 
 from app import create_app
 from shutterbell import accounts, queue
-from shutterbell.extensions import db
+from shutterbell.extensions import db, mail
 from shutterbell.models import Studio
 
 from .imapserver import dovecot
-from .mailservers import Mailbox, make_certificate, submission_server
+from .mailservers import PASSWORD as SMTP_PASSWORD
+from .mailservers import SENDER, USERNAME, Mailbox, make_certificate, submission_server
 from .smsserver import sms_api
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -229,3 +230,16 @@ def imap_ports(certificate):
     folder.chmod(0o755)
     with dovecot(folder, *certificate) as ports:
         yield ports
+
+
+@pytest.fixture
+def instance_mail(app, server, monkeypatch):
+    """The instance's own mail settings point at the test server (Flask-Mail reads them once)."""
+    mailbox, port = server
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": True, "MAIL_USERNAME": USERNAME,
+                "MAIL_PASSWORD": SMTP_PASSWORD, "MAIL_DEFAULT_SENDER": SENDER, "MAIL_SUPPRESS_SEND": False}
+    for name, value in settings.items():
+        monkeypatch.setitem(app.config, name, value)
+    monkeypatch.setitem(app.extensions, "mail", mail.init_mail(app.config))
+    monkeypatch.setitem(app.config, "BASE_URL", "https://photos.lichtblick.example")
+    return mailbox

@@ -13,7 +13,6 @@ from .conftest import Browser, text_of
 from .test_api import Api, job  # noqa: F401 (fixture)
 from .test_email_settings import form as smtp_form
 from .test_email_settings import saved_account
-from .test_password_reset import instance_mail  # noqa: F401 (fixture)
 from .test_studio_settings import settings
 
 

@@ -5,33 +5,16 @@ import email.policy
 import re
 from datetime import timedelta
 
-import pytest
 import time_machine
 
 from rq import Queue, SimpleWorker
 
 from shutterbell import accounts, queue
-from shutterbell.extensions import mail
 from shutterbell.models import utcnow
 
 from .conftest import PASSWORD, Browser, text_of
-from .mailservers import PASSWORD as SMTP_PASSWORD
-from .mailservers import SENDER, USERNAME
 
 NEW_PASSWORD = "Größere Sicherheit für Jürgen €"
-
-
-@pytest.fixture
-def instance_mail(app, server, monkeypatch):
-    """The instance's own mail settings point at the test server (Flask-Mail reads them once)."""
-    mailbox, port = server
-    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": True, "MAIL_USERNAME": USERNAME,
-                "MAIL_PASSWORD": SMTP_PASSWORD, "MAIL_DEFAULT_SENDER": SENDER, "MAIL_SUPPRESS_SEND": False}
-    for name, value in settings.items():
-        monkeypatch.setitem(app.config, name, value)
-    monkeypatch.setitem(app.extensions, "mail", mail.init_mail(app.config))
-    monkeypatch.setitem(app.config, "BASE_URL", "https://photos.lichtblick.example")
-    return mailbox
 
 
 def run_worker(app) -> None:
