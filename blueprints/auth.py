@@ -7,9 +7,7 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from redis.exceptions import RedisError
-
-from shutterbell import accounts, queue, tasks
+from shutterbell import accounts, tasks
 from shutterbell.extensions import limiter
 
 from .access import form_email, link_for_email, or_404, render_form
@@ -113,12 +111,7 @@ def forgot_password():
         user = accounts.user_by_email(form.email.data)
         if user is not None:
             token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
-            config = current_app.config
-            try:
-                queue.enqueue(config["REDIS_URL"], queue.urgent(config["QUEUE_NAME"]), tasks.send_password_reset,
-                              user.id, link_for_email("auth.reset_password", token=token))
-            except (RedisError, OSError):  # the answer stays the same; the log says what happened
-                current_app.logger.exception("Could not hand the password reset email to the worker")
+            tasks.queue_password_reset(current_app.config, user.id, link_for_email("auth.reset_password", token=token))
         return render_template("auth/forgot.html", form=form, sent=True, mail_configured=mail_configured)
     return render_form("auth/forgot.html", form, mail_configured=mail_configured)
 

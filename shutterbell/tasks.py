@@ -1,11 +1,14 @@
 """Functions the RQ worker runs. Each runs inside the worker's app context (worker.py)."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import get_current_job
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "shutterbell:heartbeat"
 
@@ -51,6 +54,19 @@ def check_bounces_of(studio_id: int) -> int:
 
     account = db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio_id))
     return bounces.check_inbox(account, utcnow()) if account is not None and account.imap_host else 0
+
+
+def queue_password_reset(config, user_id: int, reset_url: str) -> bool:
+    """Hand the reset email to a worker; False (and logged) when Redis cannot take it: the page
+    answers the same either way."""
+    from . import queue
+
+    try:
+        queue.enqueue(config["REDIS_URL"], queue.urgent(config["QUEUE_NAME"]), send_password_reset, user_id, reset_url)
+    except (RedisError, OSError):
+        log.exception("Could not hand the password reset email to a worker")
+        return False
+    return True
 
 
 def send_password_reset(user_id: int, reset_url: str) -> bool:
