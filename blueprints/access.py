@@ -8,6 +8,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
 
+from shutterbell.accounts import normalise_email
 from shutterbell.extensions import db, login_manager
 from shutterbell.models import MAX_ID, Studio, User
 
@@ -77,6 +78,4 @@ def db_int(value: str) -> int:
 
 def form_email() -> str:
     """The normalised address a posted form names (rate-limit keys), "" if none."""
-    from shutterbell.accounts import normalise_email
-
     return normalise_email(request.form.get("email", ""))

@@ -65,7 +65,7 @@ def _too_many_sign_ins(_limit):
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(accounts.normalise_email(form.email.data), form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))

@@ -184,10 +184,8 @@ def user_for_reset(token: str, secret_key: str) -> User | None:
         data = _reset_signer(secret_key).loads(token, max_age=int(RESET_VALID_FOR.total_seconds()))
     except BadSignature:  # includes an expired one
         return None
-    user = db.session.get(User, data.get("user")) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
-    if user is None or not hmac.compare_digest(_reset_state(user), str(data.get("state"))):
-        return None
-    return user
+    user = db.session.get(User, data["user"])  # signed by us: the shape reset_token gave it
+    return user if user is not None and hmac.compare_digest(_reset_state(user), data["state"]) else None
 
 
 def _reset_signer(secret_key: str) -> URLSafeTimedSerializer:

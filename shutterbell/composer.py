@@ -6,10 +6,10 @@ import hashlib
 import re
 from datetime import date, datetime
 from email import charset as email_charset
-from email._policybase import Compat32
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
@@ -122,7 +122,7 @@ def _utf8(body_encoding: int | None) -> email_charset.Charset:
     return charset
 
 
-_HEADER_CHARSET = _utf8(email_charset.SHORTEST)
+_HEADER_CHARSET = _utf8(email_charset.QP)  # for headers only its header encoding counts
 _QUOTED_PRINTABLE = _utf8(email_charset.QP)
 _EIGHT_BIT = _utf8(None)  # only sent with BODY=8BITMIME (RFC 6152)
 _MAX_LINE = 998  # octets per line, RFC 5322 2.1.1
