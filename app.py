@@ -12,7 +12,7 @@ from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from shutterbell import config
+from shutterbell import config, queue, settings
 from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -70,6 +70,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     mail.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    settings.init_app(app)
+    queue.init_app(app)
     _configure_sqlite(app)
 
     from blueprints import api, auth, customers, email_settings, imports, jobs, main, orders, outbox, profiles, public, studio, tokens, users

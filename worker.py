@@ -1,5 +1,6 @@
 """Background processes: ``python worker.py`` runs an RQ worker, ``python worker.py cron`` the
-periodic-job scheduler. Both build the app once and keep one app context for every job."""
+periodic-job scheduler. Both build the app once and keep one app context for every job; the jobs
+themselves and their schedule are ``shutterbell.tasks``."""
 from __future__ import annotations
 
 import gc
@@ -9,6 +10,7 @@ from rq import Queue, Worker
 from rq.cron import CronScheduler
 
 from app import create_app
+from shutterbell import tasks
 from shutterbell.extensions import db
 from shutterbell.queue import urgent, wait_for_redis
 
@@ -17,12 +19,13 @@ def main(argv: list[str]) -> None:
     app = create_app()
     with app.app_context():
         connection = wait_for_redis(app.config["REDIS_URL"])
+        name = app.config["QUEUE_NAME"]
         if argv[1:2] == ["cron"]:
             scheduler = CronScheduler(connection=connection)
-            scheduler.load_config_from_file("shutterbell.cron")
+            for job, first, seconds in tasks.CRON:
+                scheduler.register(job, urgent(name) if first else name, interval=seconds, name=job.__name__)
             scheduler.start()
         else:
-            name = app.config["QUEUE_NAME"]
             queues = [Queue(urgent(name), connection=connection), Queue(name, connection=connection)]
             db.engine.dispose()  # each forked job opens its own connections, never the parent's
             # The app's objects live as long as the worker: each forked job's garbage collections

@@ -37,7 +37,7 @@ from rq import Queue, SimpleWorker  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bench.scheduler import PG_ADMIN  # noqa: E402
-from shutterbell import accounts, composer, jobs, mailsettings, outbox, profiles, queue, tasks  # noqa: E402
+from shutterbell import accounts, composer, jobs, mailsettings, outbox, profiles, queue, settings, tasks  # noqa: E402
 from shutterbell.extensions import db  # noqa: E402
 from shutterbell.models import Consent, Customer, Message, utcnow  # noqa: E402
 from shutterbell.profiles import NotificationInput, ProfileInput  # noqa: E402
@@ -159,7 +159,7 @@ def run(name: str, url: str, count: int, sink: Sink, rounds: int = 5) -> float:
     with app.app_context():
         upgrade()
         studio, account = seed(count, sink.port)
-        batches = make_messages(outbox.Policy.from_config(app.config))
+        batches = make_messages(settings.current().outbox)
         gc.freeze()  # as worker.py does before its first job
         worker_seconds = bare_seconds = 0.0
         received = done = 0
@@ -190,7 +190,7 @@ def two_workers(url: str, count: int, sink: Sink) -> None:
     with app.app_context():
         upgrade()
         seed(count, sink.port)
-        policy = outbox.Policy.from_config(app.config)
+        policy = settings.current().outbox
         rq_queue = Queue("bench", connection=queue.connect(REDIS_URL))
         rq_queue.empty()
         for batch in make_messages(policy):

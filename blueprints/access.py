@@ -4,10 +4,11 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
 
+from shutterbell import settings
 from shutterbell.accounts import normalise_email
 from shutterbell.extensions import db, login_manager
 from shutterbell.models import MAX_ID, Studio, User
@@ -64,7 +65,7 @@ def redirect_after_post(url: str):
 def link_for_email(endpoint: str, **values) -> str:
     """An address for an email, from BASE_URL: never from the request's Host header, which a
     stranger asking for a password reset chooses."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    return settings.current().base_url + url_for(endpoint, **values)
 
 
 def db_int(value: str) -> int:

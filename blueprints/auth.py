@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from shutterbell import accounts, tasks
+from shutterbell import accounts, settings
 from shutterbell.extensions import limiter
 
 from .access import form_email, link_for_email, or_404, render_form
@@ -106,19 +106,19 @@ def logout_everywhere():
 def forgot_password():
     """The same answer whether or not the address has an account: nobody learns who does."""
     form = ForgotPasswordForm()
-    mail_configured = not current_app.config.get("MAIL_SUPPRESS_SEND")
+    mail_configured = settings.current().instance_mail
     if form.validate_on_submit():
         user = accounts.user_by_email(form.email.data)
         if user is not None:
-            token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
-            tasks.queue_password_reset(current_app.config, user.id, link_for_email("auth.reset_password", token=token))
+            token = accounts.reset_token(user)
+            accounts.request_password_reset(user, link_for_email("auth.reset_password", token=token))
         return render_template("auth/forgot.html", form=form, sent=True, mail_configured=mail_configured)
     return render_form("auth/forgot.html", form, mail_configured=mail_configured)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    user = accounts.user_for_reset(token, current_app.config["SECRET_KEY"])
+    user = accounts.user_for_reset(token)
     if user is None:
         return render_template("auth/reset.html", form=None), 404
     form = ResetPasswordForm()

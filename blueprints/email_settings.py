@@ -3,13 +3,13 @@ inbox sync and SMS provider account for texts, each with a connection test that 
 protocol in the request (an unsaved password is never written anywhere)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, make_response, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from limits import parse
 
-from shutterbell import deliverability, diagnostics, mailcheck, mailsettings, sms
+from shutterbell import deliverability, diagnostics, mailcheck, mailsettings, settings, sms
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 
@@ -152,7 +152,7 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
     sections = {name: _section(name, forms[name], accounts[name]) for name in FORMS}
     sections["dns"] = {"form": form if service == "dns" else DnsForm(account=accounts["smtp"], formdata=None)}
     context.update(account=accounts["smtp"], sms_account=accounts["sms"], step_names=mailcheck.STEP_LABELS,
-                   sms_backend=current_app.config["SMS_BACKEND"], posted=service)
+                   sms_backend=settings.current().sms_gateway, posted=service)
     if service is None or not request.htmx:
         return render_form("email_settings/edit.html", form or forms["smtp"], status, sections=sections,
                            problems=mailsettings.recent_problems(studio.id), causes=diagnostics.CAUSES,

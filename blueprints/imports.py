@@ -1,7 +1,7 @@
 """CSV import on the job page: upload, preview, confirm, progress."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -35,7 +35,7 @@ def run(job_id: int, import_id: int):
     job = job_or_404(job_id)
     record = or_404(imports.get_import(current_studio(), job, import_id))
     if record.status == "previewed":
-        imports.start(record, current_app.config["REDIS_URL"], current_app.config["QUEUE_NAME"], utcnow())
+        imports.start(record, utcnow())
     return redirect(url_for(".show", job_id=job.id, import_id=record.id))
 
 

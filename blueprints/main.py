@@ -1,7 +1,7 @@
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from shutterbell import accounts, mailsettings, messages, profiles, queue, tasks
+from shutterbell import accounts, mailsettings, messages, profiles, queue
 from shutterbell.models import utcnow
 
 from .access import current_studio
@@ -20,7 +20,7 @@ def index():
 
 @login_required
 def dashboard():
-    last_run = tasks.last_heartbeat(queue.connect(current_app.config["REDIS_URL"]))
+    last_run = queue.current().last_heartbeat()
     studio = current_studio()
     days = messages.daily_counts(studio, utcnow())
     return render_template(

@@ -2,12 +2,12 @@
 and each message as the customer got it. Staff and owner alike."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
-from shutterbell import composer, diagnostics, mailsettings, messages, outbox, tasks, templating
+from shutterbell import composer, diagnostics, mailsettings, messages, outbox, settings, templating
 from shutterbell.models import Studio, utcnow
 
 from .access import current_studio, db_int, job_or_404, or_404, redirect_after_post, render_form
@@ -42,7 +42,7 @@ def show(message_id: int):
 def retry(message_id: int):
     message = or_404(messages.get(current_studio(), message_id))
     if messages.retry(message):
-        tasks.dispatch_now(current_app.config, [message.id])
+        outbox.dispatch_now([message.id])
         flash(_("The message will be sent again."), "success")
     return redirect_after_post(url_for(".show", message_id=message.id))
 
@@ -68,7 +68,7 @@ def approve_job(job_id: int):
         flash(_("%(num)d messages cancelled.", num=messages.cancel(waiting)), "success")
     else:
         flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
-        tasks.dispatch_now(current_app.config, [m.id for m in waiting])
+        outbox.dispatch_now([m.id for m in waiting])
     return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
 
 
@@ -92,13 +92,13 @@ def one_off(job_id: int):
     form = OneOffForm(zone=current_studio().time_zone)
     if form.validate_on_submit():
         try:
-            count = messages.send_one_off(job, form.to_input(), utcnow(), current_app.config["BASE_URL"])
+            count = messages.send_one_off(job, form.to_input(), utcnow())
         except messages.InvalidOneOff as invalid:
             attach_errors(form, invalid.problems)
         else:
             flash(ngettext("The message goes to %(num)d customer.", "The message goes to %(num)d customers.", count),
                   "success")
-            tasks.dispatch_now(current_app.config)
+            outbox.dispatch_now()
             return redirect_after_post(url_for(".index", job=job.id))
     return render_form("outbox/one_off.html", form, job=job)
 
@@ -109,7 +109,7 @@ def _source_of(studio: Studio, message) -> str:
         return message.body
     account = mailsettings.account_of(studio)
     customer = message.customer
-    unsubscribe = composer.unsubscribe_url(current_app.config["BASE_URL"], customer)
+    unsubscribe = composer.unsubscribe_url(settings.current().base_url, customer)
     try:
         mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at,
                                     untrusted=composer.typed_by_customer(customer))

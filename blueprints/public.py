@@ -2,9 +2,9 @@
 per-address rate limit; the answer is the same for a new and a repeated sign-up."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from shutterbell import customers, outbox, profiles, suppression, tasks
+from shutterbell import customers, outbox, profiles, suppression
 from shutterbell.extensions import csrf, db, limiter
 from shutterbell.models import Job, Studio, utcnow
 
@@ -61,10 +61,9 @@ def signup(code: str):
     if request.method == "POST":
         if form.validate_on_submit():
             customer, created = customers.register(job, form.to_input(), "signup", page["wording"], utcnow())
-            confirmation = created and outbox.queue_confirmation(customer, utcnow(),
-                                                                 outbox.Policy.from_config(current_app.config))
+            confirmation = created and outbox.queue_confirmation(customer, utcnow())
             if confirmation:
-                tasks.dispatch_now(current_app.config, [confirmation.id])
+                outbox.dispatch_now([confirmation.id])
             return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
         return render_template("public/signup.html", **page), 422
     return render_template("public/signup.html", **page)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import smtplib
 from dataclasses import dataclass
@@ -13,11 +14,14 @@ import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.exceptions import RedisError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import jobs, recommended, templating
+from . import jobs, queue, recommended, settings, templating
 from .extensions import db
 from .models import SetupToken, Studio, User, new_session_id, utcnow
+
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 10
 CURRENCIES = ("EUR", "CHF", "GBP", "USD", "DKK", "SEK", "NOK", "PLN", "CZK", "CAD", "AUD")
@@ -173,27 +177,38 @@ def set_password(user: User, password: str) -> None:
 RESET_VALID_FOR = timedelta(hours=1)
 
 
-def reset_token(user: User, secret_key: str) -> str:
+def reset_token(user: User) -> str:
     """A signed token for ``/reset/<token>``: it expires after RESET_VALID_FOR and works once,
     because it names the user's password and session as they are now; a reset changes both."""
-    return _reset_signer(secret_key).dumps({"user": user.id, "state": _reset_state(user)})
+    return _reset_signer().dumps({"user": user.id, "state": _reset_state(user)})
 
 
-def user_for_reset(token: str, secret_key: str) -> User | None:
+def user_for_reset(token: str) -> User | None:
     try:
-        data = _reset_signer(secret_key).loads(token, max_age=int(RESET_VALID_FOR.total_seconds()))
+        data = _reset_signer().loads(token, max_age=int(RESET_VALID_FOR.total_seconds()))
     except BadSignature:  # includes an expired one
         return None
     user = db.session.get(User, data["user"])  # signed by us: the shape reset_token gave it
     return user if user is not None and hmac.compare_digest(_reset_state(user), data["state"]) else None
 
 
-def _reset_signer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="shutterbell-password-reset")
+def _reset_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.current().secret_key, salt="shutterbell-password-reset")
 
 
 def _reset_state(user: User) -> str:
     return hashlib.sha256(f"{user.session_id}|{user.password_hash}".encode()).hexdigest()[:24]
+
+
+def request_password_reset(user: User, reset_url: str) -> bool:
+    """Hand the reset email to a worker; False (and logged) when Redis cannot take it: the page
+    answers the same either way."""
+    try:
+        queue.current().send_password_reset(user.id, reset_url)
+    except (RedisError, OSError):
+        log.exception("Could not hand the password reset email to a worker")
+        return False
+    return True
 
 
 def send_password_reset(user: User, reset_url: str) -> bool:
@@ -245,12 +260,11 @@ def send_invitation(user: User, invite_url: str) -> bool:
 def _send_instance_mail(recipient: str, subject: str, body: str) -> bool:
     """The instance's own mail (MAIL_SERVER), never a studio's account; False when the instance
     has none or the server refused."""
-    from flask import current_app
     from flask_mail import Message
 
     from .extensions import mail
 
-    if current_app.config.get("MAIL_SUPPRESS_SEND"):
+    if not settings.current().instance_mail:
         return False
     try:
         mail.send(Message(subject=subject, recipients=[recipient], body=body))

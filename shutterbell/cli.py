@@ -57,13 +57,15 @@ def reset_password(email: str) -> None:
     """Print a one-time link that sets a new password for EMAIL (for an instance without mail)."""
     from flask import current_app, url_for
 
+    from . import settings
+
     user = accounts.user_by_email(email)
     if user is None:
         raise click.ClickException(f"No user with a password signs in as {email}.")
-    token = accounts.reset_token(user, current_app.config["SECRET_KEY"])
+    token = accounts.reset_token(user)
     with current_app.test_request_context():  # the same link the sign-in page would email
         path = url_for("auth.reset_password", token=token)
-    click.echo(f"{current_app.config['BASE_URL']}{path}")
+    click.echo(f"{settings.current().base_url}{path}")
     click.echo(f"It works once, for {int(accounts.RESET_VALID_FOR.total_seconds() // 60)} minutes.", err=True)
 
 

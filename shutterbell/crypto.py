@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
+
+from . import settings
 
 
 class SecretError(RuntimeError):
@@ -21,8 +22,7 @@ def generate_key() -> str:
 
 
 def _vault() -> MultiFernet:
-    keys = [k.strip() for k in current_app.config["ENCRYPTION_KEYS"].split(",") if k.strip()]
-    return MultiFernet([Fernet(k) for k in keys])
+    return MultiFernet([Fernet(k) for k in settings.current().encryption_keys])
 
 
 def seal(secrets: dict) -> str:

@@ -165,13 +165,13 @@ def run(record: Import, now: datetime, progress_every: int = 100) -> None:
     db.session.commit()
 
 
-def start(record: Import, redis_url: str, queue_name: str, now: datetime) -> None:
+def start(record: Import, now: datetime) -> None:
     """Run a small import at once; queue a large one for the worker."""
     if record.total <= INLINE_ROWS:
         run(record, now)
         return
-    from . import queue, tasks
+    from . import queue
 
     record.status = "queued"
     db.session.commit()
-    queue.enqueue(redis_url, queue_name, tasks.run_import, record.id)
+    queue.current().run_import(record.id)

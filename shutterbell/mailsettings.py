@@ -10,10 +10,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from . import crypto, diagnostics, mailcheck
+from . import crypto, diagnostics, mailcheck, settings
 from .extensions import db
 from .models import MailAccount, MailProblem, SmsAccount, Studio
 
@@ -84,7 +83,7 @@ class SmtpInput:
 
 def tls_context() -> ssl.SSLContext:
     """The system's trusted CAs, plus the instance's own (``MAIL_CA_FILE``) if it has one."""
-    return _tls_context(current_app.config.get("MAIL_CA_FILE") or "")
+    return _tls_context(settings.current().mail_ca_file)
 
 
 @functools.lru_cache(maxsize=4)
@@ -120,7 +119,7 @@ def private_hosts_allowed() -> bool:
     """May studios' mail servers be on a private network or this machine? ``MAIL_PRIVATE_HOSTS``:
     "allow", "forbid", or "auto" (the default): allowed while the instance holds one studio (a
     self-hosted instance; its server may be on the LAN), forbidden once it hosts several."""
-    setting = current_app.config["MAIL_PRIVATE_HOSTS"]
+    setting = settings.current().mail_private_hosts
     if setting == "auto":
         return db.session.scalar(sa.select(sa.func.count()).select_from(Studio)) <= 1
     return setting == "allow"

@@ -166,11 +166,11 @@ class OneOffInput:
     send_at: datetime | None  # None: now
 
 
-def send_one_off(job: Job, data: OneOffInput, now: datetime, base_url: str) -> int:
+def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
     """A message to a target group of the job's customers, now or at a chosen time, through the
     outbox like every other (GotPhoto's "one-time messages"). Written at once: staff see exactly
     what goes out. Returns how many customers it reaches."""
-    from . import composer, mailsettings, scheduling, templating
+    from . import composer, mailsettings, scheduling, settings, templating
 
     problems = {}
     for name, source, limit in (("subject", data.subject, 200), ("body", data.body, 5000)):
@@ -187,6 +187,7 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime, base_url: str) -> i
     studio = db.session.get(Studio, job.studio_id)
     account = mailsettings.account_of(studio)
     job_part = composer.job_values(studio, job)
+    base_url = settings.current().base_url
     batch = secrets.token_hex(6)
     rows = []
     for customer in scheduling.reached(job, "email", data.audience):

@@ -12,42 +12,21 @@ import smtplib
 import ssl
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import composer, diagnostics, mailcheck, mailsettings, materialise, scheduling, sms, suppression, templating
+from . import (composer, diagnostics, mailcheck, mailsettings, materialise, queue, scheduling, settings, sms, suppression,
+               templating)
 from .diagnostics import DeliveryFailure
 from .extensions import db
+from .settings import Policy
 from .models import (Consent, Customer, Job, MailAccount, Message, Notification, Order, SchedulerPass, Studio, Voucher,
                      utcnow)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Timings from the instance configuration (seconds in tests, minutes in production)."""
-
-    base_url: str
-    grace: timedelta = timedelta(hours=24)  # later than this after its moment: skipped, not sent
-    lease: timedelta = timedelta(minutes=10)  # a claimed message not finished by then is sent again
-    reenqueue_after: timedelta = timedelta(minutes=5)  # queued this long with no worker: enqueue again
-    batch_size: int = 200  # messages per RQ job, sent over one SMTP connection
-    max_attempts: int = 8
-    max_unexpected_attempts: int = 3  # an error we do not understand rarely goes away by itself
-    first_retry: timedelta = timedelta(minutes=1)  # doubles per attempt, up to max_retry
-    max_retry: timedelta = timedelta(hours=1)
-    sms_provider: sms.Provider = sms.Provider("log", "")
-
-    @classmethod
-    def from_config(cls, config) -> Policy:
-        return cls(base_url=config["BASE_URL"], grace=timedelta(seconds=config["OUTBOX_GRACE_SECONDS"]),
-                   lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
-                   reenqueue_after=timedelta(seconds=config["OUTBOX_REENQUEUE_SECONDS"]),
-                   sms_provider=sms.Provider(config["SMS_BACKEND"], config["SMS_API_URL"]))
 
 
 log = logging.getLogger(__name__)
@@ -126,7 +105,7 @@ def cancel_ahead(job: Job, key: str, now: datetime) -> bool:
     return True
 
 
-def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Message | None:
+def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
     """The double opt-in email, made at once when a public sign-up needs confirming. The link and
     the "someone asked for this" note are added below the studio's text: no edit leaves them out."""
     if customer.confirmed_at is not None or customer.confirm_token is None:
@@ -135,13 +114,14 @@ def queue_confirmation(customer: Customer, now: datetime, policy: Policy) -> Mes
     job = db.session.get(Job, customer.job_id)
     account = mailsettings.account_of(studio)
     subject, body = composer.confirmation_texts(studio)
+    base_url = settings.current().base_url
     key = f"confirm:{customer.id}"
     row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
            "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
     try:
-        rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, policy.base_url))
-        row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, policy.base_url, customer))
+        rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, base_url))
+        row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, base_url, customer))
     except templating.TemplateProblem as problem:
         row.update(status="failed", last_error=str(problem)[:500], cause="render_error", subject="", body="")
     _insert_new([row])
@@ -198,6 +178,26 @@ def dispatch(now: datetime, policy: Policy, enqueue: Callable[[list[int], bool],
     for batch, at_front in _fair_batches(ready, policy.batch_size, busy):
         enqueue(batch, at_front)
     return len(ids)
+
+
+def run_pass(now: datetime, policy: Policy, jobs: queue.JobQueue) -> dict[str, int]:
+    """The cron's minute: make what fell due, put back what a dead worker held, hand out batches."""
+    made = schedule(now, policy)
+    swept = sweep(now, policy)
+    handed = dispatch(now, policy, lambda ids, at_front: jobs.send_messages(ids, at_front=at_front))
+    return {"made": made, "swept": swept, "dispatched": handed}
+
+
+def dispatch_now(ids: list[int] | None = None) -> None:
+    """Hand messages to the workers now (a confirmation, a retry, an approval) instead of at the
+    next minute's pass: the given ones, or every ready one, on the urgent queue (no backlog to
+    jump). If Redis is down the pass does it later: the database says what must go."""
+    jobs = queue.current()
+    try:
+        dispatch(utcnow(), settings.current().outbox, lambda batch, at_front: jobs.send_messages(batch, now=True),
+                 only=ids)
+    except (RedisError, OSError):
+        log.warning("Could not hand messages to a worker now; the next pass will", exc_info=True)
 
 
 def _studios_on_their_way(now: datetime, policy: Policy) -> set[int]:
@@ -337,7 +337,7 @@ def _send_studio_batch(studio_batch: _Batch, messages: list[Message], clock, con
             _release(texts)
             outcome["held"] += len(texts)
             return
-        with sms.SmsSession(account, studio_batch.policy.sms_provider) as session:
+        with sms.SmsSession(account, sms.Provider.configured()) as session:
             _send_each(session, studio_batch, texts, clock, outcome)
 
 

@@ -1,14 +1,26 @@
-"""Redis and RQ plumbing shared by the web app, the worker and the cron process."""
+"""How the domain hands work to the workers: ``queue.current()``, one ``JobQueue`` per process
+(bound by ``create_app``, with one Redis connection pool). Jobs are named, not imported: the job
+functions (``shutterbell.tasks``) sit above the domain and import it, never the other way round.
+"""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
-from redis import Redis
+from flask import current_app
+from redis import ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+KEY = "shutterbell.queue"
+HEARTBEAT_KEY = "shutterbell:heartbeat"
+JOBS = "shutterbell.tasks"  # the module RQ imports a job's function from
+TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+BOUNCE_CHECK_TIMEOUT = 120  # seconds: connect, sign in, search and fetch, each with its own time limit
 
 
 def connect(url: str) -> Redis:
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return Redis.from_url(url, **TIMEOUTS)
 
 
 def wait_for_redis(url: str, timeout: float = 30.0) -> Redis:
@@ -31,8 +43,47 @@ def urgent(queue_name: str) -> str:
     return f"{queue_name}-urgent"
 
 
-def enqueue(url: str, queue_name: str, func, *args, timeout: int = 3600, at_front: bool = False):
-    """Put a job on the worker queue (after the caller has committed what the job will read)."""
-    from rq import Queue
+class JobQueue:
+    """The jobs the domain asks for, each a method. Callers commit what a job will read first."""
 
-    return Queue(queue_name, connection=connect(url)).enqueue(func, *args, job_timeout=timeout, at_front=at_front)
+    def __init__(self, redis_url: str, name: str, send_timeout: int):
+        self.redis = Redis(connection_pool=ConnectionPool.from_url(redis_url, **TIMEOUTS))
+        self.name, self.send_timeout = name, send_timeout
+
+    def send_messages(self, ids: list[int], *, at_front: bool = False, now: bool = False):
+        """A batch of outbox messages; ``now``: on the urgent queue (what staff or a customer is
+        waiting for), ``at_front``: ahead of the main queue's backlog."""
+        return self._enqueue("send_messages", ids, timeout=self.send_timeout, at_front=at_front, first=now)
+
+    def run_import(self, import_id: int):
+        return self._enqueue("run_import", import_id)
+
+    def check_bounces_of(self, studio_id: int):
+        return self._enqueue("check_bounces_of", studio_id, timeout=BOUNCE_CHECK_TIMEOUT)
+
+    def send_password_reset(self, user_id: int, reset_url: str):
+        return self._enqueue("send_password_reset", user_id, reset_url, first=True)
+
+    def last_heartbeat(self) -> datetime | None:
+        """When a worker last ran the heartbeat job, or None (never, or Redis unreachable)."""
+        try:
+            value = self.redis.get(HEARTBEAT_KEY)
+        except (RedisError, OSError):
+            return None
+        return datetime.fromisoformat(value.decode()) if value else None
+
+    def _enqueue(self, job: str, *args, timeout: int = 3600, at_front: bool = False, first: bool = False):
+        """``first``: on the urgent queue, which workers take before the main one."""
+        from rq import Queue
+
+        queue = Queue(urgent(self.name) if first else self.name, connection=self.redis)
+        return queue.enqueue(f"{JOBS}.{job}", *args, job_timeout=timeout, at_front=at_front)
+
+
+def init_app(app) -> None:
+    app.extensions[KEY] = JobQueue(app.config["REDIS_URL"], app.config["QUEUE_NAME"],
+                                   app.config["OUTBOX_LEASE_SECONDS"])
+
+
+def current() -> JobQueue:
+    return current_app.extensions[KEY]

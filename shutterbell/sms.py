@@ -18,9 +18,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
-
-from . import crypto, diagnostics, mailcheck, mailsettings
+from . import crypto, diagnostics, mailcheck, mailsettings, settings
 from .diagnostics import DeliveryFailure
 from .extensions import db
 from .models import SmsAccount, Studio
@@ -46,7 +44,8 @@ class Provider:
 
     @classmethod
     def configured(cls) -> Provider:
-        return cls(current_app.config["SMS_BACKEND"], current_app.config["SMS_API_URL"])
+        instance = settings.current()
+        return cls(instance.sms_gateway, instance.sms_api_url)
 
 
 class Client:

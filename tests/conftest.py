@@ -3,6 +3,8 @@ and named people: Olivia owns Studio Lichtblick, Sam is her staff, Otto owns ano
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import functools
 import os
 import re
 import tempfile
@@ -14,7 +16,7 @@ import pytest
 from flask_migrate import upgrade
 
 from app import create_app
-from shutterbell import accounts, queue
+from shutterbell import accounts, queue, settings
 from shutterbell.extensions import db, mail
 from shutterbell.models import Studio
 
@@ -79,6 +81,21 @@ def _clean_database(request):
             connection.execute(Studio.__table__.update().values(default_profile_id=None))  # the one FK cycle
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
+
+
+def configure_app(app, monkeypatch, **values) -> None:
+    """Other instance settings for one test. The app built its settings once
+    (shutterbell/settings.py), so a test replaces the object, as a restart would."""
+    current = app.extensions[settings.KEY]
+    if "base_url" in values:
+        values["outbox"] = dataclasses.replace(current.outbox, base_url=values.pop("base_url"))
+    monkeypatch.setitem(app.extensions, settings.KEY, dataclasses.replace(current, **values))
+
+
+@pytest.fixture
+def configure(app, monkeypatch):
+    """``configure(mail_ca_file=...)``: the test app's settings, for this test."""
+    return functools.partial(configure_app, app, monkeypatch)
 
 
 @pytest.fixture
@@ -213,11 +230,10 @@ def _sms_api():
 
 
 @pytest.fixture
-def sms_provider(_sms_api, app, monkeypatch):
+def sms_provider(configure, _sms_api, app, monkeypatch):
     """The stand-in SMS provider, reset, and the app pointed at it: (provider, base_url)."""
     _sms_api[0].reset()
-    monkeypatch.setitem(app.config, "SMS_BACKEND", "twilio")
-    monkeypatch.setitem(app.config, "SMS_API_URL", _sms_api[1])
+    configure(sms_gateway="twilio", sms_api_url=_sms_api[1])
     return _sms_api
 
 
@@ -233,7 +249,7 @@ def imap_ports(certificate):
 
 
 @pytest.fixture
-def instance_mail(app, server, monkeypatch):
+def instance_mail(configure, app, server, monkeypatch):
     """The instance's own mail settings point at the test server (Flask-Mail reads them once)."""
     mailbox, port = server
     settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": True, "MAIL_USERNAME": USERNAME,
@@ -241,5 +257,5 @@ def instance_mail(app, server, monkeypatch):
     for name, value in settings.items():
         monkeypatch.setitem(app.config, name, value)
     monkeypatch.setitem(app.extensions, "mail", mail.init_mail(app.config))
-    monkeypatch.setitem(app.config, "BASE_URL", "https://photos.lichtblick.example")
+    configure(base_url="https://photos.lichtblick.example", instance_mail=True)
     return mailbox

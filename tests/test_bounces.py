@@ -76,9 +76,9 @@ def test_a_report_in_another_language_or_encoding_is_read():
 
 
 @pytest.fixture
-def inbox(imap_ports, certificate, app, monkeypatch):
+def inbox(configure, imap_ports, certificate, app, monkeypatch):
     """The Dovecot user's INBOX; what a test puts there is removed afterwards."""
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    configure(mail_ca_file=str(certificate[0]))
     client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True, ssl_context=mailsettings.tls_context())
     client.login(USERNAME, PASSWORD)
     client.select_folder("INBOX")

@@ -31,10 +31,10 @@ MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
 
 
 @pytest.fixture
-def setup(app, olivia, server, certificate, monkeypatch):
+def setup(configure, app, olivia, server, certificate, monkeypatch):
     """Olivia's studio sends through the test server; a job whose profile welcomes each customer."""
     mailbox, port = server
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    configure(mail_ca_file=str(certificate[0]))
     given = mailsettings.SmtpInput("127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Lichtblick", "")
     mailsettings.save_smtp(mailsettings.account_of(olivia.studio), given, True, utcnow())
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)

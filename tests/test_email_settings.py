@@ -1,11 +1,12 @@
 """Settings → Email: the studio's SMTP account, tested against a real server (aiosmtpd with
 STARTTLS and AUTH) before it is saved; the password sealed at rest and never shown again."""
+import dataclasses
 import re
 
 import pytest
 from cryptography.fernet import Fernet
 
-from shutterbell import config, crypto, diagnostics, mailsettings
+from shutterbell import config, crypto, diagnostics, mailsettings, settings
 from shutterbell.extensions import db
 from shutterbell.models import MailAccount, utcnow
 
@@ -14,9 +15,9 @@ from .mailservers import PASSWORD, SENDER, USERNAME, free_port
 
 
 @pytest.fixture(autouse=True)
-def trust_test_certificate(app, certificate, monkeypatch):
+def trust_test_certificate(configure, app, certificate, monkeypatch):
     """The instance trusts the test CA as it trusts a real provider's (MAIL_CA_FILE)."""
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    configure(mail_ca_file=str(certificate[0]))
 
 
 def form(port, **overrides):
@@ -106,20 +107,21 @@ def test_staff_cannot_see_or_change_mail_settings(as_sam, smtp_port):
     assert as_sam.post("/settings/email/smtp/test", form(smtp_port)).status_code == 403
 
 
-def test_rotating_the_key_keeps_every_password(app, as_olivia, olivia, smtp_port, monkeypatch):
+def test_rotating_the_key_keeps_every_password(app, as_olivia, olivia, smtp_port, configure):
     as_olivia.post("/settings/email/smtp", form(smtp_port))
-    old = app.config["ENCRYPTION_KEYS"]
-    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", f"{Fernet.generate_key().decode()},{old}")
+    new = Fernet.generate_key().decode()
+    configure(encryption_keys=(new, *app.extensions[settings.KEY].encryption_keys))
     result = app.test_cli_runner().invoke(args=["rotate-secrets"])
     assert "Re-encrypted 1 stored credential(s)." in result.output
-    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", app.config["ENCRYPTION_KEYS"].split(",")[0])
+    configure(encryption_keys=(new,))
     assert mailsettings.smtp_settings(saved_account(olivia)).password == PASSWORD  # readable without the old key
 
 
 def test_a_secret_sealed_with_a_removed_key_is_a_clear_error(bare_app, monkeypatch):
     with bare_app.app_context():
         sealed = crypto.seal({"password": "x"})
-        monkeypatch.setitem(bare_app.config, "ENCRYPTION_KEYS", Fernet.generate_key().decode())
+        other = dataclasses.replace(bare_app.extensions[settings.KEY], encryption_keys=(Fernet.generate_key().decode(),))
+        monkeypatch.setitem(bare_app.extensions, settings.KEY, other)
         with pytest.raises(crypto.SecretError, match="ENCRYPTION_KEYS"):
             crypto.unseal(sealed)
 

@@ -32,10 +32,10 @@ PEOPLE = [("Jürgen", "Groß", "juergen@example.de"), ("Éloïse", "Lefèvre", "
 
 
 @pytest.fixture(params=[True, False], ids=["8bitmime", "7bit-only"])
-def studio_job(request, app, olivia, server, certificate, monkeypatch):
+def studio_job(configure, request, app, olivia, server, certificate, monkeypatch):
     mailbox, port = server
     mailbox.offer_8bitmime = request.param
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
+    configure(mail_ca_file=str(certificate[0]))
     given = mailsettings.SmtpInput("127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, SENDER_NAME, "")
     mailsettings.save_smtp(mailsettings.account_of(olivia.studio), given, True, utcnow())
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abschlussball Gymnasium Düsseldorf",

@@ -84,10 +84,10 @@ def test_imap_is_guarded_too(bare_ctx, imap_ports, certificate, monkeypatch):
     assert refused.diagnosis.key == "private_address"
 
 
-def test_private_servers_are_allowed_while_the_instance_holds_one_studio(app, as_olivia, olivia, smtp_port,
+def test_private_servers_are_allowed_while_the_instance_holds_one_studio(configure, app, as_olivia, olivia, smtp_port,
                                                                          certificate, monkeypatch):
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
-    monkeypatch.setitem(app.config, "MAIL_PRIVATE_HOSTS", "auto")
+    configure(mail_ca_file=str(certificate[0]))
+    configure(mail_private_hosts="auto")
     form = {"preset": "", "host": "127.0.0.1", "port": str(smtp_port), "security": "starttls",
             "username": USERNAME, "password": PASSWORD, "from_address": SENDER, "sender_name": "", "reply_to": ""}
     assert db.session.scalar(db.select(db.func.count()).select_from(Studio)) == 1
@@ -96,9 +96,9 @@ def test_private_servers_are_allowed_while_the_instance_holds_one_studio(app, as
     db.session.commit()
     page = text_of(as_olivia.post("/settings/email/smtp/test", form, htmx=True))
     assert "The test failed" in page and "private network" in page
-    monkeypatch.setitem(app.config, "MAIL_PRIVATE_HOSTS", "allow")
+    configure(mail_private_hosts="allow")
     assert "Connection works" in text_of(as_olivia.post("/settings/email/smtp/test", form, htmx=True))
-    monkeypatch.setitem(app.config, "MAIL_PRIVATE_HOSTS", "forbid")
+    configure(mail_private_hosts="forbid")
     db.session.delete(db.session.scalar(db.select(Studio).where(Studio.name == "Another studio")))
     db.session.commit()
     assert "private network" in text_of(as_olivia.post("/settings/email/smtp/test", form, htmx=True))

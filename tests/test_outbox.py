@@ -31,9 +31,9 @@ POLICY = outbox.Policy(base_url="https://photos.lichtblick.example", lease=timed
 
 
 @pytest.fixture
-def mailbox(server, app, certificate, monkeypatch):
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", str(certificate[0]))
-    monkeypatch.setitem(app.config, "BASE_URL", POLICY.base_url)
+def mailbox(configure, server, app, certificate, monkeypatch):
+    configure(mail_ca_file=str(certificate[0]))
+    configure(base_url=POLICY.base_url)
     return server[0]
 
 

@@ -51,10 +51,9 @@ def test_each_mistake_is_explained(as_olivia, sms_provider, overrides, cause_wor
     assert "wrong" not in page.split('id="sms-outcome"')[1].split("</form>")[0].replace("wrong number", "")
 
 
-def test_an_unreachable_provider_is_a_connection_problem(as_olivia, app, monkeypatch):
+def test_an_unreachable_provider_is_a_connection_problem(configure, as_olivia, app, monkeypatch):
     from .mailservers import free_port
-    monkeypatch.setitem(app.config, "SMS_BACKEND", "twilio")
-    monkeypatch.setitem(app.config, "SMS_API_URL", f"http://127.0.0.1:{free_port()}")
+    configure(sms_gateway="twilio", sms_api_url=f"http://127.0.0.1:{free_port()}")
     page = text_of(as_olivia.post("/settings/email/sms/test", sms_form(), htmx=True))
     assert "The test failed" in page and "Nothing answers on this port" in page
 
@@ -84,9 +83,8 @@ def test_staff_cannot_change_sms_settings(as_sam, sms_provider):
 
 # ---- sending ------------------------------------------------------------------------------------
 
-def policy(base_url):
-    return outbox.Policy(base_url="https://photos.lichtblick.example", lease=timedelta(seconds=30),
-                         sms_provider=sms.Provider("twilio", base_url))
+# The texts go to the stand-in provider: the sms_provider fixture points the instance settings at it.
+POLICY = outbox.Policy(base_url="https://photos.lichtblick.example", lease=timedelta(seconds=30))
 
 
 @pytest.fixture
@@ -98,7 +96,7 @@ def texting(olivia, sms_provider):
     use(job, make_profile(olivia.studio, NotificationInput(
         trigger="customer_registered", days=None, audience="potential_buyers", channel="sms", subject="",
         body="Hi {{ customer.first_name }}, your photos of {{ job.name }} are online.")))
-    return job, sms_provider[0], policy(sms_provider[1])
+    return job, sms_provider[0], POLICY
 
 
 def sign_up(job, name, phone, at):
@@ -233,12 +231,12 @@ def test_texts_due_without_an_sms_account_are_skipped_not_saved_up(olivia, sms_p
         trigger="customer_registered", days=None, audience="potential_buyers", channel="sms", subject="",
         body="Hi {{ customer.first_name }}")))
     sign_up(job, "Anna", "+49 151 11111111", T0)
-    deliver(T0 + timedelta(minutes=1), policy(sms_provider[1]))
+    deliver(T0 + timedelta(minutes=1), POLICY)
     anna = texts()["+4915111111111"]
     assert anna.status == "skipped" and "No text message account" in anna.last_error
     # Setting up an account later does not send months-old texts.
     sms.save(sms.account_of(olivia.studio), sms.SmsInput(ACCOUNT_SID, TOKEN, NUMBER, time(21), time(8)), True, T0)
-    deliver(T0 + timedelta(minutes=2), policy(sms_provider[1]))
+    deliver(T0 + timedelta(minutes=2), POLICY)
     assert sms_provider[0].sent == []
 
 

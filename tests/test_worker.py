@@ -16,9 +16,19 @@ def test_a_worker_runs_the_heartbeat_and_the_dashboard_says_so(app, as_olivia):
     with app.app_context():
         SimpleWorker([rq_queue], connection=connection).work(burst=True)
     assert job.get_status(refresh=True) == "finished"
-    assert tasks.last_heartbeat(connection) is not None
+    with app.app_context():
+        assert queue.current().last_heartbeat() is not None
     assert "The background worker is running" in text_of(as_olivia.get("/"))
 
 
 def test_an_unreachable_redis_reads_as_no_heartbeat():
-    assert tasks.last_heartbeat(queue.connect("redis://127.0.0.1:1/0")) is None
+    assert queue.JobQueue("redis://127.0.0.1:1/0", "shutterbell", 60).last_heartbeat() is None
+
+
+def test_each_job_the_domain_hands_over_is_a_function_of_the_job_layer(app):
+    """The domain names jobs (it never imports the job layer): each name must resolve."""
+    jobs = queue.JobQueue(app.config["REDIS_URL"], "naming", 60)
+    handed = [jobs.send_messages([1]), jobs.run_import(1), jobs.check_bounces_of(1), jobs.send_password_reset(1, "u")]
+    assert [job.func for job in handed] == [tasks.send_messages, tasks.run_import, tasks.check_bounces_of,
+                                            tasks.send_password_reset]
+    assert [job.origin for job in handed] == ["naming", "naming", "naming", "naming-urgent"]

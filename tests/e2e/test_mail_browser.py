@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from shutterbell import accounts, customers, deliverability, jobs, outbox, profiles
+from shutterbell import accounts, customers, deliverability, jobs, outbox, profiles, settings
 from shutterbell.models import utcnow
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 from ..conftest import PASSWORD as OWNER_PASSWORD
+from ..conftest import configure_app
 from ..dnsserver import dns_server
 from ..mailservers import PASSWORD, SENDER, USERNAME
 from .conftest import DESKTOP, SCREENSHOTS, TABLET, screenshot
@@ -29,7 +30,7 @@ def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_ser
                                                              viewport, size):
     app, base_url = live_server
     mailbox, port, ca_file = smtp
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", ca_file)
+    configure_app(app, monkeypatch, mail_ca_file=ca_file)
     page = page_for(viewport)
     page.goto(f"{base_url}/settings/email/")
     sending = page.get_by_role("region", name="Sending (SMTP)")
@@ -107,7 +108,7 @@ def test_the_owner_checks_the_domain_s_dns_records(page_for, live_server, owner,
 def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monkeypatch, viewport, size):
     app, base_url = live_server
     mailbox, port, ca_file = smtp
-    monkeypatch.setitem(app.config, "MAIL_CA_FILE", ca_file)
+    configure_app(app, monkeypatch, mail_ca_file=ca_file)
     with app.app_context():
         from shutterbell import mailsettings
 
@@ -124,7 +125,7 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
             customers.register(job, customers.CustomerInput(name, "Schmidt", f"{name.lower()}-{size}@example.com",
                                                             email_consent=True), "staff", {"email": "ok"}, utcnow())
         job_id = job.id
-        policy = outbox.Policy.from_config(app.config)
+        policy = settings.current().outbox
         now = utcnow() + timedelta(seconds=1)
         outbox.schedule(now, policy)
         outbox.dispatch(now, policy, lambda ids, at_front: outbox.send_batch(ids, policy))
