@@ -12,7 +12,8 @@ from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from shutterbell import config, queue, settings
+from shutterbell import channels, config, queue, settings
+from shutterbell.channels import sms
 from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -72,6 +73,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     settings.init_app(app)
     queue.init_app(app)
+    sms.gateway_class(app.config["SMS_BACKEND"])  # an unknown gateway stops the start, not the first text
+    app.add_template_filter(_channel_label, "channel_label")
     _configure_sqlite(app)
 
     from blueprints import api, auth, customers, email_settings, imports, jobs, main, orders, outbox, profiles, public, studio, tokens, users
@@ -89,6 +92,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _channel_label(key: str, consent: bool = False) -> str:
+    """``{{ message.channel|channel_label }}``: "Email", "SMS"; with ``consent``: "Emails", "Text messages"."""
+    channel = channels.get(key)
+    return channel.consent_label if consent else channel.label
 
 
 def _studio_time_zone() -> str | None:

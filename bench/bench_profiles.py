@@ -18,7 +18,7 @@ os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp())
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
-from shutterbell import accounts, profiles, templating, triggers  # noqa: E402
+from shutterbell import accounts, channels, profiles, templating, triggers  # noqa: E402
 from shutterbell.profiles import NotificationInput, ProfileInput  # noqa: E402
 from shutterbell.recommended import RECOMMENDED_PROFILES  # noqa: E402
 
@@ -50,7 +50,7 @@ def main() -> None:
 
         def check_all():
             for n in texts:
-                templating.check(n.body, triggers.get(n.trigger), templating.MAX_EMAIL_BODY)
+                templating.check(n.body, triggers.get(n.trigger), channels.get("email").max_body)
 
         def render_all():
             for n in texts:

@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from limits import parse
 
-from shutterbell import deliverability, diagnostics, mailcheck, mailsettings, settings, sms
+from shutterbell import deliverability, diagnostics, mailcheck, mailsettings
+from shutterbell.channels import sms
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 
@@ -134,7 +135,7 @@ def _check(account, service: str, given, send_to: str = "") -> mailcheck.CheckRe
     elif service == "imap":
         result = mailsettings.check_imap(mailsettings.imap_settings(account, given), CHECK_TIMEOUT)
     else:
-        result = sms.check(given, sms.token_for(account, given), sms.Provider.configured(), CHECK_TIMEOUT)
+        result = sms.check(given, sms.token_for(account, given), CHECK_TIMEOUT)
     if not result.ok:
         mailsettings.note_problem(account.studio_id, service, "test", result.diagnosis, utcnow())
         db.session.commit()
@@ -152,7 +153,7 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
     sections = {name: _section(name, forms[name], accounts[name]) for name in FORMS}
     sections["dns"] = {"form": form if service == "dns" else DnsForm(account=accounts["smtp"], formdata=None)}
     context.update(account=accounts["smtp"], sms_account=accounts["sms"], step_names=mailcheck.STEP_LABELS,
-                   sms_backend=settings.current().sms_gateway, posted=service)
+                   sms_gateway=sms.configured_gateway(), posted=service)
     if service is None or not request.htmx:
         return render_form("email_settings/edit.html", form or forms["smtp"], status, sections=sections,
                            problems=mailsettings.recent_problems(studio.id), causes=diagnostics.CAUSES,

@@ -13,7 +13,9 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import accounts, composer, customers, deliverability, jobs, mailsettings, messages, profiles, sms, templating, triggers
+from shutterbell import (accounts, channels, composer, customers, deliverability, jobs, mailsettings, messages, profiles,
+                         templating, triggers)
+from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 LOCALES = [
@@ -219,8 +221,7 @@ class NotificationForm(Form):
     days = IntegerField(_l("Days"), validators=[Optional()])
     audience = SelectField(_l("Target group"),
                            choices=choices((a.value, a.label) for a in triggers.Audience), default="all")
-    channel = RadioField(_l("Channel"), choices=choices([("email", _l("Email")), ("sms", _l("Text message"))]),
-                         default="email")
+    channel = RadioField(_l("Channel"), choices=choices((c.key, c.name) for c in channels.every()), default="email")
     send_time = SelectField(_l("Send time"), default="default")
     send_at = TimeField(_l("Time of day"), validators=[Optional()])
     subject = StringField(_l("Subject"))

@@ -62,9 +62,9 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
                                       "MAIL_PRIVATE_HOSTS"),
         # Extra CA certificates to trust for studios' mail servers (a private CA on the LAN).
         "MAIL_CA_FILE": env.get("MAIL_CA_FILE", ""),
-        # Text messages: "twilio" (any Twilio-compatible REST API at SMS_API_URL) or "log" (development:
-        # texts are written to the worker's log, nothing is sent).
-        "SMS_BACKEND": _choice(env.get("SMS_BACKEND", "twilio"), ("twilio", "log"), "SMS_BACKEND"),
+        # Text messages: the gateway, "twilio" (any Twilio-compatible REST API at SMS_API_URL) or "log"
+        # (development: texts are written to the worker's log, nothing is sent).
+        "SMS_BACKEND": env.get("SMS_BACKEND", "twilio"),  # checked by create_app against channels.sms.GATEWAYS
         "SMS_API_URL": env.get("SMS_API_URL", "https://api.twilio.com").rstrip("/"),
         "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead
         "BABEL_DEFAULT_LOCALE": "en",

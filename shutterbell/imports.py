@@ -11,7 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import customers
+from . import channels, customers
 from .customers import CustomerInput
 from .extensions import db
 from .models import Customer, Import, Job, Studio
@@ -144,7 +144,7 @@ def run(record: Import, now: datetime, progress_every: int = 100) -> None:
     run fails, the batches before stay and the page says where it stopped."""
     job = db.session.get(Job, record.job_id)
     wording = {channel: f"Consent recorded by the studio before importing {record.filename}"
-               for channel in ("email", "sms")}
+               for channel in channels.KEYS}
     record.status = "running"
     db.session.commit()
     try:

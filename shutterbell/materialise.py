@@ -23,10 +23,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from . import scheduling, triggers
+from . import channels, scheduling, triggers
 from .extensions import db
-from .models import (Consent, Customer, Job, Message, Notification, Order, SmsAccount, Studio, Suppression, UTCDateTime,
-                     Voucher)
+from .models import Consent, Customer, Job, Message, Notification, Order, Studio, Suppression, UTCDateTime, Voucher
 from .triggers import Audience, Occurrence
 
 # An event's local day can differ from its UTC day by one; read a little more and filter exactly.
@@ -40,7 +39,6 @@ class Pass:
     until: datetime
     late_before: datetime  # due before this: made as skipped (the app was down too long)
     late_reason: str
-    no_sms_reason: str  # a text due while the studio has no SMS account: made as skipped
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,8 @@ class _Plan:
     trigger: triggers.Trigger
     studio: Studio
     zone: ZoneInfo
-    can_text: bool  # the studio has an SMS account; texts due without one are made as skipped
+    channel: channels.Channel
+    has_account: bool  # the studio has an account on the channel (see Channel.no_account_reason)
 
 
 def make_due(window: Pass) -> int:
@@ -70,20 +69,20 @@ def _plans() -> list[_Plan]:
         Notification.profile_id.in_(used), Notification.enabled, Notification.retired_at.is_(None))).all()
     studios = {s.id: s for s in db.session.scalars(sa.select(Studio).where(
         Studio.id.in_({n.studio_id for n in notifications})))}
-    texting = set(db.session.scalars(sa.select(SmsAccount.studio_id).where(
-        SmsAccount.account_sid != "", SmsAccount.credentials.is_not(None), SmsAccount.from_number != "")))
-    return [_Plan(n, triggers.get(n.trigger), studios[n.studio_id], ZoneInfo(studios[n.studio_id].time_zone),
-                  n.studio_id in texting) for n in notifications]
-
-
-def _address(notification: Notification):
-    return Customer.email if notification.channel == "email" else Customer.phone
+    with_account = {channel.key: set(db.session.scalars(channel.studios_with_account()))
+                    for channel in channels.every() if channel.no_account_reason}
+    plans = []
+    for n in notifications:
+        channel = channels.get(n.channel)
+        plans.append(_Plan(n, triggers.get(n.trigger), studios[n.studio_id], ZoneInfo(studios[n.studio_id].time_zone),
+                           channel, n.studio_id in with_account.get(channel.key, (n.studio_id,))))
+    return plans
 
 
 def _reached(notification: Notification) -> list:
     """Who a notification reaches: the same rules as ``scheduling._reaches``, as SQL conditions on
     Customer and Job (both in the FROM clause)."""
-    address = _address(notification)
+    address = channels.get(notification.channel).address_column()
     conditions = [
         Customer.job_id == Job.id, Job.profile_id == notification.profile_id, Job.status != "archived",
         Customer.confirmed_at.is_not(None), Customer.erased_at.is_(None),
@@ -154,13 +153,13 @@ def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_join
     (a column or a bound value)."""
     n = plan.notification
     late = occurrence_due < window.late_before
-    if n.channel == "sms" and not plan.can_text:  # waiting for an account would send stale texts later
-        status, reason = sa.literal("skipped"), sa.literal(window.no_sms_reason)
+    if not plan.has_account:  # waiting for an account would send stale texts later
+        status, reason = sa.literal("skipped"), sa.literal(str(plan.channel.no_account_reason))
     else:
         status = sa.case((late, sa.literal("skipped")), else_=sa.literal(_status(n)))
         reason = sa.case((late, sa.literal(window.late_reason)), else_=sa.literal(""))
     return (sa.select(
-        Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), _address(n),
+        Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), plan.channel.address_column(),
         sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due, status, sa.literal(0), reason, sa.literal(""),
         sa.literal(window.until, UTCDateTime))
         .select_from(Customer).join(Job, Customer.job_id == Job.id)

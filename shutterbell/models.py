@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import channels
 from .extensions import db
 
 
@@ -133,7 +134,6 @@ class Notification(db.Model):
     """One message of a profile. Its id is part of the scheduler's idempotency key, so an edit
     updates the row in place and a removal retires it; rows are never deleted and re-inserted."""
 
-    CHANNELS = ("email", "sms")
     SEND_TIMES = ("default", "morning", "evening", "at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,7 +157,7 @@ class Notification(db.Model):
     profile: Mapped[Profile] = relationship()
 
     __table_args__ = (
-        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.CheckConstraint(channels.check_constraint(), name="channel"),
         sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers')", name="audience"),
         sa.CheckConstraint("days is null or (days >= 0 and days <= 365)", name="days_range"),
     )
@@ -234,7 +234,6 @@ class Customer(db.Model):
 class Consent(db.Model):
     """Consent is a record: when, through which path, and the exact wording the person saw."""
 
-    CHANNELS = ("email", "sms")
     PATHS = ("signup", "staff", "import", "api")
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,7 +248,7 @@ class Consent(db.Model):
     customer: Mapped[Customer] = relationship(back_populates="consents")
 
     __table_args__ = (
-        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.CheckConstraint(channels.check_constraint(), name="channel"),
         sa.CheckConstraint("path in ('signup', 'staff', 'import', 'api')", name="path"),
     )
 
@@ -312,7 +311,7 @@ class Suppression(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("studio_id", "channel", "address", name="uq_suppression_studio_channel_address"),
-        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.CheckConstraint(channels.check_constraint(), name="channel"),
     )
 
 
@@ -502,7 +501,7 @@ class Message(db.Model):
     __table_args__ = (
         sa.CheckConstraint("status in ('scheduled', 'awaiting_approval', 'queued', 'sending', 'sent', 'failed', "
                            "'bounced', 'skipped', 'cancelled')", name="status"),
-        sa.CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        sa.CheckConstraint(channels.check_constraint(), name="channel"),
         # A send changes status and sent_at. On SQLite it moves the message's entry in each index
         # holding either: one index holds both (for the dispatcher, the sweeper, the studio's pages
         # and its sending limits), so a send moves one entry, 25 µs less than two. The outbox page

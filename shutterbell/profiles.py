@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
-from . import jobs, templating, triggers
+from . import channels, jobs, templating, triggers
 from .extensions import db
 from .models import Notification, Profile, Studio, utcnow
 
@@ -124,8 +124,8 @@ def _delivery_problems(item: NotificationInput, trigger: triggers.Trigger) -> di
     elif not trigger.allows(item.audience):
         problems["audience"] = _l("This trigger can only go to: %(groups)s.",
                                   groups=", ".join(str(a.label) for a in trigger.audiences))
-    if item.channel not in Notification.CHANNELS:
-        problems["channel"] = _l("Choose Email or Text message.")
+    if item.channel not in channels.KEYS:
+        problems["channel"] = _l("Choose how the message goes out.")
     if item.send_time not in Notification.SEND_TIMES:
         problems["send_time"] = _l("Choose a send time.")
     elif item.send_time == "at" and item.send_at is None:
@@ -135,12 +135,15 @@ def _delivery_problems(item: NotificationInput, trigger: triggers.Trigger) -> di
 
 def _message_problems(item: NotificationInput, trigger: triggers.Trigger | None) -> dict:
     problems = {}
-    if item.channel == "email":
+    if item.channel not in channels.KEYS:
+        return {}  # said on the channel field
+    channel = channels.get(item.channel)
+    if channel.text_format == "email":
         if not item.subject.strip():
             problems["subject"] = _l("An email needs a subject.")
         else:
             _collect(problems, "subject", item.subject, trigger, templating.MAX_SUBJECT)
-    limit = templating.MAX_SMS_BODY if item.channel == "sms" else templating.MAX_EMAIL_BODY
+    limit = channel.max_body
     if not item.body.strip():
         problems["body"] = _l("Write the message.")
     else:
@@ -207,7 +210,7 @@ def apply_input(notification: Notification, item: NotificationInput, position: i
     notification.channel = item.channel
     notification.send_time = item.send_time if trigger.has_send_time else "default"
     notification.send_at = item.send_at if notification.send_time == "at" else None
-    notification.subject = item.subject.strip() if item.channel == "email" else ""
+    notification.subject = item.subject.strip() if channels.get(item.channel).text_format == "email" else ""
     notification.body = item.body.strip()
     notification.requires_approval = item.requires_approval
     notification.enabled = item.enabled

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import pacing, suppression, triggers
+from . import channels, pacing, suppression, triggers
 from .extensions import db
 from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
 from .triggers import Audience, Occurrence
@@ -93,7 +93,7 @@ def _in_group(channel: str, audience: str, customer: Customer, ctx: _Context) ->
     """Target group, consent to the channel, a confirmed sign-up, and not on the suppression list."""
     if customer.confirmed_at is None or not customer.has_consent(channel):
         return False
-    address = customer.email if channel == "email" else customer.phone
+    address = channels.get(channel).address(customer)
     if not address or (channel, address) in ctx.suppressed:
         return False
     group = Audience(audience)
@@ -170,12 +170,12 @@ class DryRun:
 
 
 def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
-    # Counted from now: events that already happened have had (or are getting) their messages.
-    """What choosing ``profile`` for ``job`` would send from now on, as of today's customers."""
+    """What choosing ``profile`` for ``job`` would send from now on, as of today's customers.
+    Counted from now: events that already happened have had (or are getting) their messages."""
     found = moments(job, profile, now)
-    channels = Counter(m.notification.channel for m in found)
+    per_channel = Counter(m.notification.channel for m in found)
     last = paced_last(job.studio_id, found, now)
-    return DryRun(channels["email"], channels["sms"], len({m.customer.id for m in found}),
+    return DryRun(per_channel["email"], per_channel["sms"], len({m.customer.id for m in found}),
                   found[0].due_at if found else None, max(last.values()) if last else None)
 
 
@@ -183,25 +183,29 @@ STRETCHED = timedelta(minutes=15)  # later than its moment by this much: say whe
 
 
 def paced_last(studio_id: int, found: list[Moment], now: datetime) -> dict[int, datetime]:
-    """Per notification, when its last email goes out under the studio's sending limits, after what
-    already waits in the outbox; only where the limits stretch it by more than ``STRETCHED``."""
-    from .models import MailAccount, Message
+    """Per notification, when its last message goes out under the studio's sending limits on its
+    channel, after what already waits in the outbox; only where the limits stretch it by more
+    than ``STRETCHED``."""
+    last: dict[int, datetime] = {}
+    for channel in channels.every():
+        limits = channel.limits({studio_id}).get(studio_id)
+        mine = sorted((m for m in found if m.notification.channel == channel.key), key=lambda m: m.due_at)
+        if limits and mine:
+            for moment, at in zip(mine, _paced(studio_id, channel.key, mine, limits, now)):
+                if at - moment.due_at > STRETCHED:
+                    last[moment.notification.id] = max(at, last.get(moment.notification.id, at))
+    return last
 
-    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == studio_id))
-    emails = sorted((m for m in found if m.notification.channel == "email"), key=lambda m: m.due_at)
-    if account is None or not (account.limit_per_minute or account.limit_per_day) or not emails:
-        return {}
-    mine = sa.and_(Message.studio_id == studio_id, Message.channel == "email")
+
+def _paced(studio_id: int, channel: str, moments: list[Moment], limits: tuple[int | None, int | None],
+           now: datetime) -> list[datetime]:
+    from .models import Message
+
+    mine = sa.and_(Message.studio_id == studio_id, Message.channel == channel)
     sent = db.session.scalars(sa.select(Message.sent_at).where(mine, Message.sent_since(now - timedelta(days=1))))
     waiting = db.session.scalar(sa.select(sa.func.count()).where(
         mine, Message.status.in_(("scheduled", "queued", "sending")), Message.due_at <= now))
-    times = pacing.spread([m.due_at for m in emails], account.limit_per_minute, account.limit_per_day,
-                          [_utc(t) for t in sent], waiting, now)
-    last: dict[int, datetime] = {}
-    for moment, at in zip(emails, times):
-        if at - moment.due_at > STRETCHED:
-            last[moment.notification.id] = max(at, last.get(moment.notification.id, at))
-    return last
+    return pacing.spread([m.due_at for m in moments], *limits, [_utc(t) for t in sent], waiting, now)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -19,11 +19,9 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from . import triggers
+from . import channels, triggers
 
-MAX_SUBJECT = 200
-MAX_EMAIL_BODY = 20_000
-MAX_SMS_BODY = 1_600  # ten segments: more is a letter, not a text message
+MAX_SUBJECT = 200  # what a studio may write; a channel's body limit is its own (channels.Channel.max_body)
 
 # Objects every message may use; a trigger adds its own (order, voucher) through its catalogue entry.
 PLACEHOLDERS: dict[str, dict[str, str]] = {
@@ -79,7 +77,7 @@ GOTPHOTO_PLACEHOLDERS = {
 _GOTPHOTO_RE = re.compile(r"\[\[\s*([A-Za-z_.\s]+?)\s*\]\]")
 
 MAX_RENDERED = 100_000  # a rendered message never grows past this, whatever its placeholders hold
-MAX_SUBJECT = 300  # the outbox's column; mail clients cut far shorter subjects anyway
+MAX_RENDERED_SUBJECT = 300  # the outbox's column; mail clients cut far shorter subjects anyway
 MAX_NESTING = 30
 
 # Only the documented names exist: no Jinja globals (range, lipsum, dict, ...) and a few filters.
@@ -228,19 +226,20 @@ def render(subject: str, body: str, channel: str, context: dict) -> Rendered:
 
     Callers render only texts that passed ``check``; the errors caught here are the last line.
     """
+    text_format = channels.get(channel).text_format
     try:
         text = _compiled(body).render(context)
-        rendered_subject = _compiled(subject).render(context) if channel == "email" else ""
+        rendered_subject = _compiled(subject).render(context) if text_format == "email" else ""
     except (TemplateSyntaxError, UndefinedError, SecurityError, TypeError, ValueError) as exc:
         raise TemplateProblem(_l("This message cannot be rendered: %(error)s", error=str(exc))) from None
     except RecursionError:
         raise TemplateProblem(_l("Placeholders are nested too deeply.")) from None
     if len(text) + len(rendered_subject) > MAX_RENDERED:
         raise TemplateProblem(_l("This message is too long once its placeholders are filled in."))
-    if len(rendered_subject) > MAX_SUBJECT:
+    if len(rendered_subject) > MAX_RENDERED_SUBJECT:
         raise TemplateProblem(_l("The subject is longer than %(limit)d characters once its placeholders are "
-                                 "filled in.", limit=MAX_SUBJECT))
-    if channel == "sms":
+                                 "filled in.", limit=MAX_RENDERED_SUBJECT))
+    if text_format == "text":
         text = clean_sms(text)
         length = sms_length(text)
         return Rendered("", text, None, length.segments, length.encoding)

@@ -17,6 +17,8 @@ from rq import Queue
 from shutterbell import accounts, customers, jobs, mailsettings, materialise, outbox, queue, suppression, tasks
 from shutterbell.extensions import db
 from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
+from shutterbell.channels.email import SmtpSession
+from shutterbell.outbox.studio_batch import StudioBatch
 from shutterbell.profiles import NotificationInput
 
 from .conftest import text_of
@@ -203,14 +205,14 @@ def test_a_message_held_by_a_dead_worker_is_sent_again_after_its_lease(job, mail
 
 def test_a_bug_with_one_message_leaves_the_batch_s_other_texts_intact(job, mailbox, monkeypatch):
     sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0), sign_up(job, "Cleo", at=T0)
-    why_not = outbox._Batch.why_not
+    why_not = StudioBatch.why_not
 
     def buggy(batch, message):
         if message.recipient == "ben@example.com":
             raise RuntimeError("a bug")  # after Anna's text was written, before Cleo's
         return why_not(batch, message)
 
-    monkeypatch.setattr(outbox._Batch, "why_not", buggy)
+    monkeypatch.setattr(StudioBatch, "why_not", buggy)
     deliver(T0 + timedelta(minutes=1))
     assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "scheduled"),
                           ("cleo@example.com", "sent")}
@@ -233,7 +235,7 @@ def test_a_worker_that_dies_mid_send_leaves_the_text_for_an_identical_resend(job
         raise KeyboardInterrupt  # what a SIGTERM or kill looks like to the batch: nothing is recorded
 
     with monkeypatch.context() as patch:
-        patch.setattr(outbox.SmtpSession, "send", killed)
+        patch.setattr(SmtpSession, "send", killed)
         with pytest.raises(KeyboardInterrupt):
             outbox.send_batch(batch, POLICY, clock=lambda: T0 + timedelta(minutes=1))
     db.session.rollback()
@@ -506,7 +508,7 @@ def test_an_unwritten_message_awaiting_approval_whose_customer_was_removed_stops
                                                             requires_approval=True)))
     anna, ben = sign_up(job, "Anna", at=now), sign_up(job, "Ben", at=now)
     materialise.make_due(materialise.Pass(now - timedelta(minutes=5), now + timedelta(minutes=1),
-                                          now - timedelta(days=1), "late", "no account"))
+                                          now - timedelta(days=1), "late"))
     db.session.delete(anna)  # the pass made the rows, then Anna was removed, before it wrote the texts
     db.session.commit()
     deliver(now + timedelta(minutes=2))  # the pass goes on: Ben's text is written, Anna's skipped

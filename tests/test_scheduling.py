@@ -176,7 +176,7 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
         expected = {(m.notification.id, m.customer.id, job_.id, m.occurrence, m.due_at)
                     for job_ in (job, other) for m in scheduling.moments(job_, job_.profile, since)
                     if m.due_at <= until and f"{m.notification.id}:{m.customer.id}:{job_.id}:{m.occurrence}" not in before}
-        made = materialise.make_due(materialise.Pass(since, until, since - timedelta(days=365), "late", "no account"))
+        made = materialise.make_due(materialise.Pass(since, until, since - timedelta(days=365), "late"))
         db.session.commit()
         rows = [row for row in db.session.scalars(sa.select(Message)) if row.key not in before]
         got = {(r.notification_id, r.customer_id, r.job_id, r.key.split(":", 3)[3], r.due_at) for r in rows}
@@ -185,5 +185,4 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
         expected_total += len(expected)
     assert expected_total >= 25  # the scenario does exercise the rules
     # The whole span again: the unique key drops every row, and none is counted as made.
-    assert materialise.make_due(materialise.Pass(edges[0], edges[-1], edges[0] - timedelta(days=365), "late",
-                                                 "no account")) == 0
+    assert materialise.make_due(materialise.Pass(edges[0], edges[-1], edges[0] - timedelta(days=365), "late")) == 0

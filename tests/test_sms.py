@@ -6,7 +6,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from shutterbell import customers, jobs, outbox, sms
+from shutterbell import customers, jobs, outbox
+from shutterbell.channels import sms
 from shutterbell.extensions import db
 from shutterbell.models import Message, SmsAccount, Suppression
 from shutterbell.profiles import NotificationInput

@@ -1,31 +1,62 @@
-"""Text messages through a studio's account at an SMS provider: a Twilio-compatible REST API
-(where it lives is instance configuration, ``SMS_API_URL``) or, for development, the log. The
-settings page, its connection test and the worker use the same client; what a failure means is
-the diagnostics module's call. Texts wait through the studio's quiet hours."""
+"""Text messages, sent through each studio's account at an SMS gateway: which gateway is instance
+configuration (``SMS_BACKEND``, ``GATEWAYS``), the account and sending number are the studio's
+(Settings → Email → Text messages). The settings page, its connection test and the worker use the
+same gateway; what a failure means is the diagnostics module's call. Texts wait through the
+studio's quiet hours."""
 from __future__ import annotations
 
-import base64
-import http.client
-import json
-import logging
-import secrets
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from . import crypto, diagnostics, mailcheck, mailsettings, settings
-from .diagnostics import DeliveryFailure
-from .extensions import db
-from .models import SmsAccount, Studio
+from flask_babel import lazy_gettext as _l
 
-log = logging.getLogger(__name__)
-API = "/2010-04-01/Accounts"
-SEND_TIMEOUT = 30.0  # seconds per request to the provider, in the worker
+from .. import crypto, diagnostics, mailcheck, mailsettings, settings
+from ..config import ConfigError
+from ..diagnostics import DeliveryFailure
+from ..extensions import db
+from ..models import Customer, SmsAccount, Studio
+from . import Channel, sms_log, twilio
+
+SEND_TIMEOUT = 30.0  # seconds per request to the gateway, in the worker
+
+
+class Gateway(Protocol):
+    """One studio's account at an SMS gateway. Every call raises DeliveryFailure with its phase."""
+
+    label: str
+    notice: str  # said on the settings page, e.g. that nothing is really sent
+
+    def __init__(self, api_url: str, account_sid: str, token: str, timeout: float): ...
+
+    def account_status(self) -> str: ...
+
+    def owns_number(self, number: str) -> bool: ...
+
+    def send(self, from_number: str, to: str, body: str) -> str:
+        """Hand one text over; returns the gateway's id for it."""
+
+
+GATEWAYS: dict[str, type[Gateway]] = {"twilio": twilio.Twilio, "log": sms_log.LogOnly}  # SMS_BACKEND: gateway
+
+
+def gateway_class(name: str) -> type[Gateway]:
+    try:
+        return GATEWAYS[name]
+    except KeyError:
+        raise ConfigError(f"SMS_BACKEND must be one of {', '.join(GATEWAYS)}; got {name!r}.") from None
+
+
+def configured_gateway() -> type[Gateway]:
+    """The instance's gateway (``SMS_BACKEND``)."""
+    return gateway_class(settings.current().sms_gateway)
+
+
+def gateway(account_sid: str, token: str, timeout: float) -> Gateway:
+    """The instance's gateway, signed in as one studio's account."""
+    return configured_gateway()(settings.current().sms_api_url, account_sid, token, timeout)
 
 
 @dataclass
@@ -37,87 +68,10 @@ class SmsInput:
     quiet_end: time
 
 
-@dataclass(frozen=True)
-class Provider:
-    backend: str  # "twilio" or "log"
-    base_url: str
-
-    @classmethod
-    def configured(cls) -> Provider:
-        instance = settings.current()
-        return cls(instance.sms_gateway, instance.sms_api_url)
-
-
-class Client:
-    """One studio's provider account. Every call raises DeliveryFailure with its phase."""
-
-    def __init__(self, provider: Provider, account_sid: str, token: str, timeout: float = 15.0):
-        self.provider, self.account_sid, self.token, self.timeout = provider, account_sid, token, timeout
-
-    def account_status(self) -> str:
-        if self.provider.backend == "log":
-            return "active (log only: nothing is sent)"
-        return self._call("GET", f"{API}/{self._sid}.json", phase="auth").get("status", "")
-
-    def owns_number(self, number: str) -> bool:
-        """Is ``number`` one of the account's own? (An alphanumeric sender id cannot be looked up.)"""
-        if self.provider.backend == "log" or not number.startswith("+"):
-            return True
-        found = self._call("GET", f"{API}/{self._sid}/IncomingPhoneNumbers.json?"
-                           + urllib.parse.urlencode({"PhoneNumber": number}), phase="from_number")
-        return bool(found.get("incoming_phone_numbers"))
-
-    def send(self, from_number: str, to: str, body: str) -> str:
-        """Hand one text to the provider; returns its id for the message."""
-        if self.provider.backend == "log":
-            log.info("SMS (log only) from %s to %s: %s", from_number, to, body)
-            return f"LOG{secrets.token_hex(8)}"
-        answer = self._call("POST", f"{API}/{self._sid}/Messages.json", phase="send",
-                            form={"From": from_number, "To": to, "Body": body})
-        return answer.get("sid", "")
-
-    @property
-    def _sid(self) -> str:
-        return urllib.parse.quote(self.account_sid, safe="")
-
-    def _call(self, method: str, path: str, phase: str, form: dict | None = None) -> dict:
-        credentials = base64.b64encode(f"{self.account_sid}:{self.token}".encode()).decode()
-        request = urllib.request.Request(
-            self.provider.base_url + path, method=method,
-            data=urllib.parse.urlencode(form).encode() if form is not None else None,
-            headers={"Authorization": f"Basic {credentials}", "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            raise DeliveryFailure(_diagnose_answer(error), phase) from None
-        except urllib.error.URLError as error:
-            reason = error.reason if isinstance(error.reason, BaseException) else OSError(str(error.reason))
-            host = urllib.parse.urlsplit(self.provider.base_url).hostname or ""
-            raise DeliveryFailure(diagnostics.classify_exception(reason, "sms", "connect", host), "connect") from None
-        except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as error:
-            # The request went out and no answer came back: the provider may have taken the text.
-            if phase == "send":
-                raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["sms_outcome_unknown"],
-                                                            f"{type(error).__name__}: {error}"[:500]), "unknown") from None
-            raise DeliveryFailure(diagnostics.classify_exception(error, "sms", "connect"), "connect") from None
-        except ValueError:  # not JSON: not a Twilio-compatible API at this address
-            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["other"],
-                                                        "The SMS provider's answer was not JSON."), phase) from None
-
-
-def _diagnose_answer(error: urllib.error.HTTPError) -> diagnostics.Diagnosis:
-    try:
-        answer = json.loads(error.read() or b"{}")
-    except ValueError:
-        answer = {}
-    return diagnostics.classify_sms(error.code, answer.get("code"), str(answer.get("message") or error.reason))
-
-
-def check(given: SmsInput, token: str, provider: Provider, timeout: float = 12.0) -> mailcheck.CheckResult:
-    """Sign in to the provider and make sure the sending number is the account's; sends nothing."""
+def check(given: SmsInput, token: str, timeout: float = 12.0) -> mailcheck.CheckResult:
+    """Sign in to the gateway and make sure the sending number is the account's; sends nothing."""
     result = mailcheck.CheckResult()
-    client = Client(provider, given.account_sid, token, min(timeout, mailcheck.MAX_TIMEOUT))
+    client = gateway(given.account_sid, token, min(timeout, mailcheck.MAX_TIMEOUT))
     try:
         status = client.account_status()
         result.steps.append(mailcheck.Step("auth", True, f"{given.account_sid}: {status}"))
@@ -228,18 +182,20 @@ def studios_ready(now: datetime) -> list[int]:
 
 
 class SmsSession:
-    """The worker's side: one studio's texts of a batch, through one client."""
+    """The worker's side: one studio's texts of a batch, through one gateway client."""
 
-    def __init__(self, account: SmsAccount, provider: Provider, timeout: float | None = None):
+    def __init__(self, account: SmsAccount):
         self.account = account
-        self.client = Client(provider, account.account_sid, kept_token(account, account.account_sid),
-                             timeout or SEND_TIMEOUT)
+        self.client = gateway(account.account_sid, kept_token(account, account.account_sid), SEND_TIMEOUT)
         self.broken = False  # the provider could not be reached: the rest of the batch waits
 
     def __enter__(self) -> SmsSession:
         return self
 
     def __exit__(self, *exc) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def send(self, message, unsubscribe: str, studio_name: str, now: datetime) -> None:
@@ -252,3 +208,34 @@ class SmsSession:
     def pause(self, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
         record_failure(self.account, diagnosis, now)
         db.session.commit()
+
+
+class Sms(Channel):
+    key = "sms"
+    label = _l("SMS")
+    name = _l("Text message")
+    consent_label = _l("Text messages")
+    text_format = "text"
+    max_body = 1_600  # ten segments: more is a letter, not a text message
+    no_account_reason = _l("No text message account was set up when this text fell due.")
+
+    def address(self, customer: Customer) -> str | None:
+        return customer.phone
+
+    def address_column(self) -> sa.ColumnElement:
+        return Customer.phone
+
+    def studios_with_account(self) -> sa.Select:
+        return sa.select(SmsAccount.studio_id).where(SmsAccount.account_sid != "", SmsAccount.credentials.is_not(None),
+                                                     SmsAccount.from_number != "")
+
+    def studios_ready(self, now: datetime) -> list[int]:
+        return studios_ready(now)
+
+    def open_session(self, studio: Studio, now: datetime) -> SmsSession | None:
+        account = account_of(studio)
+        # Checked again by the worker: a batch handed over at 20:59 may be claimed after 21:00.
+        return SmsSession(account) if may_text(account, studio, now) else None
+
+
+CHANNEL = Sms()

@@ -1,0 +1,123 @@
+"""Email, sent through each studio's own SMTP account (Settings → Email): one connection per
+studio and batch. Account settings and their connection test are ``mailsettings``; what a failure
+means is ``diagnostics``'."""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from .. import composer, diagnostics, mailcheck, mailsettings
+from ..diagnostics import DeliveryFailure
+from ..extensions import db
+from ..models import Customer, MailAccount, Message, Studio
+from . import Channel
+
+
+class Email(Channel):
+    key = "email"
+    label = _l("Email")
+    name = _l("Email")
+    consent_label = _l("Emails")
+    text_format = "email"
+    max_body = 20_000
+
+    def address(self, customer: Customer) -> str | None:
+        return customer.email
+
+    def address_column(self) -> sa.ColumnElement:
+        return Customer.email
+
+    def studios_with_account(self) -> sa.Select:
+        return sa.select(MailAccount.studio_id).where(MailAccount.smtp_host != "", MailAccount.from_address != "")
+
+    def studios_ready(self, now: datetime) -> sa.Select:
+        return self.studios_with_account().where(MailAccount.smtp_failing_since.is_(None))
+
+    def limits(self, studio_ids: set[int]) -> dict[int, tuple[int | None, int | None]]:
+        return {a.studio_id: (a.limit_per_minute, a.limit_per_day) for a in db.session.scalars(
+            sa.select(MailAccount).where(MailAccount.studio_id.in_(studio_ids),
+                                         sa.or_(MailAccount.limit_per_minute.is_not(None),
+                                                MailAccount.limit_per_day.is_not(None))))}
+
+    def open_session(self, studio: Studio, now: datetime) -> SmtpSession:
+        return SmtpSession(mailsettings.account_of(studio), mailsettings.tls_context())
+
+
+class SmtpSession:
+    """One connection to the studio's server for a whole batch, opened on the first message and
+    opened again after a failure closed it. smtplib's debug output stays off (it logs AUTH)."""
+
+    CONNECTION_PHASES = ("connect", "ehlo", "tls", "auth")
+
+    def __init__(self, account: MailAccount, context: ssl.SSLContext, timeout: float = 30.0):
+        self.account, self.context, self.timeout = account, context, timeout
+        self.client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.client = None
+
+    @property
+    def broken(self) -> bool:
+        """The connection is gone (a failure closed it)."""
+        return self.client is None
+
+    def pause(self, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
+        """The studio's sending stops until a test or a save of the settings succeeds."""
+        mailsettings.record_failure(self.account, "smtp", diagnosis, now)
+        db.session.commit()
+
+    def _connect(self) -> smtplib.SMTP:
+        return mailcheck.open_smtp(mailsettings.smtp_settings(self.account), self.timeout, self.context,
+                                   allow_private=mailsettings.private_hosts_allowed())
+
+    def send(self, message: Message, unsubscribe: str, studio_name: str, now: datetime) -> None:
+        if self.client is None:
+            self.client = self._connect()
+        if not message.recipient.isascii():  # (SMTPUTF8 is not supported yet)
+            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
+                                                    "Addresses with non-ASCII characters cannot be sent to yet."),
+                              "rcpt")
+        mime = composer.build_email(message, self.account, unsubscribe, studio_name, now,
+                                    eight_bit=self.client.has_extn("8bitmime"),
+                                    untrusted=composer.typed_by_customer(message.customer))
+        options = ["BODY=8BITMIME"] if composer.needs_eight_bit(mime) else []
+        try:
+            self.client.sendmail(self.account.from_address, [message.recipient], composer.wire_bytes(mime), options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {text.decode('utf-8', 'replace')}", code), "rcpt")
+        except smtplib.SMTPSenderRefused as exc:
+            self._fail(diagnostics.classify_exception(exc, "smtp", "mail_from", self.account.smtp_host), "mail_from")
+        except smtplib.SMTPDataError as exc:
+            self._fail(diagnostics.classify_exception(exc, "smtp", "data", self.account.smtp_host), "data")
+        except (OSError, smtplib.SMTPException) as exc:
+            # The connection broke after it worked (the server closed it, a network blip): a
+            # temporary failure, whatever the words; the next message reconnects.
+            self.client = None
+            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
+                                                    f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
+
+    def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
+        try:
+            self.client.rset()  # the connection stays usable for the next recipient
+        except (OSError, smtplib.SMTPException):
+            self.close()
+        raise DeliveryFailure(diagnosis, phase)
+
+
+CHANNEL = Email()

@@ -1,0 +1,106 @@
+"""The scheduler pass (the rows of messages that fell due) and the messages made at once: the
+double opt-in email, and a cancellation from a job's timeline."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from .. import channels, composer, mailsettings, materialise, scheduling, settings, templating
+from ..extensions import db
+from ..models import Customer, Job, Message, SchedulerPass, Studio, utcnow
+from ..settings import Policy
+from .outcomes import record
+from .studio_batch import StudioBatch, customer_removed
+
+log = logging.getLogger(__name__)
+
+# A registration committed just after a pass read the clock can carry an earlier timestamp than
+# the pass: each pass looks this far behind the last one (the unique key makes overlaps harmless).
+# Such a race lasts as long as a transaction, far less than this; a longer overlap would re-check
+# a large import's rows on every pass.
+OVERLAP = timedelta(minutes=1)
+
+
+def schedule(now: datetime, policy: Policy) -> int:
+    """Make the Message row of every moment that fell due since the last pass; returns how many.
+    Safe to run twice at once, or after hours of downtime: it works from the database, not from
+    "the last minute", and the unique key drops what another pass made."""
+    last = db.session.scalar(sa.select(sa.func.max(SchedulerPass.started_at)))
+    since = last - OVERLAP if last else now - policy.grace
+    late = _("Its moment passed more than %(hours)d hours before the app could send it.",
+             hours=policy.grace.total_seconds() // 3600)
+    made = materialise.make_due(materialise.Pass(since, now, now - policy.grace, late))
+    db.session.add(SchedulerPass(started_at=now, finished_at=utcnow(), made=made))
+    db.session.commit()
+    batches: dict[int, StudioBatch] = {}
+    for message in db.session.scalars(sa.select(Message).where(
+            Message.status == "awaiting_approval", Message.body == "")).all():
+        if message.studio_id not in batches:
+            batches[message.studio_id] = StudioBatch(db.session.get(Studio, message.studio_id), policy)
+        if message.customer is None:
+            record(message, expect=message.status, status="skipped", last_error=customer_removed())
+            continue
+        try:
+            problem = batches[message.studio_id].write(message)  # an approver sees exactly what will go out
+        except Exception:  # one message must not stop every studio's pass; the worker writes it later
+            log.exception("Writing message %s for approval failed unexpectedly", message.id)
+            db.session.rollback()
+            continue
+        if problem:
+            record(message, expect=message.status, status="failed", last_error=problem, cause="render_error")
+    for batch in batches.values():
+        batch.store_written()
+    return made
+
+
+def _insert_new(rows: list[dict]) -> int:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, on SQLite and PostgreSQL alike."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(Message).on_conflict_do_nothing(index_elements=["key"]).returning(Message.id)
+    return len(db.session.execute(statement, rows).all())
+
+
+def cancel_ahead(job: Job, key: str, now: datetime) -> bool:
+    """Cancel one coming message from the job's timeline: its row is made now, as cancelled, so
+    the unique key keeps the scheduler from ever making it. Only a moment the timeline shows."""
+    moment = next((m for m in scheduling.coming(job, now) if scheduling.key_of(job, m) == key), None)
+    if moment is None:
+        return False
+    customer, channel = moment.customer, channels.get(moment.notification.channel)
+    _insert_new([{"studio_id": job.studio_id, "job_id": job.id, "customer_id": customer.id,
+                  "notification_id": moment.notification.id, "key": key, "channel": channel.key,
+                  "recipient": channel.address(customer),
+                  "subject": "", "body": "", "message_id": "", "due_at": moment.due_at, "status": "cancelled",
+                  "last_error": _("Cancelled from the job's timeline before it was due."), "created_at": now}])
+    db.session.commit()
+    return True
+
+
+def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
+    """The double opt-in email, made at once when a public sign-up needs confirming. The link and
+    the "someone asked for this" note are added below the studio's text: no edit leaves them out."""
+    if customer.confirmed_at is not None or customer.confirm_token is None:
+        return None
+    studio = db.session.get(Studio, customer.studio_id)
+    job = db.session.get(Job, customer.job_id)
+    account = mailsettings.account_of(studio)
+    subject, body = composer.confirmation_texts(studio)
+    base_url = settings.current().base_url
+    key = f"confirm:{customer.id}"
+    row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
+           "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
+           "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
+    try:
+        rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, base_url))
+        row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, base_url, customer))
+    except templating.TemplateProblem as problem:
+        row.update(status="failed", last_error=str(problem)[:500], cause="render_error", subject="", body="")
+    _insert_new([row])
+    db.session.commit()
+    return db.session.scalar(sa.select(Message).where(Message.key == key))

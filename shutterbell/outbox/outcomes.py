@@ -1,0 +1,76 @@
+"""The one writer of a message's outcome (sent, failed, retried, given back), on the worker's
+measured path."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .. import diagnostics
+from ..extensions import db
+from ..models import Message
+from ..settings import Policy
+
+
+def record(message: Message, expect: str = "sending", **values) -> None:
+    """Commit one message's outcome, only while the row is still ``expect`` (erasure or a cancel
+    may have moved it meanwhile). The worker does this once per message, so it goes straight to
+    the DB-API cursor of the session's own connection: through SQLAlchemy's execute and commit it
+    took 441 µs a message on SQLite, this way 261 µs (bench/delivery.py)."""
+    db.session.flush()  # what else changed with this message (a suppression, an SMS id) commits with it
+    connection = db.session.connection()
+    sql, convert = _outcome_statement(connection.dialect, tuple(sorted(values)))
+    raw = connection.connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, convert(values, message.id, expect))
+    finally:
+        cursor.close()
+    raw.commit()  # the session's transaction goes on, with nothing pending (flushed above)
+    for name, value in values.items():
+        set_committed_value(message, name, value)
+
+
+@functools.cache
+def _outcome_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> tuple[str, Callable]:
+    """The UPDATE of ``columns`` in the driver's own SQL, and what turns values into its parameters
+    (the columns' bind processors: naive UTC for SQLite's datetimes, say)."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    table = Message.__table__
+    sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(name)} = {mark}' for name in columns)} "
+           f"WHERE id = {mark} AND status = {mark}")
+    processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
+
+    def convert(values: dict, ident: int, expect: str) -> tuple:
+        return (*(process(values[name]) if process and values[name] is not None else values[name]
+                  for name, process in processors), ident, expect)
+    return sql, convert
+
+
+def finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "") -> None:
+    record(message, status=status, lease_until=None, last_error=error[:500], cause=cause,
+            sent_at=now if status == "sent" else message.sent_at)
+
+
+def retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy) -> None:
+    """Back off and try again. A temporary failure is retried until the grace period is over (a
+    server down for hours is not the message's fault)."""
+    if now - message.due_at > policy.grace:
+        finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
+        return
+    wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
+    record(message, status="scheduled", lease_until=None, enqueued_at=None, next_attempt_at=now + wait,
+            last_error=diagnosis.detail[:500], cause=diagnosis.key)
+
+
+def release(messages: list[Message], next_attempt_at: datetime | None = None) -> None:
+    """Back to the queue without counting the attempt (a paused account is not the message's fault)."""
+    for message in messages:
+        message.status, message.lease_until, message.enqueued_at = "scheduled", None, None
+        message.attempts = max(0, message.attempts - 1)
+        message.next_attempt_at = next_attempt_at
+    db.session.commit()

@@ -1,0 +1,131 @@
+"""What a worker (or the pass, for messages awaiting approval) reads once per studio, whether a
+made message is still wanted at send time, and its text, written once."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .. import composer, mailsettings, suppression, templating
+from ..extensions import db
+from ..models import Consent, Job, Message, Notification, Order, Studio, Voucher
+from ..settings import Policy
+
+
+def customer_removed() -> str:
+    """Why a message is not sent to a customer removed while a pass made it (see Message)."""
+    return _("The customer was removed from the job.")
+
+
+class StudioBatch:
+    """What a worker needs for one studio's messages, read once: the account, the suppression list,
+    each job's placeholder values."""
+
+    def __init__(self, studio: Studio, policy: Policy):
+        self.studio, self.policy = studio, policy
+        self.account = mailsettings.account_of(studio)
+        self.suppressed = suppression.suppressed(studio.id)
+        self._job_parts: dict[int, dict] = {}
+        self._written: list[dict] = []  # plain values: a rollback meanwhile expires the objects
+        self.buyers: set[int] = set()
+        self.orders: dict[int, Order] = {}
+        self.consents: set[tuple[int, str]] = set()
+
+    def read_customers(self, messages: list[Message]) -> None:
+        """The batch's customers' consents and orders, a query each: who agreed to which channel,
+        who is a buyer now, and each order's state."""
+        customer_ids = {m.customer_id for m in messages}
+        self.consents = set(db.session.execute(
+            sa.select(Consent.customer_id, Consent.channel)
+            .where(Consent.customer_id.in_(customer_ids), Consent.withdrawn_at.is_(None))).tuples())
+        for order in db.session.scalars(sa.select(Order).where(Order.customer_id.in_(customer_ids))):
+            self.orders[order.id] = order
+            if order.cancelled_at is None:
+                self.buyers.add(order.customer_id)
+
+    def why_not(self, message: Message) -> str:
+        """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
+        a job whose profile changed or was archived: skipped with the reason, never sent."""
+        customer = message.customer
+        if customer is None:
+            return customer_removed()
+        if customer.erased_at is not None:
+            return _("The customer's data was erased.")
+        if (message.channel, message.recipient) in self.suppressed:
+            return _("The recipient unsubscribed (on the studio's suppression list).")
+        if message.is_confirmation:  # asks for consent, so it needs none; pointless once confirmed
+            return _("The sign-up was confirmed already.") if customer.confirmed_at else ""
+        if (customer.id, message.channel) not in self.consents:
+            return _("The customer withdrew consent to this channel.")
+        notification: Notification | None = message.notification
+        job: Job | None = message.job
+        if notification is not None and job is not None:
+            if job.status == "archived":
+                return _("The job was archived.")
+            if notification.retired_at is not None or job.profile_id != notification.profile_id:
+                return _("The job's communication profile changed; this message is no longer part of it.")
+            if not notification.enabled:
+                return _("The notification was switched off.")
+            return self._still_fits(message, notification)
+        return ""
+
+    def _still_fits(self, message: Message, notification: Notification) -> str:
+        """The target group and the order as they are now (a message can wait, e.g. for approval)."""
+        buyer = message.customer_id in self.buyers
+        if (notification.audience == "buyers" and not buyer) or (notification.audience == "potential_buyers" and buyer):
+            return _("The customer is no longer in the notification's target group.")
+        kind, _sep, ident = _occurrence_of(message.key)
+        order = self.orders.get(int(ident)) if kind == "order" else None
+        if order is not None and order.cancelled_at is not None:
+            return _("The order was cancelled.")
+        if order is not None and notification.trigger == "days_after_order_unpaid" and order.paid_at is not None:
+            return _("The order was paid.")
+        return ""
+
+    def write(self, message: Message) -> str:
+        """Render a made message once (a retry sends the same text and Message-ID), kept on the
+        object until ``store_written``. Returns why it cannot be written, or ""."""
+        if message.body:
+            return ""
+        job, notification = message.job, message.notification
+        if notification is None:  # a confirmation whose text failed when it was made
+            return _("This message has no text and cannot be written again.")
+        if job.id not in self._job_parts:
+            self._job_parts[job.id] = composer.job_values(self.studio, job)
+        kind, _sep, ident = _occurrence_of(message.key)
+        order = db.session.get(Order, int(ident)) if kind == "order" else None
+        voucher = db.session.get(Voucher, int(ident)) if kind == "voucher" else None
+        try:
+            rendered = templating.render(notification.subject, notification.body, notification.channel,
+                                         composer.context_for(self.studio, job, message.customer, self.policy.base_url,
+                                                              order, voucher, self._job_parts[job.id]))
+        except templating.TemplateProblem as problem:
+            return str(problem)[:500]
+        # Kept on the object without marking it changed: store_written saves the batch's at once.
+        set_committed_value(message, "subject", rendered.subject)
+        set_committed_value(message, "body", rendered.text)
+        set_committed_value(message, "message_id", composer.message_id_for(message.key, self.account.from_address))
+        self._written.append({"_id": message.id, "_subject": message.subject, "_body": message.body,
+                              "_message_id": message.message_id})
+        return ""
+
+    def store_written(self) -> None:
+        """Save the texts written since the last call, in one commit (a commit per row would cost
+        a send's worth each). Only into rows still unwritten: two scheduler passes at once may
+        both write a message awaiting approval, and the first one's text is the one kept (a
+        worker's rows are claimed, so nobody else writes them)."""
+        if self._written:
+            table = Message.__table__
+            db.session.execute(
+                table.update().where(table.c.id == sa.bindparam("_id"), table.c.body == "")
+                .values(subject=sa.bindparam("_subject"), body=sa.bindparam("_body"),
+                        message_id=sa.bindparam("_message_id")),
+                self._written)
+            self._written.clear()
+        db.session.commit()
+
+
+def _occurrence_of(key: str) -> tuple[str, str, str]:
+    """("order", ":", "17") from "3:12:5:order:17"; the occurrence is the key's tail."""
+    occurrence = key.split(":", 3)[3]
+    return occurrence.partition(":")
