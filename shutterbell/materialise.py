@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from . import channels, scheduling, triggers
 from .extensions import db
 from .models import Consent, Customer, Job, Message, Notification, Order, Studio, Suppression, UTCDateTime, Voucher
+from .message_keys import date_subject, key_sql, occurrence, occurrence_sql
 from .triggers import Audience, Occurrence
 
 # An event's local day can differ from its UTC day by one; read a little more and filter exactly.
@@ -106,10 +107,6 @@ def _status(notification: Notification) -> str:
     return "awaiting_approval" if notification.requires_approval else "scheduled"
 
 
-def _text(value) -> sa.ColumnElement:
-    return sa.cast(value, sa.String)
-
-
 _COLUMNS = ["studio_id", "job_id", "customer_id", "notification_id", "key", "channel", "recipient", "subject",
             "body", "message_id", "due_at", "status", "attempts", "last_error", "cause", "created_at"]
 
@@ -173,16 +170,14 @@ def _instant_events(plan: _Plan, window: Pass) -> int:
     n = plan.notification
     since, until = sa.literal(window.since, UTCDateTime), sa.literal(window.until, UTCDateTime)
     if plan.trigger.occurrence is Occurrence.REGISTRATION:
-        key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) \
-            + sa.literal(":registration:") + _text(Customer.id)
+        key = key_sql(n.id, Customer.id, Job.id, occurrence_sql(Occurrence.REGISTRATION, Customer.id))
         base = _row_select(plan, window, key, Customer.confirmed_at)
         event, written = Customer.confirmed_at, Customer.created_at
     else:
-        key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) \
-            + sa.literal(":order:") + _text(Order.id)
+        key = key_sql(n.id, Customer.id, Job.id, occurrence_sql(Occurrence.ORDER, Order.id))
         base = (_row_select(plan, window, key, Order.placed_at)
                 .join(Order, sa.and_(Order.customer_id == Customer.id, Order.job_id == Job.id))
-                .where(Order.cancelled_at.is_(None)))
+                .where(*plan.trigger.going(Order)))
         event, written = Order.placed_at, Order.created_at
     return (_insert(base.where(event >= since, event <= until))
             + _insert(base.where(written >= since, written <= until, event < since)))
@@ -200,15 +195,14 @@ def _delayed_events(plan: _Plan, window: Pass) -> int:
         query = (sa.select(Customer.id, Order.placed_at, Order.id).select_from(Customer)
                  .join(Job, Customer.job_id == Job.id)
                  .join(Order, sa.and_(Order.customer_id == Customer.id, Order.job_id == Job.id))
-                 .where(*_reached(n), Order.cancelled_at.is_(None), Order.placed_at >= low, Order.placed_at <= high))
-        if plan.trigger.key == "days_after_order_unpaid":
-            query = query.where(Order.paid_at.is_(None))
+                 .where(*_reached(n), *plan.trigger.going(Order), Order.placed_at >= low, Order.placed_at <= high))
     due = []
     for customer_id, event, order_id in db.session.execute(query):
         moment = scheduling.after_event(event, n, plan.trigger, plan.studio, plan.zone)
         if window.since <= moment <= window.until:
-            occurrence = f"registration:{customer_id}" if order_id is None else f"order:{order_id}"
-            due.append({"customer": customer_id, "due": moment, "occurrence": occurrence})
+            due.append({"customer": customer_id, "due": moment,
+                        "occurrence": occurrence(Occurrence.REGISTRATION, customer_id) if order_id is None
+                        else occurrence(Occurrence.ORDER, order_id)})
     return _insert_for_customers(plan, window, due)
 
 
@@ -222,10 +216,11 @@ def _anchored(plan: _Plan, window: Pass) -> int:
     if trigger.occurrence is Occurrence.VOUCHER:
         rows = db.session.execute(sa.select(Voucher.job_id, Voucher.id, Voucher.expires_at)
                                   .join(Job, Voucher.job_id == Job.id)
-                                  .where(live_jobs, Voucher.expires_at.between(low.date(), high.date())))
+                                  .where(live_jobs, *trigger.going(Voucher),
+                                         Voucher.expires_at.between(low.date(), high.date())))
         for job_id, voucher_id, expires in rows:
-            due.append((job_id, f"voucher:{voucher_id}", scheduling.on_day(expires, n, trigger, plan.studio, plan.zone),
-                        False))
+            due.append((job_id, occurrence(Occurrence.VOUCHER, voucher_id),
+                        scheduling.on_day(expires, n, trigger, plan.studio, plan.zone), False))
     else:
         column = getattr(Job, trigger.keys_off.removeprefix("job."))
         is_day = isinstance(column.type, sa.Date)
@@ -238,13 +233,14 @@ def _anchored(plan: _Plan, window: Pass) -> int:
             moment = (scheduling.on_day(value, n, trigger, plan.studio, plan.zone) if is_day
                       else scheduling.after_event(value, n, trigger, plan.studio, plan.zone))
             late_entry = not is_day and not trigger.takes_days
-            due.append((job_id, f"date:{trigger.keys_off}:{value.isoformat()}", moment, late_entry))
+            due.append((job_id, occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, value)), moment,
+                        late_entry))
     made = 0
-    for job_id, occurrence, moment, late_entry in due:
+    for job_id, occurred, moment, late_entry in due:
         if moment > window.until or (moment < window.since and not late_entry):
             continue
         at = sa.literal(moment, UTCDateTime)
-        key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(f":{job_id}:{occurrence}")
+        key = key_sql(n.id, Customer.id, Job.id, sa.literal(occurred))
         made += _insert(_row_select(plan, window, key, at).where(Job.id == job_id, Customer.confirmed_at <= at))
     return made
 
@@ -262,7 +258,6 @@ def _insert_for_customers(plan: _Plan, window: Pass, due: list[dict]) -> int:
         return 0
     n = plan.notification
     at = sa.bindparam("due", type_=UTCDateTime)
-    key = sa.literal(f"{n.id}:") + _text(Customer.id) + sa.literal(":") + _text(Job.id) + sa.literal(":") \
-        + sa.bindparam("occurrence", type_=sa.String)
+    key = key_sql(n.id, Customer.id, Job.id, sa.bindparam("occurrence", type_=sa.String))
     select = _row_select(plan, window, key, at).where(Customer.id == sa.bindparam("customer"))
     return sum(_insert(select, params) for params in due)

@@ -170,7 +170,7 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
     """A message to a target group of the job's customers, now or at a chosen time, through the
     outbox like every other (GotPhoto's "one-time messages"). Written at once: staff see exactly
     what goes out. Returns how many customers it reaches."""
-    from . import composer, mailsettings, scheduling, settings, templating
+    from . import composer, mailsettings, message_keys, scheduling, settings, templating
 
     problems = {}
     for name, source, limit in (("subject", data.subject, 200), ("body", data.body, 5000)):
@@ -193,7 +193,7 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
     for customer in scheduling.reached(job, "email", data.audience):
         rendered = templating.render(data.subject, data.body, "email",
                                      composer.context_for(studio, job, customer, base_url, job_part=job_part))
-        key = f"oneoff:{batch}:{customer.id}"
+        key = message_keys.one_off(batch, customer.id)
         rows.append(Message(studio_id=studio.id, job_id=job.id, customer_id=customer.id, key=key, channel="email",
                             recipient=customer.email, subject=rendered.subject, body=rendered.text,
                             message_id=composer.message_id_for(key, account.from_address),

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import channels
+from . import channels, message_keys
 from .extensions import db
 
 
@@ -485,7 +485,7 @@ class Message(db.Model):
 
     @property
     def is_confirmation(self) -> bool:
-        return self.key.startswith("confirm:")
+        return message_keys.is_confirmation(self.key)
 
     @classmethod
     def sent_since(cls, moment: datetime) -> sa.ColumnElement[bool]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from . import channels, pacing, suppression, triggers
 from .extensions import db
 from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
+from .message_keys import MessageKey, date_subject, occurrence
 from .triggers import Audience, Occurrence
 
 
@@ -50,10 +51,9 @@ class _Context:
         self.zone = ZoneInfo(self.studio.time_zone)
         self.customers = db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
                                             .options(selectinload(Customer.consents))).all()
-        self.orders = db.session.scalars(sa.select(Order).where(
-            Order.job_id == job.id, Order.cancelled_at.is_(None))).all()
+        self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id)).all()
         self.vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id)).all()
-        self.buyers = {order.customer_id for order in self.orders}
+        self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
         self.suppressed = suppression.suppressed(job.studio_id)
 
     def local_date(self, moment: datetime) -> date:
@@ -76,13 +76,13 @@ def _moments_of(notification: Notification, ctx: _Context):
     for customer in ctx.customers:
         if not _reaches(notification, customer, ctx):
             continue
-        for occurrence, due_at in _occurrences(notification, trigger, customer, ctx):
+        for occurred, due_at in _occurrences(notification, trigger, customer, ctx):
             # A date or voucher moment that passed before the customer's sign-up counted
             # (confirmed) is not theirs; what their own registration and orders start is.
             late = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
             if late and due_at < customer.confirmed_at:
                 continue
-            yield Moment(notification, customer, occurrence, due_at)
+            yield Moment(notification, customer, occurred, due_at)
 
 
 def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> bool:
@@ -111,29 +111,26 @@ def _occurrences(notification: Notification, trigger: triggers.Trigger, customer
     """(occurrence key, due moment) pairs of this notification for this customer."""
     if trigger.occurrence is Occurrence.REGISTRATION:
         # With double opt-in the welcome goes out once the sign-up is confirmed.
-        yield f"registration:{customer.id}", _after(customer.confirmed_at, notification, trigger, ctx)
+        yield occurrence(Occurrence.REGISTRATION, customer.id), _after(customer.confirmed_at, notification, trigger, ctx)
     elif trigger.occurrence is Occurrence.ORDER:
         for order in ctx.orders:
-            if order.customer_id != customer.id:
-                continue
-            if trigger.key == "days_after_order_unpaid" and order.paid_at is not None:
-                continue  # stops as soon as it is paid
-            yield f"order:{order.id}", _after(order.placed_at, notification, trigger, ctx)
+            if order.customer_id == customer.id and not trigger.stopped(order):
+                yield occurrence(Occurrence.ORDER, order.id), _after(order.placed_at, notification, trigger, ctx)
     elif trigger.occurrence is Occurrence.VOUCHER:
         for voucher in ctx.vouchers:
-            yield f"voucher:{voucher.id}", _on_day(voucher.expires_at, notification, trigger, ctx)
+            if not trigger.stopped(voucher):
+                yield occurrence(Occurrence.VOUCHER, voucher.id), _on_day(voucher.expires_at, notification, trigger,
+                                                                           ctx)
     else:
         value = _date_value(trigger, ctx)
         if value is not None:
-            key = value.isoformat()
             due = (_after(value, notification, trigger, ctx) if isinstance(value, datetime)
                    else _on_day(value, notification, trigger, ctx))
-            yield f"date:{trigger.keys_off}:{key}", due
+            yield occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, value)), due
 
 
 def _date_value(trigger: triggers.Trigger, ctx: _Context) -> date | datetime | None:
-    return {"job.published_at": ctx.job.published_at, "job.archives_at": ctx.job.archives_at,
-            "job.order_deadline": ctx.job.order_deadline, "job.shoot_date": ctx.job.shoot_date}[trigger.keys_off]
+    return getattr(ctx.job, trigger.keys_off.removeprefix("job."))
 
 
 def _after(event: datetime, notification: Notification, trigger: triggers.Trigger, ctx: _Context) -> datetime:
@@ -214,7 +211,7 @@ def _utc(moment: datetime) -> datetime:
 
 def key_of(job: Job, moment: Moment) -> str:
     """The outbox's unique key of a moment (see ``Message.key``)."""
-    return f"{moment.notification.id}:{moment.customer.id}:{job.id}:{moment.occurrence}"
+    return str(MessageKey(moment.notification.id, moment.customer.id, job.id, moment.occurrence))
 
 
 def coming(job: Job, now: datetime) -> list[Moment]:

@@ -1,12 +1,18 @@
-"""The trigger catalogue: the one place that says what can start a notification.
+"""The trigger catalogue: the one place that says what can start a notification, who it may
+reach and what stops it.
 
-Forms offer these triggers, validation checks against them and the scheduler reads them to
-decide what is due. Adding a trigger means adding one entry to ``CATALOGUE`` (see CONTRIBUTING.md).
+Forms offer these triggers and validation checks against them. Three readers decide from the same
+entries what is due: the job's timeline (``scheduling``), the scheduler pass (``materialise``, in
+SQL) and the worker's check at send time (``outbox.studio_batch``); a test holds them against each
+other for every trigger. No code outside this module branches on a trigger's key. Adding a
+trigger means adding one entry to ``CATALOGUE`` (see CONTRIBUTING.md).
 """
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -47,6 +53,22 @@ class Occurrence(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Stop:
+    """What ends a trigger's message for one occurrence: the occurrence's subject (the order, the
+    voucher) has ``attribute`` set. The timeline leaves the message out, the pass does not make it
+    and the worker skips one already made, saying ``reason``."""
+
+    attribute: str
+    reason: str
+
+    def applies(self, subject) -> bool:
+        return getattr(subject, self.attribute) is not None
+
+    def sql(self, model) -> sa.ColumnElement[bool]:
+        return getattr(model, self.attribute).is_not(None)
+
+
+@dataclass(frozen=True)
 class Trigger:
     key: str
     label: str
@@ -58,6 +80,7 @@ class Trigger:
     occurrence: Occurrence
     context: tuple[str, ...] = ()  # extra placeholder objects this trigger provides
     phrase: str = ""  # what follows "N days" in a summary, for triggers that take days
+    stops: tuple[Stop, ...] = ()
 
     def summary(self, days: int | None) -> str:
         """'7 days before the job is archived'; the label for triggers without days."""
@@ -73,8 +96,18 @@ class Trigger:
     def allows(self, audience: Audience | str) -> bool:
         return Audience(audience) in self.audiences
 
+    def stopped(self, subject) -> str:
+        """Why the message of this occurrence no longer goes ("" if it still does)."""
+        return next((str(stop.reason) for stop in self.stops if stop.applies(subject)), "")
+
+    def going(self, model) -> list[sa.ColumnElement[bool]]:
+        """``stopped`` as SQL conditions on the subject's model, for the pass."""
+        return [~stop.sql(model) for stop in self.stops]
+
 
 _EVERYONE = (Audience.ALL, Audience.POTENTIAL_BUYERS, Audience.BUYERS)
+_CANCELLED = Stop("cancelled_at", _l("The order was cancelled."))
+_PAID = Stop("paid_at", _l("The order was paid."))
 
 CATALOGUE: dict[str, Trigger] = {
     t.key: t
@@ -93,13 +126,13 @@ CATALOGUE: dict[str, Trigger] = {
                 True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
                 phrase=_l("before the order deadline")),
         Trigger("order_placed", _l("After an order was placed"), "order.placed_at",
-                False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",)),
+                False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",), stops=(_CANCELLED,)),
         Trigger("days_after_order", _l("Days after an order was placed"), "order.placed_at",
                 False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
-                phrase=_l("after an order was placed")),
+                phrase=_l("after an order was placed"), stops=(_CANCELLED,)),
         Trigger("days_after_order_unpaid", _l("Days after an order that is still unpaid"), "order.placed_at",
                 False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
-                phrase=_l("after an order that is still unpaid")),
+                phrase=_l("after an order that is still unpaid"), stops=(_CANCELLED, _PAID)),
         Trigger("days_before_voucher_expires", _l("Days before a voucher expires"), "voucher.expires_at",
                 True, True, -1, (Audience.ALL, Audience.POTENTIAL_BUYERS), Occurrence.VOUCHER, ("voucher",),
                 phrase=_l("before a voucher expires")),

@@ -7,7 +7,8 @@ import pytest
 import time_machine
 import sqlalchemy as sa
 
-from shutterbell import customers, jobs, orders, profiles, scheduling
+from shutterbell import customers, jobs, orders, outbox, profiles, scheduling, triggers
+from shutterbell.message_keys import MessageKey
 from shutterbell.extensions import db
 from shutterbell.profiles import NotificationInput, ProfileInput
 
@@ -16,6 +17,7 @@ from .conftest import Browser, text_of
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+POLICY = outbox.Policy(base_url="https://photos.lichtblick.example")
 
 
 def make_profile(studio, *items):
@@ -126,13 +128,27 @@ def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
     assert job.profile_id != standard.id
 
 
-# ---- the scheduler's set-based SQL agrees with the timeline's rules ------------------------------
+# ---- the three readers of the catalogue agree: the timeline, the pass and the send-time check ------
+
+def still_wanted(rows) -> list[str]:
+    """The worker's check at send time, for each row: "" where it would send it."""
+    from shutterbell.outbox.studio_batch import StudioBatch
+    from shutterbell.models import Studio
+
+    reasons = []
+    for row in rows:
+        batch = StudioBatch(db.session.get(Studio, row.studio_id), POLICY)
+        batch.read_customers([row])
+        reasons.append(batch.why_not(row))
+    return reasons
+
 
 def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia, otto):
-    """One rich job (every trigger kind, both channels, each audience, orders paid, unpaid and
-    cancelled, a voucher, a late sign-up, an unconfirmed one, an unsubscribed one) and a second
-    studio's job; over several windows, the rows a pass makes are exactly ``moments``'s (windows
-    share their edges, as passes overlap: the unique key makes an edge moment once)."""
+    """One rich job (every trigger of the catalogue, both channels, each audience, orders paid,
+    unpaid and cancelled, a voucher, a late sign-up, an unconfirmed one, an unsubscribed one) and
+    a second studio's job; over several windows, the rows a pass makes are exactly ``moments``'s
+    (windows share their edges, as passes overlap: the unique key makes an edge moment once),
+    and the worker's check at send time would send each of them."""
     from shutterbell import materialise, suppression
     from shutterbell.models import Message
 
@@ -152,7 +168,9 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
                           email("order_placed", audience="buyers"), email("days_after_order", days=5, audience="buyers"),
                           email("days_after_order_unpaid", days=3, audience="buyers"),
                           email("days_before_voucher_expires", days=2),
-                          email("days_before_order_deadline", days=2, audience="potential_buyers")))
+                          email("days_before_order_deadline", days=2, audience="potential_buyers"),
+                          email("days_before_shoot", days=1)))
+    assert {n.trigger for n in job.profile.notifications} == set(triggers.CATALOGUE)
     people = [sign_up(job, name, at=START + timedelta(days=i, hours=i), sms=i % 2 == 0)
               for i, name in enumerate(["Anna", "Ben", "Cleo", "Dora", "Emil"])]
     sign_up(job, "Late", at=datetime(2026, 3, 29, 10, 0, tzinfo=UTC))  # after the archive reminder
@@ -175,14 +193,47 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
         before = {row.key for row in db.session.scalars(sa.select(Message))}
         expected = {(m.notification.id, m.customer.id, job_.id, m.occurrence, m.due_at)
                     for job_ in (job, other) for m in scheduling.moments(job_, job_.profile, since)
-                    if m.due_at <= until and f"{m.notification.id}:{m.customer.id}:{job_.id}:{m.occurrence}" not in before}
+                    if m.due_at <= until and scheduling.key_of(job_, m) not in before}
         made = materialise.make_due(materialise.Pass(since, until, since - timedelta(days=365), "late"))
         db.session.commit()
         rows = [row for row in db.session.scalars(sa.select(Message)) if row.key not in before]
-        got = {(r.notification_id, r.customer_id, r.job_id, r.key.split(":", 3)[3], r.due_at) for r in rows}
+        got = {(r.notification_id, r.customer_id, r.job_id, MessageKey.parse(r.key).occurrence, r.due_at) for r in rows}
         assert got == expected, (since, got ^ expected)
         assert made == len(rows)
+        sendable = [row for row in rows if row.status == "scheduled"]
+        assert still_wanted(sendable) == [""] * len(sendable)
         expected_total += len(expected)
     assert expected_total >= 25  # the scenario does exercise the rules
     # The whole span again: the unique key drops every row, and none is counted as made.
     assert materialise.make_due(materialise.Pass(edges[0], edges[-1], edges[0] - timedelta(days=365), "late")) == 0
+
+
+STOPS = [(trigger, stop) for trigger in triggers.CATALOGUE.values() for stop in trigger.stops]
+
+
+@pytest.mark.parametrize("trigger, stop", STOPS, ids=[f"{t.key}-{s.attribute}" for t, s in STOPS])
+def test_what_stops_a_trigger_stops_it_in_all_three_readers(olivia, job, trigger, stop):
+    """Once its subject is (say) paid, a message of the trigger leaves the timeline, the pass makes
+    none, and one made before is skipped at send time with the catalogue's reason."""
+    from shutterbell import materialise
+    from shutterbell.models import Message
+
+    assert trigger.occurrence is triggers.Occurrence.ORDER, "a stop on a new kind of subject: make one here"
+    use(job, make_profile(olivia.studio, email(trigger.key, "buyers", days=2 if trigger.takes_days else None)))
+    anna = sign_up(job, "Anna")
+    subject, _ = orders.record(job, anna, 4890, START + timedelta(hours=1), paid=False)
+    moment, = scheduling.moments(job, job.profile, START)
+    window = materialise.Pass(START, moment.due_at, START - timedelta(days=365), "late")
+    assert materialise.make_due(window) == 1
+    db.session.commit()
+    made = db.session.scalar(sa.select(Message))
+    assert still_wanted([made]) == [""]
+
+    setattr(subject, stop.attribute, START + timedelta(hours=2))
+    db.session.commit()
+    assert scheduling.moments(job, job.profile, START) == []
+    assert still_wanted([made]) == [str(stop.reason)]
+    db.session.delete(made)
+    db.session.commit()
+    assert materialise.make_due(window) == 0
+

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import channels, composer, mailsettings, materialise, scheduling, settings, templating
+from .. import channels, composer, mailsettings, materialise, message_keys, scheduling, settings, templating
 from ..extensions import db
 from ..models import Customer, Job, Message, SchedulerPass, Studio, utcnow
 from ..settings import Policy
@@ -92,7 +92,7 @@ def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
     account = mailsettings.account_of(studio)
     subject, body = composer.confirmation_texts(studio)
     base_url = settings.current().base_url
-    key = f"confirm:{customer.id}"
+    key = message_keys.confirmation(customer.id)
     row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
            "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}

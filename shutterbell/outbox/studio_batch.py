@@ -6,10 +6,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import composer, mailsettings, suppression, templating
+from .. import composer, mailsettings, suppression, templating, triggers
 from ..extensions import db
+from ..message_keys import MessageKey
 from ..models import Consent, Job, Message, Notification, Order, Studio, Voucher
 from ..settings import Policy
+from ..triggers import Occurrence
 
 
 def customer_removed() -> str:
@@ -70,17 +72,26 @@ class StudioBatch:
         return ""
 
     def _still_fits(self, message: Message, notification: Notification) -> str:
-        """The target group and the order as they are now (a message can wait, e.g. for approval)."""
+        """The target group, and what stops the trigger (an order paid), as they are now: a
+        message can wait, e.g. for approval."""
+        subject = self._subject(message)  # its own reason first: a cancelled order also ends a buyer
+        stopped = triggers.get(notification.trigger).stopped(subject) if subject is not None else ""
+        if stopped:
+            return stopped
         buyer = message.customer_id in self.buyers
         if (notification.audience == "buyers" and not buyer) or (notification.audience == "potential_buyers" and buyer):
             return _("The customer is no longer in the notification's target group.")
-        kind, _sep, ident = _occurrence_of(message.key)
-        order = self.orders.get(int(ident)) if kind == "order" else None
-        if order is not None and order.cancelled_at is not None:
-            return _("The order was cancelled.")
-        if order is not None and notification.trigger == "days_after_order_unpaid" and order.paid_at is not None:
-            return _("The order was paid.")
         return ""
+
+    def _subject(self, message: Message):
+        """What the message's occurrence is about: its order, voucher, customer or job."""
+        key = MessageKey.parse(message.key)
+        if key is None:
+            return None
+        return {Occurrence.ORDER: lambda: self.orders.get(key.subject_id),
+                Occurrence.VOUCHER: lambda: db.session.get(Voucher, key.subject_id),
+                Occurrence.REGISTRATION: lambda: message.customer,
+                Occurrence.DATE_VALUE: lambda: message.job}[key.kind]()
 
     def write(self, message: Message) -> str:
         """Render a made message once (a retry sends the same text and Message-ID), kept on the
@@ -92,9 +103,9 @@ class StudioBatch:
             return _("This message has no text and cannot be written again.")
         if job.id not in self._job_parts:
             self._job_parts[job.id] = composer.job_values(self.studio, job)
-        kind, _sep, ident = _occurrence_of(message.key)
-        order = db.session.get(Order, int(ident)) if kind == "order" else None
-        voucher = db.session.get(Voucher, int(ident)) if kind == "voucher" else None
+        key = MessageKey.parse(message.key)
+        order = db.session.get(Order, key.subject_id) if key.kind is Occurrence.ORDER else None
+        voucher = db.session.get(Voucher, key.subject_id) if key.kind is Occurrence.VOUCHER else None
         try:
             rendered = templating.render(notification.subject, notification.body, notification.channel,
                                          composer.context_for(self.studio, job, message.customer, self.policy.base_url,
@@ -124,8 +135,3 @@ class StudioBatch:
             self._written.clear()
         db.session.commit()
 
-
-def _occurrence_of(key: str) -> tuple[str, str, str]:
-    """("order", ":", "17") from "3:12:5:order:17"; the occurrence is the key's tail."""
-    occurrence = key.split(":", 3)[3]
-    return occurrence.partition(":")

@@ -1,0 +1,85 @@
+"""The outbox's unique key of a message (``Message.key``), formatted and parsed here only.
+
+A profile's message is ``{notification}:{customer}:{job}:{occurrence}``: the scheduler makes it
+once, whatever runs twice. The occurrence is what makes one message per customer
+(``triggers.Occurrence``): ``registration:{customer}``, ``order:{order}``, ``voucher:{voucher}``,
+or ``date:{job attribute}:{ISO date}`` (moving the date is a new occurrence). Messages of no
+notification have keys of their own: ``confirm:{customer}`` (the double opt-in email) and
+``oneoff:{batch}:{customer}`` (a one-off message).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from .triggers import Occurrence
+
+_PREFIX = {Occurrence.REGISTRATION: "registration", Occurrence.ORDER: "order", Occurrence.VOUCHER: "voucher",
+           Occurrence.DATE_VALUE: "date"}
+_KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
+_CONFIRMATION = "confirm:"
+
+
+@dataclass(frozen=True)
+class MessageKey:
+    notification_id: int
+    customer_id: int
+    job_id: int
+    occurrence: str  # from ``occurrence()``
+
+    def __str__(self) -> str:
+        return f"{self.notification_id}:{self.customer_id}:{self.job_id}:{self.occurrence}"
+
+    @classmethod
+    def parse(cls, key: str) -> MessageKey | None:
+        """The key's parts; None for a message of no notification (a confirmation, a one-off)."""
+        notification, customer, job, occurrence = (key.split(":", 3) + ["", "", ""])[:4]
+        if not (notification.isdigit() and customer.isdigit() and job.isdigit()) or not occurrence:
+            return None
+        return cls(int(notification), int(customer), int(job), occurrence)
+
+    @property
+    def kind(self) -> Occurrence:
+        return _KIND[self.occurrence.partition(":")[0]]
+
+    @property
+    def subject_id(self) -> int | None:
+        """The id of the customer, order or voucher the occurrence is about (None for a date)."""
+        ident = self.occurrence.partition(":")[2]
+        return int(ident) if self.kind is not Occurrence.DATE_VALUE else None
+
+
+def occurrence(kind: Occurrence, subject: int | str) -> str:
+    """``occurrence(Occurrence.ORDER, 17)``: "order:17"; a date's subject is ``date_subject()``."""
+    return f"{_PREFIX[kind]}:{subject}"
+
+
+def date_subject(attribute: str, value: date) -> str:
+    """A date occurrence's subject: the job attribute and its value ("job.archives_at:2026-04-02")."""
+    return f"{attribute}:{value.isoformat()}"
+
+
+def occurrence_sql(kind: Occurrence, subject_id: sa.ColumnElement) -> sa.ColumnElement[str]:
+    """``occurrence()`` built by the database, for the pass's INSERT … SELECT."""
+    return sa.literal(f"{_PREFIX[kind]}:") + sa.cast(subject_id, sa.String)
+
+
+def key_sql(notification_id: int, customer_id: sa.ColumnElement, job_id: sa.ColumnElement,
+            occurrence: sa.ColumnElement) -> sa.ColumnElement[str]:
+    """``str(MessageKey(...))`` built by the database."""
+    return (sa.literal(f"{notification_id}:") + sa.cast(customer_id, sa.String) + sa.literal(":")
+            + sa.cast(job_id, sa.String) + sa.literal(":") + occurrence)
+
+
+def confirmation(customer_id: int) -> str:
+    return f"{_CONFIRMATION}{customer_id}"
+
+
+def is_confirmation(key: str) -> bool:
+    return key.startswith(_CONFIRMATION)
+
+
+def one_off(batch: str, customer_id: int) -> str:
+    return f"oneoff:{batch}:{customer_id}"
