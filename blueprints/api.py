@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from shutterbell import api_tokens, customers, jobs, orders
 from shutterbell.extensions import csrf, db
 from shutterbell.models import Order, utcnow
+from shutterbell.validation import Invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no session to forge
@@ -162,7 +163,7 @@ def customer_registered(job_id: int):
         wording = {"email": text, "sms": text}
     try:
         customer, created = customers.register(job, entry, "api", wording, utcnow(), external_id=external_id)
-    except customers.InvalidCustomer as exc:
+    except Invalid as exc:
         raise ApiError(422, "invalid", "Some fields are not valid.", exc.problems) from None
     except customers.ExternalIdConflict:
         raise ApiError(409, "conflict", "This email is already on this job with another external_id.") from None
@@ -231,7 +232,7 @@ def archive_date_changed(job_id: int):
 def _change_dates(job, **changes):
     try:
         jobs.change_dates(job, **changes)
-    except jobs.InvalidJob as exc:
+    except Invalid as exc:
         db.session.rollback()
         raise ApiError(422, "invalid", "The job's dates would not be in order.", exc.problems) from None
     return jsonify({"id": job.id, "published_at": job.published_at.isoformat() if job.published_at else None,

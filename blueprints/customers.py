@@ -9,7 +9,7 @@ from shutterbell import customers, suppression
 from shutterbell.models import utcnow
 
 from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
-from .forms import CustomerForm, JobForm
+from .forms import CustomerForm, JobForm, problems_shown_on
 from .jobs import job_page_context
 
 bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
@@ -43,11 +43,8 @@ def edit(job_id: int, customer_id: int):
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     form = CustomerForm(region=customers.region_of(current_studio()), customer=customer)
     if form.validate_on_submit():
-        try:
+        with problems_shown_on(form):
             customers.update(customer, form.to_input(), _wording(job), utcnow())
-        except customers.InvalidCustomer as exc:
-            form.attach(exc.problems)
-        else:
             flash(_("Saved %(name)s.", name=customer.first_name), "success")
             return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
     return render_form("customers/edit.html", form, job=job, customer=customer)

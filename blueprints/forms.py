@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import timezone
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -17,6 +18,7 @@ from shutterbell import (accounts, channels, composer, customers, deliverability
                          templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
+from shutterbell.validation import Invalid
 
 LOCALES = [
     ("en_US", "English (United States)"), ("en_GB", "English (United Kingdom)"),
@@ -31,6 +33,22 @@ PASSWORD_LENGTH = _l("Use at least %(num)d characters (at most 200).", num=accou
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+@contextmanager
+def problems_shown_on(form):
+    """Around a domain call: input it refuses (``validation.Invalid``) puts its problems on the
+    form's fields, and the view goes on to re-render the form (422, ``access.render_form``).
+
+        with problems_shown_on(form):
+            customers.update(customer, form.to_input(), ...)
+            return redirect_after_post(...)
+        return render_form("customers/edit.html", form)
+    """
+    try:
+        yield
+    except Invalid as invalid:
+        attach_errors(form, invalid.problems)
 
 
 def attach_errors(form, problems: dict[str, str]) -> None:

@@ -1,7 +1,7 @@
 """Photo jobs: list (search, status filter, pages), create, edit, archive. Staff and owner alike."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -9,7 +9,7 @@ from shutterbell import customers, jobs, orders, scheduling, triggers
 from shutterbell.models import utcnow
 
 from .access import current_studio, db_int, job_or_404, redirect_after_post, render_form
-from .forms import CustomerForm, JobForm
+from .forms import CustomerForm, JobForm, problems_shown_on
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -52,12 +52,10 @@ def _edit_page(job):
     if job is not None:
         extra = job_page_context(job)
     if form.validate_on_submit():
-        try:
+        with problems_shown_on(form):  # checked by the form already; a race at most
             saved = jobs.save_job(current_studio(), job, form.to_input(), form.published_on())
-        except jobs.InvalidJob:  # checked by the form already; a race at most
-            abort(422)
-        flash(_("Saved “%(name)s”.", name=saved.name), "success")
-        return redirect_after_post(url_for(".index"))
+            flash(_("Saved “%(name)s”.", name=saved.name), "success")
+            return redirect_after_post(url_for(".index"))
     return render_form("jobs/form.html", form, job=job, **extra)
 
 

@@ -7,6 +7,7 @@ from flask_login import login_required
 
 from shutterbell import customers, orders
 from shutterbell.models import utcnow
+from shutterbell.validation import Invalid
 
 from .access import current_studio, db_int, job_or_404, or_404, redirect_after_post
 
@@ -25,7 +26,7 @@ def record(job_id: int):
     try:
         cents = orders.parse_amount(request.form.get("total", ""), current_studio().locale)
         orders.record(job, customer, cents, utcnow(), paid=bool(request.form.get("paid")))
-    except orders.InvalidOrder as exc:
+    except Invalid as exc:  # a form of the job page: said at its top
         flash(" ".join(exc.problems.values()), "error")
     else:
         flash(_("Recorded an order of %(name)s.", name=customer.first_name), "success")

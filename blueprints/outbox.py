@@ -11,7 +11,7 @@ from shutterbell import composer, diagnostics, mailsettings, messages, outbox, s
 from shutterbell.models import Studio, utcnow
 
 from .access import current_studio, db_int, job_or_404, or_404, redirect_after_post, render_form
-from .forms import OneOffForm, attach_errors
+from .forms import OneOffForm, problems_shown_on
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 
@@ -91,11 +91,8 @@ def one_off(job_id: int):
     job = job_or_404(job_id)
     form = OneOffForm(zone=current_studio().time_zone)
     if form.validate_on_submit():
-        try:
+        with problems_shown_on(form):
             count = messages.send_one_off(job, form.to_input(), utcnow())
-        except messages.InvalidOneOff as invalid:
-            attach_errors(form, invalid.problems)
-        else:
             flash(ngettext("The message goes to %(num)d customer.", "The message goes to %(num)d customers.", count),
                   "success")
             outbox.dispatch_now()

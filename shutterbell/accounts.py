@@ -288,24 +288,24 @@ class StudioSettings:
     confirmation_body: str = ""
 
 
-def update_studio(studio: Studio, settings: StudioSettings) -> None:
+def update_studio(studio: Studio, changes: StudioSettings) -> None:
     """Change a studio's name, time zone, locale and send times. Messages not yet made follow."""
-    check_time_zone(settings.time_zone)
-    check_locale(settings.locale)
-    if settings.currency not in CURRENCIES:
+    check_time_zone(changes.time_zone)
+    check_locale(changes.locale)
+    if changes.currency not in CURRENCIES:
         raise AccountError(_l("Unknown currency."))
-    if not settings.name.strip():
+    if not changes.name.strip():
         raise AccountError(_l("Give the studio a name."))
-    if settings.morning_time >= settings.evening_time:
+    if changes.morning_time >= changes.evening_time:
         raise AccountError(_l("Morning must come before evening."))
-    if settings.default_profile_id is not None and jobs.usable_profile(studio, settings.default_profile_id) is None:
+    if changes.default_profile_id is not None and jobs.usable_profile(studio, changes.default_profile_id) is None:
         raise AccountError(_l("Choose one of your communication profiles."))
-    for label, source, limit in ((_l("Confirmation subject"), settings.confirmation_subject, 200),
-                                 (_l("Confirmation text"), settings.confirmation_body, 5000)):
+    for label, source, limit in ((_l("Confirmation subject"), changes.confirmation_subject, templating.MAX_SUBJECT),
+                                 (_l("Confirmation text"), changes.confirmation_body, 5000)):
         try:
             templating.check(source, None, limit)
         except templating.TemplateProblem as problem:
             raise AccountError(f"{label}: {problem}") from None
-    for name, value in vars(settings).items():
+    for name, value in vars(changes).items():
         setattr(studio, name, value.strip() if isinstance(value, str) else value)
     db.session.commit()

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
+from .validation import Invalid
 from .models import Consent, Customer, Job, Message, Order, Studio
 
 MAX_NAME = 60
@@ -36,12 +37,6 @@ class ExternalIdConflict(ValueError):
 class CustomerHasHistory(ValueError):
     """A customer with orders or messages is erased, not removed: orders must keep adding up and
     the outbox keeps what was sent to whom."""
-
-
-class InvalidCustomer(ValueError):
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(problems)
-        self.problems = problems
 
 
 def region_of(studio: Studio) -> str:
@@ -134,7 +129,7 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
     studio = db.session.get(Studio, job.studio_id)  # from the identity map after the first row
     problems, email, phone = check(data, region_of(studio))
     if problems:
-        raise InvalidCustomer(problems)
+        raise Invalid(problems)
     existing = db.session.scalar(sa.select(Customer).where(Customer.job_id == job.id, Customer.email == email))
     if external_id and existing is None:
         existing = by_external_id(job.studio_id, external_id)
@@ -166,7 +161,7 @@ def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now
     """Staff correct a customer. Consent given here is recorded as given by staff; consent
     unticked here is withdrawn (with the time), never deleted."""
     if customer.erased_at is not None:
-        raise InvalidCustomer({"first_name": str(_l("This person was erased; their data cannot come back."))})
+        raise Invalid({"first_name": str(_l("This person was erased; their data cannot come back."))})
     studio = db.session.get(Studio, customer.studio_id)
     problems = customer_problems(data, region_of(studio))
     email = normalise_email(data.email) if "email" not in problems else None
@@ -174,7 +169,7 @@ def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now
             Customer.job_id == customer.job_id, Customer.email == email)):
         problems["email"] = str(_l("Another customer of this job has this email address."))
     if problems:
-        raise InvalidCustomer(problems)
+        raise Invalid(problems)
     customer.first_name, customer.last_name = data.first_name.strip(), data.last_name.strip()
     customer.email, customer.phone = email, normalise_phone(data.phone, region_of(studio))
     for channel, wanted in (("email", data.email_consent), ("sms", data.sms_consent)):

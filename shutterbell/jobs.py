@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
+from .validation import Invalid
 from .models import Job, Profile, Studio, Voucher
 
 MAX_NAME = 200
@@ -51,12 +52,6 @@ class JobPage:
     total: int
     page: int
     pages: int
-
-
-class InvalidJob(ValueError):
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(problems)
-        self.problems = problems
 
 
 def job_problems(studio: Studio, data: JobInput, published_on: date | None,
@@ -152,7 +147,7 @@ def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) 
 def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date | None) -> Job:
     problems = job_problems(studio, data, published_on, job.profile_id if job else None)
     if problems:
-        raise InvalidJob(problems)
+        raise Invalid(problems)
     if job is None:
         job = Job(studio_id=studio.id, access_code=_new_access_code())
         db.session.add(job)
@@ -206,7 +201,7 @@ def _new_access_code() -> str:
 
 def change_dates(job: Job, **changes) -> Job:
     """Change some of a job's dates (the API's "job published", "archive date changed"), with the
-    same checks as the form. Raises InvalidJob."""
+    same checks as the form. Raises Invalid."""
     studio = db.session.get(Studio, job.studio_id)
     data = JobInput(name=job.name, profile_id=job.profile_id, status=job.status, shoot_date=job.shoot_date,
                     published_at=job.published_at, order_deadline=job.order_deadline,

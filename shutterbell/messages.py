@@ -8,10 +8,12 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
 from .models import Job, Message, Notification, Order, Profile, Studio
+from .validation import Invalid
 
 PAGE_SIZE = 50
 CANCELLABLE = ("scheduled", "queued", "awaiting_approval")
@@ -152,12 +154,6 @@ def results(profile: Profile) -> list[NotificationResult]:
                                sum(totals[o] for o in attributed[n.id])) for n in notifications]
 
 
-class InvalidOneOff(ValueError):
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(problems)
-        self.problems = problems
-
-
 @dataclass
 class OneOffInput:
     audience: str
@@ -173,17 +169,17 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
     from . import composer, mailsettings, message_keys, scheduling, settings, templating
 
     problems = {}
-    for name, source, limit in (("subject", data.subject, 200), ("body", data.body, 5000)):
+    for name, source, limit in (("subject", data.subject, templating.MAX_SUBJECT), ("body", data.body, 5000)):
         try:
             if not source.strip():
-                raise templating.TemplateProblem("This field is required.")
+                raise templating.TemplateProblem(_l("This field is required."))
             templating.check(source, None, limit)
         except templating.TemplateProblem as problem:
             problems[name] = str(problem)
     if data.send_at is not None and data.send_at < now - timedelta(minutes=1):
-        problems["send_at"] = "Choose a time from now on."
+        problems["send_at"] = str(_l("Choose a time from now on."))
     if problems:
-        raise InvalidOneOff(problems)
+        raise Invalid(problems)
     studio = db.session.get(Studio, job.studio_id)
     account = mailsettings.account_of(studio)
     job_part = composer.job_values(studio, job)

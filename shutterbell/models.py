@@ -1,4 +1,5 @@
-"""Database models. Every row belongs to a studio; queries go through ``scoped`` helpers."""
+"""Database models. Every row belongs to a studio, and every query that serves a studio names it
+(``Model.studio_id == studio.id``): a row of another studio is not found (404)."""
 from __future__ import annotations
 
 import secrets

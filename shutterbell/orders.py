@@ -11,29 +11,24 @@ from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
+from .validation import Invalid
 from .models import Customer, Job, Order, Studio
 
 MAX_CENTS = 10_000_000_00  # ten million: a typo, not a school photo order
 
 
-class InvalidOrder(ValueError):
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(problems)
-        self.problems = problems
-
-
 def parse_amount(text: str, locale: str) -> int:
-    """'48,90' (de_DE) or '48.90' (en_US) -> 4890 cents. Raises InvalidOrder."""
+    """'48,90' (de_DE) or '48.90' (en_US) -> 4890 cents. Raises Invalid."""
     try:
         amount = parse_decimal(text.strip(), locale=locale, strict=False)
     except (NumberFormatError, InvalidOperation):
         try:
             amount = Decimal(text.strip())  # a plain 48.90 in any locale
         except InvalidOperation:
-            raise InvalidOrder({"total": str(_l("Enter an amount like 48.90."))}) from None
+            raise Invalid({"total": str(_l("Enter an amount like 48.90."))}) from None
     cents = int((amount * 100).quantize(Decimal(1)))
     if not 0 <= cents <= MAX_CENTS:
-        raise InvalidOrder({"total": str(_l("Enter an amount between 0 and 10,000,000."))})
+        raise Invalid({"total": str(_l("Enter an amount between 0 and 10,000,000."))})
     return cents
 
 
@@ -41,7 +36,7 @@ def record(job: Job, customer: Customer, total_cents: int, placed_at: datetime, 
            external_id: str | None = None) -> tuple[Order, bool]:
     """Record an order; (order, created). An external id seen before returns that order unchanged."""
     if customer.job_id != job.id:
-        raise InvalidOrder({"customer_id": str(_l("This customer is not signed up to this job."))})
+        raise Invalid({"customer_id": str(_l("This customer is not signed up to this job."))})
     if external_id:
         existing = db.session.scalar(sa.select(Order).where(Order.studio_id == job.studio_id,
                                                             Order.external_id == external_id))

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import channels, jobs, templating, triggers
 from .extensions import db
+from .validation import Invalid
 from .models import Notification, Profile, Studio, utcnow
 
 MAX_NAME = 120
@@ -41,14 +42,6 @@ class ProfileInput:
     name: str
     description: str = ""
     notifications: list[NotificationInput] = field(default_factory=list)
-
-
-class InvalidProfile(ValueError):
-    """Raised with ``problems``: {"name": msg} or {("notifications", index, field): msg}."""
-
-    def __init__(self, problems: dict):
-        super().__init__(problems)
-        self.problems = problems
 
 
 class UnknownNotification(LookupError):
@@ -166,7 +159,7 @@ def save_profile(studio: Studio, profile: Profile | None, data: ProfileInput) ->
     """
     problems = profile_problems(data)
     if problems:
-        raise InvalidProfile(problems)
+        raise Invalid(problems)
     live = {n.id: n for n in profile.notifications} if profile is not None else {}
     posted_ids = [item.id for item in data.notifications if item.id is not None]
     if len(set(posted_ids)) != len(posted_ids) or not set(posted_ids) <= set(live):
@@ -244,7 +237,6 @@ def delete_profile(profile: Profile) -> None:
     if studio.default_profile_id == profile.id:
         studio.default_profile_id = None
     db.session.commit()
-
 
 
 def plan_of(profile: Profile | None) -> list[tuple[str, str]]:

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from shutterbell import profiles, templating, triggers
 from shutterbell.extensions import db
 from shutterbell.models import Notification
-from shutterbell.profiles import InvalidProfile, NotificationInput, ProfileInput, UnknownNotification
+from shutterbell.profiles import NotificationInput, ProfileInput, UnknownNotification
+from shutterbell.validation import Invalid
 
 
 def inputs_of(profile):
@@ -65,7 +66,7 @@ def test_a_notification_of_another_profile_cannot_be_smuggled_in(olivia, otto):
 def test_invalid_input_saves_nothing(olivia):
     bad = NotificationInput(trigger="customer_registered", audience="buyers", channel="email",
                             subject="", body="Hi {{ customer.nope }}")
-    with pytest.raises(InvalidProfile) as info:
+    with pytest.raises(Invalid) as info:
         profiles.save_profile(olivia.studio, None, ProfileInput("", "", [bad]))
     assert set(info.value.problems) == {"name", ("notifications", 0, "audience"),
                                         ("notifications", 0, "subject"), ("notifications", 0, "body")}

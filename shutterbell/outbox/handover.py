@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from .. import channels, queue, settings
@@ -33,7 +34,7 @@ def sweep(now: datetime, policy: Policy) -> int:
     expired = sa.and_(Message.status == "sending", Message.lease_until < now)
     db.session.execute(sa.update(Message).where(expired, Message.attempts >= policy.max_attempts)
                        .values(status="failed", lease_until=None, cause="other",
-                               last_error="The worker stopped while sending this message, every time it tried."))
+                               last_error=_("The worker stopped while sending this message, every time it tried.")))
     result = db.session.execute(sa.update(Message).where(expired)
                                 .values(status="scheduled", lease_until=None, enqueued_at=None))
     db.session.commit()
