@@ -72,7 +72,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     limiter.init_app(app)
     settings.init_app(app)
-    queue.init_app(app)
+    queue.init_app(app, int(settings.of(app).outbox.lease.total_seconds()))
     sms.gateway_class(app.config["SMS_BACKEND"])  # an unknown gateway stops the start, not the first text
     app.add_template_filter(_channel_label, "channel_label")
     _configure_sqlite(app)

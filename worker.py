@@ -22,8 +22,8 @@ def main(argv: list[str]) -> None:
         name = app.config["QUEUE_NAME"]
         if argv[1:2] == ["cron"]:
             scheduler = CronScheduler(connection=connection)
-            for job, first, seconds in tasks.CRON:
-                scheduler.register(job, urgent(name) if first else name, interval=seconds, name=job.__name__)
+            for cron_name, job, first, seconds in tasks.CRON:
+                scheduler.register(job, urgent(name) if first else name, interval=seconds, name=cron_name)
             scheduler.start()
         else:
             queues = [Queue(urgent(name), connection=connection), Queue(name, connection=connection)]

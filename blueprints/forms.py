@@ -48,7 +48,10 @@ def problems_shown_on(form):
     try:
         yield
     except Invalid as invalid:
-        attach_errors(form, invalid.problems)
+        if hasattr(form, "show_problems"):  # a form with rows places their rows' problems itself
+            form.show_problems(invalid.problems)
+        else:
+            attach_errors(form, invalid.problems)
 
 
 def attach_errors(form, problems: dict[str, str]) -> None:
@@ -194,11 +197,14 @@ class JobForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         problems = jobs.job_problems(self._studio, self.to_input(), self.published_on(), self._job_profile_id)
+        self.show_problems(problems)
+        return not problems
+
+    def show_problems(self, problems: dict) -> None:
         for (_, slot, name), message in ((k, m) for k, m in problems.items() if isinstance(k, tuple)):
             attach_errors(self.voucher_slots[slot].form, {name: message})
         refresh_errors(self.voucher_slots)
         attach_errors(self, {k: m for k, m in problems.items() if not isinstance(k, tuple)})
-        return not problems
 
 
 class LoginForm(FlaskForm):
@@ -335,6 +341,10 @@ class ProfileForm(FlaskForm):
         if not valid:
             return False
         problems = profiles.profile_problems(self.to_input())
+        self.show_problems(problems)
+        return not problems
+
+    def show_problems(self, problems: dict) -> None:
         rows = self.rows()
         for key, message in problems.items():
             if isinstance(key, tuple):  # ("notifications", index in the order shown, field)
@@ -344,7 +354,6 @@ class ProfileForm(FlaskForm):
                 self.form_errors.append(message)
         refresh_errors(self.notifications)
         attach_errors(self, {k: m for k, m in problems.items() if isinstance(k, str) and k != "notifications"})
-        return not problems
 
     def rearrange(self, formdata) -> bool:
         """Apply the row buttons of a post without JavaScript ("Add another notification",

@@ -138,7 +138,8 @@ def message_preview(row: NotificationForm) -> dict:
                "gotphoto": templating.has_gotphoto_placeholders(item.subject + item.body)}
     if not item.body.strip():
         return preview  # nothing typed yet: nothing to complain about
-    preview["problems"] = {k: v for k, v in profiles.notification_problems(item).items() if k in ("subject", "body")}
+    preview["problems"] = {k: v for k, v in profiles.notification_problems(item).items()
+                           if k in ("subject", "body", "channel")}
     if not preview["problems"]:
         studio = current_studio()
         today = datetime.now(ZoneInfo(studio.time_zone)).date()

@@ -464,7 +464,7 @@ class Message(db.Model):
     job_id: Mapped[int | None] = mapped_column()
     customer_id: Mapped[int | None] = mapped_column(index=True)
     notification_id: Mapped[int | None] = mapped_column(index=True)
-    # "<notification>:<customer>:<job>:<occurrence>"; the occurrence as the trigger catalogue defines it.
+    # "<notification>:<customer>:<job>:<occurrence>" and the others of message_keys, which alone makes and reads them.
     # Compared byte by byte on PostgreSQL: the scheduler's first pass took 6 % less than with C.UTF-8.
     key: Mapped[str] = mapped_column(sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql"),
                                      unique=True)

@@ -80,9 +80,9 @@ class JobQueue:
         return queue.enqueue(f"{JOBS}.{job}", *args, job_timeout=timeout, at_front=at_front)
 
 
-def init_app(app) -> None:
-    app.extensions[KEY] = JobQueue(app.config["REDIS_URL"], app.config["QUEUE_NAME"],
-                                   app.config["OUTBOX_LEASE_SECONDS"])
+def init_app(app, lease_seconds: int) -> None:
+    """``lease_seconds``: a send job's time limit, the outbox's lease (a job never outlives it)."""
+    app.extensions[KEY] = JobQueue(app.config["REDIS_URL"], app.config["QUEUE_NAME"], lease_seconds)
 
 
 def current() -> JobQueue:

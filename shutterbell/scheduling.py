@@ -1,8 +1,8 @@
 """When each notification of a job falls due, and for whom.
 
-The job page's timeline, the dry run of a profile change and (in the delivery issue) the
-scheduler all ask this module, so what the page shows is what will be sent. Functions take
-``now``; nothing here reads the clock.
+The job page's timeline and the dry run of a profile change ask this module; the scheduler
+pass (``materialise``) applies the same rules in SQL, and a test holds the two in agreement, so
+what the page shows is what will be sent. Functions take ``now``; nothing here reads the clock.
 """
 from __future__ import annotations
 

@@ -63,4 +63,8 @@ def init_app(app) -> None:
 
 
 def current() -> Settings:
-    return current_app.extensions[KEY]
+    return of(current_app)
+
+
+def of(app) -> Settings:
+    return app.extensions[KEY]

@@ -59,11 +59,11 @@ def run_import(import_id: int) -> None:
         imports.run(record, utcnow())
 
 
-# (function, on the urgent queue, every N seconds), registered by ``python worker.py cron``. RQ's
-# cron has no lock and does not replay runs missed while it was down: run exactly one cron
+# (name, function, on the urgent queue, every N seconds), registered by ``python worker.py cron``.
+# RQ's cron has no lock and does not replay runs missed while it was down: run exactly one cron
 # process, and let each job work out what is due from the database.
 CRON = (
-    (heartbeat, True, 60),
-    (tick, True, 60),  # the pass first, before any send job waiting in the main queue
-    (check_bounces, False, 600),  # enqueues one job per studio
+    ("heartbeat", heartbeat, True, 60),
+    ("outbox", tick, True, 60),  # the pass first, before any send job waiting in the main queue
+    ("bounces", check_bounces, False, 600),  # enqueues one job per studio
 )

@@ -133,6 +133,12 @@ def test_the_preview_shows_the_problem_instead_of_crashing(as_olivia):
     assert "Unknown placeholder {{ customer.nickname }}." in text_of(response)
 
 
+def test_the_preview_of_a_channel_that_does_not_exist_is_a_problem_not_a_crash(as_olivia):
+    response = as_olivia.post("/settings/profiles/preview", {"index": "0", **row(0, channel="fax", body="Hallo")},
+                              htmx=True)
+    assert response.status_code == 422 and "Choose how the message goes out." in text_of(response)
+
+
 def test_duplicate_and_delete(as_olivia, olivia):
     original = studio_profiles(olivia)[1]
     response = as_olivia.post(f"/settings/profiles/{original.id}/duplicate")

@@ -221,6 +221,7 @@ def test_what_stops_a_trigger_stops_it_in_all_three_readers(olivia, job, trigger
     assert trigger.occurrence is triggers.Occurrence.ORDER, "a stop on a new kind of subject: make one here"
     use(job, make_profile(olivia.studio, email(trigger.key, "buyers", days=2 if trigger.takes_days else None)))
     anna = sign_up(job, "Anna")
+    orders.record(job, anna, 1500, START - timedelta(days=30), paid=True)  # a buyer still, whatever happens below
     subject, _ = orders.record(job, anna, 4890, START + timedelta(hours=1), paid=False)
     moment, = scheduling.moments(job, job.profile, START)
     window = materialise.Pass(START, moment.due_at, START - timedelta(days=365), "late")

@@ -132,6 +132,23 @@ def test_a_text_goes_through_the_provider_once(texting):
     assert anna.status == "sent" and anna.message_id == "SM" + "0" * 31 + "1"  # the provider's id
 
 
+def test_the_log_gateway_sends_nothing_and_says_so(texting, configure, as_olivia, caplog):
+    """SMS_BACKEND=log (development): the page says nothing is sent, the test passes without any
+    provider, and a text is written to the worker's log and marked sent."""
+    job, provider, rules = texting
+    configure(sms_gateway="log", sms_api_url="http://127.0.0.1:9")  # nothing listens there
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert "This instance only writes texts to its log (SMS_BACKEND=log): nothing is sent." in page
+    result = text_of(as_olivia.post("/settings/email/sms/test", sms_form(from_number="+4930 1234567"), htmx=True))
+    assert "Connection works: nothing was sent." in result
+    sign_up(job, "Zoë", "+49 151 11111111", T0)
+    with caplog.at_level("INFO", logger="shutterbell.channels.sms_log"):
+        deliver(T0 + timedelta(minutes=1), rules)
+    zoe = texts()["+4915111111111"]
+    assert zoe.status == "sent" and zoe.message_id.startswith("LOG") and provider.sent == []
+    assert "Hi Zoë, your photos of Kita are online." in caplog.text
+
+
 def test_texts_wait_for_the_end_of_the_quiet_hours(texting):
     job, provider, rules = texting
     night = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 22:30 in Berlin
@@ -248,3 +265,11 @@ def test_the_owner_disconnects_the_sms_account(as_olivia, olivia, sms_provider):
     assert saved(olivia) is None
     page = text_of(as_olivia.get("/settings/email/"))
     assert "The SMS account is removed." in page and "Disconnect" not in page
+
+
+def test_an_unknown_sms_gateway_stops_the_app_from_starting(app):
+    from app import create_app
+    from shutterbell.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SMS_BACKEND must be one of twilio, log"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SMS_BACKEND": "carrier-pigeon"})

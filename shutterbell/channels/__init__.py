@@ -1,7 +1,10 @@
 """Channels: the ways a message reaches a customer (email, text message). Each is one module of
 this package with one surface, ``Channel``; ``_MODULES`` lists them. Models (the CHECK on every
-``channel`` column), forms, templates (the ``channel_label`` filter), the scheduler pass and the
-worker read this registry; no other code names a channel. See CONTRIBUTING.md, "Add a channel".
+``channel`` column), the profile form, templates (the ``channel_label`` filter), the scheduler
+pass, the dispatcher, the timeline and the worker read this registry instead of naming channels.
+Still named elsewhere, as what they are about is one channel's: consent on the sign-up and
+customer forms, the email-only unsubscribe link and bounces, the dry run's and the profile list's
+counts of emails and texts, and the editor's subject field. See CONTRIBUTING.md, "Add a channel".
 
 Channel modules are imported when first asked for, so that models can read ``KEYS`` while the
 channel modules import models.

@@ -51,8 +51,6 @@ class SmtpSession:
     """One connection to the studio's server for a whole batch, opened on the first message and
     opened again after a failure closed it. smtplib's debug output stays off (it logs AUTH)."""
 
-    CONNECTION_PHASES = ("connect", "ehlo", "tls", "auth")
-
     def __init__(self, account: MailAccount, context: ssl.SSLContext, timeout: float = 30.0):
         self.account, self.context, self.timeout = account, context, timeout
         self.client: smtplib.SMTP | None = None

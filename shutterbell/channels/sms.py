@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from .. import crypto, diagnostics, mailcheck, mailsettings, settings
+from .. import crypto, diagnostics, mailcheck, mailsettings, settings, suppression
 from ..config import ConfigError
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
@@ -203,6 +203,8 @@ class SmsSession:
             message.message_id = self.client.send(self.account.from_number, message.recipient, message.body)
         except DeliveryFailure as failure:
             self.broken = failure.phase == "connect"
+            if failure.diagnosis.key == "sms_recipient_unsubscribed":  # they replied STOP: never again
+                suppression.suppress(message.studio_id, "sms", message.recipient, "stop", now)
             raise
 
     def pause(self, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import channels, composer, diagnostics, suppression
+from .. import channels, composer, diagnostics
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Customer, Job, Message, Notification, Studio, utcnow
@@ -160,8 +160,6 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
         elif verdict == "retry":
             retry_later(message, failure.diagnosis, clock(), policy)
         elif verdict == "failed":
-            if failure.diagnosis.key == "sms_recipient_unsubscribed":  # they replied STOP
-                suppression.suppress(message.studio_id, "sms", message.recipient, "stop", clock())
             finish(message, "failed", clock(), error=failure.diagnosis.detail, cause=failure.diagnosis.key)
         return verdict
     except BaseTimeoutException:

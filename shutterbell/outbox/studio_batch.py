@@ -74,24 +74,24 @@ class StudioBatch:
     def _still_fits(self, message: Message, notification: Notification) -> str:
         """The target group, and what stops the trigger (an order paid), as they are now: a
         message can wait, e.g. for approval."""
-        subject = self._subject(message)  # its own reason first: a cancelled order also ends a buyer
-        stopped = triggers.get(notification.trigger).stopped(subject) if subject is not None else ""
-        if stopped:
-            return stopped
         buyer = message.customer_id in self.buyers
         if (notification.audience == "buyers" and not buyer) or (notification.audience == "potential_buyers" and buyer):
             return _("The customer is no longer in the notification's target group.")
-        return ""
+        trigger = triggers.get(notification.trigger)
+        subject = self._subject(message) if trigger.stops else None
+        return trigger.stopped(subject) if subject is not None else ""
 
     def _subject(self, message: Message):
-        """What the message's occurrence is about: its order, voucher, customer or job."""
+        """What the message's occurrence is about, which a trigger's stops read: its order,
+        voucher, customer or job."""
         key = MessageKey.parse(message.key)
         if key is None:
             return None
-        return {Occurrence.ORDER: lambda: self.orders.get(key.subject_id),
-                Occurrence.VOUCHER: lambda: db.session.get(Voucher, key.subject_id),
-                Occurrence.REGISTRATION: lambda: message.customer,
-                Occurrence.DATE_VALUE: lambda: message.job}[key.kind]()
+        if key.kind is Occurrence.ORDER:
+            return self.orders.get(key.subject_id)
+        if key.kind is Occurrence.VOUCHER:
+            return db.session.get(Voucher, key.subject_id)
+        return message.customer if key.kind is Occurrence.REGISTRATION else message.job
 
     def write(self, message: Message) -> str:
         """Render a made message once (a retry sends the same text and Message-ID), kept on the
