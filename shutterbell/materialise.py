@@ -240,7 +240,7 @@ def _anchored(plan: _Plan, window: Pass) -> int:
         if moment > window.until or (moment < window.since and not late_entry):
             continue
         at = sa.literal(moment, UTCDateTime)
-        key = key_sql(n.id, Customer.id, Job.id, sa.literal(occurred))
+        key = key_sql(n.id, Customer.id, job_id, occurred)
         made += _insert(_row_select(plan, window, key, at).where(Job.id == job_id, Customer.confirmed_at <= at))
     return made
 

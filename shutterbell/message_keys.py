@@ -9,6 +9,8 @@ notification have keys of their own: ``confirm:{customer}`` (the double opt-in e
 """
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import date
 
@@ -61,16 +63,31 @@ def date_subject(attribute: str, value: date) -> str:
     return f"{attribute}:{value.isoformat()}"
 
 
-def occurrence_sql(kind: Occurrence, subject_id: sa.ColumnElement) -> sa.ColumnElement[str]:
-    """``occurrence()`` built by the database, for the pass's INSERT … SELECT."""
-    return sa.literal(f"{_PREFIX[kind]}:") + sa.cast(subject_id, sa.String)
+def occurrence_sql(kind: Occurrence, subject_id: sa.ColumnElement) -> tuple:
+    """``occurrence()`` for the database to build, as parts for ``key_sql``."""
+    return f"{_PREFIX[kind]}:", subject_id
 
 
-def key_sql(notification_id: int, customer_id: sa.ColumnElement, job_id: sa.ColumnElement,
-            occurrence: sa.ColumnElement) -> sa.ColumnElement[str]:
-    """``str(MessageKey(...))`` built by the database."""
-    return (sa.literal(f"{notification_id}:") + sa.cast(customer_id, sa.String) + sa.literal(":")
-            + sa.cast(job_id, sa.String) + sa.literal(":") + occurrence)
+def key_sql(notification_id: int, customer_id: sa.ColumnElement, job_id: sa.ColumnElement | int,
+            occurrence: tuple | str | sa.ColumnElement) -> sa.ColumnElement[str]:
+    """``str(MessageKey(...))`` built by the database, for the pass's INSERT … SELECT. What is
+    known in Python (a job id, a date's occurrence) joins the constant text here: each ``||``
+    left to the database runs on every one of the pass's rows."""
+    return _joined(f"{notification_id}:", customer_id, ":", job_id, ":",
+                   *(occurrence if isinstance(occurrence, tuple) else (occurrence,)))
+
+
+def _joined(*parts) -> sa.ColumnElement[str]:
+    folded: list = []
+    for part in parts:
+        part = str(part) if isinstance(part, int) else part
+        if isinstance(part, str) and folded and isinstance(folded[-1], str):
+            folded[-1] += part
+        else:
+            folded.append(part)
+    text = [sa.literal(part) if isinstance(part, str)
+            else part if isinstance(part.type, sa.String) else sa.cast(part, sa.String) for part in folded]
+    return functools.reduce(operator.add, text)
 
 
 def confirmation(customer_id: int) -> str:

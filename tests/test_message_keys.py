@@ -1,0 +1,36 @@
+"""Every key the outbox stores is made and read by message_keys: what Python writes, the
+database's SQL writes byte for byte, and parsing gives back what was made."""
+from datetime import date
+
+import sqlalchemy as sa
+
+from shutterbell import message_keys
+from shutterbell.extensions import db
+from shutterbell.message_keys import MessageKey, date_subject, key_sql, occurrence, occurrence_sql
+from shutterbell.triggers import Occurrence
+
+
+def test_a_key_reads_back_as_it_was_made():
+    for kind, subject in ((Occurrence.REGISTRATION, 12), (Occurrence.ORDER, 17), (Occurrence.VOUCHER, 3),
+                          (Occurrence.DATE_VALUE, date_subject("job.archives_at", date(2026, 4, 2)))):
+        key = MessageKey(5, 12, 9, occurrence(kind, subject))
+        parsed = MessageKey.parse(str(key))
+        assert parsed == key and parsed.kind is kind
+        assert parsed.subject_id == (None if kind is Occurrence.DATE_VALUE else subject)
+    assert str(MessageKey(5, 12, 9, "date:job.archives_at:2026-04-02")) == "5:12:9:date:job.archives_at:2026-04-02"
+
+
+def test_keys_of_no_notification_are_told_apart():
+    assert message_keys.is_confirmation(message_keys.confirmation(12))
+    assert MessageKey.parse(message_keys.confirmation(12)) is None
+    assert MessageKey.parse(message_keys.one_off("a1b2c3", 12)) is None
+    assert not message_keys.is_confirmation(str(MessageKey(5, 12, 9, occurrence(Occurrence.ORDER, 17))))
+
+
+def test_the_database_builds_the_same_key(ctx):
+    customer, job = sa.literal(12, sa.Integer), sa.literal(9, sa.Integer)
+    built = [db.session.scalar(sa.select(key_sql(5, customer, job, occurrence_sql(Occurrence.ORDER, sa.literal(17))))),
+             db.session.scalar(sa.select(key_sql(5, customer, 9, "voucher:3"))),
+             db.session.scalar(sa.select(key_sql(5, customer, job, sa.bindparam("o", type_=sa.String))),
+                               {"o": "registration:12"})]
+    assert built == ["5:12:9:order:17", "5:12:9:voucher:3", "5:12:9:registration:12"]
