@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, suppression
+from shutterbell import customers, outbox, suppression
 from shutterbell.models import utcnow
 
 from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
@@ -62,6 +63,24 @@ def remove(job_id: int, customer_id: int):
                 name=customer.first_name), "error")
     else:
         flash(_("Removed %(name)s from this job.", name=customer.first_name), "success")
+    return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
+
+
+@bp.post("/<int:customer_id>/confirmation")
+@login_required
+def resend_confirmation(job_id: int, customer_id: int):
+    """Send the sign-up confirmation email again: at most once an hour (outbox.RESEND_AFTER)."""
+    job = job_or_404(job_id)
+    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    message = outbox.queue_confirmation(customer, utcnow())
+    if message is not None:
+        outbox.dispatch_now([message.id])
+        flash(_("The confirmation email goes to %(email)s again.", email=customer.email), "success")
+    elif customer.confirmed_at is not None:
+        flash(_("%(name)s has confirmed already.", name=customer.first_name), "info")
+    else:
+        flash(_("A confirmation email went to %(email)s less than an hour ago. You can send it again after %(time)s.",
+                email=customer.email, time=format_time(outbox.confirmation_resend_at(customer), "short")), "warning")
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
 
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from limits import parse
 
-from shutterbell import deliverability, diagnostics, mailcheck, mailsettings
+from shutterbell import accounts, deliverability, diagnostics, mailcheck, mailsettings
 from shutterbell.channels import sms
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
@@ -146,13 +146,13 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
     """The whole page, or for htmx only the section that was posted (its form, result and
     provider note). The other sections show their saved settings."""
     studio = current_studio()
-    accounts = {"smtp": mailsettings.account_of(studio), "sms": sms.account_of(studio)}
-    accounts["imap"] = accounts["smtp"]
-    forms = {name: form if name == service else cls(account=accounts[name], formdata=None)
+    saved = {"smtp": mailsettings.account_of(studio), "sms": sms.account_of(studio)}
+    saved["imap"] = saved["smtp"]
+    forms = {name: form if name == service else cls(account=saved[name], formdata=None)
              for name, cls in FORMS.items()}
-    sections = {name: _section(name, forms[name], accounts[name]) for name in FORMS}
-    sections["dns"] = {"form": form if service == "dns" else DnsForm(account=accounts["smtp"], formdata=None)}
-    context.update(account=accounts["smtp"], sms_account=accounts["sms"], step_names=mailcheck.STEP_LABELS,
+    sections = {name: _section(name, forms[name], saved[name]) for name in FORMS}
+    sections["dns"] = {"form": form if service == "dns" else DnsForm(account=saved["smtp"], formdata=None)}
+    context.update(account=saved["smtp"], sms_account=saved["sms"], step_names=mailcheck.STEP_LABELS,
                    sms_gateway=sms.configured_gateway(), posted=service)
     if service is None or not request.htmx:
         return render_form("email_settings/edit.html", form or forms["smtp"], status, sections=sections,
@@ -174,10 +174,11 @@ def _section(service: str, form, account) -> dict:
 
 @bp.app_context_processor
 def mail_alerts() -> dict:
-    """The "SMTP settings", "Inbox sync" and "Text messages" banners on every page for the owner
-    while sending is paused or the sync fails; each goes away by itself after the next successful
-    test, send or sync."""
-    if not (current_user and current_user.is_authenticated and current_user.is_owner):
+    """The "SMTP settings", "Inbox sync" and "Text messages" banners on every page while sending
+    is paused or the sync fails; each goes away by itself after the next successful test, send or
+    sync. Staff see them too, read-only: they are the ones answering customers, and only the
+    owner can fix the settings."""
+    if not (current_user and current_user.is_authenticated):
         return {}
     studio, alerts = current_studio(), []
     for service, title in (("smtp", _("SMTP settings")), ("imap", _("Inbox sync"))):
@@ -190,7 +191,8 @@ def mail_alerts() -> dict:
     if texts is not None:
         alerts.append(_alert("sms", _("Text messages"), texts.failing_since, texts.failure_cause,
                              texts.failure_detail))
-    return {"mail_alerts": alerts}
+    owners = accounts.owners(studio) if alerts and not current_user.is_owner else []
+    return {"mail_alerts": alerts, "alert_owners": ", ".join(owner.email for owner in owners)}
 
 
 def _alert(service: str, title: str, since, cause: str, detail: str) -> dict:

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs, orders, scheduling, triggers
+from shutterbell import customers, jobs, messages, orders, scheduling, triggers
 from shutterbell.models import utcnow
 
 from .access import current_studio, db_int, job_or_404, redirect_after_post, render_form
@@ -43,7 +43,8 @@ def job_page_context(job) -> dict:
             "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
             "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE,
-            "key_of": lambda moment: scheduling.key_of(job, moment)}
+            "key_of": lambda moment: scheduling.key_of(job, moment),
+            "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id))}
 
 
 def _edit_page(job):

@@ -27,7 +27,8 @@ def dashboard():
         "main/dashboard.html",
         profiles=profiles.list_profiles(studio),
         worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
-        days=days, today=days[-1], waiting=messages.waiting(studio),
+        days=days, today=days[-1], waiting=messages.waiting(studio), approvals=messages.approvals_by_job(studio),
         chart_top=max(d.sent + d.failed + d.skipped for d in days),  # 0: nothing to chart yet
         mail_ready=mailsettings.account_of(studio).smtp_configured,
+        has_staff=len(accounts.list_users(studio)) > 1,  # invited or signed up: no more "invite your staff"
     )

@@ -61,15 +61,21 @@ def cancel(message_id: int):
 @bp.post("/jobs/<int:job_id>/approve")
 @login_required
 def approve_job(job_id: int):
-    """Approve (or with action=cancel, cancel) every message of the job that awaits approval."""
+    """Approve (or with decision=cancel, cancel) every message of the job that awaits approval,
+    from the outbox, the job page or the dashboard (``back``: where the button was)."""
     job = job_or_404(job_id)
     waiting = messages.awaiting_approval(current_studio(), job.id)
     if request.form.get("decision") == "cancel":
-        flash(_("%(num)d messages cancelled.", num=messages.cancel(waiting)), "success")
+        count = messages.cancel(waiting)
+        flash(ngettext("%(num)d message cancelled.", "%(num)d messages cancelled.", count), "success")
     else:
-        flash(_("%(num)d messages approved.", num=messages.approve(waiting)), "success")
+        count = messages.approve(waiting)
+        flash(ngettext("%(num)d message approved: it goes out now.", "%(num)d messages approved: they go out now.",
+                       count), "success")
         outbox.dispatch_now([m.id for m in waiting])
-    return redirect_after_post(url_for(".index", job=job.id, status="awaiting_approval"))
+    back = {"job": url_for("jobs.edit", job_id=job.id), "dashboard": url_for("main.index")}
+    return redirect_after_post(back.get(request.form.get("back", ""),
+                                        url_for(".index", job=job.id, status="awaiting_approval")))
 
 
 @bp.post("/jobs/<int:job_id>/cancel-ahead")

@@ -2,13 +2,14 @@
 per-address rate limit; the answer is the same for a new and a repeated sign-up."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from shutterbell import customers, outbox, profiles, suppression
 from shutterbell.extensions import csrf, db, limiter
 from shutterbell.models import Job, Studio, utcnow
 
-from .access import form_email, or_404
+from .access import form_email, link_for_email, or_404
 from .forms import CustomerForm
 
 bp = Blueprint("public", __name__)
@@ -60,8 +61,10 @@ def signup(code: str):
     job, studio, form = page["job"], page["studio"], page["customer_form"]
     if request.method == "POST":
         if form.validate_on_submit():
-            customer, created = customers.register(job, form.to_input(), "signup", page["wording"], utcnow())
-            confirmation = created and outbox.queue_confirmation(customer, utcnow())
+            customer, _created = customers.register(job, form.to_input(), "signup", page["wording"], utcnow())
+            # A repeat sign-up of an unconfirmed address sends the confirmation again (at most
+            # hourly); the page says the same whatever happened, so it tells nobody who signed up.
+            confirmation = outbox.queue_confirmation(customer, utcnow())
             if confirmation:
                 outbox.dispatch_now([confirmation.id])
             return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
@@ -73,12 +76,43 @@ def signup(code: str):
 @csrf.exempt  # RFC 8058 one-click: the mail provider posts without our form; the token is the key
 def unsubscribe(token: str):
     customer = or_404(suppression.customer_by_token(token))
-    job = db.session.get(Job, customer.job_id)
-    studio = db.session.get(Studio, customer.studio_id)
+    page = {"studio": db.session.get(Studio, customer.studio_id), "job": db.session.get(Job, customer.job_id),
+            "token": token}
     if request.method == "POST":
         suppression.unsubscribe(customer, utcnow())
-        return render_template("public/unsubscribed.html", studio=studio, job=job, done=True)
-    return render_template("public/unsubscribed.html", studio=studio, job=job, done=False, token=token)
+    entry = suppression.unsubscribed(customer)  # opened again later: say so, and offer the way back
+    return render_template("public/unsubscribed.html", done=entry is not None,
+                           can_resubscribe=entry is not None and entry.reason == "unsubscribed", **page)
+
+
+@bp.post("/u/<token>/again")
+@limiter.limit("5 per hour")
+def ask_to_resubscribe(token: str):
+    """Emails again, after a confirmation from the person's own inbox (the page proves nothing)."""
+    customer = or_404(suppression.customer_by_token(token))
+    link = link_for_email(".resubscribe", token=token, proof=suppression.resubscribe_token(customer))
+    message = outbox.request_resubscription(customer, link, utcnow())
+    if message is not None:
+        outbox.dispatch_now([message.id])
+    return render_template("public/resubscribe.html", studio=db.session.get(Studio, customer.studio_id),
+                           customer=customer, asked=True)
+
+
+@bp.route("/u/<token>/again/<proof>", methods=["GET", "POST"])
+def resubscribe(token: str, proof: str):
+    """The link in that email. GET only shows a button: mail scanners open links on their own."""
+    customer = or_404(suppression.customer_by_token(token))
+    if not suppression.resubscribe_token_is_valid(customer, proof):
+        abort(404)
+    studio = db.session.get(Studio, customer.studio_id)
+    job = db.session.get(Job, customer.job_id)
+    done = suppression.unsubscribed(customer) is None
+    if request.method == "POST" and not done:
+        wording = _("Subscribed again to emails from %(studio)s about the photos of %(job)s, confirmed from the "
+                    "link sent to %(email)s.", studio=studio.name, job=job.name, email=customer.email)
+        done = suppression.resubscribe(customer, wording, utcnow())
+    return render_template("public/resubscribe.html", studio=studio, customer=customer, done=done, token=token,
+                           proof=proof)
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])

@@ -220,6 +220,12 @@ def send_password_reset(user: User, reset_url: str) -> bool:
     return _send_instance_mail(user.email, "Reset your Shutterbell password", body)
 
 
+def owners(studio: Studio) -> list[User]:
+    """Who can change the studio's settings."""
+    return list(db.session.scalars(sa.select(User).where(User.studio_id == studio.id, User.role == "owner",
+                                                         User.password_hash.is_not(None)).order_by(User.id)))
+
+
 def end_sessions(user: User) -> None:
     """Sign the user out on every device: their sessions and remember cookies name the old id."""
     user.session_id = new_session_id()

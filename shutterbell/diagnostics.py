@@ -98,6 +98,9 @@ CAUSES = {c.key: c for c in (
                                   "\u201c[Google Mail]/Sent Mail\u201d in some countries).")),
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
+    _cause("sms_host_not_found", _l("The SMS provider's server name cannot be found from this machine. Try again "
+                                    "in a few minutes; if it lasts, the instance's SMS_API_URL may be wrong (ask "
+                                    "whoever runs this installation).")),
     _cause("sms_auth_failed", _l("The SMS provider refused the account SID or the auth token. Copy both again from "
                                  "your provider's console (the auth token, not an API key).")),
     _cause("sms_sender_invalid", _l("The SMS provider will not send from this number. It must be a number of this "
@@ -175,7 +178,7 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
     if isinstance(exc, netguard.ForbiddenAddress):
         return Diagnosis(CAUSES["private_address"], str(exc)[:500])
     if isinstance(exc, socket.gaierror):
-        return Diagnosis(CAUSES["host_not_found"], text[:500])
+        return Diagnosis(CAUSES["sms_host_not_found" if protocol == "sms" else "host_not_found"], text[:500])
     if isinstance(exc, ConnectionRefusedError):
         return Diagnosis(CAUSES["connection_refused"], text[:500])
     if isinstance(exc, (TimeoutError, socket.timeout)) and phase == "connect":

@@ -4,8 +4,10 @@ A profile's message is ``{notification}:{customer}:{job}:{occurrence}``: the sch
 once, whatever runs twice. The occurrence is what makes one message per customer
 (``triggers.Occurrence``): ``registration:{customer}``, ``order:{order}``, ``voucher:{voucher}``,
 or ``date:{job attribute}:{ISO date}`` (moving the date is a new occurrence). Messages of no
-notification have keys of their own: ``confirm:{customer}`` (the double opt-in email) and
-``oneoff:{batch}:{customer}`` (a one-off message).
+notification have keys of their own: ``confirm:{customer}`` (the double opt-in email;
+``confirm:{customer}:{n}`` when sent again), ``resubscribe:{customer}:{n}`` (asking someone who
+unsubscribed to confirm they want emails again) and ``oneoff:{batch}:{customer}`` (a one-off
+message).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ _PREFIX = {Occurrence.REGISTRATION: "registration", Occurrence.ORDER: "order", O
            Occurrence.DATE_VALUE: "date"}
 _KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
 _CONFIRMATION = "confirm:"
+_RESUBSCRIBE = "resubscribe:"
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,32 @@ def _joined(*parts) -> sa.ColumnElement[str]:
     return functools.reduce(operator.add, text)
 
 
-def confirmation(customer_id: int) -> str:
-    return f"{_CONFIRMATION}{customer_id}"
+def confirmation(customer_id: int, sent_before: int = 0) -> str:
+    """The double opt-in email's key; one sent again (``sent_before`` of them went already) has a
+    key of its own."""
+    return f"{_CONFIRMATION}{customer_id}" + (f":{sent_before + 1}" if sent_before else "")
+
+
+def confirmations_of(key: sa.ColumnElement, customer_id: int) -> sa.ColumnElement[bool]:
+    """The keys of one customer's confirmation emails, as an SQL condition on ``key``."""
+    return sa.or_(key == confirmation(customer_id), key.like(f"{confirmation(customer_id)}:%"))
 
 
 def is_confirmation(key: str) -> bool:
     return key.startswith(_CONFIRMATION)
+
+
+def resubscription(customer_id: int, sent_before: int) -> str:
+    """The email that asks someone who unsubscribed to confirm they want emails again."""
+    return f"{_RESUBSCRIBE}{customer_id}:{sent_before + 1}"
+
+
+def resubscriptions_of(key: sa.ColumnElement, customer_id: int) -> sa.ColumnElement[bool]:
+    return key.like(f"{_RESUBSCRIBE}{customer_id}:%")
+
+
+def is_resubscription(key: str) -> bool:
+    return key.startswith(_RESUBSCRIBE)
 
 
 def one_off(batch: str, customer_id: int) -> str:

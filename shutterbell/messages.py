@@ -85,6 +85,16 @@ def awaiting_approval(studio: Studio, job_id: int) -> list[Message]:
                                                        Message.status == "awaiting_approval")).all()
 
 
+def approvals_by_job(studio: Studio) -> list[tuple[Job, int]]:
+    """The jobs with messages awaiting approval, and how many each, most waiting first."""
+    count = sa.func.count(Message.id)
+    rows = db.session.execute(sa.select(Job, count).join(Message, Message.job_id == Job.id)
+                              .where(Job.studio_id == studio.id, Message.studio_id == studio.id,
+                                     Message.status == "awaiting_approval")
+                              .group_by(Job.id).order_by(count.desc(), Job.name)).all()
+    return [(job, waiting) for job, waiting in rows]
+
+
 def jobs_with_messages(studio: Studio) -> list[Job]:
     return db.session.scalars(sa.select(Job).where(Job.studio_id == studio.id, Job.id.in_(
         sa.select(Message.job_id).where(Message.studio_id == studio.id).distinct())).order_by(Job.name)).all()

@@ -240,7 +240,7 @@ def delete_profile(profile: Profile) -> None:
 
 
 def plan_of(profile: Profile | None) -> list[tuple[str, str]]:
-    """(channel, when) for each active notification: what a customer will get, in plain words."""
+    """(channel, when) for each active notification: what a customer will get, in their words."""
     if profile is None:
         return []
-    return [(n.channel, triggers.get(n.trigger).summary(n.days)) for n in profile.notifications if n.enabled]
+    return [(n.channel, triggers.get(n.trigger).customer_summary(n.days)) for n in profile.notifications if n.enabled]

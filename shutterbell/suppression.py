@@ -3,12 +3,14 @@ to that address on every job of the studio, not only the job it came through."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from . import settings
 from .extensions import db
-from .models import Customer, Message, Suppression
+from .models import Consent, Customer, Message, Suppression
 
 
 def suppress(studio_id: int, channel: str, address: str | None, reason: str, now: datetime) -> None:
@@ -40,6 +42,49 @@ def unsubscribe(customer: Customer, now: datetime) -> None:
         if consent.channel == "email" and consent.withdrawn_at is None:
             consent.withdrawn_at = now
     db.session.commit()
+
+
+def unsubscribed(customer: Customer) -> Suppression | None:
+    """The entry that stops emails to the customer's address, if there is one."""
+    return db.session.scalar(sa.select(Suppression).where(
+        Suppression.studio_id == customer.studio_id, Suppression.channel == "email",
+        Suppression.address == customer.email))
+
+
+RESUBSCRIBE_VALID_FOR = timedelta(days=7)
+
+
+def resubscribe_token(customer: Customer) -> str:
+    """For the link in the email that confirms someone wants emails again: names the customer
+    and the address, expires after RESUBSCRIBE_VALID_FOR."""
+    return _resubscribe_signer().dumps({"customer": customer.id, "address": customer.email})
+
+
+def resubscribe_token_is_valid(customer: Customer, token: str) -> bool:
+    """Does ``token`` confirm this customer's address (and is it fresh)?"""
+    try:
+        data = _resubscribe_signer().loads(token, max_age=int(RESUBSCRIBE_VALID_FOR.total_seconds()))
+    except BadSignature:  # an expired one too
+        return False
+    return data == {"customer": customer.id, "address": customer.email}
+
+
+def _resubscribe_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.current().secret_key, salt="shutterbell-resubscribe")
+
+
+def resubscribe(customer: Customer, wording: str, now: datetime) -> bool:
+    """The person confirmed from their own inbox that they want emails again: their unsubscribe
+    is lifted and a new consent recorded with the words they saw. Only an unsubscribe is lifted
+    this way (a bounce is the owner's to lift, an erasure nobody's). False if there was none."""
+    entry = unsubscribed(customer)
+    if entry is None or entry.reason != "unsubscribed" or customer.erased_at is not None:
+        return False
+    db.session.delete(entry)
+    customer.consents.append(Consent(studio_id=customer.studio_id, channel="email", path="signup", wording=wording,
+                                     given_at=now))
+    db.session.commit()
+    return True
 
 
 def erase(customer: Customer, now: datetime) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
 
 MAX_DAYS = 365
 
@@ -81,6 +81,10 @@ class Trigger:
     context: tuple[str, ...] = ()  # extra placeholder objects this trigger provides
     phrase: str = ""  # what follows "N days" in a summary, for triggers that take days
     stops: tuple[Stop, ...] = ()
+    # How a customer hears of it ("What you will receive" on the sign-up page): either words of
+    # its own, or the event that "N days before/after" and "On the day" name.
+    for_customers: str = ""
+    customer_event: str = ""
 
     def summary(self, days: int | None) -> str:
         """'7 days before the job is archived'; the label for triggers without days."""
@@ -95,6 +99,18 @@ class Trigger:
 
     def allows(self, audience: Audience | str) -> bool:
         return Audience(audience) in self.audiences
+
+    def customer_summary(self, days: int | None) -> str:
+        """'3 days before the photos leave the gallery', 'A reminder if an order stays unpaid':
+        what a customer reads, never the editor's wording."""
+        if self.for_customers:
+            return str(self.for_customers)
+        if not days:
+            return gettext("On the day %(event)s", event=self.customer_event)
+        if self.direction < 0:
+            return ngettext("%(num)d day before %(event)s", "%(num)d days before %(event)s", days,
+                            event=self.customer_event)
+        return ngettext("%(num)d day after %(event)s", "%(num)d days after %(event)s", days, event=self.customer_event)
 
     def stopped(self, subject) -> str:
         """Why the message of this occurrence no longer goes ("" if it still does)."""
@@ -113,35 +129,40 @@ CATALOGUE: dict[str, Trigger] = {
     t.key: t
     for t in (
         Trigger("customer_registered", _l("After a customer registered"), "customer.registered_at",
-                False, False, 0, (Audience.POTENTIAL_BUYERS,), Occurrence.REGISTRATION),
+                False, False, 0, (Audience.POTENTIAL_BUYERS,), Occurrence.REGISTRATION,
+                for_customers=_l("Right after you confirm your sign-up")),
         Trigger("job_published", _l("When the photos are online"), "job.published_at",
-                False, False, 0, _EVERYONE, Occurrence.DATE_VALUE),
+                False, False, 0, _EVERYONE, Occurrence.DATE_VALUE,
+                for_customers=_l("As soon as the photos are online")),
         Trigger("days_after_published", _l("Days after the photos went online"), "job.published_at",
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("after the photos went online")),
+                phrase=_l("after the photos went online"), customer_event=_l("the photos go online")),
         Trigger("days_before_archived", _l("Days before the job is archived"), "job.archives_at",
                 True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("before the job is archived")),
+                phrase=_l("before the job is archived"), customer_event=_l("the photos leave the gallery")),
         Trigger("days_before_order_deadline", _l("Days before the order deadline"), "job.order_deadline",
                 True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("before the order deadline")),
+                phrase=_l("before the order deadline"), customer_event=_l("the order deadline ends")),
         Trigger("order_placed", _l("After an order was placed"), "order.placed_at",
-                False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",), stops=(_CANCELLED,)),
+                False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",), stops=(_CANCELLED,),
+                for_customers=_l("A confirmation when you order")),
         Trigger("days_after_order", _l("Days after an order was placed"), "order.placed_at",
                 False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
-                phrase=_l("after an order was placed"), stops=(_CANCELLED,)),
+                phrase=_l("after an order was placed"), stops=(_CANCELLED,),
+                for_customers=_l("A follow-up after you order")),
         Trigger("days_after_order_unpaid", _l("Days after an order that is still unpaid"), "order.placed_at",
                 False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
-                phrase=_l("after an order that is still unpaid"), stops=(_CANCELLED, _PAID)),
+                phrase=_l("after an order that is still unpaid"), stops=(_CANCELLED, _PAID),
+                for_customers=_l("A reminder if an order stays unpaid")),
         Trigger("days_before_voucher_expires", _l("Days before a voucher expires"), "voucher.expires_at",
                 True, True, -1, (Audience.ALL, Audience.POTENTIAL_BUYERS), Occurrence.VOUCHER, ("voucher",),
-                phrase=_l("before a voucher expires")),
+                phrase=_l("before a voucher expires"), customer_event=_l("a voucher expires")),
         Trigger("days_before_shoot", _l("Days before the shoot (session reminder)"), "job.shoot_date",
                 True, True, -1, (Audience.ALL,), Occurrence.DATE_VALUE,
-                phrase=_l("before the shoot")),
+                phrase=_l("before the shoot"), for_customers=_l("A reminder before your shoot")),
         Trigger("days_after_shoot", _l("Days after the shoot (feedback request)"), "job.shoot_date",
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("after the shoot")),
+                phrase=_l("after the shoot"), for_customers=_l("A request for your feedback after the shoot")),
     )
 }
 

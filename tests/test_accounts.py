@@ -116,3 +116,9 @@ def test_the_owner_removes_staff_but_not_herself_and_not_other_studios_users(as_
     db.session.expire_all()
     assert db.session.get(User, sam_id) is None
 
+
+def test_the_dashboard_stops_suggesting_to_invite_staff_once_someone_is_invited(as_olivia, olivia):
+    assert "Invite your staff" in text_of(as_olivia.get("/"))
+    accounts.invite_staff(olivia.studio, "sam@lichtblick.example", "Sam")
+    assert "Invite your staff" not in text_of(as_olivia.get("/"))
+

@@ -28,7 +28,8 @@ def the_customers(job):
 def test_the_sign_up_page_says_what_will_be_sent(browser, job):
     page = text_of(browser.get(f"/j/{job.access_code}"))
     assert "Kita Regenbogen" in page and "Studio Lichtblick" in page
-    assert "7 days before the job is archived" in page and "When the photos are online" in page
+    assert "7 days before the photos leave the gallery" in page and "As soon as the photos are online" in page
+    assert "job is archived" not in page  # the editor's words, not a parent's
 
 
 def test_a_public_sign_up_is_stored_unconfirmed_with_its_consent_records(browser, job):

@@ -49,7 +49,8 @@ def test_the_preview_says_what_will_be_created_skipped_and_why_rows_are_invalid(
     assert names(job) == ["Anna", "Ben", "Emil"]
     anna = next(c for c in customers.customers_of(job) if c.first_name == "Anna")
     assert anna.phone == "+4915123456789" and {c.path for c in anna.consents} == {"import"}
-    assert "Done: 2 customers created." in text_of(as_sam.get(f"/jobs/{job.id}/imports/{record.id}"))
+    finished = text_of(as_sam.get(f"/jobs/{job.id}/imports/{record.id}"))
+    assert "Done: 2 customers created." in finished and "the import goes on" not in finished
     as_sam.post(f"/jobs/{job.id}/imports/{record.id}/run")  # a second click creates nothing
     assert names(job) == ["Anna", "Ben", "Emil"]
 
@@ -86,6 +87,7 @@ def test_a_large_import_runs_in_the_worker_and_the_page_shows_progress(app, as_s
     as_sam.post(f"/jobs/{job.id}/imports/{record.id}/run")
     waiting = as_sam.get(f"/jobs/{job.id}/imports/{record.id}", headers={"HX-Request": "true"})
     assert "Waiting for the background worker" in text_of(waiting) and 'hx-trigger="every 1s"' in text_of(waiting)
+    assert "the import goes on" in text_of(waiting)
     connection = queue.connect(app.config["REDIS_URL"])
     with app.app_context():
         SimpleWorker([Queue(app.config["QUEUE_NAME"], connection=connection)], connection=connection).work(burst=True)
@@ -100,3 +102,10 @@ def test_a_field_too_large_for_csv_is_a_clear_error(as_sam, job):
     content = b"first_name,email\n\"" + b"x" * 200_000 + b"\",a@example.com\n"
     response = upload(as_sam, job, content)
     assert response.status_code == 422 and "cannot be read as CSV" in text_of(response)
+
+
+def test_a_one_row_preview_offers_to_import_one_customer(as_sam, job):
+    page = text_of(upload(as_sam, job, "first_name,last_name,email\nZoë,Łukasiewicz,zoe@example.com\n".encode()))
+    assert "Import 1 customer" in page
+    assert "Import 1 customers" not in page
+

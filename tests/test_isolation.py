@@ -11,8 +11,9 @@ from shutterbell.models import (ApiToken, Consent, Customer, Import, Job, Messag
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
               "token_id": ApiToken, "import_id": Import, "message_id": Message}
 FIXED_ARGUMENTS = {"action": "paid"}  # a choice in the URL, not an id
-# Static files, invitation and unsubscribe tokens, sign-up codes, and the API's own (token-scoped) ids.
-PUBLIC_ARGUMENTS = {"filename", "token", "code", "external_id"}
+# Static files, invitation and unsubscribe tokens (and the signed proof of a re-subscription), sign-up
+# codes, and the API's own (token-scoped) ids.
+PUBLIC_ARGUMENTS = {"filename", "token", "proof", "code", "external_id"}
 # A section of the signed-in owner's own settings ("smtp", "imap", "sms"): no other studio's row to reach.
 OWN_CHOICES = {"service"}
 

@@ -542,6 +542,34 @@ def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages
     assert len(mailbox.received) == 2 and "Hi Anna" in mailbox.received[1].decode()
 
 
+def test_signing_up_again_unconfirmed_resends_the_confirmation_at_most_hourly(app, job, mailbox, browser, as_sam):
+    """Lost the email? Sign up again, or ask the studio: the same link comes again, but never more
+    than once an hour, whoever asks (the public form must not flood an inbox)."""
+    start = datetime.now(UTC)
+    zoe = {"first_name": "Zoë", "last_name": "Łukasiewicz", "email": "zoe@example.com", "email_consent": "y"}
+    with time_machine.travel(start, tick=False):
+        browser.post(f"/j/{job.access_code}", zoe)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):  # (a session signed later is refused earlier)
+        assert "confirm your sign-up" in text_of(browser.post(f"/j/{job.access_code}", zoe))  # the same answer
+        customer = db.session.scalar(sa.select(Customer))
+        as_sam.post(f"/jobs/{job.id}/customers/{customer.id}/confirmation")
+        assert "less than an hour ago. You can send it again after" in text_of(as_sam.get(f"/jobs/{job.id}"))
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        browser.post(f"/j/{job.access_code}", zoe)  # an hour later: sent again
+        as_sam.post(f"/jobs/{job.id}/customers/{customer.id}/confirmation")  # and not twice in that hour
+    keys = sorted(db.session.scalars(sa.select(Message.key)))
+    assert keys == [f"confirm:{customer.id}", f"confirm:{customer.id}:2"]
+    deliver(start + timedelta(minutes=63))  # (handed to Redis at once; this test's worker is here)
+    links = {re.search(r"/c/\S+", email.message_from_bytes(raw).get_payload()[0].get_payload(decode=True).decode())
+             .group(0) for raw in mailbox.received}
+    assert len(mailbox.received) == 2 and len(links) == 1  # both carry the one link
+    with time_machine.travel(start + timedelta(minutes=64), tick=False):
+        browser.post(links.pop())
+        as_sam.post(f"/jobs/{job.id}/customers/{customer.id}/confirmation")
+        assert "has confirmed already" in text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(Message.key.like("confirm:%"))) == 2
+
+
 def test_a_stranger_cannot_put_words_or_links_into_the_confirmation_the_studio_sends(app, job, mailbox, browser):
     """The probe's attack: "URGENT: reset your password at https://…" as a name, to anyone's address."""
     for name in ("URGENT: reset your password at https://evil.example/reset", "Reset at evil.example now",

@@ -59,6 +59,13 @@ def test_an_unreachable_provider_is_a_connection_problem(configure, as_olivia, a
     assert "The test failed" in page and "Nothing answers on this port" in page
 
 
+def test_a_provider_name_that_does_not_resolve_says_so_without_the_email_hints(as_olivia, configure):
+    configure(sms_gateway="twilio", sms_api_url="http://sms-provider.invalid")
+    page = text_of(as_olivia.post("/settings/email/sms/test", sms_form(), htmx=True))
+    assert "The test failed" in page and "SMS_API_URL may be wrong" in page
+    assert "pick your provider from the list" not in page  # the SMS section has no such list
+
+
 def test_saving_seals_the_token_and_keeps_it_when_left_empty(as_olivia, olivia, sms_provider):
     assert as_olivia.post("/settings/email/sms", sms_form()).status_code == 302
     account = saved(olivia)

@@ -1,13 +1,16 @@
 """One suppression list per studio: unsubscribing or erasure stops messages on every job."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
+import time_machine
 
 from shutterbell import customers, jobs, profiles, scheduling, suppression
 from shutterbell.extensions import db
 from shutterbell.models import Customer, Suppression
 
 from .conftest import text_of
+from .test_outbox import account, job, mailbox  # noqa: F401 (fixtures: a studio that sends through a real server)
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -25,6 +28,13 @@ def anna_on(job):
     customer, _ = customers.register(job, customers.CustomerInput(
         "Anna", "Schmidt", "anna@example.com", "+49 151 23456789", email_consent=True, sms_consent=True),
         "staff", {"email": "ok", "sms": "ok"}, START)
+    return customer
+
+
+def sign_up_confirmed(job, first_name, address):
+    customer, _ = customers.register(job, customers.CustomerInput(first_name, "Łukasiewicz", address,
+                                                                  email_consent=True), "staff", {"email": "ok"},
+                                     datetime.now(timezone.utc))
     return customer
 
 
@@ -82,3 +92,50 @@ def test_an_archived_job_sends_nothing(two_jobs):
     anna_on(two_jobs[0])
     jobs.archive_job(two_jobs[0])
     assert scheduling.moments(two_jobs[0], two_jobs[0].profile, START) == []
+
+
+def test_an_unsubscribe_link_opened_again_offers_to_subscribe_again_after_a_confirmation(app, job, mailbox, browser):
+    """Reopening the link says so, and offers the way back: only with a confirmation from the
+    person's own inbox, at most one such email an hour, and the consent recorded anew."""
+    import email
+    import re
+
+    from shutterbell.models import Consent, Message, Suppression
+
+    from .test_outbox import deliver
+
+    start = datetime.now(timezone.utc)
+    zoe = sign_up_confirmed(job, "Zoë", "zoe@example.com")
+    link = f"/u/{zoe.unsubscribe_token}"
+    with time_machine.travel(start, tick=False):
+        browser.post(link)
+        again = text_of(browser.get(link))
+        assert "You are unsubscribed" in again and "Subscribe again" in again
+        assert "Check your inbox" in text_of(browser.post(f"{link}/again"))
+        assert "Check your inbox" in text_of(browser.post(f"{link}/again"))  # the same answer, no second email
+    deliver(start + timedelta(minutes=2))
+    assert len(mailbox.received) == 1
+    sent = email.message_from_bytes(mailbox.received[0])
+    assert sent["To"] == "zoe@example.com" and "again" in sent["Subject"]
+    text = sent.get_payload()[0].get_payload(decode=True).decode()
+    confirm = re.search(r"https://\S+(/u/\S+/again/\S+)", text).group(1)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Suppression.reason)) == "unsubscribed"  # nothing changes until the click
+    with time_machine.travel(start + timedelta(minutes=3), tick=False):
+        assert "Yes, email me again" in text_of(browser.get(confirm))  # a mail scanner's GET changes nothing
+        assert "You get emails again" in text_of(browser.post(confirm))
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Suppression)) is None
+    newest = db.session.scalars(sa.select(Consent).where(Consent.customer_id == zoe.id, Consent.channel == "email")
+                                .order_by(Consent.id.desc())).first()
+    assert newest.withdrawn_at is None and "confirmed from the link sent to zoe@example.com" in newest.wording
+    assert browser.get(confirm[:-4] + "xxxx").status_code == 404  # a forged proof
+    assert [m.status for m in db.session.scalars(sa.select(Message))] == ["sent"]
+
+
+def test_a_bounced_address_is_not_offered_to_subscribe_again(job, browser):
+    zoe = sign_up_confirmed(job, "Zoë", "zoe@example.com")
+    suppression.suppress(zoe.studio_id, "email", zoe.email, "bounced", datetime.now(timezone.utc))
+    db.session.commit()
+    page = text_of(browser.get(f"/u/{zoe.unsubscribe_token}"))
+    assert "You are unsubscribed" in page and "Subscribe again" not in page

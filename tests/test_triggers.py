@@ -33,3 +33,16 @@ def test_a_summary_reads_as_a_sentence(bare_ctx):
     assert triggers.get("days_before_archived").summary(7) == "7 days before the job is archived"
     assert triggers.get("days_before_archived").summary(1) == "1 day before the job is archived"
     assert triggers.get("order_placed").summary(None) == "After an order was placed"
+
+
+def test_every_trigger_tells_customers_in_their_own_words(bare_ctx):
+    """The sign-up page's "What you will receive": no editor's wording, no "0 days"."""
+    for trigger in triggers.CATALOGUE.values():
+        assert trigger.for_customers or (trigger.takes_days and trigger.customer_event), trigger.key
+        for days in (0, 1, 3) if trigger.takes_days else (None,):
+            said = trigger.customer_summary(days)
+            assert said and "0 days" not in said and "still unpaid" not in said, (trigger.key, days)
+    assert triggers.get("days_after_order_unpaid").customer_summary(0) == "A reminder if an order stays unpaid"
+    assert triggers.get("days_before_archived").customer_summary(3) == "3 days before the photos leave the gallery"
+    assert triggers.get("days_before_archived").customer_summary(1) == "1 day before the photos leave the gallery"
+    assert triggers.get("days_before_archived").customer_summary(0) == "On the day the photos leave the gallery"

@@ -3,12 +3,13 @@ double opt-in email, and a cancellation from a job's timeline."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from .. import channels, composer, mailsettings, materialise, message_keys, scheduling, settings, templating
+from .. import (channels, composer, mailsettings, materialise, message_keys, scheduling, settings, suppression,
+               templating)
 from ..extensions import db
 from ..models import Customer, Job, Message, SchedulerPass, Studio, utcnow
 from ..settings import Policy
@@ -83,16 +84,22 @@ def cancel_ahead(job: Job, key: str, now: datetime) -> bool:
 
 
 def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
-    """The double opt-in email, made at once when a public sign-up needs confirming. The link and
-    the "someone asked for this" note are added below the studio's text: no edit leaves them out."""
+    """The double opt-in email, made at once when a public sign-up needs confirming, and again
+    when the person signs up again or staff resend it, at most once per ``RESEND_AFTER``
+    (a form that anyone can post must not become a way to flood an inbox). The link and the
+    "someone asked for this" note are added below the studio's text: no edit leaves them out.
+    Returns the message made, or None: confirmed already, or one was made too recently."""
     if customer.confirmed_at is not None or customer.confirm_token is None:
+        return None
+    sent_before, resend_at = _confirmations(customer)
+    if resend_at is not None and now < resend_at:
         return None
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
     account = mailsettings.account_of(studio)
     subject, body = composer.confirmation_texts(studio)
     base_url = settings.current().base_url
-    key = message_keys.confirmation(customer.id)
+    key = message_keys.confirmation(customer.id, sent_before)
     row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
            "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
@@ -101,6 +108,55 @@ def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
         row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, base_url, customer))
     except templating.TemplateProblem as problem:
         row.update(status="failed", last_error=str(problem)[:500], cause="render_error", subject="", body="")
-    _insert_new([row])
+    made = _insert_new([row])  # 0 when a resend at the same moment took the key first
     db.session.commit()
-    return db.session.scalar(sa.select(Message).where(Message.key == key))
+    return db.session.scalar(sa.select(Message).where(Message.key == key)) if made else None
+
+
+RESEND_AFTER = timedelta(hours=1)
+
+
+def request_resubscription(customer: Customer, confirm_url: str, now: datetime) -> Message | None:
+    """Someone who unsubscribed asks, from the unsubscribe page, for emails again: one email to
+    their address with a link that confirms it (the page alone proves nothing: a forwarded email
+    carries its link). At most one per ``RESEND_AFTER``. None when none is made."""
+    entry = suppression.unsubscribed(customer)
+    if entry is None or entry.reason != "unsubscribed" or customer.erased_at is not None:
+        return None
+    count, last = db.session.execute(sa.select(sa.func.count(), sa.func.max(Message.created_at)).where(
+        Message.customer_id == customer.id, message_keys.resubscriptions_of(Message.key, customer.id))).one()
+    if count and now < _aware(last) + RESEND_AFTER:
+        return None
+    studio = db.session.get(Studio, customer.studio_id)
+    job = db.session.get(Job, customer.job_id)
+    key = message_keys.resubscription(customer.id, count)
+    body = _("Hello %(name)s,\n\nyou asked to get emails from %(studio)s about the photos of %(job)s again. "
+             "Confirm it here (the link works for 7 days):\n\n%(url)s\n\n"
+             "If you did not ask for this, ignore this email: you stay unsubscribed.",
+             name=customer.first_name, studio=studio.name, job=job.name, url=confirm_url)
+    made = _insert_new([{
+        "studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
+        "recipient": customer.email, "subject": _("Emails from %(studio)s again?", studio=studio.name), "body": body,
+        "message_id": composer.message_id_for(key, mailsettings.account_of(studio).from_address), "due_at": now,
+        "status": "scheduled", "last_error": "", "created_at": now}])
+    db.session.commit()
+    return db.session.scalar(sa.select(Message).where(Message.key == key)) if made else None
+
+
+def confirmation_resend_at(customer: Customer) -> datetime | None:
+    """When the confirmation email may be sent again (None: no confirmation was sent yet)."""
+    return _confirmations(customer)[1]
+
+
+def _confirmations(customer: Customer) -> tuple[int, datetime | None]:
+    """How many confirmation emails the customer was sent, and when another may follow."""
+    count, last = db.session.execute(sa.select(sa.func.count(), sa.func.max(Message.created_at)).where(
+        Message.customer_id == customer.id, message_keys.confirmations_of(Message.key, customer.id))).one()
+    if not count:
+        return 0, None
+    return count, _aware(last) + RESEND_AFTER
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite's max() comes back naive (it is UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -115,7 +115,7 @@ def _send_each(session: channels.Session, studio_batch: StudioBatch, batch: list
             return
 
 
-_SERVER_GONE = ("connection_refused", "timeout", "host_not_found")
+_SERVER_GONE = ("connection_refused", "timeout", "host_not_found", "sms_host_not_found")
 HOLD = timedelta(hours=1)
 
 

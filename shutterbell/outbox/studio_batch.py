@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import composer, mailsettings, suppression, templating, triggers
+from .. import composer, mailsettings, message_keys, suppression, templating, triggers
 from ..extensions import db
 from ..message_keys import MessageKey
 from ..models import Consent, Job, Message, Notification, Order, Studio, Voucher
@@ -53,6 +53,9 @@ class StudioBatch:
             return customer_removed()
         if customer.erased_at is not None:
             return _("The customer's data was erased.")
+        if message_keys.is_resubscription(message.key):  # asked for by the unsubscribed person themself
+            return "" if (message.channel, message.recipient) in self.suppressed else _(
+                "The address gets emails again already.")
         if (message.channel, message.recipient) in self.suppressed:
             return _("The recipient unsubscribed (on the studio's suppression list).")
         if message.is_confirmation:  # asks for consent, so it needs none; pointless once confirmed

@@ -179,3 +179,84 @@ def test_the_job_page_says_when_sending_limits_let_the_last_email_go(page_for, l
     expect(timeline.get_by_text("Sending limits: the last goes about", exact=False)).to_be_visible()
     check_layout(page)
     timeline.screenshot(path=str(SCREENSHOTS / f"job-timeline-limits-{size}.png"))  # the page is 120 customers long
+
+
+def test_staff_see_that_sending_is_paused_and_whom_to_ask(chromium, live_server, page_for, owner):
+    """A wrong password paused sending: the owner gets the fix, staff on the tablet (who answer the
+    customers) learn it too, read-only, and whom to ask."""
+    from shutterbell import diagnostics, mailsettings
+
+    from .conftest import sign_in
+
+    app, base_url = live_server
+    staff_email = owner.replace("owner-", "sam-")
+    with app.app_context():
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        sam, _ = accounts.invite_staff(studio, staff_email, "Sam")
+        accounts.accept_invite(sam, "Sam", OWNER_PASSWORD)
+        account = mailsettings.account_of(studio)
+        account.studio_id = studio.id
+        failure = diagnostics.classify("smtp", "auth", "535 5.7.8 Username and Password not accepted", 535)
+        mailsettings.record_failure(account, "smtp", failure, utcnow())
+        from shutterbell.extensions import db
+        db.session.add(account)
+        db.session.commit()
+
+    desktop = page_for(DESKTOP)
+    banner = desktop.get_by_role("alert")
+    expect(banner).to_contain_text("sending is paused since")
+    expect(banner.get_by_role("link", name="Check the email settings")).to_be_visible()
+
+    context = chromium.new_context(viewport=TABLET, has_touch=True)
+    tablet = context.new_page()
+    sign_in(tablet, base_url, staff_email)
+    banner = tablet.get_by_role("alert")
+    expect(banner).to_contain_text("sending is paused since")
+    expect(banner).to_contain_text(f"Ask the studio owner ({owner}) to check the email settings.")
+    expect(banner.get_by_role("link")).to_have_count(0)  # the settings are the owner's
+    expect(banner).not_to_contain_text("535")
+    check_layout(tablet)
+    screenshot(tablet, "paused-banner-staff-tablet")
+    context.close()
+
+
+def test_waiting_approvals_show_on_the_dashboard_and_the_job_page_and_are_approved_there(
+        page_for, live_server, owner):
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        profile = profiles.save_profile(studio, None, ProfileInput("Geprüft", "", [NotificationInput(
+            trigger="customer_registered", days=None, audience="potential_buyers", channel="email",
+            subject="Willkommen, {{ customer.first_name }}", body="Grüße an {{ customer.first_name }} 📷",
+            requires_approval=True)]))
+        jobs_made = []
+        for name in ("Kita Sonnenblume", "Schule Łąka"):
+            job = jobs.save_job(studio, None, jobs.JobInput(name=name, profile_id=profile.id), None)
+            for first in ("Zoë", "Jürgen"):
+                customers.register(job, customers.CustomerInput(first, "Ü", f"{first.lower()}-{job.id}@example.com",
+                                                                email_consent=True), "staff", {"email": "ok"}, utcnow())
+            jobs_made.append(job.id)
+        outbox.schedule(utcnow() + timedelta(seconds=1), settings.current().outbox)
+
+    desktop = page_for(DESKTOP)
+    waiting = desktop.get_by_role("region", name="Waiting for approval")
+    expect(waiting).to_contain_text("Kita Sonnenblume: 2 messages await approval")
+    expect(waiting).to_contain_text("Schule Łąka: 2 messages await approval")
+    check_layout(desktop)
+    screenshot(desktop, "dashboard-approvals-desktop")
+    waiting.locator("form", has_text="Kita Sonnenblume").get_by_role("button", name="Approve all").click()
+    expect(desktop.get_by_role("status")).to_contain_text("2 messages approved: they go out now.")
+    expect(waiting).not_to_contain_text("Kita Sonnenblume")
+
+    tablet = page_for(TABLET)
+    tablet.goto(f"{base_url}/jobs/{jobs_made[1]}")
+    expect(tablet.locator(".approvals")).to_contain_text("2 messages await approval")
+    check_layout(tablet)
+    screenshot(tablet, "job-approvals-tablet")
+    tablet.locator(".approvals").get_by_role("link", name="Review").click()
+    expect(tablet.get_by_text("Willkommen, Zoë")).to_be_visible()  # the outbox, filtered to this job's
+    tablet.go_back()
+    tablet.locator(".approvals").get_by_role("button", name="Approve all").click()
+    expect(tablet.get_by_role("status")).to_contain_text("2 messages approved")
+    expect(tablet.locator(".approvals")).to_have_count(0)
+    assert tablet.url.endswith(f"/jobs/{jobs_made[1]}")

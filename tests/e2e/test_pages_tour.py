@@ -155,6 +155,10 @@ def test_a_parent_signs_up_on_a_phone_and_staff_see_them_on_the_tablet(chromium,
     phone.get_by_label("Mobile number (optional)").fill("0151 23456789")
     phone.get_by_role("checkbox", name=re.compile("Email me about")).check()
     phone.get_by_text("What you will receive").click()
+    plan = phone.locator("details.plan")
+    expect(plan).to_contain_text("Right after you confirm your sign-up")
+    expect(plan).to_contain_text("7 days before the photos leave the gallery")
+    expect(plan).not_to_contain_text("job is archived")  # the editor's words, not a parent's
     screenshot(phone, "signup-phone")
     phone.get_by_role("button", name="Sign up").click()
     expect(phone.get_by_role("heading", name="Thank you!")).to_be_visible()
@@ -169,3 +173,35 @@ def test_a_parent_signs_up_on_a_phone_and_staff_see_them_on_the_tablet(chromium,
     expect(customers).to_contain_text("+4915123456789")
     check_layout(tablet)
     screenshot(tablet, "job-with-customers-tablet")
+    customers.get_by_role("button", name="Resend confirmation").click()  # Anna says the email never came
+    expect(tablet.get_by_role("status")).to_contain_text(
+        "A confirmation email went to anna@example.com less than an hour ago. You can send it again after")
+    screenshot(tablet, "job-resend-confirmation-tablet")
+
+
+def test_an_unsubscribe_link_opened_again_says_so_and_offers_the_way_back(chromium, live_server, owner):
+    from shutterbell import customers
+    from shutterbell.models import utcnow
+
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Grundschule Nord", profile_id=None), None)
+        zoe, _ = customers.register(job, customers.CustomerInput("Zoë", "Wójcik", "zoe.wojcik@example.com",
+                                                                 email_consent=True), "staff", {"email": "ok"}, utcnow())
+        link = f"{base_url}/u/{zoe.unsubscribe_token}"
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(link)
+    phone.get_by_role("button", name="Unsubscribe").click()
+    expect(phone.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
+    phone.goto(link)  # days later, from the same email
+    expect(phone.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
+    expect(phone.get_by_role("button", name="Unsubscribe")).to_have_count(0)
+    check_layout(phone)
+    screenshot(phone, "unsubscribed-again-phone")
+    phone.get_by_role("button", name="Subscribe again").click()
+    expect(phone.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    expect(phone.get_by_text("zoe.wojcik@example.com")).to_be_visible()
+    screenshot(phone, "resubscribe-asked-phone")
+    context.close()
