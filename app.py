@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Blueprint, Flask, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from markupsafe import Markup, escape
 from flask_babel import lazy_gettext as _l
 from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -75,6 +77,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     queue.init_app(app, int(settings.of(app).outbox.lease.total_seconds()))
     sms.gateway_class(app.config["SMS_BACKEND"])  # an unknown gateway stops the start, not the first text
     app.add_template_filter(_channel_label, "channel_label")
+    app.add_template_filter(_breakable, "breakable")
     _configure_sqlite(app)
 
     from blueprints import api, auth, customers, email_settings, imports, jobs, main, orders, outbox, profiles, public, studio, tokens, users
@@ -98,6 +101,11 @@ def _channel_label(key: str, consent: bool = False) -> str:
     """``{{ message.channel|channel_label }}``: "Email", "SMS"; with ``consent``: "Emails", "Text messages"."""
     channel = channels.get(key)
     return channel.consent_label if consent else channel.label
+
+
+def _breakable(address: str) -> Markup:
+    """An email address that may wrap after its @ and its dots on a narrow screen, not mid-word."""
+    return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[@.])", address or ""))
 
 
 def _studio_time_zone() -> str | None:

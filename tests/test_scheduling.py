@@ -122,6 +122,8 @@ def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
         page = text_of(as_sam.get(f"/jobs/{job.id}"))
         assert "What this job will send" in page and "7 days before the job is archived" in page
         assert "Mar 26, 2026, 9:00:00" in page  # shown in the studio's time zone
+        coming = page.split('<ul class="coming">')[1].split("</ul>")[0]
+        assert "Email · 7 days before the job is archived" in coming  # each customer's list names the message
         run = text_of(as_sam.post(f"/jobs/{job.id}/dry-run", {"profile_id": str(standard.id)}, htmx=True))
     assert "Dry run:" in run and "to 1 customer" in run and "Nothing changes until you save." in run
     db.session.expire_all()
