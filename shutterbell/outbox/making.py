@@ -123,9 +123,8 @@ def request_resubscription(customer: Customer, confirm_url: str, now: datetime) 
     entry = suppression.unsubscribed(customer)
     if entry is None or entry.reason != "unsubscribed" or customer.erased_at is not None:
         return None
-    count, last = db.session.execute(sa.select(sa.func.count(), sa.func.max(Message.created_at)).where(
-        Message.customer_id == customer.id, message_keys.resubscriptions_of(Message.key, customer.id))).one()
-    if count and now < _aware(last) + RESEND_AFTER:
+    count, next_at = _asked_before(customer, message_keys.resubscriptions_of(Message.key, customer.id))
+    if next_at is not None and now < next_at:
         return None
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
@@ -149,12 +148,14 @@ def confirmation_resend_at(customer: Customer) -> datetime | None:
 
 
 def _confirmations(customer: Customer) -> tuple[int, datetime | None]:
-    """How many confirmation emails the customer was sent, and when another may follow."""
+    return _asked_before(customer, message_keys.confirmations_of(Message.key, customer.id))
+
+
+def _asked_before(customer: Customer, keys: sa.ColumnElement[bool]) -> tuple[int, datetime | None]:
+    """How many of these emails the customer was sent, and when another may follow (None: any time)."""
     count, last = db.session.execute(sa.select(sa.func.count(), sa.func.max(Message.created_at)).where(
-        Message.customer_id == customer.id, message_keys.confirmations_of(Message.key, customer.id))).one()
-    if not count:
-        return 0, None
-    return count, _aware(last) + RESEND_AFTER
+        Message.customer_id == customer.id, keys)).one()
+    return (count, _aware(last) + RESEND_AFTER) if count else (0, None)
 
 
 def _aware(moment: datetime) -> datetime:
