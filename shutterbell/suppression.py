@@ -3,6 +3,7 @@ to that address on every job of the studio, not only the job it came through."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,6 +22,46 @@ def suppress(studio_id: int, channel: str, address: str | None, reason: str, now
         Suppression.studio_id == studio_id, Suppression.channel == channel, Suppression.address == address))
     if exists is None:
         db.session.add(Suppression(studio_id=studio_id, channel=channel, address=address, reason=reason, since=now))
+
+
+PAGE_SIZE = 50
+# Which entries the owner may lift: a bounce after fixing a typo in the address. An unsubscribe or
+# a STOP takes the person's own new consent (the way back on the unsubscribe page); an erasure
+# never comes back.
+LIFTABLE = ("bounced",)
+
+
+@dataclass
+class Entries:
+    rows: list[Suppression]
+    total: int
+    page: int
+    pages: int
+
+
+def list_entries(studio_id: int, search: str = "", page: int = 1) -> Entries:
+    """The studio's list, newest first, filtered by a part of the address (case-insensitive)."""
+    where = [Suppression.studio_id == studio_id]
+    if search.strip():
+        where.append(sa.func.lower(Suppression.address).like(f"%{search.strip().lower()}%"))  # as jobs.find_jobs
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Suppression).where(*where))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(sa.select(Suppression).where(*where).order_by(Suppression.since.desc(), Suppression.id.desc())
+                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return Entries(rows, total, page, pages)
+
+
+def lift(studio_id: int, entry_id: int) -> Suppression | None:
+    """Take a bounce off the list (the owner fixed the address, or the mailbox works again).
+    Returns the entry lifted, or None: not this studio's, or not one the owner may lift."""
+    entry = db.session.scalar(sa.select(Suppression).where(Suppression.id == entry_id,
+                                                           Suppression.studio_id == studio_id))
+    if entry is None or entry.reason not in LIFTABLE:
+        return None
+    db.session.delete(entry)
+    db.session.commit()
+    return entry
 
 
 def suppressed(studio_id: int) -> set[tuple[str, str]]:

@@ -3,13 +3,15 @@ that takes an id with the ids of Olivia's rows, by GET and by POST. Each must an
 where the method does not exist) and change nothing. A new route with an id is covered automatically."""
 import re
 
-from shutterbell import api_tokens, customers, imports, jobs, orders, profiles
+import sqlalchemy as sa
+
+from shutterbell import api_tokens, customers, imports, jobs, orders, profiles, suppression
 from shutterbell.extensions import db
 from shutterbell.models import (ApiToken, Consent, Customer, Import, Job, Message, Notification, Order, Profile, Studio,
-                                User, Voucher, utcnow)
+                                Suppression, User, Voucher, utcnow)
 
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
-              "token_id": ApiToken, "import_id": Import, "message_id": Message}
+              "token_id": ApiToken, "import_id": Import, "message_id": Message, "entry_id": Suppression}
 FIXED_ARGUMENTS = {"action": "paid"}  # a choice in the URL, not an id
 # Static files, invitation and unsubscribe tokens (and the signed proof of a re-subscription), sign-up
 # codes, and the API's own (token-scoped) ids.
@@ -24,7 +26,7 @@ def snapshot():
                                                 if not k.startswith("_") and k != "last_used_at"))
                                    for row in db.session.query(model).all())
             for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken,
-                          Import, Message)}
+                          Import, Message, Suppression)}
 
 
 def _failed_message(job, customer):
@@ -34,6 +36,13 @@ def _failed_message(job, customer):
     db.session.add(message)
     db.session.commit()
     return message
+
+
+def _bounced(studio_id: int) -> Suppression:
+    """A bounce on Olivia's list, which her owner could lift: Otto must not."""
+    suppression.suppress(studio_id, "email", "typo@exmaple.com", "bounced", utcnow())
+    db.session.commit()
+    return db.session.scalar(sa.select(Suppression).where(Suppression.studio_id == studio_id))
 
 
 def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto, olivia, sam):
@@ -46,7 +55,7 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
            "customer_id": customer.id, "order_id": order.id,
            "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id,
            "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id,
-           "message_id": _failed_message(job, customer).id}
+           "message_id": _failed_message(job, customer).id, "entry_id": _bounced(olivia.studio_id).id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():

@@ -205,3 +205,33 @@ def test_an_unsubscribe_link_opened_again_says_so_and_offers_the_way_back(chromi
     expect(phone.get_by_text("zoe.wojcik@example.com")).to_be_visible()
     screenshot(phone, "resubscribe-asked-phone")
     context.close()
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_owner_searches_the_suppression_list_and_lifts_a_bounce(page_for, live_server, owner, viewport, size):
+    from shutterbell import suppression
+    from shutterbell.extensions import db
+    from shutterbell.models import utcnow
+
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        for channel, address, reason in (("email", f"jürgen.weiß-{size}@example.de", "unsubscribed"),
+                                         ("email", f"zoë-{size}@exmaple.com", "bounced"),
+                                         ("sms", "+4915123456789", "stop")):
+            suppression.suppress(studio.id, channel, address, reason, utcnow())
+        db.session.commit()
+    page = page_for(viewport)
+    page.goto(f"{base_url}/settings/studio/")
+    page.get_by_role("link", name=re.compile("Suppression list")).click()
+    expect(page.get_by_text("3 entries")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"suppression-list-{size}")
+    page.get_by_label("Search").fill("zoë")
+    expect(page.get_by_text("1 entry")).to_be_visible()
+    assert "q=zo" in page.url  # the search is in the address: back and reload keep it
+    page.get_by_role("button", name="Lift").click()
+    expect(page.get_by_role("status")).to_contain_text(f"zoë-{size}@exmaple.com gets messages again.")
+    page.get_by_label("Search").fill("")
+    expect(page.get_by_text("2 entries")).to_be_visible()
+    expect(page.get_by_role("button", name="Lift")).to_have_count(0)  # an unsubscribe and a STOP stay
