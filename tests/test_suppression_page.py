@@ -46,3 +46,14 @@ def test_only_a_bounce_can_be_lifted(as_olivia, olivia):
 
 def test_staff_cannot_see_the_list(as_sam):
     assert as_sam.get("/settings/suppression-list/").status_code == 403
+
+
+def test_a_long_list_pages_and_the_pages_keep_the_search(as_olivia, olivia):
+    for i in range(55):
+        suppression.suppress(olivia.studio_id, "email", f"kind{i}-müller@example.de", "bounced", NOW)
+    db.session.commit()
+    page = text_of(as_olivia.get("/settings/suppression-list/?q=müller"))
+    assert "55 entries" in page and "Page 1 of 2" in page
+    assert 'hx-get="/settings/suppression-list/?page=2&amp;q=m%C3%BCller"' in page
+    second = text_of(as_olivia.get("/settings/suppression-list/?q=müller&page=2", headers={"HX-Request": "true"}))
+    assert "Page 2 of 2" in second and second.count(">Lift<") == 5
