@@ -36,8 +36,9 @@ def _signup_page(code: str) -> dict:
     wording = customers.consent_wording(studio.name, job.name)
     form = CustomerForm(region=customers.region_of(studio))
     form.email_consent.label.text, form.sms_consent.label.text = wording["email"], wording["sms"]
-    return {"job": job, "studio": studio, "plan": profiles.plan_of(job.profile), "customer_form": form,
-            "wording": wording}
+    now = utcnow()
+    return {"job": job, "studio": studio, "plan": profiles.plan_of(job, now), "customer_form": form,
+            "wording": wording, "online": job.published_at is not None and job.published_at <= now}
 
 
 def _signed_up(response) -> bool:

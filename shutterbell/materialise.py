@@ -1,5 +1,5 @@
 """The scheduler pass in set-based SQL: the rules of ``scheduling.moments`` (target group,
-consent, confirmed sign-up, suppression, the late-sign-up rule, the trigger's occurrence and
+consent, confirmed sign-up, suppression, the late-sign-up rules, the trigger's occurrence and
 due moment), applied to every job at once with ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
 
 Per enabled notification of a profile some live job uses:
@@ -61,6 +61,8 @@ def make_due(window: Pass) -> int:
             made += _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
         else:
             made += _anchored(plan, window)
+            if plan.trigger.catches_up:
+                made += _caught_up(plan, window)
     return made
 
 
@@ -242,6 +244,29 @@ def _anchored(plan: _Plan, window: Pass) -> int:
         at = sa.literal(moment, UTCDateTime)
         key = key_sql(n.id, Customer.id, job_id, occurred)
         made += _insert(_row_select(plan, window, key, at).where(Job.id == job_id, Customer.confirmed_at <= at))
+    return made
+
+
+def _caught_up(plan: _Plan, window: Pass) -> int:
+    """A trigger that catches up ("the photos are online"): a customer who confirmed after the
+    job's moment gets it at their confirmation. Found, as instant events are, by the confirmation
+    falling in the window or the customer's row being written in it; or by the job's date being
+    entered late, then only for confirmations still within the grace period (editing a job must
+    not dig up every late sign-up of its past as a skipped message)."""
+    n, trigger = plan.notification, plan.trigger
+    value = getattr(Job, trigger.keys_off.removeprefix("job."))
+    since, until = window.since, window.until
+    late_sign_up = [Customer.confirmed_at > value, Customer.confirmed_at <= until,
+                    sa.or_(Customer.confirmed_at.between(since, until), Customer.created_at.between(since, until),
+                           sa.and_(Job.updated_at.between(since, until), Customer.confirmed_at >= window.late_before))]
+    jobs = db.session.execute(sa.select(Job.id, value).distinct().select_from(Customer)
+                              .join(Job, Customer.job_id == Job.id)
+                              .where(*_reached(n), value.is_not(None), *late_sign_up))
+    made = 0
+    for job_id, moment in jobs.all():
+        key = key_sql(n.id, Customer.id, job_id,
+                      occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, moment)))
+        made += _insert(_row_select(plan, window, key, Customer.confirmed_at).where(Job.id == job_id, *late_sign_up))
     return made
 
 

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import time
+from datetime import datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
-from . import channels, jobs, templating, triggers
+from . import channels, jobs, scheduling, templating, triggers
 from .extensions import db
 from .validation import Invalid
-from .models import Notification, Profile, Studio, utcnow
+from .models import Job, Notification, Profile, Studio, utcnow
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 500
@@ -239,8 +239,11 @@ def delete_profile(profile: Profile) -> None:
     db.session.commit()
 
 
-def plan_of(profile: Profile | None) -> list[tuple[str, str]]:
-    """(channel, when) for each active notification: what a customer will get, in their words."""
-    if profile is None:
+def plan_of(job: Job, now: datetime) -> list[tuple[str, str]]:
+    """(channel, when) for each active notification of the job's profile: what a customer who
+    signs up now will get, in their words."""
+    if job.profile is None:
         return []
-    return [(n.channel, triggers.get(n.trigger).customer_summary(n.days)) for n in profile.notifications if n.enabled]
+    passed = {n.id for n in scheduling.catching_up(job, job.profile, now)}
+    return [(n.channel, triggers.get(n.trigger).customer_summary(n.days, n.id in passed))
+            for n in job.profile.notifications if n.enabled]

@@ -25,7 +25,8 @@ WELCOME = N(
     body=(
         "Hello {{ customer.first_name }},\n\n"
         "thank you for signing up for the photos from {{ job.name }}. "
-        "We will let you know as soon as they are online.\n\n"
+        "{% if job.published_at %}They are online already:\n{{ job.gallery_url }}"
+        "{% else %}We will let you know as soon as they are online.{% endif %}\n\n"
         "Your access code: {{ job.access_code }}\n\n"
         "Best wishes,\n{{ studio.name }}" + FOOTER
     ),

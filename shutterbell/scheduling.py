@@ -78,10 +78,13 @@ def _moments_of(notification: Notification, ctx: _Context):
             continue
         for occurred, due_at in _occurrences(notification, trigger, customer, ctx):
             # A date or voucher moment that passed before the customer's sign-up counted
-            # (confirmed) is not theirs; what their own registration and orders start is.
-            late = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
-            if late and due_at < customer.confirmed_at:
-                continue
+            # (confirmed) is not theirs, unless it is news that stays true (the trigger catches
+            # up); what their own registration and orders start is.
+            anchored = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
+            if anchored and due_at < customer.confirmed_at:
+                if not trigger.catches_up:
+                    continue
+                due_at = customer.confirmed_at
             yield Moment(notification, customer, occurred, due_at)
 
 
@@ -157,6 +160,20 @@ def on_day(day: date, notification: Notification, trigger: triggers.Trigger, stu
     return at_local_time(shifted, send_time(notification, studio), zone)
 
 
+def catching_up(job: Job, profile: Profile | None, now: datetime) -> list[Notification]:
+    """The profile's notifications whose moment has passed for this job but which a customer
+    who signs up from now on still gets, right after confirming ("the photos are online")."""
+    if profile is None or job.status == "archived":
+        return []
+    passed = []
+    for notification in profile.notifications:
+        trigger = triggers.get(notification.trigger)
+        value = getattr(job, trigger.keys_off.removeprefix("job."), None) if trigger.catches_up else None
+        if notification.enabled and value is not None and value <= now:
+            passed.append(notification)
+    return passed
+
+
 @dataclass
 class DryRun:
     emails: int
@@ -164,6 +181,7 @@ class DryRun:
     customers: int
     first_at: datetime | None
     last_at: datetime | None = None  # when the studio's sending limits stretch the emails out
+    later_sign_ups: int = 0  # messages a customer who signs up from now on gets on confirming
 
 
 def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
@@ -173,7 +191,8 @@ def dry_run(job: Job, profile: Profile | None, now: datetime) -> DryRun:
     per_channel = Counter(m.notification.channel for m in found)
     last = paced_last(job.studio_id, found, now)
     return DryRun(per_channel["email"], per_channel["sms"], len({m.customer.id for m in found}),
-                  found[0].due_at if found else None, max(last.values()) if last else None)
+                  found[0].due_at if found else None, max(last.values()) if last else None,
+                  len(catching_up(job, profile, now)))
 
 
 STRETCHED = timedelta(minutes=15)  # later than its moment by this much: say when the last one goes
@@ -231,6 +250,7 @@ class TimelineRow:
     next_at: datetime | None  # the soonest coming moment of this notification
     recipients: int  # coming messages of this notification, as of today's customers
     last_at: datetime | None = None  # when its last email goes, where sending limits stretch it
+    for_later_sign_ups: bool = False  # its moment passed; a customer who signs up now gets it on confirming
 
 
 def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list[Moment]]]:
@@ -242,11 +262,13 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
     for moment in found:
         per_customer.setdefault(moment.customer.id, []).append(moment)
         per_notification.setdefault(moment.notification.id, []).append(moment)
+    caught_up = {n.id for n in catching_up(job, job.profile, now)}
     rows = []
     for notification in (job.profile.notifications if job.profile else []):
         if not notification.enabled:
             continue
         own = per_notification.get(notification.id, [])
         rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
-                                own[0].due_at if own else None, len(own), last.get(notification.id)))
+                                own[0].due_at if own else None, len(own), last.get(notification.id),
+                                notification.id in caught_up))
     return rows, per_customer

@@ -85,12 +85,21 @@ class Trigger:
     # its own, or the event that "N days before/after" and "On the day" name.
     for_customers: str = ""
     customer_event: str = ""
+    # News that stays true ("the photos are online"): a customer who confirms after the moment
+    # gets it right after confirming, once, and reads this on the sign-up page. Other dates that
+    # passed before someone signed up are not theirs ("7 days left" would be wrong by then).
+    # Only for an event at its moment.
+    for_late_customers: str = ""
 
     def summary(self, days: int | None) -> str:
         """'7 days before the job is archived'; the label for triggers without days."""
         if not self.takes_days or days is None:
             return str(self.label)
         return ngettext("%(num)d day %(phrase)s", "%(num)d days %(phrase)s", days, phrase=self.phrase)
+
+    @property
+    def catches_up(self) -> bool:
+        return bool(self.for_late_customers)
 
     @property
     def has_send_time(self) -> bool:
@@ -100,9 +109,12 @@ class Trigger:
     def allows(self, audience: Audience | str) -> bool:
         return Audience(audience) in self.audiences
 
-    def customer_summary(self, days: int | None) -> str:
+    def customer_summary(self, days: int | None, passed: bool = False) -> str:
         """'3 days before the photos leave the gallery', 'A reminder if an order stays unpaid':
-        what a customer reads, never the editor's wording."""
+        what a customer reads, never the editor's wording. ``passed``: the moment has passed and
+        the trigger catches up."""
+        if passed and self.catches_up:
+            return str(self.for_late_customers)
         if self.for_customers:
             return str(self.for_customers)
         if not days:
@@ -133,7 +145,8 @@ CATALOGUE: dict[str, Trigger] = {
                 for_customers=_l("Right after you confirm your sign-up")),
         Trigger("job_published", _l("When the photos are online"), "job.published_at",
                 False, False, 0, _EVERYONE, Occurrence.DATE_VALUE,
-                for_customers=_l("As soon as the photos are online")),
+                for_customers=_l("As soon as the photos are online"),
+                for_late_customers=_l("The link to your photos, right after you confirm")),
         Trigger("days_after_published", _l("Days after the photos went online"), "job.published_at",
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
                 phrase=_l("after the photos went online"), customer_event=_l("the photos go online")),

@@ -26,3 +26,34 @@ def test_on_sqlite_no_table_hands_out_an_id_twice(tmp_path):
         db.engine.dispose()
     forgetful = [name for name, sql in tables if "AUTOINCREMENT" not in sql]
     assert len(tables) > 15 and forgetful == []
+
+
+def test_an_unedited_recommended_welcome_learns_to_read_right_for_late_sign_ups(tmp_path):
+    """e3a7c5d91b20 rewrites the recommended welcome only where the studio never edited it."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade
+
+    from shutterbell import accounts
+    from shutterbell.models import Notification
+    from shutterbell.recommended import WELCOME
+
+    from .conftest import PASSWORD
+
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    with fresh.app_context():
+        upgrade()
+        accounts.create_studio(accounts.NewStudio("Studio Łódź", "Europe/Warsaw", "pl_PL", "ola@lodz.example", PASSWORD))
+        welcome = sa.select(Notification.body).where(Notification.trigger == "customer_registered")
+        assert db.session.scalars(welcome).all() == [WELCOME.body] * 2
+        db.session.commit()
+        downgrade(revision="b5d1f0c3a9e2")
+        old = db.session.scalars(welcome).all()
+        assert old[0] == old[1] and "{% if" not in old[0] and "as soon as they are online" in old[0]
+        first = db.session.scalars(sa.select(Notification.id).where(Notification.trigger == "customer_registered")).first()
+        edited = old[0].replace("Hello", "Dzień dobry")
+        db.session.execute(sa.update(Notification).where(Notification.id == first).values(body=edited))
+        db.session.commit()
+        upgrade()
+        assert sorted(db.session.scalars(welcome)) == sorted([edited, WELCOME.body])
+        db.session.remove()
+        db.engine.dispose()

@@ -542,6 +542,35 @@ def test_a_public_sign_up_gets_the_confirmation_email_and_only_then_its_messages
     assert len(mailbox.received) == 2 and "Hi Anna" in mailbox.received[1].decode()
 
 
+def test_a_late_sign_up_gets_the_photos_online_news_once_and_a_welcome_that_reads_right(olivia, account, mailbox,
+                                                                                           browser):
+    """The photos went online three days ago; Jürgen signs up on the public page now. With the
+    recommended profile he gets a welcome that says they are online already (not "we will let
+    you know") and, right after confirming, the "photos are online" email: once."""
+    now = datetime.now(UTC)
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(
+        name="Grundschule Süd", profile_id=olivia.studio.default_profile_id, published_at=now - timedelta(days=3),
+        gallery_url="https://galerie.lichtblick.example/sued"), None)
+    signed_up = browser.post(f"/j/{job.access_code}", {"first_name": "Jürgen", "last_name": "Weiß",
+                                                       "email": "juergen@example.com", "email_consent": "y"})
+    assert "confirm your sign-up" in text_of(signed_up), text_of(signed_up)
+    deliver(now + timedelta(minutes=2))  # (the page handed it to Redis at once; this test's worker is here)
+    confirmation = email.message_from_bytes(mailbox.received[0], policy=email.policy.default)
+    path = re.search(r"/c/\S+", confirmation.get_body(("plain",)).get_content()).group(0)
+    with time_machine.travel(now + timedelta(minutes=2, seconds=30), tick=False):
+        assert "Confirmed. Thank you!" in text_of(browser.post(path))
+    deliver(now + timedelta(minutes=3))
+    deliver(now + timedelta(minutes=4))  # a second pass makes nothing more
+    got = {m["Subject"]: m.get_body(("plain",)).get_content().replace("\r\n", "\n")
+           for m in (email.message_from_bytes(raw, policy=email.policy.default) for raw in mailbox.received[1:])}
+    assert sorted(got) == ["Welcome! Your photos from Grundschule Süd",
+                           "Your photos from Grundschule Süd are online"]
+    welcome = got["Welcome! Your photos from Grundschule Süd"]
+    assert "They are online already:\nhttps://galerie.lichtblick.example/sued" in welcome
+    assert "We will let you know" not in welcome
+    assert "https://galerie.lichtblick.example/sued" in got["Your photos from Grundschule Süd are online"]
+
+
 def test_signing_up_again_unconfirmed_resends_the_confirmation_at_most_hourly(app, job, mailbox, browser, as_sam):
     """Lost the email? Sign up again, or ask the studio: the same link comes again, but never more
     than once an hour, whoever asks (the public form must not flood an inbox)."""

@@ -93,6 +93,26 @@ def test_a_moment_that_passed_before_someone_signed_up_is_not_theirs(olivia, job
     assert got == [("customer_registered", late.id)]
 
 
+def test_news_that_stays_true_reaches_a_late_sign_up_when_they_confirm(olivia, job):
+    """"The photos are online" went out on 12 March; Jürgen confirms on the 20th and gets it then,
+    once, while the reminder "3 days after the photos went online" (15 March) is not his."""
+    published = datetime(2026, 3, 12, 15, 30, tzinfo=UTC)
+    use(job, make_profile(olivia.studio, email("job_published"), email("days_after_published", days=3)))
+    sign_up(job, "Anna", at=START)
+    jobs.save_job(olivia.studio, job, jobs.JobInput(name="Kita", profile_id=job.profile_id, archives_at=job.archives_at,
+                                                    published_at=published), None)
+    confirmed = datetime(2026, 3, 20, 18, 5, tzinfo=UTC)
+    sign_up(job, "Jürgen", at=confirmed)
+    got = [(m.notification.trigger, m.customer.first_name, m.due_at, m.occurrence)
+           for m in scheduling.moments(job, job.profile, START)]
+    photos_online = f"date:job.published_at:{published.isoformat()}"
+    assert got[:2] == [("job_published", "Anna", published, photos_online),
+                       ("days_after_published", "Anna", datetime(2026, 3, 15, 8, 0, tzinfo=UTC), got[1][3])]
+    assert got[2:] == [("job_published", "Jürgen", confirmed, photos_online)]  # one key: sent once
+    assert [n.trigger for n in scheduling.catching_up(job, job.profile, confirmed)] == ["job_published"]
+    assert scheduling.catching_up(job, job.profile, published - timedelta(seconds=1)) == []
+
+
 def test_the_unpaid_reminder_stops_once_the_order_is_paid(olivia, job):
     use(job, make_profile(olivia.studio, email("days_after_order_unpaid", "buyers", days=3)))
     anna = sign_up(job, "Anna")
@@ -152,7 +172,7 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
     (windows share their edges, as passes overlap: the unique key makes an edge moment once),
     and the worker's check at send time would send each of them."""
     from shutterbell import materialise, suppression
-    from shutterbell.models import Message
+    from shutterbell.models import Customer, Message, Notification
 
     studio = olivia.studio
     job = jobs.save_job(studio, None, jobs.JobInput(
@@ -206,6 +226,9 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
         assert still_wanted(sendable) == [""] * len(sendable)
         expected_total += len(expected)
     assert expected_total >= 25  # the scenario does exercise the rules
+    late = db.session.scalar(sa.select(Message).join(Message.customer).join(Message.notification).where(
+        Customer.first_name == "Late", Notification.trigger == "job_published"))
+    assert late.due_at == datetime(2026, 3, 29, 10, 0, tzinfo=UTC)  # the photos' news, on confirming
     # The whole span again: the unique key drops every row, and none is counted as made.
     assert materialise.make_due(materialise.Pass(edges[0], edges[-1], edges[0] - timedelta(days=365), "late")) == 0
 

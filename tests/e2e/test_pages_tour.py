@@ -179,6 +179,44 @@ def test_a_parent_signs_up_on_a_phone_and_staff_see_them_on_the_tablet(chromium,
     screenshot(tablet, "job-resend-confirmation-tablet")
 
 
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_a_late_sign_up_is_promised_the_photos_and_staff_see_who_still_gets_them(chromium, live_server, page_for,
+                                                                                 owner, viewport, size):
+    from datetime import timedelta
+
+    from shutterbell.models import utcnow
+
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job = jobs.save_job(studio, None, jobs.JobInput(
+            name=f"École Sainte-Hélène {size}", profile_id=studio.default_profile_id,
+            published_at=utcnow() - timedelta(days=2)), None)
+        code, job_id = job.access_code, job.id
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(f"{base_url}/j/{code}")
+    expect(phone.locator(".lead")).to_have_text(
+        "Your photos are online: sign up to get the link, and hear from us before the gallery closes.")
+    phone.get_by_text("What you will receive").click()
+    plan = phone.locator("details.plan")
+    expect(plan).to_contain_text("The link to your photos, right after you confirm")
+    expect(plan).not_to_contain_text("As soon as the photos are online")  # they are, already
+    screenshot(phone, f"signup-published-phone-{size}")
+    context.close()
+
+    page = page_for(viewport)
+    page.goto(f"{base_url}/jobs/{job_id}")
+    timeline = page.locator("#timeline")
+    expect(timeline.get_by_role("row").filter(has_text="When the photos are online").first).to_contain_text(
+        "Sent; anyone who signs up now gets it right after confirming")
+    page.get_by_label("Communication profile").select_option(label="Recommended: sales push")
+    expect(page.locator("#dry-run")).to_contain_text(
+        "Anyone who signs up from now on also gets 2 messages right after confirming, as the photos are online already.")
+    check_layout(page)
+    screenshot(page, f"job-published-timeline-{size}")
+
+
 def test_an_unsubscribe_link_opened_again_says_so_and_offers_the_way_back(chromium, live_server, owner):
     from shutterbell import customers
     from shutterbell.models import utcnow
