@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
 from shutterbell import (accounts, channels, composer, customers, deliverability, jobs, mailsettings, messages, profiles,
-                         templating, triggers)
+                         scheduling, templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.validation import Invalid
@@ -233,6 +233,19 @@ class AcceptInviteForm(FlaskForm):
                              validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD, max=200, message=PASSWORD_LENGTH)])
 
 
+SUMMARY_TEXT = 48  # characters of a closed row's subject or text
+_WORDS = re.compile(r"\{\{.*?\}\}|\S+")  # a placeholder is one word: never cut inside it
+
+
+def _shorten(text: str) -> str:
+    kept: list[str] = []
+    for word in _WORDS.findall(text):
+        if len(" ".join(kept + [word])) > SUMMARY_TEXT - 1:
+            return (" ".join(kept) or word[:SUMMARY_TEXT - 1]) + "…"
+        kept.append(word)
+    return " ".join(kept)
+
+
 class NotificationForm(Form):
     """One notification row. Its prefix (``notifications-3``) names every field of the row."""
 
@@ -255,7 +268,28 @@ class NotificationForm(Form):
 
     def __init__(self, *args, studio=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.for_studio(studio)
+
+    def for_studio(self, studio) -> None:
+        """The studio's send times: the choices' labels and the summary's time of day."""
+        self.studio = studio
         self.send_time.choices = send_time_choices(studio)
+
+    def summary(self) -> str:
+        """The row as one line, for the editor's closed rows: "7 days before the job is archived ·
+        Potential buyers · 09:00 · “Last week to order…”" (the channel is a badge beside it)."""
+        trigger = self.selected_trigger
+        parts = [trigger.summary(self.days.data) if trigger else str(_l("No trigger chosen yet")),
+                 str(triggers.AUDIENCE_LABELS.get(self.audience.data, ""))]
+        if trigger is None or trigger.has_send_time:
+            if self.studio is not None:
+                parts.append(scheduling.send_time(self.to_input(), self.studio).strftime("%H:%M"))
+        else:
+            parts.append(str(_l("right away")))
+        text = (self.subject.data if self.channel.data != "sms" else "") or self.body.data or ""
+        if text.strip():
+            parts.append("“%s”" % _shorten(text))
+        return " · ".join(part for part in parts if part)
 
     @property
     def selected_trigger(self) -> triggers.Trigger | None:
@@ -321,7 +355,7 @@ class ProfileForm(FlaskForm):
         self._studio = studio
         super().__init__(*args, **kwargs)
         for row in self.notifications:
-            row.form.send_time.choices = send_time_choices(studio)
+            row.form.for_studio(studio)
 
     def rows(self) -> list:
         """The live rows in the order the user arranged them (``position``)."""
@@ -364,7 +398,7 @@ class ProfileForm(FlaskForm):
                 self.form_errors.append(str(_l("At most %(num)d notifications per profile.", num=profiles.MAX_NOTIFICATIONS)))
                 return True
             self.notifications.append_entry({"position": len(self.notifications)})
-            self.notifications[-1].form.send_time.choices = send_time_choices(self._studio)
+            self.notifications[-1].form.for_studio(self._studio)
             return True
         if "convert" in formdata:
             for entry in self.notifications:

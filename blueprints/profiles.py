@@ -118,7 +118,7 @@ def row():
     if values.get("convert"):
         form.convert_gotphoto()
     position = values.get(f"{prefix}-position", type=int) or values.get("position", type=int, default=0)
-    return render_template("profiles/_notification.html", row=form, index=index, position=position)
+    return render_template("profiles/_notification.html", row=form, index=index, position=position, open=True)
 
 
 @bp.post("/preview")

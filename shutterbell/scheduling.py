@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,13 @@ class Moment:
     due_at: datetime  # UTC
 
 
-def send_time(notification: Notification, studio: Studio) -> time:
+class Timed(Protocol):
+    """A notification, saved or still in the editor."""
+    send_time: str  # "default", "morning", "evening" or "at"
+    send_at: time | None
+
+
+def send_time(notification: Timed, studio: Studio) -> time:
     return {"morning": studio.morning_time, "evening": studio.evening_time,
             "at": notification.send_at}.get(notification.send_time) or studio.default_send_time
 

@@ -1,5 +1,7 @@
 """The profile editor in a real browser, at desktop and tablet size, with and without JavaScript."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -118,3 +120,36 @@ def test_without_javascript_the_main_path_still_works(page_for, live_server):
     page.get_by_role("button", name="Delete profile").click()
     expect(page.locator(".profile", has_text="No script")).to_have_count(0)
     screenshot(page, "profiles-list-nojs-desktop")
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_a_long_profile_reads_as_one_line_per_notification_and_opens_where_needed(page_for, live_server, viewport,
+                                                                                   size):
+    _, base_url = live_server
+    page = page_for(viewport)
+    page.goto(f"{base_url}/settings/profiles/")
+    page.locator(".profile", has_text="Recommended: standard").get_by_role("link", name="Edit").click()
+    rows = page.locator(".notification-row")
+    expect(rows).to_have_count(7)
+    expect(page.locator(".row-details[open]")).to_have_count(0)  # seven lines, not seven forms
+    last_week = rows.filter(has=page.locator(".row-summary", has_text="7 days before the job is archived"))
+    expect(last_week.locator(".row-summary")).to_have_text(re.compile(
+        r"Email\s+7 days before the job is archived · All customers · 09:00 · “Last week to order your photos from…”"))
+    expect(rows.nth(6).locator(".row-summary")).to_have_text(re.compile(r"After an order was placed · Buyers · right away"))
+    assert page.evaluate("document.documentElement.scrollHeight") < 1600  # 6,160 px (11,705 on a tablet) before
+    screenshot(page, f"profile-editor-closed-{size}")  # leaves style="" on inputs, as password managers do
+
+    last_week.locator(".row-summary").click()  # opens to edit
+    redrawn(page, lambda: last_week.get_by_label("Trigger").select_option(label="Days before the order deadline"))
+    last_week = rows.nth(5)
+    expect(last_week.locator(".row-details")).to_have_attribute("open", "")  # a redrawn row stays open
+    expect(last_week.locator(".row-summary")).to_contain_text("7 days before the order deadline · All customers")
+    last_week.get_by_label("Subject").fill("Nur noch {{ job.bestelltag }} für Müllers Fotos")
+    last_week.locator(".row-summary").click()  # closed again before saving
+    page.get_by_role("button", name="Save profile").click()
+    wrong = page.locator(".notification-row:has(.row-details[open])")
+    expect(wrong).to_have_count(1)  # the row with the error opens, the others stay closed
+    expect(wrong.locator(".row-summary")).to_contain_text("Needs a fix")
+    expect(wrong.locator(".has-error .error")).to_contain_text("Unknown placeholder {{ job.bestelltag }}.")
+    screenshot(page, f"profile-editor-error-row-{size}")
+    assert page.js_errors == []  # no CSP refusals: htmx carries no style attribute over a swap
