@@ -37,14 +37,15 @@ def edit(job_id: int):
 
 
 def job_page_context(job) -> dict:
-    """What the job page shows below the job itself: its customers and orders."""
+    """What the job page shows below the job itself: what it sends and sent, its customers and orders."""
     rows, coming = scheduling.timeline(job, utcnow())
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
             "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
             "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),
-            "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id))}
+            "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id)),
+            "results": messages.job_results(job), "attribution_days": messages.ATTRIBUTION.days}
 
 
 def _edit_page(job):

@@ -131,37 +131,62 @@ ATTRIBUTION = timedelta(days=7)
 @dataclass
 class NotificationResult:
     notification: Notification
-    sent: int
+    delivered: int  # accepted by the recipient's server, and no bounce came back
+    bounced: int
     failed: int
     skipped: int
-    orders: int  # placed by a recipient within ATTRIBUTION after the message was sent
+    orders: int  # placed by a recipient within ATTRIBUTION after the message was delivered
     revenue_cents: int
+
+    @property
+    def sent(self) -> int:
+        return self.delivered + self.bounced
+
+    @property
+    def buy_rate(self) -> float | None:
+        """Orders per recipient the message reached; None before it reached anyone."""
+        return self.orders / self.delivered if self.delivered else None
 
 
 def results(profile: Profile) -> list[NotificationResult]:
-    """Per notification of the profile (retired ones too, they have history): what was sent,
-    failed and skipped, and the orders its recipients placed within a week after it."""
+    """Per notification of the profile (retired ones too, they have history), on every job
+    that uses it: what was delivered, bounced, failed and skipped, and the orders its recipients
+    placed within a week after it."""
     notifications = db.session.scalars(sa.select(Notification).where(Notification.profile_id == profile.id)
                                        .order_by(Notification.retired_at.is_not(None), Notification.position)).all()
+    return _results(notifications, Message.notification_id.in_([n.id for n in notifications]))
+
+
+def job_results(job: Job) -> list[NotificationResult]:
+    """The same for one job: each notification that sent it anything, its profile's first (a job
+    can change profiles; what the earlier one sent stays part of its history)."""
+    sent_here = sa.select(Message.notification_id).where(Message.job_id == job.id).distinct()
+    notifications = db.session.scalars(sa.select(Notification).where(Notification.id.in_(sent_here)).order_by(
+        Notification.profile_id != job.profile_id, Notification.profile_id, Notification.retired_at.is_not(None),
+        Notification.position)).all()
+    return _results(notifications, Message.job_id == job.id)
+
+
+def _results(notifications: list[Notification], scope: sa.ColumnElement[bool]) -> list[NotificationResult]:
     ids = [n.id for n in notifications]
+    mine = sa.and_(scope, Message.notification_id.in_(ids))
     counts: dict[tuple[int, str], int] = dict(((nid, status), count) for nid, status, count in db.session.execute(
-        sa.select(Message.notification_id, Message.status, sa.func.count()).where(Message.notification_id.in_(ids))
+        sa.select(Message.notification_id, Message.status, sa.func.count()).where(mine)
         .group_by(Message.notification_id, Message.status)).all())
-    sent = db.session.execute(sa.select(Message.notification_id, Message.customer_id, Message.sent_at).where(
-        Message.notification_id.in_(ids), Message.status == "sent")).all()
+    delivered = db.session.execute(sa.select(Message.notification_id, Message.customer_id, Message.sent_at).where(
+        mine, Message.status == "sent")).all()
     orders_of: dict[int, list[Order]] = {}
-    for order in db.session.scalars(sa.select(Order).where(Order.customer_id.in_({row.customer_id for row in sent}),
-                                                           Order.cancelled_at.is_(None))):
+    for order in db.session.scalars(sa.select(Order).where(
+            Order.customer_id.in_({row.customer_id for row in delivered}), Order.cancelled_at.is_(None))):
         orders_of.setdefault(order.customer_id, []).append(order)
     attributed: dict[int, set[int]] = {nid: set() for nid in ids}
-    for row in sent:
+    for row in delivered:
         for order in orders_of.get(row.customer_id, []):
             if row.sent_at <= order.placed_at <= row.sent_at + ATTRIBUTION:
                 attributed[row.notification_id].add(order.id)
     totals = {order.id: order.total_cents for orders in orders_of.values() for order in orders}
-    return [NotificationResult(n, counts.get((n.id, "sent"), 0), counts.get((n.id, "failed"), 0),
-                               counts.get((n.id, "skipped"), 0), len(attributed[n.id]),
-                               sum(totals[o] for o in attributed[n.id])) for n in notifications]
+    return [NotificationResult(n, *(counts.get((n.id, status), 0) for status in ("sent", "bounced", "failed", "skipped")),
+                               len(attributed[n.id]), sum(totals[o] for o in attributed[n.id])) for n in notifications]
 
 
 @dataclass

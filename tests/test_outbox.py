@@ -746,19 +746,48 @@ def test_a_waiting_message_whose_order_was_paid_meanwhile_is_skipped(olivia, acc
     assert (message.status, message.last_error) == ("skipped", "The order was paid.") and not mailbox.received
 
 
-def test_results_show_what_each_notification_sent_and_the_orders_after_it(job, mailbox, as_sam):
-    from shutterbell import orders
-    anna = sign_up(job, "Anna", at=T0)
-    sign_up(job, "Ben", at=T0)
-    mailbox.rcpt_replies["ben@example.com"] = ["550 5.1.1 User unknown"]
+def result_cells(page: str, notification: str) -> list[str]:
+    """The numbers of a results table's row, as the page shows them (links and all)."""
+    table = page[page.index('<table class="table results">'):]
+    row = table[table.index(notification):].split("</tr>")[0]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+
+
+def test_results_show_what_each_notification_delivered_and_what_it_sold(job, mailbox, as_sam, olivia):
+    """Four sign-ups get the welcome: Zoë's server refuses it (failed), Łukasz's bounces later, Anna
+    and Chloé get it. Anna orders within the week: 1 order per 2 delivered, 50 %. The job page
+    shows its own results; another job of the profile counts on the profile's page only."""
+    from shutterbell import bounces, orders
+
+    def register(name, address, to=job):
+        return customers.register(to, customers.CustomerInput(name, "Wójcik", address, email_consent=True),
+                                  "staff", {"email": "ok"}, T0)[0]
+
+    anna = register("Anna", "anna@example.com")
+    register("Chloé", "chloe@example.com")
+    register("Łukasz", "lukasz@example.com")
+    register("Zoë", "zoe@example.com")
+    mailbox.rcpt_replies["zoe@example.com"] = ["550 5.1.1 User unknown"]
     deliver(T0 + timedelta(minutes=1))
+    welcome_to_lukasz = db.session.scalar(sa.select(Message).where(Message.recipient == "lukasz@example.com"))
+    assert bounces.apply(job.studio_id, [bounces.Bounce("lukasz@example.com", "5.1.1", "550 5.1.1 unknown",
+                                                        welcome_to_lukasz.message_id)], T0 + timedelta(hours=1)) == 1
     orders.record(job, anna, 4890, T0 + timedelta(days=2), paid=True)  # within a week of the welcome
     orders.record(job, anna, 1000, T0 + timedelta(days=9), paid=True)  # too late to count
-    page = text_of(as_sam.get(f"/settings/profiles/{job.profile_id}/results"))
-    row = page[page.index("After a customer registered"):]
-    sent, skipped, ordered, revenue = re.findall(r"<td>([^<]*)</td>", row)[:4]  # (failed is a link)
-    assert (sent, skipped, ordered) == ("1", "0", "1") and "48.90" in revenue
-    assert '<a href="/outbox/?status=failed">1</a>' in row
+    other = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Hort Sternschnuppe", profile_id=job.profile_id), None)
+    register("Émile", "emile@example.com", other)
+    deliver(T0 + timedelta(minutes=2))
+
+    welcome = "After a customer registered"
+    on_profile = result_cells(text_of(as_sam.get(f"/settings/profiles/{job.profile_id}/results")), welcome)
+    sent, delivered, bounced, failed, skipped, ordered, rate, revenue = on_profile
+    assert (sent, delivered, bounced, failed, skipped, ordered, rate) == ("4", "3", "1", "1", "0", "1", "33%")
+    assert "48.90" in revenue
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert result_cells(page, welcome)[:7] == ["3", "2", "1", "1", "0", "1", "50%"]
+    assert f'href="/outbox/?status=bounced&amp;job={job.id}"' in page
+    quiet = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Leer", profile_id=None), None)
+    assert "What it sent, and what sold" not in text_of(as_sam.get(f"/jobs/{quiet.id}"))
 
 
 def test_a_one_off_message_goes_to_the_chosen_group_now_or_later(job, mailbox, as_sam, olivia):

@@ -260,3 +260,51 @@ def test_waiting_approvals_show_on_the_dashboard_and_the_job_page_and_are_approv
     expect(tablet.get_by_role("status")).to_contain_text("2 messages approved")
     expect(tablet.locator(".approvals")).to_have_count(0)
     assert tablet.url.endswith(f"/jobs/{jobs_made[1]}")
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_results_per_notification_and_per_job_show_delivered_bounced_and_the_buy_rate(
+        page_for, live_server, owner, smtp, monkeypatch, viewport, size):
+    from shutterbell import bounces, orders
+    from shutterbell.models import Message
+    from shutterbell.extensions import db
+
+    app, base_url = live_server
+    mailbox, port, ca_file = smtp
+    configure_app(app, monkeypatch, mail_ca_file=ca_file)
+    with app.app_context():
+        from shutterbell import mailsettings
+
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
+            "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Studio Lichtblick", ""), True, utcnow())
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Tanzschule Müller", profile_id=studio.default_profile_id),
+                            None)
+        people = {}
+        for name in ("Anna", "Björn", "Céline", "Dorota"):
+            people[name], _ = customers.register(job, customers.CustomerInput(
+                name, "Größer", f"{name[0].lower()}-{size}@example.com", email_consent=True), "staff", {"email": "ok"},
+                utcnow())
+        job_id, profile_id = job.id, studio.default_profile_id
+        policy = settings.current().outbox
+        now = utcnow() + timedelta(seconds=1)
+        outbox.schedule(now, policy)
+        outbox.dispatch(now, policy, lambda ids, at_front: outbox.send_batch(ids, policy))
+        to_dorota = db.session.scalar(db.select(Message).where(Message.recipient == f"d-{size}@example.com"))
+        bounces.apply(studio.id, [bounces.Bounce(to_dorota.recipient, "5.1.1", "550 5.1.1 no such user",
+                                                 to_dorota.message_id)], utcnow())
+        orders.record(job, people["Anna"], 12900, utcnow() + timedelta(seconds=2), paid=True)
+    page = page_for(viewport)
+    page.goto(f"{base_url}/settings/profiles/{profile_id}/results")
+    welcome = page.locator("table.results tr", has_text="After a customer registered")
+    expect(welcome.locator("td")).to_have_text(["Email After a customer registered Welcome! Your photos from {{ job.name }}",
+                                                "4", "3", "1", "0", "0", "1", "33%", "€129.00"],
+                                               use_inner_text=True)
+    check_layout(page)
+    screenshot(page, f"profile-results-{size}")
+    page.goto(f"{base_url}/jobs/{job_id}")
+    results = page.locator("#results")
+    expect(results.locator("tr", has_text="After a customer registered").locator("td").nth(7)).to_have_text("33%")
+    results.scroll_into_view_if_needed()
+    check_layout(page)
+    screenshot(page, f"job-results-{size}")
