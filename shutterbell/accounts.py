@@ -17,7 +17,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import jobs, queue, recommended, settings, templating
+from . import jobs, mailsettings, queue, recommended, settings, templating
+from .channels.email import send_service_mail
 from .extensions import db
 from .models import SetupToken, Studio, User, new_session_id, utcnow
 
@@ -211,13 +212,16 @@ def request_password_reset(user: User, reset_url: str) -> bool:
     return True
 
 
-def send_password_reset(user: User, reset_url: str) -> bool:
-    """Through the instance's own mail server; False when the instance has none, or it failed."""
+def send_password_reset(user: User, reset_url: str) -> str:
+    """Returns how it went out (``INSTANCE``, ``STUDIO``) or "" when it could not. An owner's link
+    never goes through the studio's account: its provider keeps a copy in the Sent folder, which
+    staff may read, and the link would make them owner."""
     minutes = int(RESET_VALID_FOR.total_seconds() // 60)
     body = (f"Hello,\n\nsomeone asked to reset the Shutterbell password of {user.email} ({user.studio.name}). "
             f"Choose a new one here; the link works once, for {minutes} minutes:\n\n{reset_url}\n\n"
             "If you did not ask for this, ignore this email: your password stays as it is.\n")
-    return _send_instance_mail(user.email, "Reset your Shutterbell password", body)
+    return _send_service_mail(user.studio, user.email, "Reset your Shutterbell password", body,
+                              through_studio=not user.is_owner)
 
 
 def owners(studio: Studio) -> list[User]:
@@ -248,30 +252,40 @@ def list_users(studio: Studio) -> list[User]:
     ).all()
 
 
-def send_invitation(user: User, invite_url: str) -> bool:
-    """Email the invitation through the instance's mail server; False when it could not be sent
-    (the owner still sees the link and can pass it on). An address with an account in another
-    studio is told that instead of getting a link that cannot work."""
+def send_invitation(user: User, invite_url: str) -> str:
+    """Email the invitation; returns how it went out (``INSTANCE``, ``STUDIO``) or "" when it
+    could not (the owner still sees the link and can pass it on). An address with an account in
+    another studio is told that instead of getting a link that cannot work."""
     studio = user.studio
     if has_account_elsewhere(user):
-        return _send_instance_mail(user.email, f"{studio.name} tried to invite you to Shutterbell", (
+        return _send_service_mail(studio, user.email, f"{studio.name} tried to invite you to Shutterbell", (
             f"Hello,\n\n{studio.name} tried to invite this address to Shutterbell, but it already has an account "
             f"with another studio here. If you want to join {studio.name}, ask them to invite another of your "
             "addresses. If you do not know them, ignore this email.\n"))
-    return _send_instance_mail(user.email, f"You are invited to {studio.name} on Shutterbell", (
+    return _send_service_mail(studio, user.email, f"You are invited to {studio.name} on Shutterbell", (
         f"Hello,\n\n{studio.name} invites you to Shutterbell. Choose your password here "
         f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n"))
 
 
+INSTANCE, STUDIO = "instance", "studio"  # what carried a message about the app itself
+
+
+def _send_service_mail(studio: Studio, recipient: str, subject: str, body: str, through_studio: bool = True) -> str:
+    """The instance's own mail server (MAIL_SERVER) when it has one; otherwise the studio's own
+    sending account, which its owner set up and tested. Returns which carried it, "" if neither."""
+    if settings.current().instance_mail:
+        return INSTANCE if _send_instance_mail(recipient, subject, body) else ""
+    if through_studio and send_service_mail(mailsettings.account_of(studio), studio.name, recipient, subject, body,
+                                            utcnow()):
+        return STUDIO
+    return ""
+
+
 def _send_instance_mail(recipient: str, subject: str, body: str) -> bool:
-    """The instance's own mail (MAIL_SERVER), never a studio's account; False when the instance
-    has none or the server refused."""
     from flask_mail import Message
 
     from .extensions import mail
 
-    if not settings.current().instance_mail:
-        return False
     try:
         mail.send(Message(subject=subject, recipients=[recipient], body=body))
     except (OSError, smtplib.SMTPException):

@@ -10,7 +10,7 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -192,6 +192,20 @@ def build_email(message: Message, account: MailAccount, unsubscribe: str, studio
     mime["Auto-Submitted"] = "auto-generated"
     mime.attach(text_part(message.body, "plain", eight_bit))
     mime.attach(text_part(_html_document(message.body, untrusted), "html", eight_bit))
+    return mime
+
+
+def build_service_email(account: MailAccount, studio_name: str, recipient: str, subject: str, body: str,
+                        now: datetime, eight_bit: bool = False) -> MIMEText:
+    """A plain-text message about the app itself (an invitation, a password reset) from the
+    studio's address: no unsubscribe link, since it is nothing anyone subscribed to."""
+    mime = text_part(body, "plain", eight_bit)
+    mime["From"] = _address_header(safe_header(account.sender_name or studio_name), safe_header(account.from_address))
+    mime["To"] = safe_header(recipient)
+    mime["Subject"] = _header(subject)
+    mime["Date"] = format_datetime(now)
+    mime["Message-ID"] = make_msgid(domain=account.from_address.rpartition("@")[2] or None)
+    mime["Auto-Submitted"] = "auto-generated"
     return mime
 
 

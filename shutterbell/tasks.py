@@ -45,11 +45,12 @@ def check_bounces_of(studio_id: int) -> int:
     return bounces.check_inbox(account, utcnow()) if account is not None and account.imap_host else 0
 
 
-def send_password_reset(user_id: int, reset_url: str) -> bool:
+def send_password_reset(user_id: int, reset_url: str) -> str:
     """In the worker, so that the page answers as fast for an address without an account as for
-    one whose reset email takes an SMTP conversation: the timing tells nobody who signs in here."""
+    one whose reset email takes an SMTP conversation: the timing tells nobody who signs in here.
+    Returns what carried it (see ``accounts.send_password_reset``)."""
     user = db.session.get(User, user_id)
-    return user is not None and accounts.send_password_reset(user, reset_url)
+    return accounts.send_password_reset(user, reset_url) if user is not None else ""
 
 
 def run_import(import_id: int) -> None:

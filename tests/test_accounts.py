@@ -86,7 +86,7 @@ def test_the_owner_invites_staff_who_choose_a_password(as_olivia, app, olivia):
     page = text_of(as_olivia.post("/settings/users/", {"email": "sam@lichtblick.example", "name": "Sam"}))
     base = app.config["BASE_URL"]  # links for email come from BASE_URL, never the request's Host
     link = re.search(rf'value="({re.escape(base)}/invite/[^"]+)"', page).group(1)
-    assert "pass the link below on" in page
+    assert "Pass the link below on" in page
     sam = Browser(app.test_client())
     path = link.removeprefix(base)
     assert sam.post(path, {"name": "Sam", "password": "short"}).status_code == 422

@@ -13,6 +13,7 @@ from shutterbell import accounts, queue
 from shutterbell.models import utcnow
 
 from .conftest import PASSWORD, Browser, text_of
+from .test_outbox import account, mailbox  # noqa: F401 (fixtures)
 
 NEW_PASSWORD = "Größere Sicherheit für Jürgen €"
 
@@ -89,3 +90,41 @@ def test_without_instance_mail_the_page_says_so_and_the_shell_prints_a_link(app,
     assert browser.post(path, {"password": NEW_PASSWORD}).status_code == 302
     missing = app.test_cli_runner().invoke(args=["reset-password", "nobody@example.com"])
     assert missing.exit_code != 0 and "No user" in missing.output
+
+
+def test_without_instance_mail_invitations_and_staff_resets_go_out_from_the_studio_s_account(
+        app, olivia, sam, account, mailbox, as_olivia):
+    """The instance has no MAIL_SERVER, the studio's own account works: the invitation and a staff
+    member's reset link go out from the studio's address, and the page says so. The owner's own
+    reset link never does (staff may read the Sent folder, and the link would make them owner)."""
+    assert app.config["MAIL_SUPPRESS_SEND"]
+    page = text_of(as_olivia.post("/settings/users/", {"email": "juergen.weiss@lichtblick.example",
+                                                       "name": "Jürgen Weiß"}))
+    assert f"Invitation sent to juergen.weiss@lichtblick.example from your studio’s address {account.from_address}" \
+        in page.replace("&#8217;", "’")
+    assert "/invite/" not in page  # the link went by email only
+    invitation = email.message_from_bytes(mailbox.received[0], policy=email.policy.default)
+    assert invitation["From"] == f"Studio Lichtblick <{account.from_address}>"
+    assert invitation["Subject"] == "You are invited to Studio Lichtblick on Shutterbell"
+    assert re.search(r"/invite/\S+", invitation.get_body(("plain",)).get_content())
+
+    browser = Browser(app.test_client())
+    answers = {ask_for_reset(browser, who.email).replace(who.email, "X") for who in (sam, olivia)}
+    assert len(answers) == 1 and "no mail server of its own" in answers.pop()  # the same for both
+    run_worker(app)
+    assert len(mailbox.received) == 2  # Sam's, not Olivia's
+    reset = email.message_from_bytes(mailbox.received[1], policy=email.policy.default)
+    assert reset["To"] == sam.email and reset["From"] == f"Studio Lichtblick <{account.from_address}>"
+    path = re.search(r"/reset/\S+", reset.get_body(("plain",)).get_content()).group(0)
+    assert Browser(app.test_client()).post(path, {"password": NEW_PASSWORD}).status_code == 302
+
+
+def test_a_paused_studio_account_carries_no_invitation_and_the_owner_gets_the_link(app, olivia, account, mailbox,
+                                                                                   as_olivia):
+    from shutterbell.extensions import db
+
+    account.smtp_failing_since = utcnow()
+    db.session.commit()
+    page = text_of(as_olivia.post("/settings/users/", {"email": "sam@lichtblick.example", "name": "Sam"}))
+    assert "your studio’s email account is not set up or is paused" in page.replace("&#8217;", "’")
+    assert "/invite/" in page and mailbox.received == []

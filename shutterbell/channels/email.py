@@ -118,4 +118,26 @@ class SmtpSession:
         raise DeliveryFailure(diagnosis, phase)
 
 
+def send_service_mail(account: MailAccount, studio_name: str, recipient: str, subject: str, body: str,
+                      now: datetime, timeout: float = 15.0) -> bool:
+    """Send a message about the app itself through the studio's account, at once and once (no
+    outbox, no retry: the person who asked for it is told whether it went). False when the
+    account is not set up, is paused, or the server refused."""
+    if not account.smtp_host or not account.from_address or account.smtp_failing_since is not None:
+        return False
+    try:
+        client = mailcheck.open_smtp(mailsettings.smtp_settings(account), timeout, mailsettings.tls_context(),
+                                     allow_private=mailsettings.private_hosts_allowed())
+        try:
+            mime = composer.build_service_email(account, studio_name, recipient, subject, body, now,
+                                                eight_bit=client.has_extn("8bitmime"))
+            options = ["BODY=8BITMIME"] if mime["Content-Transfer-Encoding"] == "8bit" else []
+            client.sendmail(account.from_address, [recipient], composer.wire_bytes(mime), options)
+        finally:
+            client.quit()
+    except (OSError, smtplib.SMTPException, DeliveryFailure):
+        return False
+    return True
+
+
 CHANNEL = Email()

@@ -308,3 +308,33 @@ def test_results_per_notification_and_per_job_show_delivered_bounced_and_the_buy
     results.scroll_into_view_if_needed()
     check_layout(page)
     screenshot(page, f"job-results-{size}")
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_without_instance_mail_the_invitation_goes_out_from_the_studio_s_address(page_for, live_server, owner, smtp,
+                                                                                  monkeypatch, viewport, size):
+    import email
+    import email.policy
+
+    app, base_url = live_server
+    mailbox, port, ca_file = smtp
+    configure_app(app, monkeypatch, mail_ca_file=ca_file)
+    assert not settings.of(app).instance_mail
+    with app.app_context():
+        from shutterbell import mailsettings
+
+        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
+            "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Fotostudio Łódź & Söhne", ""), True, utcnow())
+    page = page_for(viewport)
+    page.goto(f"{base_url}/settings/users/")
+    page.get_by_label("Email").fill(f"zofia-{size}@lichtblick.example")
+    page.get_by_label("Name").fill("Zofia Wójcik")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Invitation sent to zofia-{size}@lichtblick.example from your studio’s address {SENDER}")
+    expect(page.locator("input[value*='/invite/']")).to_have_count(0)
+    check_layout(page)
+    screenshot(page, f"users-invited-through-studio-{size}")
+    sent = email.message_from_bytes(mailbox.received[-1], policy=email.policy.default)
+    assert sent["To"] == f"zofia-{size}@lichtblick.example" and sent["From"] == f"Fotostudio Łódź & Söhne <{SENDER}>"
