@@ -22,14 +22,14 @@ def setup():
     if not accounts.instance_is_empty():
         return redirect(url_for("auth.login"))
     form = SetupForm()
+    if not form.is_submitted():
+        form.preselect([language for language, _quality in request.accept_languages])
     if form.validate_on_submit():
         if not accounts.setup_token_valid(form.setup_token.data.strip()):
             form.setup_token.errors.append(_("This is not the token ./run printed. Copy it from the terminal."))
         else:
             try:
-                owner = accounts.create_studio(accounts.NewStudio(
-                    form.studio_name.data, form.time_zone.data, form.locale.data,
-                    form.owner_email.data, form.password.data))
+                owner = accounts.create_studio(form.to_new_studio())
             except accounts.AccountError as exc:
                 form.owner_email.errors.append(str(exc))
             else:

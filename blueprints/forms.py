@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from contextlib import contextmanager
 from datetime import timezone
 from zoneinfo import ZoneInfo, available_timezones
 
+import phonenumbers
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, FieldList, Form, FormField,
@@ -81,7 +84,34 @@ def profile_choices(studio) -> list[SelectChoice]:
 
 
 def _time_zones() -> list[SelectChoice]:
-    return choices((tz, tz.replace("_", " ")) for tz in sorted(available_timezones()) if "/" in tz or tz == "UTC")
+    """Each with the country it is in, which the set-up page preselects when the zone changes."""
+    return [SelectChoice(tz, tz.replace("_", " "), {"data-country": accounts.zone_country(tz)})
+            for tz in sorted(available_timezones()) if "/" in tz or tz == "UTC"]
+
+
+def locale_for(languages: list[str]) -> str | None:
+    """The first of LOCALES that the browser's languages (Accept-Language, best first) name:
+    "de-AT" is de_AT; "de" or "de-LU" the first German one."""
+    codes = [code for code, _ in LOCALES]
+    for tag in languages:
+        language, _, region = tag.replace("_", "-").lower().partition("-")
+        exact = next((code for code in codes if code.lower() == f"{language}_{region}"), None)
+        found = exact or next((code for code in codes if code.split("_")[0] == language), None)
+        if found:
+            return found
+    return None
+
+
+def _countries() -> list[SelectChoice]:
+    """Every country a phone number can be read in, by its name in the page's language, in the
+    order a reader expects (Åland Islands with the A's)."""
+    names = get_locale().territories
+    return choices(sorted(((code, names.get(code, code)) for code in phonenumbers.SUPPORTED_REGIONS),
+                          key=lambda pair: _unaccented(pair[1])))
+
+
+def _unaccented(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
 def one_line(_form, field) -> None:
@@ -96,6 +126,8 @@ class SetupForm(FlaskForm):
                               description=_l("Printed by ./run in the terminal (or run: flask --app app setup-token)."))
     studio_name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120), one_line])
     time_zone = SelectField(_l("Time zone"), default="Europe/Berlin")
+    country = SelectField(_l("Country"), default="DE", description=_l(
+        "Phone numbers typed without +country code are read as numbers of this country."))
     locale = SelectField(_l("Locale"), choices=choices(LOCALES), default="en_US",
                          description=_l("How dates and money appear in your messages."))
     owner_email = EmailField(_l("Your email"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -104,6 +136,16 @@ class SetupForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = _time_zones()
+        self.country.choices = _countries()
+
+    def preselect(self, languages: list[str]) -> None:
+        """A first visit: the locale the browser asks for (the page's script then picks the
+        browser's time zone, and the country follows the zone)."""
+        self.locale.data = locale_for(languages) or self.locale.data
+
+    def to_new_studio(self) -> accounts.NewStudio:
+        return accounts.NewStudio(self.studio_name.data, self.time_zone.data, self.locale.data,
+                                  self.owner_email.data, self.password.data, country=self.country.data)
 
 
 class StudioForm(FlaskForm):
@@ -111,6 +153,8 @@ class StudioForm(FlaskForm):
     time_zone = SelectField(_l("Time zone"), description=_l("Messages go out at these times in this time zone."))
     locale = SelectField(_l("Locale"), choices=choices(LOCALES),
                          description=_l("How dates and money appear in your messages."))
+    country = SelectField(_l("Country"), description=_l("Phone numbers typed without +country code are read as "
+                                                        "numbers of this country."))
     currency = SelectField(_l("Currency"), choices=choices((c, c) for c in accounts.CURRENCIES))
     default_send_time = TimeField(_l("Default send time"), validators=[DataRequired()],
                                   description=_l("When date-based notifications go out unless they say otherwise."))
@@ -128,11 +172,12 @@ class StudioForm(FlaskForm):
     def __init__(self, *args, studio, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = _time_zones()
+        self.country.choices = _countries()
         self.default_profile_id.choices = profile_choices(studio)
 
     def to_settings(self) -> accounts.StudioSettings:
         return accounts.StudioSettings(
-            name=self.name.data, time_zone=self.time_zone.data, locale=self.locale.data,
+            name=self.name.data, time_zone=self.time_zone.data, locale=self.locale.data, country=self.country.data,
             currency=self.currency.data, default_send_time=self.default_send_time.data,
             morning_time=self.morning_time.data, evening_time=self.evening_time.data,
             default_profile_id=self.default_profile_id.data, double_opt_in=self.double_opt_in.data,

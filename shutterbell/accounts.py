@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from zoneinfo import available_timezones
 
+import phonenumbers
 import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
@@ -46,6 +48,7 @@ class NewStudio:
     locale: str
     owner_email: str
     password: str
+    country: str = ""  # empty: the time zone's (``country_of``)
 
 
 def _digest(token: str) -> str:
@@ -64,7 +67,9 @@ def create_studio(new: NewStudio) -> User:
     email = normalise_email(new.owner_email)
     if user_by_email(email) is not None:
         raise AccountError(_l("A user with this email address already exists."))
-    studio = Studio(name=new.name.strip(), time_zone=new.time_zone, locale=new.locale)
+    country = new.country or country_of(new.time_zone, new.locale)
+    check_country(country)
+    studio = Studio(name=new.name.strip(), time_zone=new.time_zone, locale=new.locale, country=country)
     owner = User(studio=studio, email=email, role="owner", password_hash=generate_password_hash(new.password))
     db.session.add_all([studio, owner])
     db.session.flush()
@@ -77,6 +82,24 @@ def create_studio(new: NewStudio) -> User:
 def check_time_zone(name: str) -> None:
     if name not in available_timezones():
         raise AccountError(_l("Unknown time zone."))
+
+
+def country_of(time_zone: str, locale: str) -> str:
+    """Where a studio in this time zone most likely is (Europe/Berlin: DE); for a zone of no one
+    country (UTC), the locale's."""
+    return zone_country(time_zone) or (locale.split("_")[-1].upper() if "_" in locale else "DE")
+
+
+def zone_country(time_zone: str) -> str:
+    """The country a time zone is in ("" for UTC and the like), from the CLDR data Babel carries."""
+    zones, aliases = get_global("zone_territories"), get_global("zone_aliases")
+    found = zones.get(time_zone) or zones.get(aliases.get(time_zone, ""), "")
+    return found if found in phonenumbers.SUPPORTED_REGIONS else ""  # UTC is "ZZ"
+
+
+def check_country(code: str) -> None:
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise AccountError(_l("Choose the country your studio is in."))
 
 
 def check_locale(code: str) -> None:
@@ -298,6 +321,7 @@ class StudioSettings:
     name: str
     time_zone: str
     locale: str
+    country: str
     currency: str
     default_send_time: time
     morning_time: time
@@ -309,9 +333,10 @@ class StudioSettings:
 
 
 def update_studio(studio: Studio, changes: StudioSettings) -> None:
-    """Change a studio's name, time zone, locale and send times. Messages not yet made follow."""
+    """Change a studio's name, time zone, locale, country and send times. Messages not yet made follow."""
     check_time_zone(changes.time_zone)
     check_locale(changes.locale)
+    check_country(changes.country)
     if changes.currency not in CURRENCIES:
         raise AccountError(_l("Unknown currency."))
     if not changes.name.strip():

@@ -40,8 +40,8 @@ class CustomerHasHistory(ValueError):
 
 
 def region_of(studio: Studio) -> str:
-    """The country a phone number without +country code is read in: the studio's locale's."""
-    return studio.locale.split("_")[-1].upper() if "_" in studio.locale else "DE"
+    """The country a phone number without +country code is read in: the studio's own."""
+    return studio.country
 
 
 def normalise_email(email: str) -> str:

@@ -45,6 +45,8 @@ class Studio(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Berlin")
     locale: Mapped[str] = mapped_column(sa.String(16), default="en_US")
+    # Where the studio is: a phone number typed without +country code is read as one of its own.
+    country: Mapped[str] = mapped_column(sa.String(2), default="DE")
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
     default_send_time: Mapped[time] = mapped_column(sa.Time, default=time(9, 0))
     morning_time: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))

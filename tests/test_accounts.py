@@ -122,3 +122,19 @@ def test_the_dashboard_stops_suggesting_to_invite_staff_once_someone_is_invited(
     accounts.invite_staff(olivia.studio, "sam@lichtblick.example", "Sam")
     assert "Invite your staff" not in text_of(as_olivia.get("/"))
 
+
+
+def test_set_up_preselects_the_browser_s_language_and_a_studio_gets_its_zone_s_country(browser, ctx):
+    from blueprints.forms import locale_for
+
+    accounts.issue_setup_token()
+    page = text_of(browser.get("/setup", headers={"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"}))
+    assert '<option selected value="pl_PL">Polski</option>' in page
+    warsaw = re.search(r'<option[^>]*value="Europe/Warsaw"[^>]*>', page).group(0)
+    assert 'data-country="PL"' in warsaw  # what the page's script picks the country by
+    assert [locale_for(tags) for tags in (["de-LU"], ["fr-CA", "de"], ["ja", "nl-BE"], ["ja"])] == \
+        ["de_DE", "fr_FR", "nl_NL", None]
+    owner = accounts.create_studio(accounts.NewStudio("Fotografia Łódź", "Europe/Warsaw", "en_GB",
+                                                      "ola@lodz.example", PASSWORD))
+    assert owner.studio.country == "PL"  # the zone's, not the locale's (GB)
+    assert accounts.country_of("UTC", "en_GB") == "GB"  # a zone of no country: the locale's

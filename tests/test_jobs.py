@@ -101,7 +101,7 @@ def test_a_profile_used_by_a_job_cannot_be_deleted_and_says_which_jobs_use_it(as
 
 def test_the_owner_sets_the_default_profile(as_olivia, olivia):
     sales = profiles.list_profiles(olivia.studio)[0]
-    data = {"name": "Studio Lichtblick", "time_zone": "Europe/Berlin", "locale": "de_DE", "currency": "EUR",
+    data = {"name": "Studio Lichtblick", "time_zone": "Europe/Berlin", "locale": "de_DE", "country": "DE", "currency": "EUR",
             "default_send_time": "09:00", "morning_time": "08:00", "evening_time": "18:00",
             "default_profile_id": str(sales.id)}
     assert as_olivia.post("/settings/studio/", data).status_code == 302

@@ -78,6 +78,22 @@ document.documentElement.classList.add("js");
     if (event.target.matches(".notification-row textarea, .notification-row .subject input")) lastField = event.target;
   });
 
+  // Set-up: the browser's time zone, and the country of the chosen zone until someone picks one.
+  document.addEventListener("DOMContentLoaded", () => {
+    const zone = document.querySelector("[data-browser-zone]");
+    const country = document.querySelector("[data-follows-zone]");
+    if (!zone) return;
+    const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (Array.from(zone.options).some((option) => option.value === browserZone)) zone.value = browserZone;
+    const follow = () => {
+      const code = zone.selectedOptions[0] && zone.selectedOptions[0].dataset.country;
+      if (country && code && !country.dataset.picked) country.value = code;
+    };
+    zone.addEventListener("change", follow);
+    if (country) country.addEventListener("change", () => { country.dataset.picked = "1"; });
+    follow();
+  });
+
   function insertPlaceholder(chip) {
     const row = chip.closest(".notification-row");
     const field = lastField && row.contains(lastField) ? lastField : row.querySelector("textarea");

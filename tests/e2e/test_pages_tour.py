@@ -95,17 +95,34 @@ def test_the_set_up_page_of_a_fresh_instance(chromium, tmp_path):
             check_layout(page)
             screenshot(page, f"setup-{size}")
             context.close()
-        context = chromium.new_context(viewport=TABLET)
+        # A photographer in Vienna whose browser speaks Austrian German: the page guesses all three.
+        context = chromium.new_context(viewport=TABLET, timezone_id="Europe/Vienna", locale="de-AT")
         page = context.new_page()
         page.goto(base_url + "/setup")
+        expect(page.get_by_label("Time zone")).to_have_value("Europe/Vienna")
+        expect(page.get_by_label("Country")).to_have_value("AT")
+        expect(page.get_by_label("Locale")).to_have_value("de_AT")
+        page.get_by_label("Time zone").select_option("Europe/Warsaw")  # the country follows the zone…
+        expect(page.get_by_label("Country")).to_have_value("PL")
+        page.get_by_label("Country").select_option("DE")  # …until it is chosen by hand
+        page.get_by_label("Time zone").select_option("Europe/Berlin")
+        page.get_by_label("Time zone").select_option("Europe/Zurich")
+        expect(page.get_by_label("Country")).to_have_value("DE")
+        screenshot(page, "setup-guessed-tablet")
+        page.get_by_label("Time zone").select_option("Europe/Berlin")
         page.get_by_label("Set-up token").fill(token)
         page.get_by_label("Studio name").fill("Studio Lichtblick")
-        page.get_by_label("Time zone").select_option("Europe/Berlin")
         page.get_by_label("Your email").fill("olivia@lichtblick.example")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Create studio").click()
         expect(page.get_by_text("Recommended: sales push")).to_be_visible()
         context.close()
+        with app.app_context():
+            from shutterbell.extensions import db
+            from shutterbell.models import Studio
+
+            studio = db.session.scalar(db.select(Studio))
+            assert (studio.time_zone, studio.country, studio.locale) == ("Europe/Berlin", "DE", "de_AT")
 
 
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
