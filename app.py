@@ -184,4 +184,7 @@ def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # The same address answers a part of the page to htmx and the whole page otherwise: a cache
+    # (the browser's Back included) must keep the two apart.
+    response.vary.add("HX-Request")
     return response

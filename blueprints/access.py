@@ -57,6 +57,12 @@ def render_form(template: str, form, status: int | None = None, **context):
     return render_template(template, form=form, **context), status or (422 if form.errors else 200)
 
 
+def part_of_page_wanted() -> bool:
+    """An htmx swap asks for a part of the page (a list's results). A history restore, htmx's
+    Back after its cache missed, asks for the whole page, as a reload does."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def redirect_after_post(url: str):
     """Redirect after a successful post; htmx follows an HX-Redirect instead of a 302."""
     return htmx_response(redirect=url) if request.htmx else redirect(url)

@@ -8,7 +8,7 @@ from flask_login import login_required
 from shutterbell import customers, jobs, messages, orders, scheduling, triggers
 from shutterbell.models import utcnow
 
-from .access import current_studio, db_int, job_or_404, redirect_after_post, render_form
+from .access import current_studio, db_int, job_or_404, part_of_page_wanted, redirect_after_post, render_form
 from .forms import CustomerForm, JobForm, problems_shown_on
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -20,7 +20,7 @@ def index():
     """The list; a search or filter from htmx gets the results partial alone."""
     query, status = request.args.get("q", "")[:100], request.args.get("status", "")
     result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int))
-    template = "jobs/_results.html" if request.htmx else "jobs/index.html"
+    template = "jobs/_results.html" if part_of_page_wanted() else "jobs/index.html"
     return render_template(template, result=result, q=query, status=status)
 
 

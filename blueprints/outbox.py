@@ -10,7 +10,8 @@ from flask_login import login_required
 from shutterbell import composer, diagnostics, mailsettings, messages, outbox, settings, templating
 from shutterbell.models import Studio, utcnow
 
-from .access import current_studio, db_int, job_or_404, or_404, redirect_after_post, render_form
+from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
+                     render_form)
 from .forms import OneOffForm, problems_shown_on
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
@@ -22,7 +23,7 @@ def index():
     status, job_id = request.args.get("status", ""), request.args.get("job", type=db_int)
     result = messages.find(current_studio(), status, job_id, request.args.get("page", 1, type=db_int))
     context = {"result": result, "status": status, "job_id": job_id, "causes": diagnostics.CAUSES}
-    if request.htmx:
+    if part_of_page_wanted():
         return render_template("outbox/_table.html", **context)
     return render_template("outbox/index.html", jobs=messages.jobs_with_messages(current_studio()), **context)
 

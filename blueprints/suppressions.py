@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from shutterbell import suppression
 
-from .access import current_studio, db_int, owner_required, redirect_after_post
+from .access import current_studio, db_int, owner_required, part_of_page_wanted, redirect_after_post
 
 bp = Blueprint("suppressions", __name__, url_prefix="/settings/suppression-list")
 
@@ -18,7 +18,7 @@ def index():
     """The list; a search from htmx gets the results partial alone."""
     query = request.args.get("q", "")[:100]
     result = suppression.list_entries(current_studio().id, query, request.args.get("page", 1, type=db_int))
-    template = "suppressions/_results.html" if request.htmx else "suppressions/index.html"
+    template = "suppressions/_results.html" if part_of_page_wanted() else "suppressions/index.html"
     return render_template(template, result=result, q=query, liftable=suppression.LIFTABLE)
 
 

@@ -101,6 +101,9 @@ CAUSES = {c.key: c for c in (
     _cause("sms_host_not_found", _l("The SMS provider's server name cannot be found from this machine. Try again "
                                     "in a few minutes; if it lasts, the instance's SMS_API_URL may be wrong (ask "
                                     "whoever runs this installation).")),
+    _cause("sms_unreachable", _l("The SMS provider's server does not answer from this machine. It is tried again "
+                                 "automatically; if it lasts, a firewall may block outgoing HTTPS, or the instance's "
+                                 "SMS_API_URL may be wrong (ask whoever runs this installation)."), retry=True),
     _cause("sms_auth_failed", _l("The SMS provider refused the account SID or the auth token. Copy both again from "
                                  "your provider's console (the auth token, not an API key).")),
     _cause("sms_sender_invalid", _l("The SMS provider will not send from this number. It must be a number of this "
@@ -179,10 +182,11 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
         return Diagnosis(CAUSES["private_address"], str(exc)[:500])
     if isinstance(exc, socket.gaierror):
         return Diagnosis(CAUSES["sms_host_not_found" if protocol == "sms" else "host_not_found"], text[:500])
+    # The SMS section has no server, port or security to check: the gateway's address is the instance's.
     if isinstance(exc, ConnectionRefusedError):
-        return Diagnosis(CAUSES["connection_refused"], text[:500])
+        return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "connection_refused"], text[:500])
     if isinstance(exc, (TimeoutError, socket.timeout)) and phase == "connect":
-        return Diagnosis(CAUSES["timeout"], text[:500])
+        return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "timeout"], text[:500])
     return classify(protocol, phase, text, code, host)
 
 

@@ -117,3 +117,14 @@ def test_an_archived_job_keeps_its_deleted_profile_when_saved_again(as_sam, oliv
     assert "(deleted)" in page
     response = as_sam.post(f"/jobs/{job.id}", job_form(name="Old, renamed", profile_id=str(profile.id), status="archived"))
     assert response.status_code == 302
+
+
+def test_a_list_answers_htmx_with_its_results_and_a_history_restore_with_the_whole_page(as_olivia, olivia):
+    """htmx's Back, when its cache missed, asks the address again as a history restore: it must
+    get the whole page (the table alone would replace the page). Caches keep the two apart."""
+    jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Schäfchenwolke", profile_id=None), None)
+    for path in ("/jobs/?q=Sch%C3%A4fchen", "/outbox/?status=failed", "/settings/suppression-list/?q=x"):
+        part = as_olivia.get(path, headers={"HX-Request": "true"})
+        restore = as_olivia.get(path, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+        assert "<html" not in text_of(part) and "<html" in text_of(restore), path
+        assert "HX-Request" in part.headers["Vary"] and "HX-Request" in restore.headers["Vary"]

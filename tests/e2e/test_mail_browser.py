@@ -1,6 +1,7 @@
 """Settings → Email and the outbox in Chromium: a preset fills the server, Test connection runs
 against a real SMTP server (aiosmtpd with STARTTLS and AUTH) and shows each step or the hint, and
 the outbox shows what was sent, down to the headers."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -39,6 +40,12 @@ def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_ser
     expect(sending.get_by_text("app password", exact=False).first).to_be_visible()
     check_layout(page)
     screenshot(page, f"email-settings-preset-{size}")
+    inbox_box = page.get_by_role("region", name="Inbox sync (IMAP)").bounding_box()
+    sending_box = sending.bounding_box()
+    if size == "desktop":  # the page's whole width: sending and the inbox side by side
+        assert inbox_box["x"] > sending_box["x"] + sending_box["width"] and inbox_box["y"] == sending_box["y"]
+    else:
+        assert inbox_box["y"] > sending_box["y"] + sending_box["height"]
 
     sending.get_by_label("SMTP server").fill("127.0.0.1")
     sending.get_by_label("Port").fill(str(port))
@@ -149,6 +156,25 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
     screenshot(page, f"one-off-{size}")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_text("The message goes to 0 customers.")).to_be_visible()  # nobody has bought yet
+
+    # A filter is part of the address: Back and reload keep it.
+    page.goto(f"{base_url}/outbox/")
+    page.get_by_label("Status").select_option("failed")
+    expect(page).to_have_url(re.compile(r"/outbox/\?status=failed"))
+    expect(page.get_by_text("Welcome, Anna")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_label("Status")).to_have_value("failed")
+    expect(page.get_by_text("Welcome, Anna")).to_have_count(0)
+    page.get_by_label("Status").select_option("sent")
+    page.get_by_text("Welcome, Anna").click()
+    expect(page.get_by_text("What the customer gets")).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/outbox/\?status=sent"))
+    expect(page.get_by_label("Status")).to_have_value("sent")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/outbox/\?status=failed"))
+    expect(page.get_by_label("Status")).to_have_value("failed")
+    expect(page.locator("header.topbar")).to_have_count(1)  # the whole page, never the table alone
     assert page.js_errors == []
 
 
@@ -308,6 +334,15 @@ def test_results_per_notification_and_per_job_show_delivered_bounced_and_the_buy
     results.scroll_into_view_if_needed()
     check_layout(page)
     screenshot(page, f"job-results-{size}")
+
+    page.goto(f"{base_url}/")  # the dashboard's chart: its axis reads at the page's own size
+    axis = page.locator(".chart-axis")
+    expect(axis).to_contain_text("today")
+    assert float(axis.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) >= 13
+    assert axis.evaluate("el => el.getBoundingClientRect().width") == pytest.approx(
+        page.locator("svg.chart").evaluate("el => el.getBoundingClientRect().width"), abs=1)
+    check_layout(page)
+    screenshot(page, f"dashboard-chart-{size}")
 
 
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
