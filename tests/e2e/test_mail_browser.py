@@ -26,6 +26,18 @@ def smtp(server, certificate):
     return (*server, str(certificate[0]))
 
 
+def sending_through(smtp, app, monkeypatch, owner, sender_name="Studio Lichtblick"):
+    """The owner's studio, its account sending through the test server (in an app context)."""
+    from shutterbell import mailsettings
+
+    _, port, ca_file = smtp
+    configure_app(app, monkeypatch, mail_ca_file=ca_file)
+    studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
+    mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
+        "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, sender_name, ""), True, utcnow())
+    return studio
+
+
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
 def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_server, smtp, imap_ports, monkeypatch,
                                                              viewport, size):
@@ -114,14 +126,8 @@ def test_the_owner_checks_the_domain_s_dns_records(page_for, live_server, owner,
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
 def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monkeypatch, viewport, size):
     app, base_url = live_server
-    mailbox, port, ca_file = smtp
-    configure_app(app, monkeypatch, mail_ca_file=ca_file)
     with app.app_context():
-        from shutterbell import mailsettings
-
-        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
-        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
-            "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Studio Lichtblick", ""), True, utcnow())
+        studio = sending_through(smtp, app, monkeypatch, owner)
         profile = profiles.save_profile(studio, None, ProfileInput("Welcome", "", [NotificationInput(
             trigger="customer_registered", days=None, audience="potential_buyers", channel="email",
             subject="Welcome, {{ customer.first_name }}",
@@ -296,14 +302,8 @@ def test_results_per_notification_and_per_job_show_delivered_bounced_and_the_buy
     from shutterbell.extensions import db
 
     app, base_url = live_server
-    mailbox, port, ca_file = smtp
-    configure_app(app, monkeypatch, mail_ca_file=ca_file)
     with app.app_context():
-        from shutterbell import mailsettings
-
-        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
-        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
-            "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Studio Lichtblick", ""), True, utcnow())
+        studio = sending_through(smtp, app, monkeypatch, owner)
         job = jobs.save_job(studio, None, jobs.JobInput(name="Tanzschule Müller", profile_id=studio.default_profile_id),
                             None)
         people = {}
@@ -352,15 +352,10 @@ def test_without_instance_mail_the_invitation_goes_out_from_the_studio_s_address
     import email.policy
 
     app, base_url = live_server
-    mailbox, port, ca_file = smtp
-    configure_app(app, monkeypatch, mail_ca_file=ca_file)
+    mailbox = smtp[0]
     assert not settings.of(app).instance_mail
     with app.app_context():
-        from shutterbell import mailsettings
-
-        studio = accounts.authenticate(owner, OWNER_PASSWORD).studio
-        mailsettings.save_smtp(mailsettings.account_of(studio), mailsettings.SmtpInput(
-            "127.0.0.1", port, "starttls", USERNAME, PASSWORD, SENDER, "Fotostudio Łódź & Söhne", ""), True, utcnow())
+        sending_through(smtp, app, monkeypatch, owner, sender_name="Fotostudio Łódź & Söhne")
     page = page_for(viewport)
     page.goto(f"{base_url}/settings/users/")
     page.get_by_label("Email").fill(f"zofia-{size}@lichtblick.example")
