@@ -6,7 +6,7 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, outbox, suppression
+from shutterbell import contacts, customers, outbox
 from shutterbell.models import utcnow
 
 from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
@@ -92,6 +92,6 @@ def erase(job_id: int, customer_id: int):
     customer = or_404(customers.get_customer(current_studio(), job, customer_id))
     if request.method == "GET":
         return render_template("customers/erase.html", job=job, customer=customer)
-    suppression.erase(customer, utcnow())
+    contacts.erase_person(customer, utcnow())
     flash(_("Erased. Their address and number are on the studio's do-not-contact list."), "success")
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")

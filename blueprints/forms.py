@@ -17,8 +17,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import (accounts, channels, composer, customers, deliverability, jobs, mailsettings, messages, profiles,
-                         scheduling, templating, triggers)
+from shutterbell import (accounts, channels, composer, contacts, customers, deliverability, jobs, mailsettings, messages,
+                         profiles, scheduling, templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.validation import Invalid
@@ -503,6 +503,33 @@ class CustomerForm(FlaskForm):
 
     def attach(self, problems: dict[str, str]) -> None:
         attach_errors(self, problems)
+
+
+class ContactForm(FlaskForm):
+    """A client, vendor or staff contact. Lengths, addresses and the phone are the domain's rules
+    (``contacts.problems``), shown on these fields."""
+
+    name = StringField(_l("Name"))
+    kind = SelectField(_l("Kind"), choices=choices(contacts.KIND_LABELS.items()), default="client")
+    emails = TextAreaField(_l("Email addresses"), description=_l("One per line. Mail from and to each of them "
+                                                                  "belongs to this contact."))
+    phone = StringField(_l("Phone"))
+    company = StringField(_l("Company"))
+    notes = TextAreaField(_l("Notes"))
+
+    def __init__(self, *args, contact=None, **kwargs):
+        super().__init__(*args, obj=contact, **kwargs)
+        if contact is not None and not self.is_submitted():
+            self.emails.data = "\n".join(a.address for a in contact.addresses)
+
+    def to_input(self) -> contacts.ContactInput:
+        return contacts.ContactInput(
+            name=self.name.data or "", kind=self.kind.data or "", emails=(self.emails.data or "").split(),
+            phone=self.phone.data or "", company=self.company.data or "", notes=self.notes.data or "")
+
+
+class MergeForm(FlaskForm):
+    other = SelectField(_l("The other record of this person"), coerce=_optional_int)
 
 
 SECURITY_CHOICES = [("starttls", _l("STARTTLS (587)")), ("ssl", _l("SSL/TLS (465)")), ("none", _l("None"))]

@@ -7,12 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 
+from . import contacts
+from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .validation import Invalid
 from .models import Consent, Customer, Job, Message, Order, Studio
@@ -42,24 +43,6 @@ class CustomerHasHistory(ValueError):
 def region_of(studio: Studio) -> str:
     """The country a phone number without +country code is read in: the studio's own."""
     return studio.country
-
-
-def normalise_email(email: str) -> str:
-    """Syntax only (no DNS: sign-ups must not wait on the network); lower-cased for matching."""
-    return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-
-
-def normalise_phone(phone: str, region: str) -> str | None:
-    """E.164 (+4915112345678), or None for an empty field. Raises ValueError when invalid."""
-    if not phone.strip():
-        return None
-    try:
-        number = phonenumbers.parse(phone, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(phone) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(phone)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # Names land in emails the studio sends, the public sign-up page's confirmation above all: a
@@ -139,10 +122,11 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
                 raise ExternalIdConflict(external_id)
             existing.external_id = external_id  # a shop now reports someone staff added first
         return existing, False
+    name = f"{data.first_name.strip()} {data.last_name.strip()}".strip()
     customer = Customer(
         studio_id=job.studio_id, job_id=job.id, email=email,
         first_name=data.first_name.strip(), last_name=data.last_name.strip(),
-        phone=phone, registered_at=now,
+        phone=phone, registered_at=now, contact_id=contacts.for_address(job.studio_id, email, name, phone).id,
         confirmed_at=None if path == "signup" and studio.double_opt_in else now,
         unsubscribe_token=secrets.token_urlsafe(32), external_id=external_id or None,
     )
@@ -171,6 +155,9 @@ def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now
     if problems:
         raise Invalid(problems)
     customer.first_name, customer.last_name = data.first_name.strip(), data.last_name.strip()
+    if email != customer.email:  # a corrected typo: the person of the new address
+        customer.contact_id = contacts.for_address(customer.studio_id, email, f"{customer.first_name} "
+                                                   f"{customer.last_name}".strip()).id
     customer.email, customer.phone = email, normalise_phone(data.phone, region_of(studio))
     for channel, wanted in (("email", data.email_consent), ("sms", data.sms_consent)):
         if wanted and not customer.has_consent(channel):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
+from . import paging
 from .extensions import db
 from .validation import Invalid
 from .models import Job, Profile, Studio, Voucher
@@ -44,14 +45,6 @@ class JobInput:
     archives_at: date | None = None
     gallery_url: str = ""
     vouchers: list[VoucherInput] = field(default_factory=list)  # up to three, by slot
-
-
-@dataclass
-class JobPage:
-    jobs: list[Job]
-    total: int
-    page: int
-    pages: int
 
 
 def job_problems(studio: Studio, data: JobInput, published_on: date | None,
@@ -122,7 +115,7 @@ def get_job(studio: Studio, job_id: int) -> Job | None:
     return db.session.scalar(sa.select(Job).where(Job.id == job_id, Job.studio_id == studio.id))
 
 
-def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) -> JobPage:
+def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) -> paging.Page:
     """Jobs matching a search (name or access code) and status ("" hides archived ones, "all"
     shows every job), newest shoot first, a page at a time."""
     where = [Job.studio_id == studio.id]
@@ -133,15 +126,9 @@ def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) 
         where.append(Job.status == status)
     elif status != "all":
         where.append(Job.status != "archived")
-    total = db.session.scalar(sa.select(sa.func.count(Job.id)).where(*where))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    jobs = db.session.scalars(
-        sa.select(Job).where(*where).options(selectinload(Job.profile))
-        .order_by(Job.shoot_date.desc().nulls_last(), Job.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return JobPage(jobs, total, page, pages)
+    return paging.fetch(sa.select(sa.func.count(Job.id)).where(*where),
+                        sa.select(Job).where(*where).options(selectinload(Job.profile))
+                        .order_by(Job.shoot_date.desc().nulls_last(), Job.id.desc()), page, PAGE_SIZE)
 
 
 def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date | None) -> Job:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from . import paging
 from .extensions import db
 from .models import Job, Message, Notification, Order, Profile, Studio
 from .validation import Invalid
@@ -21,12 +22,8 @@ RETRYABLE = ("failed", "bounced")
 
 
 @dataclass
-class MessagePage:
-    messages: list[Message]
-    total: int
-    page: int
-    pages: int
-    in_flight: bool  # the page polls while anything is on its way
+class MessagePage(paging.Page):
+    in_flight: bool = False  # the page polls while anything is on its way
 
 
 def find(studio: Studio, status: str = "", job_id: int | None = None, page: int = 1) -> MessagePage:
@@ -36,16 +33,14 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
         where.append(Message.status == status)
     if job_id:
         where.append(Message.job_id == job_id)
-    total = db.session.scalar(sa.select(sa.func.count(Message.id)).where(*where))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = db.session.scalars(
+    found = paging.fetch(
+        sa.select(sa.func.count(Message.id)).where(*where),
         sa.select(Message).where(*where).options(selectinload(Message.job), selectinload(Message.notification))
-        .order_by(Message.due_at.desc(), Message.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE)
     # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
     in_flight = db.session.scalar(sa.select(sa.exists().where(*where, sa.or_(
         Message.status.in_(("queued", "sending")), sa.and_(Message.status == "scheduled", Message.channel == "email")))))
-    return MessagePage(rows, total, page, pages, bool(in_flight))
+    return MessagePage(**vars(found), in_flight=bool(in_flight))
 
 
 def get(studio: Studio, message_id: int) -> Message | None:

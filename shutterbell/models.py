@@ -201,6 +201,51 @@ class Job(db.Model):
         return [by_slot.get(slot) for slot in range(3)]
 
 
+class Contact(db.Model):
+    """Someone the studio corresponds with: a client, a vendor (a second shooter, a venue, a lab)
+    or a staff contact. A job's customers link to the client with their address, so one person is
+    one contact across jobs; their addresses are ``ContactAddress`` rows."""
+
+    KINDS = ("client", "vendor", "staff")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="client")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    company: Mapped[str] = mapped_column(sa.String(200), default="")
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    addresses: Mapped[list[ContactAddress]] = relationship(back_populates="contact", cascade="all, delete-orphan",
+                                                           order_by="ContactAddress.id")
+
+    __table_args__ = (
+        sa.CheckConstraint("kind in ('client', 'vendor', 'staff')", name="kind"),
+        sa.Index("ix_contact_studio_id_name", "studio_id", "name"),
+    )
+
+    @property
+    def email(self) -> str:
+        """The first address: where the studio writes to."""
+        return self.addresses[0].address if self.addresses else ""
+
+
+class ContactAddress(db.Model):
+    """One email address of a contact, normalised (lower-case): finding the contact of an address
+    is one indexed lookup, and an address belongs to one contact of a studio."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(254))
+
+    contact: Mapped[Contact] = relationship(back_populates="addresses")
+
+    __table_args__ = (sa.UniqueConstraint("studio_id", "address", name="uq_contact_address_studio_id_address"),)
+
+
 class Customer(db.Model):
     """A person signed up to one job's messages. Stored data changes only through staff, never
     through a second sign-up (that would let anyone redirect someone else's messages)."""
@@ -218,6 +263,7 @@ class Customer(db.Model):
     confirm_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)  # double opt-in link
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data gone, row kept for counts
     external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the shop's id, unique per studio
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)  # the person, across jobs
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consents: Mapped[list[Consent]] = relationship(back_populates="customer", cascade="all, delete-orphan",

@@ -3,13 +3,12 @@ to that address on every job of the studio, not only the job it came through."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import settings
+from . import paging, settings
 from .extensions import db
 from .models import Consent, Customer, Message, Suppression
 
@@ -31,25 +30,14 @@ PAGE_SIZE = 50
 LIFTABLE = ("bounced",)
 
 
-@dataclass
-class Entries:
-    rows: list[Suppression]
-    total: int
-    page: int
-    pages: int
-
-
-def list_entries(studio_id: int, search: str = "", page: int = 1) -> Entries:
+def list_entries(studio_id: int, search: str = "", page: int = 1) -> paging.Page:
     """The studio's list, newest first, filtered by a part of the address (case-insensitive)."""
     where = [Suppression.studio_id == studio_id]
     if search.strip():
         where.append(sa.func.lower(Suppression.address).like(f"%{search.strip().lower()}%"))  # as jobs.find_jobs
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Suppression).where(*where))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = db.session.scalars(sa.select(Suppression).where(*where).order_by(Suppression.since.desc(), Suppression.id.desc())
-                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return Entries(rows, total, page, pages)
+    return paging.fetch(sa.select(sa.func.count()).select_from(Suppression).where(*where),
+                        sa.select(Suppression).where(*where).order_by(Suppression.since.desc(), Suppression.id.desc()),
+                        page, PAGE_SIZE)
 
 
 def lift(studio_id: int, entry_id: int) -> Suppression | None:
@@ -146,6 +134,7 @@ def _anonymise(customer: Customer, now: datetime) -> None:
     customer.email = f"erased-{customer.id}@invalid"
     customer.phone = None
     customer.external_id = None
+    customer.contact_id = None
     customer.unsubscribe_token = secrets.token_urlsafe(32)
     customer.erased_at = now
     for consent in customer.consents:

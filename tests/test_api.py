@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from shutterbell import api_tokens, customers, jobs
 from shutterbell.extensions import db
-from shutterbell.models import Customer, Order, utcnow
+from shutterbell.models import Contact, ContactAddress, Customer, Order, utcnow
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[1] / "static" / "openapi.json").read_text())
 
@@ -166,13 +166,19 @@ def test_the_same_call_arriving_twice_at_once_creates_one_customer_and_no_error(
     raced = []
 
     def other_request_commits_first(session, flush_context, instances):
-        if raced or not any(isinstance(row, Customer) for row in session.new):
+        if raced or not any(isinstance(row, (Contact, Customer)) for row in session.new):
             return
-        raced.append(True)  # after our duplicate check, before our insert
+        raced.append(True)  # after our duplicate check, before our first insert (the contact's)
         with db.engine.begin() as other:
+            contact = other.execute(sa.insert(Contact).values(
+                studio_id=job.studio_id, kind="client", name="Anna", company="", notes="", created_at=utcnow(),
+                updated_at=utcnow())).inserted_primary_key[0]
+            other.execute(sa.insert(ContactAddress).values(studio_id=job.studio_id, contact_id=contact,
+                                                           address="anna@example.com"))
             other.execute(sa.insert(Customer).values(
                 studio_id=job.studio_id, job_id=job.id, first_name="Anna", last_name="", email="anna@example.com",
-                registered_at=utcnow(), confirmed_at=utcnow(), unsubscribe_token="other-request", created_at=utcnow()))
+                registered_at=utcnow(), confirmed_at=utcnow(), unsubscribe_token="other-request", created_at=utcnow(),
+                contact_id=contact))
 
     session = db.session()
     event.listen(session, "before_flush", other_request_commits_first)
@@ -184,3 +190,4 @@ def test_the_same_call_arriving_twice_at_once_creates_one_customer_and_no_error(
         event.remove(session, "before_flush", other_request_commits_first)
     assert raced and created is False and customer.unsubscribe_token == "other-request"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1  # one person, one contact

@@ -18,7 +18,7 @@ def job_form(**overrides):
 
 def studio_jobs(user):
     db.session.expire_all()
-    return jobs.find_jobs(user.studio, status="all").jobs
+    return jobs.find_jobs(user.studio, status="all").rows
 
 
 def test_staff_create_a_job_with_the_studios_default_profile_preselected(as_sam, olivia):

@@ -57,3 +57,40 @@ def test_an_unedited_recommended_welcome_learns_to_read_right_for_late_sign_ups(
         assert sorted(db.session.scalars(welcome)) == sorted([edited, WELCOME.body])
         db.session.remove()
         db.engine.dispose()
+
+
+def test_existing_customers_get_one_contact_per_address(tmp_path):
+    """c4e8a2f6b9d3 gives the customers that were there before contacts their contacts."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade
+
+    from shutterbell import accounts, jobs
+    from shutterbell.models import Contact, Customer, utcnow
+
+    from .conftest import PASSWORD
+
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    with fresh.app_context():
+        upgrade()
+        studio = accounts.create_studio(accounts.NewStudio("Studio Lichtblick", "Europe/Berlin", "de_DE",
+                                                           "olivia@lichtblick.example", PASSWORD)).studio
+        kita, hort = (jobs.save_job(studio, None, jobs.JobInput(name=n, profile_id=None), None) for n in ("Kita", "Hort"))
+        ids = (studio.id, kita.id, hort.id)
+        db.session.commit()
+        downgrade(revision="f8b2d6e0c4a1")
+        customer = sa.table("customer", *(sa.column(c) for c in (
+            "studio_id", "job_id", "first_name", "last_name", "email", "registered_at", "unsubscribe_token",
+            "created_at")))
+        now = utcnow()
+        for n, (job_id, first, email) in enumerate([(ids[1], "Jürgen", "j@example.com"), (ids[2], "Jürgen W.", "j@example.com"),
+                                                    (ids[1], "Zoë", "zoe@example.com")]):
+            db.session.execute(customer.insert().values(studio_id=ids[0], job_id=job_id, first_name=first, last_name="",
+                                                        email=email, registered_at=now, unsubscribe_token=f"t{n}",
+                                                        created_at=now))
+        db.session.commit()
+        upgrade()
+        made = {c.name: sorted(a.address for a in c.addresses) for c in db.session.scalars(sa.select(Contact))}
+        assert made == {"Jürgen W.": ["j@example.com"], "Zoë": ["zoe@example.com"]}  # the latest sign-up's name
+        assert None not in set(db.session.scalars(sa.select(Customer.contact_id)))
+        db.session.remove()
+        db.engine.dispose()

@@ -70,7 +70,7 @@ def test_vouchers_are_saved_in_their_slots_and_keep_their_ids(as_sam, olivia):
                        "voucher_slots-0-expires_at": "2026-04-01", "voucher_slots-2-code": "FAMILY",
                        "voucher_slots-2-value": "10 €", "voucher_slots-2-expires_at": "2026-04-20"})
     assert as_sam.post("/jobs/new", data).status_code == 302
-    job = jobs.find_jobs(olivia.studio, status="all").jobs[0]
+    job = jobs.find_jobs(olivia.studio, status="all").rows[0]
     first, empty, third = job.voucher_slots
     assert (first.code, first.value, first.expires_at, empty, third.code) == \
         ("SPRING15", "15 %", date(2026, 4, 1), None, "FAMILY")

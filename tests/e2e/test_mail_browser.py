@@ -153,6 +153,11 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
     expect(page.get_by_text("List-Unsubscribe-Post: List-Unsubscribe=One-Click")).to_be_visible()
     check_layout(page)
     screenshot(page, f"outbox-message-{size}")
+    page.goto(f"{base_url}/contacts/?q=anna-{size}")  # what went out shows on the person's page too
+    page.get_by_role("link", name="Anna Schmidt").click()
+    expect(page.get_by_role("link", name="Welcome, Anna")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"contact-correspondence-{size}")
     page.goto(f"{base_url}/jobs/{job_id}")
     page.get_by_role("link", name="Write to its customers now").click()
     page.get_by_text("Buyers", exact=True).click()

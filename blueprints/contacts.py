@@ -1,0 +1,96 @@
+"""Contacts: the list (search, kind, pages), a contact's page with its tabs, merge and erase.
+Staff manage contacts as they manage customers (erasure included, after its confirmation page)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from shutterbell import contacts
+from shutterbell.models import utcnow
+
+from .access import current_studio, db_int, or_404, part_of_page_wanted, redirect_after_post, render_form
+from .forms import ContactForm, MergeForm, problems_shown_on
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+TABS = ("mail", "jobs", "details")
+
+
+@bp.context_processor
+def labels():
+    return {"kind_labels": contacts.KIND_LABELS}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The list; a search or a kind from htmx gets the results partial alone."""
+    query, kind = request.args.get("q", "")[:100], request.args.get("kind", "")
+    result = contacts.find(current_studio(), query, kind, request.args.get("page", 1, type=db_int))
+    template = "contacts/_results.html" if part_of_page_wanted() else "contacts/index.html"
+    return render_template(template, result=result, q=query, kind=kind)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = ContactForm()
+    if form.validate_on_submit():
+        with problems_shown_on(form):
+            contact = contacts.save(current_studio(), None, form.to_input())
+            flash(_("Saved “%(name)s”.", name=contact.name), "success")
+            return redirect_after_post(url_for(".show", contact_id=contact.id))
+    return render_form("contacts/new.html", form)
+
+
+@bp.route("/<int:contact_id>", methods=["GET", "POST"])
+@login_required
+def show(contact_id: int):
+    """The contact's page: its correspondence, its jobs, and its details (the edit form)."""
+    contact = or_404(contacts.get(current_studio(), contact_id))
+    tab = request.args.get("tab", "mail") if request.method == "GET" else "details"
+    form = ContactForm(contact=contact)
+    if form.validate_on_submit():
+        with problems_shown_on(form):
+            contacts.save(current_studio(), contact, form.to_input())
+            flash(_("Saved “%(name)s”.", name=contact.name), "success")
+            return redirect_after_post(url_for(".show", contact_id=contact.id, tab="details"))
+    merge_query = request.args.get("merge_q", contact.name.split()[0] if contact.name.split() else "")[:100]
+    merge = MergeForm(formdata=None)
+    merge.other.choices = _others(contact, merge_query)
+    return render_form("contacts/show.html", form, contact=contact, tab=tab if tab in TABS else "mail",
+                       messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
+                       merge_query=merge_query)
+
+
+def _others(contact, query: str) -> list[tuple[int | None, str]]:
+    """The contacts a merge offers: by default those sharing the first word of the name, the
+    likeliest second records of one person; the search beside the list finds any other."""
+    found = contacts.find(current_studio(), query).rows
+    return [(None, _("Choose…"))] + [(c.id, f"{c.name} · {c.email}" if c.email else c.name)
+                                     for c in found if c.id != contact.id]
+
+
+@bp.post("/<int:contact_id>/merge")
+@login_required
+def merge(contact_id: int):
+    contact = or_404(contacts.get(current_studio(), contact_id))
+    other = or_404(contacts.get(current_studio(), request.form.get("other", type=db_int) or 0))
+    if other.id == contact.id:
+        return redirect(url_for(".show", contact_id=contact.id, tab="details"))
+    name = other.name
+    contacts.merge(contact, other)
+    flash(_("Merged “%(other)s” into “%(name)s”.", other=name, name=contact.name), "success")
+    return redirect_after_post(url_for(".show", contact_id=contact.id, tab="details"))
+
+
+@bp.route("/<int:contact_id>/erase", methods=["GET", "POST"])
+@login_required
+def erase(contact_id: int):
+    """Erasure on request, after a confirmation page."""
+    contact = or_404(contacts.get(current_studio(), contact_id))
+    if request.method == "GET":
+        return render_template("contacts/erase.html", contact=contact, jobs=contacts.jobs_of(contact))
+    contacts.erase(contact, utcnow())
+    flash(_("Erased. Their addresses and number are on the studio's do-not-contact list."), "success")
+    return redirect_after_post(url_for(".index"))

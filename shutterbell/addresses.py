@@ -1,0 +1,23 @@
+"""Email addresses and phone numbers as the studio stores and matches them."""
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import validate_email
+
+
+def normalise_email(email: str) -> str:
+    """Syntax only (no DNS: sign-ups must not wait on the network); lower-cased for matching."""
+    return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+
+
+def normalise_phone(phone: str, region: str) -> str | None:
+    """E.164 (+4915112345678), or None for an empty field. Raises ValueError when invalid."""
+    if not phone.strip():
+        return None
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(phone) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(phone)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

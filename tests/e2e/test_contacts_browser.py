@@ -1,0 +1,93 @@
+"""Contacts in Chromium, as staff on a tablet and the owner at a desk: the list's search keeps its
+address, a contact's tabs, adding a vendor with a mistake, merging two records and erasing one."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from shutterbell import accounts, customers, jobs
+from shutterbell.models import utcnow
+
+from ..conftest import PASSWORD
+from .conftest import DESKTOP, TABLET, screenshot
+from .test_pages_tour import check_layout
+
+pytestmark = pytest.mark.e2e
+
+
+def signed_up(app, owner, people, job_name):
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job = jobs.save_job(studio, None, jobs.JobInput(name=job_name, profile_id=None), None)
+        for first, last, email in people:
+            customers.register(job, customers.CustomerInput(first, last, email, email_consent=True), "staff",
+                               {"email": "ok"}, utcnow())
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_staff_find_a_client_see_their_jobs_and_add_a_vendor(page_for, live_server, owner, viewport, size):
+    app, base_url = live_server
+    signed_up(app, owner, [("Jürgen", "Weiß", "juergen@example.com"), ("Zoë", "Wójcik", "zoe@example.com")],
+              "Kita Sonnenschein")
+    signed_up(app, owner, [("Jürgen", "Weiß", "JUERGEN@example.com")], "Grundschule Süd")
+    page = page_for(viewport)
+    page.goto(f"{base_url}/")
+    page.get_by_role("link", name="Contacts").click()
+    expect(page.get_by_text("2 contacts")).to_be_visible()
+    page.get_by_label("Search").fill("jürgen")
+    expect(page).to_have_url(re.compile(r"/contacts/\?q=j%C3%BCrgen"))
+    expect(page.get_by_text("1 contact", exact=True)).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"contacts-list-{size}")
+    page.reload()  # the search is part of the address
+    expect(page.get_by_label("Search")).to_have_value("jürgen")
+    page.get_by_role("link", name="Jürgen Weiß").click()
+    tabs = page.get_by_role("navigation", name="About this contact")
+    tabs.get_by_role("link", name=re.compile("Jobs")).click()
+    expect(page.get_by_role("link", name="Kita Sonnenschein")).to_be_visible()
+    expect(page.get_by_role("link", name="Grundschule Süd")).to_be_visible()  # one person, two jobs
+    check_layout(page)
+    screenshot(page, f"contact-jobs-{size}")
+
+    page.goto(f"{base_url}/contacts/new")
+    page.get_by_label("Name").fill("Fotolabor Brühl & Söhne")
+    page.get_by_label("Kind").select_option("vendor")
+    page.get_by_label("Email addresses").fill("auftrag@labor-bruehl.example\nzoe@example.com")
+    page.get_by_label("Phone").fill("0221 1234567")
+    page.get_by_role("button", name="Save contact").click()
+    expect(page.get_by_text("zoe@example.com belongs to Zoë Wójcik already.")).to_be_visible()
+    expect(page.get_by_label("Name")).to_have_value("Fotolabor Brühl & Söhne")  # nothing typed is lost
+    page.get_by_label("Email addresses").fill("auftrag@labor-bruehl.example")
+    page.get_by_role("button", name="Save contact").click()
+    expect(page.get_by_role("heading", name="Fotolabor Brühl & Söhne")).to_be_visible()
+    expect(page.get_by_text("+492211234567")).to_be_visible()
+    check_layout(page)
+    screenshot(page, f"contact-vendor-{size}")
+    assert page.js_errors == []
+
+
+def test_the_owner_merges_two_records_of_one_person_and_erases_another(page_for, live_server, owner):
+    app, base_url = live_server
+    signed_up(app, owner, [("Anna", "Schmidt", "anna@example.com"), ("Anna", "S.", "anna.s@work.example"),
+                           ("Łukasz", "Nowak", "lukasz@example.com")], "Tanzschule Müller")
+    page = page_for(TABLET)
+    page.goto(f"{base_url}/contacts/?q=anna%40example")
+    page.get_by_role("link", name="Anna Schmidt").click()
+    page.get_by_role("navigation", name="About this contact").get_by_role("link", name="Details").click()
+    page.get_by_label("The other record of this person").select_option(label="Anna S. · anna.s@work.example")
+    page.get_by_role("button", name="Merge into Anna Schmidt").click()
+    expect(page.get_by_text("Merged “Anna S.” into “Anna Schmidt”.")).to_be_visible()
+    expect(page.get_by_label("Email addresses")).to_have_value("anna@example.com\nanna.s@work.example")
+    screenshot(page, "contact-merged-tablet")
+
+    page.goto(f"{base_url}/contacts/?q=nowak")
+    page.get_by_role("link", name="Łukasz Nowak").click()
+    page.get_by_role("navigation", name="About this contact").get_by_role("link", name="Details").click()
+    page.get_by_role("link", name="Erase this person…").click()
+    expect(page.get_by_role("heading", name="Erase Łukasz Nowak?")).to_be_visible()
+    page.get_by_role("button", name="Erase").click()
+    expect(page.get_by_text("Erased.")).to_be_visible()
+    expect(page.get_by_text("Łukasz")).to_have_count(0)
+    page.goto(f"{base_url}/settings/suppression-list/")
+    expect(page.get_by_text("lukasz@example.com")).to_be_visible()
+    assert page.js_errors == []
