@@ -6,8 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import contacts
+from shutterbell import contacts, inbox, mailsettings
 from shutterbell.models import utcnow
+from shutterbell.validation import Invalid
 
 from .access import current_studio, db_int, or_404, part_of_page_wanted, redirect_after_post, render_form
 from .forms import ContactForm, MergeForm, problems_shown_on
@@ -60,7 +61,8 @@ def show(contact_id: int):
     merge.other.choices = _others(contact, merge_query)
     return render_form("contacts/show.html", form, contact=contact, tab=tab if tab in TABS else "mail",
                        messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
-                       merge_query=merge_query)
+                       merge_query=merge_query,
+                       mail=inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses]))
 
 
 def _others(contact, query: str) -> list[tuple[int | None, str]]:
@@ -69,6 +71,30 @@ def _others(contact, query: str) -> list[tuple[int | None, str]]:
     found = contacts.find(current_studio(), query).rows
     return [(None, _("Choose…"))] + [(c.id, f"{c.name} · {c.email}" if c.email else c.name)
                                      for c in found if c.id != contact.id]
+
+
+@bp.get("/unmatched")
+@login_required
+def unmatched():
+    """Mail from senders who are no contact yet: kept, and one click from becoming one."""
+    own = mailsettings.account_of(current_studio()).from_address.lower()
+    return render_template("contacts/unmatched.html", items=inbox.unmatched(current_studio().id, own))
+
+
+@bp.post("/unmatched/<int:item_id>")
+@login_required
+def from_mail(item_id: int):
+    """Make the sender of an unmatched mail a client or a vendor; their mail moves to them."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    try:
+        contact = contacts.save(current_studio(), None, contacts.ContactInput(
+            name=item.from_name or item.from_address, kind=request.form.get("kind", "client"),
+            emails=[item.from_address]))
+    except Invalid as invalid:  # made a contact meanwhile, from another tab
+        flash(" ".join(invalid.problems.values()), "error")
+        return redirect_after_post(url_for(".unmatched"))
+    flash(_("“%(name)s” is a contact now, with their mail.", name=contact.name), "success")
+    return redirect_after_post(url_for(".show", contact_id=contact.id))
 
 
 @bp.post("/<int:contact_id>/merge")

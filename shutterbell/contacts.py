@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from . import composer, paging, suppression
+from . import composer, inbox, paging, suppression
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .models import Contact, ContactAddress, Customer, Job, Message, Studio
@@ -179,9 +179,9 @@ def merge(keep: Contact, other: Contact) -> None:
 
 
 def erase(contact: Contact, now: datetime) -> None:
-    """Erasure on request (GDPR): the contact and its addresses go; every customer record of the
-    person is anonymised and their addresses and number are suppressed (``suppression.erase``),
-    so nothing is sent to them again and the counts still add up."""
+    """Erasure on request (GDPR): the contact, its addresses and the synced mail with them go;
+    every customer record of the person is anonymised and their addresses and number are
+    suppressed (``suppression.erase``), so nothing is sent to them again and counts still add up."""
     studio_id = contact.studio_id
     addresses = [a.address for a in contact.addresses]
     for customer in db.session.scalars(sa.select(Customer).where(
@@ -192,6 +192,7 @@ def erase(contact: Contact, now: datetime) -> None:
     for address in addresses:
         suppression.suppress(studio_id, "email", address, "erased", now)
     suppression.suppress(studio_id, "sms", contact.phone, "erased", now)
+    inbox.forget(studio_id, addresses)
     db.session.execute(sa.update(Customer).where(Customer.contact_id == contact.id).values(contact_id=None))
     db.session.delete(contact)
     db.session.commit()

@@ -396,6 +396,71 @@ class Import(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class MailFolder(db.Model):
+    """A folder of a studio's inbox that the sync reads, and how far it got: the UIDs up to
+    ``last_uid`` under ``uidvalidity`` are stored (the server renumbering resets it)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    uidvalidity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("studio_id", "name", name="uq_mail_folder_studio_id_name"),)
+
+
+class MailItem(db.Model):
+    """One email of the studio's mailbox, as the lists need it (the envelope, a snippet); the
+    same Message-ID in two folders (INBOX and Sent) is one item with two copies. Its parties'
+    addresses tie it to contacts when it is read, so a contact made later has its earlier mail."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    message_id: Mapped[str] = mapped_column(sa.String(255), default="")  # "" when the mail has none
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    from_address: Mapped[str] = mapped_column(sa.String(254), default="")
+    from_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    snippet: Mapped[str] = mapped_column(sa.String(300), default="")
+    seen: Mapped[bool] = mapped_column(default=False)
+    thread_key: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parties: Mapped[list[MailParty]] = relationship(cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.Index("uq_mail_item_studio_id_message_id", "studio_id", "message_id", unique=True,
+                 sqlite_where=sa.text("message_id != ''"), postgresql_where=sa.text("message_id != ''")),
+        sa.Index("ix_mail_item_studio_id_sent_at", "studio_id", "sent_at"),
+    )
+
+
+class MailCopy(db.Model):
+    """Where an item lies on the server: a folder and its UID there."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("mail_item.id"), index=True)
+    folder_id: Mapped[int] = mapped_column(sa.ForeignKey("mail_folder.id"))
+    uid: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (sa.UniqueConstraint("folder_id", "uid", name="uq_mail_copy_folder_id_uid"),)
+
+
+class MailParty(db.Model):
+    """An address on an item (from, to, cc), normalised: contacts are found by an indexed lookup."""
+
+    ROLES = ("from", "to", "cc")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("mail_item.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(4))
+    address: Mapped[str] = mapped_column(sa.String(254))
+
+    __table_args__ = (sa.Index("ix_mail_party_studio_id_address", "studio_id", "address"),)
+
+
 class MailAccount(db.Model):
     """A studio's own mail account: SMTP to send as the studio, IMAP to sync its inbox. The
     credentials are sealed (``crypto``): a dict that holds a password now and OAuth2 tokens later."""

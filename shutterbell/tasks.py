@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from rq import get_current_job
 
-from . import accounts, bounces, imports, outbox, queue, settings
+from . import accounts, bounces, imports, inbox, outbox, queue, settings
 from .extensions import db
 from .models import Import, MailAccount, User, utcnow
 
@@ -45,6 +45,27 @@ def check_bounces_of(studio_id: int) -> int:
     return bounces.check_inbox(account, utcnow()) if account is not None and account.imap_host else 0
 
 
+def sync_inboxes() -> int:
+    """Every two minutes (cron): one job per studio with an inbox, reading what is new there."""
+    accounts_to_sync = bounces.accounts_to_check()
+    for account in accounts_to_sync:
+        queue.current().sync_inbox_of(account.studio_id)
+    return len(accounts_to_sync)
+
+
+def sync_inbox_of(studio_id: int) -> int:
+    """One studio's sync, unless one runs already (a large first sync outlasts the interval)."""
+    lock = get_current_job().connection.lock(queue.INBOX_SYNC_LOCK.format(studio_id),
+                                             timeout=queue.INBOX_SYNC_TIMEOUT, blocking=False)
+    if not lock.acquire():
+        return 0
+    try:
+        account = db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio_id))
+        return inbox.sync(account, utcnow()) if account is not None and account.imap_host else 0
+    finally:
+        lock.release()
+
+
 def send_password_reset(user_id: int, reset_url: str) -> str:
     """In the worker, so that the page answers as fast for an address without an account as for
     one whose reset email takes an SMTP conversation: the timing tells nobody who signs in here.
@@ -67,4 +88,5 @@ CRON = (
     ("heartbeat", heartbeat, True, 60),
     ("outbox", tick, True, 60),  # the pass first, before any send job waiting in the main queue
     ("bounces", check_bounces, False, 600),  # enqueues one job per studio
+    ("inbox", sync_inboxes, False, 120),  # enqueues one job per studio
 )

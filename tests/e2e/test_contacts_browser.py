@@ -91,3 +91,62 @@ def test_the_owner_merges_two_records_of_one_person_and_erases_another(page_for,
     page.goto(f"{base_url}/settings/suppression-list/")
     expect(page.get_by_text("lukasz@example.com")).to_be_visible()
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_synced_mail_shows_on_the_contact_and_a_stranger_becomes_one(page_for, live_server, owner, imap_ports,
+                                                                      certificate, monkeypatch, viewport, size):
+    import ssl
+
+    from imapclient import IMAPClient
+
+    from shutterbell import inbox, mailsettings
+
+    from ..conftest import configure_app
+    from ..mailservers import PASSWORD as IMAP_PASSWORD
+    from ..mailservers import USERNAME
+    from ..test_inbox import mail
+
+    app, base_url = live_server
+    configure_app(app, monkeypatch, mail_ca_file=str(certificate[0]))
+    signed_up(app, owner, [("Jürgen", "Weiß", f"juergen-{size}@example.com")], f"Kita {size}")
+    client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True,
+                        ssl_context=ssl.create_default_context(cafile=str(certificate[0])))
+    client.login(USERNAME, IMAP_PASSWORD)
+    client.append("INBOX", mail(f"<b-{size}@example.com>", f"Jürgen Weiß <juergen-{size}@example.com>",
+                                "hallo@lichtblick.example", "Fotos für Jürgen?",
+                                b"Content-Type: text/plain; charset=utf-8\r\n\r\nWann kommen die Bilder? \xe2\x82\xac 20\r\n"))
+    client.append("INBOX", mail(f"<s-{size}@example.org>", f"Zoë Wójcik <zoe-{size}@example.org>",
+                                "hallo@lichtblick.example", "Anfrage Hochzeit",
+                                b"Content-Type: text/plain; charset=utf-8\r\n\r\nHabt ihr im Mai Zeit?\r\n"))
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        account = mailsettings.account_of(studio)
+        account.from_address = "hallo@lichtblick.example"
+        mailsettings.save_imap(account, mailsettings.ImapInput("127.0.0.1", imap_ports[1], "ssl", USERNAME,
+                                                               IMAP_PASSWORD, ["INBOX"]), True, utcnow())
+        assert inbox.sync(account, utcnow()) >= 2
+
+    page = page_for(viewport)
+    page.goto(f"{base_url}/contacts/?q=juergen-{size}")
+    page.get_by_role("link", name="Jürgen Weiß").click()
+    mailbox = page.get_by_role("region", name="From your mailbox")
+    expect(mailbox).to_contain_text("Fotos für Jürgen?")
+    expect(mailbox).to_contain_text("Wann kommen die Bilder? € 20")
+    check_layout(page)
+    screenshot(page, f"contact-mailbox-{size}")
+
+    page.goto(f"{base_url}/contacts/")
+    page.get_by_role("link", name="Unknown senders").click()
+    stranger = page.locator(".mail-list li", has_text=f"zoe-{size}@example.org")
+    expect(stranger).to_contain_text("Habt ihr im Mai Zeit?")
+    check_layout(page)
+    screenshot(page, f"contacts-unknown-senders-{size}")
+    stranger.get_by_role("button", name="Make a client").click()
+    expect(page.get_by_role("heading", name="Zoë Wójcik")).to_be_visible()
+    expect(page.get_by_role("region", name="From your mailbox")).to_contain_text("Anfrage Hochzeit")
+    assert page.js_errors == []
+    client.select_folder("INBOX")  # the next test's mailbox is as the fixture made it
+    client.delete_messages(client.search(["HEADER", "Message-ID", f"-{size}@example"]))
+    client.expunge()
+    client.logout()

@@ -1,0 +1,269 @@
+"""Inbox sync: the studio's mailbox, read into the store the contact pages show.
+
+Per folder, incremental by UIDVALIDITY + UID: only UIDs above the folder's watermark are fetched,
+and the watermark moves only after a batch is committed, so an interrupted sync resumes where it
+stopped and none is skipped. A renumbered folder (UIDVALIDITY changed) loses its copies and is
+read again; items are one per Message-ID, so nothing doubles. The server does the work: the
+envelope, flags and a peek at the first text part (``BODY.PEEK``: reading marks nothing as read),
+never whole messages. Mail is tied to contacts when it is read, by its parties' addresses.
+"""
+from __future__ import annotations
+
+import base64
+import email.errors
+import email.header
+import logging
+import quopri
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from . import diagnostics, mailcheck, mailsettings
+from .extensions import db
+from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem, MailParty
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # UIDs fetched, stored and committed at a time
+SNIPPET_BYTES = 2048  # of the first text part
+SNIPPET = 200  # characters kept
+
+
+def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:
+    """Read what is new in the account's folders; returns how many items were stored. A failure
+    to reach the inbox shows the "Inbox sync" banner (with its hint) until a sync or test works."""
+    settings = mailsettings.imap_settings(account)
+    try:
+        client = mailcheck.open_imap(settings, timeout, mailsettings.tls_context(),
+                                     allow_private=mailsettings.private_hosts_allowed())
+    except diagnostics.DeliveryFailure as failure:
+        mailsettings.record_failure(account, "imap", failure.diagnosis, now)
+        db.session.commit()
+        return 0
+    stored = 0
+    try:
+        own = account.from_address.lower()
+        for name in settings.folders:
+            stored += _sync_folder(client, _folder(account.studio_id, name), own, now)
+    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
+        db.session.rollback()
+        mailsettings.record_failure(account, "imap", diagnostics.classify_exception(exc, "imap", "sync",
+                                                                                    settings.host), now)
+        db.session.commit()
+        return stored
+    finally:
+        mailcheck.close_imap(client)
+    if account.imap_failing_since is not None:
+        mailsettings.record_success(account, "imap", now)
+        db.session.commit()
+    return stored
+
+
+def _folder(studio_id: int, name: str) -> MailFolder:
+    folder = db.session.scalar(sa.select(MailFolder).where(MailFolder.studio_id == studio_id, MailFolder.name == name))
+    if folder is None:
+        folder = MailFolder(studio_id=studio_id, name=name, last_uid=0)
+        db.session.add(folder)
+        db.session.commit()
+    return folder
+
+
+def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime) -> int:
+    status = client.select_folder(folder.name, readonly=True)
+    validity = int(status[b"UIDVALIDITY"])
+    if folder.uidvalidity != validity:
+        _forget_copies(folder)
+        folder.uidvalidity, folder.last_uid = validity, 0
+        db.session.commit()
+    # "UID n:*" always answers the highest UID, even one below n: keep only the new ones.
+    new = sorted(uid for uid in client.search(["UID", f"{folder.last_uid + 1}:*"]) if uid > folder.last_uid)
+    stored = 0
+    for start in range(0, len(new), BATCH):
+        batch = new[start:start + BATCH]
+        stored += _store(folder, _fetch(client, batch), own_address)
+        folder.last_uid = batch[-1]
+        db.session.commit()  # the watermark moves with the batch it covers, never before
+    folder.synced_at = now
+    db.session.commit()
+    return stored
+
+
+def _forget_copies(folder: MailFolder) -> None:
+    """The server renumbered the folder: its copies are read again; items without a copy go."""
+    db.session.execute(sa.delete(MailCopy).where(MailCopy.folder_id == folder.id))
+    orphans = sa.select(MailItem.id).where(MailItem.studio_id == folder.studio_id,
+                                           ~sa.exists().where(MailCopy.item_id == MailItem.id))
+    db.session.execute(sa.delete(MailParty).where(MailParty.item_id.in_(orphans)))
+    db.session.execute(sa.delete(MailItem).where(MailItem.id.in_(orphans.scalar_subquery())))
+
+
+@dataclass
+class Fetched:
+    uid: int
+    envelope: object
+    flags: tuple
+    references: bytes
+    snippet: str
+
+
+def _fetch(client, uids: list[int]) -> list[Fetched]:
+    """Envelope, flags, References and the structure; then a peek at each first text part."""
+    data = client.fetch(uids, ["ENVELOPE", "FLAGS", "BODYSTRUCTURE", "BODY.PEEK[HEADER.FIELDS (REFERENCES)]"])
+    parts = {uid: _first_text_part(row.get(b"BODYSTRUCTURE")) for uid, row in data.items()}
+    texts: dict[int, str] = {}
+    by_section: dict[str, list[int]] = {}
+    for uid, part in parts.items():
+        if part is not None:
+            by_section.setdefault(part[0], []).append(uid)
+    for section, wanted in by_section.items():
+        key = f"BODY[{section}]<0>".encode()
+        for uid, row in client.fetch(wanted, [f"BODY.PEEK[{section}]<0.{SNIPPET_BYTES}>"]).items():
+            raw = row.get(key) or next((v for k, v in row.items() if k.startswith(b"BODY[")), b"")
+            texts[uid] = _decode_part(raw or b"", *parts[uid][1:])
+    return [Fetched(uid, row[b"ENVELOPE"], row.get(b"FLAGS", ()), _header_value(row), texts.get(uid, ""))
+            for uid, row in sorted(data.items())]
+
+
+def _header_value(row: dict) -> bytes:
+    raw = next((v for k, v in row.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b""
+    return raw.partition(b":")[2].strip()
+
+
+def _first_text_part(structure, number: str = "") -> tuple[str, str, str, bool] | None:
+    """(section, transfer encoding, charset, is_html) of the first text/plain part, else of the
+    first text/html part; None for mail without text."""
+    if structure is None:
+        return None
+    if structure.is_multipart:
+        found = [_first_text_part(child, f"{number}.{i}" if number else str(i))
+                 for i, child in enumerate(structure[0], start=1)]
+        found = [f for f in found if f is not None]
+        return next((f for f in found if not f[3]), found[0] if found else None)
+    kind, subtype = _text(structure[0]).lower(), _text(structure[1]).lower()
+    if kind != "text" or subtype not in ("plain", "html"):
+        return None
+    params = structure[2] or ()
+    charset = next((_text(v) for k, v in zip(params[::2], params[1::2]) if _text(k).lower() == "charset"), "utf-8")
+    return number or "1", _text(structure[5]).lower(), charset, subtype == "html"
+
+
+def _decode_part(raw: bytes, encoding: str, charset: str, is_html: bool) -> str:
+    if encoding == "base64":  # a peek may end mid-quantum: decode the whole ones
+        raw = b"".join(raw.split())
+        raw = base64.b64decode(raw[:len(raw) // 4 * 4])
+    elif encoding == "quoted-printable":
+        raw = quopri.decodestring(raw)
+    try:
+        text = raw.decode(charset or "utf-8", "replace")
+    except LookupError:
+        text = raw.decode("utf-8", "replace")
+    if is_html:
+        text = re.sub(r"(?is)<(script|style).*?</\1>|<[^>]+>", " ", text)
+    return " ".join(text.split())[:SNIPPET]
+
+
+def _store(folder: MailFolder, fetched: list[Fetched], own_address: str) -> int:
+    """An item per Message-ID (a second folder's copy joins it), with its parties."""
+    made = 0
+    for mail in fetched:
+        message_id = _text(mail.envelope.message_id).strip()[:255]
+        item = None
+        if message_id:
+            item = db.session.scalar(sa.select(MailItem).where(MailItem.studio_id == folder.studio_id,
+                                                               MailItem.message_id == message_id))
+        if item is None:
+            item = _item(folder.studio_id, mail, message_id)
+            db.session.add(item)
+            made += 1
+        db.session.flush()
+        db.session.add(MailCopy(item_id=item.id, folder_id=folder.id, uid=mail.uid))
+    return made
+
+
+def _item(studio_id: int, mail: Fetched, message_id: str) -> MailItem:
+    envelope = mail.envelope
+    sender = (envelope.from_ or (None,))[0]
+    item = MailItem(studio_id=studio_id, message_id=message_id, subject=_words(envelope.subject)[:300],
+                    from_address=_address(sender), from_name=_words(sender.name)[:200] if sender else "",
+                    sent_at=_aware(envelope.date), snippet=mail.snippet, seen=b"\\Seen" in mail.flags,
+                    thread_key=_thread_key(mail.references, envelope.in_reply_to, message_id, envelope.subject))
+    for role, addresses in (("from", envelope.from_), ("to", envelope.to), ("cc", envelope.cc)):
+        for address in {_address(a) for a in addresses or ()} - {""}:
+            item.parties.append(MailParty(studio_id=studio_id, role=role, address=address))
+    return item
+
+
+def _thread_key(references: bytes, in_reply_to, message_id: str, subject) -> str:
+    """The thread's first message: the first of References, else In-Reply-To, else this one;
+    mail without any of them is threaded by its subject."""
+    first = re.search(rb"<[^>]+>", references or b"")
+    if first:
+        return first.group(0).decode("ascii", "replace")[:255]
+    if in_reply_to:
+        return _text(in_reply_to).strip()[:255]
+    if message_id:
+        return message_id
+    return "subject:" + re.sub(r"^((re|aw|fwd?|wg)\s*:\s*)+", "", _words(subject), flags=re.I).strip().lower()[:240]
+
+
+def _address(address) -> str:
+    if address is None or not address.mailbox or not address.host:
+        return ""
+    return f"{_text(address.mailbox)}@{_text(address.host)}".lower()[:254]
+
+
+def _words(value) -> str:
+    """A header value as people read it: RFC 2047 encoded words decoded."""
+    text = _text(value)
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except (ValueError, LookupError, email.errors.HeaderParseError):
+        return text
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _aware(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(timezone.utc)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def forget(studio_id: int, addresses: list[str]) -> None:
+    """Erasure: the stored mail these addresses are a party to goes (no commit). What stays on
+    the studio's own server is the studio's to delete; the sync does not read it again."""
+    theirs = sa.select(MailParty.item_id).where(MailParty.studio_id == studio_id, MailParty.address.in_(addresses))
+    items = db.session.scalars(theirs).all()
+    for model, column in ((MailCopy, MailCopy.item_id), (MailParty, MailParty.item_id), (MailItem, MailItem.id)):
+        db.session.execute(sa.delete(model).where(column.in_(items)))
+
+
+# ---- reading: what the contact pages and the Unmatched list show ----------------------------
+
+def get(studio_id: int, item_id: int) -> MailItem | None:
+    return db.session.scalar(sa.select(MailItem).where(MailItem.id == item_id, MailItem.studio_id == studio_id))
+
+
+def mail_of(studio_id: int, addresses: list[str], limit: int = 100) -> list[MailItem]:
+    """The items any of these addresses is a party to, newest first."""
+    if not addresses:
+        return []
+    theirs = sa.select(MailParty.item_id).where(MailParty.studio_id == studio_id, MailParty.address.in_(addresses))
+    return db.session.scalars(sa.select(MailItem).where(MailItem.studio_id == studio_id, MailItem.id.in_(theirs))
+                              .order_by(MailItem.sent_at.desc(), MailItem.id.desc()).limit(limit)).all()
+
+
+def unmatched(studio_id: int, own_address: str, limit: int = 100) -> list[MailItem]:
+    """Items none of whose parties (but the studio itself) is a contact: mail from strangers,
+    kept until someone makes them a contact."""
+    known = sa.exists().where(MailParty.item_id == MailItem.id, ContactAddress.studio_id == studio_id,
+                              ContactAddress.address == MailParty.address)
+    return db.session.scalars(sa.select(MailItem).where(MailItem.studio_id == studio_id, ~known,
+                                                        MailItem.from_address != own_address)
+                              .order_by(MailItem.sent_at.desc(), MailItem.id.desc()).limit(limit)).all()

@@ -1,0 +1,195 @@
+"""Inbox sync against a real Dovecot on loopback: new mail lands on the right contacts, strangers'
+mail waits under Unmatched and moves to a contact made later, reading marks nothing as read, a
+second sync adds only what is new, one Message-ID in two folders is one item, and a renumbered
+folder (UIDVALIDITY) is read again without doubles. SQLite and PostgreSQL."""
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from imapclient import IMAPClient
+
+from shutterbell import contacts, customers, inbox, jobs, mailsettings
+from shutterbell.extensions import db
+from shutterbell.models import MailCopy, MailItem
+
+from .mailservers import PASSWORD, USERNAME
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+STUDIO = "hallo@lichtblick.example"
+
+
+def mail(message_id, sender, to, subject, body, extra=b""):
+    return (f"Message-ID: {message_id}\r\nFrom: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 02 Mar 2026 08:00:00 +0100\r\n").encode() + extra + b"MIME-Version: 1.0\r\n" + body
+
+
+QP = (b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+      b"Hallo, die Abz=C3=BCge f=C3=BCr J=C3=BCrgen kosten 20 =E2=82=AC. Gr=C3=BC=C3=9Fe\r\n")
+ALTERNATIVE = (b'Content-Type: multipart/alternative; boundary="b1"\r\n\r\n--b1\r\n'
+               b"Content-Type: text/html; charset=utf-8\r\n\r\n<p>HTML <b>first</b></p>\r\n--b1\r\n"
+               b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+               + __import__("base64").encodebytes("Zoë fragt: wann sind die Bilder fertig? 📸".encode()) +
+               b"--b1--\r\n")
+
+
+@pytest.fixture
+def mailbox(configure, imap_ports, certificate):
+    """The Dovecot user's folders; what a test adds is removed afterwards."""
+    configure(mail_ca_file=str(certificate[0]))
+    client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True, ssl_context=mailsettings.tls_context())
+    client.login(USERNAME, PASSWORD)
+    before = {}
+    for folder in ("INBOX", "Sent"):
+        client.select_folder(folder)
+        before[folder] = set(client.search(["ALL"]))
+
+    def put(folder: str, raw: bytes) -> None:
+        client.append(folder, raw, msg_time=T0)
+
+    yield put, client
+    for folder in ("INBOX", "Sent"):
+        client.select_folder(folder)
+        added = [uid for uid in client.search(["ALL"]) if uid not in before[folder]]
+        if added:
+            client.delete_messages(added)
+            client.expunge()
+    if client.folder_exists("Archiv"):
+        client.delete_folder("Archiv")
+    client.logout()
+
+
+@pytest.fixture
+def account(olivia, imap_ports):
+    account = mailsettings.account_of(olivia.studio)
+    account.from_address = STUDIO
+    db.session.add(account)
+    mailsettings.save_imap(account, mailsettings.ImapInput("127.0.0.1", imap_ports[1], "ssl", USERNAME, PASSWORD,
+                                                           ["INBOX", "Sent"]), True, T0)
+    return account
+
+
+def subjects(items):
+    return [item.subject for item in items]
+
+
+def test_new_mail_lands_on_its_contacts_and_a_stranger_s_waits_for_a_contact(olivia, account, mailbox):
+    put, client = mailbox
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Sonnenschein", profile_id=None), None)
+    juergen, _ = customers.register(job, customers.CustomerInput("Jürgen", "Weiß", "juergen@example.com",
+                                                                 email_consent=True), "staff", {"email": "ok"}, T0)
+    put("INBOX", mail("<q1@example.com>", '"=?utf-8?q?J=C3=BCrgen_Wei=C3=9F?=" <Juergen@Example.com>', STUDIO,
+                      "=?utf-8?q?Fotos_f=C3=BCr_J=C3=BCrgen?=", QP))
+    put("INBOX", mail("<z1@example.org>", "Zoë <zoe@example.org>", STUDIO, "Frage", ALTERNATIVE))
+    reply = mail("<r1@lichtblick.example>", STUDIO, "juergen@example.com", "Re: Fotos für Jürgen",
+                 b"Content-Type: text/plain; charset=utf-8\r\n\r\nSind unterwegs!\r\n",
+                 extra=b"In-Reply-To: <q1@example.com>\r\nReferences: <q1@example.com>\r\n")
+    put("Sent", reply)
+    put("INBOX", reply)  # the studio copied itself: one email in two folders
+
+    assert inbox.sync(account, T0) >= 3
+    contact = db.session.get(contacts.Contact, juergen.contact_id)
+    theirs = inbox.mail_of(olivia.studio.id, [a.address for a in contact.addresses])
+    assert sorted(subjects(theirs)) == ["Fotos für Jürgen", "Re: Fotos für Jürgen"]
+    question = next(item for item in theirs if item.message_id == "<q1@example.com>")
+    assert question.from_name == "Jürgen Weiß" and question.from_address == "juergen@example.com"
+    assert question.snippet == "Hallo, die Abzüge für Jürgen kosten 20 €. Grüße"
+    assert {item.thread_key for item in theirs} == {"<q1@example.com>"}  # one thread
+    answer = next(item for item in theirs if item.message_id == "<r1@lichtblick.example>")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MailCopy).where(MailCopy.item_id == answer.id)) == 2
+
+    strangers = inbox.unmatched(olivia.studio.id, STUDIO)
+    zoe = next(item for item in strangers if item.from_address == "zoe@example.org")
+    assert zoe.snippet == "Zoë fragt: wann sind die Bilder fertig? 📸"  # the plain part, not the HTML
+    made = contacts.save(olivia.studio, None, contacts.ContactInput("Zoë", emails=["zoe@example.org"]))
+    assert "zoe@example.org" not in {item.from_address for item in inbox.unmatched(olivia.studio.id, STUDIO)}
+    assert subjects(inbox.mail_of(olivia.studio.id, ["zoe@example.org"])) == ["Frage"]  # no resync needed
+    assert made.id
+
+    client.select_folder("INBOX", readonly=True)  # reading marked nothing as read on the server
+    flags = client.get_flags(client.search(["HEADER", "Message-ID", "<q1@example.com>"]))
+    assert all(b"\\Seen" not in f for f in flags.values())
+
+
+def test_a_second_sync_reads_only_what_is_new_and_a_renumbered_folder_doubles_nothing(olivia, account, mailbox):
+    put, client = mailbox
+    account.imap_folders = "INBOX, Archiv"
+    db.session.commit()
+    client.create_folder("Archiv")
+    put("Archiv", mail("<a1@example.com>", "archiv@example.com", STUDIO, "Eins", b"Content-Type: text/plain\r\n\r\n1\r\n"))
+    first = inbox.sync(account, T0)
+    assert inbox.sync(account, T0) == 0  # nothing new
+    put("Archiv", mail("<a2@example.com>", "archiv@example.com", STUDIO, "Zwei", b"Content-Type: text/plain\r\n\r\n2\r\n"))
+    assert inbox.sync(account, T0) == 1
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(MailItem))
+
+    client.delete_folder("Archiv")  # recreated: a new UIDVALIDITY, the same mail
+    client.create_folder("Archiv")
+    for n, word in ((1, "Eins"), (2, "Zwei")):
+        put("Archiv", mail(f"<a{n}@example.com>", "archiv@example.com", STUDIO, word,
+                           b"Content-Type: text/plain\r\n\r\nx\r\n"))
+    inbox.sync(account, T0)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MailItem)) == total
+    assert first >= 1 and sorted(subjects(inbox.mail_of(olivia.studio.id, ["archiv@example.com"]))) == ["Eins", "Zwei"]
+
+
+def test_an_inbox_that_cannot_be_reached_shows_the_banner_and_loses_nothing(olivia, account):
+    from .mailservers import free_port
+
+    account.imap_port = free_port()
+    db.session.commit()
+    assert inbox.sync(account, T0) == 0
+    assert account.imap_failing_since == T0 and account.imap_failure_cause == "connection_refused"
+
+
+def test_the_worker_syncs_each_studio_once_at_a_time(app, olivia, account, mailbox):
+    """The cron job hands out one sync per studio; a second one while the first runs does nothing."""
+    from rq import Queue, SimpleWorker
+
+    from shutterbell import queue, tasks
+
+    put, _ = mailbox
+    put("INBOX", mail("<w1@example.com>", "worker@example.com", STUDIO, "Über den Worker",
+                      b"Content-Type: text/plain; charset=utf-8\r\n\r\nok\r\n"))
+    connection = queue.connect(app.config["REDIS_URL"])
+    lock = connection.lock(queue.INBOX_SYNC_LOCK.format(olivia.studio_id), timeout=60)
+    assert lock.acquire(blocking=False)  # a sync of this studio is running
+    rq_queue = Queue(app.config["QUEUE_NAME"], connection=connection)
+    job = rq_queue.enqueue(tasks.sync_inbox_of, olivia.studio_id)
+    SimpleWorker([rq_queue], connection=connection).work(burst=True, logging_level="WARNING")
+    assert job.return_value() == 0
+    lock.release()
+    queue.current().sync_inbox_of(olivia.studio_id)
+    SimpleWorker([rq_queue], connection=connection).work(burst=True, logging_level="WARNING")
+    db.session.expire_all()
+    assert subjects(inbox.mail_of(olivia.studio.id, ["worker@example.com"])) == ["Über den Worker"]
+
+
+def test_staff_make_a_stranger_a_vendor_from_the_unknown_senders_list(olivia, account, mailbox, as_sam):
+    from .conftest import text_of
+
+    put, _ = mailbox
+    put("INBOX", mail("<l1@labor.example>", '"Fotolabor =?utf-8?q?Br=C3=BChl?=" <auftrag@labor.example>', STUDIO,
+                      "Ihre Abzüge sind fertig", b"Content-Type: text/plain; charset=utf-8\r\n\r\nAbholbereit.\r\n"))
+    inbox.sync(account, T0)
+    page = text_of(as_sam.get("/contacts/unmatched"))
+    assert "Fotolabor Brühl" in page and "Abholbereit." in page
+    item = next(i for i in inbox.unmatched(olivia.studio.id, STUDIO) if i.from_address == "auftrag@labor.example")
+    response = as_sam.post(f"/contacts/unmatched/{item.id}", {"kind": "vendor"})
+    assert response.status_code == 302
+    vendor = contacts.of_address(olivia.studio.id, "auftrag@labor.example")
+    assert (vendor.name, vendor.kind) == ("Fotolabor Brühl", "vendor")
+    assert "Ihre Abzüge sind fertig" in text_of(as_sam.get(f"/contacts/{vendor.id}"))
+    assert "Fotolabor Brühl" not in text_of(as_sam.get("/contacts/unmatched"))
+
+
+def test_erasing_a_contact_erases_the_mail_stored_with_them(olivia, account, mailbox):
+    put, _ = mailbox
+    put("INBOX", mail("<e1@example.com>", "Łukasz <lukasz@example.com>", STUDIO, "Prywatne",
+                      "Content-Type: text/plain; charset=utf-8\r\n\r\nMój adres: ul. Długa 5\r\n".encode()))
+    inbox.sync(account, T0)
+    contact = contacts.save(olivia.studio, None, contacts.ContactInput("Łukasz", emails=["lukasz@example.com"]))
+    assert subjects(inbox.mail_of(olivia.studio.id, ["lukasz@example.com"])) == ["Prywatne"]
+    contacts.erase(contact, T0)
+    assert inbox.mail_of(olivia.studio.id, ["lukasz@example.com"]) == []
+    assert db.session.scalar(sa.select(MailItem.id).where(MailItem.message_id == "<e1@example.com>")) is None
+    assert inbox.sync(account, T0) == 0  # and the next sync does not bring it back
