@@ -6,7 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import contacts, inbox, mailsettings
+from shutterbell import contacts, inbox, mailsettings, queue
+from shutterbell.extensions import limiter
 from shutterbell.models import utcnow
 from shutterbell.validation import Invalid
 
@@ -77,8 +78,21 @@ def _others(contact, query: str) -> list[tuple[int | None, str]]:
 @login_required
 def unmatched():
     """Mail from senders who are no contact yet: kept, and one click from becoming one."""
-    own = mailsettings.account_of(current_studio()).from_address.lower()
-    return render_template("contacts/unmatched.html", items=inbox.unmatched(current_studio().id, own))
+    account = mailsettings.account_of(current_studio())
+    return render_template("contacts/unmatched.html", items=inbox.unmatched(current_studio().id,
+                                                                            account.from_address.lower()),
+                           syncing=bool(account.imap_host), last_synced=inbox.last_synced(current_studio().id))
+
+
+@bp.post("/sync")
+@login_required
+@limiter.limit("6 per 10 minutes", key_func=lambda: f"inbox-sync-{current_studio().id}")
+def sync_now():
+    """Read the inbox now rather than at the next two-minute round (a client says they just wrote)."""
+    if mailsettings.account_of(current_studio()).imap_host:
+        queue.current().sync_inbox_of(current_studio().id)
+        flash(_("Reading your inbox now: new mail appears here in a moment."), "success")
+    return redirect_after_post(url_for(".unmatched"))
 
 
 @bp.post("/unmatched/<int:item_id>")

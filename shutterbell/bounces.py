@@ -1,31 +1,25 @@
 """Bounces: the delivery reports (RFC 3464) a studio's mail provider puts in its inbox when a sent
-message could not be delivered. Read from the studio's IMAP inbox, read-only (nothing is marked,
-moved or deleted); a permanent failure marks the message *bounced* with the server's words and
-puts the address on the studio's suppression list, so no later message goes to it. Reading the
-last few days again is harmless: a message is bounced once, and an address listed once."""
+message could not be delivered. The inbox sync (``inbox``) finds them as they arrive and hands
+them here: a permanent failure marks the message *bounced* with the server's words and puts the
+address on the studio's suppression list, so no later message goes to it. Reading a report again
+is harmless: a message is bounced once, and an address listed once."""
 from __future__ import annotations
 
 import email
 import email.policy
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import diagnostics, mailcheck, mailsettings, suppression
+from . import diagnostics, suppression
 from .extensions import db
-from .models import MailAccount, Message
+from .models import Message
 
 log = logging.getLogger(__name__)
 
-LOOK_BACK = timedelta(days=3)  # reports arrive within minutes; a slow one within days
-MAX_REPORTS = 500  # per check, the newest
 REPORT_BYTES = 65536  # read of each report: the status comes before any quoted original (photos included)
-# Failures that only the owner can fix: the check waits for a passing test instead of signing in
-# with a wrong password every 10 minutes (providers lock accounts that do).
-OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled",
-                  "account_locked_or_web_login_required", "imap_disabled", "private_address")
 
 
 @dataclass(frozen=True)
@@ -103,48 +97,12 @@ def apply(studio_id: int, bounces: list[Bounce], now: datetime) -> int:
     return changed
 
 
-def check_inbox(account: MailAccount, now: datetime, timeout: float = 20.0) -> int:
-    """Read the last days' delivery reports from the studio's INBOX and apply them. A failure to
-    reach the inbox shows the "Inbox sync" banner (with its hint) until a check or test succeeds."""
-    settings = mailsettings.imap_settings(account)
-    try:
-        client = mailcheck.open_imap(settings, timeout, mailsettings.tls_context(),
-                                     allow_private=mailsettings.private_hosts_allowed())
-    except diagnostics.DeliveryFailure as failure:
-        mailsettings.record_failure(account, "imap", failure.diagnosis, now)
-        db.session.commit()
-        return 0
-    try:
-        client.select_folder("INBOX", readonly=True)  # read-only: nothing is marked as read
-        uids = client.search(["SINCE", (now - LOOK_BACK).date(), "HEADER", "Content-Type", "delivery-status"])
-        fetched = client.fetch(sorted(uids)[-MAX_REPORTS:], [f"BODY.PEEK[]<0.{REPORT_BYTES}>"])
-    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
-        mailsettings.record_failure(account, "imap", diagnostics.classify_exception(exc, "imap", "inbox",
-                                                                                    settings.host), now)
-        db.session.commit()
-        return 0
-    finally:
-        mailcheck.close_imap(client)
-    changed = apply(account.studio_id, _reports(fetched), now)
-    if account.imap_failing_since is not None:
-        mailsettings.record_success(account, "imap", now)
-        db.session.commit()
-    return changed
-
-
-def _reports(fetched: dict) -> list[Bounce]:
+def reports_in(raws: list[bytes]) -> list[Bounce]:
+    """The permanent failures of these raw reports; one that cannot be read is skipped, not fatal."""
     found = []
-    for data in fetched.values():
-        raw = next((value for key, value in data.items() if key.startswith(b"BODY[]")), b"")
+    for raw in raws:
         try:
             found.extend(read_report(raw))
         except Exception:  # one malformed report must not hide the others
             log.warning("Unreadable delivery report skipped", exc_info=True)
     return found
-
-
-def accounts_to_check() -> list[MailAccount]:
-    """Studios with an inbox, except where the owner must fix the sign-in first."""
-    return list(db.session.scalars(sa.select(MailAccount).where(
-        MailAccount.imap_host != "", MailAccount.smtp_host != "",
-        sa.or_(MailAccount.imap_failing_since.is_(None), MailAccount.imap_failure_cause.not_in(OWNER_MUST_FIX)))))

@@ -6,6 +6,8 @@ stopped and none is skipped. A renumbered folder (UIDVALIDITY changed) loses its
 read again; items are one per Message-ID, so nothing doubles. The server does the work: the
 envelope, flags and a peek at the first text part (``BODY.PEEK``: reading marks nothing as read),
 never whole messages. Mail is tied to contacts when it is read, by its parties' addresses.
+Delivery reports among the new mail are not stored as mail: they go to ``bounces``, which marks
+the bounced messages, the same pass that finds them.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import diagnostics, mailcheck, mailsettings
+from . import bounces, diagnostics, mailcheck, mailsettings
 from .extensions import db
 from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
@@ -29,6 +31,17 @@ log = logging.getLogger(__name__)
 BATCH = 200  # UIDs fetched, stored and committed at a time
 SNIPPET_BYTES = 2048  # of the first text part
 SNIPPET = 200  # characters kept
+# Failures that only the owner can fix: the sync waits for a passing test instead of signing in
+# with a wrong password every two minutes (providers lock accounts that do).
+OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled",
+                  "account_locked_or_web_login_required", "imap_disabled", "private_address")
+
+
+def accounts_to_sync() -> list[MailAccount]:
+    """Studios with an inbox, except where the owner must fix the sign-in first."""
+    return list(db.session.scalars(sa.select(MailAccount).where(
+        MailAccount.imap_host != "",
+        sa.or_(MailAccount.imap_failing_since.is_(None), MailAccount.imap_failure_cause.not_in(OWNER_MUST_FIX)))))
 
 
 def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:
@@ -82,7 +95,9 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime) ->
     stored = 0
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
-        stored += _store(folder, _fetch(client, batch), own_address)
+        fetched = _fetch(client, batch)
+        stored += _store(folder, [mail for mail in fetched if mail.report is None], own_address)
+        bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
         folder.last_uid = batch[-1]
         db.session.commit()  # the watermark moves with the batch it covers, never before
     folder.synced_at = now
@@ -106,12 +121,14 @@ class Fetched:
     flags: tuple
     references: bytes
     snippet: str
+    report: bytes | None = None  # a delivery report's first bytes: for ``bounces``, not stored as mail
 
 
 def _fetch(client, uids: list[int]) -> list[Fetched]:
     """Envelope, flags, References and the structure; then a peek at each first text part."""
     data = client.fetch(uids, ["ENVELOPE", "FLAGS", "BODYSTRUCTURE", "BODY.PEEK[HEADER.FIELDS (REFERENCES)]"])
-    parts = {uid: _first_text_part(row.get(b"BODYSTRUCTURE")) for uid, row in data.items()}
+    reports = _reports(client, [uid for uid, row in data.items() if _is_report(row.get(b"BODYSTRUCTURE"))])
+    parts = {uid: _first_text_part(row.get(b"BODYSTRUCTURE")) for uid, row in data.items() if uid not in reports}
     texts: dict[int, str] = {}
     by_section: dict[str, list[int]] = {}
     for uid, part in parts.items():
@@ -122,8 +139,25 @@ def _fetch(client, uids: list[int]) -> list[Fetched]:
         for uid, row in client.fetch(wanted, [f"BODY.PEEK[{section}]<0.{SNIPPET_BYTES}>"]).items():
             raw = row.get(key) or next((v for k, v in row.items() if k.startswith(b"BODY[")), b"")
             texts[uid] = _decode_part(raw or b"", *parts[uid][1:])
-    return [Fetched(uid, row[b"ENVELOPE"], row.get(b"FLAGS", ()), _header_value(row), texts.get(uid, ""))
-            for uid, row in sorted(data.items())]
+    return [Fetched(uid, row[b"ENVELOPE"], row.get(b"FLAGS", ()), _header_value(row), texts.get(uid, ""),
+                    reports.get(uid)) for uid, row in sorted(data.items())]
+
+
+def _is_report(structure) -> bool:
+    """multipart/report; report-type=delivery-status (RFC 3464)."""
+    if structure is None or not structure.is_multipart or _text(structure[1]).lower() != "report":
+        return False
+    params = structure[2] or ()
+    return any(_text(k).lower() == "report-type" and _text(v).lower() == "delivery-status"
+               for k, v in zip(params[::2], params[1::2]))
+
+
+def _reports(client, uids: list[int]) -> dict[int, bytes]:
+    if not uids:
+        return {}
+    fetched = client.fetch(uids, [f"BODY.PEEK[]<0.{bounces.REPORT_BYTES}>"])
+    return {uid: next((v for k, v in row.items() if k.startswith(b"BODY[]")), b"") or b""
+            for uid, row in fetched.items()}
 
 
 def _header_value(row: dict) -> bytes:
@@ -165,20 +199,25 @@ def _decode_part(raw: bytes, encoding: str, charset: str, is_html: bool) -> str:
 
 
 def _store(folder: MailFolder, fetched: list[Fetched], own_address: str) -> int:
-    """An item per Message-ID (a second folder's copy joins it), with its parties."""
+    """An item per Message-ID (a second folder's copy joins it), with its parties: one query for
+    the batch's known Message-IDs and one flush, not a round trip per message."""
+    ids = {_text(mail.envelope.message_id).strip()[:255] for mail in fetched} - {""}
+    known: dict[str, MailItem] = {item.message_id: item for item in db.session.scalars(sa.select(MailItem).where(
+        MailItem.studio_id == folder.studio_id, MailItem.message_id.in_(ids)))} if ids else {}
+    placed: list[tuple[MailItem, int]] = []
     made = 0
     for mail in fetched:
         message_id = _text(mail.envelope.message_id).strip()[:255]
-        item = None
-        if message_id:
-            item = db.session.scalar(sa.select(MailItem).where(MailItem.studio_id == folder.studio_id,
-                                                               MailItem.message_id == message_id))
+        item = known.get(message_id) if message_id else None
         if item is None:
             item = _item(folder.studio_id, mail, message_id)
             db.session.add(item)
             made += 1
-        db.session.flush()
-        db.session.add(MailCopy(item_id=item.id, folder_id=folder.id, uid=mail.uid))
+            if message_id:
+                known[message_id] = item  # the same mail twice in one batch is one item
+        placed.append((item, mail.uid))
+    db.session.flush()
+    db.session.add_all(MailCopy(item_id=item.id, folder_id=folder.id, uid=uid) for item, uid in placed)
     return made
 
 
@@ -245,6 +284,11 @@ def forget(studio_id: int, addresses: list[str]) -> None:
 
 
 # ---- reading: what the contact pages and the Unmatched list show ----------------------------
+
+def last_synced(studio_id: int) -> datetime | None:
+    """When the studio's folders were last read to the end (the oldest of them), or None."""
+    return db.session.scalar(sa.select(sa.func.min(MailFolder.synced_at)).where(MailFolder.studio_id == studio_id))
+
 
 def get(studio_id: int, item_id: int) -> MailItem | None:
     return db.session.scalar(sa.select(MailItem).where(MailItem.id == item_id, MailItem.studio_id == studio_id))

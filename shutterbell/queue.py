@@ -16,7 +16,6 @@ KEY = "shutterbell.queue"
 HEARTBEAT_KEY = "shutterbell:heartbeat"
 JOBS = "shutterbell.tasks"  # the module RQ imports a job's function from
 TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
-BOUNCE_CHECK_TIMEOUT = 120  # seconds: connect, sign in, search and fetch, each with its own time limit
 INBOX_SYNC_TIMEOUT = 30 * 60  # a first sync of a large mailbox; later ones take seconds
 INBOX_SYNC_LOCK = "shutterbell:inbox-sync:{}"  # one sync per studio at a time
 
@@ -59,9 +58,6 @@ class JobQueue:
 
     def run_import(self, import_id: int):
         return self._enqueue("run_import", import_id)
-
-    def check_bounces_of(self, studio_id: int):
-        return self._enqueue("check_bounces_of", studio_id, timeout=BOUNCE_CHECK_TIMEOUT)
 
     def sync_inbox_of(self, studio_id: int):
         return self._enqueue("sync_inbox_of", studio_id, timeout=INBOX_SYNC_TIMEOUT)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from rq import get_current_job
 
-from . import accounts, bounces, imports, inbox, outbox, queue, settings
+from . import accounts, imports, inbox, outbox, queue, settings
 from .extensions import db
 from .models import Import, MailAccount, User, utcnow
 
@@ -31,23 +31,10 @@ def send_messages(ids: list[int]) -> dict:
     return outbox.send_batch(ids, settings.current().outbox)
 
 
-def check_bounces() -> int:
-    """Every 10 minutes (cron): one job per studio with an inbox, reading its reports of mail that
-    could not be delivered; a slow or broken inbox holds up no other studio."""
-    accounts_to_check = bounces.accounts_to_check()
-    for account in accounts_to_check:
-        queue.current().check_bounces_of(account.studio_id)
-    return len(accounts_to_check)
-
-
-def check_bounces_of(studio_id: int) -> int:
-    account = db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio_id))
-    return bounces.check_inbox(account, utcnow()) if account is not None and account.imap_host else 0
-
-
 def sync_inboxes() -> int:
-    """Every two minutes (cron): one job per studio with an inbox, reading what is new there."""
-    accounts_to_sync = bounces.accounts_to_check()
+    """Every two minutes (cron): one job per studio with an inbox, reading what is new there (its
+    delivery reports too); a slow or broken inbox holds up no other studio."""
+    accounts_to_sync = inbox.accounts_to_sync()
     for account in accounts_to_sync:
         queue.current().sync_inbox_of(account.studio_id)
     return len(accounts_to_sync)
@@ -87,6 +74,5 @@ def run_import(import_id: int) -> None:
 CRON = (
     ("heartbeat", heartbeat, True, 60),
     ("outbox", tick, True, 60),  # the pass first, before any send job waiting in the main queue
-    ("bounces", check_bounces, False, 600),  # enqueues one job per studio
     ("inbox", sync_inboxes, False, 120),  # enqueues one job per studio
 )

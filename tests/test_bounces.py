@@ -1,4 +1,4 @@
-"""Bounces: delivery reports (RFC 3464) read from the studio's inbox on a real Dovecot, read-only.
+"""Bounces: delivery reports (RFC 3464) found by the inbox sync on a real Dovecot, read-only.
 A permanent failure marks the sent message bounced and suppresses the address; a delay warning or
 an ordinary email changes nothing; an inbox that cannot be reached shows the Inbox sync banner."""
 from datetime import datetime, timedelta, timezone
@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from imapclient import IMAPClient
 
-from shutterbell import bounces, mailsettings
+from shutterbell import bounces, inbox, mailsettings
 from shutterbell.extensions import db
-from shutterbell.models import MailAccount, Message, Suppression
+from shutterbell.models import MailAccount, MailItem, Message, Suppression
 
 from .conftest import text_of
 from .mailservers import PASSWORD, USERNAME
@@ -76,7 +76,7 @@ def test_a_report_in_another_language_or_encoding_is_read():
 
 
 @pytest.fixture
-def inbox(configure, imap_ports, certificate, app, monkeypatch):
+def studio_inbox(configure, imap_ports, certificate, app, monkeypatch):
     """The Dovecot user's INBOX; what a test puts there is removed afterwards."""
     configure(mail_ca_file=str(certificate[0]))
     client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True, ssl_context=mailsettings.tls_context())
@@ -101,8 +101,9 @@ def watch_inbox(account, port):
                            True, T0)
 
 
-def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, account, inbox, imap_ports, as_olivia):
-    put, client = inbox
+def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, account, studio_inbox, imap_ports,
+                                                                as_olivia):
+    put, client = studio_inbox
     sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
     deliver(T0 + timedelta(minutes=1))
     anna = db.session.scalar(sa.select(Message).where(Message.recipient == "anna@example.com"))
@@ -112,7 +113,7 @@ def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, acc
     put(report("ben@example.com", "<owner-wrote-this@lichtblick.example>"))
     put(b"Content-Type: multipart/report; report-type=delivery-status; boundary=X\r\n\r\n--X--\r\n")  # broken
     watch_inbox(account, imap_ports[1])
-    assert bounces.check_inbox(db.session.get(MailAccount, account.id), NOW) == 1
+    inbox.sync(db.session.get(MailAccount, account.id), NOW)  # the sync finds the reports as they arrive
     db.session.expire_all()
     rows = {m.recipient: m for m in db.session.scalars(sa.select(Message))}
     assert rows["anna@example.com"].status == "bounced" and rows["ben@example.com"].status == "sent"
@@ -125,7 +126,9 @@ def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, acc
     # Read-only: the report stays unread in the inbox; reading it again changes nothing.
     client.select_folder("INBOX", readonly=True)
     assert all(b"\\Seen" not in flags for flags in client.get_flags(client.search(["ALL"])).values())
-    assert bounces.check_inbox(db.session.get(MailAccount, account.id), NOW) == 0
+    assert inbox.sync(db.session.get(MailAccount, account.id), NOW) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MailItem).where(
+        MailItem.subject.like("%Delivery%"))) == 0  # reports are not kept as mail
 
 
 def test_a_bounce_for_a_message_whose_send_was_not_recorded_stops_its_resend(job, mailbox):
@@ -145,19 +148,19 @@ def test_a_bounce_for_a_message_whose_send_was_not_recorded_stops_its_resend(job
     assert db.session.scalar(sa.select(Suppression.reason).where(Suppression.address == "anna@example.com")) == "bounced"
 
 
-def test_an_inbox_that_refuses_the_password_shows_the_banner_until_it_works(job, account, inbox, imap_ports,
+def test_an_inbox_that_refuses_the_password_shows_the_banner_until_it_works(job, account, studio_inbox, imap_ports,
                                                                              as_olivia):
     watch_inbox(account, imap_ports[1])
     saved = db.session.get(MailAccount, account.id)
     saved.imap_credentials = mailsettings.crypto.seal({"password": "revoked"})
     db.session.commit()
-    bounces.check_inbox(saved, NOW)
+    inbox.sync(saved, NOW)
     page = text_of(as_olivia.get("/"))
     assert "Inbox sync:" in page and "username or password" in page
     # Until the owner fixes it, no more sign-ins with the wrong password (providers lock accounts).
-    assert account.id not in [a.id for a in bounces.accounts_to_check()]
+    assert account.id not in [a.id for a in inbox.accounts_to_sync()]
     saved.imap_credentials = mailsettings.crypto.seal({"password": PASSWORD})
     db.session.commit()
-    bounces.check_inbox(saved, NOW)
+    inbox.sync(saved, NOW)
     assert db.session.get(MailAccount, account.id).imap_failing_since is None
     assert "Inbox sync:" not in text_of(as_olivia.get("/"))

@@ -193,3 +193,26 @@ def test_erasing_a_contact_erases_the_mail_stored_with_them(olivia, account, mai
     assert inbox.mail_of(olivia.studio.id, ["lukasz@example.com"]) == []
     assert db.session.scalar(sa.select(MailItem.id).where(MailItem.message_id == "<e1@example.com>")) is None
     assert inbox.sync(account, T0) == 0  # and the next sync does not bring it back
+
+
+def test_sync_now_hands_the_studio_s_sync_to_a_worker_and_is_limited(app, olivia, account, mailbox, as_sam):
+    from rq import Queue
+
+    from shutterbell import queue
+
+    from .conftest import text_of
+
+    rq_queue = Queue(app.config["QUEUE_NAME"], connection=queue.connect(app.config["REDIS_URL"]))
+    assert "Not read yet" in text_of(as_sam.get("/contacts/unmatched"))
+    inbox.sync(account, T0)
+    assert "Last read:" in text_of(as_sam.get("/contacts/unmatched"))
+    answers = [as_sam.post("/contacts/sync").status_code for _ in range(7)]
+    assert answers == [302] * 6 + [429]  # a button, not a way to hammer the studio's mail server
+    assert [job.func_name for job in rq_queue.jobs] == ["shutterbell.tasks.sync_inbox_of"] * 6
+
+
+def test_without_an_inbox_the_page_says_how_to_get_one(olivia, as_olivia, as_sam):
+    from .conftest import text_of
+
+    assert "Set up inbox sync" in text_of(as_olivia.get("/contacts/unmatched"))
+    assert "Ask the studio owner to set up inbox sync." in text_of(as_sam.get("/contacts/unmatched"))

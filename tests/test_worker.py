@@ -28,8 +28,7 @@ def test_an_unreachable_redis_reads_as_no_heartbeat():
 def test_each_job_the_domain_hands_over_is_a_function_of_the_job_layer(app):
     """The domain names jobs (it never imports the job layer): each name must resolve."""
     jobs = queue.JobQueue(app.config["REDIS_URL"], "naming", 60)
-    handed = [jobs.send_messages([1]), jobs.run_import(1), jobs.check_bounces_of(1), jobs.send_password_reset(1, "u"),
-              jobs.sync_inbox_of(1)]
-    assert [job.func for job in handed] == [tasks.send_messages, tasks.run_import, tasks.check_bounces_of,
-                                            tasks.send_password_reset, tasks.sync_inbox_of]
-    assert [job.origin for job in handed] == ["naming", "naming", "naming", "naming-urgent", "naming"]
+    handed = [jobs.send_messages([1]), jobs.run_import(1), jobs.send_password_reset(1, "u"), jobs.sync_inbox_of(1)]
+    assert [job.func for job in handed] == [tasks.send_messages, tasks.run_import, tasks.send_password_reset,
+                                            tasks.sync_inbox_of]
+    assert [job.origin for job in handed] == ["naming", "naming", "naming-urgent", "naming"]
