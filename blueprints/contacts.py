@@ -2,11 +2,15 @@
 Staff manage contacts as they manage customers (erasure included, after its confirmation page)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import io
+
+from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
+from markupsafe import Markup
 
-from shutterbell import contacts, inbox, mailsettings, queue
+from shutterbell import contacts, inbox, mail_bodies, mailsettings, queue
 from shutterbell.extensions import limiter
 from shutterbell.models import utcnow
 from shutterbell.validation import Invalid
@@ -109,6 +113,50 @@ def from_mail(item_id: int):
         return redirect_after_post(url_for(".unmatched"))
     flash(_("“%(name)s” is a contact now, with their mail.", name=contact.name), "success")
     return redirect_after_post(url_for(".show", contact_id=contact.id))
+
+
+@bp.get("/mail/<int:item_id>")
+@login_required
+def mail(item_id: int):
+    """One synced mail: its text, or its HTML in a sandboxed frame; its attachments."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    problem = ""
+    try:
+        mail_bodies.open_item(item, mailsettings.account_of(current_studio()))
+    except mail_bodies.Unavailable as unavailable:
+        problem = str(unavailable)
+    show_images = request.args.get("images") == "1"
+    blocked = mail_bodies.cleaned_html(item.body_html, False)[1] if item.body_html else 0
+    return render_template("contacts/mail.html", item=item, problem=problem, show_images=show_images,
+                           blocked=blocked, attachments=mail_bodies.attachments_of(item),
+                           parties=inbox.parties_of(item))
+
+
+@bp.get("/mail/<int:item_id>/frame")
+@login_required
+def mail_frame(item_id: int):
+    """The mail's HTML, cleaned, as a document of its own: the frame's policy lets nothing run
+    and loads remote images only when asked (``?images=1``)."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    show_images = request.args.get("images") == "1"
+    html, _blocked = mail_bodies.cleaned_html(item.body_html or "", show_images)
+    response = make_response(render_template("contacts/mail_frame.html", html=Markup(html)))
+    response.headers["Content-Security-Policy"] = mail_bodies.frame_policy(show_images)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/mail/<int:item_id>/attachments/<int:index>")
+@login_required
+def attachment(item_id: int, index: int):
+    """A file of the mail, fetched from the studio's server now; always a download, never shown."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    try:
+        found, data = mail_bodies.attachment(item, mailsettings.account_of(current_studio()), index)
+    except mail_bodies.Unavailable:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
+                     download_name=found.name)
 
 
 @bp.post("/<int:contact_id>/merge")

@@ -145,10 +145,10 @@ def _fetch(client, uids: list[int]) -> list[Fetched]:
 
 def _is_report(structure) -> bool:
     """multipart/report; report-type=delivery-status (RFC 3464)."""
-    if structure is None or not structure.is_multipart or _text(structure[1]).lower() != "report":
+    if structure is None or not structure.is_multipart or text_of(structure[1]).lower() != "report":
         return False
     params = structure[2] or ()
-    return any(_text(k).lower() == "report-type" and _text(v).lower() == "delivery-status"
+    return any(text_of(k).lower() == "report-type" and text_of(v).lower() == "delivery-status"
                for k, v in zip(params[::2], params[1::2]))
 
 
@@ -175,39 +175,45 @@ def _first_text_part(structure, number: str = "") -> tuple[str, str, str, bool] 
                  for i, child in enumerate(structure[0], start=1)]
         found = [f for f in found if f is not None]
         return next((f for f in found if not f[3]), found[0] if found else None)
-    kind, subtype = _text(structure[0]).lower(), _text(structure[1]).lower()
+    kind, subtype = text_of(structure[0]).lower(), text_of(structure[1]).lower()
     if kind != "text" or subtype not in ("plain", "html"):
         return None
     params = structure[2] or ()
-    charset = next((_text(v) for k, v in zip(params[::2], params[1::2]) if _text(k).lower() == "charset"), "utf-8")
-    return number or "1", _text(structure[5]).lower(), charset, subtype == "html"
+    charset = next((text_of(v) for k, v in zip(params[::2], params[1::2]) if text_of(k).lower() == "charset"), "utf-8")
+    return number or "1", text_of(structure[5]).lower(), charset, subtype == "html"
 
 
 def _decode_part(raw: bytes, encoding: str, charset: str, is_html: bool) -> str:
+    """A snippet: the start of the text, on one line (an HTML part without its tags)."""
+    text = decode(raw, encoding, charset)
+    if is_html:
+        text = re.sub(r"(?is)<(script|style).*?</\1>|<[^>]+>", " ", text)
+    return " ".join(text.split())[:SNIPPET]
+
+
+def decode(raw: bytes, encoding: str, charset: str) -> str:
+    """A body part's bytes as text, by its transfer encoding and charset (a cut-off one too)."""
     if encoding == "base64":  # a peek may end mid-quantum: decode the whole ones
         raw = b"".join(raw.split())
         raw = base64.b64decode(raw[:len(raw) // 4 * 4])
     elif encoding == "quoted-printable":
         raw = quopri.decodestring(raw)
     try:
-        text = raw.decode(charset or "utf-8", "replace")
+        return raw.decode(charset or "utf-8", "replace")
     except LookupError:
-        text = raw.decode("utf-8", "replace")
-    if is_html:
-        text = re.sub(r"(?is)<(script|style).*?</\1>|<[^>]+>", " ", text)
-    return " ".join(text.split())[:SNIPPET]
+        return raw.decode("utf-8", "replace")
 
 
 def _store(folder: MailFolder, fetched: list[Fetched], own_address: str) -> int:
     """An item per Message-ID (a second folder's copy joins it), with its parties: one query for
     the batch's known Message-IDs and one flush, not a round trip per message."""
-    ids = {_text(mail.envelope.message_id).strip()[:255] for mail in fetched} - {""}
+    ids = {text_of(mail.envelope.message_id).strip()[:255] for mail in fetched} - {""}
     known: dict[str, MailItem] = {item.message_id: item for item in db.session.scalars(sa.select(MailItem).where(
         MailItem.studio_id == folder.studio_id, MailItem.message_id.in_(ids)))} if ids else {}
     placed: list[tuple[MailItem, int]] = []
     made = 0
     for mail in fetched:
-        message_id = _text(mail.envelope.message_id).strip()[:255]
+        message_id = text_of(mail.envelope.message_id).strip()[:255]
         item = known.get(message_id) if message_id else None
         if item is None:
             item = _item(folder.studio_id, mail, message_id)
@@ -224,8 +230,8 @@ def _store(folder: MailFolder, fetched: list[Fetched], own_address: str) -> int:
 def _item(studio_id: int, mail: Fetched, message_id: str) -> MailItem:
     envelope = mail.envelope
     sender = (envelope.from_ or (None,))[0]
-    item = MailItem(studio_id=studio_id, message_id=message_id, subject=_words(envelope.subject)[:300],
-                    from_address=_address(sender), from_name=_words(sender.name)[:200] if sender else "",
+    item = MailItem(studio_id=studio_id, message_id=message_id, subject=words(envelope.subject)[:300],
+                    from_address=_address(sender), from_name=words(sender.name)[:200] if sender else "",
                     sent_at=_aware(envelope.date), snippet=mail.snippet, seen=b"\\Seen" in mail.flags,
                     thread_key=_thread_key(mail.references, envelope.in_reply_to, message_id, envelope.subject))
     for role, addresses in (("from", envelope.from_), ("to", envelope.to), ("cc", envelope.cc)):
@@ -241,28 +247,29 @@ def _thread_key(references: bytes, in_reply_to, message_id: str, subject) -> str
     if first:
         return first.group(0).decode("ascii", "replace")[:255]
     if in_reply_to:
-        return _text(in_reply_to).strip()[:255]
+        return text_of(in_reply_to).strip()[:255]
     if message_id:
         return message_id
-    return "subject:" + re.sub(r"^((re|aw|fwd?|wg)\s*:\s*)+", "", _words(subject), flags=re.I).strip().lower()[:240]
+    return "subject:" + re.sub(r"^((re|aw|fwd?|wg)\s*:\s*)+", "", words(subject), flags=re.I).strip().lower()[:240]
 
 
 def _address(address) -> str:
     if address is None or not address.mailbox or not address.host:
         return ""
-    return f"{_text(address.mailbox)}@{_text(address.host)}".lower()[:254]
+    return f"{text_of(address.mailbox)}@{text_of(address.host)}".lower()[:254]
 
 
-def _words(value) -> str:
+def words(value) -> str:
     """A header value as people read it: RFC 2047 encoded words decoded."""
-    text = _text(value)
+    text = text_of(value)
     try:
         return str(email.header.make_header(email.header.decode_header(text)))
     except (ValueError, LookupError, email.errors.HeaderParseError):
         return text
 
 
-def _text(value) -> str:
+def text_of(value) -> str:
+    """An IMAP value (bytes, str or None) as text."""
     if value is None:
         return ""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
@@ -292,6 +299,14 @@ def last_synced(studio_id: int) -> datetime | None:
 
 def get(studio_id: int, item_id: int) -> MailItem | None:
     return db.session.scalar(sa.select(MailItem).where(MailItem.id == item_id, MailItem.studio_id == studio_id))
+
+
+def parties_of(item: MailItem) -> dict[str, list[str]]:
+    """role -> addresses: who it was from, to and copied to."""
+    found: dict[str, list[str]] = {}
+    for party in sorted(item.parties, key=lambda p: p.id):
+        found.setdefault(party.role, []).append(party.address)
+    return found
 
 
 def mail_of(studio_id: int, addresses: list[str], limit: int = 100) -> list[MailItem]:

@@ -425,6 +425,10 @@ class MailItem(db.Model):
     snippet: Mapped[str] = mapped_column(sa.String(300), default="")
     seen: Mapped[bool] = mapped_column(default=False)
     thread_key: Mapped[str] = mapped_column(sa.String(255), default="")
+    # Fetched when first opened (``mail_bodies``), then kept; None: not fetched yet.
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)  # as the sender wrote it: cleaned when shown
+    attachments: Mapped[str] = mapped_column(sa.Text, default="")  # JSON: name, size, type, section
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parties: Mapped[list[MailParty]] = relationship(cascade="all, delete-orphan")

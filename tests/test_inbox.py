@@ -216,3 +216,63 @@ def test_without_an_inbox_the_page_says_how_to_get_one(olivia, as_olivia, as_sam
 
     assert "Set up inbox sync" in text_of(as_olivia.get("/contacts/unmatched"))
     assert "Ask the studio owner to set up inbox sync." in text_of(as_sam.get("/contacts/unmatched"))
+
+
+TRACKER = "http://127.0.0.1:9/pixel.png?who=olivia"  # a "remote" image: a tracker
+HOSTILE_HTML = ('<html><head><style>body { display: none } .x { background: url(http://127.0.0.1:9/css) }</style>'
+                '<script>parent.document.body.innerHTML = "hacked"; alert(1)</script></head><body>'
+                '<p onclick="alert(2)">Liebe Grüße aus Łódź</p><img src="' + TRACKER + '" onerror="alert(3)">'
+                '<a href="javascript:alert(4)">klick</a><a href="https://galerie.example/abc">Galerie</a>'
+                '<iframe src="https://evil.example/"></iframe><form action="https://evil.example/"><input></form>'
+                '</body></html>')
+PDF = "Preisliste für März: 20 €".encode() * 100
+
+
+def hostile_mail(message_id: str) -> bytes:
+    import base64
+
+    body = ('Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\n'
+            'Content-Type: multipart/alternative; boundary="a"\r\n\r\n--a\r\n'
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            "Liebe Gr=C3=BC=C3=9Fe aus =C5=81=C3=B3d=C5=BA\r\n--a\r\n"
+            "Content-Type: text/html; charset=utf-8\r\n\r\n" + HOSTILE_HTML + "\r\n--a--\r\n--m\r\n"
+            'Content-Type: application/pdf; name="=?utf-8?q?Preisliste_M=C3=A4rz.pdf?="\r\n'
+            'Content-Disposition: attachment; filename="=?utf-8?q?Preisliste_M=C3=A4rz.pdf?="\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode() + base64.encodebytes(PDF) + b"--m--\r\n"
+    return mail(message_id, "Łucja <lucja@example.pl>", STUDIO, "Angebot", body)
+
+
+def test_an_opened_mail_is_fetched_once_made_harmless_and_its_file_comes_from_the_server(olivia, account, mailbox,
+                                                                                          as_sam):
+    from .conftest import text_of
+
+    put, client = mailbox
+    put("INBOX", hostile_mail("<h1@example.pl>"))
+    inbox.sync(account, T0)
+    item = db.session.scalar(sa.select(MailItem).where(MailItem.message_id == "<h1@example.pl>"))
+    assert item.body_text is None  # nothing but the envelope until someone opens it
+    page = text_of(as_sam.get(f"/contacts/mail/{item.id}"))
+    assert "Preisliste März.pdf" in page and "1 remote image was left out" in page
+    db.session.refresh(item)
+    assert item.body_text.strip() == "Liebe Grüße aus Łódź" and "<script" in item.body_html  # kept as sent
+
+    frame = as_sam.get(f"/contacts/mail/{item.id}/frame")
+    shown = text_of(frame)
+    assert "Liebe Grüße aus Łódź" in shown
+    for harmful in ("<script", "alert(", "onclick", "onerror", "javascript:", "<iframe", "<form", "<style",
+                    "pixel.png", "display: none"):
+        assert harmful not in shown, harmful
+    assert 'href="https://galerie.example/abc"' in shown and 'target="_blank"' in shown
+    policy = frame.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "img-src data:;" in policy and "sandbox" in policy
+    with_images = as_sam.get(f"/contacts/mail/{item.id}/frame?images=1")
+    assert "pixel.png" in text_of(with_images) and "http:" in with_images.headers["Content-Security-Policy"]
+
+    download = as_sam.get(f"/contacts/mail/{item.id}/attachments/0")
+    assert download.data == PDF and download.headers["Content-Type"] == "application/octet-stream"
+    assert "attachment;" in download.headers["Content-Disposition"] and "Preisliste" in download.headers[
+        "Content-Disposition"]
+    assert as_sam.get(f"/contacts/mail/{item.id}/attachments/1").status_code == 404
+    client.select_folder("INBOX", readonly=True)  # opening marked nothing as read on the server
+    flags = client.get_flags(client.search(["HEADER", "Message-ID", "<h1@example.pl>"]))
+    assert flags and all(b"\\Seen" not in f for f in flags.values())

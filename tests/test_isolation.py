@@ -13,7 +13,7 @@ from shutterbell.models import (ApiToken, Consent, Contact, ContactAddress, Cust
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
               "token_id": ApiToken, "import_id": Import, "message_id": Message, "entry_id": Suppression,
               "contact_id": Contact, "item_id": MailItem}
-FIXED_ARGUMENTS = {"action": "paid"}  # a choice in the URL, not an id
+FIXED_ARGUMENTS = {"action": "paid", "index": 0}  # a choice or a position in the URL, not an id
 # Static files, invitation and unsubscribe tokens (and the signed proof of a re-subscription), sign-up
 # codes, and the API's own (token-scoped) ids.
 PUBLIC_ARGUMENTS = {"filename", "token", "proof", "code", "external_id"}

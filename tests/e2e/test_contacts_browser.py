@@ -24,6 +24,38 @@ def signed_up(app, owner, people, job_name):
                                {"email": "ok"}, utcnow())
 
 
+def mailbox_client(imap_ports, certificate):
+    """The test Dovecot's user, signed in, as the studio's mail client would be."""
+    import ssl
+
+    from imapclient import IMAPClient
+
+    from ..mailservers import PASSWORD as IMAP_PASSWORD
+    from ..mailservers import USERNAME
+
+    client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True,
+                        ssl_context=ssl.create_default_context(cafile=str(certificate[0])))
+    client.login(USERNAME, IMAP_PASSWORD)
+    return client
+
+
+def synced(app, owner, imap_ports, monkeypatch, certificate) -> int:
+    """The owner's studio reads the test Dovecot's INBOX; one sync now. Returns what it stored."""
+    from shutterbell import inbox, mailsettings
+
+    from ..conftest import configure_app
+    from ..mailservers import PASSWORD as IMAP_PASSWORD
+    from ..mailservers import USERNAME
+
+    configure_app(app, monkeypatch, mail_ca_file=str(certificate[0]))
+    with app.app_context():
+        account = mailsettings.account_of(accounts.authenticate(owner, PASSWORD).studio)
+        account.from_address = "hallo@lichtblick.example"
+        mailsettings.save_imap(account, mailsettings.ImapInput("127.0.0.1", imap_ports[1], "ssl", USERNAME,
+                                                               IMAP_PASSWORD, ["INBOX"]), True, utcnow())
+        return inbox.sync(account, utcnow())
+
+
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
 def test_staff_find_a_client_see_their_jobs_and_add_a_vendor(page_for, live_server, owner, viewport, size):
     app, base_url = live_server
@@ -96,36 +128,18 @@ def test_the_owner_merges_two_records_of_one_person_and_erases_another(page_for,
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
 def test_synced_mail_shows_on_the_contact_and_a_stranger_becomes_one(page_for, live_server, owner, imap_ports,
                                                                       certificate, monkeypatch, viewport, size):
-    import ssl
-
-    from imapclient import IMAPClient
-
-    from shutterbell import inbox, mailsettings
-
-    from ..conftest import configure_app
-    from ..mailservers import PASSWORD as IMAP_PASSWORD
-    from ..mailservers import USERNAME
     from ..test_inbox import mail
 
     app, base_url = live_server
-    configure_app(app, monkeypatch, mail_ca_file=str(certificate[0]))
     signed_up(app, owner, [("Jürgen", "Weiß", f"juergen-{size}@example.com")], f"Kita {size}")
-    client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True,
-                        ssl_context=ssl.create_default_context(cafile=str(certificate[0])))
-    client.login(USERNAME, IMAP_PASSWORD)
+    client = mailbox_client(imap_ports, certificate)
     client.append("INBOX", mail(f"<b-{size}@example.com>", f"Jürgen Weiß <juergen-{size}@example.com>",
                                 "hallo@lichtblick.example", "Fotos für Jürgen?",
                                 b"Content-Type: text/plain; charset=utf-8\r\n\r\nWann kommen die Bilder? \xe2\x82\xac 20\r\n"))
     client.append("INBOX", mail(f"<s-{size}@example.org>", f"Zoë Wójcik <zoe-{size}@example.org>",
                                 "hallo@lichtblick.example", "Anfrage Hochzeit",
                                 b"Content-Type: text/plain; charset=utf-8\r\n\r\nHabt ihr im Mai Zeit?\r\n"))
-    with app.app_context():
-        studio = accounts.authenticate(owner, PASSWORD).studio
-        account = mailsettings.account_of(studio)
-        account.from_address = "hallo@lichtblick.example"
-        mailsettings.save_imap(account, mailsettings.ImapInput("127.0.0.1", imap_ports[1], "ssl", USERNAME,
-                                                               IMAP_PASSWORD, ["INBOX"]), True, utcnow())
-        assert inbox.sync(account, utcnow()) >= 2
+    assert synced(app, owner, imap_ports, monkeypatch, certificate) >= 2
 
     page = page_for(viewport)
     page.goto(f"{base_url}/contacts/?q=juergen-{size}")
@@ -150,3 +164,57 @@ def test_synced_mail_shows_on_the_contact_and_a_stranger_becomes_one(page_for, l
     client.delete_messages(client.search(["HEADER", "Message-ID", f"-{size}@example"]))
     client.expunge()
     client.logout()
+
+
+def test_a_hostile_mail_runs_nothing_and_loads_no_tracker_until_asked(page_for, live_server, owner, imap_ports,
+                                                                       certificate, monkeypatch):
+    """Script, event handlers, javascript: links, remote images: in Chromium nothing runs, the page
+    around it stays as it was, and the tracker hears nothing until "Show images"."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ..test_inbox import hostile_mail
+
+    heard = []
+
+    class Tracker(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the standard library's name)
+            heard.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    tracker = ThreadingHTTPServer(("127.0.0.1", 0), Tracker)
+    threading.Thread(target=tracker.serve_forever, daemon=True).start()
+    raw = hostile_mail("<browser@example.pl>").replace(b"127.0.0.1:9", f"127.0.0.1:{tracker.server_port}".encode())
+    app, base_url = live_server
+    client = mailbox_client(imap_ports, certificate)
+    client.append("INBOX", raw)
+    try:
+        synced(app, owner, imap_ports, monkeypatch, certificate)
+        page = page_for(TABLET)
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{base_url}/contacts/unmatched")
+        page.get_by_role("link", name="Angebot").click()
+        frame = page.frame_locator("iframe.mail-frame")
+        expect(frame.get_by_text("Liebe Grüße aus Łódź")).to_be_visible()
+        frame.get_by_text("klick").click()  # a javascript: link, cleaned away
+        expect(page.get_by_role("heading", name="Angebot")).to_be_visible()  # the page around it is untouched
+        expect(page.get_by_text("Preisliste März.pdf")).to_be_visible()
+        check_layout(page)
+        screenshot(page, "contact-mail-hostile-tablet")
+        assert dialogs == [] and heard == []  # nothing ran, the tracker heard nothing
+        page.get_by_role("link", name="Show images").click()
+        expect(page.frame_locator("iframe.mail-frame").get_by_text("Galerie")).to_be_visible()
+        page.wait_for_timeout(300)
+        assert heard and heard[0].startswith("/pixel.png") and dialogs == []
+        assert page.js_errors == [], page.js_errors
+    finally:
+        tracker.shutdown()
+        client.select_folder("INBOX")
+        client.delete_messages(client.search(["HEADER", "Message-ID", "<browser@example.pl>"]))
+        client.expunge()
+        client.logout()

@@ -1,0 +1,159 @@
+"""A synced email opened: its text fetched from the server on first open and kept, its HTML made
+harmless, its attachments listed (fetched only when someone asks for one).
+
+Only the text parts are fetched (``BODY.PEEK``: opening marks nothing as read on the server), never
+the attachments. HTML mail is cleaned with nh3 (no scripts, event handlers, ``javascript:`` links,
+styles or frames) and its remote images are left out until the user asks: they are trackers.
+The page shows it in a sandboxed frame under a policy of its own (``FRAME_POLICY``).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import quopri
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import nh3
+import sqlalchemy as sa
+
+from . import diagnostics, inbox, mailcheck, mailsettings
+from .extensions import db
+from .models import MailAccount, MailCopy, MailFolder, MailItem
+
+MAX_TEXT = 200_000  # characters of each text part kept: a newsletter is long, a book is not mail
+MAX_ATTACHMENT = 25 * 1024 * 1024  # bytes (encoded): what providers let through anyway
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    size: int  # bytes on the server, encoded
+    content_type: str
+    section: str  # the IMAP body section, to fetch it when asked
+    encoding: str  # its transfer encoding there
+
+
+class Unavailable(Exception):
+    """The server could not be reached, or the mail is no longer there."""
+
+
+def open_item(item: MailItem, account: MailAccount) -> MailItem:
+    """The item with its text and attachment list, fetched the first time (then kept)."""
+    if item.body_text is not None:
+        return item
+    with _on_server(item, account) as (client, uid):
+        structure = client.fetch([uid], ["BODYSTRUCTURE"]).get(uid, {}).get(b"BODYSTRUCTURE")
+        if structure is None:
+            raise Unavailable("the mail is no longer in this folder")
+        parts = list(_parts(structure))
+        texts = {kind: part for kind, part in reversed([(p[0], p) for p in parts if p[0] in ("plain", "html")])}
+        wanted = list(texts.values())
+        fetched = client.fetch([uid], [f"BODY.PEEK[{p[1]}]" for p in wanted]).get(uid, {}) if wanted else {}
+    decoded = {kind: inbox.decode(fetched.get(f"BODY[{part[1]}]".encode(), b"") or b"", part[2], part[3])[:MAX_TEXT]
+               for kind, part in texts.items()}
+    item.body_text = decoded.get("plain", "")
+    item.body_html = decoded.get("html", "")
+    item.attachments = json.dumps([asdict(Attachment(p[4], p[5], p[6], p[1], p[2])) for p in parts
+                                   if p[0] == "attachment"])
+    db.session.commit()
+    return item
+
+
+def attachments_of(item: MailItem) -> list[Attachment]:
+    return [Attachment(**entry) for entry in json.loads(item.attachments or "[]")]
+
+
+def attachment(item: MailItem, account: MailAccount, index: int) -> tuple[Attachment, bytes]:
+    """One attachment, fetched from the server now: files are not stored here."""
+    listed = attachments_of(item)
+    if not 0 <= index < len(listed) or listed[index].size > MAX_ATTACHMENT:
+        raise Unavailable("no such attachment, or too large to open here")
+    wanted = listed[index]
+    with _on_server(item, account) as (client, uid):
+        row = client.fetch([uid], [f"BODY.PEEK[{wanted.section}]"]).get(uid, {})
+    raw = row.get(f"BODY[{wanted.section}]".encode(), b"") or b""
+    if wanted.encoding == "base64":
+        raw = base64.b64decode(b"".join(raw.split()))
+    elif wanted.encoding == "quoted-printable":
+        raw = quopri.decodestring(raw)
+    return wanted, raw
+
+
+@contextmanager
+def _on_server(item: MailItem, account: MailAccount):
+    """A read-only connection to the folder of the item's first copy: (client, uid)."""
+    copy = db.session.execute(sa.select(MailCopy.uid, MailFolder.name).join(MailFolder, MailCopy.folder_id == MailFolder.id)
+                              .where(MailCopy.item_id == item.id).limit(1)).first()
+    if copy is None:
+        raise Unavailable("no copy of this mail on the server")
+    try:
+        client = mailcheck.open_imap(mailsettings.imap_settings(account), 20.0, mailsettings.tls_context(),
+                                     allow_private=mailsettings.private_hosts_allowed())
+    except diagnostics.DeliveryFailure as failure:
+        raise Unavailable(str(failure.diagnosis.hint)) from None
+    try:
+        client.select_folder(copy.name, readonly=True)
+        yield client, copy.uid
+    except Unavailable:
+        raise
+    except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
+        raise Unavailable(str(exc)[:200]) from None
+    finally:
+        mailcheck.close_imap(client)
+
+
+def _parts(structure, number: str = ""):
+    """(kind, section, encoding, charset, name, size, content type) for each leaf part; kind is
+    "plain" or "html" for the text of the mail, "attachment" for a file, "" for anything else."""
+    if structure.is_multipart:
+        for i, child in enumerate(structure[0], start=1):
+            yield from _parts(child, f"{number}.{i}" if number else str(i))
+        return
+    section = number or "1"
+    kind, subtype = inbox.text_of(structure[0]).lower(), inbox.text_of(structure[1]).lower()
+    params = _pairs(structure[2])
+    disposition = structure[8] if len(structure) > 8 and isinstance(structure[8], tuple) else None
+    name = params.get("name", "")
+    if disposition:
+        name = _pairs(disposition[1]).get("filename", name)
+    attached = bool(name) or (disposition and inbox.text_of(disposition[0]).lower() == "attachment")
+    size = int(structure[6] or 0) if len(structure) > 6 and str(structure[6]).isdigit() else 0
+    content_type = f"{kind}/{subtype}"
+    if kind == "text" and subtype in ("plain", "html") and not attached:
+        yield subtype, section, inbox.text_of(structure[5]).lower(), params.get("charset", "utf-8"), "", size, content_type
+    elif attached:
+        yield ("attachment", section, inbox.text_of(structure[5]).lower(), "", inbox.words(name)[:200] or content_type,
+               size, content_type)
+    else:
+        yield "", section, "", "", "", size, content_type
+
+
+def _pairs(values) -> dict[str, str]:
+    values = values or ()
+    return {inbox.text_of(k).lower(): inbox.text_of(v) for k, v in zip(values[::2], values[1::2])}
+
+
+def cleaned_html(html: str, show_images: bool) -> tuple[str, int]:
+    """The mail's HTML made harmless, and how many remote images were left out."""
+    blocked = 0
+
+    def keep(element: str, attribute: str, value: str) -> str | None:
+        nonlocal blocked
+        if element == "img" and attribute == "src" and not value.startswith("data:"):
+            if not show_images:
+                blocked += 1
+                return None
+        return value
+
+    cleaned = nh3.clean(html, attribute_filter=keep, url_schemes={"http", "https", "mailto", "data"},
+                        link_rel="noopener noreferrer nofollow", set_tag_attribute_values={"a": {"target": "_blank"}})
+    return cleaned, blocked
+
+
+def frame_policy(show_images: bool) -> str:
+    """The sandboxed frame's own Content-Security-Policy: nothing runs, nothing loads but the
+    images the user asked for, and it opens links only in a new tab."""
+    images = "data: https: http:" if show_images else "data:"
+    return (f"default-src 'none'; img-src {images}; style-src 'self'; frame-ancestors 'self'; "
+            "sandbox allow-popups allow-popups-to-escape-sandbox")
