@@ -195,6 +195,9 @@ def build_email(message: Message, account: MailAccount, unsubscribe: str, studio
     return mime
 
 
+SERVICE_HEADER = "X-Shutterbell-Service"  # on invitations and reset links: the inbox sync never stores them
+
+
 def build_service_email(account: MailAccount, studio_name: str, recipient: str, subject: str, body: str,
                         now: datetime, eight_bit: bool = False) -> MIMEText:
     """A plain-text message about the app itself (an invitation, a password reset) from the
@@ -206,6 +209,7 @@ def build_service_email(account: MailAccount, studio_name: str, recipient: str, 
     mime["Date"] = format_datetime(now)
     mime["Message-ID"] = make_msgid(domain=account.from_address.rpartition("@")[2] or None)
     mime["Auto-Submitted"] = "auto-generated"
+    mime[SERVICE_HEADER] = "account"  # a copy in the studio's Sent folder stays out of reach of staff
     return mime
 
 

@@ -99,10 +99,12 @@ def register(job: Job, data: CustomerInput, path: str, wording: dict[str, str], 
         customer, created = add(job, data, path, wording, now, external_id)
         db.session.commit()
     except sa.exc.IntegrityError:
-        # The same person arrived twice at once (a shop retrying a call): the other request
-        # created them; this one answers as a repeat, like any second sign-up.
+        # The same person arrived twice at once (a shop retrying a call, or a new address signing
+        # up to two jobs): the other request made them, or their contact; try once more, which
+        # finds what it made.
         db.session.rollback()
-        return add(job, data, path, wording, now, external_id)[0], False
+        customer, created = add(job, data, path, wording, now, external_id)
+        db.session.commit()
     return customer, created
 
 

@@ -12,6 +12,7 @@ the bounced messages, the same pass that finds them.
 from __future__ import annotations
 
 import base64
+import binascii
 import email.errors
 import email.header
 import logging
@@ -22,7 +23,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import bounces, diagnostics, mailcheck, mailsettings
+from . import bounces, composer, diagnostics, mailcheck, mailsettings, suppression
 from .extensions import db
 from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
@@ -96,10 +97,10 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime) ->
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
         fetched = _fetch(client, batch)
-        stored += _store(folder, [mail for mail in fetched if mail.report is None], own_address)
+        stored += _store(folder, [mail for mail in fetched if mail.report is None and not mail.ours], own_address)
+        folder.last_uid = batch[-1]  # committed with the batch it covers, never before or after
         bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
-        folder.last_uid = batch[-1]
-        db.session.commit()  # the watermark moves with the batch it covers, never before
+        db.session.commit()
     folder.synced_at = now
     db.session.commit()
     return stored
@@ -122,11 +123,14 @@ class Fetched:
     references: bytes
     snippet: str
     report: bytes | None = None  # a delivery report's first bytes: for ``bounces``, not stored as mail
+    ours: bool = False  # the app's own mail about accounts (an invitation, a reset link): never stored
 
 
 def _fetch(client, uids: list[int]) -> list[Fetched]:
     """Envelope, flags, References and the structure; then a peek at each first text part."""
-    data = client.fetch(uids, ["ENVELOPE", "FLAGS", "BODYSTRUCTURE", "BODY.PEEK[HEADER.FIELDS (REFERENCES)]"])
+    data = client.fetch(uids, ["ENVELOPE", "FLAGS", "BODYSTRUCTURE",
+                               f"BODY.PEEK[HEADER.FIELDS (REFERENCES {composer.SERVICE_HEADER})]"])
+    data = {uid: row for uid, row in data.items() if b"ENVELOPE" in row}  # (unsolicited FETCH answers)
     reports = _reports(client, [uid for uid, row in data.items() if _is_report(row.get(b"BODYSTRUCTURE"))])
     parts = {uid: _first_text_part(row.get(b"BODYSTRUCTURE")) for uid, row in data.items() if uid not in reports}
     texts: dict[int, str] = {}
@@ -138,9 +142,10 @@ def _fetch(client, uids: list[int]) -> list[Fetched]:
         key = f"BODY[{section}]<0>".encode()
         for uid, row in client.fetch(wanted, [f"BODY.PEEK[{section}]<0.{SNIPPET_BYTES}>"]).items():
             raw = row.get(key) or next((v for k, v in row.items() if k.startswith(b"BODY[")), b"")
-            texts[uid] = _decode_part(raw or b"", *parts[uid][1:])
-    return [Fetched(uid, row[b"ENVELOPE"], row.get(b"FLAGS", ()), _header_value(row), texts.get(uid, ""),
-                    reports.get(uid)) for uid, row in sorted(data.items())]
+            texts[uid] = _decode_part(raw or b"", *parts[uid][1:])  # never raises (``decode``)
+    return [Fetched(uid, row[b"ENVELOPE"], row.get(b"FLAGS", ()), _header_value(row, b"references"),
+                    texts.get(uid, ""), reports.get(uid), bool(_header_value(row, composer.SERVICE_HEADER.lower().encode())))
+            for uid, row in sorted(data.items())]
 
 
 def _is_report(structure) -> bool:
@@ -160,9 +165,14 @@ def _reports(client, uids: list[int]) -> dict[int, bytes]:
             for uid, row in fetched.items()}
 
 
-def _header_value(row: dict) -> bytes:
+def _header_value(row: dict, name: bytes) -> bytes:
+    """One header's value from the fetched HEADER.FIELDS block ("" if absent)."""
     raw = next((v for k, v in row.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b""
-    return raw.partition(b":")[2].strip()
+    for line in re.split(rb"\r?\n(?![ \t])", raw):
+        field, _, value = line.partition(b":")
+        if field.strip().lower() == name:
+            return value.strip()
+    return b""
 
 
 def _first_text_part(structure, number: str = "") -> tuple[str, str, str, bool] | None:
@@ -192,21 +202,40 @@ def _decode_part(raw: bytes, encoding: str, charset: str, is_html: bool) -> str:
 
 
 def decode(raw: bytes, encoding: str, charset: str) -> str:
-    """A body part's bytes as text, by its transfer encoding and charset (a cut-off one too)."""
-    if encoding == "base64":  # a peek may end mid-quantum: decode the whole ones
-        raw = b"".join(raw.split())
-        raw = base64.b64decode(raw[:len(raw) // 4 * 4])
-    elif encoding == "quoted-printable":
-        raw = quopri.decodestring(raw)
+    """A body part's bytes as text, by its transfer encoding and charset (a cut-off one too).
+    Whatever a sender declares, this never raises: one odd mail must not stop a studio's sync."""
+    return _as_text(transfer_decoded(raw, encoding), charset)
+
+
+def transfer_decoded(raw: bytes, encoding: str) -> bytes:
+    """Base64 (cut off mid-quantum, or with stray characters) or quoted-printable, undone."""
+    if encoding == "base64":
+        raw = re.sub(rb"[^A-Za-z0-9+/=]", b"", raw)
+        try:
+            return base64.b64decode(raw)
+        except binascii.Error:  # a peek cut mid-quantum, or padding where none belongs
+            raw = raw.replace(b"=", b"")
+            return base64.b64decode(raw[:len(raw) // 4 * 4])
+    if encoding == "quoted-printable":
+        return quopri.decodestring(raw)
+    return raw
+
+
+def _as_text(raw: bytes, charset: str) -> str:
     try:
         return raw.decode(charset or "utf-8", "replace")
-    except LookupError:
+    except (LookupError, ValueError, UnicodeError):  # e.g. "idna" takes no error handler
         return raw.decode("utf-8", "replace")
 
 
 def _store(folder: MailFolder, fetched: list[Fetched], own_address: str) -> int:
     """An item per Message-ID (a second folder's copy joins it), with its parties: one query for
-    the batch's known Message-IDs and one flush, not a round trip per message."""
+    the batch's known Message-IDs and one flush, not a round trip per message. A UID stored
+    already (a batch read again) is skipped; so is mail with someone erased on request."""
+    held = set(db.session.scalars(sa.select(MailCopy.uid).where(MailCopy.folder_id == folder.id,
+                                                                 MailCopy.uid.in_([m.uid for m in fetched]))))
+    erased = suppression.erased_addresses(folder.studio_id)
+    fetched = [m for m in fetched if m.uid not in held and not _addresses(m.envelope) & erased]
     ids = {text_of(mail.envelope.message_id).strip()[:255] for mail in fetched} - {""}
     known: dict[str, MailItem] = {item.message_id: item for item in db.session.scalars(sa.select(MailItem).where(
         MailItem.studio_id == folder.studio_id, MailItem.message_id.in_(ids)))} if ids else {}
@@ -238,6 +267,10 @@ def _item(studio_id: int, mail: Fetched, message_id: str) -> MailItem:
         for address in {_address(a) for a in addresses or ()} - {""}:
             item.parties.append(MailParty(studio_id=studio_id, role=role, address=address))
     return item
+
+
+def _addresses(envelope) -> set[str]:
+    return {_address(a) for role in (envelope.from_, envelope.to, envelope.cc) for a in role or ()} - {""}
 
 
 def _thread_key(references: bytes, in_reply_to, message_id: str, subject) -> str:

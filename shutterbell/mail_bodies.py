@@ -8,9 +8,8 @@ The page shows it in a sandboxed frame under a policy of its own (``FRAME_POLICY
 """
 from __future__ import annotations
 
-import base64
 import json
-import quopri
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -72,19 +71,16 @@ def attachment(item: MailItem, account: MailAccount, index: int) -> tuple[Attach
     wanted = listed[index]
     with _on_server(item, account) as (client, uid):
         row = client.fetch([uid], [f"BODY.PEEK[{wanted.section}]"]).get(uid, {})
-    raw = row.get(f"BODY[{wanted.section}]".encode(), b"") or b""
-    if wanted.encoding == "base64":
-        raw = base64.b64decode(b"".join(raw.split()))
-    elif wanted.encoding == "quoted-printable":
-        raw = quopri.decodestring(raw)
-    return wanted, raw
+    return wanted, inbox.transfer_decoded(row.get(f"BODY[{wanted.section}]".encode(), b"") or b"", wanted.encoding)
 
 
 @contextmanager
 def _on_server(item: MailItem, account: MailAccount):
-    """A read-only connection to the folder of the item's first copy: (client, uid)."""
-    copy = db.session.execute(sa.select(MailCopy.uid, MailFolder.name).join(MailFolder, MailCopy.folder_id == MailFolder.id)
-                              .where(MailCopy.item_id == item.id).limit(1)).first()
+    """A read-only connection to the folder of the item's first copy: (client, uid). A folder the
+    server renumbered since the last sync holds other mail under that UID: nothing is read."""
+    copy = db.session.execute(sa.select(MailCopy.uid, MailFolder.name, MailFolder.uidvalidity)
+                              .join(MailFolder, MailCopy.folder_id == MailFolder.id)
+                              .where(MailCopy.item_id == item.id).order_by(MailCopy.id).limit(1)).first()
     if copy is None:
         raise Unavailable("no copy of this mail on the server")
     try:
@@ -93,7 +89,9 @@ def _on_server(item: MailItem, account: MailAccount):
     except diagnostics.DeliveryFailure as failure:
         raise Unavailable(str(failure.diagnosis.hint)) from None
     try:
-        client.select_folder(copy.name, readonly=True)
+        status = client.select_folder(copy.name, readonly=True)
+        if int(status.get(b"UIDVALIDITY", 0)) != copy.uidvalidity:
+            raise Unavailable("the folder changed on the server since the last sync; try again after the next one")
         yield client, copy.uid
     except Unavailable:
         raise
@@ -113,10 +111,12 @@ def _parts(structure, number: str = ""):
     section = number or "1"
     kind, subtype = inbox.text_of(structure[0]).lower(), inbox.text_of(structure[1]).lower()
     params = _pairs(structure[2])
-    disposition = structure[8] if len(structure) > 8 and isinstance(structure[8], tuple) else None
-    name = params.get("name", "")
+    # The disposition follows the type's own fields: text has a line count, a message its envelope too.
+    at = {"text": 9, "message": 11}.get(kind, 8)
+    disposition = structure[at] if len(structure) > at and isinstance(structure[at], tuple) else None
+    name = _file_name(params, "name")
     if disposition:
-        name = _pairs(disposition[1]).get("filename", name)
+        name = _file_name(_pairs(disposition[1]), "filename") or name
     attached = bool(name) or (disposition and inbox.text_of(disposition[0]).lower() == "attachment")
     size = int(structure[6] or 0) if len(structure) > 6 and str(structure[6]).isdigit() else 0
     content_type = f"{kind}/{subtype}"
@@ -127,6 +127,16 @@ def _parts(structure, number: str = ""):
                size, content_type)
     else:
         yield "", section, "", "", "", size, content_type
+
+
+def _file_name(params: dict[str, str], key: str) -> str:
+    """``filename``, or RFC 2231's ``filename*=utf-8''Preisliste%20M%C3%A4rz.pdf``; on one line."""
+    name = params.get(key, "")
+    extended = params.get(f"{key}*", "")
+    if extended and not name:
+        charset, _, rest = extended.partition("'")
+        name = urllib.parse.unquote(rest.partition("'")[2], encoding=charset or "utf-8", errors="replace")
+    return "".join(c for c in name if c.isprintable())
 
 
 def _pairs(values) -> dict[str, str]:
@@ -140,13 +150,16 @@ def cleaned_html(html: str, show_images: bool) -> tuple[str, int]:
 
     def keep(element: str, attribute: str, value: str) -> str | None:
         nonlocal blocked
-        if element == "img" and attribute == "src" and not value.startswith("data:"):
+        if element == "img" and attribute == "src":
+            remote = value.lower().startswith(("http://", "https://"))
+            if not remote:
+                return None  # a relative address would point at this app
             if not show_images:
                 blocked += 1
                 return None
         return value
 
-    cleaned = nh3.clean(html, attribute_filter=keep, url_schemes={"http", "https", "mailto", "data"},
+    cleaned = nh3.clean(html, attribute_filter=keep, url_schemes={"http", "https", "mailto"},
                         link_rel="noopener noreferrer nofollow", set_tag_attribute_values={"a": {"target": "_blank"}})
     return cleaned, blocked
 
@@ -154,6 +167,6 @@ def cleaned_html(html: str, show_images: bool) -> tuple[str, int]:
 def frame_policy(show_images: bool) -> str:
     """The sandboxed frame's own Content-Security-Policy: nothing runs, nothing loads but the
     images the user asked for, and it opens links only in a new tab."""
-    images = "data: https: http:" if show_images else "data:"
+    images = "https: http:" if show_images else "'none'"
     return (f"default-src 'none'; img-src {images}; style-src 'self'; frame-ancestors 'self'; "
             "sandbox allow-popups allow-popups-to-escape-sandbox")

@@ -86,7 +86,7 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *
             steps.append(Step("auth", True, settings.username))
         return client
     except (_Reply, OSError, smtplib.SMTPException) as exc:
-        _quit(client)
+        quit_smtp(client)
         raise diagnostics.DeliveryFailure(_diagnose(exc, phase, settings.host), phase) from None
 
 
@@ -113,7 +113,7 @@ def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLCo
     except (_Reply, OSError, smtplib.SMTPException) as exc:
         _failed(result, _diagnose(exc, phase, settings.host), phase)
     finally:
-        _quit(client)
+        quit_smtp(client)
     return result
 
 
@@ -129,7 +129,8 @@ def _failed(result: CheckResult, diagnosis: diagnostics.Diagnosis, phase: str) -
     return result
 
 
-def _quit(client: smtplib.SMTP | None) -> None:
+def quit_smtp(client: smtplib.SMTP | None) -> None:
+    """Say goodbye; a connection that already broke, or a failing goodbye, changes nothing."""
     if client is not None:
         try:
             client.quit()

@@ -52,6 +52,12 @@ def lift(studio_id: int, entry_id: int) -> Suppression | None:
     return entry
 
 
+def erased_addresses(studio_id: int) -> set[str]:
+    """Email addresses of people erased on request: their mail is not stored again."""
+    return set(db.session.scalars(sa.select(Suppression.address).where(
+        Suppression.studio_id == studio_id, Suppression.channel == "email", Suppression.reason == "erased")))
+
+
 def suppressed(studio_id: int) -> set[tuple[str, str]]:
     """(channel, address) pairs not to contact, for checking many customers at once."""
     rows = db.session.execute(sa.select(Suppression.channel, Suppression.address)

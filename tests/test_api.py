@@ -191,3 +191,37 @@ def test_the_same_call_arriving_twice_at_once_creates_one_customer_and_no_error(
     assert raced and created is False and customer.unsubscribe_token == "other-request"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1  # one person, one contact
+
+
+def test_a_new_address_signing_up_to_two_jobs_at_once_makes_one_contact_and_both_customers(app, olivia):
+    """The other request made only the contact (its customer is on another job): this one's
+    contact insert meets it, tries again, and its customer is stored, not lost."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita", profile_id=None), None)
+    raced = []
+
+    def other_request_makes_the_contact(session, flush_context, instances):
+        if raced or not any(isinstance(row, Contact) for row in session.new):
+            return
+        raced.append(True)
+        with db.engine.begin() as other:
+            contact = other.execute(sa.insert(Contact).values(
+                studio_id=job.studio_id, kind="client", name="Zoë", company="", notes="", created_at=utcnow(),
+                updated_at=utcnow())).inserted_primary_key[0]
+            other.execute(sa.insert(ContactAddress).values(studio_id=job.studio_id, contact_id=contact,
+                                                           address="zoe@example.com"))
+
+    session = db.session()
+    event.listen(session, "before_flush", other_request_makes_the_contact)
+    try:
+        customer, created = customers.register(job, customers.CustomerInput("Zoë", "Wójcik", "zoe@example.com",
+                                                                            email_consent=True),
+                                               "api", {"email": "ok"}, utcnow())
+    finally:
+        event.remove(session, "before_flush", other_request_makes_the_contact)
+    db.session.rollback()  # only what was committed counts
+    assert raced and created is True
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
+    assert db.session.scalar(sa.select(Customer.contact_id)) == db.session.scalar(sa.select(Contact.id))

@@ -62,12 +62,8 @@ class SmtpSession:
         self.close()
 
     def close(self) -> None:
-        if self.client is not None:
-            try:
-                self.client.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
-            self.client = None
+        mailcheck.quit_smtp(self.client)
+        self.client = None
 
     @property
     def broken(self) -> bool:
@@ -134,7 +130,7 @@ def send_service_mail(account: MailAccount, studio_name: str, recipient: str, su
             options = ["BODY=8BITMIME"] if mime["Content-Transfer-Encoding"] == "8bit" else []
             client.sendmail(account.from_address, [recipient], composer.wire_bytes(mime), options)
         finally:
-            client.quit()
+            mailcheck.quit_smtp(client)  # after the server took the message, a failing goodbye changes nothing
     except (OSError, smtplib.SMTPException, DeliveryFailure):
         return False
     return True
