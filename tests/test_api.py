@@ -156,38 +156,47 @@ def test_a_customer_staff_added_first_gets_the_shops_external_id(api, job):
     assert other.status_code == 409
 
 
-def test_the_same_call_arriving_twice_at_once_creates_one_customer_and_no_error(app, olivia):
-    """Two identical calls race: the second one's insert meets the first one's row. It answers
-    as a repeat (the existing customer), not with a 500."""
+def register_while_another_request_commits_first(job, name: str, email: str, with_customer: bool):
+    """``customers.register`` with another request committing the same person's contact (and,
+    ``with_customer``, their customer on this job) after our checks, before our first insert.
+    Returns (customer, created, raced)."""
     import sqlalchemy as sa
     from sqlalchemy import event
 
-    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
     raced = []
 
     def other_request_commits_first(session, flush_context, instances):
         if raced or not any(isinstance(row, (Contact, Customer)) for row in session.new):
             return
-        raced.append(True)  # after our duplicate check, before our first insert (the contact's)
+        raced.append(True)
         with db.engine.begin() as other:
             contact = other.execute(sa.insert(Contact).values(
-                studio_id=job.studio_id, kind="client", name="Anna", company="", notes="", created_at=utcnow(),
+                studio_id=job.studio_id, kind="client", name=name, company="", notes="", created_at=utcnow(),
                 updated_at=utcnow())).inserted_primary_key[0]
-            other.execute(sa.insert(ContactAddress).values(studio_id=job.studio_id, contact_id=contact,
-                                                           address="anna@example.com"))
-            other.execute(sa.insert(Customer).values(
-                studio_id=job.studio_id, job_id=job.id, first_name="Anna", last_name="", email="anna@example.com",
-                registered_at=utcnow(), confirmed_at=utcnow(), unsubscribe_token="other-request", created_at=utcnow(),
-                contact_id=contact))
+            other.execute(sa.insert(ContactAddress).values(studio_id=job.studio_id, contact_id=contact, address=email))
+            if with_customer:
+                other.execute(sa.insert(Customer).values(
+                    studio_id=job.studio_id, job_id=job.id, first_name=name, last_name="", email=email,
+                    registered_at=utcnow(), confirmed_at=utcnow(), unsubscribe_token="other-request",
+                    created_at=utcnow(), contact_id=contact))
 
     session = db.session()
     event.listen(session, "before_flush", other_request_commits_first)
     try:
-        customer, created = customers.register(job, customers.CustomerInput("Anna", "", "anna@example.com",
-                                                                            email_consent=True),
+        customer, created = customers.register(job, customers.CustomerInput(name, "Wójcik", email, email_consent=True),
                                                "api", {"email": "ok"}, utcnow())
     finally:
         event.remove(session, "before_flush", other_request_commits_first)
+    return customer, created, bool(raced)
+
+
+def test_the_same_call_arriving_twice_at_once_creates_one_customer_and_no_error(app, olivia):
+    """Two identical calls race: the second one's insert meets the first one's row. It answers
+    as a repeat (the existing customer), not with a 500."""
+    import sqlalchemy as sa
+
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Abiball", profile_id=None), None)
+    customer, created, raced = register_while_another_request_commits_first(job, "Anna", "anna@example.com", True)
     assert raced and created is False and customer.unsubscribe_token == "other-request"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1  # one person, one contact
@@ -197,30 +206,9 @@ def test_a_new_address_signing_up_to_two_jobs_at_once_makes_one_contact_and_both
     """The other request made only the contact (its customer is on another job): this one's
     contact insert meets it, tries again, and its customer is stored, not lost."""
     import sqlalchemy as sa
-    from sqlalchemy import event
 
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita", profile_id=None), None)
-    raced = []
-
-    def other_request_makes_the_contact(session, flush_context, instances):
-        if raced or not any(isinstance(row, Contact) for row in session.new):
-            return
-        raced.append(True)
-        with db.engine.begin() as other:
-            contact = other.execute(sa.insert(Contact).values(
-                studio_id=job.studio_id, kind="client", name="Zoë", company="", notes="", created_at=utcnow(),
-                updated_at=utcnow())).inserted_primary_key[0]
-            other.execute(sa.insert(ContactAddress).values(studio_id=job.studio_id, contact_id=contact,
-                                                           address="zoe@example.com"))
-
-    session = db.session()
-    event.listen(session, "before_flush", other_request_makes_the_contact)
-    try:
-        customer, created = customers.register(job, customers.CustomerInput("Zoë", "Wójcik", "zoe@example.com",
-                                                                            email_consent=True),
-                                               "api", {"email": "ok"}, utcnow())
-    finally:
-        event.remove(session, "before_flush", other_request_makes_the_contact)
+    _, created, raced = register_while_another_request_commits_first(job, "Zoë", "zoe@example.com", False)
     db.session.rollback()  # only what was committed counts
     assert raced and created is True
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
