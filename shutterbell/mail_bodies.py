@@ -12,6 +12,7 @@ import json
 import urllib.parse
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import nh3
 import sqlalchemy as sa
@@ -33,6 +34,18 @@ class Attachment:
     encoding: str  # its transfer encoding there
 
 
+class Part(NamedTuple):
+    """A leaf of the mail's structure: ``kind`` is "plain" or "html" for the mail's text,
+    "attachment" for a file, "" for anything else."""
+    kind: str
+    section: str
+    encoding: str
+    charset: str
+    name: str
+    size: int
+    content_type: str
+
+
 class Unavailable(Exception):
     """The server could not be reached, or the mail is no longer there."""
 
@@ -46,15 +59,15 @@ def open_item(item: MailItem, account: MailAccount) -> MailItem:
         if structure is None:
             raise Unavailable("the mail is no longer in this folder")
         parts = list(_parts(structure))
-        texts = {kind: part for kind, part in reversed([(p[0], p) for p in parts if p[0] in ("plain", "html")])}
+        texts = {p.kind: p for p in reversed(parts) if p.kind in ("plain", "html")}  # the first of each kind
         wanted = list(texts.values())
-        fetched = client.fetch([uid], [f"BODY.PEEK[{p[1]}]" for p in wanted]).get(uid, {}) if wanted else {}
-    decoded = {kind: inbox.decode(fetched.get(f"BODY[{part[1]}]".encode(), b"") or b"", part[2], part[3])[:MAX_TEXT]
-               for kind, part in texts.items()}
+        fetched = client.fetch([uid], [f"BODY.PEEK[{p.section}]" for p in wanted]).get(uid, {}) if wanted else {}
+    decoded = {kind: inbox.decode(fetched.get(f"BODY[{p.section}]".encode(), b"") or b"", p.encoding, p.charset)[:MAX_TEXT]
+               for kind, p in texts.items()}
     item.body_text = decoded.get("plain", "")
     item.body_html = decoded.get("html", "")
-    item.attachments = json.dumps([asdict(Attachment(p[4], p[5], p[6], p[1], p[2])) for p in parts
-                                   if p[0] == "attachment"])
+    item.attachments = json.dumps([asdict(Attachment(p.name, p.size, p.content_type, p.section, p.encoding))
+                                   for p in parts if p.kind == "attachment"])
     db.session.commit()
     return item
 
@@ -102,8 +115,7 @@ def _on_server(item: MailItem, account: MailAccount):
 
 
 def _parts(structure, number: str = ""):
-    """(kind, section, encoding, charset, name, size, content type) for each leaf part; kind is
-    "plain" or "html" for the text of the mail, "attachment" for a file, "" for anything else."""
+    """Each leaf part of the structure, in order."""
     if structure.is_multipart:
         for i, child in enumerate(structure[0], start=1):
             yield from _parts(child, f"{number}.{i}" if number else str(i))
@@ -121,12 +133,13 @@ def _parts(structure, number: str = ""):
     size = int(structure[6] or 0) if len(structure) > 6 and str(structure[6]).isdigit() else 0
     content_type = f"{kind}/{subtype}"
     if kind == "text" and subtype in ("plain", "html") and not attached:
-        yield subtype, section, inbox.text_of(structure[5]).lower(), params.get("charset", "utf-8"), "", size, content_type
+        yield Part(subtype, section, inbox.text_of(structure[5]).lower(), params.get("charset", "utf-8"), "", size,
+                   content_type)
     elif attached:
-        yield ("attachment", section, inbox.text_of(structure[5]).lower(), "", inbox.words(name)[:200] or content_type,
-               size, content_type)
+        yield Part("attachment", section, inbox.text_of(structure[5]).lower(), "",
+                   inbox.words(name)[:200] or content_type, size, content_type)
     else:
-        yield "", section, "", "", "", size, content_type
+        yield Part("", section, "", "", "", size, content_type)
 
 
 def _file_name(params: dict[str, str], key: str) -> str:
