@@ -3,6 +3,7 @@ Staff manage contacts as they manage customers (erasure included, after its conf
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request, send_file,
                    url_for)
@@ -10,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from shutterbell import contacts, inbox, mail_bodies, mailsettings, queue
-from shutterbell.extensions import limiter
+from shutterbell import contacts, inbox, mail_actions, mail_bodies, mailsettings, queue
+from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 from shutterbell.validation import Invalid
 
@@ -64,10 +65,11 @@ def show(contact_id: int):
     merge_query = request.args.get("merge_q", contact.name.split()[0] if contact.name.split() else "")[:100]
     merge = MergeForm(formdata=None)
     merge.other.choices = _others(contact, merge_query)
+    mail = inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses])
     return render_form("contacts/show.html", form, contact=contact, tab=tab if tab in TABS else "mail",
                        messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
-                       merge_query=merge_query,
-                       mail=inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses]))
+                       merge_query=merge_query, mail=mail, threads=inbox.threads(mail),
+                       own_address=_own_address())
 
 
 def _others(contact, query: str) -> list[tuple[int | None, str]]:
@@ -83,8 +85,7 @@ def _others(contact, query: str) -> list[tuple[int | None, str]]:
 def unmatched():
     """Mail from senders who are no contact yet: kept, and one click from becoming one."""
     account = mailsettings.account_of(current_studio())
-    return render_template("contacts/unmatched.html", items=inbox.unmatched(current_studio().id,
-                                                                            account.from_address.lower()),
+    return render_template("contacts/unmatched.html", items=inbox.unmatched(current_studio().id, _own_address()),
                            syncing=bool(account.imap_host), last_synced=inbox.last_synced(current_studio().id))
 
 
@@ -129,7 +130,69 @@ def mail(item_id: int):
     blocked = mail_bodies.cleaned_html(item.body_html, False)[1] if item.body_html else 0
     return render_template("contacts/mail.html", item=item, problem=problem, show_images=show_images,
                            blocked=blocked, attachments=mail_bodies.attachments_of(item),
-                           parties=inbox.parties_of(item))
+                           parties=inbox.parties_of(item), targets=mail_actions.move_targets(item),
+                           folders=[copy.name for copy in mail_bodies.copies_of(item)],
+                           thread=inbox.thread_of(item), own_address=_own_address(),
+                           contact=_contact_of(item))
+
+
+def _own_address() -> str:
+    return mailsettings.account_of(current_studio()).from_address.lower()
+
+
+def _contact_of(item):
+    """The contact the mail is with (the first party who is one), for the way back; None: a stranger."""
+    own = _own_address()
+    addresses = [a for role in inbox.parties_of(item).values() for a in role if a != own]
+    return next(filter(None, (contacts.of_address(item.studio_id, a) for a in addresses)), None)
+
+
+@bp.post("/mail/<int:item_id>/seen")
+@login_required
+def mark_seen(item_id: int):
+    """Read or unread here and on the server, as in the studio's own mail client."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    seen = request.form.get("seen") == "1"
+    with _on_the_server():
+        mail_actions.mark_seen(item, mailsettings.account_of(current_studio()), seen)
+        flash(_("Marked as read.") if seen else _("Marked as unread."), "success")
+    return redirect_after_post(url_for(".mail", item_id=item_id))
+
+
+@bp.post("/mail/<int:item_id>/move")
+@login_required
+def move(item_id: int):
+    """To another synced folder on the server; the sync started here shows it there in a moment."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    target = request.form.get("folder", "")
+    with _on_the_server():
+        mail_actions.move(item, mailsettings.account_of(current_studio()), target)
+        queue.current().sync_inbox_of(current_studio().id)
+        flash(_("Moved to “%(folder)s”.", folder=target), "success")
+    return redirect_after_post(url_for(".mail", item_id=item_id))
+
+
+@bp.post("/mail/<int:item_id>/delete")
+@login_required
+def delete_mail(item_id: int):
+    """To the server's Trash, as the studio's mail client deletes: it can be restored from there."""
+    item = or_404(inbox.get(current_studio().id, item_id))
+    back = _contact_of(item)
+    with _on_the_server():
+        mail_actions.delete(item, mailsettings.account_of(current_studio()))
+        flash(_("Deleted: the mail is in your mailbox’s Trash."), "success")
+        return redirect_after_post(url_for(".show", contact_id=back.id) if back else url_for(".unmatched"))
+    return redirect_after_post(url_for(".mail", item_id=item_id))
+
+
+@contextmanager
+def _on_the_server():
+    """A change the server refused or could not take shows why; nothing changes here then."""
+    try:
+        yield
+    except mail_bodies.Unavailable as unavailable:
+        db.session.rollback()
+        flash(_("Your mail server did not take the change: %(problem)s", problem=str(unavailable)), "error")
 
 
 @bp.get("/mail/<int:item_id>/frame")

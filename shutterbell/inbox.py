@@ -1,9 +1,14 @@
 """Inbox sync: the studio's mailbox, read into the store the contact pages show.
 
-Per folder, incremental by UIDVALIDITY + UID: only UIDs above the folder's watermark are fetched,
-and the watermark moves only after a batch is committed, so an interrupted sync resumes where it
-stopped and none is skipped. A renumbered folder (UIDVALIDITY changed) loses its copies and is
-read again; items are one per Message-ID, so nothing doubles. The server does the work: the
+The configured folders are read, and the server's Sent folder with them (found by its SPECIAL-USE
+flag, or by the names providers give it). Per folder, incremental by UIDVALIDITY + UID: only UIDs
+above the folder's watermark are fetched, and the watermark moves only after a batch is committed,
+so an interrupted sync resumes where it stopped and none is skipped. A renumbered folder
+(UIDVALIDITY changed) loses its copies and is read again; items are one per Message-ID, so nothing
+doubles. What changed in the studio's own mail client shows too: mail deleted there goes (moved
+mail keeps its item: the new folder's copy joins it before the old item would go), and read/unread
+flags are fetched again (only those changed since the last sync, where the server offers
+CONDSTORE). The server does the work: the
 envelope, flags and a peek at the first text part (``BODY.PEEK``: reading marks nothing as read),
 never whole messages. Mail is tied to contacts when it is read, by its parties' addresses.
 Delivery reports among the new mail are not stored as mail: they go to ``bounces``, which marks
@@ -30,6 +35,7 @@ from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem,
 log = logging.getLogger(__name__)
 
 BATCH = 200  # UIDs fetched, stored and committed at a time
+CHUNK = 500  # UIDs per statement when comparing with the server (bind-parameter limits)
 SNIPPET_BYTES = 2048  # of the first text part
 SNIPPET = 200  # characters kept
 # Failures that only the owner can fix: the sync waits for a passing test instead of signing in
@@ -46,7 +52,8 @@ def accounts_to_sync() -> list[MailAccount]:
 
 
 def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:
-    """Read what is new in the account's folders; returns how many items were stored. A failure
+    """Read what is new in the account's folders; returns how many items were stored (after a
+    failure, those of the folders read to the end; the batches committed stay). A failure
     to reach the inbox shows the "Inbox sync" banner (with its hint) until a sync or test works."""
     settings = mailsettings.imap_settings(account)
     try:
@@ -59,8 +66,11 @@ def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:
     stored = 0
     try:
         own = account.from_address.lower()
-        for name in settings.folders:
-            stored += _sync_folder(client, _folder(account.studio_id, name), own, now)
+        condstore = _enable_condstore(client)
+        for name in folders_to_sync(client, settings.folders):
+            stored += _sync_folder(client, _folder(account.studio_id, name), own, now, condstore)
+        _drop_orphans(account.studio_id)
+        db.session.commit()
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         db.session.rollback()
         mailsettings.record_failure(account, "imap", diagnostics.classify_exception(exc, "imap", "sync",
@@ -75,6 +85,22 @@ def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:
     return stored
 
 
+def folders_to_sync(client, configured: tuple[str, ...] | list[str]) -> list[str]:
+    """The configured folders, and the Sent folder: the studio's answers belong on the contact pages."""
+    sent = mailcheck.special_folder(client.list_folders(), b"\\Sent")
+    return list(dict.fromkeys([*configured, *([sent] if sent else [])]))
+
+
+def _enable_condstore(client) -> bool:
+    """RFC 7162: the server then tells each folder's highest MODSEQ and which flags changed since."""
+    if not client.has_capability("CONDSTORE"):
+        return False
+    try:
+        return b"CONDSTORE" in [c.upper() for c in client.enable("CONDSTORE")]
+    except Exception:  # ENABLE missing or refused: read all flags instead
+        return False
+
+
 def _folder(studio_id: int, name: str) -> MailFolder:
     folder = db.session.scalar(sa.select(MailFolder).where(MailFolder.studio_id == studio_id, MailFolder.name == name))
     if folder is None:
@@ -84,15 +110,18 @@ def _folder(studio_id: int, name: str) -> MailFolder:
     return folder
 
 
-def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime) -> int:
+def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime, condstore: bool = False) -> int:
     status = client.select_folder(folder.name, readonly=True)
     validity = int(status[b"UIDVALIDITY"])
     if folder.uidvalidity != validity:
         _forget_copies(folder)
-        folder.uidvalidity, folder.last_uid = validity, 0
+        folder.uidvalidity, folder.last_uid, folder.highest_modseq = validity, 0, None
         db.session.commit()
-    # "UID n:*" always answers the highest UID, even one below n: keep only the new ones.
-    new = sorted(uid for uid in client.search(["UID", f"{folder.last_uid + 1}:*"]) if uid > folder.last_uid)
+    on_server = client.search(["ALL"])
+    _drop_deleted(folder, on_server)
+    modseq = int(status[b"HIGHESTMODSEQ"]) if condstore and b"HIGHESTMODSEQ" in status else None
+    _refresh_flags(client, folder, modseq, [uid for uid in on_server if uid <= folder.last_uid])
+    new = sorted(uid for uid in on_server if uid > folder.last_uid)
     stored = 0
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
@@ -101,15 +130,53 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime) ->
         folder.last_uid = batch[-1]  # committed with the batch it covers, never before or after
         bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
         db.session.commit()
-    folder.synced_at = now
+    folder.synced_at, folder.highest_modseq = now, modseq
     db.session.commit()
     return stored
 
 
 def _forget_copies(folder: MailFolder) -> None:
-    """The server renumbered the folder: its copies are read again; items without a copy go."""
+    """The server renumbered the folder: its copies are read again (items without a copy go at
+    the end of the sync, unless the folder read again gave them one)."""
     db.session.execute(sa.delete(MailCopy).where(MailCopy.folder_id == folder.id))
-    orphans = sa.select(MailItem.id).where(MailItem.studio_id == folder.studio_id,
+
+
+def _drop_deleted(folder: MailFolder, on_server: list[int]) -> None:
+    """Copies whose UID the server no longer has: deleted or moved away in the studio's mail client."""
+    held = set(db.session.scalars(sa.select(MailCopy.uid).where(MailCopy.folder_id == folder.id)))
+    gone = sorted(held - set(on_server))
+    for start in range(0, len(gone), CHUNK):
+        db.session.execute(sa.delete(MailCopy).where(MailCopy.folder_id == folder.id,
+                                                     MailCopy.uid.in_(gone[start:start + CHUNK])))
+    if gone:
+        db.session.commit()
+
+
+def _refresh_flags(client, folder: MailFolder, modseq: int | None, known: list[int]) -> None:
+    """Read/unread as the server has it now: with CONDSTORE only what changed since the last
+    sync (nothing when the folder's MODSEQ stands still), else the flags of every stored UID."""
+    if not known or (modseq is not None and modseq == folder.highest_modseq):
+        return
+    if modseq is not None and folder.highest_modseq is not None:
+        changed = set(client.search(["MODSEQ", str(folder.highest_modseq + 1)]))
+        known = [uid for uid in known if uid in changed]
+    seen: dict[bool, list[int]] = {True: [], False: []}
+    for start in range(0, len(known), CHUNK):
+        for uid, row in client.fetch(known[start:start + CHUNK], ["FLAGS"]).items():
+            seen[b"\\Seen" in row.get(b"FLAGS", ())].append(uid)
+    for value, uids in seen.items():
+        for start in range(0, len(uids), CHUNK):
+            copies = sa.select(MailCopy.item_id).where(MailCopy.folder_id == folder.id,
+                                                       MailCopy.uid.in_(uids[start:start + CHUNK]))
+            db.session.execute(sa.update(MailItem).where(MailItem.id.in_(copies), MailItem.seen.is_not(value))
+                               .values(seen=value))
+    db.session.commit()
+
+
+def _drop_orphans(studio_id: int) -> None:
+    """Items with no copy left on the server (after every folder had its turn: a mail moved from
+    one synced folder to another keeps its item, its kept text and its place on the contact page)."""
+    orphans = sa.select(MailItem.id).where(MailItem.studio_id == studio_id,
                                            ~sa.exists().where(MailCopy.item_id == MailItem.id))
     db.session.execute(sa.delete(MailParty).where(MailParty.item_id.in_(orphans)))
     db.session.execute(sa.delete(MailItem).where(MailItem.id.in_(orphans.scalar_subquery())))
@@ -349,6 +416,23 @@ def mail_of(studio_id: int, addresses: list[str], limit: int = 100) -> list[Mail
     theirs = sa.select(MailParty.item_id).where(MailParty.studio_id == studio_id, MailParty.address.in_(addresses))
     return db.session.scalars(sa.select(MailItem).where(MailItem.studio_id == studio_id, MailItem.id.in_(theirs))
                               .order_by(MailItem.sent_at.desc(), MailItem.id.desc()).limit(limit)).all()
+
+
+def threads(items: list[MailItem]) -> list[list[MailItem]]:
+    """Items (newest first) grouped into their conversations, the most recent conversation first."""
+    grouped: dict[str, list[MailItem]] = {}
+    for item in items:
+        grouped.setdefault(item.thread_key or f"item:{item.id}", []).append(item)
+    return list(grouped.values())
+
+
+def thread_of(item: MailItem, limit: int = 50) -> list[MailItem]:
+    """The conversation the item belongs to, oldest first (the item itself included)."""
+    if not item.thread_key:
+        return [item]
+    return db.session.scalars(sa.select(MailItem).where(MailItem.studio_id == item.studio_id,
+                                                        MailItem.thread_key == item.thread_key)
+                              .order_by(MailItem.sent_at, MailItem.id).limit(limit)).all()
 
 
 def unmatched(studio_id: int, own_address: str, limit: int = 100) -> list[MailItem]:

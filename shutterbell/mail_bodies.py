@@ -87,31 +87,48 @@ def attachment(item: MailItem, account: MailAccount, index: int) -> tuple[Attach
     return wanted, inbox.transfer_decoded(row.get(f"BODY[{wanted.section}]".encode(), b"") or b"", wanted.encoding)
 
 
-@contextmanager
-def _on_server(item: MailItem, account: MailAccount):
-    """A read-only connection to the folder of the item's first copy: (client, uid). A folder the
-    server renumbered since the last sync holds other mail under that UID: nothing is read."""
-    copy = db.session.execute(sa.select(MailCopy.uid, MailFolder.name, MailFolder.uidvalidity)
+def copies_of(item: MailItem) -> list:
+    """Where the item lies on the server, oldest copy first: rows of (uid, name, uidvalidity)."""
+    return db.session.execute(sa.select(MailCopy.uid, MailFolder.name, MailFolder.uidvalidity)
                               .join(MailFolder, MailCopy.folder_id == MailFolder.id)
-                              .where(MailCopy.item_id == item.id).order_by(MailCopy.id).limit(1)).first()
-    if copy is None:
-        raise Unavailable("no copy of this mail on the server")
+                              .where(MailCopy.item_id == item.id).order_by(MailCopy.id)).all()
+
+
+@contextmanager
+def connected(account: MailAccount):
+    """A connection to the studio's inbox for a user's request; any failure is ``Unavailable``."""
     try:
         client = mailcheck.open_imap(mailsettings.imap_settings(account), 20.0, mailsettings.tls_context(),
                                      allow_private=mailsettings.private_hosts_allowed())
     except diagnostics.DeliveryFailure as failure:
         raise Unavailable(str(failure.diagnosis.hint)) from None
     try:
-        status = client.select_folder(copy.name, readonly=True)
-        if int(status.get(b"UIDVALIDITY", 0)) != copy.uidvalidity:
-            raise Unavailable("the folder changed on the server since the last sync; try again after the next one")
-        yield client, copy.uid
+        yield client
     except Unavailable:
         raise
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         raise Unavailable(str(exc)[:200]) from None
     finally:
         mailcheck.close_imap(client)
+
+
+def select(client, copy, readonly: bool = True) -> None:
+    """Open the copy's folder. One the server renumbered since the last sync holds other mail
+    under that UID: nothing is read or changed there."""
+    status = client.select_folder(copy.name, readonly=readonly)
+    if int(status.get(b"UIDVALIDITY", 0)) != copy.uidvalidity:
+        raise Unavailable("the folder changed on the server since the last sync; try again after the next one")
+
+
+@contextmanager
+def _on_server(item: MailItem, account: MailAccount):
+    """A read-only connection to the folder of the item's first copy: (client, uid)."""
+    copies = copies_of(item)
+    if not copies:
+        raise Unavailable("no copy of this mail on the server")
+    with connected(account) as client:
+        select(client, copies[0])
+        yield client, copies[0].uid
 
 
 def _parts(structure, number: str = ""):

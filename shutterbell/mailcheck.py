@@ -22,6 +22,14 @@ STEP_LABELS = {"connect": _l("Connect"), "ehlo": _l("Greeting (EHLO)"), "tls": _
                "inbox": _l("Open INBOX"), "sync_folders": _l("Folders to sync found"),
                "from_number": _l("Sending number belongs to the account"), "send": _l("Text sent")}
 MAX_TIMEOUT = 15.0
+# Where a server flags no special folders (RFC 6154), the names providers and clients give them,
+# compared without the namespace prefix ("INBOX.Sent") and case.
+SPECIAL_NAMES = {
+    b"\\Sent": ("sent", "sent items", "sent messages", "sent mail", "gesendet", "gesendete objekte",
+                "gesendete elemente", "envoyés", "éléments envoyés", "wysłane", "elementy wysłane"),
+    b"\\Trash": ("trash", "deleted items", "deleted messages", "papierkorb", "gelöschte elemente",
+                 "gelöschte objekte", "corbeille", "éléments supprimés", "kosz", "elementy usunięte"),
+}
 
 
 @dataclass
@@ -226,7 +234,8 @@ def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLCo
         return _failed(result, failure.diagnosis, failure.phase)
     phase = "folders"
     try:
-        names = [name for _flags, _delimiter, name in client.list_folders()]
+        folders = client.list_folders()
+        names = [name for _flags, _delimiter, name in folders]
         result.steps.append(Step("folders", True, _folder_summary(names)))
         phase = "inbox"
         inbox = client.select_folder("INBOX", readonly=True)
@@ -235,11 +244,29 @@ def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLCo
         if missing:
             _failed(result, diagnostics.Diagnosis(diagnostics.CAUSES["folder_not_found"],
                                                   f"Not found: {', '.join(missing)}"), "sync_folders")
+        else:
+            sent = special_folder(folders, b"\\Sent")
+            result.steps.append(Step("sync_folders", True, ", ".join(dict.fromkeys([*settings.folders, *filter(None, [sent])]))))
     except Exception as exc:  # as above
         _failed(result, diagnostics.classify_exception(exc, "imap", phase, settings.host), phase)
     finally:
         close_imap(client)
     return result
+
+
+def special_folder(folders: list, flag: bytes) -> str | None:
+    """The server's folder for ``flag`` (\\Sent, \\Trash) among the LIST answer's folders: the
+    one with that SPECIAL-USE flag (RFC 6154), else the first with a name providers give it."""
+    flagged = next((name for flags, _delimiter, name in folders
+                    if flag.lower() in {f.lower() for f in flags}), None)
+    if flagged is not None:
+        return flagged
+    names = SPECIAL_NAMES[flag]
+    for flags, delimiter, name in folders:
+        last = name.rsplit(delimiter.decode(), 1)[-1] if delimiter else name
+        if last.lower() in names and b"\\Noselect" not in flags:
+            return name
+    return None
 
 
 def _folder_summary(names: list[str], shown: int = 8) -> str:

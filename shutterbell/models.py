@@ -398,13 +398,16 @@ class Import(db.Model):
 
 class MailFolder(db.Model):
     """A folder of a studio's inbox that the sync reads, and how far it got: the UIDs up to
-    ``last_uid`` under ``uidvalidity`` are stored (the server renumbering resets it)."""
+    ``last_uid`` under ``uidvalidity`` are stored (the server renumbering resets it), and their
+    flags as of ``highest_modseq``."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
     name: Mapped[str] = mapped_column(sa.String(200))
     uidvalidity: Mapped[int | None] = mapped_column(sa.BigInteger)
     last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # CONDSTORE (RFC 7162): flags changed since this MODSEQ are read again; None: read them all.
+    highest_modseq: Mapped[int | None] = mapped_column(sa.BigInteger)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("studio_id", "name", name="uq_mail_folder_studio_id_name"),)

@@ -33,6 +33,17 @@ userdb {{
   args = uid=dovecot gid=dovecot home={folder}/home/%u
 }}
 mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  mailbox Gesendet {{
+    special_use = \\Sent
+    auto = create
+  }}
+  mailbox Papierkorb {{
+    special_use = \\Trash
+    auto = create
+  }}
+}}
 first_valid_uid = 1
 service imap-login {{
   inet_listener imap {{
@@ -56,7 +67,9 @@ service imap-login {{
 
 @contextlib.contextmanager
 def dovecot(folder: Path, cert: Path, key: Path):
-    """Yields (starttls_port, ssl_port); the user USERNAME/PASSWORD has an INBOX with one message."""
+    """Yields (starttls_port, ssl_port); the user USERNAME/PASSWORD has an INBOX with one message,
+    a "Sent" folder without a special-use flag, and "Gesendet" and "Papierkorb" flagged \\Sent and
+    \\Trash (RFC 6154), named as German providers name them."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     imap, imaps = free_port(), free_port()
     (folder / "users").write_text(f"{USERNAME}:{{PLAIN}}{PASSWORD}\n")

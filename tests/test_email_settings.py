@@ -186,7 +186,7 @@ def test_test_connection_for_the_inbox_lists_folders_and_saves_nothing(as_olivia
     response = as_olivia.post("/settings/email/imap/test", imap_form(imap_ports[1]), htmx=True)
     page = text_of(response)
     assert response.status_code == 200 and "Connection works: nothing was sent." in page, page
-    for step in ("Connect", "Sign in", "List folders", "2: INBOX, Sent", "Open INBOX"):
+    for step in ("Connect", "Sign in", "List folders", "4: INBOX, Gesendet, Papierkorb, Sent", "Open INBOX"):
         assert step in page
     assert '<section id="imap"' in page and '<section id="smtp"' not in page
     assert saved_account(olivia) is None

@@ -6,7 +6,7 @@ import ssl
 import pytest
 
 from shutterbell import mailcheck
-from shutterbell.mailcheck import ImapSettings
+from shutterbell.mailcheck import ImapSettings, special_folder
 
 from .mailservers import PASSWORD, USERNAME, free_port, silent_server
 
@@ -35,7 +35,8 @@ def test_a_good_login_lists_folders_and_counts_the_inbox(bare_ctx, server, trust
     for result in (check_imap(settings(imaps), context=trusting),
                    check_imap(settings(starttls, security="starttls"), context=trusting)):
         assert result.ok, result.as_dict()
-        assert result.steps[-1].name == "inbox" and result.steps[-1].detail == "1"
+        inbox_step = next(step for step in result.steps if step.name == "inbox")
+        assert inbox_step.detail == "1"
 
 
 @pytest.mark.parametrize("overrides, port_kind, cause", [
@@ -73,7 +74,24 @@ def test_the_folders_to_sync_must_exist(bare_ctx, server, trusting):
     (_, imaps), _ = server
     found = check_imap(settings(imaps, folders=("inbox", "Sent")), context=trusting)
     assert found.ok, found.as_dict()
-    assert [s.detail for s in found.steps if s.name == "folders"] == ["2: INBOX, Sent"]
+    assert [s.detail for s in found.steps if s.name == "folders"] == ["4: INBOX, Gesendet, Papierkorb, Sent"]
+    # the Sent folder flagged \\Sent (RFC 6154) is read too, whatever it is called
+    assert [s.detail for s in found.steps if s.name == "sync_folders"] == ["inbox, Sent, Gesendet"]
     missing = check_imap(settings(imaps, folders=("INBOX", "Sent Items")), context=trusting)
     assert missing.diagnosis.key == "folder_not_found" and missing.steps[-1].name == "sync_folders"
     assert "Sent Items" in missing.diagnosis.detail
+
+
+def test_special_folders_are_found_by_flag_or_else_by_the_names_providers_give_them():
+    """As servers answer LIST: Microsoft 365 without SPECIAL-USE flags, a Courier host under
+    "INBOX.", a Polish host with a \\Noselect parent, and a server whose flag wins over a name."""
+    microsoft = [((b"\\HasNoChildren",), b"/", "Inbox"), ((b"\\HasNoChildren",), b"/", "Sent Items"),
+                 ((b"\\HasNoChildren",), b"/", "Deleted Items")]
+    courier = [((b"\\HasChildren",), b".", "INBOX"), ((b"\\HasNoChildren",), b".", "INBOX.Gesendete Objekte"),
+               ((b"\\HasNoChildren",), b".", "INBOX.Papierkorb")]
+    polish = [((b"\\Noselect",), b"/", "Wysłane"), ((), b"/", "Wysłane/Elementy wysłane"), ((), b"/", "Kosz")]
+    flagged = [((), b"/", "Sent"), ((b"\\sent",), b"/", "Postausgang")]
+    assert [special_folder(found, b"\\Sent") for found in (microsoft, courier, polish, flagged)] == [
+        "Sent Items", "INBOX.Gesendete Objekte", "Wysłane/Elementy wysłane", "Postausgang"]
+    assert [special_folder(found, b"\\Trash") for found in (microsoft, courier, polish, flagged)] == [
+        "Deleted Items", "INBOX.Papierkorb", "Kosz", None]

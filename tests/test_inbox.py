@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from imapclient import IMAPClient
 
-from shutterbell import contacts, customers, inbox, jobs, mailsettings
+from shutterbell import contacts, customers, inbox, jobs, mail_bodies, mailsettings
 from shutterbell.extensions import db
 from shutterbell.models import MailCopy, MailItem
 
@@ -16,6 +16,7 @@ from .mailservers import PASSWORD, USERNAME
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 STUDIO = "hallo@lichtblick.example"
+FOLDERS = ("INBOX", "Sent", "Gesendet", "Papierkorb")  # the last two flagged \\Sent and \\Trash
 
 
 def mail(message_id, sender, to, subject, body, extra=b""):
@@ -39,7 +40,7 @@ def mailbox(configure, imap_ports, certificate):
     client = IMAPClient("127.0.0.1", imap_ports[1], ssl=True, ssl_context=mailsettings.tls_context())
     client.login(USERNAME, PASSWORD)
     before = {}
-    for folder in ("INBOX", "Sent"):
+    for folder in FOLDERS:
         client.select_folder(folder)
         before[folder] = set(client.search(["ALL"]))
 
@@ -47,7 +48,7 @@ def mailbox(configure, imap_ports, certificate):
         client.append(folder, raw, msg_time=T0)
 
     yield put, client
-    for folder in ("INBOX", "Sent"):
+    for folder in FOLDERS:
         client.select_folder(folder)
         added = [uid for uid in client.search(["ALL"]) if uid not in before[folder]]
         if added:
@@ -119,7 +120,7 @@ def test_a_second_sync_reads_only_what_is_new_and_a_renumbered_folder_doubles_no
     first = inbox.sync(account, T0)
     assert inbox.sync(account, T0) == 0  # nothing new
     put("Archiv", mail("<a2@example.com>", "archiv@example.com", STUDIO, "Zwei", b"Content-Type: text/plain\r\n\r\n2\r\n"))
-    assert inbox.sync(account, T0) == 1
+    assert inbox.sync(account, T0) == 1, (account.imap_failure_cause, account.imap_failure_detail)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(MailItem))
 
     client.delete_folder("Archiv")  # recreated: a new UIDVALIDITY, the same mail
@@ -310,3 +311,135 @@ def test_odd_mail_a_batch_read_twice_the_app_s_own_account_mail_and_an_erased_pe
     assert account.imap_failing_since is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MailItem)) == total  # nothing doubled
     assert inbox.mail_of(olivia.studio.id, ["erika@example.com"]) == []  # and Erika stays erased
+
+
+def uid_of(client, folder: str, message_id: str, readonly: bool = True) -> list[int]:
+    client.select_folder(folder, readonly=readonly)
+    return client.search(["HEADER", "Message-ID", message_id])
+
+
+def item_of(message_id: str) -> MailItem | None:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(MailItem).where(MailItem.message_id == message_id))
+
+
+@pytest.mark.parametrize("condstore", [True, False], ids=["condstore", "all-flags"])
+def test_what_the_studio_does_in_its_own_mail_client_shows_after_the_next_sync(olivia, account, mailbox,
+                                                                             monkeypatch, condstore):
+    """Read in Thunderbird, moved to another synced folder, deleted: the app follows. The Sent
+    folder is read though only INBOX is configured: the server flags it \\\\Sent (Dovecot's
+    "Gesendet", as German providers name it). With CONDSTORE only changed flags are fetched;
+    servers without it (Microsoft 365) have every stored UID's flags read again."""
+    if not condstore:
+        monkeypatch.setattr(inbox, "_enable_condstore", lambda client: False)
+    put, client = mailbox
+    account.imap_folders = "INBOX, Archiv"
+    db.session.commit()
+    client.create_folder("Archiv")
+    text = "Content-Type: text/plain; charset=utf-8\r\n\r\nDie Abzüge kosten 12,50 €.\r\n".encode()
+    for n in (1, 2, 3):
+        put("INBOX", mail(f"<t{n}@example.de>", "Grzegorz Brzęczyszczykiewicz <grzegorz@example.pl>", STUDIO,
+                          f"Zamówienie {n} – Abzüge", text))
+    put("Gesendet", mail("<s1@lichtblick.example>", STUDIO, "grzegorz@example.pl", "Re: Zamówienie 1 – Abzüge",
+                         "Content-Type: text/plain; charset=utf-8\r\n\r\nDziękujemy! 📸\r\n".encode(),
+                         extra=b"In-Reply-To: <t1@example.de>\r\n"))
+    inbox.sync(account, T0)
+    assert sorted(subjects(inbox.mail_of(olivia.studio.id, ["grzegorz@example.pl"]))) == [
+        "Re: Zamówienie 1 – Abzüge", "Zamówienie 1 – Abzüge", "Zamówienie 2 – Abzüge", "Zamówienie 3 – Abzüge"]
+    moved = item_of("<t2@example.de>")
+    moved_id, moved.body_text = moved.id, "kept text"
+    db.session.commit()
+    assert item_of("<t1@example.de>").seen is False
+
+    client.add_flags(uid_of(client, "INBOX", "<t1@example.de>", False), [b"\\Seen"])  # read in the mail client
+    client.move(uid_of(client, "INBOX", "<t2@example.de>", False), "Archiv")
+    client.delete_messages(uid_of(client, "INBOX", "<t3@example.de>", False))
+    client.expunge()
+    assert inbox.sync(account, T0) == 0  # nothing new: the same mail, changed
+
+    assert item_of("<t1@example.de>").seen is True
+    assert item_of("<t3@example.de>") is None  # deleted on the server
+    archived = item_of("<t2@example.de>")  # moved: the same item, its kept text, in its new folder
+    assert (archived.id, archived.body_text) == (moved_id, "kept text")
+    assert [copy.name for copy in mail_bodies.copies_of(archived)] == ["Archiv"]
+
+    client.remove_flags(uid_of(client, "INBOX", "<t1@example.de>", False), [b"\\Seen"])  # and unread again
+    inbox.sync(account, T0)
+    assert item_of("<t1@example.de>").seen is False
+
+
+def test_read_move_and_delete_in_the_app_do_the_same_on_the_server(olivia, account, mailbox, as_sam):
+    from .conftest import text_of
+
+    put, client = mailbox
+    account.imap_folders = "INBOX, Archiv"
+    db.session.commit()
+    client.create_folder("Archiv")
+    juergen = contacts.save(olivia.studio, None, contacts.ContactInput("Jürgen Weiß", emails=["juergen@example.com"]))
+    put("INBOX", mail("<m1@example.com>", "juergen@example.com", STUDIO, "Hochzeit in Köln",
+                      "Content-Type: text/plain; charset=utf-8\r\n\r\nWir freuen uns sehr!\r\n".encode()))
+    inbox.sync(account, T0)
+    item = item_of("<m1@example.com>")
+    page = text_of(as_sam.get(f"/contacts/mail/{item.id}"))
+    assert "Mark as read" in page and "Archiv" in page and "Jürgen Weiß" in page  # the way back to him
+
+    assert as_sam.post(f"/contacts/mail/{item.id}/seen", {"seen": "1"}).status_code == 302
+    assert item_of("<m1@example.com>").seen is True
+    assert all(b"\\Seen" in f for f in client.get_flags(uid_of(client, "INBOX", "<m1@example.com>")).values())
+    as_sam.post(f"/contacts/mail/{item.id}/seen", {"seen": "0"})
+    assert all(b"\\Seen" not in f for f in client.get_flags(uid_of(client, "INBOX", "<m1@example.com>")).values())
+    assert "Mark as read" in text_of(as_sam.get(f"/contacts/mail/{item.id}"))
+
+    refused = as_sam.post(f"/contacts/mail/{item.id}/move", {"folder": "Papierkorb"}, follow_redirects=True)
+    assert "did not take the change" in text_of(refused)  # only synced folders: elsewhere it would vanish here
+    assert uid_of(client, "INBOX", "<m1@example.com>")
+    assert as_sam.post(f"/contacts/mail/{item.id}/move", {"folder": "Archiv"}).status_code == 302
+    assert not uid_of(client, "INBOX", "<m1@example.com>") and uid_of(client, "Archiv", "<m1@example.com>")
+    inbox.sync(account, T0)  # the one the move started, run here
+    assert [copy.name for copy in mail_bodies.copies_of(item_of("<m1@example.com>"))] == ["Archiv"]
+    assert item_of("<m1@example.com>").id == item.id
+
+    item_id = item.id
+    assert as_sam.post(f"/contacts/mail/{item.id}/delete").headers["Location"].endswith(f"/contacts/{juergen.id}")
+    assert item_of("<m1@example.com>") is None
+    assert not uid_of(client, "Archiv", "<m1@example.com>") and uid_of(client, "Papierkorb", "<m1@example.com>")
+    inbox.sync(account, T0)
+    assert item_of("<m1@example.com>") is None  # the Trash is not synced: it stays gone here
+    assert as_sam.post(f"/contacts/mail/{item_id}/seen", {"seen": "1"}).status_code == 404
+
+
+def test_a_connection_dropped_mid_sync_resumes_with_nothing_missing_or_doubled(olivia, account, mailbox, imap_ports,
+                                                                              monkeypatch):
+    """The server's process for the sync's connection is killed after the first batch: what was
+    committed stays, the banner says the inbox failed, and the next sync reads the rest once."""
+    import os
+    import signal
+
+    import psutil
+
+    put, _ = mailbox
+    text = "Content-Type: text/plain; charset=utf-8\r\n\r\nÀ bientôt, Hélène\r\n".encode()
+    for n in range(1, 8):
+        put("INBOX", mail(f"<d{n}@example.fr>", "Hélène Dubois <helene@example.fr>", STUDIO, f"Séance photo n°{n}", text))
+    monkeypatch.setattr(inbox, "BATCH", 2)
+    fetch = inbox._fetch
+
+    def fetch_after_the_server_died(client, uids):
+        if uids[0] > 2:  # the first batch is committed: kill whatever serves this connection
+            port = client.socket().getsockname()[1]
+            for connection in psutil.net_connections("tcp"):
+                if connection.raddr and connection.raddr.port == port and connection.laddr.port == imap_ports[1]:
+                    os.kill(connection.pid, signal.SIGKILL)
+        return fetch(client, uids)
+
+    monkeypatch.setattr(inbox, "_fetch", fetch_after_the_server_died)
+    inbox.sync(account, T0)
+    assert account.imap_failing_since is not None
+    assert subjects(inbox.mail_of(olivia.studio.id, ["helene@example.fr"])) == ["Séance photo n°1"]  # batch 1 kept
+    monkeypatch.setattr(inbox, "_fetch", fetch)
+    assert inbox.sync(account, T0) == 6
+    assert account.imap_failing_since is None
+    theirs = inbox.mail_of(olivia.studio.id, ["helene@example.fr"])
+    assert sorted(subjects(theirs)) == [f"Séance photo n°{n}" for n in range(1, 8)]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MailCopy).where(
+        MailCopy.item_id.in_([item.id for item in theirs]))) == 7

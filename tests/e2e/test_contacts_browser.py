@@ -218,3 +218,61 @@ def test_a_hostile_mail_runs_nothing_and_loads_no_tracker_until_asked(page_for, 
         client.delete_messages(client.search(["HEADER", "Message-ID", "<browser@example.pl>"]))
         client.expunge()
         client.logout()
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_a_conversation_reads_as_one_and_a_mail_is_filed_and_deleted_on_the_server(
+        page_for, live_server, owner, imap_ports, certificate, monkeypatch, viewport, size):
+    """Her question, the studio's answer (in the server's \\Sent folder, "Gesendet") and her thanks
+    are one conversation on her page; staff mark the thanks read, then delete it to the Trash."""
+    from ..test_inbox import mail
+
+    app, base_url = live_server
+    who, studio = f"Hélène Dubois <helene-{size}@example.fr>", "hallo@lichtblick.example"
+    signed_up(app, owner, [("Hélène", "Dubois", f"helene-{size}@example.fr")], f"Mariage {size}")
+    text = "Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n"
+    first, answer, thanks = (f"<{n}-{size}@example.fr>" for n in ("q", "a", "t"))
+    client = mailbox_client(imap_ports, certificate)
+    client.append("INBOX", mail(first, who, studio, "Photos du mariage ?", text.format("Quand ? 📸").encode()))
+    client.append("Gesendet", mail(answer, studio, f"helene-{size}@example.fr", "Re: Photos du mariage ?",
+                                   text.format("Vendredi, versprochen!").encode(),
+                                   extra=f"In-Reply-To: {first}\r\nReferences: {first}\r\n".encode()
+                                   ).replace(b"08:00:00", b"08:30:00"))
+    client.append("INBOX", mail(thanks, who, studio, "Re: Photos du mariage ?", text.format("Merci beaucoup, à vendredi").encode(),
+                                extra=f"In-Reply-To: {answer}\r\nReferences: {first} {answer}\r\n".encode()
+                                ).replace(b"08:00:00", b"09:15:00"))
+    try:
+        assert synced(app, owner, imap_ports, monkeypatch, certificate) >= 3
+        page = page_for(viewport)
+        page.goto(f"{base_url}/contacts/?q=helene-{size}")
+        page.get_by_role("link", name="Hélène Dubois").click()
+        conversation = page.get_by_role("region", name="From your mailbox").locator(".threads > li")
+        expect(conversation).to_have_count(1)  # three mails, one conversation, the latest on top
+        expect(conversation.first).to_contain_text("Merci beaucoup, à vendredi")
+        conversation.first.get_by_text("2 earlier messages in this conversation").click()
+        expect(conversation.first.get_by_role("group").get_by_role("link", name="Photos du mariage ?",
+                                                                     exact=True)).to_be_visible()
+        check_layout(page)
+        screenshot(page, f"contact-conversation-{size}")
+
+        conversation.first.get_by_role("link", name="Re: Photos du mariage ?").first.click()
+        expect(page.get_by_role("region", name="This conversation").locator("li")).to_have_count(3)
+        page.get_by_role("button", name="Mark as read").click()
+        expect(page.get_by_text("Marked as read.")).to_be_visible()
+        expect(page.get_by_role("button", name="Mark as unread")).to_be_visible()
+        check_layout(page)
+        screenshot(page, f"contact-mail-actions-{size}")
+        client.select_folder("INBOX", readonly=True)
+        assert all(b"\\Seen" in f for f in client.get_flags(client.search(["HEADER", "Message-ID", thanks])).values())
+        page.get_by_role("button", name="Delete").click()
+        expect(page.get_by_text("Deleted: the mail is in your mailbox’s Trash.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Hélène Dubois")).to_be_visible()  # back on her page
+        client.select_folder("Papierkorb", readonly=True)
+        assert client.search(["HEADER", "Message-ID", thanks])
+        assert page.js_errors == []
+    finally:
+        for folder in ("INBOX", "Gesendet", "Papierkorb"):
+            client.select_folder(folder)
+            client.delete_messages(client.search(["HEADER", "Message-ID", f"-{size}@example.fr"]))
+            client.expunge()
+        client.logout()

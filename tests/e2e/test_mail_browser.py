@@ -88,7 +88,7 @@ def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_ser
     inbox.get_by_label("Password").fill(PASSWORD)  # another server than a provider's pair: typed once
     inbox.get_by_role("button", name="Test connection").click()
     expect(inbox.get_by_text("Connection works: nothing was sent.")).to_be_visible()
-    expect(inbox.get_by_text("2: INBOX, Sent")).to_be_visible()
+    expect(inbox.get_by_text("4: INBOX, Gesendet, Papierkorb, Sent")).to_be_visible()
     check_layout(page)
     screenshot(page, f"email-settings-imap-passed-{size}")
     inbox.get_by_role("button", name="Test and save").click()
