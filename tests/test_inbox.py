@@ -443,3 +443,40 @@ def test_a_connection_dropped_mid_sync_resumes_with_nothing_missing_or_doubled(o
     assert sorted(subjects(theirs)) == [f"Séance photo n°{n}" for n in range(1, 8)]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MailCopy).where(
         MailCopy.item_id.in_([item.id for item in theirs]))) == 7
+
+
+def test_the_list_line_of_each_mail_comes_from_its_first_text_wherever_it_sits(olivia, account, mailbox):
+    """The sync reads headers and the first 2 KB of the body, never the whole mail: the snippet
+    is found in nested parts, past a photo attached first, in HTML without its cut-off styles;
+    a mail without a Date is placed when the server received it, and one without a Message-ID is
+    kept too."""
+    put, _ = mailbox
+    nested = (b'Content-Type: multipart/mixed; boundary="outer"\r\n\r\nThis is a MIME message.\r\n--outer\r\n'
+              b'Content-Type: multipart/alternative; boundary="inner"\r\n\r\n--inner\r\n'
+              b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+              b"Gr=FC=DFe aus M=FCnchen\r\n--inner\r\nContent-Type: text/html\r\n\r\n<p>HTML</p>\r\n--inner--\r\n"
+              b"--outer\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+              b"JVBERi0=\r\n--outer--\r\n")
+    photo_first = (b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\nContent-Type: image/jpeg\r\n'
+                   b"Content-Disposition: attachment; filename=bild.jpg\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                   b"/9j/4AAQ\r\n--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                   + "Anbei das Foto – Łukasz".encode() + b"\r\n--m--\r\n")
+    styled = (b"Content-Type: text/html; charset=utf-8\r\n\r\n<html><head><style>p { color: red; }"
+              + b" .x { margin: 0 }" * 150 + b"</style></head><body><p>Unreachable</p></body></html>\r\n")
+    undated = (b"Message-ID: <undated@example.com>\r\nFrom: ohne-datum@example.com\r\nTo: " + STUDIO.encode()
+               + b"\r\nSubject: Ohne Datum\r\nContent-Type: text/plain\r\n\r\nHallo\r\n")
+    no_id = (b"From: keine-id@example.com\r\nTo: " + STUDIO.encode() + b"\r\nSubject: Ohne ID\r\n"
+             b"Date: Tue, 03 Mar 2026 10:00:00 +0100\r\n\r\nHallo\r\n")
+    put("INBOX", mail("<nested@example.de>", "nested@example.de", STUDIO, "Verschachtelt", nested))
+    put("INBOX", mail("<photo@example.pl>", "photo@example.pl", STUDIO, "Foto", photo_first))
+    put("INBOX", mail("<styled@example.fr>", "styled@example.fr", STUDIO, "Stil", styled))
+    put("INBOX", undated)
+    put("INBOX", no_id)
+    inbox.sync(account, T0)
+    assert item_of("<nested@example.de>").snippet == "Grüße aus München"
+    assert item_of("<photo@example.pl>").snippet == "Anbei das Foto – Łukasz"
+    assert item_of("<styled@example.fr>").snippet == ""  # the styles, cut off, are no text to show
+    assert item_of("<undated@example.com>").sent_at == T0  # when the server received it
+    kept = inbox.mail_of(olivia.studio.id, ["keine-id@example.com"])
+    assert [(m.subject, m.sent_at) for m in kept] == [("Ohne ID", datetime(2026, 3, 3, 9, 0, tzinfo=timezone.utc))]
+    assert inbox.sync(account, T0) == 0  # and it is not read again
