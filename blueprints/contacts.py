@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from shutterbell import contacts, inbox, mail_actions, mail_bodies, mailsettings, queue
+from shutterbell import contacts, correspondence, inbox, mail_actions, mail_bodies, mailsettings, outbox, queue
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 from shutterbell.validation import Invalid
 
 from .access import current_studio, db_int, or_404, part_of_page_wanted, redirect_after_post, render_form
-from .forms import ContactForm, MergeForm, problems_shown_on
+from .forms import ContactForm, MergeForm, WriteForm, problems_shown_on
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 TABS = ("mail", "jobs", "details")
@@ -70,6 +70,26 @@ def show(contact_id: int):
                        messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
                        merge_query=merge_query, mail=mail, threads=inbox.threads(mail),
                        own_address=_own_address())
+
+
+@bp.route("/<int:contact_id>/write", methods=["GET", "POST"])
+@login_required
+def write(contact_id: int):
+    """An email to the contact, by hand; ``?reply=<mail>`` answers a synced mail, quoted below."""
+    contact = or_404(contacts.get(current_studio(), contact_id))
+    account = mailsettings.account_of(current_studio())
+    answering = None
+    if request.args.get("reply"):
+        answering = or_404(inbox.get(current_studio().id, request.args.get("reply", type=db_int) or 0))
+    draft = correspondence.reply_draft(contact, answering, account) if answering and request.method == "GET" else None
+    form = WriteForm(contact=contact, draft=draft)
+    if form.validate_on_submit():
+        with problems_shown_on(form):
+            message = correspondence.send(current_studio(), contact, form.to_draft(), utcnow())
+            outbox.dispatch_now([message.id])
+            flash(_("Your email to %(name)s is on its way.", name=contact.name), "success")
+            return redirect_after_post(url_for(".show", contact_id=contact.id))
+    return render_form("contacts/write.html", form, contact=contact, answering=answering, account=account)
 
 
 def _others(contact, query: str) -> list[tuple[int | None, str]]:

@@ -17,8 +17,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import (accounts, channels, composer, contacts, customers, deliverability, jobs, mailsettings, messages,
-                         profiles, scheduling, templating, triggers)
+from shutterbell import (accounts, channels, composer, contacts, correspondence, customers, deliverability, jobs,
+                         mailsettings, messages, profiles, scheduling, templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.validation import Invalid
@@ -526,6 +526,24 @@ class ContactForm(FlaskForm):
         return contacts.ContactInput(
             name=self.name.data or "", kind=self.kind.data or "", emails=(self.emails.data or "").split(),
             phone=self.phone.data or "", company=self.company.data or "", notes=self.notes.data or "")
+
+
+class WriteForm(FlaskForm):
+    """An email to a contact, by hand; the domain checks the address and lengths (``correspondence``)."""
+
+    to = SelectField(_l("To"))
+    subject = StringField(_l("Subject"))
+    body = TextAreaField(_l("Message"), description=_l("Sent as you write it, from your studio’s address, "
+                                                       "without an unsubscribe link: a personal email."))
+    reply_to = HiddenField(filters=[lambda v: int(v) if v and str(v).isdigit() else None])
+
+    def __init__(self, *args, contact, draft=None, **kwargs):
+        super().__init__(*args, obj=draft, **kwargs)
+        self.to.choices = [(a.address, a.address) for a in contact.addresses]
+
+    def to_draft(self) -> correspondence.Draft:
+        return correspondence.Draft(self.to.data or "", self.subject.data or "", self.body.data or "",
+                                    self.reply_to.data)
 
 
 class MergeForm(FlaskForm):

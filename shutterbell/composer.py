@@ -173,9 +173,11 @@ def _header(value: str) -> str | Header:
 
 def build_email(message: Message, account: MailAccount, unsubscribe: str, studio_name: str,
                 now: datetime, eight_bit: bool = False, untrusted: tuple[str, ...] = ()) -> MIMEMultipart:
-    """multipart/alternative (text + HTML from the same text) with List-Unsubscribe (RFC 8058).
-    Send it as bytes (``as_bytes``), with BODY=8BITMIME when ``eight_bit``. ``untrusted`` are the
-    customer's own values in the text: they never become links.
+    """multipart/alternative (text + HTML from the same text) with List-Unsubscribe (RFC 8058);
+    an email staff wrote by hand (``unsubscribe`` "") is personal: no unsubscribe, not marked as
+    automatic, and a reply carries its thread. Send it as bytes (``as_bytes``), with BODY=8BITMIME
+    when ``eight_bit``. ``untrusted`` are the customer's own values in the text: they never become
+    links.
 
     The compat32 MIME classes: measured here, they build a message about 2.5x faster than
     ``EmailMessage`` with the default policy, and the worker builds one per recipient."""
@@ -187,9 +189,13 @@ def build_email(message: Message, account: MailAccount, unsubscribe: str, studio
     mime["Message-ID"] = safe_header(message.message_id)
     if account.reply_to:
         mime["Reply-To"] = safe_header(account.reply_to)
-    mime["List-Unsubscribe"] = f"<{safe_header(unsubscribe)}>"
-    mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mime["Auto-Submitted"] = "auto-generated"
+    if message.references:
+        mime["In-Reply-To"] = safe_header(message.references.split()[-1])
+        mime["References"] = safe_header(message.references)
+    if unsubscribe:
+        mime["List-Unsubscribe"] = f"<{safe_header(unsubscribe)}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        mime["Auto-Submitted"] = "auto-generated"
     mime.attach(text_part(message.body, "plain", eight_bit))
     mime.attach(text_part(_html_document(message.body, untrusted), "html", eight_bit))
     return mime

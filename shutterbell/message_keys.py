@@ -6,8 +6,8 @@ once, whatever runs twice. The occurrence is what makes one message per customer
 or ``date:{job attribute}:{ISO date}`` (moving the date is a new occurrence). Messages of no
 notification have keys of their own: ``confirm:{customer}`` (the double opt-in email;
 ``confirm:{customer}:{n}`` when sent again), ``resubscribe:{customer}:{n}`` (asking someone who
-unsubscribed to confirm they want emails again) and ``oneoff:{batch}:{customer}`` (a one-off
-message).
+unsubscribed to confirm they want emails again), ``oneoff:{batch}:{customer}`` (a one-off
+message) and ``personal:{token}`` (an email staff wrote to a contact by hand).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ _PREFIX = {Occurrence.REGISTRATION: "registration", Occurrence.ORDER: "order", O
 _KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
 _CONFIRMATION = "confirm:"
 _RESUBSCRIBE = "resubscribe:"
+_PERSONAL = "personal:"
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,11 @@ def is_resubscription(key: str) -> bool:
 
 def one_off(batch: str, customer_id: int) -> str:
     return f"oneoff:{batch}:{customer_id}"
+
+
+def personal(token: str) -> str:
+    return f"{_PERSONAL}{token}"
+
+
+def is_personal(key: str) -> bool:
+    return key.startswith(_PERSONAL)

@@ -593,6 +593,8 @@ class Message(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(300), default="")
     body: Mapped[str] = mapped_column(sa.Text, default="")  # plain text; the HTML part is made from it
     message_id: Mapped[str] = mapped_column(sa.String(255), default="")  # the same on every retry
+    # A reply's References (RFC 5322), the mail it answers last: its In-Reply-To. "" for the rest.
+    references: Mapped[str] = mapped_column(sa.String(1000), default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(sa.String(20), default="scheduled")
     attempts: Mapped[int] = mapped_column(default=0)

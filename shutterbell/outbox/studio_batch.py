@@ -2,6 +2,8 @@
 made message is still wanted at send time, and its text, written once."""
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
@@ -45,10 +47,17 @@ class StudioBatch:
             if order.cancelled_at is None:
                 self.buyers.add(order.customer_id)
 
+    @functools.cached_property
+    def erased(self) -> set[str]:
+        """Addresses of people erased on request (read only for a batch with personal mail)."""
+        return suppression.erased_addresses(self.studio.id)
+
     def why_not(self, message: Message) -> str:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
         a job whose profile changed or was archived: skipped with the reason, never sent."""
         customer = message.customer
+        if message_keys.is_personal(message.key):  # written by hand to a contact: their own answer
+            return _("The person's data was erased.") if message.recipient in self.erased else ""
         if customer is None:
             return customer_removed()
         if customer.erased_at is not None:

@@ -276,3 +276,47 @@ def test_a_conversation_reads_as_one_and_a_mail_is_filed_and_deleted_on_the_serv
             client.delete_messages(client.search(["HEADER", "Message-ID", f"-{size}@example.fr"]))
             client.expunge()
         client.logout()
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_staff_reply_to_a_client_from_her_mail(page_for, live_server, owner, imap_ports, certificate, monkeypatch,
+                                               viewport, size):
+    """Reply opens the form with "Re:" and her words quoted; a mistake keeps what was typed; the
+    sent reply waits in the outbox and shows on her page."""
+    from ..test_inbox import mail
+
+    app, base_url = live_server
+    address = f"zofia-{size}@example.pl"
+    signed_up(app, owner, [("Zofia", "Łukasiewicz", address)], f"Komunia {size}")
+    client = mailbox_client(imap_ports, certificate)
+    client.append("INBOX", mail(f"<z-{size}@example.pl>", f"Zofia Łukasiewicz <{address}>", "hallo@lichtblick.example",
+                                "Zdjęcia z komunii", "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                                "Dzień dobry, kiedy będą zdjęcia?\r\n".encode()))
+    try:
+        synced(app, owner, imap_ports, monkeypatch, certificate)
+        page = page_for(viewport)
+        page.goto(f"{base_url}/contacts/?q=zofia-{size}")
+        page.get_by_role("link", name="Zofia Łukasiewicz").click()
+        page.get_by_role("link", name="Zdjęcia z komunii").click()
+        page.get_by_role("link", name="Reply").click()
+        expect(page.get_by_label("Subject")).to_have_value("Re: Zdjęcia z komunii")
+        expect(page.get_by_label("Message")).to_have_value(re.compile("> Dzień dobry, kiedy będą zdjęcia\\?"))
+        page.get_by_label("Message").press("Control+Home")
+        page.get_by_label("Message").type("W piątek! Odbitki 12,50 € 📸")
+        page.get_by_label("Subject").fill("")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_text("This field is required.")).to_be_visible()
+        expect(page.get_by_label("Message")).to_have_value(re.compile("^W piątek! Odbitki 12,50 € 📸"))  # kept
+        check_layout(page)
+        screenshot(page, f"contact-write-{size}")
+        page.get_by_label("Subject").fill("Re: Zdjęcia z komunii")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_text("Your email to Zofia Łukasiewicz is on its way.")).to_be_visible()
+        sent = page.get_by_role("region", name="Sent by Shutterbell")
+        expect(sent.get_by_role("link", name="Re: Zdjęcia z komunii")).to_be_visible()
+        assert page.js_errors == []
+    finally:
+        client.select_folder("INBOX")
+        client.delete_messages(client.search(["HEADER", "Message-ID", f"<z-{size}@example.pl>"]))
+        client.expunge()
+        client.logout()
