@@ -638,8 +638,12 @@ class ImapForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[Length(max=500)])
     folders = StringField(_l("Folders to sync"), validators=[DataRequired(), Length(max=1000)], default="INBOX",
                           filters=[_folder_list],
-                          description=_l("Separate with commas. Add your sent folder (e.g. Sent, or [Gmail]/Sent "
-                                         "Mail) to see your own replies on each contact too."))
+                          description=_l("Separate with commas. Your Sent folder is read too, whatever your "
+                                         "provider calls it: your own replies show on each contact."))
+    sent_copy = SelectField(_l("Copies of sent mail in my Sent folder"), default="auto", choices=choices([
+        ("auto", _l("Automatic")), ("always", _l("Always")), ("never", _l("Never"))]),
+        description=_l("Automatic: where your provider keeps no copy itself (Gmail and Microsoft 365 do), so "
+                       "each email Shutterbell sends is there once."))
     save_anyway = HiddenField()
 
     def __init__(self, *args, account, **kwargs):
@@ -657,6 +661,7 @@ class ImapForm(FlaskForm):
         if account.imap_host:
             self.host.data, self.port.data, self.security.data = account.imap_host, account.imap_port, account.imap_security
             self.username.data, self.folders.data = account.imap_username, account.imap_folders
+            self.sent_copy.data = account.sent_copy
             return
         preset = next((p for p in mailsettings.PRESETS.values() if p.smtp[0] == account.smtp_host), None)
         if preset is not None:
@@ -674,7 +679,8 @@ class ImapForm(FlaskForm):
     def to_input(self) -> mailsettings.ImapInput:
         return mailsettings.ImapInput(host=self.host.data, port=self.port.data, security=self.security.data,
                                       username=self.username.data or "", password=self.password.data or "",
-                                      folders=[f.strip() for f in (self.folders.data or "").split(",") if f.strip()])
+                                      folders=[f.strip() for f in (self.folders.data or "").split(",") if f.strip()],
+                                      sent_copy=self.sent_copy.data or "auto")
 
     def validate(self, extra_validators=None) -> bool:
         return super().validate(extra_validators) and _password_given(self, self._account, "imap")

@@ -171,6 +171,11 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, _HEADER_CHARSET)
 
 
+# On mail the app sends by itself (automated messages, invitations, reset links): the inbox sync
+# never stores their copies in the Sent folder. Staff's own emails to contacts belong to conversations.
+SERVICE_HEADER = "X-Shutterbell-Service"
+
+
 def build_email(message: Message, account: MailAccount, unsubscribe: str, studio_name: str,
                 now: datetime, eight_bit: bool = False, untrusted: tuple[str, ...] = ()) -> MIMEMultipart:
     """multipart/alternative (text + HTML from the same text) with List-Unsubscribe (RFC 8058);
@@ -196,12 +201,12 @@ def build_email(message: Message, account: MailAccount, unsubscribe: str, studio
         mime["List-Unsubscribe"] = f"<{safe_header(unsubscribe)}>"
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mime["Auto-Submitted"] = "auto-generated"
+        mime[SERVICE_HEADER] = "automated"  # its copy in the Sent folder is on the contact's tab already
     mime.attach(text_part(message.body, "plain", eight_bit))
     mime.attach(text_part(_html_document(message.body, untrusted), "html", eight_bit))
     return mime
 
 
-SERVICE_HEADER = "X-Shutterbell-Service"  # on invitations and reset links: the inbox sync never stores them
 
 
 def build_service_email(account: MailAccount, studio_name: str, recipient: str, subject: str, body: str,

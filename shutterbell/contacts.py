@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from . import composer, inbox, paging, suppression
+from . import composer, inbox, mailsettings, paging, suppression
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .models import Contact, ContactAddress, Customer, Job, Message, Studio
@@ -54,6 +54,7 @@ def problems(studio: Studio, data: ContactInput, contact: Contact | None = None)
     except ValueError:
         found["phone"] = str(_l("Enter a phone number, e.g. 0170 1234567 or +49 170 1234567."))
     given = [address for address in (a.strip() for a in data.emails) if address]
+    own = mailsettings.account_of(studio).from_address.lower()
     if len(given) > MAX_ADDRESSES:
         found["emails"] = str(_l("At most %(num)d addresses.", num=MAX_ADDRESSES))
     for address in given:
@@ -61,6 +62,9 @@ def problems(studio: Studio, data: ContactInput, contact: Contact | None = None)
             email = normalise_email(address)
         except ValueError:
             found.setdefault("emails", str(_l("“%(address)s” is not an email address.", address=address)))
+            continue
+        if email == own:  # every mail the studio sends would be theirs
+            found.setdefault("emails", str(_l("%(address)s is your studio’s own address.", address=email)))
             continue
         owner = of_address(studio.id, email)
         if owner is not None and (contact is None or owner.id != contact.id):

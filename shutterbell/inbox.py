@@ -200,7 +200,7 @@ class Fetched:
     seen: bool
     snippet: str
     report: bytes | None = None  # a delivery report's first bytes: for ``bounces``, not stored as mail
-    ours: bool = False  # the app's own mail about accounts (an invitation, a reset link): never stored
+    ours: bool = False  # sent by the app itself (automated, an invitation, a reset link): never stored
 
     def addresses(self) -> set[str]:
         return set().union(*self.parties.values())

@@ -1,18 +1,23 @@
 """What the app changes on the studio's server, at once: read or unread, a move to another synced
 folder, deletion to the Trash, as the studio's own mail client would. The sync shows changes made
 the other way round. Opening a mail here marks nothing read: staff reading a client's mail on the
-tablet must not change what the owner's own inbox shows as new.
+tablet must not change what the owner's own inbox shows as new. And what the app sent goes into
+the Sent folder where the provider keeps no copy itself.
 """
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
+
 import sqlalchemy as sa
 
-from . import mailcheck
+from . import diagnostics, mailcheck, mailsettings
 from .extensions import db
 from .mail_bodies import Unavailable, connected, copies_of, select
 from .models import MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
 SEEN = b"\\Seen"
+log = logging.getLogger(__name__)
 
 
 def mark_seen(item: MailItem, account: MailAccount, seen: bool) -> None:
@@ -83,3 +88,31 @@ def _forget_copy(item: MailItem, copy) -> None:
     folder_ids = sa.select(MailFolder.id).where(MailFolder.studio_id == item.studio_id, MailFolder.name == copy.name)
     db.session.execute(sa.delete(MailCopy).where(MailCopy.item_id == item.id, MailCopy.uid == copy.uid,
                                                  MailCopy.folder_id.in_(folder_ids)))
+
+
+def file_sent_copies(account: MailAccount, sent: list[bytes], timeout: float) -> int:
+    """Copies of mail the app sent (as sent, read) into the studio's Sent folder, over one
+    connection; returns how many. The mail went out already: a failure here is logged, not a
+    delivery failure, and nothing is retried."""
+    try:
+        client = mailcheck.open_imap(mailsettings.imap_settings(account), timeout, mailsettings.tls_context(),
+                                     allow_private=mailsettings.private_hosts_allowed())
+    except diagnostics.DeliveryFailure as failure:
+        log.warning("No copies of %d sent emails in studio %s's Sent folder: %s", len(sent), account.studio_id,
+                    failure.diagnosis.detail)
+        return 0
+    filed = 0
+    try:
+        folder = mailcheck.special_folder(client.list_folders(), b"\\Sent")
+        if folder is None:
+            log.warning("Studio %s's mailbox has no Sent folder to file copies in", account.studio_id)
+            return 0
+        for raw in sent:
+            client.append(folder, raw, flags=[SEEN], msg_time=datetime.now(timezone.utc))
+            filed += 1
+    except Exception:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
+        log.warning("Filing copies in studio %s's Sent folder stopped after %d", account.studio_id, filed,
+                    exc_info=True)
+    finally:
+        mailcheck.close_imap(client)
+    return filed

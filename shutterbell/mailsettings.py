@@ -23,22 +23,24 @@ class Preset:
     smtp: tuple[str, int, str]  # host, port, security
     imap: tuple[str, int, str]
     note: str = ""
+    keeps_sent: bool = False  # the provider files mail sent through its SMTP in the Sent folder itself
 
 
 APP_PASSWORD = _l("Sign in with an app password, not your normal password: turn on 2-step verification, "
                   "then create an app password in your account's security settings.")
 
 PRESETS = {
-    "gmail": Preset("Gmail", ("smtp.gmail.com", 587, "starttls"), ("imap.gmail.com", 993, "ssl"), APP_PASSWORD),
+    "gmail": Preset("Gmail", ("smtp.gmail.com", 587, "starttls"), ("imap.gmail.com", 993, "ssl"), APP_PASSWORD,
+                    keeps_sent=True),
     "google_workspace": Preset("Google Workspace", ("smtp.gmail.com", 587, "starttls"), ("imap.gmail.com", 993, "ssl"),
                                _l("Use an app password (2-step verification on). Your Workspace admin must allow "
-                                  "IMAP and app passwords for your account.")),
+                                  "IMAP and app passwords for your account."), keeps_sent=True),
     "microsoft365": Preset("Outlook / Microsoft 365", ("smtp.office365.com", 587, "starttls"),
                            ("outlook.office365.com", 993, "ssl"),
                            _l("Your Microsoft 365 admin must turn on “Authenticated SMTP” for this mailbox. "
                               "Microsoft is switching password sign-in for SMTP off for existing tenants at the "
                               "end of December 2026; until sign-in with Microsoft is available here, an SMTP "
-                              "relay service (or another provider) keeps your mail going.")),
+                              "relay service (or another provider) keeps your mail going."), keeps_sent=True),
     "yahoo": Preset("Yahoo Mail", ("smtp.mail.yahoo.com", 465, "ssl"), ("imap.mail.yahoo.com", 993, "ssl"),
                     APP_PASSWORD),
     "icloud": Preset("iCloud Mail", ("smtp.mail.me.com", 587, "starttls"), ("imap.mail.me.com", 993, "ssl"),
@@ -103,6 +105,7 @@ class ImapInput:
     username: str
     password: str  # empty: keep the saved one (or use the sending password, same username)
     folders: list[str]
+    sent_copy: str = "auto"  # MailAccount.SENT_COPY
 
 
 def check(settings: mailcheck.SmtpSettings, timeout: float, send_to: str = "") -> mailcheck.CheckResult:
@@ -234,7 +237,23 @@ def save_imap(account: MailAccount, given: ImapInput, checked_ok: bool, now: dat
     _store_password(account, "imap", given)
     account.imap_host, account.imap_port, account.imap_security = given.host, given.port, given.security
     account.imap_username, account.imap_folders = given.username, ", ".join(given.folders)
+    account.sent_copy = given.sent_copy if given.sent_copy in MailAccount.SENT_COPY else "auto"
     return _saved(account, "imap", checked_ok, now)
+
+
+def preset_of(account: MailAccount) -> Preset | None:
+    """The provider of the sending server, where it is one of the presets."""
+    return next((preset for preset in PRESETS.values() if preset.smtp[0] == account.smtp_host), None)
+
+
+def files_sent_copies(account: MailAccount) -> bool:
+    """Does the app put a copy of what it sends in the studio's Sent folder? Where the provider
+    does not already (Gmail and Microsoft 365 do), with an inbox to put it in; the owner's
+    choice overrides."""
+    if not account.imap_host or account.sent_copy == "never":
+        return False
+    preset = preset_of(account)
+    return account.sent_copy == "always" or not (preset and preset.keeps_sent)
 
 
 def remove_imap(account: MailAccount) -> None:

@@ -473,6 +473,7 @@ class MailAccount(db.Model):
     credentials are sealed (``crypto``): a dict that holds a password now and OAuth2 tokens later."""
 
     SECURITY = ("ssl", "starttls", "none")
+    SENT_COPY = ("auto", "always", "never")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), unique=True)
@@ -499,6 +500,9 @@ class MailAccount(db.Model):
     imap_username: Mapped[str] = mapped_column(sa.String(254), default="")
     imap_credentials: Mapped[str | None] = mapped_column(sa.Text)  # sealed; None: the sending password
     imap_folders: Mapped[str] = mapped_column(sa.String(1000), default="INBOX")  # comma-separated
+    # A copy of what the app sends into the Sent folder: "auto" (where the provider keeps none),
+    # "always" or "never" (``mailsettings.files_sent_copies``).
+    sent_copy: Mapped[str] = mapped_column(sa.String(10), default="auto")
     imap_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the inbox sync fails on the account; the owner sees the "Inbox sync" banner.
     imap_failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

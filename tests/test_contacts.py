@@ -2,7 +2,7 @@
 twice; the list, a contact's page, merge and erasure, on SQLite and PostgreSQL."""
 import sqlalchemy as sa
 
-from shutterbell import contacts, customers, jobs, suppression
+from shutterbell import contacts, customers, jobs, mailsettings, suppression
 from shutterbell.extensions import db
 from shutterbell.models import Contact, ContactAddress, Customer, Suppression, utcnow
 
@@ -63,6 +63,12 @@ def test_staff_add_a_vendor_and_bad_input_comes_back_with_field_errors(olivia, a
     assert "Enter a phone number" in page and "Druckerei Łódź Sp. z o.o." in page  # nothing typed is lost
     clash = text_of(as_sam.post("/contacts/new", contact_form(emails="Anna@Example.com")))
     assert "anna@example.com belongs to Anna Schmidt already." in clash
+    account = mailsettings.account_of(olivia.studio)
+    account.from_address = "hallo@lichtblick.example"
+    db.session.add(account)
+    db.session.commit()
+    own = text_of(as_sam.post("/contacts/new", contact_form(emails="Hallo@Lichtblick.example")))
+    assert "hallo@lichtblick.example is your studio’s own address." in own.replace("&#8217;", "’")
     assert as_sam.post("/contacts/new", contact_form()).status_code == 302
     vendor = contacts.of_address(olivia.studio.id, "rechnung@lodz.example")
     assert (vendor.kind, vendor.phone, [a.address for a in vendor.addresses]) == (

@@ -198,11 +198,12 @@ def test_the_inbox_can_use_the_sending_password_at_the_same_provider(as_olivia, 
     monkeypatch.setitem(mailsettings.PRESETS, "test", mailsettings.Preset(
         "Test", ("127.0.0.1", smtp_port, "starttls"), ("127.0.0.1", imap_ports[1], "ssl")))
     as_olivia.post("/settings/email/smtp", form(smtp_port))
-    response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], password=""))
+    response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], password="", sent_copy="never"))
     assert response.status_code == 302, text_of(response)
     account = saved_account(olivia)
     assert (account.imap_host, account.imap_port, account.imap_folders) == ("127.0.0.1", imap_ports[1], "INBOX, Sent")
     assert account.imap_credentials is None and account.imap_checked_at is not None
+    assert account.sent_copy == "never"  # the owner's choice over the provider's default
     assert mailsettings.imap_settings(account).password == PASSWORD
     # Another username needs its own password.
     response = as_olivia.post("/settings/email/imap", imap_form(imap_ports[1], username="other", password=""))

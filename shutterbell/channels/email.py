@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from .. import composer, diagnostics, mailcheck, mailsettings
+from .. import composer, diagnostics, mail_actions, mailcheck, mailsettings
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Customer, MailAccount, Message, Studio
@@ -49,17 +49,23 @@ class Email(Channel):
 
 class SmtpSession:
     """One connection to the studio's server for a whole batch, opened on the first message and
-    opened again after a failure closed it. smtplib's debug output stays off (it logs AUTH)."""
+    opened again after a failure closed it. smtplib's debug output stays off (it logs AUTH).
+    Where the studio's provider keeps no copy of what it sends, the batch's sent mail goes into
+    the Sent folder at the end, over one IMAP connection."""
 
     def __init__(self, account: MailAccount, context: ssl.SSLContext, timeout: float = 30.0):
         self.account, self.context, self.timeout = account, context, timeout
         self.client: smtplib.SMTP | None = None
+        self.sent: list[bytes] | None = [] if mailsettings.files_sent_copies(account) else None
 
     def __enter__(self) -> SmtpSession:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+        if self.sent:
+            mail_actions.file_sent_copies(self.account, self.sent, self.timeout)
+            self.sent = []
 
     def close(self) -> None:
         mailcheck.quit_smtp(self.client)
@@ -90,8 +96,9 @@ class SmtpSession:
                                     eight_bit=self.client.has_extn("8bitmime"),
                                     untrusted=composer.typed_by_customer(message.customer))
         options = ["BODY=8BITMIME"] if composer.needs_eight_bit(mime) else []
+        wire = composer.wire_bytes(mime)
         try:
-            self.client.sendmail(self.account.from_address, [message.recipient], composer.wire_bytes(mime), options)
+            self.client.sendmail(self.account.from_address, [message.recipient], wire, options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {text.decode('utf-8', 'replace')}", code), "rcpt")
@@ -105,6 +112,8 @@ class SmtpSession:
             self.client = None
             raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["temporary_server_error"],
                                                     f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
+        if self.sent is not None:
+            self.sent.append(wire)
 
     def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
         try:
