@@ -80,11 +80,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_template_filter(_breakable, "breakable")
     _configure_sqlite(app)
 
-    from blueprints import (api, auth, contacts, customers, email_settings, imports, jobs, main, orders, outbox, profiles,
-                            public, studio, suppressions, tokens, users)
+    from blueprints import (api, auth, contacts, customers, email_settings, imports, jobs, mail_templates, main, orders,
+                            outbox, profiles, public, studio, suppressions, tokens, users)
 
-    for blueprint in (api.bp, auth.bp, contacts.bp, customers.bp, email_settings.bp, imports.bp, jobs.bp, main.bp, orders.bp,
-                      outbox.bp, profiles.bp, public.bp, studio.bp, suppressions.bp, tokens.bp, users.bp):
+    for blueprint in (api.bp, auth.bp, contacts.bp, customers.bp, email_settings.bp, imports.bp, jobs.bp,
+                      mail_templates.bp, main.bp, orders.bp, outbox.bp, profiles.bp, public.bp, studio.bp,
+                      suppressions.bp, tokens.bp, users.bp):
         app.register_blueprint(blueprint)
     # htmx comes from the npm registry (package-lock.json), served straight from node_modules.
     app.register_blueprint(Blueprint("vendor", __name__, static_folder="node_modules/htmx.org/dist",

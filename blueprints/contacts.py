@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from shutterbell import contacts, correspondence, inbox, mail_actions, mail_bodies, mailsettings, outbox, queue
+from shutterbell import (contacts, correspondence, inbox, mail_actions, mail_bodies, mail_templates, mailsettings,
+                         outbox, queue, templating)
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 from shutterbell.validation import Invalid
@@ -83,6 +84,9 @@ def write(contact_id: int):
     if request.args.get("reply"):
         answering = or_404(inbox.get(current_studio().id, request.args.get("reply", type=db_int) or 0))
     draft = correspondence.reply_draft(contact, answering, account) if answering and request.method == "GET" else None
+    template = mail_templates.get(current_studio(), request.args.get("template", 0, type=db_int) or 0)
+    if template is not None and request.method == "GET":
+        draft = _from_template(contact, template, draft)
     form = WriteForm(contact=contact, draft=draft)
     if form.validate_on_submit():
         with problems_shown_on(form):
@@ -90,7 +94,20 @@ def write(contact_id: int):
             outbox.dispatch_now([message.id])
             flash(_("Your email to %(name)s is on its way.", name=contact.name), "success")
             return redirect_after_post(url_for(".show", contact_id=contact.id))
-    return render_form("contacts/write.html", form, contact=contact, answering=answering, account=account)
+    return render_form("contacts/write.html", form, contact=contact, answering=answering, account=account,
+                       templates=mail_templates.of_studio(current_studio()), chosen=template)
+
+
+def _from_template(contact, template, reply):
+    """The template filled in for the contact; above the quoted mail when it answers one."""
+    try:
+        filled = mail_templates.filled_for(current_studio(), contact, template)
+    except templating.TemplateProblem as problem:
+        flash(str(problem), "error")
+        return reply
+    if reply is None:
+        return correspondence.Draft(contact.email, filled.subject, filled.text)
+    return correspondence.Draft(reply.to, reply.subject, filled.text + reply.body, reply.reply_to)
 
 
 def _others(contact, query: str) -> list[tuple[int | None, str]]:

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
 from shutterbell import (accounts, channels, composer, contacts, correspondence, customers, deliverability, jobs,
-                         mailsettings, messages, profiles, scheduling, templating, triggers)
+                         mail_templates, mailsettings, messages, profiles, scheduling, templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.validation import Invalid
@@ -544,6 +544,17 @@ class WriteForm(FlaskForm):
     def to_draft(self) -> correspondence.Draft:
         return correspondence.Draft(self.to.data or "", self.subject.data or "", self.body.data or "",
                                     self.reply_to.data)
+
+
+class TemplateForm(FlaskForm):
+    """A template for email written by hand (Settings → Templates)."""
+
+    name = StringField(_l("Name"), description=_l("What staff choose it by, e.g. “Session reminder”."))
+    subject = StringField(_l("Subject"))
+    body = TextAreaField(_l("Message"))
+
+    def to_input(self) -> mail_templates.TemplateInput:
+        return mail_templates.TemplateInput(self.name.data or "", self.subject.data or "", self.body.data or "")
 
 
 class MergeForm(FlaskForm):

@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import jobs, mailsettings, queue, recommended, settings, templating
+from . import jobs, mail_templates, mailsettings, queue, recommended, settings, templating
 from .channels.email import send_service_mail
 from .extensions import db
 from .models import SetupToken, Studio, User, new_session_id, utcnow
@@ -60,7 +60,7 @@ def normalise_email(email: str) -> str:
 
 
 def create_studio(new: NewStudio) -> User:
-    """Create a studio with its owner and the recommended profiles; returns the owner."""
+    """Create a studio with its owner, the recommended profiles and mail templates; returns the owner."""
     check_time_zone(new.time_zone)
     check_locale(new.locale)
     check_password(new.password)
@@ -74,6 +74,7 @@ def create_studio(new: NewStudio) -> User:
     db.session.add_all([studio, owner])
     db.session.flush()
     recommended.add_to(studio)
+    mail_templates.add_recommended(studio)
     db.session.execute(sa.delete(SetupToken))
     db.session.commit()
     return owner

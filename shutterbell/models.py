@@ -396,6 +396,20 @@ class Import(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class MailTemplate(db.Model):
+    """A text for email staff write by hand (Settings → Templates): filled in for the contact when
+    chosen on the write page, then edited freely before it goes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("studio_id", "name", name="uq_mail_template_studio_id_name"),)
+
+
 class MailFolder(db.Model):
     """A folder of a studio's inbox that the sync reads, and how far it got: the UIDs up to
     ``last_uid`` under ``uidvalidity`` are stored (the server renumbering resets it), and their

@@ -5,14 +5,15 @@ import re
 
 import sqlalchemy as sa
 
-from shutterbell import api_tokens, customers, imports, jobs, orders, profiles, suppression
+from shutterbell import api_tokens, customers, imports, jobs, mail_templates, orders, profiles, suppression
 from shutterbell.extensions import db
-from shutterbell.models import (ApiToken, Consent, Contact, ContactAddress, Customer, Import, Job, MailItem, Message,
+from shutterbell.models import (ApiToken, Consent, Contact, ContactAddress, Customer, Import, Job, MailItem,
+                                MailTemplate, Message,
                                 Notification, Order, Profile, Studio, Suppression, User, Voucher, utcnow)
 
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
               "token_id": ApiToken, "import_id": Import, "message_id": Message, "entry_id": Suppression,
-              "contact_id": Contact, "item_id": MailItem}
+              "contact_id": Contact, "item_id": MailItem, "template_id": MailTemplate}
 FIXED_ARGUMENTS = {"action": "paid", "index": 0}  # a choice or a position in the URL, not an id
 # Static files, invitation and unsubscribe tokens (and the signed proof of a re-subscription), sign-up
 # codes, and the API's own (token-scoped) ids.
@@ -27,7 +28,7 @@ def snapshot():
                                                 if not k.startswith("_") and k != "last_used_at"))
                                    for row in db.session.query(model).all())
             for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken,
-                          Import, Message, Suppression, Contact, ContactAddress, MailItem)}
+                          Import, Message, Suppression, Contact, ContactAddress, MailItem, MailTemplate)}
 
 
 def _failed_message(job, customer):
@@ -63,6 +64,7 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
     ids = {"profile_id": profiles.list_profiles(olivia.studio)[0].id, "job_id": job.id, "user_id": sam.id,
            "customer_id": customer.id, "order_id": order.id, "contact_id": customer.contact_id,
            "item_id": _mail_from_a_stranger(olivia.studio_id).id,
+           "template_id": mail_templates.of_studio(olivia.studio)[0].id,
            "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id,
            "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id,
            "message_id": _failed_message(job, customer).id, "entry_id": _bounced(olivia.studio_id).id}

@@ -94,3 +94,28 @@ def test_existing_customers_get_one_contact_per_address(tmp_path):
         assert None not in set(db.session.scalars(sa.select(Customer.contact_id)))
         db.session.remove()
         db.engine.dispose()
+
+
+def test_existing_studios_get_the_recommended_mail_templates(tmp_path):
+    """df0c1054c195 gives every studio that was there before templates the four a new one gets."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade
+
+    from shutterbell import accounts, mail_templates
+    from shutterbell.models import MailTemplate
+
+    from .conftest import PASSWORD
+
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    with fresh.app_context():
+        upgrade()
+        accounts.create_studio(accounts.NewStudio("Studio Łódź", "Europe/Warsaw", "pl_PL", "ola@lodz.example", PASSWORD))
+        shipped = sorted((t.name, t.subject, t.body) for t in mail_templates.RECOMMENDED)
+        rows = sa.select(MailTemplate.name, MailTemplate.subject, MailTemplate.body)
+        assert sorted(db.session.execute(rows).tuples()) == shipped
+        db.session.commit()
+        downgrade(revision="b8d4f2a6c0e1")
+        upgrade()
+        assert sorted(db.session.execute(rows).tuples()) == shipped  # the same texts, once
+        db.session.remove()
+        db.engine.dispose()

@@ -320,3 +320,38 @@ def test_staff_reply_to_a_client_from_her_mail(page_for, live_server, owner, ima
         client.delete_messages(client.search(["HEADER", "Message-ID", f"<z-{size}@example.pl>"]))
         client.expunge()
         client.logout()
+
+
+@pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
+def test_the_owner_words_a_template_and_uses_it_for_a_client(page_for, live_server, owner, viewport, size):
+    """The editor previews as it is typed, with the profile editor's placeholders; the write page
+    fills the template in for the client."""
+    app, base_url = live_server
+    signed_up(app, owner, [("Łucja", "Nowak", f"lucja-{size}@example.pl")], f"Sesja {size}")
+    page = page_for(viewport)
+    page.goto(f"{base_url}/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Email").click()
+    page.get_by_role("link", name="Templates for your own emails").click()
+    page.get_by_role("link", name="Session reminder").click()
+    page.get_by_label("Message").fill("Dzień dobry {{ customer.first_name }}, do zobaczenia! Odbitki 12,50 € 📸")
+    preview = page.locator("#template-preview")
+    expect(preview).to_contain_text("Dzień dobry Anna, do zobaczenia! Odbitki 12,50 €")  # sample values
+    page.get_by_label("Subject").fill("Przypomnienie: {{ job.name }")
+    expect(preview).to_contain_text("unexpected")  # a broken placeholder, said at once
+    page.get_by_label("Subject").fill("Przypomnienie: {{ job.name }}")
+    check_layout(page)
+    screenshot(page, f"template-editor-{size}")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.get_by_text("Saved “Session reminder”.")).to_be_visible()
+    screenshot(page, f"templates-{size}")
+
+    page.goto(f"{base_url}/contacts/?q=lucja-{size}")
+    page.get_by_role("link", name="Łucja Nowak").click()
+    page.get_by_role("link", name="Write an email").click()
+    page.get_by_label("Start from a template").select_option(label="Session reminder")
+    page.get_by_role("button", name="Use template").click()
+    expect(page.get_by_label("Subject")).to_have_value(f"Przypomnienie: Sesja {size}")
+    expect(page.get_by_label("Message")).to_have_value("Dzień dobry Łucja, do zobaczenia! Odbitki 12,50 € 📸")
+    check_layout(page)
+    screenshot(page, f"contact-write-template-{size}")
+    assert page.js_errors == []

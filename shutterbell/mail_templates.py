@@ -1,0 +1,128 @@
+"""Templates for email staff write by hand (Pixifi's "email templates"): a booking confirmation, a
+session reminder, a payment reminder and a feedback request to start with, each studio's to edit.
+They take the placeholders profiles take, checked and previewed the same way; choosing one on a
+contact's write page fills it in for that contact (their latest sign-up and its job), and what
+staff then edit is what is sent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from . import composer, settings, templating
+from .extensions import db
+from .models import Contact, Customer, Job, MailTemplate, Studio
+from .validation import Invalid
+
+MAX_BODY = 20_000
+
+
+@dataclass
+class TemplateInput:
+    name: str
+    subject: str
+    body: str
+
+
+RECOMMENDED = (
+    TemplateInput(
+        "Booking confirmation", "Your photo session with {{ studio.name }} is booked",
+        "Hello {{ customer.first_name }},\n\nthank you for booking {{ job.name }} with us. We have it in our "
+        "calendar for {{ job.shoot_date }} and look forward to seeing you.\n\nIf anything changes, simply reply "
+        "to this email.\n\nBest wishes,\n{{ studio.name }}"),
+    TemplateInput(
+        "Session reminder", "See you soon: {{ job.name }}",
+        "Hello {{ customer.first_name }},\n\na short reminder of your photo session on {{ job.shoot_date }}. "
+        "Please be there ten minutes early; bring the clothes you would like to be photographed in.\n\n"
+        "See you soon,\n{{ studio.name }}"),
+    TemplateInput(
+        "Payment reminder", "A friendly reminder about your order",
+        "Hello {{ customer.first_name }},\n\nwe have not received the payment for your photos from {{ job.name }} "
+        "yet. If you have paid in the meantime, please ignore this email; otherwise we would be glad if you "
+        "could settle it in the next few days.\n\nThank you,\n{{ studio.name }}"),
+    TemplateInput(
+        "Feedback request", "How did you like your photos?",
+        "Hello {{ customer.first_name }},\n\nwe hope you enjoy your photos from {{ job.name }}. Would you tell "
+        "us how you liked the session and the pictures? Simply reply to this email: every word helps us.\n\n"
+        "Thank you,\n{{ studio.name }}"),
+)
+
+
+def add_recommended(studio: Studio) -> None:
+    """The four every new studio starts with (no commit)."""
+    db.session.add_all(MailTemplate(studio_id=studio.id, name=t.name, subject=t.subject, body=t.body)
+                       for t in RECOMMENDED)
+
+
+def of_studio(studio: Studio) -> list[MailTemplate]:
+    return db.session.scalars(sa.select(MailTemplate).where(MailTemplate.studio_id == studio.id)
+                              .order_by(MailTemplate.name)).all()
+
+
+def get(studio: Studio, template_id: int) -> MailTemplate | None:
+    return db.session.scalar(sa.select(MailTemplate).where(MailTemplate.id == template_id,
+                                                           MailTemplate.studio_id == studio.id))
+
+
+def save(studio: Studio, template: MailTemplate | None, data: TemplateInput) -> MailTemplate:
+    problems = _problems(studio, template, data)
+    if problems:
+        raise Invalid(problems)
+    if template is None:
+        template = MailTemplate(studio_id=studio.id)
+        db.session.add(template)
+    template.name, template.subject, template.body = data.name.strip(), data.subject.strip(), data.body
+    db.session.commit()
+    return template
+
+
+def delete(template: MailTemplate) -> None:
+    db.session.delete(template)
+    db.session.commit()
+
+
+def _problems(studio: Studio, template: MailTemplate | None, data: TemplateInput) -> dict[str, str]:
+    found: dict[str, str] = {}
+    name = data.name.strip()
+    if not name or len(name) > 100:
+        found["name"] = str(_l("Give the template a name of at most 100 characters."))
+    elif db.session.scalar(sa.select(MailTemplate.id).where(
+            MailTemplate.studio_id == studio.id, MailTemplate.name == name,
+            MailTemplate.id != (template.id if template else 0))):
+        found["name"] = str(_l("Another template has this name."))
+    for field, source, limit in (("subject", data.subject, templating.MAX_SUBJECT), ("body", data.body, MAX_BODY)):
+        try:
+            if not source.strip():
+                raise templating.TemplateProblem(_l("This field is required."))
+            templating.check(source, None, limit)
+        except templating.TemplateProblem as problem:
+            found[field] = str(problem)
+    return found
+
+
+def preview(studio: Studio, data: TemplateInput) -> tuple[templating.Rendered | None, dict[str, str]]:
+    """The template filled with sample values, as the profile editor shows them; or its problems."""
+    found = {k: v for k, v in _problems(studio, None, data).items() if k != "name"}
+    if found:
+        return None, found
+    return templating.render(data.subject, data.body, "email", templating.sample_context(
+        studio.name, studio.locale, studio.currency)), {}
+
+
+def filled_for(studio: Studio, contact: Contact, template: MailTemplate) -> templating.Rendered:
+    """The template with this contact's values: their latest sign-up and its job where they have
+    one; a contact on no job gets their name and empty job values."""
+    latest = db.session.execute(sa.select(Customer, Job).join(Job, Customer.job_id == Job.id).where(
+        Customer.contact_id == contact.id, Customer.erased_at.is_(None))
+        .order_by(Customer.registered_at.desc()).limit(1)).first()
+    if latest is not None:
+        context = composer.context_for(studio, latest.Job, latest.Customer, settings.current().base_url)
+    else:
+        first, _, last = contact.name.partition(" ")
+        context = templating.sample_context(studio.name, studio.locale, studio.currency)
+        context["job"] = {key: "" for key in context["job"]}
+        context["customer"] = {"first_name": first, "last_name": last, "email": contact.email}
+        context["unsubscribe_url"] = ""
+    return templating.render(template.subject, template.body, "email", context)
