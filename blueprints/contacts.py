@@ -124,7 +124,15 @@ def unmatched():
     """Mail from senders who are no contact yet: kept, and one click from becoming one."""
     account = mailsettings.account_of(current_studio())
     return render_template("contacts/unmatched.html", items=inbox.unmatched(current_studio().id, _own_address()),
-                           syncing=bool(account.imap_host), last_synced=inbox.last_synced(current_studio().id))
+                           syncing=bool(account.imap_host), last_synced=inbox.last_synced(current_studio().id),
+                           progress=inbox.first_sync_progress(current_studio().id))
+
+
+@bp.get("/sync-progress")
+@login_required
+def sync_progress():
+    """The first sync's progress bar, polled by htmx until it is done."""
+    return render_template("contacts/_sync_progress.html", progress=inbox.first_sync_progress(current_studio().id))
 
 
 @bp.post("/sync")
@@ -168,7 +176,8 @@ def mail(item_id: int):
     blocked = mail_bodies.cleaned_html(item.body_html, False)[1] if item.body_html else 0
     return render_template("contacts/mail.html", item=item, problem=problem, show_images=show_images,
                            blocked=blocked, attachments=mail_bodies.attachments_of(item),
-                           parties=inbox.parties_of(item), targets=mail_actions.move_targets(item),
+                           parties=inbox.parties_of(item),
+                           targets=mail_actions.move_targets(item, mailsettings.account_of(current_studio())),
                            folders=[copy.name for copy in mail_bodies.copies_of(item)],
                            thread=inbox.thread_of(item), own_address=_own_address(),
                            contact=_contact_of(item))
@@ -217,8 +226,10 @@ def delete_mail(item_id: int):
     item = or_404(inbox.get(current_studio().id, item_id))
     back = _contact_of(item)
     with _on_the_server():
-        mail_actions.delete(item, mailsettings.account_of(current_studio()))
-        flash(_("Deleted: the mail is in your mailbox’s Trash."), "success")
+        if mail_actions.delete(item, mailsettings.account_of(current_studio())):
+            flash(_("Deleted: the mail is in your mailbox’s Trash."), "success")
+        else:
+            flash(_("Deleted for good: it was in the Trash already."), "success")
         return redirect_after_post(url_for(".show", contact_id=back.id) if back else url_for(".unmatched"))
     return redirect_after_post(url_for(".mail", item_id=item_id))
 

@@ -535,7 +535,7 @@ class WriteForm(FlaskForm):
     subject = StringField(_l("Subject"))
     body = TextAreaField(_l("Message"), description=_l("Sent as you write it, from your studio’s address, "
                                                        "without an unsubscribe link: a personal email."))
-    reply_to = HiddenField(filters=[lambda v: int(v) if v and str(v).isdigit() else None])
+    reply_to = HiddenField(filters=[lambda v: int(v) if v and re.fullmatch(r"[0-9]{1,9}", str(v)) else None])
 
     def __init__(self, *args, contact, draft=None, **kwargs):
         super().__init__(*args, obj=draft, **kwargs)
@@ -649,8 +649,9 @@ class ImapForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[Length(max=500)])
     folders = StringField(_l("Folders to sync"), validators=[DataRequired(), Length(max=1000)], default="INBOX",
                           filters=[_folder_list],
-                          description=_l("Separate with commas. Your Sent folder is read too, whatever your "
-                                         "provider calls it: your own replies show on each contact."))
+                          description=_l("Separate with commas. Your Sent folder is read too (found by your "
+                                         "server's folder flags or its usual name; Test connection names it): "
+                                         "your own replies show on each contact."))
     sent_copy = SelectField(_l("Copies of sent mail in my Sent folder"), default="auto", choices=choices([
         ("auto", _l("Automatic")), ("always", _l("Always")), ("never", _l("Never"))]),
         description=_l("Automatic: where your provider keeps no copy itself (Gmail and Microsoft 365 do), so "

@@ -36,6 +36,7 @@ from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem,
 log = logging.getLogger(__name__)
 
 BATCH = 500  # UIDs fetched, stored and committed at a time
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHUNK = 500  # UIDs per statement when comparing with the server (bind-parameter limits)
 SNIPPET_BYTES = 2048  # of the first text part
 SNIPPET = 200  # characters kept
@@ -66,9 +67,9 @@ def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:
         return 0
     stored = 0
     try:
-        condstore = _enable_condstore(client)
+        condstore, own = _enable_condstore(client), account.from_address.lower()
         for name in folders_to_sync(client, settings.folders):
-            stored += _sync_folder(client, _folder(account.studio_id, name), now, condstore)
+            stored += _sync_folder(client, _folder(account.studio_id, name), own, now, condstore)
         _drop_orphans(account.studio_id)
         db.session.commit()
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
@@ -110,7 +111,7 @@ def _folder(studio_id: int, name: str) -> MailFolder:
     return folder
 
 
-def _sync_folder(client, folder: MailFolder, now: datetime, condstore: bool) -> int:
+def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime, condstore: bool) -> int:
     status = client.select_folder(folder.name, readonly=True)
     validity = int(status[b"UIDVALIDITY"])
     if folder.uidvalidity != validity:
@@ -119,6 +120,9 @@ def _sync_folder(client, folder: MailFolder, now: datetime, condstore: bool) -> 
         db.session.commit()
     watermark = folder.last_uid
     on_server = sorted(client.search(["ALL"]))
+    if folder.on_server != len(on_server):  # what a first sync's progress bar counts to
+        folder.on_server = len(on_server)
+        db.session.commit()
     known = [uid for uid in on_server if uid <= watermark]
     _drop_deleted(folder, known)
     modseq = int(status[b"HIGHESTMODSEQ"]) if condstore and b"HIGHESTMODSEQ" in status else None
@@ -128,7 +132,7 @@ def _sync_folder(client, folder: MailFolder, now: datetime, condstore: bool) -> 
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
         fetched = _fetch(client, batch)
-        stored += _store(folder, [mail for mail in fetched if mail.report is None and not mail.ours])
+        stored += _store(folder, [mail for mail in fetched if mail.kept_from(own_address)])
         folder.last_uid = batch[-1]  # committed with the batch it covers, never before or after
         bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
         db.session.commit()
@@ -201,15 +205,21 @@ class Fetched:
     snippet: str
     report: bytes | None = None  # a delivery report's first bytes: for ``bounces``, not stored as mail
     ours: bool = False  # sent by the app itself (automated, an invitation, a reset link): never stored
+    automatic: bool = False  # Auto-Submitted (RFC 3834): no person wrote it
 
     def addresses(self) -> set[str]:
         return set().union(*self.parties.values())
 
+    def kept_from(self, own_address: str) -> bool:
+        """Stored as mail? Not a delivery report, not the app's own: marked so, or (sent before
+        it was marked) automatic mail from the studio's own address."""
+        return self.report is None and not self.ours and not (self.automatic and self.from_address == own_address)
+
 
 HEADERS = ("MESSAGE-ID", "FROM", "TO", "CC", "SUBJECT", "DATE", "IN-REPLY-TO", "REFERENCES", "CONTENT-TYPE",
-           "CONTENT-TRANSFER-ENCODING", composer.SERVICE_HEADER.upper())
+           "CONTENT-TRANSFER-ENCODING", "AUTO-SUBMITTED", composer.SERVICE_HEADER.upper())
 HEADER_FIELDS = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADERS)})]"
-_ATOM = r'[^<>\s,;:()"\\\[\]]+'
+_ATOM = r'[^<>\s,;:()"\\\[\]@]+'
 SIMPLE_ADDRESS = re.compile(rf'\s*(?:"?([^"<>,;:()\\]*?)"?\s*<({_ATOM}@{_ATOM})>|({_ATOM}@{_ATOM}))\s*')
 
 
@@ -268,7 +278,7 @@ def _section(row: dict, prefix: bytes) -> bytes | None:
 
 
 def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: datetime | None) -> Fetched:
-    message_id = _first_id(headers.get("message-id")) or headers.get("message-id")[:255]
+    message_id = _first_id(headers.get("message-id"))  # (one that is no <id> cannot thread or be answered)
     named = {role: _named_addresses(headers.all(role)) for role in ("from", "to", "cc")}
     parties = {role: set(filter(None, (_address(address) for _name, address in found))) for role, found in named.items()}
     from_name, from_address = next(((words(name), _address(address)) for name, address in named["from"]
@@ -279,13 +289,14 @@ def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: 
                    _thread_key(headers.get("references", ""), headers.get("in-reply-to", ""), message_id, subject),
                    b"\\Seen" in row.get(b"FLAGS", ()),
                    "" if report is not None else _snippet(headers, _section(row, b"BODY[TEXT]") or b""),
-                   report, bool(headers.get(composer.SERVICE_HEADER)))
+                   report, bool(headers.get(composer.SERVICE_HEADER)),
+                   headers.get("auto-submitted", "no").strip().lower() != "no")
 
 
 def _named_addresses(values: list[str]) -> list[tuple[str, str]]:
     """(name, address) pairs of an address header: the usual lone ``Name <address>`` read by a
     pattern, anything else (groups, quoted commas, comments) by the ``email`` package."""
-    found = SIMPLE_ADDRESS.fullmatch(values[0]) if len(values) == 1 else None
+    found = SIMPLE_ADDRESS.fullmatch(values[0]) if len(values) == 1 and len(values[0]) < 1000 else None
     if found:
         return [(found.group(1) or "", found.group(2) or found.group(3))]
     return email.utils.getaddresses(values)
@@ -338,7 +349,11 @@ def _parts(body: bytes, boundary: str):
     for chunk in body.split(b"--" + boundary.encode("utf-8", "replace"))[1:]:
         if chunk.startswith(b"--"):  # the closing delimiter
             return
-        head, found, rest = chunk.partition(b"\n")[2].partition(b"\n\n")
+        part = chunk.partition(b"\n")[2]
+        if part.startswith(b"\n"):  # no headers: text/plain (RFC 2046)
+            yield Headers({}), part[1:].rstrip(b"\n")
+            continue
+        head, found, rest = part.partition(b"\n\n")
         if not found:  # the part's headers are cut off: nothing to read
             return
         yield Headers.parse(head), rest.rstrip(b"\n")
@@ -349,7 +364,7 @@ def _one_line(text: str, is_html: bool) -> str:
     a cut-off ``<style>`` too)."""
     if is_html:
         text = re.sub(r"(?is)<(script|style)\b.*?(</\1>|$)|<[^>]+>", " ", text)
-    return " ".join(text.split())[:SNIPPET]
+    return " ".join(_CONTROL.sub(" ", text).split())[:SNIPPET]
 
 
 def decode(raw: bytes, encoding: str, charset: str) -> str:
@@ -403,9 +418,10 @@ def _store(folder: MailFolder, fetched: list[Fetched]) -> int:
         for mail, item_id in zip(fresh, made):
             item_of[mail.uid] = item_id
             known.setdefault(mail.message_id, item_id)
-        db.session.execute(sa.insert(MailParty), [
-            {"studio_id": folder.studio_id, "item_id": item_of[mail.uid], "role": role, "address": address}
-            for mail in fresh for role, addresses in mail.parties.items() for address in sorted(addresses)])
+        parties = [{"studio_id": folder.studio_id, "item_id": item_of[mail.uid], "role": role, "address": address}
+                   for mail in fresh for role, addresses in mail.parties.items() for address in sorted(addresses)]
+        if parties:  # (an empty list would be one row of no values: "To: undisclosed-recipients:;" alone)
+            db.session.execute(sa.insert(MailParty), parties)
     if fetched:
         db.session.execute(sa.insert(MailCopy), [
             {"item_id": item_of.get(mail.uid) or known[mail.message_id], "folder_id": folder.id, "uid": mail.uid}
@@ -421,7 +437,7 @@ def _item_row(studio_id: int, mail: Fetched) -> dict:
 
 
 def _first_id(value: str) -> str:
-    found = re.search(r"<[^<>\s]+>", value or "")
+    found = re.search(r"<[\x21-\x3b\x3d\x3f-\x7e]+>", value or "")
     return found.group(0)[:255] if found else ""
 
 
@@ -441,22 +457,23 @@ def _address(address: str) -> str:
 
 def _date(value: str) -> datetime | None:
     """The Date header in UTC; None when missing or unreadable."""
-    try:
+    try:  # (a year 9999 in a far zone overflows when moved to UTC)
         moment = email.utils.parsedate_to_datetime(value)
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def words(value) -> str:
-    """A header value as people read it: RFC 2047 encoded words decoded."""
+    """A header value as people read it: RFC 2047 encoded words decoded, on one line, without
+    control characters (PostgreSQL refuses a NUL, and a sender can encode one)."""
     text = text_of(value)
-    if "=?" not in text:
-        return text
-    try:
-        return str(email.header.make_header(email.header.decode_header(text)))
-    except (ValueError, LookupError, email.errors.HeaderParseError):
-        return text
+    if "=?" in text:
+        try:
+            text = str(email.header.make_header(email.header.decode_header(text)))
+        except (ValueError, LookupError, email.errors.HeaderParseError):
+            pass
+    return _CONTROL.sub(" ", text)
 
 
 def text_of(value) -> str:
@@ -480,6 +497,19 @@ def forget(studio_id: int, addresses: list[str]) -> None:
 def last_synced(studio_id: int) -> datetime | None:
     """When the studio's folders were last read to the end (the oldest of them), or None."""
     return db.session.scalar(sa.select(sa.func.min(MailFolder.synced_at)).where(MailFolder.studio_id == studio_id))
+
+
+def first_sync_progress(studio_id: int) -> tuple[int, int] | None:
+    """(stored, on the server) while a folder is read for the first time; None once each was read
+    to the end (the few the sync leaves out, delivery reports and the app's own mail, are never
+    stored: the count ends a little short of the total, then the bar goes)."""
+    folders = db.session.scalars(sa.select(MailFolder).where(MailFolder.studio_id == studio_id)).all()
+    if not folders or all(folder.synced_at is not None for folder in folders):
+        return None
+    read = db.session.scalar(sa.select(sa.func.count()).select_from(MailCopy).where(
+        MailCopy.folder_id.in_([folder.id for folder in folders])))
+    total = sum(folder.on_server for folder in folders)
+    return min(read, total), total
 
 
 def get(studio_id: int, item_id: int) -> MailItem | None:

@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import diagnostics, mailcheck, mailsettings
+from rq.timeouts import BaseTimeoutException
+
+from . import inbox, mailcheck, mailsettings
 from .extensions import db
 from .mail_bodies import Unavailable, connected, copies_of, select
 from .models import MailAccount, MailCopy, MailFolder, MailItem, MailParty
@@ -30,18 +32,17 @@ def mark_seen(item: MailItem, account: MailAccount, seen: bool) -> None:
     db.session.commit()
 
 
-def move_targets(item: MailItem) -> list[str]:
-    """The synced folders the item is not in: mail moved anywhere else would leave the app."""
+def move_targets(item: MailItem, account: MailAccount) -> list[str]:
+    """The folders the owner chose to sync that the item is not in: mail moved anywhere else
+    would leave the app (the Sent folder, read too, is no place to file mail in)."""
     held = {copy.name for copy in copies_of(item)}
-    names = db.session.scalars(sa.select(MailFolder.name).where(MailFolder.studio_id == item.studio_id)
-                               .order_by(MailFolder.id))
-    return [name for name in names if name not in held]
+    return [name for name in mailsettings.folders_of(account) if name not in held]
 
 
 def move(item: MailItem, account: MailAccount, target: str) -> None:
     """The item's first copy to ``target`` (a synced folder): its new copy there is read by the
     next sync, which the caller starts, and joins this item."""
-    if target not in move_targets(item):
+    if target not in move_targets(item, account):
         raise Unavailable("not a folder this mail can be moved to")
     copy = copies_of(item)[0]
     with connected(account) as client:
@@ -51,21 +52,28 @@ def move(item: MailItem, account: MailAccount, target: str) -> None:
     db.session.commit()
 
 
-def delete(item: MailItem, account: MailAccount) -> None:
-    """Every copy to the server's Trash, as a mail client deletes; mail in the Trash already (or
-    on a server without one) is deleted for good. The item leaves the app at once."""
+def delete(item: MailItem, account: MailAccount) -> bool:
+    """Every copy to the server's Trash, as a mail client deletes; a copy in the Trash already is
+    deleted for good. Returns False when that is what happened to it. A server without a Trash
+    folder is refused: nothing is destroyed that the studio could not get back. The item leaves
+    the app at once."""
     with connected(account) as client:
         trash = mailcheck.special_folder(client.list_folders(), b"\\Trash")
+        if trash is None:
+            raise Unavailable("your mailbox has no Trash folder; delete the mail in your mail program")
+        to_trash = True
         for copy in copies_of(item):
             select(client, copy, readonly=False)
-            if trash and copy.name != trash:
+            if copy.name != trash:
                 _move(client, copy.uid, trash)
             else:
                 client.delete_messages([copy.uid])
                 _expunge(client, copy.uid)
+                to_trash = False
     for model, column in ((MailCopy, MailCopy.item_id), (MailParty, MailParty.item_id), (MailItem, MailItem.id)):
         db.session.execute(sa.delete(model).where(column == item.id))
     db.session.commit()
+    return to_trash
 
 
 def _move(client, uid: int, target: str) -> None:
@@ -93,16 +101,14 @@ def _forget_copy(item: MailItem, copy) -> None:
 def file_sent_copies(account: MailAccount, sent: list[bytes], timeout: float) -> int:
     """Copies of mail the app sent (as sent, read) into the studio's Sent folder, over one
     connection; returns how many. The mail went out already: a failure here is logged, not a
-    delivery failure, and nothing is retried."""
+    delivery failure, and nothing is retried. An inbox whose sign-in the owner must fix is left
+    alone (providers lock accounts that keep signing in with a wrong password)."""
+    if account.imap_failure_cause in inbox.OWNER_MUST_FIX:
+        return 0
+    filed, client = 0, None
     try:
         client = mailcheck.open_imap(mailsettings.imap_settings(account), timeout, mailsettings.tls_context(),
                                      allow_private=mailsettings.private_hosts_allowed())
-    except diagnostics.DeliveryFailure as failure:
-        log.warning("No copies of %d sent emails in studio %s's Sent folder: %s", len(sent), account.studio_id,
-                    failure.diagnosis.detail)
-        return 0
-    filed = 0
-    try:
         folder = mailcheck.special_folder(client.list_folders(), b"\\Sent")
         if folder is None:
             log.warning("Studio %s's mailbox has no Sent folder to file copies in", account.studio_id)
@@ -110,9 +116,11 @@ def file_sent_copies(account: MailAccount, sent: list[bytes], timeout: float) ->
         for raw in sent:
             client.append(folder, raw, flags=[SEEN], msg_time=datetime.now(timezone.utc))
             filed += 1
-    except Exception:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
-        log.warning("Filing copies in studio %s's Sent folder stopped after %d", account.studio_id, filed,
-                    exc_info=True)
+    except BaseTimeoutException:
+        raise  # RQ's job timeout: the batch's lease ends with it
+    except Exception:  # a sign-in failure, IMAPClient's, socket and TLS errors alike
+        log.warning("Filing copies in studio %s's Sent folder stopped after %d of %d", account.studio_id, filed,
+                    len(sent), exc_info=True)
     finally:
         mailcheck.close_imap(client)
     return filed

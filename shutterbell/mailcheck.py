@@ -26,9 +26,11 @@ MAX_TIMEOUT = 15.0
 # compared without the namespace prefix ("INBOX.Sent") and case.
 SPECIAL_NAMES = {
     b"\\Sent": ("sent", "sent items", "sent messages", "sent mail", "gesendet", "gesendete objekte",
-                "gesendete elemente", "envoyés", "éléments envoyés", "wysłane", "elementy wysłane"),
-    b"\\Trash": ("trash", "deleted items", "deleted messages", "papierkorb", "gelöschte elemente",
-                 "gelöschte objekte", "corbeille", "éléments supprimés", "kosz", "elementy usunięte"),
+                "gesendete elemente", "envoyés", "éléments envoyés", "wysłane", "elementy wysłane", "enviados",
+                "elementos enviados", "posta inviata", "inviata", "verzonden", "verzonden items"),
+    b"\\Trash": ("trash", "deleted items", "deleted messages", "deleted", "bin", "papierkorb",
+                 "gelöschte elemente", "gelöschte objekte", "corbeille", "éléments supprimés", "kosz",
+                 "elementy usunięte", "papelera", "cestino", "prullenbak", "verwijderde items"),
 }
 
 

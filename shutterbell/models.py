@@ -422,6 +422,7 @@ class MailFolder(db.Model):
     last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     # CONDSTORE (RFC 7162): flags changed since this MODSEQ are read again; None: read them all.
     highest_modseq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    on_server: Mapped[int] = mapped_column(default=0)  # messages in it at the last look: a first sync's progress
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("studio_id", "name", name="uq_mail_folder_studio_id_name"),)
@@ -454,6 +455,7 @@ class MailItem(db.Model):
         sa.Index("uq_mail_item_studio_id_message_id", "studio_id", "message_id", unique=True,
                  sqlite_where=sa.text("message_id != ''"), postgresql_where=sa.text("message_id != ''")),
         sa.Index("ix_mail_item_studio_id_sent_at", "studio_id", "sent_at"),
+        sa.Index("ix_mail_item_studio_id_thread_key", "studio_id", "thread_key"),  # a mail's conversation
     )
 
 

@@ -480,3 +480,58 @@ def test_the_list_line_of_each_mail_comes_from_its_first_text_wherever_it_sits(o
     kept = inbox.mail_of(olivia.studio.id, ["keine-id@example.com"])
     assert [(m.subject, m.sent_at) for m in kept] == [("Ohne ID", datetime(2026, 3, 3, 9, 0, tzinfo=timezone.utc))]
     assert inbox.sync(account, T0) == 0  # and it is not read again
+
+
+def test_a_first_sync_shows_how_far_it_got(olivia, account, mailbox, monkeypatch, as_sam):
+    from shutterbell.models import MailFolder
+
+    from .conftest import text_of
+
+    put, _ = mailbox
+    for n in range(1, 6):
+        put("INBOX", mail(f"<p{n}@example.de>", "Grüße <gruesse@example.de>", STUDIO, f"Nr. {n} – Abzüge 12 €",
+                          b"Content-Type: text/plain\r\n\r\nx\r\n"))
+    monkeypatch.setattr(inbox, "BATCH", 2)
+    seen = []
+    store = inbox._store
+
+    def store_and_look(folder, fetched):
+        stored = store(folder, fetched)
+        db.session.commit()
+        seen.append(inbox.first_sync_progress(olivia.studio_id))
+        return stored
+
+    monkeypatch.setattr(inbox, "_store", store_and_look)
+    assert inbox.first_sync_progress(olivia.studio_id) is None  # not started: the page says when it will
+    inbox.sync(account, T0)
+    assert seen[:3] == [(2, 6), (4, 6), (6, 6)]  # the fixture's first mail and these five, in batches of two
+    assert inbox.first_sync_progress(olivia.studio_id) is None  # read to the end
+    assert "Your mailbox has been read" in text_of(as_sam.get("/contacts/sync-progress"))
+    db.session.execute(sa.update(MailFolder).values(synced_at=None))  # as if still reading
+    db.session.commit()
+    page = text_of(as_sam.get("/contacts/unmatched"))
+    assert "Reading your mailbox for the first time: 6 of 6 emails" in page and 'hx-trigger="every 3s"' in page
+
+
+def test_mail_crafted_to_stop_the_sync_is_stored_and_the_sync_goes_on(olivia, account, mailbox):
+    """Anyone can send these: a Date in the year 9999 west of UTC, no address in To or From, a NUL
+    in an encoded subject and body. Each is stored, none stops the studio's sync (PostgreSQL
+    refuses NUL in text). Automated mail sent from the studio's own address before the app marked
+    its own stays out; a client's auto-reply is kept."""
+    put, _ = mailbox
+    text = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nA=00B\r\n"
+    put("INBOX", mail("<far@example.com>", "zukunft@example.com", STUDIO, "Ferne Zukunft", text)
+        .replace(b"Mon, 02 Mar 2026 08:00:00 +0100", b"Fri, 31 Dec 9999 23:00:00 -0500"))
+    put("INBOX", b"Message-ID: <nobody@example.com>\r\nFrom: Nobody\r\nTo: undisclosed-recipients:;\r\n"
+                 b"Subject: =?utf-8?q?Null=00Byte_=C3=BC?=\r\n\r\n" + b"x" * 10)
+    put("Gesendet", mail("<old-auto@lichtblick.example>", STUDIO, "kunde@example.com", "Ihre Fotos sind online",
+                         b"Content-Type: text/plain\r\n\r\nLink\r\n", extra=b"Auto-Submitted: auto-generated\r\n"))
+    put("INBOX", mail("<away@example.fr>", "Hélène <helene@example.fr>", STUDIO, "Absence", text,
+                      extra=b"Auto-Submitted: auto-replied\r\n"))
+    put("INBOX", mail("<after@example.com>", "danach@example.com", STUDIO, "Danach", b"\r\nok\r\n"))
+    inbox.sync(account, T0)
+    assert account.imap_failing_since is None, account.imap_failure_detail
+    assert item_of("<far@example.com>").snippet == "A B" and item_of("<far@example.com>").sent_at == T0
+    assert item_of("<nobody@example.com>").subject == "Null Byte ü"
+    assert item_of("<old-auto@lichtblick.example>") is None  # the app's own, from before it said so
+    assert item_of("<away@example.fr>") is not None and item_of("<after@example.com>") is not None
