@@ -557,6 +557,20 @@ class TemplateForm(FlaskForm):
         return mail_templates.TemplateInput(self.name.data or "", self.subject.data or "", self.body.data or "")
 
 
+class AutoReplyForm(FlaskForm):
+    """Settings → Templates: the automatic answer to a first mail from someone new."""
+
+    template = SelectField(_l("Answer a first mail from someone new with"), coerce=_optional_int)
+    days = IntegerField(_l("At most once per address every … days"), default=14,
+                        validators=[DataRequired(), NumberRange(1, 365)])
+
+    def __init__(self, *args, account, templates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.template.choices = [(None, _l("No automatic answer"))] + [(t.id, t.name) for t in templates]
+        if not self.is_submitted():
+            self.template.data, self.days.data = account.autoreply_template_id, account.autoreply_days or 14
+
+
 class MergeForm(FlaskForm):
     other = SelectField(_l("The other record of this person"), coerce=_optional_int)
 

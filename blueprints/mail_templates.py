@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 
-from shutterbell import mail_templates, templating
+from shutterbell import autoreply, mail_templates, mailsettings, templating
+from shutterbell.models import utcnow
 
 from .access import current_studio, or_404, owner_required, redirect_after_post, render_form
-from .forms import TemplateForm, problems_shown_on
+from .forms import AutoReplyForm, TemplateForm, problems_shown_on
 
 bp = Blueprint("mail_templates", __name__, url_prefix="/settings/templates")
 
@@ -16,7 +17,32 @@ bp = Blueprint("mail_templates", __name__, url_prefix="/settings/templates")
 @bp.get("/")
 @owner_required
 def index():
-    return render_template("mail_templates/index.html", templates=mail_templates.of_studio(current_studio()))
+    return _index(_autoreply_form())
+
+
+def _index(form, status: int = 200):
+    return render_template("mail_templates/index.html", templates=mail_templates.of_studio(current_studio()),
+                           form=form, inbox=bool(mailsettings.account_of(current_studio()).imap_host)), status
+
+
+def _autoreply_form() -> AutoReplyForm:
+    return AutoReplyForm(account=mailsettings.account_of(current_studio()),
+                         templates=mail_templates.of_studio(current_studio()))
+
+
+@bp.post("/autoreply")
+@owner_required
+def autoreply_settings():
+    """Switch the automatic answer on (with a template) or off."""
+    form = _autoreply_form()
+    if form.validate_on_submit():
+        with problems_shown_on(form):
+            chosen = mail_templates.get(current_studio(), form.template.data) if form.template.data else None
+            autoreply.configure(mailsettings.account_of(current_studio()), chosen, form.days.data, utcnow())
+            flash(_("The automatic answer uses “%(name)s” now.", name=chosen.name) if chosen
+                  else _("No automatic answers are sent."), "success")
+            return redirect_after_post(url_for(".index"))
+    return _index(form, 422)
 
 
 @bp.route("/new", methods=["GET", "POST"])

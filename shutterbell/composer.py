@@ -17,6 +17,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask_babel import lazy_gettext as _l
 
+from . import message_keys
 from .models import Customer, Job, MailAccount, Message, Order, Studio, Voucher
 from .templating import text_to_html
 
@@ -202,6 +203,9 @@ def build_email(message: Message, account: MailAccount, unsubscribe: str, studio
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mime["Auto-Submitted"] = "auto-generated"
         mime[SERVICE_HEADER] = "automated"  # its copy in the Sent folder is on the contact's tab already
+    elif message_keys.is_autoreply(message.key):
+        mime["Auto-Submitted"] = "auto-replied"  # RFC 3834: the sender's own responder does not answer it
+        mime[SERVICE_HEADER] = "automated"
     mime.attach(text_part(message.body, "plain", eight_bit))
     mime.attach(text_part(_html_document(message.body, untrusted), "html", eight_bit))
     return mime

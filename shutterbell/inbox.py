@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import bounces, composer, diagnostics, mailcheck, mailsettings, suppression
+from . import autoreply, bounces, composer, diagnostics, mailcheck, mailsettings, suppression
 from .extensions import db
 from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
@@ -132,7 +132,9 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime, co
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
         fetched = _fetch(client, batch)
-        stored += _store(folder, [mail for mail in fetched if mail.kept_from(own_address)])
+        fresh = _store(folder, [mail for mail in fetched if mail.kept_from(own_address)])
+        stored += len(fresh)
+        autoreply.answer(folder, fresh, own_address, now)
         folder.last_uid = batch[-1]  # committed with the batch it covers, never before or after
         bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
         db.session.commit()
@@ -206,6 +208,7 @@ class Fetched:
     report: bytes | None = None  # a delivery report's first bytes: for ``bounces``, not stored as mail
     ours: bool = False  # sent by the app itself (automated, an invitation, a reset link): never stored
     automatic: bool = False  # Auto-Submitted (RFC 3834): no person wrote it
+    bulk: bool = False  # a mailing list or a newsletter (List-Id, List-Unsubscribe, Precedence)
 
     def addresses(self) -> set[str]:
         return set().union(*self.parties.values())
@@ -217,7 +220,8 @@ class Fetched:
 
 
 HEADERS = ("MESSAGE-ID", "FROM", "TO", "CC", "SUBJECT", "DATE", "IN-REPLY-TO", "REFERENCES", "CONTENT-TYPE",
-           "CONTENT-TRANSFER-ENCODING", "AUTO-SUBMITTED", composer.SERVICE_HEADER.upper())
+           "CONTENT-TRANSFER-ENCODING", "AUTO-SUBMITTED", "PRECEDENCE", "LIST-ID", "LIST-UNSUBSCRIBE",
+           composer.SERVICE_HEADER.upper())
 HEADER_FIELDS = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADERS)})]"
 _ATOM = r'[^<>\s,;:()"\\\[\]@]+'
 SIMPLE_ADDRESS = re.compile(rf'\s*(?:"?([^"<>,;:()\\]*?)"?\s*<({_ATOM}@{_ATOM})>|({_ATOM}@{_ATOM}))\s*')
@@ -290,7 +294,9 @@ def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: 
                    b"\\Seen" in row.get(b"FLAGS", ()),
                    "" if report is not None else _snippet(headers, _section(row, b"BODY[TEXT]") or b""),
                    report, bool(headers.get(composer.SERVICE_HEADER)),
-                   headers.get("auto-submitted", "no").strip().lower() != "no")
+                   headers.get("auto-submitted", "no").strip().lower() != "no",
+                   bool(headers.get("list-id") or headers.get("list-unsubscribe"))
+                   or headers.get("precedence").strip().lower() in ("bulk", "list", "junk"))
 
 
 def _named_addresses(values: list[str]) -> list[tuple[str, str]]:
@@ -394,11 +400,11 @@ def _as_text(raw: bytes, charset: str) -> str:
         return raw.decode("utf-8", "replace")
 
 
-def _store(folder: MailFolder, fetched: list[Fetched]) -> int:
+def _store(folder: MailFolder, fetched: list[Fetched]) -> list[tuple[Fetched, int]]:
     """An item per Message-ID (a second folder's copy joins it), with its parties and copies: one
     query for the batch's known Message-IDs and one bulk insert per table, not a round trip per
     message. A UID stored already (a batch read again) is skipped; so is mail with someone erased
-    on request."""
+    on request. Returns the new items: (what was read, item id)."""
     held = set(db.session.scalars(sa.select(MailCopy.uid).where(MailCopy.folder_id == folder.id,
                                                                  MailCopy.uid.in_([m.uid for m in fetched]))))
     erased = suppression.erased_addresses(folder.studio_id)
@@ -426,7 +432,7 @@ def _store(folder: MailFolder, fetched: list[Fetched]) -> int:
         db.session.execute(sa.insert(MailCopy), [
             {"item_id": item_of.get(mail.uid) or known[mail.message_id], "folder_id": folder.id, "uid": mail.uid}
             for mail in fetched])
-    return len(fresh)
+    return [(mail, item_of[mail.uid]) for mail in fresh]
 
 
 def _item_row(studio_id: int, mail: Fetched) -> dict:

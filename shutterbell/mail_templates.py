@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import composer, settings, templating
 from .extensions import db
-from .models import Contact, Customer, Job, MailTemplate, Studio
+from .models import Contact, Customer, Job, MailAccount, MailTemplate, Studio
 from .validation import Invalid
 
 MAX_BODY = 20_000
@@ -79,6 +79,9 @@ def save(studio: Studio, template: MailTemplate | None, data: TemplateInput) -> 
 
 
 def delete(template: MailTemplate) -> None:
+    """The automatic answer, if it used this template, is off then."""
+    db.session.execute(sa.update(MailAccount).where(MailAccount.autoreply_template_id == template.id)
+                       .values(autoreply_template_id=None))
     db.session.delete(template)
     db.session.commit()
 
@@ -117,12 +120,18 @@ def filled_for(studio: Studio, contact: Contact, template: MailTemplate) -> temp
     latest = db.session.execute(sa.select(Customer, Job).join(Job, Customer.job_id == Job.id).where(
         Customer.contact_id == contact.id, Customer.erased_at.is_(None))
         .order_by(Customer.registered_at.desc()).limit(1)).first()
-    if latest is not None:
-        context = composer.context_for(studio, latest.Job, latest.Customer, settings.current().base_url)
-    else:
-        first, _, last = contact.name.partition(" ")
-        context = templating.sample_context(studio.name, studio.locale, studio.currency)
-        context["job"] = {key: "" for key in context["job"]}
-        context["customer"] = {"first_name": first, "last_name": last, "email": contact.email}
-        context["unsubscribe_url"] = ""
+    if latest is None:
+        return filled_for_person(studio, contact.name, contact.email, template)
+    context = composer.context_for(studio, latest.Job, latest.Customer, settings.current().base_url)
+    return templating.render(template.subject, template.body, "email", context)
+
+
+def filled_for_person(studio: Studio, name: str, address: str, template: MailTemplate) -> templating.Rendered:
+    """The template for someone on no job (a new contact, a stranger the automatic answer goes
+    to): their name as the customer's, the job's values empty."""
+    first, _, last = name.strip().partition(" ")
+    context = templating.sample_context(studio.name, studio.locale, studio.currency)
+    context["job"] = {key: "" for key in context["job"]}
+    context["customer"] = {"first_name": first, "last_name": last, "email": address}
+    context["unsubscribe_url"] = ""
     return templating.render(template.subject, template.body, "email", context)

@@ -7,7 +7,8 @@ or ``date:{job attribute}:{ISO date}`` (moving the date is a new occurrence). Me
 notification have keys of their own: ``confirm:{customer}`` (the double opt-in email;
 ``confirm:{customer}:{n}`` when sent again), ``resubscribe:{customer}:{n}`` (asking someone who
 unsubscribed to confirm they want emails again), ``oneoff:{batch}:{customer}`` (a one-off
-message) and ``personal:{token}`` (an email staff wrote to a contact by hand).
+message), ``personal:{token}`` (an email staff wrote to a contact by hand) and
+``autoreply:{mail}`` (the automatic answer to a synced mail from someone new).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ _KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
 _CONFIRMATION = "confirm:"
 _RESUBSCRIBE = "resubscribe:"
 _PERSONAL = "personal:"
+_AUTOREPLY = "autoreply:"
 
 
 @dataclass(frozen=True)
@@ -132,3 +134,15 @@ def personal(token: str) -> str:
 
 def is_personal(key: str) -> bool:
     return key.startswith(_PERSONAL)
+
+
+def autoreply(item_id: int) -> str:
+    return f"{_AUTOREPLY}{item_id}"
+
+
+def autoreplies(key: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    return key.like(f"{_AUTOREPLY}%")
+
+
+def is_autoreply(key: str) -> bool:
+    return key.startswith(_AUTOREPLY)

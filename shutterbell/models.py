@@ -519,6 +519,11 @@ class MailAccount(db.Model):
     # A copy of what the app sends into the Sent folder: "auto" (where the provider keeps none),
     # "always" or "never" (``mailsettings.files_sent_copies``).
     sent_copy: Mapped[str] = mapped_column(sa.String(10), default="auto")
+    # The automatic answer to a first mail from someone new: the template (None: off), how often
+    # one address may get it, and since when it is on (older mail a sync finds gets none).
+    autoreply_template_id: Mapped[int | None]
+    autoreply_days: Mapped[int] = mapped_column(default=14)
+    autoreply_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     imap_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the inbox sync fails on the account; the owner sees the "Inbox sync" banner.
     imap_failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -56,7 +56,7 @@ class StudioBatch:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
         a job whose profile changed or was archived: skipped with the reason, never sent."""
         customer = message.customer
-        if message_keys.is_personal(message.key):  # written by hand to a contact: their own answer
+        if message_keys.is_personal(message.key) or message_keys.is_autoreply(message.key):  # an answer, no customer
             return _("The person's data was erased.") if message.recipient in self.erased else ""
         if customer is None:
             return customer_removed()

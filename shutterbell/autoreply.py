@@ -1,0 +1,93 @@
+"""The automatic answer to a first mail from someone who is no contact yet (Pixifi's "automated
+responses"): a template the owner chose, sent through the outbox like every message, at most once
+per address in the chosen number of days. Never to automated mail (Auto-Submitted, RFC 3834),
+mailing lists and newsletters, no-reply senders, the studio itself, or addresses on the
+do-not-contact list; never to mail older than a day or than the answer being switched on (a first
+sync of a big mailbox answers nobody); delivery reports are no mail here at all.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from . import composer, mail_templates, message_keys, suppression, templating
+from .extensions import db
+from .models import ContactAddress, MailAccount, MailFolder, MailTemplate, Message, Studio
+from .validation import Invalid
+
+log = logging.getLogger(__name__)
+
+RECENT = timedelta(days=1)
+NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)\b", re.I)
+MAX_DAYS = 365
+
+
+def configure(account: MailAccount, template: MailTemplate | None, days: int, now: datetime) -> None:
+    """Switch the answer on (with a template) or off; switching on starts its clock now."""
+    if not 1 <= days <= MAX_DAYS:
+        raise Invalid({"days": str(_l("Between 1 and %(max)d days.", max=MAX_DAYS))})
+    if template is not None and account.autoreply_template_id is None:
+        account.autoreply_since = now
+    account.autoreply_template_id = template.id if template is not None else None
+    account.autoreply_days = days
+    db.session.add(account)
+    db.session.commit()
+
+
+def answer(folder: MailFolder, fresh: list, own_address: str, now: datetime) -> int:
+    """Queue an answer to each new mail of this batch in INBOX that wants one (no commit: it goes
+    with the batch). ``fresh``: (what the sync read, item id). Returns how many were queued."""
+    if folder.name.upper() != "INBOX" or not fresh:
+        return 0
+    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == folder.studio_id))
+    template = db.session.get(MailTemplate, account.autoreply_template_id) if account.autoreply_template_id else None
+    if template is None or template.studio_id != folder.studio_id:
+        return 0
+    since = max(now - RECENT, account.autoreply_since or now)
+    wanted = {}
+    for mail, item_id in fresh:
+        if _wants_one(mail, own_address) and mail.sent_at >= since:
+            wanted.setdefault(mail.from_address, (mail, item_id))  # the first of several in one batch
+    for address in _not_to(folder.studio_id, list(wanted), account.autoreply_days, now):
+        wanted.pop(address, None)
+    studio = db.session.get(Studio, folder.studio_id)
+    for mail, item_id in wanted.values():
+        _queue(studio, account, template, mail, item_id, now)
+    return len(wanted)
+
+
+def _wants_one(mail, own_address: str) -> bool:
+    """A person wrote it, to the studio, and can be answered."""
+    return bool(mail.from_address) and mail.from_address != own_address and not (
+        mail.automatic or mail.bulk or mail.report is not None or NO_REPLY.match(mail.from_address))
+
+
+def _not_to(studio_id: int, addresses: list[str], days: int, now: datetime) -> set[str]:
+    """Of these, the contacts, the do-not-contact list and who was answered in the last ``days``."""
+    if not addresses:
+        return set()
+    contacts = set(db.session.scalars(sa.select(ContactAddress.address).where(
+        ContactAddress.studio_id == studio_id, ContactAddress.address.in_(addresses))))
+    answered = set(db.session.scalars(sa.select(Message.recipient).where(
+        Message.studio_id == studio_id, Message.due_at >= now - timedelta(days=days),
+        message_keys.autoreplies(Message.key), Message.recipient.in_(addresses))))
+    listed = {address for channel, address in suppression.suppressed(studio_id) if channel == "email"}
+    return contacts | answered | (listed & set(addresses))
+
+
+def _queue(studio: Studio, account: MailAccount, template: MailTemplate, mail, item_id: int, now: datetime) -> None:
+    try:
+        filled = mail_templates.filled_for_person(studio, mail.from_name, mail.from_address, template)
+    except templating.TemplateProblem as problem:
+        log.warning("Studio %s's automatic answer cannot be written: %s", studio.id, problem)
+        return
+    key = message_keys.autoreply(item_id)
+    references = " ".join(dict.fromkeys(r for r in (mail.thread_key, mail.message_id) if r.startswith("<")))
+    db.session.add(Message(studio_id=studio.id, key=key, channel="email", recipient=mail.from_address,
+                           subject=filled.subject, body=filled.text, references=references[:1000],
+                           message_id=composer.message_id_for(key, account.from_address), due_at=now,
+                           status="scheduled", created_at=now))
