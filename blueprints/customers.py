@@ -6,7 +6,7 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import contacts, customers, outbox
+from shutterbell import contacts, customers, outbox, replies
 from shutterbell.models import utcnow
 
 from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
@@ -82,6 +82,17 @@ def resend_confirmation(job_id: int, customer_id: int):
         flash(_("A confirmation email went to %(email)s less than an hour ago. You can send it again after %(time)s.",
                 email=customer.email, time=format_time(outbox.confirmation_resend_at(customer), "short")), "warning")
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
+
+
+@bp.post("/<int:customer_id>/replied")
+@login_required
+def undo_reply(job_id: int, customer_id: int):
+    """Their reply no longer stops the notifications that stop on one: what is coming goes again."""
+    job = job_or_404(job_id)
+    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    replies.undo(customer)
+    flash(_("%(name)s gets the coming messages again.", name=customer.first_name), "success")
+    return redirect_after_post(url_for(".edit", job_id=job.id, customer_id=customer.id))
 
 
 @bp.route("/<int:customer_id>/erase", methods=["GET", "POST"])

@@ -309,6 +309,7 @@ class NotificationForm(Form):
     subject = StringField(_l("Subject"))
     body = TextAreaField(_l("Message"))
     requires_approval = BooleanField(_l("Hold for approval before sending"))
+    stop_on_reply = BooleanField(_l("Stop when the customer replies"))
     enabled = BooleanField(_l("Active"), default=True)
 
     def __init__(self, *args, studio=None, **kwargs):
@@ -372,6 +373,7 @@ class NotificationForm(Form):
             subject=self.subject.data or "",
             body=self.body.data or "",
             requires_approval=self.requires_approval.data,
+            stop_on_reply=self.stop_on_reply.data,
             enabled=self.enabled.data,
         )
 

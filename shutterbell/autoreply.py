@@ -8,7 +8,6 @@ sync of a big mailbox answers nobody); delivery reports are no mail here at all.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -16,13 +15,12 @@ from flask_babel import lazy_gettext as _l
 
 from . import composer, mail_templates, message_keys, suppression, templating
 from .extensions import db
-from .models import ContactAddress, MailAccount, MailFolder, MailTemplate, Message, Studio
+from .models import ContactAddress, MailAccount, MailTemplate, Message, Studio
 from .validation import Invalid
 
 log = logging.getLogger(__name__)
 
 RECENT = timedelta(days=1)
-NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)\b", re.I)
 MAX_DAYS = 365
 
 
@@ -38,32 +36,27 @@ def configure(account: MailAccount, template: MailTemplate | None, days: int, no
     db.session.commit()
 
 
-def answer(folder: MailFolder, fresh: list, own_address: str, now: datetime) -> int:
-    """Queue an answer to each new mail of this batch in INBOX that wants one (no commit: it goes
-    with the batch). ``fresh``: (what the sync read, item id). Returns how many were queued."""
-    if folder.name.upper() != "INBOX" or not fresh:
+def answer(studio_id: int, written: list, now: datetime) -> int:
+    """Queue an answer to each new mail of a synced batch that wants one (no commit: it goes with
+    the batch). ``written``: (what the sync read, item id) of the mail people wrote to the studio
+    (``inbox.Fetched.from_someone``). Returns how many were queued."""
+    if not written:
         return 0
-    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == folder.studio_id))
+    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == studio_id))
     template = db.session.get(MailTemplate, account.autoreply_template_id) if account.autoreply_template_id else None
-    if template is None or template.studio_id != folder.studio_id:
+    if template is None or template.studio_id != studio_id:
         return 0
     since = max(now - RECENT, account.autoreply_since or now)
     wanted = {}
-    for mail, item_id in fresh:
-        if _wants_one(mail, own_address) and mail.sent_at >= since:
+    for mail, item_id in written:
+        if mail.sent_at >= since:
             wanted.setdefault(mail.from_address, (mail, item_id))  # the first of several in one batch
-    for address in _not_to(folder.studio_id, list(wanted), account.autoreply_days, now):
+    for address in _not_to(studio_id, list(wanted), account.autoreply_days, now):
         wanted.pop(address, None)
-    studio = db.session.get(Studio, folder.studio_id)
+    studio = db.session.get(Studio, studio_id)
     for mail, item_id in wanted.values():
         _queue(studio, account, template, mail, item_id, now)
     return len(wanted)
-
-
-def _wants_one(mail, own_address: str) -> bool:
-    """A person wrote it, to the studio, and can be answered."""
-    return bool(mail.from_address) and mail.from_address != own_address and not (
-        mail.automatic or mail.bulk or mail.report is not None or NO_REPLY.match(mail.from_address))
 
 
 def _not_to(studio_id: int, addresses: list[str], days: int, now: datetime) -> set[str]:

@@ -29,13 +29,14 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import autoreply, bounces, composer, diagnostics, mailcheck, mailsettings, suppression
+from . import autoreply, bounces, composer, diagnostics, mailcheck, mailsettings, replies, suppression
 from .extensions import db
 from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # UIDs fetched, stored and committed at a time
+NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHUNK = 500  # UIDs per statement when comparing with the server (bind-parameter limits)
 SNIPPET_BYTES = 2048  # of the first text part
@@ -134,7 +135,10 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime, co
         fetched = _fetch(client, batch)
         fresh = _store(folder, [mail for mail in fetched if mail.kept_from(own_address)])
         stored += len(fresh)
-        autoreply.answer(folder, fresh, own_address, now)
+        if folder.name.upper() == "INBOX":  # what people wrote to the studio
+            written = [(mail, item_id) for mail, item_id in fresh if mail.from_someone(own_address)]
+            autoreply.answer(folder.studio_id, written, now)
+            replies.note(folder.studio_id, [mail for mail, _item in written])
         folder.last_uid = batch[-1]  # committed with the batch it covers, never before or after
         bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
         db.session.commit()
@@ -212,6 +216,12 @@ class Fetched:
 
     def addresses(self) -> set[str]:
         return set().union(*self.parties.values())
+
+    def from_someone(self, own_address: str) -> bool:
+        """A person wrote it to the studio (not the studio itself, no automatic, list or
+        no-reply sender): it may be answered, and it is a reply that stops a sequence."""
+        return bool(self.from_address) and self.from_address != own_address and not (
+            self.automatic or self.bulk or self.report is not None or NO_REPLY.match(self.from_address))
 
     def kept_from(self, own_address: str) -> bool:
         """Stored as mail? Not a delivery report, not the app's own: marked so, or (sent before

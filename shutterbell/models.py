@@ -152,6 +152,7 @@ class Notification(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text)
     requires_approval: Mapped[bool] = mapped_column(default=False)
+    stop_on_reply: Mapped[bool] = mapped_column(default=False)  # a reply from the customer skips the rest
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -262,6 +263,9 @@ class Customer(db.Model):
     unsubscribe_token: Mapped[str] = mapped_column(sa.String(43), unique=True)
     confirm_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)  # double opt-in link
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data gone, row kept for counts
+    # When they last wrote to the studio (the inbox sync): notifications that stop on a reply skip
+    # their messages due from then on, until staff undo it.
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the shop's id, unique per studio
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)  # the person, across jobs
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

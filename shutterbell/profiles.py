@@ -30,6 +30,7 @@ class NotificationInput:
     send_at: time | None = None
     requires_approval: bool = False
     enabled: bool = True
+    stop_on_reply: bool = False
     id: int | None = None  # the notification this row edits; None for a new one
 
     @classmethod
@@ -207,6 +208,7 @@ def apply_input(notification: Notification, item: NotificationInput, position: i
     notification.body = item.body.strip()
     notification.requires_approval = item.requires_approval
     notification.enabled = item.enabled
+    notification.stop_on_reply = item.stop_on_reply
 
 
 def duplicate_profile(profile: Profile) -> Profile:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import channels, pacing, suppression, triggers
+from . import channels, pacing, replies, suppression, triggers
 from .extensions import db
 from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
 from .message_keys import MessageKey, date_subject, occurrence
@@ -258,6 +258,7 @@ class TimelineRow:
     recipients: int  # coming messages of this notification, as of today's customers
     last_at: datetime | None = None  # when its last email goes, where sending limits stretch it
     for_later_sign_ups: bool = False  # its moment passed; a customer who signs up now gets it on confirming
+    replied: int = 0  # of the coming ones, customers who replied: skipped when due (``replies``)
 
 
 def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list[Moment]]]:
@@ -275,7 +276,8 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
         if not notification.enabled:
             continue
         own = per_notification.get(notification.id, [])
+        replied = sum(1 for m in own if replies.stopped(notification, m.customer, m.due_at))
         rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
                                 own[0].due_at if own else None, len(own), last.get(notification.id),
-                                notification.id in caught_up))
+                                notification.id in caught_up, replied))
     return rows, per_customer

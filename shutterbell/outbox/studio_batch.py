@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import composer, mailsettings, message_keys, suppression, templating, triggers
+from .. import composer, mailsettings, message_keys, replies, suppression, templating, triggers
 from ..extensions import db
 from ..message_keys import MessageKey
 from ..models import Consent, Job, Message, Notification, Order, Studio, Voucher
@@ -80,6 +80,8 @@ class StudioBatch:
                 return _("The job's communication profile changed; this message is no longer part of it.")
             if not notification.enabled:
                 return _("The notification was switched off.")
+            if replies.stopped(notification, customer, message.due_at):
+                return _("The customer replied: this notification stops for them (undo on their page).")
             return self._still_fits(message, notification)
         return ""
 
