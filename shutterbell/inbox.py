@@ -41,17 +41,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHUNK = 500  # UIDs per statement when comparing with the server (bind-parameter limits)
 SNIPPET_BYTES = 2048  # of the first text part
 SNIPPET = 200  # characters kept
-# Failures that only the owner can fix: the sync waits for a passing test instead of signing in
-# with a wrong password every two minutes (providers lock accounts that do).
-OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled",
-                  "account_locked_or_web_login_required", "imap_disabled", "private_address")
 
 
 def accounts_to_sync() -> list[MailAccount]:
     """Studios with an inbox, except where the owner must fix the sign-in first."""
     return list(db.session.scalars(sa.select(MailAccount).where(
         MailAccount.imap_host != "",
-        sa.or_(MailAccount.imap_failing_since.is_(None), MailAccount.imap_failure_cause.not_in(OWNER_MUST_FIX)))))
+        sa.or_(MailAccount.imap_failing_since.is_(None),
+              MailAccount.imap_failure_cause.not_in(mailsettings.OWNER_MUST_FIX)))))
 
 
 def sync(account: MailAccount, now: datetime, timeout: float = 30.0) -> int:

@@ -1,25 +1,19 @@
 """What the app changes on the studio's server, at once: read or unread, a move to another synced
 folder, deletion to the Trash, as the studio's own mail client would. The sync shows changes made
 the other way round. Opening a mail here marks nothing read: staff reading a client's mail on the
-tablet must not change what the owner's own inbox shows as new. And what the app sent goes into
-the Sent folder where the provider keeps no copy itself.
+tablet must not change what the owner's own inbox shows as new. (What the app sent goes into
+the Sent folder from the email channel: ``channels.email.file_sent_copies``.)
 """
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timezone
-
 import sqlalchemy as sa
 
-from rq.timeouts import BaseTimeoutException
-
-from . import inbox, mailcheck, mailsettings
+from . import mailcheck, mailsettings
 from .extensions import db
 from .mail_bodies import Unavailable, connected, copies_of, select
 from .models import MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
 SEEN = b"\\Seen"
-log = logging.getLogger(__name__)
 
 
 def mark_seen(item: MailItem, account: MailAccount, seen: bool) -> None:
@@ -97,30 +91,3 @@ def _forget_copy(item: MailItem, copy) -> None:
     db.session.execute(sa.delete(MailCopy).where(MailCopy.item_id == item.id, MailCopy.uid == copy.uid,
                                                  MailCopy.folder_id.in_(folder_ids)))
 
-
-def file_sent_copies(account: MailAccount, sent: list[bytes], timeout: float) -> int:
-    """Copies of mail the app sent (as sent, read) into the studio's Sent folder, over one
-    connection; returns how many. The mail went out already: a failure here is logged, not a
-    delivery failure, and nothing is retried. An inbox whose sign-in the owner must fix is left
-    alone (providers lock accounts that keep signing in with a wrong password)."""
-    if account.imap_failure_cause in inbox.OWNER_MUST_FIX:
-        return 0
-    filed, client = 0, None
-    try:
-        client = mailcheck.open_imap(mailsettings.imap_settings(account), timeout, mailsettings.tls_context(),
-                                     allow_private=mailsettings.private_hosts_allowed())
-        folder = mailcheck.special_folder(client.list_folders(), b"\\Sent")
-        if folder is None:
-            log.warning("Studio %s's mailbox has no Sent folder to file copies in", account.studio_id)
-            return 0
-        for raw in sent:
-            client.append(folder, raw, flags=[SEEN], msg_time=datetime.now(timezone.utc))
-            filed += 1
-    except BaseTimeoutException:
-        raise  # RQ's job timeout: the batch's lease ends with it
-    except Exception:  # a sign-in failure, IMAPClient's, socket and TLS errors alike
-        log.warning("Filing copies in studio %s's Sent folder stopped after %d of %d", account.studio_id, filed,
-                    len(sent), exc_info=True)
-    finally:
-        mailcheck.close_imap(client)
-    return filed

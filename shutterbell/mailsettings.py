@@ -17,6 +17,13 @@ from .extensions import db
 from .models import MailAccount, MailProblem, SmsAccount, Studio
 
 
+# Inbox failures only the owner can fix: the sync (and filing Sent copies) waits for a passing
+# test instead of signing in with a wrong password every two minutes (providers lock accounts
+# that do).
+OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled",
+                  "account_locked_or_web_login_required", "imap_disabled", "private_address")
+
+
 @dataclass(frozen=True)
 class Preset:
     label: str

@@ -3,18 +3,23 @@ studio and batch. Account settings and their connection test are ``mailsettings`
 means is ``diagnostics``'."""
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from rq.timeouts import BaseTimeoutException
 
-from .. import composer, diagnostics, mail_actions, mailcheck, mailsettings
+from .. import composer, diagnostics, mailcheck, mailsettings
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Customer, MailAccount, Message, Studio
 from . import Channel
+
+log = logging.getLogger(__name__)
+SEEN = b"\\Seen"
 
 
 class Email(Channel):
@@ -64,7 +69,7 @@ class SmtpSession:
     def __exit__(self, *exc) -> None:
         self.close()
         if self.sent:
-            mail_actions.file_sent_copies(self.account, self.sent, self.timeout)
+            file_sent_copies(self.account, self.sent, self.timeout)
             self.sent = []
 
     def close(self) -> None:
@@ -143,6 +148,34 @@ def send_service_mail(account: MailAccount, studio_name: str, recipient: str, su
     except (OSError, smtplib.SMTPException, DeliveryFailure):
         return False
     return True
+
+
+def file_sent_copies(account: MailAccount, sent: list[bytes], timeout: float) -> int:
+    """Copies of mail the app sent (as sent, read) into the studio's Sent folder, over one
+    connection; returns how many. The mail went out already: a failure here is logged, not a
+    delivery failure, and nothing is retried. An inbox whose sign-in the owner must fix is left
+    alone (providers lock accounts that keep signing in with a wrong password)."""
+    if account.imap_failure_cause in mailsettings.OWNER_MUST_FIX:
+        return 0
+    filed, client = 0, None
+    try:
+        client = mailcheck.open_imap(mailsettings.imap_settings(account), timeout, mailsettings.tls_context(),
+                                     allow_private=mailsettings.private_hosts_allowed())
+        folder = mailcheck.special_folder(client.list_folders(), b"\\Sent")
+        if folder is None:
+            log.warning("Studio %s's mailbox has no Sent folder to file copies in", account.studio_id)
+            return 0
+        for raw in sent:
+            client.append(folder, raw, flags=[SEEN], msg_time=datetime.now(timezone.utc))
+            filed += 1
+    except BaseTimeoutException:
+        raise  # RQ's job timeout: the batch's lease ends with it
+    except Exception:  # a sign-in failure, IMAPClient's, socket and TLS errors alike
+        log.warning("Filing copies in studio %s's Sent folder stopped after %d of %d", account.studio_id, filed,
+                    len(sent), exc_info=True)
+    finally:
+        mailcheck.close_imap(client)
+    return filed
 
 
 CHANNEL = Email()
