@@ -67,10 +67,11 @@ def show(contact_id: int):
     merge = MergeForm(formdata=None)
     merge.other.choices = _others(contact, merge_query)
     # (a test sign-up with the studio's own address would otherwise own all of the studio's mail)
-    mail = inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses if a.address != _own_address()])
+    mail = inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses if a.address != _own_address()],
+                         inbox.MAIL_SHOWN)
     return render_form("contacts/show.html", form, contact=contact, tab=tab if tab in TABS else "mail",
                        messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
-                       merge_query=merge_query, mail=mail, threads=inbox.threads(mail),
+                       merge_query=merge_query, mail=mail, threads=inbox.threads(mail), mail_limit=inbox.MAIL_SHOWN,
                        own_address=_own_address())
 
 

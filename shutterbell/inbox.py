@@ -41,6 +41,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHUNK = 500  # UIDs per statement when comparing with the server (bind-parameter limits)
 SNIPPET_BYTES = 2048  # of the first text part
 SNIPPET = 200  # characters kept
+MAIL_SHOWN = 100  # on a contact's page, newest first
 
 
 def accounts_to_sync() -> list[MailAccount]:
