@@ -8,6 +8,7 @@ sync of a big mailbox answers nobody); delivery reports are no mail here at all.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import composer, mail_templates, message_keys, suppression, templating
 from .extensions import db
-from .models import ContactAddress, MailAccount, MailTemplate, Message, Studio
+from .models import ContactAddress, MailAccount, MailParty, MailTemplate, Message, Studio, User
 from .validation import Invalid
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ def answer(studio_id: int, written: list, now: datetime) -> int:
     for mail, item_id in written:
         if mail.sent_at >= since:
             wanted.setdefault(mail.from_address, (mail, item_id))  # the first of several in one batch
-    for address in _not_to(studio_id, list(wanted), account.autoreply_days, now):
+    recent = [item_id for mail, item_id in written if mail.sent_at >= since]
+    for address in _not_to(account, list(wanted), recent, now):
         wanted.pop(address, None)
     studio = db.session.get(Studio, studio_id)
     for mail, item_id in wanted.values():
@@ -59,22 +61,36 @@ def answer(studio_id: int, written: list, now: datetime) -> int:
     return len(wanted)
 
 
-def _not_to(studio_id: int, addresses: list[str], days: int, now: datetime) -> set[str]:
-    """Of these, the contacts, the do-not-contact list and who was answered in the last ``days``."""
+def _not_to(account: MailAccount, addresses: list[str], recent: list[int], now: datetime) -> set[str]:
+    """Of these, who gets no answer: a contact; anyone in earlier mail of the mailbox (from or to,
+    other than the ``recent`` items being answered: it is no first mail, the studio knows them); the studio's users and its account's own
+    addresses; the do-not-contact list; who was answered in the last days."""
     if not addresses:
         return set()
+    studio_id = account.studio_id
     contacts = set(db.session.scalars(sa.select(ContactAddress.address).where(
         ContactAddress.studio_id == studio_id, ContactAddress.address.in_(addresses))))
+    earlier = set(db.session.scalars(sa.select(MailParty.address).where(
+        MailParty.studio_id == studio_id, MailParty.address.in_(addresses), MailParty.item_id.not_in(recent))))
+    users = {email.lower() for email in db.session.scalars(sa.select(User.email).where(User.studio_id == studio_id))}
+    own = {a.lower() for a in (account.from_address, account.reply_to, account.smtp_username, account.imap_username)}
     answered = set(db.session.scalars(sa.select(Message.recipient).where(
-        Message.studio_id == studio_id, Message.due_at >= now - timedelta(days=days),
+        Message.studio_id == studio_id, Message.due_at >= now - timedelta(days=account.autoreply_days),
         message_keys.autoreplies(Message.key), Message.recipient.in_(addresses))))
     listed = {address for channel, address in suppression.suppressed(studio_id) if channel == "email"}
-    return contacts | answered | (listed & set(addresses))
+    return contacts | earlier | answered | ((users | own | listed) & set(addresses))
+
+
+def _plain_name(name: str) -> str:
+    """A stranger's From name as a greeting may use it: letters, spaces, hyphens and apostrophes,
+    at most 40 characters. Anything more ("Anna www.example.com") would put their text, and a
+    link, into the studio's own mail."""
+    return " ".join(re.sub(r"[^\w\s'-]|[\d_]", " ", name).split())[:40]
 
 
 def _queue(studio: Studio, account: MailAccount, template: MailTemplate, mail, item_id: int, now: datetime) -> None:
     try:
-        filled = mail_templates.filled_for_person(studio, mail.from_name, mail.from_address, template)
+        filled = mail_templates.filled_for_person(studio, _plain_name(mail.from_name), mail.from_address, template)
     except templating.TemplateProblem as problem:
         log.warning("Studio %s's automatic answer cannot be written: %s", studio.id, problem)
         return

@@ -136,7 +136,7 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime, co
         if folder.name.upper() == "INBOX":  # what people wrote to the studio
             written = [(mail, item_id) for mail, item_id in fresh if mail.from_someone(own_address)]
             autoreply.answer(folder.studio_id, written, now)
-            replies.note(folder.studio_id, [mail for mail, _item in written])
+            replies.note(folder.studio_id, [mail for mail, _item in written], now)
         folder.last_uid = batch[-1]  # committed with the batch it covers, never before or after
         bounces.apply(folder.studio_id, bounces.reports_in([m.report for m in fetched if m.report is not None]), now)
         db.session.commit()
@@ -227,9 +227,11 @@ class Fetched:
         return self.report is None and not self.ours and not (self.automatic and self.from_address == own_address)
 
 
+# Out-of-office and helpdesk replies that say so without Auto-Submitted (Microsoft, Zendesk, ...).
+AUTOMATIC_HEADERS = ("X-AUTOREPLY", "X-AUTORESPOND", "X-AUTO-RESPONSE-SUPPRESS")
 HEADERS = ("MESSAGE-ID", "FROM", "TO", "CC", "SUBJECT", "DATE", "IN-REPLY-TO", "REFERENCES", "CONTENT-TYPE",
            "CONTENT-TRANSFER-ENCODING", "AUTO-SUBMITTED", "PRECEDENCE", "LIST-ID", "LIST-UNSUBSCRIBE",
-           composer.SERVICE_HEADER.upper())
+           *AUTOMATIC_HEADERS, composer.SERVICE_HEADER.upper())
 HEADER_FIELDS = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADERS)})]"
 _ATOM = r'[^<>\s,;:()"\\\[\]@]+'
 SIMPLE_ADDRESS = re.compile(rf'\s*(?:"?([^"<>,;:()\\]*?)"?\s*<({_ATOM}@{_ATOM})>|({_ATOM}@{_ATOM}))\s*')
@@ -302,7 +304,9 @@ def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: 
                    b"\\Seen" in row.get(b"FLAGS", ()),
                    "" if report is not None else _snippet(headers, _section(row, b"BODY[TEXT]") or b""),
                    report, bool(headers.get(composer.SERVICE_HEADER)),
-                   headers.get("auto-submitted", "no").strip().lower() != "no",
+                   headers.get("auto-submitted", "no").strip().lower() != "no"
+                   or any(headers.get(name) for name in AUTOMATIC_HEADERS)
+                   or headers.get("precedence").strip().lower() == "auto_reply",
                    bool(headers.get("list-id") or headers.get("list-unsubscribe"))
                    or headers.get("precedence").strip().lower() in ("bulk", "list", "junk"))
 

@@ -12,12 +12,14 @@ from .extensions import db
 from .models import Customer, Job
 
 
-def note(studio_id: int, written: list) -> None:
-    """The latest mail of each sender in a synced batch marks their customers (no commit)."""
+def note(studio_id: int, written: list, now) -> None:
+    """The latest mail of each sender in a synced batch marks their customers (no commit). The
+    time is the mail's Date, never later than now: a sender's clock set to 2099 stops nothing."""
     latest: dict[str, object] = {}
     for mail in written:
-        if mail.from_address not in latest or mail.sent_at > latest[mail.from_address]:
-            latest[mail.from_address] = mail.sent_at
+        at = min(mail.sent_at, now)
+        if mail.from_address not in latest or at > latest[mail.from_address]:
+            latest[mail.from_address] = at
     if not latest:
         return
     table = Customer.__table__

@@ -45,25 +45,34 @@ def test_someone_new_gets_the_answer_once_and_automatic_mail_never(
             ("<v1@example.de>", "urlaub@example.de", b"Auto-Submitted: auto-replied\r\n"),
             ("<n1@news.example>", "news@news.example", b"List-Id: <news.news.example>\r\n"),
             ("<s1@shop.example>", "noreply@shop.example", b""),
-            ("<b1@example.de>", "bulk@example.de", b"Precedence: bulk\r\n")):
+            ("<b1@example.de>", "bulk@example.de", b"Precedence: bulk\r\n"),
+            ("<x1@example.de>", "abwesend@example.de", b"X-Autoreply: yes\r\n"),  # Microsoft's way
+            ("<k1@example.de>", "bekannt@example.de", b""),  # wrote before: no first mail
+            ("<u1@example.de>", "Spam www.evil.example <werbung@example.de>", b""),
+            ("<s2@example.de>", "olivia@lichtblick.example", b"")):  # the owner, from her own address
         put("INBOX", dated(mail(message_id, sender, STUDIO, "Anfrage Hochzeit", TEXT, extra=extra), soon))
     put("INBOX", dated(mail("<old@example.de>", "alt@example.de", STUDIO, "Alt", TEXT), soon - timedelta(days=7)))
+    put("INBOX", dated(mail("<k0@example.de>", "bekannt@example.de", STUDIO, "Alt", TEXT), soon - timedelta(days=30)))
     put("Gesendet", dated(mail("<out@lichtblick.example>", STUDIO, "neu@example.de", "Angebot", TEXT), soon))
     inbox.sync(inbox_account, soon)
     answers = db.session.scalars(sa.select(Message)).all()
-    assert [(m.recipient, m.subject) for m in answers] == [("zoe@example.pl", "Danke für Ihre Nachricht, Zoë")]
+    assert sorted((m.recipient, m.subject) for m in answers) == [
+        ("werbung@example.de", "Danke für Ihre Nachricht, Spam"),  # the name's link left out
+        ("zoe@example.pl", "Danke für Ihre Nachricht, Zoë")]
+    assert "evil" not in next(m.body for m in answers if m.recipient == "werbung@example.de")
 
     with time_machine.travel(soon + timedelta(seconds=1), tick=True):  # the answer is due when the sync ran
         outbox.dispatch_now()
         work(app)
-    sent = email.message_from_bytes(server[0].received[-1], policy=email.policy.default)
+    sent = next(m for m in (email.message_from_bytes(raw, policy=email.policy.default) for raw in server[0].received)
+                if m["To"] == "zoe@example.pl")
     assert sent["To"] == "zoe@example.pl" and sent["In-Reply-To"] == "<z1@example.pl>"
     assert sent["Auto-Submitted"] == "auto-replied" and sent["List-Unsubscribe"] is None
     assert "Hallo Zoë,\nwir melden uns" in sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
     put("INBOX", dated(mail("<z3@example.pl>", "zoe@example.pl", STUDIO, "Noch eine Frage", TEXT), soon))
     inbox.sync(inbox_account, soon)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1  # within 14 days: once
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 2  # within 14 days: once
     page = text_of(as_olivia.get("/settings/templates/"))
     assert "Automatic answer" in page and re.search(r'<input[^>]*name="days"[^>]*value="14"', page)
     assert as_olivia.post("/settings/templates/autoreply", {"template": "", "days": "14"}).status_code == 302

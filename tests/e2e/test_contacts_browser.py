@@ -333,6 +333,8 @@ def test_the_owner_words_a_template_and_uses_it_for_a_client(page_for, live_serv
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Email").click()
     page.get_by_role("link", name="Templates for your own emails").click()
     page.get_by_role("link", name="Session reminder", exact=True).click()
+    page.wait_for_url(re.compile(r"/settings/templates/\d+$"))  # loaded: htmx wired the live preview
+    # (typed before that, the first input goes unheard)
     page.get_by_label("Message").fill("Dzień dobry {{ customer.first_name }}, do zobaczenia! Odbitki 12,50 € 📸")
     preview = page.locator("#template-preview")
     expect(preview).to_contain_text("Dzień dobry Anna, do zobaczenia! Odbitki 12,50 €")  # sample values
