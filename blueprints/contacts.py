@@ -67,12 +67,13 @@ def show(contact_id: int):
     merge = MergeForm(formdata=None)
     merge.other.choices = _others(contact, merge_query)
     # (a test sign-up with the studio's own address would otherwise own all of the studio's mail)
-    mail = inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses if a.address != _own_address()],
+    own = _own_address()
+    mail = inbox.mail_of(contact.studio_id, [a.address for a in contact.addresses if a.address != own],
                          inbox.MAIL_SHOWN)
     return render_form("contacts/show.html", form, contact=contact, tab=tab if tab in TABS else "mail",
                        messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
                        merge_query=merge_query, mail=mail, threads=inbox.threads(mail), mail_limit=inbox.MAIL_SHOWN,
-                       own_address=_own_address())
+                       own_address=own)
 
 
 @bp.route("/<int:contact_id>/write", methods=["GET", "POST"])
@@ -192,7 +193,7 @@ def _contact_of(item):
     """The contact the mail is with (the first party who is one), for the way back; None: a stranger."""
     own = _own_address()
     addresses = [a for role in inbox.parties_of(item).values() for a in role if a != own]
-    return next(filter(None, (contacts.of_address(item.studio_id, a) for a in addresses)), None)
+    return contacts.first_of_addresses(item.studio_id, addresses)
 
 
 @bp.post("/mail/<int:item_id>/seen")

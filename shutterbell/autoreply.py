@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from . import composer, mail_templates, message_keys, suppression, templating
+from . import composer, mail_templates, message_keys, templating
 from .extensions import db
-from .models import ContactAddress, MailAccount, MailParty, MailTemplate, Message, Studio, User
+from .models import ContactAddress, MailAccount, MailParty, MailTemplate, Message, Studio, Suppression, User
 from .validation import Invalid
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,9 @@ def _not_to(account: MailAccount, addresses: list[str], recent: list[int], now: 
     answered = set(db.session.scalars(sa.select(Message.recipient).where(
         Message.studio_id == studio_id, Message.due_at >= now - timedelta(days=account.autoreply_days),
         message_keys.autoreplies(Message.key), Message.recipient.in_(addresses))))
-    listed = {address for channel, address in suppression.suppressed(studio_id) if channel == "email"}
-    return contacts | earlier | answered | ((users | own | listed) & set(addresses))
+    listed = set(db.session.scalars(sa.select(Suppression.address).where(
+        Suppression.studio_id == studio_id, Suppression.channel == "email", Suppression.address.in_(addresses))))
+    return contacts | earlier | answered | listed | ((users | own) & set(addresses))
 
 
 def _plain_name(name: str) -> str:

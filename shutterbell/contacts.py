@@ -101,6 +101,15 @@ def of_address(studio_id: int, email: str) -> Contact | None:
         ContactAddress.studio_id == studio_id, ContactAddress.address == email))
 
 
+def first_of_addresses(studio_id: int, addresses: list[str]) -> Contact | None:
+    """The contact of the first of these addresses that has one, in one query."""
+    if not addresses:
+        return None
+    found = {a.address: a.contact for a in db.session.scalars(sa.select(ContactAddress).where(
+        ContactAddress.studio_id == studio_id, ContactAddress.address.in_(addresses)))}
+    return next((found[a] for a in addresses if a in found), None)
+
+
 def for_address(studio_id: int, email: str, name: str, phone: str | None = None) -> Contact:
     """The contact of an address, made as a client the first time it arrives (no commit). Two
     sign-ups of one new address at once: the second one's insert fails on the unique address
