@@ -211,6 +211,7 @@ class Fetched:
     ours: bool = False  # sent by the app itself (automated, an invitation, a reset link): never stored
     automatic: bool = False  # Auto-Submitted (RFC 3834): no person wrote it
     bulk: bool = False  # a mailing list or a newsletter (List-Id, List-Unsubscribe, Precedence)
+    answers: tuple[str, ...] = ()  # the Message-IDs it replies to (In-Reply-To, References)
 
     def addresses(self) -> set[str]:
         return set().union(*self.parties.values())
@@ -308,7 +309,8 @@ def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: 
                    or any(headers.get(name) for name in AUTOMATIC_HEADERS)
                    or headers.get("precedence").strip().lower() == "auto_reply",
                    bool(headers.get("list-id") or headers.get("list-unsubscribe"))
-                   or headers.get("precedence").strip().lower() in ("bulk", "list", "junk"))
+                   or headers.get("precedence").strip().lower() in ("bulk", "list", "junk"),
+                   _ids(headers.get("in-reply-to", "") + " " + headers.get("references", "")))
 
 
 def _named_addresses(values: list[str]) -> list[tuple[str, str]]:
@@ -457,6 +459,12 @@ def _item_row(studio_id: int, mail: Fetched) -> dict:
 def _first_id(value: str) -> str:
     found = re.search(r"<[\x21-\x3b\x3d\x3f-\x7e]+>", value or "")
     return found.group(0)[:255] if found else ""
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    """Each <id> once, the latest (In-Reply-To's, then the end of References) first, at most 20."""
+    found = re.findall(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,253}>", value)
+    return tuple(dict.fromkeys([*found[:1], *reversed(found[1:])]))[:20]
 
 
 def _thread_key(references: str, in_reply_to: str, message_id: str, subject: str) -> str:

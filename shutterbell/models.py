@@ -661,6 +661,8 @@ class Message(db.Model):
         sa.Index("ix_message_status_studio_sent_at", "status", "studio_id", "sent_at"),
         sa.Index("ix_message_studio_due_at", "studio_id", "due_at"),
         sa.Index("ix_message_job_due_at", "job_id", "due_at"),
+        # A delivery report and a reply name the message they answer by its Message-ID.
+        sa.Index("ix_message_message_id", "message_id"),
     )
 
 

@@ -66,3 +66,38 @@ def test_a_customer_who_replies_gets_no_more_of_what_stops_on_a_reply(
     db.session.expire_all()
     assert db.session.get(Customer, juergen.id).replied_at is None
     assert "wrote to you on" not in text_of(as_sam.get(f"/jobs/{job.id}/customers/{juergen.id}"))
+
+
+def test_an_answer_to_a_customers_mail_from_another_address_stops_that_customer_of_that_job(
+        olivia, inbox_account, mailbox, server, configure, certificate):  # noqa: F811
+    """The thread headers say whose reply it is: Jürgen's wife answers the welcome he got for the
+    wedding from her own address; his portraits job goes on."""
+    put, _ = mailbox
+    sending_too(inbox_account, server, configure, certificate)
+    configure(base_url=POLICY.base_url)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    archives = (now + timedelta(days=20)).date()
+    profile = make_profile(olivia.studio, email("customer_registered", "potential_buyers"),
+                           email("days_before_archived", days=7, stop_on_reply=True))
+    signed_up = {}
+    for name in ("Hochzeit Weiß", "Porträts Jürgen"):
+        job = jobs.save_job(olivia.studio, None, jobs.JobInput(name=name, profile_id=None, archives_at=archives), None)
+        use(job, profile)
+        signed_up[name], _ = customers.register(job, customers.CustomerInput(
+            "Jürgen", "Weiß", "juergen@example.com", email_consent=True), "staff", {"email": "ok"}, now)
+    for batch in run_pass(now + timedelta(minutes=1)):
+        outbox.send_batch(batch, POLICY, clock=lambda: now + timedelta(minutes=1))
+    welcome = db.session.scalar(sa.select(Message).where(Message.customer_id == signed_up["Hochzeit Weiß"].id))
+    assert welcome.status == "sent" and welcome.message_id.startswith("<")
+
+    written = now + timedelta(hours=1)
+    put("INBOX", mail("<petra-1@example.de>", "Petra Weiß <petra.weiss@example.de>", STUDIO, "Re: Willkommen",
+                      b"Content-Type: text/plain; charset=utf-8\r\n\r\nDanke! Wir melden uns \xc3\xa0 la fin.\r\n",
+                      extra=f"In-Reply-To: {welcome.message_id}\r\nReferences: {welcome.message_id}\r\n".encode())
+        .replace(b"Mon, 02 Mar 2026 08:00:00 +0100", format_datetime(written).encode()))
+    put("INBOX", mail("<fremd@example.de>", "Łukasz <lukasz@example.pl>", STUDIO, "Re: irgendwas",
+                      b"\r\nHallo\r\n", extra=b"In-Reply-To: <not-ours@example.com>\r\n"))  # answers nothing of ours
+    inbox.sync(inbox_account, written)
+    db.session.expire_all()
+    assert db.session.get(Customer, signed_up["Hochzeit Weiß"].id).replied_at == written
+    assert db.session.get(Customer, signed_up["Porträts Jürgen"].id).replied_at is None
