@@ -1,7 +1,7 @@
 """The automatic answer to a first mail from someone who is no contact yet (Pixifi's "automated
 responses"): a template the owner chose, sent through the outbox like every message, at most once
 per address in the chosen number of days. Never to automated mail (Auto-Submitted, RFC 3834),
-mailing lists and newsletters, no-reply senders, the studio itself, or addresses on the
+mailing lists and newsletters, no-reply senders, the studio itself and its domain, or addresses on the
 do-not-contact list; never to mail older than a day or than the answer being switched on (a first
 sync of a big mailbox answers nobody); delivery reports are no mail here at all.
 """
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from . import composer, mail_templates, message_keys, templating
+from . import composer, deliverability, mail_templates, message_keys, templating
 from .extensions import db
 from .models import ContactAddress, MailAccount, MailParty, MailTemplate, Message, Studio, Suppression, User
 from .validation import Invalid
@@ -64,7 +64,7 @@ def answer(studio_id: int, written: list, now: datetime) -> int:
 def _not_to(account: MailAccount, addresses: list[str], recent: list[int], now: datetime) -> set[str]:
     """Of these, who gets no answer: a contact; anyone in earlier mail of the mailbox (from or to,
     other than the ``recent`` items being answered: it is no first mail, the studio knows them); the studio's users and its account's own
-    addresses; the do-not-contact list; who was answered in the last days."""
+    addresses, and anyone at its own domain; the do-not-contact list; who was answered in the last days."""
     if not addresses:
         return set()
     studio_id = account.studio_id
@@ -79,7 +79,15 @@ def _not_to(account: MailAccount, addresses: list[str], recent: list[int], now: 
         message_keys.autoreplies(Message.key), Message.recipient.in_(addresses))))
     listed = set(db.session.scalars(sa.select(Suppression.address).where(
         Suppression.studio_id == studio_id, Suppression.channel == "email", Suppression.address.in_(addresses))))
-    return contacts | earlier | answered | listed | ((users | own) & set(addresses))
+    return contacts | earlier | answered | listed | ((users | own) & set(addresses)) | {
+        address for address in addresses if _colleague(address, account.from_address)}
+
+
+def _colleague(address: str, own_address: str) -> bool:
+    """Someone at the studio's own domain (a second shooter writing from info@ to hello@), unless
+    that domain is a mailbox provider's: a studio at gmail.com answers other gmail.com senders."""
+    domain = own_address.rpartition("@")[2].lower()
+    return bool(domain) and domain not in deliverability.MAILBOX_PROVIDERS and address.endswith("@" + domain)
 
 
 def _plain_name(name: str) -> str:

@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import sqlalchemy as sa
 import time_machine
 
-from shutterbell import contacts, inbox, mail_templates, outbox
+from shutterbell import autoreply, contacts, inbox, mail_templates, outbox
 from shutterbell.extensions import db
 from shutterbell.models import MailAccount, Message
 
@@ -49,7 +49,8 @@ def test_someone_new_gets_the_answer_once_and_automatic_mail_never(
             ("<x1@example.de>", "abwesend@example.de", b"X-Autoreply: yes\r\n"),  # Microsoft's way
             ("<k1@example.de>", "bekannt@example.de", b""),  # wrote before: no first mail
             ("<u1@example.de>", "Spam www.evil.example <werbung@example.de>", b""),
-            ("<s2@example.de>", "olivia@lichtblick.example", b"")):  # the owner, from her own address
+            ("<s2@example.de>", "olivia@lichtblick.example", b""),  # the owner, from her own address
+            ("<c1@lichtblick.example>", "Maximilian Groß <max@lichtblick.example>", b"")):  # a colleague
         put("INBOX", dated(mail(message_id, sender, STUDIO, "Anfrage Hochzeit", TEXT, extra=extra), soon))
     put("INBOX", dated(mail("<old@example.de>", "alt@example.de", STUDIO, "Alt", TEXT), soon - timedelta(days=7)))
     put("INBOX", dated(mail("<k0@example.de>", "bekannt@example.de", STUDIO, "Alt", TEXT), soon - timedelta(days=30)))
@@ -77,3 +78,10 @@ def test_someone_new_gets_the_answer_once_and_automatic_mail_never(
     assert "Automatic answer" in page and re.search(r'<input[^>]*name="days"[^>]*value="14"', page)
     assert as_olivia.post("/settings/templates/autoreply", {"template": "", "days": "14"}).status_code == 302
     assert db.session.scalar(sa.select(MailAccount.autoreply_template_id)) is None
+
+
+def test_a_studio_at_a_mailbox_provider_answers_others_there():
+    """Only the studio's own domain is colleagues: a studio at gmail.com is not at home there."""
+    assert autoreply._colleague("max@lichtblick.example", "olivia@lichtblick.example")
+    assert not autoreply._colleague("anna@gmail.com", "studio.lichtblick@gmail.com")
+    assert not autoreply._colleague("anna@notlichtblick.example", "olivia@lichtblick.example")
