@@ -6,15 +6,16 @@ customer. A reply is known two ways:
 - by its thread headers: a mail whose In-Reply-To or References name a message the studio sent a
   customer is that customer's reply, whoever wrote it (a partner answering from their own
   address), and it stops that customer of that one job;
-- by its sender's address: a customer on two jobs who writes stops the rest of both, since the
-  address says who wrote, not about which job.
+- by its sender's address, any of the contact's (a customer's sign-ups link to their contact):
+  a customer on two jobs who writes stops the rest of both, since the address says who wrote, not
+  about which job.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import Customer, Job, Message
+from .models import ContactAddress, Customer, Job, Message
 
 
 def note(studio_id: int, written: list, now) -> None:
@@ -29,14 +30,17 @@ def note(studio_id: int, written: list, now) -> None:
         for message_id in mail.answers:
             _keep_latest(by_answered, message_id, at)
     by_customer: dict[int, object] = {}
+    if by_address:  # (one indexed lookup: most who write are no customer)
+        for address, customer_id in db.session.execute(sa.select(ContactAddress.address, Customer.id).join(
+                Customer, Customer.contact_id == ContactAddress.contact_id).where(
+                ContactAddress.studio_id == studio_id, ContactAddress.address.in_(by_address))):
+            _keep_latest(by_customer, customer_id, by_address[address])
     if by_answered:
         for message_id, customer_id in db.session.execute(sa.select(Message.message_id, Message.customer_id).where(
                 Message.message_id.in_(by_answered), Message.studio_id == studio_id,
                 Message.customer_id.is_not(None))):
             _keep_latest(by_customer, customer_id, by_answered[message_id])
-    table = Customer.__table__
-    _mark(studio_id, table.c.email == sa.bindparam("who"), by_address)
-    _mark(studio_id, table.c.id == sa.bindparam("who"), by_customer)
+    _mark(studio_id, by_customer)
 
 
 def _keep_latest(latest: dict, who, at) -> None:
@@ -44,15 +48,15 @@ def _keep_latest(latest: dict, who, at) -> None:
         latest[who] = at
 
 
-def _mark(studio_id: int, whom, latest: dict) -> None:
-    """Customers chosen by ``whom`` (one ``who`` per row of ``latest``) replied at its time, where
-    that is later than a reply known before and they had signed up by then."""
+def _mark(studio_id: int, latest: dict[int, object]) -> None:
+    """Each customer (id -> when they wrote) replied then, where that is later than a reply known
+    before, they had signed up by then and the job is not archived."""
     if not latest:
         return
     table = Customer.__table__
     active = sa.select(Job.id).where(Job.studio_id == studio_id, Job.status != "archived")
     db.session.execute(
-        table.update().where(table.c.studio_id == studio_id, whom,
+        table.update().where(table.c.studio_id == studio_id, table.c.id == sa.bindparam("who"),
                              table.c.erased_at.is_(None), table.c.registered_at <= sa.bindparam("at"),
                              table.c.job_id.in_(active),
                              sa.or_(table.c.replied_at.is_(None), table.c.replied_at < sa.bindparam("at")))
