@@ -535,3 +535,23 @@ def test_mail_crafted_to_stop_the_sync_is_stored_and_the_sync_goes_on(olivia, ac
     assert item_of("<nobody@example.com>").subject == "Null Byte ü"
     assert item_of("<old-auto@lichtblick.example>") is None  # the app's own, from before it said so
     assert item_of("<away@example.fr>") is not None and item_of("<after@example.com>") is not None
+
+
+def test_fetch_answers_are_read_from_their_lines_and_literals_or_left_to_imapclient():
+    """The shapes servers send: UID after the literals, an empty body as "" or NIL, an unsolicited
+    flag change without UID among them; a section sent as a quoted string is IMAPClient's to read."""
+    header = b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\n"
+    rows = inbox._rows([
+        (b'7 (FLAGS (\\Seen $Forwarded) BODY[HEADER.FIELDS (SUBJECT)] {%d}' % len(header), header),
+        (b" BODY[TEXT]<0> {12}", "Grüße €\r\n".encode()[:12]), b" UID 41)",
+        b"8 (FLAGS (\\Deleted))",
+        (b'9 (UID 43 FLAGS () BODY[HEADER.FIELDS (SUBJECT)] {%d}' % len(header), header), b' BODY[TEXT]<0> "")',
+        (b'10 (UID 44 BODY[HEADER.FIELDS (SUBJECT)] {%d}' % len(header), header), b" BODY[TEXT]<0> NIL)",
+        None])
+    assert rows == {
+        41: {b"FLAGS": (b"\\Seen", b"$Forwarded"), b"BODY[HEADER.FIELDS (SUBJECT)]": header,
+             b"BODY[TEXT]<0>": "Grüße €\r\n".encode()[:12], b"UID": 41},
+        43: {b"UID": 43, b"FLAGS": (), b"BODY[HEADER.FIELDS (SUBJECT)]": header, b"BODY[TEXT]<0>": b""},
+        44: {b"UID": 44, b"BODY[HEADER.FIELDS (SUBJECT)]": header, b"BODY[TEXT]<0>": b""}}
+    assert inbox._rows([b'5 (UID 45 BODY[TEXT]<0> "Hallo")']) is None
+    assert inbox._rows([b" UID 46)"]) is None
