@@ -247,10 +247,13 @@ def _fetch(client, uids: list[int]) -> list[Fetched]:
     for uid, row in data.items():
         header = _section(row, b"BODY[HEADER.FIELDS")
         if header is not None:  # else an unsolicited answer: a flag changed meanwhile
-            read[uid] = (row, Headers.parse(header))
-    reports = _reports(client, [uid for uid, (_row, headers) in read.items() if _is_report(headers)])
-    undated = _arrivals(client, [uid for uid, (_row, headers) in read.items() if _date(headers.get("date")) is None])
-    return [_read(uid, row, headers, reports.get(uid), undated.get(uid)) for uid, (row, headers) in sorted(read.items())]
+            headers = Headers.parse(header)
+            read[uid] = (row, headers, _date(headers.get("date")))
+    reports = _reports(client, [uid for uid, (_row, headers, _sent) in read.items() if _is_report(headers)])
+    arrivals = _arrivals(client, [uid for uid, (_row, _headers, sent_at) in read.items() if sent_at is None])
+    return [_read(uid, row, headers, reports.get(uid),
+                  sent_at or arrivals.get(uid) or datetime.now(timezone.utc))
+            for uid, (row, headers, sent_at) in sorted(read.items())]
 
 
 def _fetch_rows(client, uids: list[int], items: list[str]) -> dict[int, dict]:
@@ -336,7 +339,7 @@ def _section(row: dict, prefix: bytes) -> bytes | None:
     return None
 
 
-def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: datetime | None) -> Fetched:
+def _read(uid: int, row: dict, headers: Headers, report: bytes | None, sent_at: datetime) -> Fetched:
     message_id = _first_id(headers.get("message-id"))  # (one that is no <id> cannot thread or be answered)
     named = {role: _named_addresses(headers.all(role)) for role in ("from", "to", "cc")}
     parties = {role: set(filter(None, (_address(address) for _name, address in found))) for role, found in named.items()}
@@ -344,7 +347,7 @@ def _read(uid: int, row: dict, headers: Headers, report: bytes | None, arrived: 
                                     if _address(address)), ("", ""))
     subject = words(headers.get("subject", ""))
     return Fetched(uid, message_id, subject[:300], from_name[:200], from_address, parties,
-                   _date(headers.get("date")) or arrived or datetime.now(timezone.utc),
+                   sent_at,
                    _thread_key(headers.get("references", ""), headers.get("in-reply-to", ""), message_id, subject),
                    b"\\Seen" in row.get(b"FLAGS", ()),
                    "" if report is not None else _snippet(headers, _section(row, b"BODY[TEXT]") or b""),
@@ -403,9 +406,18 @@ def _first_text(headers: Headers, body: bytes, depth: int = 0) -> tuple[str, boo
     boundary = params.get("boundary") if kind.startswith("multipart/") and depth < 4 else None
     if not boundary:
         return None
-    found = [text for text in (_first_text(part, part_body, depth + 1) for part, part_body in _parts(body, boundary))
-             if text is not None]
-    return next((text for text in found if not text[1]), found[0] if found else None)
+    html_parts, html_found = [], []  # HTML is read only when no plain text follows (rare)
+    for part, part_body in _parts(body, boundary):
+        if part.content_type()[0] == "text/html":
+            html_parts.append((part, part_body))
+            continue
+        found = _first_text(part, part_body, depth + 1)
+        if found is not None and not found[1]:
+            return found
+        if found is not None:
+            html_found.append(found)
+    return next(filter(None, (_first_text(part, part_body, depth + 1) for part, part_body in html_parts)),
+                html_found[0] if html_found else None)
 
 
 def _parts(body: bytes, boundary: str):
@@ -428,7 +440,9 @@ def _one_line(text: str, is_html: bool) -> str:
     a cut-off ``<style>`` too)."""
     if is_html:
         text = re.sub(r"(?is)<(script|style)\b.*?(</\1>|$)|<[^>]+>", " ", text)
-    return " ".join(_CONTROL.sub(" ", text).split())[:SNIPPET]
+    start = " ".join(_CONTROL.sub(" ", text[:SNIPPET * 4]).split())  # most text is no blank space
+    return (start if len(start) >= SNIPPET or len(text) <= SNIPPET * 4
+            else " ".join(_CONTROL.sub(" ", text).split()))[:SNIPPET]
 
 
 def decode(raw: bytes, encoding: str, charset: str) -> str:
