@@ -21,6 +21,7 @@ import binascii
 import email.errors
 import email.header
 import email.utils
+import imaplib
 import logging
 import quopri
 import re
@@ -128,9 +129,12 @@ def _sync_folder(client, folder: MailFolder, own_address: str, now: datetime, co
     _refresh_flags(client, folder, modseq, known)
     new = [uid for uid in on_server if uid > watermark]
     stored = 0
+    asked = _ask(client, new[:BATCH]) if new else b""
     for start in range(0, len(new), BATCH):
         batch = new[start:start + BATCH]
-        fetched = _fetch(client, batch)
+        fetched = _fetch(client, batch, asked)
+        if len(new) > start + BATCH:  # the server reads the next batch while this one is stored
+            asked = _ask(client, new[start + BATCH:start + 2 * BATCH])
         fresh = _store(folder, [mail for mail in fetched if mail.kept_from(own_address)])
         stored += len(fresh)
         if folder.name.upper() == "INBOX":  # what people wrote to the studio
@@ -234,15 +238,27 @@ HEADERS = ("MESSAGE-ID", "FROM", "TO", "CC", "SUBJECT", "DATE", "IN-REPLY-TO", "
            "CONTENT-TRANSFER-ENCODING", "AUTO-SUBMITTED", "PRECEDENCE", "LIST-ID", "LIST-UNSUBSCRIBE",
            *AUTOMATIC_HEADERS, composer.SERVICE_HEADER.upper())
 HEADER_FIELDS = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADERS)})]"
+SUMMARY = ("FLAGS", HEADER_FIELDS, f"BODY.PEEK[TEXT]<0.{SNIPPET_BYTES}>")  # what a sync fetches of new mail
 _ATOM = r'[^<>\s,;:()"\\\[\]@]+'
 SIMPLE_ADDRESS = re.compile(rf'\s*(?:"?([^"<>,;:()\\]*?)"?\s*<({_ATOM}@{_ATOM})>|({_ATOM}@{_ATOM}))\s*')
 
 
-def _fetch(client, uids: list[int]) -> list[Fetched]:
-    """One FETCH per batch: flags, the headers the lists need and the first bytes of the body, the
-    last two as literals. Parsing the server's ENVELOPE and BODYSTRUCTURE lists token by token
-    cost more than everything else the sync does; reading two literals costs little."""
-    data = _fetch_rows(client, uids, ["FLAGS", HEADER_FIELDS, f"BODY.PEEK[TEXT]<0.{SNIPPET_BYTES}>"])
+def _ask(client, uids: list[int]) -> bytes:
+    """Send a batch's FETCH (its tag is returned; ``_fetch`` reads the answer): asked before the
+    batch ahead of it is stored, the server reads the mail meanwhile. One FETCH per batch: flags,
+    the headers the lists need and the first bytes of the body, the last two as literals.
+    Parsing the server's ENVELOPE and BODYSTRUCTURE lists token by token cost more than
+    everything else the sync does; reading two literals costs little."""
+    imap = client._imap
+    tag = imap._new_tag()
+    imap.tagged_commands.pop(tag, None)  # (imaplib's bookkeeping: this command never enters it)
+    imap.send(b"%s UID FETCH %s (%s)\r\n" % (tag, ",".join(map(str, uids)).encode(), " ".join(SUMMARY).encode()))
+    return tag
+
+
+def _fetch(client, uids: list[int], asked: bytes) -> list[Fetched]:
+    """What the lists need of the mail ``_ask`` asked for (only that FETCH may be waiting)."""
+    data = _fetch_rows(client, uids, asked)
     read = {}
     for uid, row in data.items():
         header = _section(row, b"BODY[HEADER.FIELDS")
@@ -256,15 +272,50 @@ def _fetch(client, uids: list[int]) -> list[Fetched]:
             for uid, (row, headers, sent_at) in sorted(read.items())]
 
 
-def _fetch_rows(client, uids: list[int], items: list[str]) -> dict[int, dict]:
+def _fetch_rows(client, uids: list[int], asked: bytes) -> dict[int, dict]:
     """What IMAPClient's ``fetch`` returns (UID -> {item name: value}) for flags and body
     sections, read straight from the answer's lines and literals: IMAPClient's general lexer,
-    token by token, took a third of a first sync. An answer in any other shape is read by
-    IMAPClient after all (the same FETCH again: it changes nothing on the server)."""
-    data = client._raw_command_untagged(b"FETCH", [",".join(map(str, uids)).encode(),
-                                                   f"({' '.join(items)})".encode()])
-    rows = _rows(data)
-    return rows if rows is not None else client.fetch(uids, items)
+    token by token, took a third of a first sync, and imaplib's reader, logging every line, half
+    of the rest. An answer in any other shape is read by IMAPClient after all (the same FETCH
+    again: it changes nothing on the server)."""
+    rows = _rows(_answer(client._imap, asked))
+    return rows if rows is not None else client.fetch(uids, SUMMARY)
+
+
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n\Z")
+
+
+def _answer(imap, tag: bytes) -> list:
+    """The answer to the FETCH sent with ``tag``, its untagged FETCH answers as imaplib would hand
+    them over: a line without ``* `` and ``FETCH``, or (such a line, the literal that followed it).
+    Other untagged answers (EXISTS, EXPUNGE) are passed over; BYE, NO and BAD raise imaplib's
+    errors, which the sync reports like any other."""
+    data, fetch = [], False
+    while True:
+        line = imap.readline()
+        if not line:
+            raise imaplib.IMAP4.abort("the server closed the connection during FETCH")
+        if line.startswith(tag + b" "):
+            if not line[len(tag) + 1:].startswith(b"OK"):
+                raise imaplib.IMAP4.error(f"FETCH failed: {text_of(line[len(tag) + 1:]).strip()}")
+            return data
+        if line.startswith(b"* "):
+            number, _, rest = line[2:].partition(b" ")
+            fetch = number.isdigit() and rest.startswith(b"FETCH ")
+            if line.startswith(b"* BYE"):
+                raise imaplib.IMAP4.abort(f"the server said {text_of(line[2:]).strip()}")
+            if fetch:
+                line = number + b" " + rest[len(b"FETCH "):]
+        if not fetch:
+            literal = _LITERAL.search(line)
+            if literal:  # (an untagged answer of another kind carrying a literal: read past it)
+                imap.read(int(literal.group(1)))
+            continue
+        literal = _LITERAL.search(line)
+        if literal:
+            data.append((line[:literal.start()] + b"{%s}" % literal.group(1), imap.read(int(literal.group(1)))))
+        else:
+            data.append(line.rstrip(b"\r\n"))
 
 
 _RESPONSE_START = re.compile(rb"\d+ \(")

@@ -410,8 +410,9 @@ def test_read_move_and_delete_in_the_app_do_the_same_on_the_server(olivia, accou
 
 def test_a_connection_dropped_mid_sync_resumes_with_nothing_missing_or_doubled(olivia, account, mailbox, imap_ports,
                                                                               monkeypatch):
-    """The server's process for the sync's connection is killed after the first batch: what was
-    committed stays, the banner says the inbox failed, and the next sync reads the rest once."""
+    """The server's process for the sync's connection is killed when the second batch is asked
+    for (while the first is stored): what was committed stays, the banner says the inbox failed,
+    and the next sync reads the rest once."""
     import os
     import signal
 
@@ -422,21 +423,21 @@ def test_a_connection_dropped_mid_sync_resumes_with_nothing_missing_or_doubled(o
     for n in range(1, 8):
         put("INBOX", mail(f"<d{n}@example.fr>", "Hélène Dubois <helene@example.fr>", STUDIO, f"Séance photo n°{n}", text))
     monkeypatch.setattr(inbox, "BATCH", 2)
-    fetch = inbox._fetch
+    ask = inbox._ask
 
-    def fetch_after_the_server_died(client, uids):
-        if uids[0] > 2:  # the first batch is committed: kill whatever serves this connection
+    def ask_after_the_server_died(client, uids):
+        if uids[0] > 2:  # the first batch is read: kill whatever serves this connection
             port = client.socket().getsockname()[1]
             for connection in psutil.net_connections("tcp"):
                 if connection.raddr and connection.raddr.port == port and connection.laddr.port == imap_ports[1]:
                     os.kill(connection.pid, signal.SIGKILL)
-        return fetch(client, uids)
+        return ask(client, uids)
 
-    monkeypatch.setattr(inbox, "_fetch", fetch_after_the_server_died)
+    monkeypatch.setattr(inbox, "_ask", ask_after_the_server_died)
     inbox.sync(account, T0)
     assert account.imap_failing_since is not None
     assert subjects(inbox.mail_of(olivia.studio.id, ["helene@example.fr"])) == ["Séance photo n°1"]  # batch 1 kept
-    monkeypatch.setattr(inbox, "_fetch", fetch)
+    monkeypatch.setattr(inbox, "_ask", ask)
     assert inbox.sync(account, T0) == 6
     assert account.imap_failing_since is None
     theirs = inbox.mail_of(olivia.studio.id, ["helene@example.fr"])
