@@ -327,8 +327,9 @@ _BODY_SECTION = re.compile(rb'(BODY\[[^\]]*\](?:<\d+>)?) (?:\{(\d+)\}$|(NIL|""))
 def _rows(data: list) -> dict[int, dict] | None:
     """The untagged FETCH answers as imaplib hands them over: a line, or (a line ending in
     ``{size}``, the literal that followed). A message's answer starts with its sequence number
-    and may span several. None for anything else (a section sent as a quoted string, say)."""
-    rows: dict[int, dict] = {}
+    and may span several; two answers for one UID (a flag changed meanwhile, told unasked) are
+    merged, the later flags winning. None for anything else (a section sent as a quoted string)."""
+    answers: list[dict] = []
     row: dict | None = None
     for entry in data:
         if entry is None:  # no answer at all (the messages were expunged meanwhile)
@@ -336,6 +337,7 @@ def _rows(data: list) -> dict[int, dict] | None:
         line, literal = entry if isinstance(entry, tuple) else (entry, None)
         if _RESPONSE_START.match(line):
             row = {}
+            answers.append(row)
         elif row is None:
             return None
         sections = _BODY_SECTION.findall(line)
@@ -345,9 +347,12 @@ def _rows(data: list) -> dict[int, dict] | None:
             row[name] = literal if size else b""
         if (uid := _UID.search(line)) is not None:
             row[b"UID"] = int(uid.group(1))
-            rows[row[b"UID"]] = row  # an answer without UID (an unsolicited flag change) is left out
         if (flags := _FLAGS.search(line)) is not None:
             row[b"FLAGS"] = tuple(flags.group(1).split())
+    rows: dict[int, dict] = {}
+    for answer in answers:  # (one without UID, a flag change told by sequence number, is left out)
+        if b"UID" in answer:
+            rows.setdefault(answer[b"UID"], {}).update(answer)
     return rows
 
 

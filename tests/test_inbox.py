@@ -548,11 +548,12 @@ def test_fetch_answers_are_read_from_their_lines_and_literals_or_left_to_imapcli
         b"8 (FLAGS (\\Deleted))",
         (b'9 (UID 43 FLAGS () BODY[HEADER.FIELDS (SUBJECT)] {%d}' % len(header), header), b' BODY[TEXT]<0> "")',
         (b'10 (UID 44 BODY[HEADER.FIELDS (SUBJECT)] {%d}' % len(header), header), b" BODY[TEXT]<0> NIL)",
+        b"10 (UID 44 FLAGS (\\Seen))",  # read meanwhile, told unasked: the mail is kept, with the new flag
         None])
     assert rows == {
         41: {b"FLAGS": (b"\\Seen", b"$Forwarded"), b"BODY[HEADER.FIELDS (SUBJECT)]": header,
              b"BODY[TEXT]<0>": "Grüße €\r\n".encode()[:12], b"UID": 41},
         43: {b"UID": 43, b"FLAGS": (), b"BODY[HEADER.FIELDS (SUBJECT)]": header, b"BODY[TEXT]<0>": b""},
-        44: {b"UID": 44, b"BODY[HEADER.FIELDS (SUBJECT)]": header, b"BODY[TEXT]<0>": b""}}
+        44: {b"UID": 44, b"BODY[HEADER.FIELDS (SUBJECT)]": header, b"BODY[TEXT]<0>": b"", b"FLAGS": (b"\\Seen",)}}
     assert inbox._rows([b'5 (UID 45 BODY[TEXT]<0> "Hallo")']) is None
     assert inbox._rows([b" UID 46)"]) is None
