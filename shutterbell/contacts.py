@@ -154,6 +154,14 @@ def find(studio: Studio, query: str = "", kind: str = "", page: int = 1) -> pagi
                         .order_by(sa.func.lower(Contact.name), Contact.id), page, PAGE_SIZE)
 
 
+def clients(studio: Studio, also: int | None = None, limit: int = 1000) -> list[Contact]:
+    """The studio's clients by name, for a choice (an invoice's client), and the one ``also``
+    chosen already, whatever its kind."""
+    return list(db.session.scalars(sa.select(Contact).where(
+        Contact.studio_id == studio.id, sa.or_(Contact.kind == "client", Contact.id == (also or 0)))
+        .order_by(sa.func.lower(Contact.name), Contact.id).limit(limit)))
+
+
 def jobs_of(contact: Contact) -> list[tuple[Customer, Job]]:
     """The jobs the contact signed up to, newest first, with their customer record on each."""
     return db.session.execute(sa.select(Customer, Job).join(Job, Customer.job_id == Job.id).where(
@@ -194,14 +202,15 @@ def merge(keep: Contact, other: Contact) -> None:
 def erase(contact: Contact, now: datetime) -> None:
     """Erasure on request (GDPR): the contact, its addresses and the synced mail with them go;
     every customer record of the person is anonymised and their addresses and number are
-    suppressed (``suppression.erase``), so nothing is sent to them again and counts still add up."""
+    suppressed (``suppression.erase``), so nothing is sent to them again and counts still add up.
+    All of it in one transaction: an erasure that fails halfway leaves nothing half erased."""
     studio_id = contact.studio_id
     addresses = [a.address for a in contact.addresses]
     for customer in db.session.scalars(sa.select(Customer).where(
             Customer.studio_id == studio_id, Customer.erased_at.is_(None),
             sa.or_(Customer.contact_id == contact.id, Customer.email.in_(addresses)))).all():
         if customer.erased_at is None:  # (erasing one row erases the person's others too)
-            suppression.erase(customer, now)
+            suppression.erase_rows(customer, now)
     for address in addresses:
         suppression.suppress(studio_id, "email", address, "erased", now)
     suppression.suppress(studio_id, "sms", contact.phone, "erased", now)

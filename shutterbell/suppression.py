@@ -126,13 +126,18 @@ def erase(customer: Customer, now: datetime) -> None:
     """Erasure on request: the person's rows on every job of the studio (same email or number)
     lose their personal data; the address and number go on the suppression list. The rows stay,
     anonymous, so counts and order totals still add up."""
+    erase_rows(customer, now)
+    db.session.commit()
+
+
+def erase_rows(customer: Customer, now: datetime) -> None:
+    """``erase`` without the commit, for an erasure of more (a contact's) that must happen whole."""
     suppress(customer.studio_id, "email", customer.email, "erased", now)
     suppress(customer.studio_id, "sms", customer.phone, "erased", now)
     same_person = sa.or_(Customer.email == customer.email,
                          sa.and_(Customer.phone.is_not(None), Customer.phone == customer.phone))
     for row in db.session.scalars(sa.select(Customer).where(Customer.studio_id == customer.studio_id, same_person)):
         _anonymise(row, now)
-    db.session.commit()
 
 
 def _anonymise(customer: Customer, now: datetime) -> None:

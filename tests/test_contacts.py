@@ -1,8 +1,11 @@
 """Contacts: one record per person across jobs, made on the fly from every intake path and never
 twice; the list, a contact's page, merge and erasure, on SQLite and PostgreSQL."""
+from datetime import datetime, timezone
+
+import pytest
 import sqlalchemy as sa
 
-from shutterbell import contacts, customers, jobs, mailsettings, suppression
+from shutterbell import contacts, customers, inbox, jobs, mailsettings, suppression
 from shutterbell.extensions import db
 from shutterbell.models import Contact, ContactAddress, Customer, Suppression, utcnow
 
@@ -135,3 +138,21 @@ def test_another_studio_neither_finds_nor_reaches_the_contacts(olivia, otto, as_
     own = sign_up(otto_job, "Anna", "Schmidt", "anna@example.com")  # the same person, another studio
     assert own.contact_id != customer.contact_id
     assert as_otto.post(f"/contacts/{own.contact_id}/merge", {"other": str(customer.contact_id)}).status_code == 404
+
+
+def test_an_erasure_that_fails_halfway_erases_nothing(olivia, monkeypatch):
+    """All or nothing: a person half erased (anonymised on one job, still mailed on the other)
+    would be worse than an error the owner can retry."""
+    first = sign_up(job_named(olivia.studio, "Kita"), "Zoë", "Wójcik", "zoe@example.pl")
+    sign_up(job_named(olivia.studio, "Hort"), "Zoë", "Wójcik", "zoe@example.pl")
+
+    def fails(studio_id, addresses):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(inbox, "forget", fails)
+    with pytest.raises(RuntimeError):
+        contacts.erase(db.session.get(Contact, first.contact_id), datetime.now(timezone.utc))
+    db.session.rollback()
+    assert {c.first_name for c in db.session.scalars(sa.select(Customer))} == {"Zoë"}
+    assert db.session.get(Contact, first.contact_id) is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0

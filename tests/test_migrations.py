@@ -24,7 +24,8 @@ def test_on_sqlite_no_table_hands_out_an_id_twice(tmp_path):
             tables = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
                                                 "AND name NOT LIKE 'sqlite_%' AND name != 'alembic_version'").all()
         db.engine.dispose()
-    forgetful = [name for name, sql in tables if "AUTOINCREMENT" not in sql]
+    keyed_by_another = {"invoice_counter"}  # one row per studio, keyed by the studio's id: it hands out none
+    forgetful = [name for name, sql in tables if "AUTOINCREMENT" not in sql and name not in keyed_by_another]
     assert len(tables) > 15 and forgetful == []
 
 
