@@ -78,12 +78,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     sms.gateway_class(app.config["SMS_BACKEND"])  # an unknown gateway stops the start, not the first text
     app.add_template_filter(_channel_label, "channel_label")
     app.add_template_filter(_breakable, "breakable")
+    app.add_template_filter(_money, "money")
     _configure_sqlite(app)
 
-    from blueprints import (api, auth, contacts, customers, email_settings, imports, jobs, mail_templates, main, orders,
-                            outbox, profiles, public, studio, suppressions, tokens, users)
+    from blueprints import (api, auth, contacts, customers, email_settings, imports, invoices, jobs, mail_templates,
+                            main, orders, outbox, profiles, public, studio, suppressions, tokens, users)
 
-    for blueprint in (api.bp, auth.bp, contacts.bp, customers.bp, email_settings.bp, imports.bp, jobs.bp,
+    for blueprint in (api.bp, auth.bp, contacts.bp, customers.bp, email_settings.bp, imports.bp, invoices.bp, jobs.bp,
                       mail_templates.bp, main.bp, orders.bp, outbox.bp, profiles.bp, public.bp, studio.bp,
                       suppressions.bp, tokens.bp, users.bp):
         app.register_blueprint(blueprint)
@@ -108,6 +109,15 @@ def _channel_label(key: str, consent: bool = False) -> str:
 def _breakable(address: str) -> Markup:
     """An email address that may wrap after its @ and its dots on a narrow screen, not mid-word."""
     return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[@.])", address or ""))
+
+
+def _money(amount, currency: str) -> str:
+    """An amount as the signed-in studio writes it ("1.234,50 €" in German), as its staff type it."""
+    from flask_login import current_user
+
+    from shutterbell import money
+
+    return money.shown(amount, currency, current_user.studio.locale)
 
 
 def _studio_time_zone() -> str | None:

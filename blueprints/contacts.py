@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from shutterbell import (contacts, correspondence, inbox, mail_actions, mail_bodies, mail_templates, mailsettings,
+from shutterbell import (contacts, correspondence, inbox, invoices, mail_actions, mail_bodies, mail_templates, mailsettings,
                          outbox, queue, templating)
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
@@ -21,12 +21,12 @@ from .access import current_studio, db_int, or_404, part_of_page_wanted, redirec
 from .forms import ContactForm, MergeForm, WriteForm, problems_shown_on
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
-TABS = ("mail", "jobs", "details")
+TABS = ("mail", "jobs", "invoices", "details")
 
 
 @bp.context_processor
 def labels():
-    return {"kind_labels": contacts.KIND_LABELS}
+    return {"kind_labels": contacts.KIND_LABELS, "invoice_status_labels": invoices.STATUS_LABELS}
 
 
 @bp.get("/")
@@ -72,6 +72,7 @@ def show(contact_id: int):
                          inbox.MAIL_SHOWN)
     return render_form("contacts/show.html", form, contact=contact, tab=tab if tab in TABS else "mail",
                        messages=contacts.messages_to(contact), jobs=contacts.jobs_of(contact), merge=merge,
+                       invoices=invoices.of_contact(contact), today=invoices.day_of(current_studio(), utcnow()),
                        merge_query=merge_query, mail=mail, threads=inbox.threads(mail), mail_limit=inbox.MAIL_SHOWN,
                        own_address=own)
 

@@ -17,8 +17,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import (accounts, channels, composer, contacts, correspondence, customers, deliverability, jobs,
-                         mail_templates, mailsettings, messages, profiles, scheduling, templating, triggers)
+from shutterbell import (accounts, channels, composer, contacts, correspondence, customers, deliverability, invoices,
+                         jobs, mail_templates, mailsettings, messages, money, profiles, scheduling, templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.validation import Invalid
@@ -808,3 +808,93 @@ class DnsForm(FlaskForm):
         super().__init__(*args, prefix="dns", **kwargs)
         if not self.is_submitted() or kwargs.get("formdata", True) is None:
             self.selector.data = deliverability.default_selector(account.smtp_host)
+
+
+class InvoiceLineForm(Form):
+    description = StringField(_l("Description"))
+    quantity = StringField(_l("Quantity"), default="1")
+    unit_price = StringField(_l("Unit price"))
+    tax_rate = StringField(_l("Tax %"))
+
+    def blank(self) -> bool:
+        return not (self.description.data or "").strip() and not (self.unit_price.data or "").strip()
+
+    def to_input(self) -> invoices.LineInput:
+        return invoices.LineInput(self.description.data or "", self.quantity.data or "", self.unit_price.data or "",
+                                  self.tax_rate.data or "")
+
+
+class InvoiceForm(FlaskForm):
+    """A draft invoice. Amounts are typed as the studio writes them ("1.234,50" in German); the
+    domain reads and checks them (``invoices.problems``). A line left empty is no line."""
+
+    # The domain checks the choice (the client must be the studio's), with a clearer message.
+    contact_id = SelectField(_l("Client"), coerce=_optional_int, validate_choice=False)
+    job_id = SelectField(_l("Job"), coerce=_optional_int, validate_choice=False)
+    currency = StringField(_l("Currency"))
+    issued_on = DateField(_l("Issue date"), validators=[Optional()],
+                          description=_l("Left empty: the day you issue it."))
+    due_on = DateField(_l("Due date"), validators=[Optional()],
+                       description=_l("Left empty: 14 days after the issue date."))
+    notes = TextAreaField(_l("Note on the invoice"), description=_l("Payment details, a thank-you: printed below the lines."))
+    lines = FieldList(FormField(InvoiceLineForm), min_entries=1, max_entries=invoices.MAX_LINES + 1)
+
+    def __init__(self, *args, studio, invoice=None, contact_id=None, job_id=None, **kwargs):
+        super().__init__(*args, obj=invoice, **kwargs)
+        self._studio = studio
+        chosen = invoice.contact_id if invoice else contact_id
+        self.contact_id.choices = [(None, _l("Choose…"))] + [(c.id, c.name) for c in contacts.clients(studio, chosen)]
+        self.job_id.choices = [(None, _l("No job"))] + [(j.id, j.name) for j in jobs.open_jobs(
+            studio, invoice.job_id if invoice else job_id)]
+        if not self.is_submitted():
+            self.currency.data = self.currency.data or studio.currency
+            if invoice is None:
+                self.contact_id.data, self.job_id.data = contact_id, job_id
+            for entry, line in zip(self.lines, invoice.lines if invoice else []):  # as the studio types them
+                entry.form.quantity.data = money.typed(line.quantity, studio.locale)
+                entry.form.unit_price.data = money.typed(line.unit_price, studio.locale, cents=True)
+                entry.form.tax_rate.data = money.typed(line.tax_rate, studio.locale)
+            if not self.lines[-1].form.blank():
+                self.lines.append_entry()
+
+    def kept(self) -> list:
+        return [entry for entry in self.lines if not entry.form.blank()]
+
+    def to_input(self) -> invoices.InvoiceInput:
+        return invoices.InvoiceInput(
+            contact_id=self.contact_id.data, job_id=self.job_id.data, currency=(self.currency.data or "").strip().upper(),
+            issued_on=self.issued_on.data, due_on=self.due_on.data, notes=self.notes.data or "",
+            lines=[entry.form.to_input() for entry in self.kept()])
+
+    def add_line(self, formdata) -> bool:
+        """The "Add a line" button (no JavaScript needed): one more empty row; True if it was pressed."""
+        if "add_line" not in formdata:
+            return False
+        if len(self.lines) <= invoices.MAX_LINES:
+            self.lines.append_entry()
+        return True
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        problems, _lines = invoices.problems(self._studio, self.to_input())
+        self.show_problems(problems)
+        return not problems
+
+    def show_problems(self, problems: dict) -> None:
+        kept = self.kept()
+        for (_, index, name), message in ((k, m) for k, m in problems.items() if isinstance(k, tuple)):
+            attach_errors(kept[index].form, {name: message})
+        refresh_errors(self.lines)
+        if "lines" in problems:
+            self.form_errors.append(problems["lines"])
+        attach_errors(self, {k: m for k, m in problems.items() if isinstance(k, str) and k != "lines"})
+
+
+class PaymentForm(FlaskForm):
+    amount = StringField(_l("Amount"))
+    paid_on = DateField(_l("Paid on"), validators=[Optional()])
+    method = SelectField(_l("Method"), choices=choices(invoices.METHODS.items()), default="bank_transfer")
+
+    def to_input(self) -> invoices.PaymentInput:
+        return invoices.PaymentInput(self.amount.data or "", self.paid_on.data, self.method.data or "")

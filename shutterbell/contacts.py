@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from . import composer, inbox, mailsettings, paging, suppression
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
-from .models import Contact, ContactAddress, Customer, Job, Message, Studio
+from .models import Contact, ContactAddress, Customer, Invoice, Job, Message, Studio
 from .validation import Invalid
 
 PAGE_SIZE = 50
@@ -203,7 +203,7 @@ def erase(contact: Contact, now: datetime) -> None:
     """Erasure on request (GDPR): the contact, its addresses and the synced mail with them go;
     every customer record of the person is anonymised and their addresses and number are
     suppressed (``suppression.erase``), so nothing is sent to them again and counts still add up.
-    All of it in one transaction: an erasure that fails halfway leaves nothing half erased."""
+    A client with invoices keeps only the name and company the invoices are addressed to. All of it in one transaction: an erasure that fails halfway leaves nothing half erased."""
     studio_id = contact.studio_id
     addresses = [a.address for a in contact.addresses]
     for customer in db.session.scalars(sa.select(Customer).where(
@@ -216,7 +216,11 @@ def erase(contact: Contact, now: datetime) -> None:
     suppression.suppress(studio_id, "sms", contact.phone, "erased", now)
     inbox.forget(studio_id, addresses)
     db.session.execute(sa.update(Customer).where(Customer.contact_id == contact.id).values(contact_id=None))
-    db.session.delete(contact)
+    if db.session.scalar(sa.select(Invoice.id).where(Invoice.contact_id == contact.id).limit(1)) is None:
+        db.session.delete(contact)
+    else:  # invoices, and whom they were for, are kept for years by law (GDPR art. 17(3)(b)); nothing else
+        contact.addresses.clear()
+        contact.phone, contact.notes = None, ""
     db.session.commit()
 
 

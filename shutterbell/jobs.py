@@ -131,6 +131,14 @@ def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) 
                         .order_by(Job.shoot_date.desc().nulls_last(), Job.id.desc()), page, PAGE_SIZE)
 
 
+def open_jobs(studio: Studio, also: int | None = None, limit: int = 500) -> list[Job]:
+    """Jobs not archived, newest first, for a choice (an invoice's job), and the one ``also``
+    chosen already."""
+    return list(db.session.scalars(sa.select(Job).where(
+        Job.studio_id == studio.id, sa.or_(Job.status != "archived", Job.id == (also or 0)))
+        .order_by(Job.id.desc()).limit(limit)))
+
+
 def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date | None) -> Job:
     problems = job_problems(studio, data, published_on, job.profile_id if job else None)
     if problems:

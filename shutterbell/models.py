@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, time, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -38,6 +39,28 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+class Money(sa.types.TypeDecorator):
+    """An amount: ``Decimal`` in Python, NUMERIC(12, 2) on PostgreSQL. SQLite's NUMERIC is a
+    float (33.33 + 33.33 + 33.34 > 100 there), so on SQLite it is whole cents in an INTEGER: sums
+    and comparisons in SQL stay exact on both."""
+
+    impl = sa.Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(sa.BigInteger() if dialect.name == "sqlite" else sa.Numeric(12, 2))
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name != "sqlite":
+            return value
+        return int((Decimal(value) * 100).to_integral_value(ROUND_HALF_UP))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(value) / 100 if dialect.name == "sqlite" else Decimal(value)).quantize(Decimal("0.01"))
 
 
 class Studio(db.Model):
@@ -398,6 +421,92 @@ class Import(db.Model):
     error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+MONEY = Money()  # amounts in the invoice's currency: Decimal, never float
+
+
+class Invoice(db.Model):
+    """A bill to a client (a contact), for a job or not. A draft has no number and can change or
+    go; issuing gives it the studio's next number (``InvoiceCounter``: gap-free), and from then on
+    it only takes payments or is voided. ``total`` and ``paid`` follow its lines and payments, so
+    lists and the scheduler read what is open without adding up lines."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    number: Mapped[int | None] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    issued_on: Mapped[date | None] = mapped_column(sa.Date)
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the payments reached the total
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    job: Mapped[Job | None] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(back_populates="invoice", cascade="all, delete-orphan",
+                                                    order_by="InvoiceLine.position")
+    payments: Mapped[list[Payment]] = relationship(back_populates="invoice", cascade="all, delete-orphan",
+                                                   order_by="(Payment.paid_on, Payment.id)")
+
+    __table_args__ = (
+        sa.UniqueConstraint("studio_id", "number", name="uq_invoice_studio_id_number"),
+        sa.CheckConstraint("paid >= 0 AND paid <= total", name="paid_within_total"),
+    )
+
+    @property
+    def open(self) -> Decimal:
+        return self.total - self.paid
+
+    @property
+    def status(self) -> str:
+        """draft, issued, partly_paid, paid or void."""
+        if self.voided_at is not None:
+            return "void"
+        if self.number is None:
+            return "draft"
+        if self.paid_at is not None:
+            return "paid"
+        return "partly_paid" if self.paid > 0 else "issued"
+
+
+class InvoiceLine(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoice.id"), index=True)
+    position: Mapped[int] = mapped_column()
+    description: Mapped[str] = mapped_column(sa.String(300))
+    quantity: Mapped[Decimal] = mapped_column(sa.Numeric(10, 3))
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    tax_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))  # percent
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Payment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoice.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_on: Mapped[date] = mapped_column(sa.Date)
+    method: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class InvoiceCounter(db.Model):
+    """The last invoice number a studio gave out: issuing raises it in the same transaction as it
+    numbers the invoice, so numbers have no gaps and two at once never get the same one."""
+
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
 
 
 class MailTemplate(db.Model):

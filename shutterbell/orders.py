@@ -3,13 +3,13 @@ cancelled makes its customer a buyer."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import lazy_gettext as _l
 
+from . import money
 from .extensions import db
 from .validation import Invalid
 from .models import Customer, Job, Order, Studio
@@ -19,13 +19,9 @@ MAX_CENTS = 10_000_000_00  # ten million: a typo, not a school photo order
 
 def parse_amount(text: str, locale: str) -> int:
     """'48,90' (de_DE) or '48.90' (en_US) -> 4890 cents. Raises Invalid."""
-    try:
-        amount = parse_decimal(text.strip(), locale=locale, strict=False)
-    except (NumberFormatError, InvalidOperation):
-        try:
-            amount = Decimal(text.strip())  # a plain 48.90 in any locale
-        except InvalidOperation:
-            raise Invalid({"total": str(_l("Enter an amount like 48.90."))}) from None
+    amount = money.parse(text, locale)
+    if amount is None:
+        raise Invalid({"total": str(_l("Enter an amount like 48.90."))})
     cents = int((amount * 100).quantize(Decimal(1)))
     if not 0 <= cents <= MAX_CENTS:
         raise Invalid({"total": str(_l("Enter an amount between 0 and 10,000,000."))})

@@ -5,15 +5,15 @@ import re
 
 import sqlalchemy as sa
 
-from shutterbell import api_tokens, customers, imports, jobs, mail_templates, orders, profiles, suppression
+from shutterbell import api_tokens, customers, imports, invoices, jobs, mail_templates, orders, profiles, suppression
 from shutterbell.extensions import db
-from shutterbell.models import (ApiToken, Consent, Contact, ContactAddress, Customer, Import, Job, MailItem,
-                                MailTemplate, Message,
+from shutterbell.models import (ApiToken, Consent, Contact, ContactAddress, Customer, Import, Invoice, Job, MailItem,
+                                MailTemplate, Message, Payment,
                                 Notification, Order, Profile, Studio, Suppression, User, Voucher, utcnow)
 
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
               "token_id": ApiToken, "import_id": Import, "message_id": Message, "entry_id": Suppression,
-              "contact_id": Contact, "item_id": MailItem, "template_id": MailTemplate}
+              "contact_id": Contact, "item_id": MailItem, "template_id": MailTemplate, "invoice_id": Invoice}
 FIXED_ARGUMENTS = {"action": "paid", "index": 0}  # a choice or a position in the URL, not an id
 # Static files, invitation and unsubscribe tokens (and the signed proof of a re-subscription), sign-up
 # codes, and the API's own (token-scoped) ids.
@@ -28,7 +28,8 @@ def snapshot():
                                                 if not k.startswith("_") and k != "last_used_at"))
                                    for row in db.session.query(model).all())
             for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken,
-                          Import, Message, Suppression, Contact, ContactAddress, MailItem, MailTemplate)}
+                          Import, Message, Suppression, Contact, ContactAddress, MailItem, MailTemplate, Invoice,
+                          Payment)}
 
 
 def _failed_message(job, customer):
@@ -55,6 +56,14 @@ def _mail_from_a_stranger(studio_id):
     return item
 
 
+def _issued_invoice(studio, contact_id):
+    """An open invoice of Olivia's: Otto must neither pay, void, print nor see it."""
+    invoice = invoices.save(studio, None, invoices.InvoiceInput(
+        contact_id, currency="EUR", lines=[invoices.LineInput("Porträt", "1", "120,00", "19")]))
+    invoices.issue(invoice, utcnow().date())
+    return invoice
+
+
 def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto, olivia, sam):
     _, otto_token = api_tokens.create(otto.studio, "Otto's shop", utcnow())
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Olivia's job", profile_id=None), None)
@@ -67,7 +76,8 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
            "template_id": mail_templates.of_studio(olivia.studio)[0].id,
            "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id,
            "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id,
-           "message_id": _failed_message(job, customer).id, "entry_id": _bounced(olivia.studio_id).id}
+           "message_id": _failed_message(job, customer).id, "entry_id": _bounced(olivia.studio_id).id,
+           "invoice_id": _issued_invoice(olivia.studio, customer.contact_id).id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():

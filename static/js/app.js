@@ -2,6 +2,11 @@
 // No inline scripts anywhere: the Content-Security-Policy forbids them.
 document.documentElement.classList.add("js");
 
+// The invoice's print view: its button opens the browser's print dialog (print or save as PDF).
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});
+
 (function () {
   "use strict";
 

@@ -1,0 +1,300 @@
+"""Invoices: a bill to a client, its lines, its payments, and its number.
+
+A draft can change and be deleted; issuing numbers it from the studio's sequence (gap-free: the
+counter and the invoice commit together, and an issued invoice is never deleted, only voided).
+Tax is rounded per line, half up to the cent, and the totals are the sums of the rounded lines.
+A payment never takes more than is open, even when two are recorded at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from babel.numbers import get_currency_name
+from flask_babel import lazy_gettext as _l
+
+from . import money, paging
+from .extensions import db
+from .models import Contact, Invoice, InvoiceCounter, InvoiceLine, Job, Payment, Studio
+from .validation import Invalid
+
+MAX_LINES = 100
+MAX_AMOUNT = Decimal("10000000")  # ten million: a typo, not a wedding
+MAX_QUANTITY = Decimal("100000")
+DEFAULT_TERM = timedelta(days=14)  # due two weeks after issue unless the studio says otherwise
+PAGE_SIZE = 50
+METHODS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "card": _l("Card"), "paypal": _l("PayPal"),
+           "other": _l("Other")}
+STATUS_LABELS = {"draft": _l("Draft"), "issued": _l("Issued"), "partly_paid": _l("Partly paid"), "paid": _l("Paid"),
+                 "void": _l("Void")}
+
+
+@dataclass
+class LineInput:
+    """A line as typed (text in the studio's locale) or as the API gives it (numbers)."""
+    description: str
+    quantity: object = "1"
+    unit_price: object = ""
+    tax_rate: object = "0"
+
+
+@dataclass
+class InvoiceInput:
+    contact_id: int | None
+    job_id: int | None = None
+    currency: str = ""
+    issued_on: date | None = None
+    due_on: date | None = None
+    notes: str = ""
+    lines: list[LineInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line read: its net amount and its tax, each rounded to the cent."""
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return money.cents(self.quantity * self.unit_price)
+
+    @property
+    def tax(self) -> Decimal:
+        return money.cents(self.net * self.tax_rate / 100)
+
+
+@dataclass(frozen=True)
+class Totals:
+    lines: list[Line]
+    net: Decimal
+    taxes: list[tuple[Decimal, Decimal]]  # (rate, tax at that rate), rates in order
+    total: Decimal
+
+
+def totals(lines) -> Totals:
+    """What the lines add up to: net, the tax per rate, and the total (each line rounded first)."""
+    read = [line if isinstance(line, Line) else Line(line.description, line.quantity, line.unit_price, line.tax_rate)
+            for line in lines]
+    taxes: dict[Decimal, Decimal] = {}
+    for line in read:
+        if line.tax_rate:
+            taxes[line.tax_rate] = taxes.get(line.tax_rate, Decimal("0.00")) + line.tax
+    net = sum((line.net for line in read), Decimal("0.00"))
+    return Totals(read, net, sorted(taxes.items()), net + sum(taxes.values(), Decimal("0.00")))
+
+
+def problems(studio: Studio, data: InvoiceInput) -> tuple[dict, list[Line]]:
+    """What is wrong with the input, by field (a line's: ("lines", index, field)), and its lines read."""
+    found: dict = {}
+    if data.contact_id is None or _contact(studio, data.contact_id) is None:
+        found["contact_id"] = str(_l("Choose the client this invoice is for."))
+    if data.job_id is not None and _job(studio, data.job_id) is None:
+        found["job_id"] = str(_l("Choose one of your jobs, or none."))
+    if not _known_currency(data.currency, studio.locale):
+        found["currency"] = str(_l("Enter a currency code like EUR, CHF or PLN."))
+    if data.issued_on and data.due_on and data.due_on < data.issued_on:
+        found["due_on"] = str(_l("The due date cannot be before the issue date."))
+    if len(data.notes) > 2000:
+        found["notes"] = str(_l("At most 2,000 characters."))
+    lines = []
+    for index, line in enumerate(data.lines):
+        read, wrong = _read_line(line, studio.locale)
+        found.update({("lines", index, name): message for name, message in wrong.items()})
+        lines.append(read)
+    if not data.lines:
+        found["lines"] = str(_l("Add at least one line."))
+    elif len(data.lines) > MAX_LINES:
+        found["lines"] = str(_l("At most %(num)d lines.", num=MAX_LINES))
+    elif not any(isinstance(key, tuple) for key in found) and not 0 <= totals(lines).total <= MAX_AMOUNT:
+        found["lines"] = str(_l("The total must be between 0 and 10,000,000."))
+    return found, lines
+
+
+def _read_line(line: LineInput, locale: str) -> tuple[Line | None, dict[str, str]]:
+    wrong = {}
+    description = " ".join((line.description or "").split())
+    if not description:
+        wrong["description"] = str(_l("Say what this line is for."))
+    elif len(description) > 300:
+        wrong["description"] = str(_l("At most 300 characters."))
+    quantity = money.parse(line.quantity, locale)
+    if quantity is None or not 0 < quantity <= MAX_QUANTITY or quantity != quantity.quantize(Decimal("0.001")):
+        wrong["quantity"] = str(_l("Enter a quantity like 1 or 2.5."))
+    price = money.parse(line.unit_price, locale)
+    if price is None or abs(price) > MAX_AMOUNT or price != money.cents(price):
+        wrong["unit_price"] = str(_l("Enter a price like 120.00 (a discount as -20.00)."))
+    rate = money.parse(line.tax_rate, locale) if str(line.tax_rate).strip() else Decimal("0")
+    if rate is None or not 0 <= rate < 100 or rate != rate.quantize(Decimal("0.01")):
+        wrong["tax_rate"] = str(_l("Enter a tax rate in percent, like 19 or 7.7."))
+    if wrong:
+        return None, wrong
+    return Line(description, quantity, money.cents(price), rate), {}
+
+
+def _known_currency(code: str, locale: str) -> bool:
+    return len(code) == 3 and code.isalpha() and code.isupper() and get_currency_name(code, locale=locale) != code
+
+
+def _contact(studio: Studio, contact_id: int) -> Contact | None:
+    return db.session.scalar(sa.select(Contact).where(Contact.id == contact_id, Contact.studio_id == studio.id))
+
+
+def _job(studio: Studio, job_id: int) -> Job | None:
+    return db.session.scalar(sa.select(Job).where(Job.id == job_id, Job.studio_id == studio.id))
+
+
+def save(studio: Studio, invoice: Invoice | None, data: InvoiceInput) -> Invoice:
+    """Make a draft or change one, lines and all, or nothing (Invalid)."""
+    if invoice is not None and invoice.status != "draft":
+        raise Invalid({"lines": str(_l("An issued invoice cannot change. Void it and write a new one."))})
+    found, lines = problems(studio, data)
+    if found:
+        raise Invalid(found)
+    if invoice is None:
+        invoice = Invoice(studio_id=studio.id)
+        db.session.add(invoice)
+    invoice.contact_id, invoice.job_id, invoice.currency = data.contact_id, data.job_id, data.currency
+    invoice.issued_on, invoice.due_on, invoice.notes = data.issued_on, data.due_on, data.notes.strip()
+    invoice.lines = [InvoiceLine(position=n, description=line.description, quantity=line.quantity,
+                                 unit_price=line.unit_price, tax_rate=line.tax_rate) for n, line in enumerate(lines)]
+    invoice.total = totals(lines).total
+    db.session.commit()
+    return invoice
+
+
+def issue(invoice: Invoice, today: date) -> None:
+    """Number the draft and make it binding: issued today unless dated, due after the usual term
+    unless a due date was set."""
+    if invoice.status != "draft":
+        raise Invalid({"number": str(_l("This invoice was issued already."))})
+    invoice.issued_on = invoice.issued_on or today
+    invoice.due_on = invoice.due_on or invoice.issued_on + DEFAULT_TERM
+    if invoice.due_on < invoice.issued_on:
+        raise Invalid({"due_on": str(_l("The due date cannot be before the issue date."))})
+    invoice.number = _next_number(invoice.studio_id)
+    db.session.commit()
+
+
+def _next_number(studio_id: int) -> int:
+    """The studio's next number, taken in the caller's transaction (the row stays locked until it
+    commits: a second issue waits, and a rolled-back one gives its number back)."""
+    counter = InvoiceCounter.__table__
+    raise_it = counter.update().where(counter.c.studio_id == studio_id).values(
+        last_number=counter.c.last_number + 1).returning(counter.c.last_number)
+    number = db.session.execute(raise_it).scalar()
+    if number is None:  # the studio's first invoice
+        try:
+            with db.session.begin_nested():
+                db.session.execute(counter.insert().values(studio_id=studio_id, last_number=1))
+            return 1
+        except sa.exc.IntegrityError:  # another first invoice at the same moment made the row
+            number = db.session.execute(raise_it).scalar()
+    return number
+
+
+def delete_draft(invoice: Invoice) -> None:
+    if invoice.status != "draft":
+        raise Invalid({"number": str(_l("An issued invoice is never deleted: void it instead."))})
+    db.session.delete(invoice)
+    db.session.commit()
+
+
+def void(invoice: Invoice, now: datetime) -> None:
+    """Cancel an issued invoice; its number stays taken. Not once money came in for it."""
+    if invoice.status in ("draft", "void"):
+        raise Invalid({"number": str(_l("Only an issued invoice can be voided."))})
+    if invoice.paid > 0:
+        raise Invalid({"number": str(_l("Payments were recorded for this invoice: it cannot be voided."))})
+    invoice.voided_at = now
+    db.session.commit()
+
+
+NOT_PAYABLE = _l("Payments are recorded for issued invoices that are not paid yet.")
+
+
+def payable(invoice: Invoice) -> bool:
+    return invoice.status in ("issued", "partly_paid")
+
+
+@dataclass
+class PaymentInput:
+    amount: object
+    paid_on: date | None
+    method: str
+
+
+def record_payment(invoice: Invoice, data: PaymentInput, now: datetime) -> Payment:
+    """Money received for an issued invoice. More than is open is refused, also when two
+    payments arrive at once: the invoice's paid amount rises only where it stays within the total."""
+    studio = db.session.get(Studio, invoice.studio_id)
+    if not payable(invoice):
+        raise Invalid({"amount": str(NOT_PAYABLE)})
+    amount = money.parse(data.amount, studio.locale)
+    wrong = {}
+    if amount is None or amount <= 0 or amount != money.cents(amount):
+        wrong["amount"] = str(_l("Enter an amount like 120.00."))
+    if data.paid_on is None:
+        wrong["paid_on"] = str(_l("Enter the date the money arrived."))
+    if data.method not in METHODS:
+        wrong["method"] = str(_l("Choose how it was paid."))
+    if wrong:
+        raise Invalid(wrong)
+    table = Invoice.__table__
+    raised = db.session.execute(table.update().where(table.c.id == invoice.id, table.c.paid + amount <= table.c.total)
+                                .values(paid=table.c.paid + amount)).rowcount
+    db.session.refresh(invoice)
+    if not raised:
+        db.session.rollback()
+        raise Invalid({"amount": str(_l("Only %(open)s is open on this invoice.",
+                                         open=money.shown(invoice.open, invoice.currency, studio.locale)))})
+    payment = Payment(studio_id=invoice.studio_id, invoice_id=invoice.id, amount=amount, paid_on=data.paid_on,
+                      method=data.method)
+    db.session.add(payment)
+    if invoice.open == 0:
+        invoice.paid_at = now
+    db.session.commit()
+    return payment
+
+
+def get(studio: Studio, invoice_id: int) -> Invoice | None:
+    return db.session.scalar(sa.select(Invoice).where(Invoice.id == invoice_id, Invoice.studio_id == studio.id))
+
+
+def find(studio: Studio, status: str = "", page: int = 1) -> paging.Page:
+    """The studio's invoices, newest first (drafts, which have no number yet, on top); by status."""
+    where = [Invoice.studio_id == studio.id, *_status_is(status)]
+    count = sa.select(sa.func.count()).select_from(Invoice).where(*where)
+    rows = (sa.select(Invoice).where(*where)
+            .order_by(Invoice.number.is_not(None), Invoice.number.desc(), Invoice.id.desc()))
+    return paging.fetch(count, rows, page, PAGE_SIZE)
+
+
+def _status_is(status: str) -> list:
+    live = Invoice.voided_at.is_(None)
+    return {
+        "draft": [Invoice.number.is_(None)],
+        "open": [live, Invoice.number.is_not(None), Invoice.paid_at.is_(None)],
+        "paid": [live, Invoice.paid_at.is_not(None)],
+        "void": [Invoice.voided_at.is_not(None)],
+    }.get(status, [])
+
+
+def of_contact(contact: Contact) -> list[Invoice]:
+    return list(db.session.scalars(sa.select(Invoice).where(Invoice.studio_id == contact.studio_id,
+                                                            Invoice.contact_id == contact.id)
+                                   .order_by(Invoice.id.desc())))
+
+
+def day_of(studio: Studio, moment: datetime) -> date:
+    """The date in the studio's time zone: an invoice issued at 00:30 in Berlin is dated that day."""
+    return moment.astimezone(ZoneInfo(studio.time_zone)).date()
+
+
+def overdue(invoice: Invoice, today: date) -> bool:
+    return payable(invoice) and invoice.due_on is not None and invoice.due_on < today
