@@ -66,7 +66,8 @@ def show(invoice_id: int):
 
 def _issued_page(invoice, payment_form, status=None):
     return render_form("invoices/show.html", payment_form, status, invoice=invoice,
-                       totals=invoices.totals(invoice.lines), today=_today())
+                       totals=invoices.totals(invoice.lines), today=_today(),
+                       open_typed=money.typed(invoice.open, current_studio().locale, cents=True))
 
 
 @bp.post("/<int:invoice_id>/issue")
