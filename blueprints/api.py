@@ -10,12 +10,13 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from shutterbell import api_tokens, customers, jobs, orders
+from shutterbell import addresses, api_tokens, contacts, customers, invoices, jobs, orders
 from shutterbell.extensions import csrf, db
-from shutterbell.models import Order, utcnow
+from shutterbell.models import MAX_ID, Invoice, Order, utcnow
 from shutterbell.validation import Invalid
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -133,6 +134,28 @@ def _cents(data: dict, name: str) -> int:
     return int((amount * 100).quantize(Decimal(1)))
 
 
+def _decimal(value, name: str) -> Decimal:
+    """A JSON number or a plain "48.90": never read in a locale."""
+    try:
+        number = Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise ApiError(422, "invalid", f"{name} must be a number like 48.90.", {name: "number"})
+    return number
+
+
+def _optional_day(data: dict, name: str) -> date | None:
+    return _day(data, name) if data.get(name) is not None else None
+
+
+def _invoice_json(invoice: Invoice):
+    return {"id": invoice.id, "external_id": invoice.external_id, "number": invoice.number,
+            "currency": invoice.currency, "issued_on": invoice.issued_on.isoformat(),
+            "due_on": invoice.due_on.isoformat(), "total": f"{invoice.total:.2f}", "paid": f"{invoice.paid:.2f}",
+            "open": f"{invoice.open:.2f}", "status": invoice.status}
+
+
 def _customer_json(customer):
     return {"id": customer.id, "external_id": customer.external_id, "job_id": customer.job_id,
             "confirmed": customer.confirmed_at is not None}
@@ -227,6 +250,84 @@ def job_published(job_id: int):
 def archive_date_changed(job_id: int):
     job = _job(job_id)
     return _change_dates(job, archives_at=_day(_body(), "archives_at"))
+
+
+@bp.post("/invoices")
+@token_required
+def invoice_issued():
+    """An invoice another system issued, for the client with this email address (made a contact
+    the first time); its notifications then go out like those of the studio's own invoices."""
+    data, studio = _body(), g.api_studio
+    external_id = _external_id(data, "external_id", required=True)
+    try:
+        email = addresses.normalise_email(_string(data, "client_email", required=True))
+    except ValueError:
+        raise ApiError(422, "invalid", "client_email is not an email address.", {"client_email": "email"}) from None
+    number = data.get("number")
+    if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+        raise ApiError(422, "invalid", "number must be a whole number.", {"number": "integer"})
+    job_id = data.get("job_id")
+    if job_id is not None and (not isinstance(job_id, int) or isinstance(job_id, bool) or not 0 < job_id <= MAX_ID
+                               or not jobs.get_job(studio, job_id)):
+        raise ApiError(422, "invalid", "job_id must be the id of one of your jobs.", {"job_id": "job"})
+    raw_lines = data.get("lines")
+    if not isinstance(raw_lines, list) or not all(isinstance(line, dict) for line in raw_lines):
+        raise ApiError(422, "invalid", "lines must be a list of objects.", {"lines": "list"})
+    lines = [invoices.LineInput(_string(line, "description", required=True, limit=300),
+                                _decimal(line.get("quantity", 1), "quantity"),
+                                _decimal(line.get("unit_price"), "unit_price"),
+                                _decimal(line.get("tax_rate", 0), "tax_rate")) for line in raw_lines]
+    existing = invoices.by_external_id(studio.id, external_id)
+    if existing is not None:  # a retry: the first answer again, without making a contact
+        return jsonify(_invoice_json(existing)), 200
+    contact = _client(studio.id, email, _string(data, "client_name", limit=200))
+    entry = invoices.InvoiceInput(contact.id, job_id, (_string(data, "currency", limit=3) or studio.currency).upper(),
+                                  _optional_day(data, "issued_on"), _optional_day(data, "due_on"),
+                                  _string(data, "notes", limit=2000), lines)
+    try:
+        invoice, created = invoices.record_issued(studio, entry, external_id, number,
+                                                  invoices.day_of(studio, utcnow()))
+    except Invalid as exc:
+        db.session.rollback()
+        if "number" in exc.problems and len(exc.problems) == 1:
+            raise ApiError(409, "conflict", exc.problems["number"], {"number": "taken"}) from None
+        raise ApiError(422, "invalid", "Some fields are not valid.", _api_fields(exc.problems)) from None
+    return jsonify(_invoice_json(invoice)), 201 if created else 200
+
+
+def _client(studio_id: int, email: str, name: str):
+    """The contact of the address, made now if none; a second call making it at the same moment
+    finds the first one's (``contacts.for_address``)."""
+    try:
+        return contacts.for_address(studio_id, email, name)
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return contacts.of_address(studio_id, email)
+
+
+def _api_fields(problems: dict) -> dict:
+    """A line's problem ("lines", 2, "unit_price") named as JSON names it: lines[2].unit_price."""
+    return {(f"lines[{key[1]}].{key[2]}" if isinstance(key, tuple) else key): message for key, message in problems.items()}
+
+
+@bp.post("/invoices/<external_id>/payments")
+@token_required
+def payment_received(external_id: str):
+    invoice = invoices.by_external_id(g.api_studio.id, external_id)
+    if invoice is None:
+        raise ApiError(404, "not_found", f"No invoice {external_id!r} in this studio.")
+    data = _body()
+    entry = invoices.PaymentInput(_decimal(data.get("amount"), "amount"),
+                                  _optional_day(data, "paid_on") or invoices.day_of(g.api_studio, utcnow()),
+                                  _string(data, "method", limit=20) or "bank_transfer",
+                                  _external_id(data, "external_id"))
+    try:
+        invoices.record_payment(invoice, entry, utcnow())
+    except Invalid as exc:  # a draft, void or paid invoice takes none (409); too much, a bad method (422)
+        db.session.rollback()
+        status, code = (409, "conflict") if not invoices.payable(invoice) else (422, "invalid")
+        raise ApiError(status, code, " ".join(exc.problems.values()), exc.problems) from None
+    return jsonify(_invoice_json(invoice))
 
 
 def _change_dates(job, **changes):

@@ -21,6 +21,7 @@ from shutterbell import (accounts, channels, composer, contacts, correspondence,
                          jobs, mail_templates, mailsettings, messages, money, profiles, scheduling, templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
+from shutterbell.models import MAX_ID
 from shutterbell.validation import Invalid
 
 LOCALES = [
@@ -73,9 +74,11 @@ def refresh_errors(field_list) -> None:
 
 
 def _optional_int(value):
+    """A chosen id; a number no id can be (one the driver would overflow on) reads as none chosen."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    number = int(value)
+    return number if 0 <= number <= MAX_ID else None
 
 
 def profile_choices(studio) -> list[SelectChoice]:
@@ -817,7 +820,8 @@ class InvoiceLineForm(Form):
     tax_rate = StringField(_l("Tax %"))
 
     def blank(self) -> bool:
-        return not (self.description.data or "").strip() and not (self.unit_price.data or "").strip()
+        """Nothing typed but the quantity's default: no line (a tax rate alone is a line to finish)."""
+        return not any((field.data or "").strip() for field in (self.description, self.unit_price, self.tax_rate))
 
     def to_input(self) -> invoices.LineInput:
         return invoices.LineInput(self.description.data or "", self.quantity.data or "", self.unit_price.data or "",

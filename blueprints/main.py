@@ -1,7 +1,7 @@
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from shutterbell import accounts, mailsettings, messages, profiles, queue
+from shutterbell import accounts, health, mailsettings, messages, profiles, queue
 from shutterbell.models import utcnow
 
 from .access import current_studio
@@ -16,6 +16,15 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return dashboard()
+
+
+@bp.get("/healthz")
+def healthz():
+    """For a monitor (no sign-in): 200 when everything runs, 503 when something is down."""
+    report = health.check(queue.current(), utcnow())
+    response = jsonify(report.as_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if report.ok else 503
 
 
 @login_required

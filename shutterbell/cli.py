@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -16,6 +17,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(generate_key)
     app.cli.add_command(rotate_secrets)
     app.cli.add_command(reset_password)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("generate-key")
@@ -110,3 +113,46 @@ def mail_check(protocol, host, port, security, username, from_address, timeout, 
         if result.diagnosis:
             click.echo(f"\nCause: {result.diagnosis.key}\n{result.diagnosis.cause.hint}")
     raise SystemExit(0 if result.ok else 1)
+
+
+KEYS_REMINDER = ("Keep the instance's keys with this copy, apart from it: SECRET_KEY and ENCRYPTION_KEYS (under "
+                 "./run the files secret_key and encryption_key in the instance folder). Without the encryption "
+                 "keys the stored mail passwords cannot be read, and every account must be signed in again.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Write a consistent copy of the database to TARGET (a new file), while the app runs."""
+    from . import backup
+
+    try:
+        size = backup.back_up(target)
+    except backup.BackupProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"Wrote {target} ({size / 1_000_000:.1f} MB, schema {backup.schema_version()}).")
+    click.echo(KEYS_REMINDER, err=True)
+
+
+@click.command("restore")
+@click.argument("copy", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+def restore_command(copy: Path, yes: bool) -> None:
+    """Replace the database with COPY (made by ``backup``). Stop the app and the worker first;
+    afterwards run ``flask --app app db upgrade`` if the copy is from an older version."""
+    from . import backup
+
+    if not yes:
+        click.confirm(f"Replace the database with {copy}? Everything written since that copy is lost", abort=True)
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from .models import utcnow
+
+    migrations = ScriptDirectory(current_app.extensions["migrate"].directory)
+    try:
+        kept = backup.restore(copy, {script.revision for script in migrations.walk_revisions()}, utcnow())
+    except backup.BackupProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    click.echo(f"Restored {copy} (schema {backup.schema_version()}); the database it replaced is kept as {kept}.")
+    click.echo("Run flask --app app db upgrade if the copy is from an older version, then start the app again.")

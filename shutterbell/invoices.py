@@ -111,8 +111,8 @@ def problems(studio: Studio, data: InvoiceInput) -> tuple[dict, list[Line]]:
         found["lines"] = str(_l("Add at least one line."))
     elif len(data.lines) > MAX_LINES:
         found["lines"] = str(_l("At most %(num)d lines.", num=MAX_LINES))
-    elif not any(isinstance(key, tuple) for key in found) and not 0 <= totals(lines).total <= MAX_AMOUNT:
-        found["lines"] = str(_l("The total must be between 0 and 10,000,000."))
+    elif not any(isinstance(key, tuple) for key in found) and not 0 < totals(lines).total <= MAX_AMOUNT:
+        found["lines"] = str(_l("The total must be more than 0 and at most 10,000,000."))
     return found, lines
 
 
@@ -164,6 +164,10 @@ def save(studio: Studio, invoice: Invoice | None, data: InvoiceInput) -> Invoice
     invoice.lines = [InvoiceLine(position=n, description=line.description, quantity=line.quantity,
                                  unit_price=line.unit_price, tax_rate=line.tax_rate) for n, line in enumerate(lines)]
     invoice.total = totals(lines).total
+    db.session.flush()
+    if not _still_draft(invoice, total=invoice.total):
+        db.session.rollback()
+        raise Invalid({"lines": str(_l("An issued invoice cannot change. Void it and write a new one."))})
     db.session.commit()
     return invoice
 
@@ -173,17 +177,79 @@ def issue(invoice: Invoice, today: date) -> None:
     unless a due date was set."""
     if invoice.status != "draft":
         raise Invalid({"number": str(_l("This invoice was issued already."))})
-    invoice.issued_on = invoice.issued_on or today
-    invoice.due_on = invoice.due_on or invoice.issued_on + DEFAULT_TERM
+    issued_on = invoice.issued_on or today
+    due_on = invoice.due_on or issued_on + DEFAULT_TERM
+    if due_on < issued_on:
+        raise Invalid({"due_on": str(_l("The due date cannot be before the issue date."))})
+    number = _next_number(invoice.studio_id)
+    if not _still_draft(invoice, number=number, issued_on=issued_on, due_on=due_on):  # issued meanwhile (a double click)
+        db.session.rollback()  # (the number goes back to the counter: no gap)
+        raise Invalid({"number": str(_l("This invoice was issued already."))})
+    db.session.commit()
+    db.session.refresh(invoice)
+
+
+def _still_draft(invoice: Invoice, **values) -> bool:
+    """Write ``values`` only while the invoice is a draft: two requests that both saw the draft
+    (two tabs, a double click) cannot both issue it, or change it once issued."""
+    table = Invoice.__table__
+    return db.session.execute(table.update().where(table.c.id == invoice.id, table.c.number.is_(None))
+                              .values(**values)).rowcount == 1
+
+
+def record_issued(studio: Studio, data: InvoiceInput, external_id: str, number: int | None,
+                  today: date) -> tuple[Invoice, bool]:
+    """An invoice another system issued (the API): (invoice, made now). Its external id makes a
+    retry return the first one. It keeps the number it was given (refused when taken; later
+    numbers of the studio's own go on after it), or takes the studio's next one."""
+    existing = by_external_id(studio.id, external_id)
+    if existing is not None:
+        return existing, False
+    found, lines = problems(studio, data)
+    if number is not None and not 1 <= number <= 2_000_000_000:
+        found["number"] = str(_l("An invoice number is a whole number from 1."))
+    if found:
+        raise Invalid(found)
+    invoice = Invoice(studio_id=studio.id, external_id=external_id, contact_id=data.contact_id, job_id=data.job_id,
+                      currency=data.currency, notes=data.notes.strip(), issued_on=data.issued_on or today,
+                      total=totals(lines).total)
+    invoice.due_on = data.due_on or invoice.issued_on + DEFAULT_TERM
     if invoice.due_on < invoice.issued_on:
         raise Invalid({"due_on": str(_l("The due date cannot be before the issue date."))})
-    invoice.number = _next_number(invoice.studio_id)
-    db.session.commit()
+    invoice.lines = [InvoiceLine(position=n, description=line.description, quantity=line.quantity,
+                                 unit_price=line.unit_price, tax_rate=line.tax_rate) for n, line in enumerate(lines)]
+    db.session.add(invoice)
+    try:
+        invoice.number = number if number is not None else _next_number(studio.id)
+        if number is not None:
+            _numbered_up_to(studio.id, number)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        existing = by_external_id(studio.id, external_id)  # the same call arrived twice at once
+        if existing is not None:
+            return existing, False
+        raise Invalid({"number": str(_l("Invoice number %(number)s is taken.", number=number))}) from None
+    return invoice, True
+
+
+def by_external_id(studio_id: int, external_id: str) -> Invoice | None:
+    return db.session.scalar(sa.select(Invoice).where(Invoice.studio_id == studio_id,
+                                                      Invoice.external_id == external_id))
+
+
+def _numbered_up_to(studio_id: int, number: int) -> None:
+    """The studio's own numbers go on after one given from outside (never handing it out again)."""
+    counter = InvoiceCounter.__table__
+    if db.session.execute(counter.update().where(counter.c.studio_id == studio_id, counter.c.last_number < number)
+                          .values(last_number=number)).rowcount == 0 and db.session.get(InvoiceCounter, studio_id) is None:
+        db.session.add(InvoiceCounter(studio_id=studio_id, last_number=number))
 
 
 def _next_number(studio_id: int) -> int:
     """The studio's next number, taken in the caller's transaction (the row stays locked until it
     commits: a second issue waits, and a rolled-back one gives its number back)."""
+    db.session.flush()  # (a problem of the caller's pending rows must not pass for the counter's)
     counter = InvoiceCounter.__table__
     raise_it = counter.update().where(counter.c.studio_id == studio_id).values(
         last_number=counter.c.last_number + 1).returning(counter.c.last_number)
@@ -209,10 +275,14 @@ def void(invoice: Invoice, now: datetime) -> None:
     """Cancel an issued invoice; its number stays taken. Not once money came in for it."""
     if invoice.status in ("draft", "void"):
         raise Invalid({"number": str(_l("Only an issued invoice can be voided."))})
-    if invoice.paid > 0:
+    table = Invoice.__table__
+    voided = db.session.execute(table.update().where(  # not if a payment arrived meanwhile
+        table.c.id == invoice.id, table.c.voided_at.is_(None), table.c.paid == 0).values(voided_at=now)).rowcount
+    if not voided:
+        db.session.rollback()
         raise Invalid({"number": str(_l("Payments were recorded for this invoice: it cannot be voided."))})
-    invoice.voided_at = now
     db.session.commit()
+    db.session.refresh(invoice)
 
 
 NOT_PAYABLE = _l("Payments are recorded for issued invoices that are not paid yet.")
@@ -227,17 +297,25 @@ class PaymentInput:
     amount: object
     paid_on: date | None
     method: str
+    external_id: str | None = None  # the reporting system's id: a retry records nothing twice
 
 
 def record_payment(invoice: Invoice, data: PaymentInput, now: datetime) -> Payment:
     """Money received for an issued invoice. More than is open is refused, also when two
     payments arrive at once: the invoice's paid amount rises only where it stays within the total."""
     studio = db.session.get(Studio, invoice.studio_id)
+    if data.external_id:
+        known = db.session.scalar(sa.select(Payment).where(Payment.studio_id == invoice.studio_id,
+                                                           Payment.external_id == data.external_id))
+        if known is not None:
+            if known.invoice_id != invoice.id:
+                raise Invalid({"external_id": str(_l("This payment was recorded for another invoice."))})
+            return known
     if not payable(invoice):
         raise Invalid({"amount": str(NOT_PAYABLE)})
     amount = money.parse(data.amount, studio.locale)
     wrong = {}
-    if amount is None or amount <= 0 or amount != money.cents(amount):
+    if amount is None or not 0 < amount <= MAX_AMOUNT or amount != money.cents(amount):
         wrong["amount"] = str(_l("Enter an amount like 120.00."))
     if data.paid_on is None:
         wrong["paid_on"] = str(_l("Enter the date the money arrived."))
@@ -246,19 +324,28 @@ def record_payment(invoice: Invoice, data: PaymentInput, now: datetime) -> Payme
     if wrong:
         raise Invalid(wrong)
     table = Invoice.__table__
-    raised = db.session.execute(table.update().where(table.c.id == invoice.id, table.c.paid + amount <= table.c.total)
-                                .values(paid=table.c.paid + amount)).rowcount
+    raised = db.session.execute(table.update().where(  # (voided or paid meanwhile: nothing is open)
+        table.c.id == invoice.id, table.c.voided_at.is_(None), table.c.number.is_not(None),
+        table.c.paid + amount <= table.c.total).values(paid=table.c.paid + amount)).rowcount
     db.session.refresh(invoice)
     if not raised:
         db.session.rollback()
         raise Invalid({"amount": str(_l("Only %(open)s is open on this invoice.",
                                          open=money.shown(invoice.open, invoice.currency, studio.locale)))})
     payment = Payment(studio_id=invoice.studio_id, invoice_id=invoice.id, amount=amount, paid_on=data.paid_on,
-                      method=data.method)
+                      method=data.method, external_id=data.external_id)
     db.session.add(payment)
     if invoice.open == 0:
         invoice.paid_at = now
-    db.session.commit()
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:  # the same reported payment twice at once: the other one counts
+        db.session.rollback()
+        known = db.session.scalar(sa.select(Payment).where(Payment.studio_id == invoice.studio_id,
+                                                           Payment.external_id == data.external_id))
+        if data.external_id is None or known is None:
+            raise
+        return known
     return payment
 
 

@@ -437,6 +437,7 @@ class Invoice(db.Model):
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"), index=True)
     job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job.id"), index=True)
     number: Mapped[int | None] = mapped_column()
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the issuing system's id (the API)
     currency: Mapped[str] = mapped_column(sa.String(3))
     issued_on: Mapped[date | None] = mapped_column(sa.Date)
     due_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -456,6 +457,7 @@ class Invoice(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("studio_id", "number", name="uq_invoice_studio_id_number"),
+        sa.UniqueConstraint("studio_id", "external_id", name="uq_invoice_studio_id_external_id"),
         sa.CheckConstraint("paid >= 0 AND paid <= total", name="paid_within_total"),
     )
 
@@ -494,11 +496,13 @@ class Payment(db.Model):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     paid_on: Mapped[date] = mapped_column(sa.Date)
     method: Mapped[str] = mapped_column(sa.String(20))
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the reporting system's id (the API)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
 
-    __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),
+                      sa.UniqueConstraint("studio_id", "external_id", name="uq_payment_studio_id_external_id"))
 
 
 class InvoiceCounter(db.Model):

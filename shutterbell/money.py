@@ -3,30 +3,45 @@
 (commercial rounding, as invoices in the studios' countries use it)."""
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
+from babel.numbers import NumberFormatError, format_currency, format_decimal, get_group_symbol, parse_decimal
 
 CENT = Decimal("0.01")
+LARGEST = Decimal("1000000000000")
+PLAIN = re.compile(r"-?\d+(\.\d+)?")
 
 
 def parse(value, locale: str) -> Decimal | None:
-    """A number typed in the studio's locale (or given by the API as a number or "48.90"); None
-    when it is none. Floats go through their text: 0.1 stays 0.1."""
+    """A number typed in the studio's locale, or a number the API was given (never read in a
+    locale: "1890.00" is 189000 to a German parser); None when it is none. A float goes through
+    its text: 0.1 stays 0.1."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float, Decimal)):
-        value = str(value)
+        return _sane(Decimal(str(value)))
     if not isinstance(value, str) or not value.strip():
         return None
-    try:
-        number = parse_decimal(value.strip(), locale=locale, strict=False)
+    text = value.strip()
+    group = get_group_symbol(locale)
+    if group.isspace():  # French and Polish group with a narrow no-break space; people type a space
+        text = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d{3})", group, text)
+    try:  # strict: "48.90" in German is not 4890 (it is read as the plain number below)
+        number = parse_decimal(text, locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation, ValueError):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
+        if not PLAIN.fullmatch(text):  # not "1e30", "1_000" or "NaN"
             return None
-    return number if number.is_finite() else None
+        number = Decimal(text)
+    return _sane(number)
+
+
+def _sane(number: Decimal) -> Decimal | None:
+    """A number a studio could mean: finite, below a trillion, at most six decimals (a huge
+    exponent would overflow the database, or a rounding, before any check said so)."""
+    if not number.is_finite() or abs(number) >= LARGEST or number != number.quantize(Decimal("0.000001")):
+        return None
+    return number
 
 
 def cents(amount: Decimal) -> Decimal:

@@ -14,6 +14,7 @@ from shutterbell.models import Contact, Invoice, InvoiceCounter, Payment, utcnow
 from shutterbell.validation import Invalid
 
 from .conftest import text_of
+from .test_api import api  # noqa: F401 (a fixture)
 from .test_contacts import job_named, sign_up
 
 LINES = {  # what Olivia types: German numbers, a discount, two tax rates
@@ -98,9 +99,13 @@ def test_numbers_have_no_gaps_drafts_take_none_and_a_void_one_keeps_its_own(oliv
         invoices.save(olivia.studio, third, invoices.InvoiceInput(client.id, currency="EUR"))  # issued: fixed
 
 
-def test_two_invoices_issued_at_the_same_moment_get_two_numbers(app, olivia, client):
-    """Two staff press Issue at once (two requests, two connections): 1 and 2, never 1 twice."""
-    ids, studio_id = [draft(olivia.studio, client).id for _ in range(4)], olivia.studio_id
+@pytest.mark.parametrize("same", [False, True], ids=["four drafts", "one draft four times"])
+def test_invoices_issued_at_the_same_moment_get_a_number_each(app, olivia, client, same):
+    """Staff press Issue at once (requests on their own connections): four drafts get 1 to 4,
+    never one number twice; one draft pressed four times (tabs, a double click) gets 1, once,
+    and the counter loses nothing."""
+    ids, studio_id = [draft(olivia.studio, client).id for _ in range(1 if same else 4)], olivia.studio_id
+    ids = ids * 4 if same else ids
     db.session.remove()
     barrier, failures = threading.Barrier(len(ids)), []
 
@@ -119,9 +124,12 @@ def test_two_invoices_issued_at_the_same_moment_get_two_numbers(app, olivia, cli
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert failures == []
-    assert sorted(db.session.scalars(sa.select(Invoice.number))) == [1, 2, 3, 4]
-    assert db.session.get(InvoiceCounter, studio_id).last_number == 4
+    numbers = sorted(db.session.scalars(sa.select(Invoice.number)))
+    if same:
+        assert numbers == [1] and len(failures) == 3 and all(isinstance(f, Invalid) for f in failures), failures
+    else:
+        assert failures == [] and numbers == [1, 2, 3, 4]
+    assert db.session.get(InvoiceCounter, studio_id).last_number == len(numbers)
 
 
 def test_payments_add_up_exactly_and_never_exceed_what_is_open(olivia, client, as_sam):
@@ -207,3 +215,57 @@ def test_today_is_the_studio_s_day():
     class Berlin:
         time_zone = "Europe/Berlin"
     assert invoices.day_of(Berlin, datetime(2026, 12, 2, 23, 30, tzinfo=timezone.utc)) == date(2026, 12, 3)
+
+
+@pytest.mark.parametrize("typed, locale, read", [
+    ("1.890,00", "de_DE", "1890.00"), ("48,90", "de_DE", "48.90"), ("48.90", "de_DE", "48.90"),  # not 4890
+    ("1.890", "de_DE", "1890"), ("1 234,50", "fr_FR", "1234.50"), ("1 234,50", "pl_PL", "1234.50"),
+    ("1,234.50", "en_US", "1234.50"), ("-50", "de_DE", "-50"), ("1,5", "en_US", None), ("zwölf", "de_DE", None)])
+def test_amounts_are_read_as_each_country_types_them(typed, locale, read):
+    from shutterbell import money
+    assert money.parse(typed, locale) == (Decimal(read) if read else None)
+    assert money.parse(Decimal("1890.00"), "de_DE") == Decimal("1890.00")  # the API's numbers: never re-read
+
+
+INVOICE = {"external_id": "inv-2026-0815", "client_email": "Zoe@Example.pl", "client_name": "Zoë Wójcik",
+           "issued_on": "2026-12-01", "notes": "Dziękujemy! 📸",
+           "lines": [{"description": "Sesja rodzinna", "quantity": 1, "unit_price": "450.00", "tax_rate": 23},
+                     {"description": "Odbitki 13×18", "quantity": "4", "unit_price": 3.5, "tax_rate": "8"}]}
+
+
+def test_another_system_issues_an_invoice_and_reports_payments_by_external_id(olivia, api):
+    first = api.call("POST", "/invoices", INVOICE)
+    # 450.00 + 103.50 tax; 14.00 + 1.12 tax
+    assert first.status_code == 201 and first.json == {**first.json, "number": 1, "total": "568.62",
+                                                        "open": "568.62", "status": "issued", "due_on": "2026-12-15"}
+    again = api.call("POST", "/invoices", {**INVOICE, "client_email": "someone@else.example"})
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    zoe = contacts.of_address(olivia.studio_id, "zoe@example.pl")
+    assert zoe.name == "Zoë Wójcik" and db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
+    payment = {"amount": "500.00", "paid_on": "2026-12-05", "method": "bank_transfer", "external_id": "tx-1"}
+    paid = api.call("POST", "/invoices/inv-2026-0815/payments", payment)
+    assert paid.status_code == 200 and (paid.json["open"], paid.json["status"]) == ("68.62", "partly_paid")
+    assert api.call("POST", "/invoices/inv-2026-0815/payments", payment).json["open"] == "68.62"  # a retry
+    too_much = api.call("POST", "/invoices/inv-2026-0815/payments", {"amount": 70})
+    assert too_much.status_code == 422 and "amount" in too_much.json["error"]["fields"]
+    assert api.call("POST", "/invoices/inv-2026-0815/payments", {"amount": 68.62}).json["status"] == "paid"
+    assert api.call("POST", "/invoices/inv-2026-0815/payments", {"amount": 1}).status_code == 409
+    assert api.call("POST", "/invoices/nope/payments", {"amount": 1}).status_code == 404
+
+
+def test_the_api_names_what_is_wrong_and_keeps_numbers_unique(olivia, api):
+    given = api.call("POST", "/invoices", {**INVOICE, "number": 2026001})
+    assert given.status_code == 201 and given.json["number"] == 2026001
+    taken = api.call("POST", "/invoices", {**INVOICE, "external_id": "inv-2", "number": 2026001})
+    assert taken.status_code == 409 and taken.json["error"]["fields"] == {"number": "taken"}
+    ours = api.call("POST", "/invoices", {**INVOICE, "external_id": "inv-3"})
+    assert ours.json["number"] == 2026002  # the studio's own numbers go on after the one given
+    bad = api.call("POST", "/invoices", {**INVOICE, "external_id": "inv-4", "due_on": "2026-11-01",
+                                         "lines": [{"description": "Foto", "unit_price": "12,50"}]})
+    assert bad.status_code == 422
+    assert set(bad.json["error"]["fields"]) == {"unit_price"}  # "12,50" is no JSON amount
+    worse = api.call("POST", "/invoices", {**INVOICE, "external_id": "inv-4", "due_on": "2026-11-01",
+                                           "lines": [{"description": "Foto", "unit_price": 10, "tax_rate": 120}]})
+    assert worse.status_code == 422 and set(worse.json["error"]["fields"]) == {"due_on", "lines[0].tax_rate"}
+    assert api.call("POST", "/invoices", {**INVOICE, "external_id": "inv-5", "client_email": "kein"}).status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 2

@@ -32,3 +32,44 @@ def test_each_job_the_domain_hands_over_is_a_function_of_the_job_layer(app):
     assert [job.func for job in handed] == [tasks.send_messages, tasks.run_import, tasks.send_password_reset,
                                             tasks.sync_inbox_of]
     assert [job.origin for job in handed] == ["naming", "naming", "naming-urgent", "naming"]
+
+
+def test_healthz_says_what_is_down_and_answers_200_once_everything_runs(app, olivia):
+    """For a monitor, without signing in: a fresh install with no worker is down (503); after a
+    heartbeat ran in a real worker and the cron pass ran, it is up, and the oldest due message's
+    wait is reported; an unreachable Redis is down again."""
+    import time_machine
+    from datetime import timedelta
+
+    from shutterbell.extensions import db
+    from shutterbell.models import Message, utcnow
+
+    connection = queue.connect(app.config["REDIS_URL"])
+    connection.flushdb()
+    client = app.test_client()
+    fresh = client.get("/healthz")
+    assert fresh.status_code == 503 and fresh.json["worker_heartbeat"] is None and fresh.json["database"] == "ok"
+    assert fresh.headers["Cache-Control"] == "no-store"
+
+    now = utcnow()
+    with app.app_context():
+        db.session.add(Message(studio_id=olivia.studio_id, key="healthz:1", channel="email", recipient="anna@example.com",
+                               due_at=now - timedelta(minutes=10), status="scheduled"))
+        db.session.commit()
+    rq_queue = Queue(app.config["QUEUE_NAME"], connection=connection)
+    rq_queue.enqueue(tasks.heartbeat)
+    rq_queue.enqueue(tasks.tick)  # the cron pass: it records when it ran
+    with app.app_context():
+        SimpleWorker([rq_queue], connection=connection).work(burst=True)
+    up = client.get("/healthz")
+    assert up.status_code == 200, up.json
+    assert up.json["status"] == "ok" and up.json["redis"] == "ok" and 590 <= up.json["oldest_waiting_seconds"] <= 700
+
+    with time_machine.travel(now + timedelta(minutes=5)):  # the worker and cron stopped meanwhile
+        assert client.get("/healthz").status_code == 503
+    app.extensions[queue.KEY], kept = queue.JobQueue("redis://127.0.0.1:1/0", "shutterbell", 60), app.extensions[queue.KEY]
+    try:
+        down = client.get("/healthz")
+    finally:
+        app.extensions[queue.KEY] = kept
+    assert down.status_code == 503 and down.json["redis"].startswith("down")
