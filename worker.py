@@ -32,7 +32,9 @@ def main(argv: list[str]) -> None:
             # skip them (a third of the time of loading a batch, bench/delivery.py), and
             # copy-on-write keeps their pages shared.
             gc.freeze()
-            Worker(queues, connection=connection).work(burst="--burst" in argv)
+            # with_scheduler: a retry's job waits in Redis for its moment (``queue.send_messages_at``);
+            # one of the workers moves it to the queue then, to the second.
+            Worker(queues, connection=connection).work(burst="--burst" in argv, with_scheduler=True)
 
 
 if __name__ == "__main__":

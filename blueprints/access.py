@@ -8,7 +8,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
 
-from shutterbell import settings
+from shutterbell import audit, settings
 from shutterbell.accounts import normalise_email
 from shutterbell.extensions import db, login_manager
 from shutterbell.models import MAX_ID, Studio, User
@@ -86,3 +86,10 @@ def db_int(value: str) -> int:
 def form_email() -> str:
     """The normalised address a posted form names (rate-limit keys), "" if none."""
     return normalise_email(request.form.get("email", ""))
+
+
+def audited(what: str, subject: str = "") -> None:
+    """Put a settings change the signed-in user just made in the studio's audit log."""
+    from shutterbell.models import utcnow
+
+    audit.record(current_studio().id, current_user, what, subject, utcnow())

@@ -9,12 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from limits import parse
 
-from shutterbell import accounts, deliverability, diagnostics, mailcheck, mailsettings
+from shutterbell import accounts, audit, deliverability, diagnostics, mailcheck, mailsettings
 from shutterbell.channels import sms
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 
-from .access import current_studio, owner_required, redirect_after_post, render_form
+from .access import audited, current_studio, owner_required, redirect_after_post, render_form
 from .forms import DnsForm, ImapForm, SmsForm, SmtpForm
 
 bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
@@ -50,7 +50,9 @@ def save(service: str):
     if not result.ok and form.save_anyway.data != "1":
         return _page(service, form, result=result, offer_save_anyway=True, status=422)
     save_settings = {"smtp": mailsettings.save_smtp, "imap": mailsettings.save_imap, "sms": sms.save}[service]
-    save_settings(account, form.to_input(), result.ok, utcnow())
+    given = form.to_input()
+    save_settings(account, given, result.ok, utcnow())
+    audited(f"{service}_saved", audit.sms_summary(given) if service == "sms" else audit.mail_summary(given))
     flash(str(SAVED[service][0 if result.ok else 1]), "success" if result.ok else "warning")
     return redirect_after_post(url_for(".edit"))
 
@@ -80,6 +82,7 @@ def remove(service: str):
     """Disconnect the inbox or the SMS account (sending itself has no off switch: it is the app)."""
     account = _account(service)
     mailsettings.remove_imap(account) if service == "imap" else sms.remove(account)
+    audited(f"{service}_removed")
     flash(_("The inbox is disconnected.") if service == "imap" else _("The SMS account is removed."), "success")
     return redirect_after_post(url_for(".edit"))
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from shutterbell import autoreply, mail_templates, mailsettings, templating
 from shutterbell.models import utcnow
 
-from .access import current_studio, or_404, owner_required, redirect_after_post, render_form
+from .access import audited, current_studio, or_404, owner_required, redirect_after_post, render_form
 from .forms import AutoReplyForm, TemplateForm, problems_shown_on
 
 bp = Blueprint("mail_templates", __name__, url_prefix="/settings/templates")
@@ -39,6 +39,7 @@ def autoreply_settings():
         with problems_shown_on(form):
             chosen = mail_templates.get(current_studio(), form.template.data) if form.template.data else None
             autoreply.configure(mailsettings.account_of(current_studio()), chosen, form.days.data, utcnow())
+            audited("autoreply_changed", f"{chosen.name}, {form.days.data} days" if chosen else "off")
             flash(_("The automatic answer uses “%(name)s” now.", name=chosen.name) if chosen
                   else _("No automatic answers are sent."), "success")
             return redirect_after_post(url_for(".index"))
@@ -62,6 +63,7 @@ def _edit(template):
     if form.validate_on_submit():
         with problems_shown_on(form):
             saved = mail_templates.save(current_studio(), template, form.to_input())
+            audited("template_saved", saved.name)
             flash(_("Saved “%(name)s”.", name=saved.name), "success")
             return redirect_after_post(url_for(".index"))
     return render_form("mail_templates/edit.html", form, mail_template=template,
@@ -93,6 +95,7 @@ def delete(template_id: int):
         return render_template("mail_templates/delete.html", mail_template=template)
     name = template.name
     mail_templates.delete(template)
+    audited("template_deleted", name)
     flash(_("Deleted “%(name)s”.", name=name), "success")
     return redirect_after_post(url_for(".index"))
 

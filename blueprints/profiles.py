@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from shutterbell import jobs, messages, profiles, templating, triggers
 from shutterbell.profiles import ProfileChanged, UnknownNotification
 
-from .access import current_studio, or_404, owner_required, redirect_after_post, render_form
+from .access import audited, current_studio, or_404, owner_required, redirect_after_post, render_form
 from .forms import NotificationForm, ProfileForm
 
 bp = Blueprint("profiles", __name__, url_prefix="/settings/profiles")
@@ -76,6 +76,7 @@ def _edit_page(profile):
             return render_form(template, form, status=409, **page)
         except UnknownNotification:
             abort(404)
+        audited("profile_saved", saved.name)
         flash(_("Saved “%(name)s”.", name=saved.name), "success")
         return redirect_after_post(url_for(".index"))
     return render_form(template, form, **page)
@@ -99,6 +100,7 @@ def delete(profile_id: int):
         profiles.delete_profile(profile)
     except profiles.ProfileInUse as exc:
         return render_template("profiles/delete.html", profile=profile, used_by=exc.jobs), 409
+    audited("profile_deleted", profile.name)
     flash(_("Deleted “%(name)s”.", name=profile.name), "success")
     return redirect(url_for(".index"))
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from shutterbell import api_tokens
 from shutterbell.models import utcnow
 
-from .access import current_studio, owner_required
+from .access import audited, current_studio, owner_required
 
 bp = Blueprint("tokens", __name__, url_prefix="/settings/api-tokens")
 
@@ -17,7 +17,8 @@ bp = Blueprint("tokens", __name__, url_prefix="/settings/api-tokens")
 def index():
     new_token = None
     if request.method == "POST":
-        _row, new_token = api_tokens.create(current_studio(), request.form.get("name", ""), utcnow())
+        row, new_token = api_tokens.create(current_studio(), request.form.get("name", ""), utcnow())
+        audited("token_created", row.name)
     return render_template("tokens/index.html", tokens=api_tokens.list_tokens(current_studio()), new_token=new_token)
 
 
@@ -26,5 +27,6 @@ def index():
 def revoke(token_id: int):
     if not api_tokens.revoke(current_studio(), token_id, utcnow()):
         abort(404)
+    audited("token_revoked", str(token_id))
     flash(_("Revoked. Calls with this token now get 401."), "success")
     return redirect(url_for(".index"))

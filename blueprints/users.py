@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from shutterbell import accounts, mailsettings
 
-from .access import current_studio, link_for_email, owner_required, render_form
+from .access import audited, current_studio, link_for_email, owner_required, render_form
 from .forms import InviteForm
 
 bp = Blueprint("users", __name__, url_prefix="/settings/users")
@@ -23,6 +23,7 @@ def index():
         except accounts.AccountError as exc:
             form.email.errors.append(str(exc))
         else:
+            audited("user_invited", user.email)
             invite_url = link_for_email("auth.accept_invite", token=token)
             sent_by = accounts.send_invitation(user, invite_url)
             if sent_by:
@@ -51,9 +52,11 @@ def _sent_message(sent_by: str, email: str) -> str:
 @owner_required
 def remove(user_id: int):
     try:
-        accounts.remove_user(current_studio(), user_id)
+        removed = accounts.remove_user(current_studio(), user_id)
     except LookupError:
         abort(404)
     except accounts.AccountError as exc:
         flash(str(exc), "error")
+    else:
+        audited("user_removed", removed)
     return redirect(url_for(".index"))

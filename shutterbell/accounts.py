@@ -260,14 +260,17 @@ def end_sessions(user: User) -> None:
     db.session.commit()
 
 
-def remove_user(studio: Studio, user_id: int) -> None:
+def remove_user(studio: Studio, user_id: int) -> str:
+    """Remove a staff member; returns their address."""
     user = db.session.scalar(sa.select(User).where(User.studio_id == studio.id, User.id == user_id))
     if user is None:
         raise LookupError(user_id)
     if user.is_owner:
         raise AccountError(_l("The studio owner cannot be removed."))
+    email = user.email
     db.session.delete(user)
     db.session.commit()
+    return email
 
 
 def list_users(studio: Studio) -> list[User]:

@@ -513,6 +513,21 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
+class AuditEntry(db.Model):
+    """A settings change: who (kept as their address too: a user removed later is still named),
+    what (``audit.WHAT``), about which (a profile's name, a server), when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    user_id: Mapped[int | None] = mapped_column()  # no foreign key: users are removed, their entries stay
+    user_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    what: Mapped[str] = mapped_column(sa.String(40))
+    subject: Mapped[str] = mapped_column(sa.String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.Index("ix_audit_entry_studio_id_at", "studio_id", "at"),)
+
+
 class MailTemplate(db.Model):
     """A text for email staff write by hand (Settings → Templates): filled in for the contact when
     chosen on the write page, then edited freely before it goes."""

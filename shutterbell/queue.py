@@ -56,6 +56,14 @@ class JobQueue:
         waiting for), ``at_front``: ahead of the main queue's backlog."""
         return self._enqueue("send_messages", ids, timeout=self.send_timeout, at_front=at_front, first=now)
 
+    def hand_over_at(self, ids: list[int], moment: datetime):
+        """Hand messages to the workers at ``moment`` (a retry's), not at the first cron pass after
+        it: the workers' scheduler (``with_scheduler``) runs the hand-over then, to the second."""
+        from rq import Queue
+
+        queue = Queue(urgent(self.name), connection=self.redis)
+        return queue.enqueue_at(moment, f"{JOBS}.hand_over", ids)
+
     def run_import(self, import_id: int):
         return self._enqueue("run_import", import_id)
 

@@ -31,6 +31,12 @@ def send_messages(ids: list[int]) -> dict:
     return outbox.send_batch(ids, settings.current().outbox)
 
 
+def hand_over(ids: list[int]) -> None:
+    """A retry's moment has come: hand the message to a worker now, within the studio's sending
+    limits and outside its quiet hours, as the pass would."""
+    outbox.dispatch_now(ids)
+
+
 def sync_inboxes() -> int:
     """Every two minutes (cron): one job per studio with an inbox, reading what is new there (its
     delivery reports too); a slow or broken inbox holds up no other studio."""

@@ -160,6 +160,53 @@ def test_a_temporary_refusal_is_retried_later(job, mailbox):
     assert message.sent_at == T0 + timedelta(minutes=3) and message.next_attempt_at == T0 + timedelta(minutes=2)
 
 
+def test_a_retry_is_handed_to_a_worker_at_its_moment_not_at_the_next_pass(app, job, mailbox):
+    """A one-minute backoff is one minute: the retry waits in Redis for its moment and a worker
+    with the scheduler (as worker.py runs it) sends it then, without a cron pass."""
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    connection = queue.connect(app.config["REDIS_URL"])
+    connection.flushdb()
+    sign_up(job, "Anna", at=T0)
+    mailbox.rcpt_replies["anna@example.com"] = ["451 4.7.1 Greylisted, please try again later", "250 OK"]
+    deliver(T0 + timedelta(minutes=1))
+    anna = db.session.scalar(sa.select(Message))
+    assert (anna.status, anna.next_attempt_at) == ("scheduled", T0 + timedelta(minutes=2))
+    urgent = Queue(queue.urgent(app.config["QUEUE_NAME"]), connection=connection)
+    registry = ScheduledJobRegistry(queue=urgent)
+    retry, = [urgent.fetch_job(job_id) for job_id in registry.get_job_ids()]
+    assert (retry.func, retry.args) == (tasks.hand_over, ([anna.id],))
+    assert registry.get_scheduled_time(retry) == T0 + timedelta(minutes=2)  # to the second
+    mailbox.rcpt_replies.clear()  # the greylisting is over
+    with time_machine.travel(T0 + timedelta(minutes=1, seconds=59), tick=False), app.app_context():
+        SimpleWorker([urgent], connection=connection).work(burst=True, with_scheduler=True)
+    assert db.session.get(Message, anna.id).status == "scheduled"  # a second early: still waiting
+    with time_machine.travel(T0 + timedelta(minutes=2), tick=True), app.app_context():
+        SimpleWorker([urgent], connection=connection).work(burst=True, with_scheduler=True)
+    db.session.expire_all()
+    sent = db.session.get(Message, anna.id)
+    assert (sent.status, len(mailbox.received)) == ("sent", 1), (sent.last_error, sent.cause)
+
+
+def test_the_rest_of_a_batch_does_not_wait_for_one_message_s_long_backoff(job, mailbox, account):
+    """The server is unreachable when Anna's fifth attempt comes (a 16-minute backoff next): Ben and
+    Cleo, never tried, go again at the next pass, not in 16 minutes."""
+    for name in ("Anna", "Ben", "Cleo"):
+        sign_up(job, name, at=T0)
+    account.smtp_port = free_port()
+    db.session.commit()
+    run_pass(T0 + timedelta(minutes=1))  # made and handed over
+    db.session.execute(sa.update(Message).where(Message.recipient == "anna@example.com").values(attempts=4))
+    db.session.commit()
+    ids = db.session.scalars(sa.select(Message.id).order_by(Message.id)).all()
+    outbox.send_batch(ids, POLICY, clock=lambda: T0 + timedelta(minutes=1))
+    rows = {m.recipient: m for m in db.session.scalars(sa.select(Message))}
+    assert rows["anna@example.com"].next_attempt_at == T0 + timedelta(minutes=1 + 16)
+    assert [rows[f"{n}@example.com"].next_attempt_at for n in ("ben", "cleo")] == [None, None]
+    assert sorted(run_pass(T0 + timedelta(minutes=2))[0]) == ids[1:]  # handed over again a minute later
+
+
 def test_a_changed_password_pauses_sending_and_loses_nothing(job, mailbox, account, as_olivia, olivia, server):
     for name in ("Anna", "Ben", "Cleo"):
         sign_up(job, name, at=T0)

@@ -2,6 +2,7 @@
 from rq import Queue, SimpleWorker
 
 from shutterbell import queue, tasks
+from shutterbell.models import utcnow
 
 from .conftest import text_of
 
@@ -28,10 +29,11 @@ def test_an_unreachable_redis_reads_as_no_heartbeat():
 def test_each_job_the_domain_hands_over_is_a_function_of_the_job_layer(app):
     """The domain names jobs (it never imports the job layer): each name must resolve."""
     jobs = queue.JobQueue(app.config["REDIS_URL"], "naming", 60)
-    handed = [jobs.send_messages([1]), jobs.run_import(1), jobs.send_password_reset(1, "u"), jobs.sync_inbox_of(1)]
+    handed = [jobs.send_messages([1]), jobs.run_import(1), jobs.send_password_reset(1, "u"), jobs.sync_inbox_of(1),
+              jobs.hand_over_at([1], utcnow())]
     assert [job.func for job in handed] == [tasks.send_messages, tasks.run_import, tasks.send_password_reset,
-                                            tasks.sync_inbox_of]
-    assert [job.origin for job in handed] == ["naming", "naming", "naming-urgent", "naming"]
+                                            tasks.sync_inbox_of, tasks.hand_over]
+    assert [job.origin for job in handed] == ["naming", "naming", "naming-urgent", "naming", "naming-urgent"]
 
 
 def test_healthz_says_what_is_down_and_answers_200_once_everything_runs(app, olivia):

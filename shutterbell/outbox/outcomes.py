@@ -3,16 +3,20 @@ measured path."""
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import diagnostics
+from .. import diagnostics, queue
 from ..extensions import db
 from ..models import Message
 from ..settings import Policy
+
+log = logging.getLogger(__name__)
 
 
 def record(message: Message, expect: str = "sending", **values) -> None:
@@ -65,6 +69,10 @@ def retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetim
     wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
     record(message, status="scheduled", lease_until=None, enqueued_at=None, next_attempt_at=now + wait,
             last_error=diagnosis.detail[:500], cause=diagnosis.key)
+    try:  # at its moment; the cron pass after it hands it over too if Redis lost this (the claim decides)
+        queue.current().hand_over_at([message.id], now + wait)
+    except (RedisError, OSError):
+        log.warning("Could not schedule the retry of message %s; the next pass will hand it over", message.id)
 
 
 def release(messages: list[Message], next_attempt_at: datetime | None = None) -> None:

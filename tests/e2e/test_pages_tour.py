@@ -35,7 +35,9 @@ def test_owner_pages(page_for, live_server, owner, viewport, size):
                        ("jobs", "/jobs/"), ("job-new", "/jobs/new"),
                        ("profile-edit", f"/settings/profiles/{profile_id}"),
                        ("profile-results", f"/settings/profiles/{profile_id}/results"),
-                       ("profile-delete", f"/settings/profiles/{profile_id}/delete")]:
+                       ("profile-delete", f"/settings/profiles/{profile_id}/delete"),
+                       ("audit-log", "/settings/studio/audit"), ("invoices-empty", "/invoices/"),
+                       ("invoice-new", "/invoices/new")]:
         page.goto(base_url + path)
         page.wait_for_load_state("networkidle")
         check_layout(page)
