@@ -4,6 +4,7 @@ never imports it, and hands work over through ``queue.current()``, which names t
 """
 from __future__ import annotations
 
+import signal
 from datetime import datetime, timezone
 
 from rq import get_current_job
@@ -27,8 +28,13 @@ def tick() -> dict:
 
 
 def send_messages(ids: list[int]) -> dict:
-    """One batch of outbox messages, over one connection per studio and channel."""
-    return outbox.send_batch(ids, settings.current().outbox)
+    """One batch of outbox messages, over one connection per studio and channel. SIGTERM (a
+    restart) finishes the message in hand and gives the rest back (``stop_after_this_message``)."""
+    previous = signal.signal(signal.SIGTERM, outbox.stop_after_this_message)
+    try:
+        return outbox.send_batch(ids, settings.current().outbox)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def hand_over(ids: list[int]) -> None:

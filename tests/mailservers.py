@@ -2,6 +2,7 @@
 made on the spot, and a server that accepts connections and never says a word."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import ipaddress
@@ -73,6 +74,7 @@ class Mailbox(_Handler):
         self.revoke_after: int | None = None  # after this many messages the password stops working
         self.offer_8bitmime = True  # False: an old server that takes 7-bit mail only (RFC 6152 unsupported)
         self.mail_options: list[list[str]] = []  # MAIL FROM parameters, per message received
+        self.data_delay = 0.0  # seconds before each message is taken: a slow provider
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.revoke_after is not None and len(self.received) >= self.revoke_after:
@@ -95,6 +97,8 @@ class Mailbox(_Handler):
     async def handle_DATA(self, server, session, envelope):
         if not self.offer_8bitmime and not envelope.original_content.isascii():
             return "554 5.6.1 Message contains 8-bit data the server did not offer to take"
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         self.received.append(envelope.original_content)
         self.mail_options.append(list(envelope.mail_options))
         return "250 OK: queued"

@@ -216,3 +216,33 @@ def test_a_password_changed_mid_way_pauses_sending_and_every_message_goes_once_w
     mailsettings.save_smtp(account, fixed, True, utcnow())
     crew.finish(1000, mailbox)
     assert len(mailbox.received) == 1000 and len(received_ids(mailbox)) == 1000  # all, and each once
+
+
+def test_a_restart_finishes_the_message_in_hand_and_gives_the_rest_back_at_once(setup, certificate):
+    """systemd stops the worker's unit: SIGTERM to every process in it, the worker and the process
+    it forked for the batch. The message in hand is finished, the rest of the batch is back in the
+    outbox when the worker has exited (no lease to wait for), and every message arrives once."""
+    app, mailbox, job = setup
+    add_customers(job, 300)
+    mailbox.data_delay = 0.05  # a provider taking 50 ms a message: the batch is mid-way when stopped
+    crew = Crew(app, str(certificate[0]))
+    crew.tick()
+    worker = crew.start()
+    try:
+        wait_for(lambda: len(mailbox.received) >= 20)
+        stopped = time.monotonic()
+        horses = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent_of(p) == worker.pid]
+        for pid in (worker.pid, *horses):  # what KillMode=control-group does
+            os.kill(pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+        stopped_in = time.monotonic() - stopped
+    finally:
+        kill_all(worker.pid)
+    db.session.expire_all()
+    states = collections.Counter(db.session.scalars(sa.select(Message.status)))
+    print(f"\nstopped in {stopped_in:.2f} s; then {dict(states)}")
+    assert states["sending"] == 0  # nothing held by a lease: the rest can go at the next pass
+    assert states["sent"] == len(mailbox.received) and 0 < states["sent"] < 300
+    assert stopped_in < 10
+    crew.finish(300, mailbox)
+    assert len(received_ids(mailbox)) == 300 and len(mailbox.received) == 300  # all, and each once

@@ -15,7 +15,7 @@ flushed Redis loses nothing. Every function takes ``now``: tests run a pass at a
 from ..settings import Policy
 from .handover import dispatch, dispatch_now, run_pass, sweep
 from .making import cancel_ahead, confirmation_resend_at, queue_confirmation, request_resubscription, schedule
-from .sending import claim, send_batch
+from .sending import claim, send_batch, stop_after_this_message
 
 __all__ = ["Policy", "cancel_ahead", "claim", "confirmation_resend_at", "dispatch", "dispatch_now", "queue_confirmation", "request_resubscription", "run_pass",
-           "schedule", "send_batch", "sweep"]
+           "schedule", "send_batch", "stop_after_this_message", "sweep"]

@@ -82,3 +82,13 @@ def release(messages: list[Message], next_attempt_at: datetime | None = None) ->
         message.attempts = max(0, message.attempts - 1)
         message.next_attempt_at = next_attempt_at
     db.session.commit()
+
+
+def give_back_unsent(ids: list[int]) -> int:
+    """Of a claimed batch, what is still untouched (status sending) goes back to the outbox now,
+    its attempt uncounted; returns how many."""
+    given = db.session.execute(sa.update(Message).where(Message.id.in_(ids), Message.status == "sending").values(
+        status="scheduled", lease_until=None, enqueued_at=None,
+        attempts=sa.case((Message.attempts > 0, Message.attempts - 1), else_=0))).rowcount
+    db.session.commit()
+    return given

@@ -3,6 +3,7 @@ session, committing each outcome on its own, and judge what each failure means."
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Customer, Job, Message, Notification, Studio, utcnow
 from ..settings import Policy
-from .outcomes import finish, release, retry_later
+from .outcomes import finish, give_back_unsent, release, retry_later
 from .studio_batch import StudioBatch
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,23 @@ def claim(ids: list[int], now: datetime, policy: Policy) -> list[int]:
     return sorted(claimed)
 
 
+_stopping = threading.Event()
+
+
+def stop_after_this_message(*_signal) -> None:
+    """A SIGTERM handler for the process sending (a restart: systemd sends SIGTERM to every
+    process of the worker's unit, the one forked for the job too): the message in hand is
+    finished, the rest of the batch go back to the outbox at once, for the next pass. Without it
+    they waited for their lease (ten minutes)."""
+    _stopping.set()
+
+
 def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = utcnow) -> dict[str, int]:
     """Claim, then send each claimed message over one session per studio and channel (one SMTP
     connection for its emails), committing each message's outcome on its own. Returns counts
     per outcome."""
     outcome: Counter[str] = Counter()
+    _stopping.clear()
     claimed = claim(ids, clock(), policy)
     session = db.session()
     # One commit per message must not reload the batch's rows after each: they are ours (claimed)
@@ -58,9 +71,13 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
         for message in messages:
             by_studio.setdefault(message.studio_id, []).append(message)
         for studio_id, batch in by_studio.items():
+            if _stopping.is_set():
+                break
             studio_batch = StudioBatch(db.session.get(Studio, studio_id), policy)
             studio_batch.read_customers(batch)
             _send_studio_batch(studio_batch, batch, clock, outcome)
+        if _stopping.is_set():
+            outcome["given back"] += give_back_unsent(claimed)
     finally:
         session.expire_on_commit = expire_on_commit
     return dict(outcome)
@@ -100,6 +117,8 @@ def _send_studio_batch(studio_batch: StudioBatch, messages: list[Message], clock
 def _send_each(session: channels.Session, studio_batch: StudioBatch, batch: list[Message], clock,
                outcome: Counter[str]) -> None:
     for position, message in enumerate(batch):
+        if _stopping.is_set():  # (what is left is given back by send_batch)
+            return
         result = _attempt(session, message, studio_batch, clock)
         if result == "hold":  # the provider's quota for today: everything waits an hour, uncounted
             release(batch[position:], next_attempt_at=clock() + HOLD)
