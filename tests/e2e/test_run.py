@@ -110,6 +110,7 @@ def test_run_starts_everything_and_keeps_the_data(tmp_path):
     output = run.output()
     assert "redis.1 stopped" in output and "worker.1 stopped" in output
     assert "Traceback" not in output, output  # Redis stops last, after the worker and cron let go
+    assert "process stopped" not in output  # Ctrl-C is a stop asked for: no process "died"
     assert output.index("worker.1 stopped") < output.index("redis.1 stopped")
     assert not (tmp_path / "redis.sock").exists()
 
@@ -121,6 +122,27 @@ def test_run_starts_everything_and_keeps_the_data(tmp_path):
         assert status == 200 and "Studio Lichtblick" in page
     finally:
         again.stop()
+
+
+def test_when_a_process_dies_run_says_which_and_why_and_stops_the_rest(tmp_path):
+    """Another program holds the port: the web process cannot start, and ./run says so in its own
+    words rather than leaving the user to find gunicorn's among the others'."""
+    port = free_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        run = Run(tmp_path, port)
+        try:
+            code = run.process.wait(timeout=90)
+        finally:
+            if run.process.poll() is None:
+                run.stop()
+    output = run.output()
+    assert code != 0
+    assert "Shutterbell's web process stopped: it exited with code 1." in output, output
+    assert 'marked "web.1"' in output and "Connection in use" in output
+    assert output.count("process stopped:") == 1  # the others were stopped, not dead
+    assert "worker.1 stopped" in output and "redis.1 stopped" in output
 
 
 def test_links_in_an_email_sent_under_run_lead_back_to_the_address_it_printed(tmp_path, server, certificate):
