@@ -74,12 +74,8 @@ def _issued_page(invoice, payment_form, status=None):
 @login_required
 def issue(invoice_id: int):
     invoice = or_404(invoices.get(current_studio(), invoice_id))
-    try:
-        invoices.issue(invoice, _today())
-        flash(_("Invoice %(number)s issued.", number=invoice.number), "success")
-    except Invalid as invalid:
-        flash(" ".join(invalid.problems.values()), "error")
-    return redirect_after_post(url_for(".show", invoice_id=invoice.id))
+    return _acted(invoice, lambda: invoices.issue(invoice, _today()),
+                  lambda: _("Invoice %(number)s issued.", number=invoice.number))
 
 
 @bp.post("/<int:invoice_id>/payments")
@@ -93,7 +89,8 @@ def pay(invoice_id: int):
     if form.validate_on_submit():
         with problems_shown_on(form):
             payment = invoices.record_payment(invoice, form.to_input(), utcnow())
-            flash(_("Payment of %(amount)s recorded.", amount=money.shown(payment.amount, invoice.currency, current_studio().locale)), "success")
+            amount = money.shown(payment.amount, invoice.currency, current_studio().locale)
+            flash(_("Payment of %(amount)s recorded.", amount=amount), "success")
             return redirect_after_post(url_for(".show", invoice_id=invoice.id))
     return _issued_page(invoice, form, 422)
 
@@ -102,9 +99,15 @@ def pay(invoice_id: int):
 @owner_required
 def void(invoice_id: int):
     invoice = or_404(invoices.get(current_studio(), invoice_id))
+    return _acted(invoice, lambda: invoices.void(invoice, utcnow()),
+                  lambda: _("Invoice %(number)s is void. Its number stays taken.", number=invoice.number))
+
+
+def _acted(invoice, action, done):
+    """Back to the invoice after ``action``, saying ``done()``, or the domain's refusal."""
     try:
-        invoices.void(invoice, utcnow())
-        flash(_("Invoice %(number)s is void. Its number stays taken.", number=invoice.number), "success")
+        action()
+        flash(done(), "success")
     except Invalid as invalid:
         flash(" ".join(invalid.problems.values()), "error")
     return redirect_after_post(url_for(".show", invoice_id=invoice.id))
