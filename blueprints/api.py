@@ -123,24 +123,25 @@ def _day(data: dict, name: str) -> date:
     return day
 
 
-def _cents(data: dict, name: str) -> int:
-    value = data.get(name)
+def _number(value) -> Decimal | None:
+    """A JSON number or a plain "48.90": never read in a locale."""
     try:
-        amount = Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+        number = Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
     except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or not 0 <= amount <= orders.MAX_CENTS / 100:
+        return None
+    return number if number is not None and number.is_finite() else None
+
+
+def _cents(data: dict, name: str) -> int:
+    amount = _number(data.get(name))
+    if amount is None or not 0 <= amount <= orders.MAX_CENTS / 100:
         raise ApiError(422, "invalid", f"{name} must be an amount like 48.90.", {name: "amount"})
     return int((amount * 100).quantize(Decimal(1)))
 
 
 def _decimal(value, name: str) -> Decimal:
-    """A JSON number or a plain "48.90": never read in a locale."""
-    try:
-        number = Decimal(str(value)) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
+    number = _number(value)
+    if number is None:
         raise ApiError(422, "invalid", f"{name} must be a number like 48.90.", {name: "number"})
     return number
 

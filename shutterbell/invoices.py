@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from babel.numbers import get_currency_name
 from flask_babel import lazy_gettext as _l
 
@@ -161,8 +162,7 @@ def save(studio: Studio, invoice: Invoice | None, data: InvoiceInput) -> Invoice
         db.session.add(invoice)
     invoice.contact_id, invoice.job_id, invoice.currency = data.contact_id, data.job_id, data.currency
     invoice.issued_on, invoice.due_on, invoice.notes = data.issued_on, data.due_on, data.notes.strip()
-    invoice.lines = [InvoiceLine(position=n, description=line.description, quantity=line.quantity,
-                                 unit_price=line.unit_price, tax_rate=line.tax_rate) for n, line in enumerate(lines)]
+    invoice.lines = _stored(lines)
     invoice.total = totals(lines).total
     db.session.flush()
     if not _still_draft(invoice, total=invoice.total):
@@ -170,6 +170,11 @@ def save(studio: Studio, invoice: Invoice | None, data: InvoiceInput) -> Invoice
         raise Invalid({"lines": str(_l("An issued invoice cannot change. Void it and write a new one."))})
     db.session.commit()
     return invoice
+
+
+def _stored(lines: list[Line]) -> list[InvoiceLine]:
+    return [InvoiceLine(position=n, description=line.description, quantity=line.quantity, unit_price=line.unit_price,
+                        tax_rate=line.tax_rate) for n, line in enumerate(lines)]
 
 
 def issue(invoice: Invoice, today: date) -> None:
@@ -216,8 +221,7 @@ def record_issued(studio: Studio, data: InvoiceInput, external_id: str, number: 
     invoice.due_on = data.due_on or invoice.issued_on + DEFAULT_TERM
     if invoice.due_on < invoice.issued_on:
         raise Invalid({"due_on": str(_l("The due date cannot be before the issue date."))})
-    invoice.lines = [InvoiceLine(position=n, description=line.description, quantity=line.quantity,
-                                 unit_price=line.unit_price, tax_rate=line.tax_rate) for n, line in enumerate(lines)]
+    invoice.lines = _stored(lines)
     db.session.add(invoice)
     try:
         invoice.number = number if number is not None else _next_number(studio.id)
@@ -357,7 +361,7 @@ def find(studio: Studio, status: str = "", page: int = 1) -> paging.Page:
     """The studio's invoices, newest first (drafts, which have no number yet, on top); by status."""
     where = [Invoice.studio_id == studio.id, *_status_is(status)]
     count = sa.select(sa.func.count()).select_from(Invoice).where(*where)
-    rows = (sa.select(Invoice).where(*where)
+    rows = (sa.select(Invoice).where(*where).options(selectinload(Invoice.contact), selectinload(Invoice.job))
             .order_by(Invoice.number.is_not(None), Invoice.number.desc(), Invoice.id.desc()))
     return paging.fetch(count, rows, page, PAGE_SIZE)
 
