@@ -720,7 +720,7 @@ class ImapForm(FlaskForm):
 class OneOffForm(FlaskForm):
     """A one-off message to a target group of a job's customers."""
 
-    audience = RadioField(_l("To"), choices=choices((a.value, a.label) for a in triggers.Audience), default="all")
+    audience = RadioField(_l("To"), choices=choices((a.value, a.label) for a in triggers.CUSTOMER_GROUPS), default="all")
     subject = StringField(_l("Subject"))
     body = TextAreaField(_l("Message"), description=_l("Placeholders like {{ customer.first_name }} and "
                                                        "{{ job.gallery_url }} work. Mail programs offer a one-click "

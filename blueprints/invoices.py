@@ -7,7 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import invoices, money
+from shutterbell import invoices, money, scheduling, triggers
 from shutterbell.models import utcnow
 from shutterbell.validation import Invalid
 
@@ -65,8 +65,11 @@ def show(invoice_id: int):
 
 
 def _issued_page(invoice, payment_form, status=None):
+    studio = current_studio()
     return render_form("invoices/show.html", payment_form, status, invoice=invoice,
                        totals=invoices.totals(invoice.lines), today=_today(),
+                       reminders=scheduling.invoice_reminders(invoice, studio, utcnow()),
+                       sent=scheduling.invoice_messages(invoice), audience_labels=triggers.AUDIENCE_LABELS,
                        open_typed=money.typed(invoice.open, current_studio().locale, cents=True))
 
 

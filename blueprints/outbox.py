@@ -34,7 +34,7 @@ def show(message_id: int):
     studio = current_studio()
     message = or_404(messages.get(studio, message_id))
     return render_template("outbox/show.html", message=message, source=_source_of(studio, message),
-                           html=templating.text_to_html(message.body, composer.typed_by_customer(message.customer)),
+                           html=templating.text_to_html(message.body, composer.typed_by_others(message)),
                            hint=diagnostics.CAUSES[message.cause].hint if message.cause in diagnostics.CAUSES else "")
 
 
@@ -116,7 +116,7 @@ def _source_of(studio: Studio, message) -> str:
     unsubscribe = composer.unsubscribe_url(settings.current().base_url, customer)
     try:
         mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at,
-                                    untrusted=composer.typed_by_customer(customer))
+                                    untrusted=composer.typed_by_others(message))
     except composer.HeaderProblem as problem:
         return str(problem)
     return composer.wire_bytes(mime).decode("utf-8", "replace").replace("\r\n", "\n")

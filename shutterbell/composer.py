@@ -17,8 +17,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask_babel import lazy_gettext as _l
 
-from . import message_keys
-from .models import Customer, Job, MailAccount, Message, Order, Studio, Voucher
+from . import invoices, message_keys, money
+from .models import Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
 from .templating import text_to_html
 
 
@@ -49,6 +49,25 @@ def context_for(studio: Studio, job: Job, customer: Customer, base_url: str,
     if voucher is not None:
         context["voucher"] = {"code": voucher.code, "value": voucher.value,
                               "expires_at": _long_date(studio, voucher.expires_at)}
+    return context
+
+
+def invoice_context(studio: Studio, invoice: Invoice, payment: Payment | None = None) -> dict:
+    """The same shape as ``templating.sample_context``'s invoice part: an invoice's messages, to
+    its client or the studio. Service mail: no unsubscribe link."""
+    def amount(value):
+        return money.shown(value, invoice.currency, studio.locale)
+
+    client = invoice.contact
+    context = {
+        "client": {"name": client.name, "company": client.company, "email": client.email},
+        "invoice": {"number": str(invoice.number), "total": amount(invoice.total), "open": amount(invoice.open),
+                    "issued_on": _long_date(studio, invoice.issued_on), "due_on": _long_date(studio, invoice.due_on)},
+        "studio": {"name": studio.name},
+    }
+    if payment is not None:
+        context["payment"] = {"amount": amount(payment.amount), "paid_on": _long_date(studio, payment.paid_on),
+                              "method": str(invoices.METHODS.get(payment.method, payment.method))}
     return context
 
 
@@ -228,9 +247,14 @@ def build_service_email(account: MailAccount, studio_name: str, recipient: str, 
     return mime
 
 
-def typed_by_customer(customer: Customer | None) -> tuple[str, ...]:
-    """The values in a message that the customer (or whoever signed them up) typed."""
-    return (customer.first_name, customer.last_name, customer.email) if customer is not None else ()
+def typed_by_others(message: Message) -> tuple[str, ...]:
+    """The values in a message that someone other than the studio's staff may have typed: the
+    customer (or whoever signed them up), an invoice's client (an outside system, the API)."""
+    if message.customer is not None:
+        return message.customer.first_name, message.customer.last_name, message.customer.email
+    if message.contact is not None:
+        return message.contact.name, message.contact.company, message.contact.email
+    return ()
 
 
 def needs_eight_bit(mime: MIMEMultipart) -> bool:

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import money, paging
 from .extensions import db
-from .models import Contact, Invoice, InvoiceCounter, InvoiceLine, Job, Payment, Studio
+from .models import Contact, Invoice, InvoiceCounter, InvoiceLine, Job, Payment, Studio, utcnow
 from .validation import Invalid
 
 MAX_LINES = 100
@@ -187,7 +187,7 @@ def issue(invoice: Invoice, today: date) -> None:
     if due_on < issued_on:
         raise Invalid({"due_on": str(_l("The due date cannot be before the issue date."))})
     number = _next_number(invoice.studio_id)
-    if not _still_draft(invoice, number=number, issued_on=issued_on, due_on=due_on):  # issued meanwhile (a double click)
+    if not _still_draft(invoice, number=number, issued_on=issued_on, due_on=due_on, issued_at=utcnow()):  # issued meanwhile (a double click)
         db.session.rollback()  # (the number goes back to the counter: no gap)
         raise Invalid({"number": str(_l("This invoice was issued already."))})
     db.session.commit()
@@ -217,7 +217,7 @@ def record_issued(studio: Studio, data: InvoiceInput, external_id: str, number: 
         raise Invalid(found)
     invoice = Invoice(studio_id=studio.id, external_id=external_id, contact_id=data.contact_id, job_id=data.job_id,
                       currency=data.currency, notes=data.notes.strip(), issued_on=data.issued_on or today,
-                      total=totals(lines).total)
+                      issued_at=utcnow(), total=totals(lines).total)
     invoice.due_on = data.due_on or invoice.issued_on + DEFAULT_TERM
     if invoice.due_on < invoice.issued_on:
         raise Invalid({"due_on": str(_l("The due date cannot be before the issue date."))})
@@ -235,6 +235,12 @@ def record_issued(studio: Studio, data: InvoiceInput, external_id: str, number: 
             return existing, False
         raise Invalid({"number": str(_l("Invoice number %(number)s is taken.", number=number))}) from None
     return invoice, True
+
+
+def profile_id_of(invoice: Invoice, studio: Studio) -> int | None:
+    """The profile whose notifications an invoice's client and the studio get: its job's, or
+    without a job the studio's default profile (``materialise._invoices_of`` says it in SQL)."""
+    return invoice.job.profile_id if invoice.job_id is not None else studio.default_profile_id
 
 
 def by_external_id(studio_id: int, external_id: str) -> Invoice | None:
@@ -337,7 +343,7 @@ def record_payment(invoice: Invoice, data: PaymentInput, now: datetime) -> Payme
         raise Invalid({"amount": str(_l("Only %(open)s is open on this invoice.",
                                          open=money.shown(invoice.open, invoice.currency, studio.locale)))})
     payment = Payment(studio_id=invoice.studio_id, invoice_id=invoice.id, amount=amount, paid_on=data.paid_on,
-                      method=data.method, external_id=data.external_id)
+                      method=data.method, external_id=data.external_id, created_at=now)
     db.session.add(payment)
     if invoice.open == 0:
         invoice.paid_at = now

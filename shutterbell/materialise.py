@@ -8,7 +8,9 @@ Per enabled notification of a profile some live job uses:
   their due moments computed in the studio's zone (the databases disagree on time zones), and the
   due ones inserted;
 - dates and vouchers: the due moment is per job (or voucher), computed in Python; each due one
-  becomes an INSERT … SELECT over that job's customers.
+  becomes an INSERT … SELECT over that job's customers;
+- invoices and payments (``_invoice_messages``): to the invoice's client or the studio, the same
+  way: an event in one INSERT … SELECT, a due date's moment per invoice.
 
 Rows are made unwritten (subject and body empty): the worker writes a message when it first
 claims it, so a pass stays a handful of statements however many messages fall due. A test keeps
@@ -21,11 +23,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from . import channels, scheduling, triggers
+from . import channels, message_keys, scheduling, suppression, triggers
 from .extensions import db
-from .models import Consent, Customer, Job, Message, Notification, Order, Studio, Suppression, UTCDateTime, Voucher
+from .models import (Consent, ContactAddress, Contact, Customer, Invoice, Job, Message, Notification, Order, Payment,
+                     Studio, Suppression, User, UTCDateTime, Voucher)
 from .message_keys import date_subject, key_sql, occurrence, occurrence_sql
 from .triggers import Audience, Occurrence
 
@@ -57,7 +61,9 @@ def make_due(window: Pass) -> int:
     made = 0
     for plan in _plans():
         kind = plan.trigger.occurrence
-        if kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
+        if kind.is_invoices:
+            made += _invoice_messages(plan, window)
+        elif kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
             made += _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
         else:
             made += _anchored(plan, window)
@@ -67,9 +73,18 @@ def make_due(window: Pass) -> int:
 
 
 def _plans() -> list[_Plan]:
-    used = sa.select(Job.profile_id).where(Job.profile_id.is_not(None), Job.status != "archived").distinct()
-    notifications = db.session.scalars(sa.select(Notification).where(
-        Notification.profile_id.in_(used), Notification.enabled, Notification.retired_at.is_(None))).all()
+    """The enabled notifications of the profiles in use: a live job's (for its customers), and for
+    invoices, an invoiced job's or a studio's default profile (whatever its job's state, an
+    invoice's reminders go on)."""
+    live = set(db.session.scalars(sa.select(Job.profile_id).where(
+        Job.profile_id.is_not(None), Job.status != "archived").distinct()))
+    invoicing = set(db.session.scalars(sa.select(Job.profile_id).join(Invoice, Invoice.job_id == Job.id).where(
+        Job.profile_id.is_not(None), Invoice.number.is_not(None)).distinct()))
+    invoicing |= set(db.session.scalars(sa.select(Studio.default_profile_id).where(
+        Studio.default_profile_id.is_not(None))))
+    notifications = [n for n in db.session.scalars(sa.select(Notification).where(
+        Notification.profile_id.in_(live | invoicing), Notification.enabled, Notification.retired_at.is_(None)))
+        if n.profile_id in (invoicing if triggers.get(n.trigger).occurrence.is_invoices else live)]
     studios = {s.id: s for s in db.session.scalars(sa.select(Studio).where(
         Studio.id.in_({n.studio_id for n in notifications})))}
     with_account = {channel.key: set(db.session.scalars(channel.studios_with_account()))
@@ -110,7 +125,7 @@ def _status(notification: Notification) -> str:
 
 
 _COLUMNS = ["studio_id", "job_id", "customer_id", "notification_id", "key", "channel", "recipient", "subject",
-            "body", "message_id", "due_at", "status", "attempts", "last_error", "cause", "created_at"]
+            "body", "message_id", "due_at", "status", "attempts", "last_error", "cause", "created_at", "contact_id"]
 
 
 def _insert(select: sa.Select, params: dict | None = None) -> int:
@@ -160,7 +175,7 @@ def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_join
     return (sa.select(
         Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), plan.channel.address_column(),
         sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due, status, sa.literal(0), reason, sa.literal(""),
-        sa.literal(window.until, UTCDateTime))
+        sa.literal(window.until, UTCDateTime), sa.null())
         .select_from(Customer).join(Job, Customer.job_id == Job.id)
         .where(*_reached(n)))
 
@@ -286,3 +301,82 @@ def _insert_for_customers(plan: _Plan, window: Pass, due: list[dict]) -> int:
     key = key_sql(n.id, Customer.id, Job.id, sa.bindparam("occurrence", type_=sa.String))
     select = _row_select(plan, window, key, at).where(Customer.id == sa.bindparam("customer"))
     return sum(_insert(select, params) for params in due)
+
+
+def _invoice_messages(plan: _Plan, window: Pass) -> int:
+    """An invoice's messages: issued and payment received at the event, the due date's reminders
+    at the send time of their day (never before the invoice was issued)."""
+    trigger, since, until = plan.trigger, window.since, window.until
+    if trigger.occurrence is Occurrence.PAYMENT:
+        paid = Payment.created_at
+        return _insert(_invoice_select(plan, window, paid, occurrence_sql(Occurrence.PAYMENT, Payment.id))
+                       .join(Payment, Payment.invoice_id == Invoice.id).where(paid >= since, paid <= until))
+    if not trigger.is_date:
+        issued = Invoice.issued_at
+        return _insert(_invoice_select(plan, window, issued, occurrence_sql(Occurrence.INVOICE, Invoice.id))
+                       .where(issued >= since, issued <= until))
+    low, high = _value_range(plan, window)
+    rows = db.session.execute(sa.select(Invoice.id, Invoice.due_on, Invoice.issued_at).outerjoin(Job, Invoice.job_id == Job.id)
+                              .where(*_invoices_of(plan), Invoice.due_on.between(low.date(), high.date())))
+    made = 0
+    for invoice_id, due_on, issued_at in rows.all():
+        moment = scheduling.on_day(due_on, plan.notification, trigger, plan.studio, plan.zone)
+        if since <= moment <= until and moment >= issued_at:
+            at = sa.literal(moment, UTCDateTime)
+            made += _insert(_invoice_select(plan, window, at, occurrence(Occurrence.INVOICE, invoice_id))
+                            .where(Invoice.id == invoice_id))
+    return made
+
+
+def _invoices_of(plan: _Plan) -> list:
+    """Issued invoices whose profile is the notification's (their job's; without a job, the
+    studio's default profile) and that the trigger's stops (paid, voided) do not end. Job is
+    outer-joined."""
+    n = plan.notification
+    profile = Job.profile_id == n.profile_id
+    if plan.studio.default_profile_id == n.profile_id:
+        profile = sa.or_(profile, Invoice.job_id.is_(None))
+    return [Invoice.studio_id == n.studio_id, Invoice.number.is_not(None), profile, *plan.trigger.going(Invoice)]
+
+
+def _invoice_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
+    """SELECT of Message columns for the invoice's client, or the studio (its first owner). A
+    message that cannot go is made skipped, with the reason, rather than not at all: the invoice
+    page shows it. Invoice mail is service mail: an unsubscribe from the studio's news does not
+    stop it; a bounce, an erasure or an SMS STOP does."""
+    n = plan.notification
+    to_client = Audience(n.audience) is Audience.CLIENT
+    if to_client:
+        address = _client_address(n.channel)
+        recipient, contact_id = message_keys.contact_sql(Invoice.contact_id), Invoice.contact_id
+        missing = _("The client has no email address.") if n.channel == "email" else _(
+            "The client has no mobile number.")
+    else:
+        address = (sa.select(User.email).where(User.studio_id == Invoice.studio_id, User.role == "owner",
+                                               User.password_hash.is_not(None))
+                   .order_by(User.id).limit(1).scalar_subquery())
+        recipient, contact_id, missing = message_keys.STUDIO, sa.null(), _("The studio has no owner with an address.")
+    address = sa.func.coalesce(address, "")
+    blocked = sa.exists().where(Suppression.studio_id == Invoice.studio_id, Suppression.channel == n.channel,
+                                Suppression.address == address, Suppression.reason.in_(suppression.STOPS_SERVICE))
+    late = due < window.late_before
+    skips = [(address == "", missing), (blocked, _("The address is on the suppression list (a bounce, an erasure, "
+                                                   "a STOP)."))]
+    if not plan.has_account:
+        skips.append((sa.true(), str(plan.channel.no_account_reason)))
+    skips.append((late, window.late_reason))
+    status = sa.case(*((when, sa.literal("skipped")) for when, _why in skips), else_=sa.literal(_status(n)))
+    reason = sa.case(*((when, sa.literal(str(why))) for when, why in skips), else_=sa.literal(""))
+    key = key_sql(n.id, recipient, sa.func.coalesce(Invoice.job_id, 0), occurred)
+    return (sa.select(Invoice.studio_id, Invoice.job_id, sa.null(), sa.literal(n.id), key, sa.literal(n.channel),
+                      address, sa.literal(""), sa.literal(""), sa.literal(""), due, status, sa.literal(0), reason,
+                      sa.literal(""), sa.literal(window.until, UTCDateTime), contact_id)
+            .select_from(Invoice).outerjoin(Job, Invoice.job_id == Job.id).where(*_invoices_of(plan)))
+
+
+def _client_address(channel: str) -> sa.ScalarSelect:
+    """Where the client is written to: the contact's first address (``Contact.email``), or its number."""
+    if channel == "sms":
+        return sa.select(Contact.phone).where(Contact.id == Invoice.contact_id).scalar_subquery()
+    return (sa.select(ContactAddress.address).where(ContactAddress.contact_id == Invoice.contact_id)
+            .order_by(ContactAddress.id).limit(1).scalar_subquery())

@@ -1,9 +1,11 @@
 """The outbox's unique key of a message (``Message.key``), formatted and parsed here only.
 
-A profile's message is ``{notification}:{customer}:{job}:{occurrence}``: the scheduler makes it
-once, whatever runs twice. The occurrence is what makes one message per customer
-(``triggers.Occurrence``): ``registration:{customer}``, ``order:{order}``, ``voucher:{voucher}``,
-or ``date:{job attribute}:{ISO date}`` (moving the date is a new occurrence). Messages of no
+A profile's message is ``{notification}:{recipient}:{job}:{occurrence}``: the scheduler makes it
+once, whatever runs twice. The recipient is a customer's id, ``c{contact}`` (an invoice's client)
+or ``studio`` (an internal alert); the job is 0 for an invoice without one. The occurrence is what
+makes one message per recipient (``triggers.Occurrence``): ``registration:{customer}``,
+``order:{order}``, ``voucher:{voucher}``, ``date:{job attribute}:{ISO date}`` (moving the date is a
+new occurrence), ``invoice:{invoice}`` or ``payment:{payment}``. Messages of no
 notification have keys of their own: ``confirm:{customer}`` (the double opt-in email;
 ``confirm:{customer}:{n}`` when sent again), ``resubscribe:{customer}:{n}`` (asking someone who
 unsubscribed to confirm they want emails again), ``oneoff:{batch}:{customer}`` (a one-off
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 from .triggers import Occurrence
 
 _PREFIX = {Occurrence.REGISTRATION: "registration", Occurrence.ORDER: "order", Occurrence.VOUCHER: "voucher",
-           Occurrence.DATE_VALUE: "date"}
+           Occurrence.DATE_VALUE: "date", Occurrence.INVOICE: "invoice", Occurrence.PAYMENT: "payment"}
 _KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
 _CONFIRMATION = "confirm:"
 _RESUBSCRIBE = "resubscribe:"
@@ -30,23 +32,29 @@ _PERSONAL = "personal:"
 _AUTOREPLY = "autoreply:"
 
 
+_CONTACT = "c"
+STUDIO = "studio"
+
+
 @dataclass(frozen=True)
 class MessageKey:
     notification_id: int
-    customer_id: int
-    job_id: int
+    recipient: str  # from ``customer()``, ``contact()`` or STUDIO
+    job_id: int  # 0: none
     occurrence: str  # from ``occurrence()``
 
     def __str__(self) -> str:
-        return f"{self.notification_id}:{self.customer_id}:{self.job_id}:{self.occurrence}"
+        return f"{self.notification_id}:{self.recipient}:{self.job_id}:{self.occurrence}"
 
     @classmethod
     def parse(cls, key: str) -> MessageKey | None:
         """The key's parts; None for a message of no notification (a confirmation, a one-off)."""
-        notification, customer, job, occurrence = (key.split(":", 3) + ["", "", ""])[:4]
-        if not (notification.isdigit() and customer.isdigit() and job.isdigit()) or not occurrence:
+        notification, recipient, job, occurrence = (key.split(":", 3) + ["", "", ""])[:4]
+        known = recipient.isdigit() or recipient == STUDIO or (
+            recipient.startswith(_CONTACT) and recipient[len(_CONTACT):].isdigit())
+        if not (notification.isdigit() and known and job.isdigit()) or not occurrence:
             return None
-        return cls(int(notification), int(customer), int(job), occurrence)
+        return cls(int(notification), recipient, int(job), occurrence)
 
     @property
     def kind(self) -> Occurrence:
@@ -57,6 +65,21 @@ class MessageKey:
         """The id of the customer, order or voucher the occurrence is about (None for a date)."""
         ident = self.occurrence.partition(":")[2]
         return int(ident) if self.kind is not Occurrence.DATE_VALUE else None
+
+
+def customer(customer_id: int) -> str:
+    """A customer as a key's recipient."""
+    return str(customer_id)
+
+
+def contact(contact_id: int) -> str:
+    """A contact (an invoice's client) as a key's recipient."""
+    return f"{_CONTACT}{contact_id}"
+
+
+def contact_sql(contact_id: sa.ColumnElement) -> tuple:
+    """``contact()`` for the database to build, as parts for ``key_sql``."""
+    return _CONTACT, contact_id
 
 
 def occurrence(kind: Occurrence, subject: int | str) -> str:
@@ -74,13 +97,17 @@ def occurrence_sql(kind: Occurrence, subject_id: sa.ColumnElement) -> tuple:
     return f"{_PREFIX[kind]}:", subject_id
 
 
-def key_sql(notification_id: int, customer_id: sa.ColumnElement, job_id: sa.ColumnElement | int,
+def key_sql(notification_id: int, recipient: tuple | str | sa.ColumnElement, job_id: sa.ColumnElement | int,
             occurrence: tuple | str | sa.ColumnElement) -> sa.ColumnElement[str]:
-    """``str(MessageKey(...))`` built by the database, for the pass's INSERT … SELECT. What is
-    known in Python (a job id, a date's occurrence) joins the constant text here: each ``||``
-    left to the database runs on every one of the pass's rows."""
-    return _joined(f"{notification_id}:", customer_id, ":", job_id, ":",
-                   *(occurrence if isinstance(occurrence, tuple) else (occurrence,)))
+    """``str(MessageKey(...))`` built by the database, for the pass's INSERT … SELECT. The
+    recipient is a customer's id column, ``contact_sql()`` or STUDIO. What is known in Python (a
+    job id, a date's occurrence) joins the constant text here: each ``||`` left to the database
+    runs on every one of the pass's rows."""
+    return _joined(f"{notification_id}:", *_parts(recipient), ":", job_id, ":", *_parts(occurrence))
+
+
+def _parts(value: tuple | str | sa.ColumnElement) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _joined(*parts) -> sa.ColumnElement[str]:
@@ -146,3 +173,9 @@ def autoreplies(key: sa.ColumnElement) -> sa.ColumnElement[bool]:
 
 def is_autoreply(key: str) -> bool:
     return key.startswith(_AUTOREPLY)
+
+
+def is_invoice_mail(key: str) -> bool:
+    """An invoice's message (to its client or the studio), which has no customer."""
+    parsed = MessageKey.parse(key)
+    return parsed is not None and parsed.kind.is_invoices

@@ -185,7 +185,7 @@ class Notification(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(channels.check_constraint(), name="channel"),
-        sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers')", name="audience"),
+        sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers', 'client', 'studio')", name="audience"),
         sa.CheckConstraint("days is null or (days >= 0 and days <= 365)", name="days_range"),
     )
 
@@ -440,6 +440,7 @@ class Invoice(db.Model):
     external_id: Mapped[str | None] = mapped_column(sa.String(100))  # the issuing system's id (the API)
     currency: Mapped[str] = mapped_column(sa.String(3))
     issued_on: Mapped[date | None] = mapped_column(sa.Date)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was issued here: "invoice issued"
     due_on: Mapped[date | None] = mapped_column(sa.Date)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
@@ -724,7 +725,7 @@ class MailProblem(db.Model):
 class Message(db.Model):
     """The outbox, the source of truth for delivery. A row exists once a message is due (what lies
     ahead is computed by ``scheduling``), is rendered once when made, and ``key`` (notification,
-    customer, job, occurrence) makes making it idempotent: a second scheduler pass inserts nothing."""
+    recipient, job, occurrence) makes making it idempotent: a second scheduler pass inserts nothing."""
 
     # scheduled: due, waiting for its slot (sending limits, quiet hours, a paused account, a retry's
     # backoff); queued: handed to a worker; sending: claimed by one.
@@ -740,6 +741,7 @@ class Message(db.Model):
     studio_id: Mapped[int] = mapped_column()
     job_id: Mapped[int | None] = mapped_column()
     customer_id: Mapped[int | None] = mapped_column(index=True)
+    contact_id: Mapped[int | None] = mapped_column(index=True)  # an invoice's client (the customer is None)
     notification_id: Mapped[int | None] = mapped_column(index=True)
     # "<notification>:<customer>:<job>:<occurrence>" and the others of message_keys, which alone makes and reads them.
     # Compared byte by byte on PostgreSQL: the scheduler's first pass took 6 % less than with C.UTF-8.
@@ -775,6 +777,7 @@ class Message(db.Model):
 
     job: Mapped[Job | None] = relationship(primaryjoin="foreign(Message.job_id) == Job.id")
     customer: Mapped[Customer | None] = relationship(primaryjoin="foreign(Message.customer_id) == Customer.id")
+    contact: Mapped[Contact | None] = relationship(primaryjoin="foreign(Message.contact_id) == Contact.id")
     notification: Mapped[Notification | None] = relationship(
         primaryjoin="foreign(Message.notification_id) == Notification.id")
 

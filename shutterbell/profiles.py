@@ -120,6 +120,8 @@ def _delivery_problems(item: NotificationInput, trigger: triggers.Trigger) -> di
                                   groups=", ".join(str(a.label) for a in trigger.audiences))
     if item.channel not in channels.KEYS:
         problems["channel"] = _l("Choose how the message goes out.")
+    elif item.audience == triggers.Audience.STUDIO and item.channel != "email":
+        problems["channel"] = _l("An internal alert goes to the studio by email.")
     if item.send_time not in Notification.SEND_TIMES:
         problems["send_time"] = _l("Choose a send time.")
     elif item.send_time == "at" and item.send_at is None:
@@ -248,4 +250,4 @@ def plan_of(job: Job, now: datetime) -> list[tuple[str, str]]:
         return []
     passed = {n.id for n in scheduling.catching_up(job, job.profile, now)}
     return [(n.channel, triggers.get(n.trigger).customer_summary(n.days, n.id in passed))
-            for n in job.profile.notifications if n.enabled]
+            for n in scheduling.for_customers(job.profile)]

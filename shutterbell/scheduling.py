@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import channels, pacing, replies, suppression, triggers
+from . import channels, invoices, message_keys, pacing, replies, suppression, triggers
 from .extensions import db
-from .models import Customer, Job, Notification, Order, Profile, Studio, Voucher
+from .models import Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
 from .message_keys import MessageKey, date_subject, occurrence
 from .triggers import Audience, Occurrence
 
@@ -74,8 +74,13 @@ def moments(job: Job, profile: Profile | None, since: datetime) -> list[Moment]:
     if profile is None or job.status == "archived":
         return []
     ctx = _Context(job)
-    found = [m for n in profile.notifications if n.enabled for m in _moments_of(n, ctx) if m.due_at >= since]
+    found = [m for n in for_customers(profile) for m in _moments_of(n, ctx) if m.due_at >= since]
     return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
+
+
+def for_customers(profile: Profile) -> list[Notification]:
+    """The profile's active notifications to a job's customers (an invoice's are the invoice's)."""
+    return [n for n in profile.notifications if n.enabled and triggers.get(n.trigger).reaches_customers]
 
 
 def _moments_of(notification: Notification, ctx: _Context):
@@ -222,8 +227,6 @@ def paced_last(studio_id: int, found: list[Moment], now: datetime) -> dict[int, 
 
 def _paced(studio_id: int, channel: str, moments: list[Moment], limits: tuple[int | None, int | None],
            now: datetime) -> list[datetime]:
-    from .models import Message
-
     mine = sa.and_(Message.studio_id == studio_id, Message.channel == channel)
     sent = db.session.scalars(sa.select(Message.sent_at).where(mine, Message.sent_since(now - timedelta(days=1))))
     waiting = db.session.scalar(sa.select(sa.func.count()).where(
@@ -237,13 +240,12 @@ def _utc(moment: datetime) -> datetime:
 
 def key_of(job: Job, moment: Moment) -> str:
     """The outbox's unique key of a moment (see ``Message.key``)."""
-    return str(MessageKey(moment.notification.id, moment.customer.id, job.id, moment.occurrence))
+    return str(MessageKey(moment.notification.id, message_keys.customer(moment.customer.id), job.id,
+                          moment.occurrence))
 
 
 def coming(job: Job, now: datetime) -> list[Moment]:
     """The job's moments from now on that have no outbox row yet (one cancelled ahead has one)."""
-    from .models import Message
-
     found = moments(job, job.profile, now)
     made = set(db.session.scalars(sa.select(Message.key).where(Message.job_id == job.id,
                                                                Message.key.in_([key_of(job, m) for m in found]))))
@@ -272,12 +274,66 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
         per_notification.setdefault(moment.notification.id, []).append(moment)
     caught_up = {n.id for n in catching_up(job, job.profile, now)}
     rows = []
-    for notification in (job.profile.notifications if job.profile else []):
-        if not notification.enabled:
-            continue
+    for notification in (for_customers(job.profile) if job.profile else []):
         own = per_notification.get(notification.id, [])
         replied = sum(1 for m in own if replies.stopped(notification, m.customer, m.due_at))
         rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
                                 own[0].due_at if own else None, len(own), last.get(notification.id),
                                 notification.id in caught_up, replied))
     return rows, per_customer
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A message an issued invoice's due date will still bring, to its client or the studio."""
+
+    notification: Notification
+    summary: str
+    due_at: datetime
+
+
+def invoice_reminders(invoice: Invoice, studio: Studio, now: datetime) -> list[Reminder]:
+    """What the pass will make for the invoice's due date from ``now`` on (``materialise``'s
+    ``_invoice_messages``), soonest first: not once it is paid or void, never before it was issued,
+    and not what was made (or cancelled) already."""
+    notifications = _invoice_notifications(invoice, studio)
+    zone, found = ZoneInfo(studio.time_zone), []
+    for notification in notifications:
+        trigger = triggers.get(notification.trigger)
+        if notification.enabled and trigger.is_date and trigger.occurrence is Occurrence.INVOICE \
+                and not trigger.stopped(invoice):
+            moment = on_day(invoice.due_on, notification, trigger, studio, zone)
+            if moment >= max(now, invoice.issued_at):
+                found.append(Reminder(notification, trigger.summary(notification.days), moment))
+    occurred = occurrence(Occurrence.INVOICE, invoice.id)
+    keys = {_invoice_key(invoice, r.notification, occurred): r for r in found}
+    made = set(db.session.scalars(sa.select(Message.key).where(Message.key.in_(list(keys)))))
+    return sorted((r for key, r in keys.items() if key not in made), key=lambda r: (r.due_at, r.notification.position))
+
+
+def invoice_messages(invoice: Invoice) -> list[Message]:
+    """The outbox's messages of an invoice and its payments, of any notification it ever had
+    (found by their exact keys: the unique index, not a scan), newest moment first."""
+    kinds = [key for key, trigger in triggers.CATALOGUE.items() if trigger.occurrence.is_invoices]
+    notifications = db.session.scalars(sa.select(Notification).where(
+        Notification.studio_id == invoice.studio_id, Notification.trigger.in_(kinds))).all()
+    occurrences = [occurrence(Occurrence.INVOICE, invoice.id)] + [
+        occurrence(Occurrence.PAYMENT, payment.id) for payment in invoice.payments]
+    keys = [_invoice_key(invoice, n, occurred) for n in notifications for occurred in occurrences]
+    return db.session.scalars(sa.select(Message).where(Message.studio_id == invoice.studio_id, Message.key.in_(keys))
+                              .order_by(Message.due_at.desc(), Message.id.desc())).all() if keys else []
+
+
+def _invoice_notifications(invoice: Invoice, studio: Studio) -> list[Notification]:
+    profile_id = invoices.profile_id_of(invoice, studio)
+    if profile_id is None or invoice.number is None:
+        return []
+    return db.session.scalars(sa.select(Notification).where(
+        Notification.profile_id == profile_id, Notification.retired_at.is_(None))
+        .order_by(Notification.position)).all()
+
+
+def _invoice_key(invoice: Invoice, notification: Notification, occurred: str) -> str:
+    recipient = (message_keys.contact(invoice.contact_id) if notification.audience == Audience.CLIENT
+                 else message_keys.STUDIO)
+    return str(MessageKey(notification.id, recipient, invoice.job_id or 0, occurred))

@@ -28,6 +28,10 @@ PAGE_SIZE = 50
 # a STOP takes the person's own new consent (the way back on the unsubscribe page); an erasure
 # never comes back.
 LIFTABLE = ("bounced",)
+# What stops service mail too (an invoice, a reminder of it): the address does not work, the
+# person was erased, or a text message STOP (which stops every text). An unsubscribe is from the
+# studio's news, and leaves service mail going.
+STOPS_SERVICE = ("bounced", "erased", "stop")
 
 
 def list_entries(studio_id: int, search: str = "", page: int = 1) -> paging.Page:
@@ -58,10 +62,11 @@ def erased_addresses(studio_id: int) -> set[str]:
         Suppression.studio_id == studio_id, Suppression.channel == "email", Suppression.reason == "erased")))
 
 
-def suppressed(studio_id: int) -> set[tuple[str, str]]:
-    """(channel, address) pairs not to contact, for checking many customers at once."""
-    rows = db.session.execute(sa.select(Suppression.channel, Suppression.address)
-                              .where(Suppression.studio_id == studio_id))
+def suppressed(studio_id: int, reasons: tuple[str, ...] | None = None) -> set[tuple[str, str]]:
+    """(channel, address) pairs not to contact (for these reasons only, if given), for checking
+    many customers at once."""
+    where = [Suppression.studio_id == studio_id] + ([Suppression.reason.in_(reasons)] if reasons else [])
+    rows = db.session.execute(sa.select(Suppression.channel, Suppression.address).where(*where))
     return {(channel, address) for channel, address in rows}
 
 

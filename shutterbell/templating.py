@@ -52,9 +52,28 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
         "value": _l("Voucher value"),
         "expires_at": _l("Date the voucher expires"),
     },
+    "client": {
+        "name": _l("Client's name"),
+        "company": _l("Client's company"),
+        "email": _l("Client's email address"),
+    },
+    "invoice": {
+        "number": _l("Invoice number"),
+        "total": _l("Invoice total"),
+        "open": _l("Amount still open"),
+        "issued_on": _l("Date the invoice was issued"),
+        "due_on": _l("Date the invoice is due"),
+    },
+    "payment": {
+        "amount": _l("Amount paid"),
+        "paid_on": _l("Date of the payment"),
+        "method": _l("How it was paid"),
+    },
 }
-TOP_LEVEL_VALUES = {"unsubscribe_url": _l("Link to stop these messages")}
-TRIGGER_OBJECTS = {"order", "voucher"}  # only available where the trigger provides them
+TOP_LEVEL_VALUES = {"unsubscribe_url": _l("Link to stop these messages")}  # customers' messages only
+TRIGGER_OBJECTS = {"order", "voucher", "invoice", "payment"}  # only available where the trigger provides them
+CUSTOMER_OBJECTS = {"customer", "job"}  # a job's customers' messages; an invoice's go to its client
+CLIENT_OBJECTS = {"client"}
 SAFE_FILTERS = {"upper", "lower", "title", "capitalize", "trim", "default"}
 
 # Placeholders as studios paste them from GotPhoto texts, keyed by letters only, lower case.
@@ -123,8 +142,11 @@ class SmsLength:
 
 
 def available_objects(trigger: triggers.Trigger | None) -> set[str]:
+    """The placeholder objects (and top-level values) a message for this trigger may use."""
+    if trigger is not None and not trigger.reaches_customers:
+        return (set(PLACEHOLDERS) - TRIGGER_OBJECTS - CUSTOMER_OBJECTS) | set(trigger.context)
     extra = set(trigger.context) if trigger else set()
-    return (set(PLACEHOLDERS) - TRIGGER_OBJECTS) | extra
+    return (set(PLACEHOLDERS) - TRIGGER_OBJECTS - CLIENT_OBJECTS) | extra | set(TOP_LEVEL_VALUES)
 
 
 def placeholders_for(trigger: triggers.Trigger | None) -> list[Placeholder]:
@@ -135,7 +157,8 @@ def placeholders_for(trigger: triggers.Trigger | None) -> list[Placeholder]:
         if obj in available_objects(trigger)
         for attr, desc in PLACEHOLDERS[obj].items()
     ]
-    found += [Placeholder(name, str(desc)) for name, desc in TOP_LEVEL_VALUES.items()]
+    found += [Placeholder(name, str(desc)) for name, desc in TOP_LEVEL_VALUES.items()
+              if name in available_objects(trigger)]
     return found
 
 
@@ -191,7 +214,10 @@ def _check_node(node: nodes.Node, allowed: set[str], depth: int = 0) -> None:
         return
     if isinstance(node, nodes.Name):
         if node.name in TOP_LEVEL_VALUES:
-            return
+            if node.name in allowed:
+                return
+            raise TemplateProblem(_l("{{ %(name)s }} is only available in messages to customers (an invoice's "
+                                     "messages are service mail, without an unsubscribe link).", name=node.name))
         if node.name in PLACEHOLDERS:
             first = next(iter(PLACEHOLDERS[node.name]))
             raise TemplateProblem(_l("Write {{ %(name)s.%(attr)s }}, not {{ %(name)s }}.", name=node.name, attr=first))
@@ -334,4 +360,10 @@ def sample_context(studio_name: str = "Studio Lichtblick", locale: str = "en_US"
         "voucher": {"code": "SPRING15", "value": format_currency(15, currency, locale=locale),
                     "expires_at": long_date(7)},
         "unsubscribe_url": "https://shutterbell.example.com/u/sample",
+        "client": {"name": "Jürgen Weiß", "company": "Hochzeitsmanufaktur Weiß", "email": "juergen@example.com"},
+        "invoice": {"number": "2026-0042", "total": format_currency(1890, currency, locale=locale),
+                    "open": format_currency(890, currency, locale=locale), "issued_on": long_date(-10),
+                    "due_on": long_date(4)},
+        "payment": {"amount": format_currency(1000, currency, locale=locale), "paid_on": long_date(0),
+                    "method": str(_l("Bank transfer"))},
     }

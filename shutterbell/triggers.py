@@ -21,35 +21,55 @@ MAX_DAYS = 365
 
 
 class Audience(str, enum.Enum):
+    """Who a notification reaches: a group of the job's customers, the client an invoice is for,
+    or the studio itself (an internal alert, to the owners' addresses)."""
+
     ALL = "all"
     POTENTIAL_BUYERS = "potential_buyers"
     BUYERS = "buyers"
+    CLIENT = "client"
+    STUDIO = "studio"
 
     @property
     def label(self) -> str:
         return AUDIENCE_LABELS[self]
+
+    @property
+    def is_customers(self) -> bool:
+        return self in CUSTOMER_GROUPS
 
 
 AUDIENCE_LABELS = {
     Audience.ALL: _l("All customers"),
     Audience.POTENTIAL_BUYERS: _l("Potential buyers"),
     Audience.BUYERS: _l("Buyers"),
+    Audience.CLIENT: _l("The client"),
+    Audience.STUDIO: _l("The studio (an internal alert)"),
 }
+CUSTOMER_GROUPS = (Audience.ALL, Audience.POTENTIAL_BUYERS, Audience.BUYERS)
 
 
 class Occurrence(str, enum.Enum):
     """What makes one occurrence of a trigger, and so one message per customer.
 
-    The scheduler's idempotency key is (notification, customer, job, occurrence): a customer gets a
+    The scheduler's idempotency key is (notification, recipient, job, occurrence): a customer gets a
     registration message once, an order message once per order, a voucher message once per
     voucher, and a date message once per value of that date (moving the archive date is a new
-    occurrence; the same date never sends twice).
+    occurrence; the same date never sends twice). An invoice's client (or the studio) gets each
+    of an invoice's messages once, and a payment's once per payment.
     """
 
     REGISTRATION = "registration"
     ORDER = "order"
     VOUCHER = "voucher"
     DATE_VALUE = "date_value"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+
+    @property
+    def is_invoices(self) -> bool:
+        """About an invoice (its client, its studio), not about a job's customers."""
+        return self in (Occurrence.INVOICE, Occurrence.PAYMENT)
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ class Trigger:
     direction: int  # -1: days before, +1: days after, 0: at the moment itself
     audiences: tuple[Audience, ...]
     occurrence: Occurrence
-    context: tuple[str, ...] = ()  # extra placeholder objects this trigger provides
+    context: tuple[str, ...] = ()  # extra placeholder objects this trigger provides (see templating)
     phrase: str = ""  # what follows "N days" in a summary, for triggers that take days
     stops: tuple[Stop, ...] = ()
     # How a customer hears of it ("What you will receive" on the sign-up page): either words of
@@ -109,6 +129,12 @@ class Trigger:
     def allows(self, audience: Audience | str) -> bool:
         return Audience(audience) in self.audiences
 
+    @property
+    def reaches_customers(self) -> bool:
+        """A job's customers (who signed up, consented and may unsubscribe), rather than an
+        invoice's client or the studio."""
+        return not self.occurrence.is_invoices
+
     def customer_summary(self, days: int | None, passed: bool = False) -> str:
         """'3 days before the photos leave the gallery', 'A reminder if an order stays unpaid':
         what a customer reads, never the editor's wording. ``passed``: the moment has passed and
@@ -133,9 +159,12 @@ class Trigger:
         return [~stop.sql(model) for stop in self.stops]
 
 
-_EVERYONE = (Audience.ALL, Audience.POTENTIAL_BUYERS, Audience.BUYERS)
+_EVERYONE = CUSTOMER_GROUPS
 _CANCELLED = Stop("cancelled_at", _l("The order was cancelled."))
 _PAID = Stop("paid_at", _l("The order was paid."))
+_INVOICE_PAID = Stop("paid_at", _l("The invoice was paid."))
+_VOIDED = Stop("voided_at", _l("The invoice was voided."))
+_CLIENT_OR_STUDIO = (Audience.CLIENT, Audience.STUDIO)
 
 CATALOGUE: dict[str, Trigger] = {
     t.key: t
@@ -176,6 +205,16 @@ CATALOGUE: dict[str, Trigger] = {
         Trigger("days_after_shoot", _l("Days after the shoot (feedback request)"), "job.shoot_date",
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
                 phrase=_l("after the shoot"), for_customers=_l("A request for your feedback after the shoot")),
+        Trigger("invoice_issued", _l("When an invoice is issued"), "invoice.issued_at",
+                False, False, 0, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("invoice",), stops=(_VOIDED,)),
+        Trigger("days_before_invoice_due", _l("Days before an invoice is due"), "invoice.due_on",
+                True, True, -1, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("invoice",),
+                phrase=_l("before an invoice is due"), stops=(_INVOICE_PAID, _VOIDED)),
+        Trigger("days_after_invoice_due_unpaid", _l("Days after an invoice was due and is still unpaid"),
+                "invoice.due_on", True, True, +1, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("invoice",),
+                phrase=_l("after an invoice was due and is still unpaid"), stops=(_INVOICE_PAID, _VOIDED)),
+        Trigger("payment_received", _l("When a payment is received"), "payment.created_at",
+                False, False, 0, _CLIENT_OR_STUDIO, Occurrence.PAYMENT, ("invoice", "payment")),
     )
 }
 

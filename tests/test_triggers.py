@@ -36,8 +36,12 @@ def test_a_summary_reads_as_a_sentence(bare_ctx):
 
 
 def test_every_trigger_tells_customers_in_their_own_words(bare_ctx):
-    """The sign-up page's "What you will receive": no editor's wording, no "0 days"."""
+    """The sign-up page's "What you will receive": no editor's wording, no "0 days". (An invoice's
+    triggers reach its client, never a job's customers, and are not on that page.)"""
     for trigger in triggers.CATALOGUE.values():
+        if not trigger.reaches_customers:
+            assert not set(trigger.audiences) & set(triggers.CUSTOMER_GROUPS), trigger.key
+            continue
         assert trigger.for_customers or (trigger.takes_days and trigger.customer_event), trigger.key
         for days in (0, 1, 3) if trigger.takes_days else (None,):
             said = trigger.customer_summary(days)

@@ -99,7 +99,7 @@ class SmtpSession:
                               "rcpt")
         mime = composer.build_email(message, self.account, unsubscribe, studio_name, now,
                                     eight_bit=self.client.has_extn("8bitmime"),
-                                    untrusted=composer.typed_by_customer(message.customer))
+                                    untrusted=composer.typed_by_others(message))
         options = ["BODY=8BITMIME"] if composer.needs_eight_bit(mime) else []
         wire = composer.wire_bytes(mime)
         try:

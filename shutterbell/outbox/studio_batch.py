@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import composer, mailsettings, message_keys, replies, suppression, templating, triggers
+from .. import composer, invoices, mailsettings, message_keys, replies, suppression, templating, triggers
 from ..extensions import db
 from ..message_keys import MessageKey
-from ..models import Consent, Job, Message, Notification, Order, Studio, Voucher
+from ..models import Consent, Invoice, Job, Message, Notification, Order, Payment, Studio, Voucher
 from ..settings import Policy
 from ..triggers import Occurrence
 
@@ -48,6 +48,11 @@ class StudioBatch:
                 self.buyers.add(order.customer_id)
 
     @functools.cached_property
+    def stops_service(self) -> set[tuple[str, str]]:
+        """Addresses even service mail (an invoice) does not go to (read only for a batch with such mail)."""
+        return suppression.suppressed(self.studio.id, suppression.STOPS_SERVICE)
+
+    @functools.cached_property
     def erased(self) -> set[str]:
         """Addresses of people erased on request (read only for a batch with personal mail)."""
         return suppression.erased_addresses(self.studio.id)
@@ -58,6 +63,9 @@ class StudioBatch:
         customer = message.customer
         if message_keys.is_personal(message.key) or message_keys.is_autoreply(message.key):  # an answer, no customer
             return _("The person's data was erased.") if message.recipient in self.erased else ""
+        key = MessageKey.parse(message.key)
+        if key is not None and key.kind.is_invoices:
+            return self._invoice_mail_stopped(message, key)
         if customer is None:
             return customer_removed()
         if customer.erased_at is not None:
@@ -84,6 +92,25 @@ class StudioBatch:
                 return _("The customer replied: this notification stops for them (undo on their page).")
             return self._still_fits(message, notification)
         return ""
+
+    def _invoice_mail_stopped(self, message: Message, key: MessageKey) -> str:
+        """An invoice's message to its client or the studio: service mail, stopped by what the
+        scheduler pass checks (the address, the profile) and by the trigger's stops (paid, void)
+        as they are now: a reminder made before a payment was recorded is skipped."""
+        notification, invoice = message.notification, self._invoice_of(key)[0]
+        if (message.channel, message.recipient) in self.stops_service:
+            return _("The address is on the suppression list (a bounce, an erasure, a STOP).")
+        if notification.retired_at is not None or invoices.profile_id_of(invoice, self.studio) != notification.profile_id:
+            return _("The invoice's communication profile changed; this message is no longer part of it.")
+        if not notification.enabled:
+            return _("The notification was switched off.")
+        return triggers.get(notification.trigger).stopped(invoice)
+
+    def _invoice_of(self, key: MessageKey) -> tuple[Invoice, Payment | None]:
+        if key.kind is Occurrence.PAYMENT:
+            payment = db.session.get(Payment, key.subject_id)
+            return payment.invoice, payment
+        return db.session.get(Invoice, key.subject_id), None
 
     def _still_fits(self, message: Message, notification: Notification) -> str:
         """The target group, and what stops the trigger (an order paid), as they are now: a
@@ -115,15 +142,20 @@ class StudioBatch:
         job, notification = message.job, message.notification
         if notification is None:  # a confirmation whose text failed when it was made
             return _("This message has no text and cannot be written again.")
+        key = MessageKey.parse(message.key)
+        if key.kind.is_invoices:
+            return self._written_as(message, notification, composer.invoice_context(
+                self.studio, *self._invoice_of(key)))
         if job.id not in self._job_parts:
             self._job_parts[job.id] = composer.job_values(self.studio, job)
-        key = MessageKey.parse(message.key)
         order = db.session.get(Order, key.subject_id) if key.kind is Occurrence.ORDER else None
         voucher = db.session.get(Voucher, key.subject_id) if key.kind is Occurrence.VOUCHER else None
+        return self._written_as(message, notification, composer.context_for(
+            self.studio, job, message.customer, self.policy.base_url, order, voucher, self._job_parts[job.id]))
+
+    def _written_as(self, message: Message, notification: Notification, context: dict) -> str:
         try:
-            rendered = templating.render(notification.subject, notification.body, notification.channel,
-                                         composer.context_for(self.studio, job, message.customer, self.policy.base_url,
-                                                              order, voucher, self._job_parts[job.id]))
+            rendered = templating.render(notification.subject, notification.body, notification.channel, context)
         except templating.TemplateProblem as problem:
             return str(problem)[:500]
         # Kept on the object without marking it changed: store_written saves the batch's at once.
