@@ -354,7 +354,7 @@ def _invoice_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
     else:
         address = (sa.select(User.email).where(User.studio_id == Invoice.studio_id, User.role == "owner",
                                                User.password_hash.is_not(None))
-                   .order_by(User.id).limit(1).scalar_subquery())
+                   .order_by(User.id).limit(1).correlate(Invoice).scalar_subquery())
         recipient, contact_id, missing = message_keys.STUDIO, sa.null(), _("The studio has no owner with an address.")
     address = sa.func.coalesce(address, "")
     blocked = sa.exists().where(Suppression.studio_id == Invoice.studio_id, Suppression.channel == n.channel,
@@ -375,8 +375,10 @@ def _invoice_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
 
 
 def _client_address(channel: str) -> sa.ScalarSelect:
-    """Where the client is written to: the contact's first address (``Contact.email``), or its number."""
+    """Where the client is written to: the contact's first address (``Contact.email``), or its
+    number. Correlated to the pass's Invoice explicitly: inside the suppression check's EXISTS,
+    automatic correlation would look one level up only, and read another invoice's client."""
     if channel == "sms":
-        return sa.select(Contact.phone).where(Contact.id == Invoice.contact_id).scalar_subquery()
+        return sa.select(Contact.phone).where(Contact.id == Invoice.contact_id).correlate(Invoice).scalar_subquery()
     return (sa.select(ContactAddress.address).where(ContactAddress.contact_id == Invoice.contact_id)
-            .order_by(ContactAddress.id).limit(1).scalar_subquery())
+            .order_by(ContactAddress.id).limit(1).correlate(Invoice).scalar_subquery())

@@ -11,15 +11,16 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from shutterbell import contacts, invoices, jobs, mailsettings, outbox
+from shutterbell import contacts, invoices, jobs, mailsettings, materialise, outbox, scheduling, triggers
 from shutterbell.extensions import db
+from shutterbell.message_keys import MessageKey
 from shutterbell.models import Message, utcnow
 from shutterbell.profiles import NotificationInput
 
 from .conftest import text_of
 from .mailservers import PASSWORD, SENDER, USERNAME
 from .test_delivery_faults import Crew
-from .test_scheduling import make_profile, use
+from .test_scheduling import make_profile, still_wanted, use
 
 UTC = timezone.utc
 ISSUED = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
@@ -156,3 +157,89 @@ def test_the_invoice_page_lists_the_reminders_to_come_and_the_messages_made(app,
     invoices.record_payment(invoice, invoices.PaymentInput("2.249,10", date(2026, 12, 1), "cash"), utcnow())
     page = text_of(as_sam.get(f"/invoices/{invoice.id}"))
     assert "Coming" not in page and "3 days before an invoice is due" not in page  # paid: no reminder goes
+
+
+INVOICE_STOPS = [(trigger, stop) for trigger in triggers.CATALOGUE.values() for stop in trigger.stops
+                 if not trigger.reaches_customers]
+
+
+@pytest.mark.parametrize("trigger, stop", INVOICE_STOPS, ids=[f"{t.key}-{s.attribute}" for t, s in INVOICE_STOPS])
+def test_what_stops_an_invoice_trigger_stops_it_in_all_three_readers(studio, client, trigger, stop):
+    """Once the invoice is paid (or void), its reminder leaves the invoice page, the pass makes
+    none, and one made before is skipped at send time with the catalogue's reason."""
+    profile = make_profile(studio, to("client", trigger.key, "Rechnung", "Offen: {{ invoice.open }}",
+                                      days=2 if trigger.takes_days else None))
+    studio.default_profile_id = profile.id
+    db.session.commit()
+    with time_machine.travel(ISSUED, tick=False):
+        invoice = issued_invoice(studio, client)
+    due = (scheduling.invoice_reminders(invoice, studio, ISSUED)[0].due_at if trigger.is_date
+           else invoice.issued_at)
+    window = materialise.Pass(ISSUED - timedelta(minutes=1), due, ISSUED - timedelta(days=365), "late")
+    assert materialise.make_due(window) == 1
+    db.session.commit()
+    made = db.session.scalar(sa.select(Message))
+    assert still_wanted([made]) == [""]
+
+    setattr(invoice, stop.attribute, ISSUED + timedelta(hours=1))
+    db.session.commit()
+    assert scheduling.invoice_reminders(invoice, studio, ISSUED) == []
+    assert still_wanted([made]) == [str(stop.reason)]
+    db.session.delete(made)
+    db.session.commit()
+    assert materialise.make_due(window) == 0
+
+
+def test_the_pass_makes_exactly_the_reminders_the_invoice_page_shows(studio, client, otto):
+    """Invoices due on different days (one with a job, one on the default profile, one paid, one
+    another studio's), reminders to the client and the studio, over windows that share their
+    edges: the rows a pass makes are the page's reminders, and the worker would send each."""
+    job = jobs.save_job(studio, None, jobs.JobInput(name="Hochzeit Weiß", profile_id=None), None)
+    reminders = [to("client", "days_before_invoice_due", "Bald fällig", "{{ invoice.open }}", days=3),
+                 to("studio", "days_after_invoice_due_unpaid", "Überfällig", "{{ client.name }}", days=1),
+                 to("client", "days_after_invoice_due_unpaid", "Mahnung", "{{ invoice.open }}", days=10)]
+    use(job, make_profile(studio, *reminders))
+    studio.default_profile_id = make_profile(studio, reminders[0]).id
+    db.session.commit()
+    with time_machine.travel(ISSUED, tick=False):
+        mine = [issued_invoice(studio, client, job), issued_invoice(studio, client)]
+        paid = issued_invoice(studio, client, job)
+        invoices.record_payment(paid, invoices.PaymentInput("2.249,10", ISSUED.date(), "cash"), utcnow())
+        other_client = contacts.save(otto.studio, None, contacts.ContactInput("Zoë Ørsted", emails=["zoe@example.dk"]))
+        issued_invoice(otto.studio, other_client)  # no profile of Otto's
+    edges = [ISSUED, datetime(2026, 12, 12, 7, 0, tzinfo=UTC), datetime(2026, 12, 16, 8, 0, tzinfo=UTC),
+             datetime(2027, 1, 31, tzinfo=UTC)]
+    total = 0
+    for since, until in zip(edges, edges[1:]):
+        expected = {(r.notification.id, invoice.id, r.due_at) for invoice in mine
+                    for r in scheduling.invoice_reminders(invoice, studio, since) if r.due_at <= until}
+        before = set(db.session.scalars(sa.select(Message.id)))
+        made = materialise.make_due(materialise.Pass(since, until, since - timedelta(days=365), "late"))
+        db.session.commit()
+        rows = [m for m in db.session.scalars(sa.select(Message)) if m.id not in before]
+        assert {(m.notification_id, MessageKey.parse(m.key).subject_id, m.due_at) for m in rows} == expected
+        assert made == len(rows) and still_wanted(rows) == [""] * len(rows)
+        total += made
+    assert total == 4  # 3 for the job's invoice, 1 for the default profile's, none for the paid one
+
+
+def test_invoice_mail_is_service_mail_an_unsubscribe_leaves_it_a_bounce_or_no_address_skips_it(app, studio):
+    from shutterbell import suppression
+
+    studio.default_profile_id = make_profile(studio, NOTIFICATIONS[0]).id
+    people = {name: contacts.save(studio, None, contacts.ContactInput(name, emails=emails)) for name, emails in (
+        ("Anaïs Lefèvre", ["anais@example.fr"]), ("Bożena Łukasik", ["bozena@example.pl"]), ("Jörg Groß", []))}
+    suppression.suppress(studio.id, "email", "anais@example.fr", "unsubscribed", ISSUED)  # from the gallery news
+    suppression.suppress(studio.id, "email", "bozena@example.pl", "bounced", ISSUED)
+    db.session.commit()
+    with time_machine.travel(ISSUED, tick=False):
+        for person in people.values():
+            issued_invoice(studio, person)
+        assert outbox.schedule(utcnow() + timedelta(seconds=1), Crew(app, "").policy) == 3
+    made = {m.contact_id: m for m in db.session.scalars(sa.select(Message))}
+    assert (made[people["Anaïs Lefèvre"].id].status, made[people["Anaïs Lefèvre"].id].recipient) == (
+        "scheduled", "anais@example.fr")
+    assert (made[people["Bożena Łukasik"].id].status, made[people["Bożena Łukasik"].id].last_error) == (
+        "skipped", "The address is on the suppression list (a bounce, an erasure, a STOP).")
+    assert (made[people["Jörg Groß"].id].status, made[people["Jörg Groß"].id].last_error) == (
+        "skipped", "The client has no email address.")
