@@ -18,7 +18,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
 from shutterbell import (accounts, channels, composer, contacts, correspondence, customers, deliverability, invoices,
-                         jobs, mail_templates, mailsettings, messages, money, profiles, scheduling, templating, triggers)
+                         jobs, mail_templates, mailsettings, messages, money, profiles, scheduling, team, templating,
+                         triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.models import MAX_ID
@@ -475,6 +476,20 @@ def _int(value) -> int:
     except (TypeError, ValueError):
         return 0
 
+
+
+class TeamForm(FlaskForm):
+    """Someone of the studio on a job's team, with their role (``team.assign`` checks both)."""
+
+    person = SelectField(_l("Who"), validate_choice=False)
+    role = StringField(_l("Role"), description=_l("Second shooter, venue, lab, assistant…"))
+
+    def __init__(self, *args, studio_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person.choices = choices([("", _l("Choose someone…"))] + team.choices(studio_id))
+
+    def to_input(self) -> team.AssignInput:
+        return team.AssignInput(self.person.data or "", self.role.data or "")
 
 
 class CustomerForm(FlaskForm):

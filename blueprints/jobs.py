@@ -1,15 +1,16 @@
-"""Photo jobs: list (search, status filter, pages), create, edit, archive. Staff and owner alike."""
+"""Photo jobs: list (search, status filter, pages), create, edit, archive, their team. Staff and owner alike."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs, messages, orders, scheduling, triggers
+from shutterbell import customers, jobs, messages, orders, scheduling, team, triggers
 from shutterbell.models import utcnow
 
-from .access import current_studio, db_int, job_or_404, part_of_page_wanted, redirect_after_post, render_form
-from .forms import CustomerForm, JobForm, problems_shown_on
+from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
+                     render_form)
+from .forms import CustomerForm, JobForm, TeamForm, problems_shown_on
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -40,6 +41,7 @@ def job_page_context(job) -> dict:
     """What the job page shows below the job itself: what it sends and sent, its customers and orders."""
     rows, coming = scheduling.timeline(job, utcnow())
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
+            "team_form": TeamForm(formdata=None, studio_id=job.studio_id), "team": team.team_of(job),
             "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
             "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE,
@@ -68,6 +70,29 @@ def archive(job_id: int):
     jobs.archive_job(job)
     flash(_("Archived “%(name)s”.", name=job.name), "success")
     return redirect_after_post(url_for(".index"))
+
+
+@bp.post("/<int:job_id>/team")
+@login_required
+def assign(job_id: int):
+    job = job_or_404(job_id)
+    form = TeamForm(studio_id=job.studio_id)
+    if form.validate_on_submit():
+        with problems_shown_on(form):
+            assignment = team.assign(job, form.to_input(), utcnow())
+            flash(_("%(name)s is on the team as %(role)s.", name=assignment.name, role=assignment.role), "success")
+            return redirect_after_post(url_for(".edit", job_id=job.id) + "#team")
+    return render_form("jobs/form.html", JobForm(formdata=None, studio=current_studio(), job=job), job=job,
+                       status=422, **{**job_page_context(job), "team_form": form})
+
+
+@bp.post("/<int:job_id>/team/<int:assignment_id>/remove")
+@login_required
+def unassign(job_id: int, assignment_id: int):
+    job = job_or_404(job_id)
+    assignment = or_404(team.unassign(job, assignment_id))
+    flash(_("%(name)s is no longer on this job's team.", name=assignment.name), "success")
+    return redirect_after_post(url_for(".edit", job_id=job.id) + "#team")
 
 
 @bp.post("/<int:job_id>/dry-run")

@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import jobs, mail_templates, mailsettings, queue, recommended, settings, templating
+from . import jobs, mail_templates, mailsettings, queue, recommended, settings, team, templating
 from .channels.email import send_service_mail
 from .extensions import db
 from .models import SetupToken, Studio, User, new_session_id, utcnow
@@ -268,6 +268,7 @@ def remove_user(studio: Studio, user_id: int) -> str:
     if user.is_owner:
         raise AccountError(_l("The studio owner cannot be removed."))
     email = user.email
+    team.forget_user(user)
     db.session.delete(user)
     db.session.commit()
     return email

@@ -18,7 +18,7 @@ from babel.numbers import format_currency
 from flask_babel import lazy_gettext as _l
 
 from . import invoices, message_keys, money
-from .models import Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
+from .models import Assignment, Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
 from .templating import text_to_html
 
 
@@ -69,6 +69,13 @@ def invoice_context(studio: Studio, invoice: Invoice, payment: Payment | None = 
         context["payment"] = {"amount": amount(payment.amount), "paid_on": _long_date(studio, payment.paid_on),
                               "method": str(invoices.METHODS.get(payment.method, payment.method))}
     return context
+
+
+def team_context(studio: Studio, assignment: Assignment, job_part: dict) -> dict:
+    """A team member's message (``templating.sample_context``'s shape): the job, and who they are
+    on it. Service mail: no unsubscribe link."""
+    return {"job": job_part, "studio": {"name": studio.name},
+            "member": {"name": assignment.name, "role": assignment.role}}
 
 
 def job_values(studio: Studio, job: Job) -> dict:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from . import composer, inbox, mailsettings, paging, suppression
+from . import composer, inbox, mailsettings, paging, suppression, team
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .models import Contact, ContactAddress, Customer, Invoice, Job, Message, Studio
@@ -195,6 +195,7 @@ def merge(keep: Contact, other: Contact) -> None:
     keep.phone = keep.phone or other.phone
     keep.company = keep.company or other.company
     keep.notes = "\n\n".join(part for part in (keep.notes, other.notes) if part)[:MAX_NOTES]
+    team.forget_contact(other, into=keep)
     db.session.delete(other)
     db.session.commit()
 
@@ -216,6 +217,7 @@ def erase(contact: Contact, now: datetime) -> None:
     suppression.suppress(studio_id, "sms", contact.phone, "erased", now)
     inbox.forget(studio_id, addresses)
     db.session.execute(sa.update(Customer).where(Customer.contact_id == contact.id).values(contact_id=None))
+    team.forget_contact(contact)
     if db.session.scalar(sa.select(Invoice.id).where(Invoice.contact_id == contact.id).limit(1)) is None:
         db.session.delete(contact)
     else:  # invoices, and whom they were for, are kept for years by law (GDPR art. 17(3)(b)); nothing else

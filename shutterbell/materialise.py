@@ -10,7 +10,8 @@ Per enabled notification of a profile some live job uses:
 - dates and vouchers: the due moment is per job (or voucher), computed in Python; each due one
   becomes an INSERT … SELECT over that job's customers;
 - invoices and payments (``_invoice_messages``): to the invoice's client or the studio, the same
-  way: an event in one INSERT … SELECT, a due date's moment per invoice.
+  way: an event in one INSERT … SELECT, a due date's moment per invoice;
+- a job's team (``_team_messages``): an assignment at once, the shoot date's moment per job.
 
 Rows are made unwritten (subject and body empty): the worker writes a message when it first
 claims it, so a pass stays a handful of statements however many messages fall due. A test keeps
@@ -28,8 +29,8 @@ from sqlalchemy.orm import aliased
 
 from . import channels, message_keys, scheduling, suppression, triggers
 from .extensions import db
-from .models import (Consent, ContactAddress, Contact, Customer, Invoice, Job, Message, Notification, Order, Payment,
-                     Studio, Suppression, User, UTCDateTime, Voucher)
+from .models import (Assignment, Consent, ContactAddress, Contact, Customer, Invoice, Job, Message, Notification,
+                     Order, Payment, Studio, Suppression, User, UTCDateTime, Voucher)
 from .message_keys import date_subject, key_sql, occurrence, occurrence_sql
 from .triggers import Audience, Occurrence
 
@@ -63,6 +64,8 @@ def make_due(window: Pass) -> int:
         kind = plan.trigger.occurrence
         if kind.is_invoices:
             made += _invoice_messages(plan, window)
+        elif plan.trigger.reaches_team:
+            made += _team_messages(plan, window)
         elif kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
             made += _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
         else:
@@ -340,45 +343,100 @@ def _invoices_of(plan: _Plan) -> list:
 
 
 def _invoice_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
-    """SELECT of Message columns for the invoice's client, or the studio (its first owner). A
-    message that cannot go is made skipped, with the reason, rather than not at all: the invoice
-    page shows it. Invoice mail is service mail: an unsubscribe from the studio's news does not
-    stop it; a bounce, an erasure or an SMS STOP does."""
+    """SELECT of Message columns for the invoice's client, or the studio (its first owner)."""
     n = plan.notification
-    to_client = Audience(n.audience) is Audience.CLIENT
-    if to_client:
-        address = _client_address(n.channel)
-        recipient, contact_id = message_keys.contact_sql(Invoice.contact_id), Invoice.contact_id
-        missing = _("The client has no email address.") if n.channel == "email" else _(
-            "The client has no mobile number.")
+    if Audience(n.audience) is Audience.CLIENT:
+        person = _Person(_contact_address(n.channel, Invoice.contact_id, Invoice), message_keys.contact_sql(
+            Invoice.contact_id), Invoice.contact_id, _("The client has no email address.") if n.channel == "email"
+            else _("The client has no mobile number."))
     else:
-        address = (sa.select(User.email).where(User.studio_id == Invoice.studio_id, User.role == "owner",
-                                               User.password_hash.is_not(None))
-                   .order_by(User.id).limit(1).correlate(Invoice).scalar_subquery())
-        recipient, contact_id, missing = message_keys.STUDIO, sa.null(), _("The studio has no owner with an address.")
-    address = sa.func.coalesce(address, "")
-    blocked = sa.exists().where(Suppression.studio_id == Invoice.studio_id, Suppression.channel == n.channel,
-                                Suppression.address == address, Suppression.reason.in_(suppression.STOPS_SERVICE))
-    late = due < window.late_before
-    skips = [(address == "", missing), (blocked, _("The address is on the suppression list (a bounce, an erasure, "
-                                                   "a STOP)."))]
-    if not plan.has_account:
-        skips.append((sa.true(), str(plan.channel.no_account_reason)))
-    skips.append((late, window.late_reason))
-    status = sa.case(*((when, sa.literal("skipped")) for when, _why in skips), else_=sa.literal(_status(n)))
-    reason = sa.case(*((when, sa.literal(str(why))) for when, why in skips), else_=sa.literal(""))
-    key = key_sql(n.id, recipient, sa.func.coalesce(Invoice.job_id, 0), occurred)
-    return (sa.select(Invoice.studio_id, Invoice.job_id, sa.null(), sa.literal(n.id), key, sa.literal(n.channel),
-                      address, sa.literal(""), sa.literal(""), sa.literal(""), due, status, sa.literal(0), reason,
-                      sa.literal(""), sa.literal(window.until, UTCDateTime), contact_id)
+        owner = (sa.select(User.email).where(User.studio_id == Invoice.studio_id, User.role == "owner",
+                                             User.password_hash.is_not(None))
+                 .order_by(User.id).limit(1).correlate(Invoice).scalar_subquery())
+        person = _Person(owner, message_keys.STUDIO, sa.null(), _("The studio has no owner with an address."))
+    return (_service_select(plan, window, person, Invoice.studio_id, Invoice.job_id, due, occurred)
             .select_from(Invoice).outerjoin(Job, Invoice.job_id == Job.id).where(*_invoices_of(plan)))
 
 
-def _client_address(channel: str) -> sa.ScalarSelect:
-    """Where the client is written to: the contact's first address (``Contact.email``), or its
-    number. Correlated to the pass's Invoice explicitly: inside the suppression check's EXISTS,
-    automatic correlation would look one level up only, and read another invoice's client."""
+@dataclass(frozen=True)
+class _Person:
+    """Whom a message that reaches no customer goes to, as SQL: an invoice's client, the studio,
+    a team member."""
+
+    address: sa.ColumnElement  # NULL or "": made skipped, saying ``missing``
+    recipient: tuple | str  # for the key (message_keys)
+    contact_id: sa.ColumnElement  # Message.contact_id: a client's, a vendor's; NULL for the rest
+    missing: str
+
+
+def _service_select(plan: _Plan, window: Pass, person: _Person, studio_id, job_id, due, occurred) -> sa.Select:
+    """The Message columns of service mail (an invoice's, a team member's): nothing to
+    unsubscribe from, so an unsubscribe from the studio's news does not stop it; a bounce, an
+    erasure or an SMS STOP does. A message that cannot go is made skipped, with the reason,
+    rather than not at all: the invoice or job page shows it."""
+    n = plan.notification
+    address = sa.func.coalesce(person.address, "")
+    blocked = sa.exists().where(Suppression.studio_id == studio_id, Suppression.channel == n.channel,
+                                Suppression.address == address, Suppression.reason.in_(suppression.STOPS_SERVICE))
+    skips = [(address == "", person.missing),
+             (blocked, _("The address is on the suppression list (a bounce, an erasure, a STOP)."))]
+    if not plan.has_account:
+        skips.append((sa.true(), str(plan.channel.no_account_reason)))
+    skips.append((due < window.late_before, window.late_reason))
+    status = sa.case(*((when, sa.literal("skipped")) for when, _why in skips), else_=sa.literal(_status(n)))
+    reason = sa.case(*((when, sa.literal(str(why))) for when, why in skips), else_=sa.literal(""))
+    key = key_sql(n.id, person.recipient, sa.func.coalesce(job_id, 0), occurred)
+    return sa.select(studio_id, job_id, sa.null(), sa.literal(n.id), key, sa.literal(n.channel), address,
+                     sa.literal(""), sa.literal(""), sa.literal(""), due, status, sa.literal(0), reason, sa.literal(""),
+                     sa.literal(window.until, UTCDateTime), person.contact_id)
+
+
+def _contact_address(channel: str, contact_id: sa.ColumnElement, correlated) -> sa.ScalarSelect:
+    """Where a contact is written to: its first address (``Contact.email``), or its number.
+    Correlated to the pass's row explicitly: inside the suppression check's EXISTS, automatic
+    correlation would look one level up only, and read another row's contact."""
     if channel == "sms":
-        return sa.select(Contact.phone).where(Contact.id == Invoice.contact_id).correlate(Invoice).scalar_subquery()
-    return (sa.select(ContactAddress.address).where(ContactAddress.contact_id == Invoice.contact_id)
-            .order_by(ContactAddress.id).limit(1).correlate(Invoice).scalar_subquery())
+        return sa.select(Contact.phone).where(Contact.id == contact_id).correlate(correlated).scalar_subquery()
+    return (sa.select(ContactAddress.address).where(ContactAddress.contact_id == contact_id)
+            .order_by(ContactAddress.id).limit(1).correlate(correlated).scalar_subquery())
+
+
+def _team_messages(plan: _Plan, window: Pass) -> int:
+    """To a job's staff members or vendors: when they are assigned (at once), or N days before the
+    shoot at the send time (a job at a time, like ``_anchored``), for whoever was on the team by then."""
+    n, trigger, since, until = plan.notification, plan.trigger, window.since, window.until
+    if trigger.occurrence is Occurrence.ASSIGNMENT:
+        at = Assignment.assigned_at
+        return _insert(_team_select(plan, window, at, occurrence_sql(Occurrence.ASSIGNMENT, Assignment.id))
+                       .where(at >= since, at <= until))
+    low, high = _value_range(plan, window)
+    shoot = Job.shoot_date
+    made = 0
+    for job_id, day in db.session.execute(sa.select(Job.id, shoot).where(
+            Job.profile_id == n.profile_id, Job.status != "archived", shoot.between(low.date(), high.date()))).all():
+        moment = scheduling.on_day(day, n, trigger, plan.studio, plan.zone)
+        if since <= moment <= until:
+            at = sa.literal(moment, UTCDateTime)
+            occurred = occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, day))
+            made += _insert(_team_select(plan, window, at, occurred).where(Job.id == job_id, Assignment.assigned_at <= at))
+    return made
+
+
+def _team_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
+    """SELECT of Message columns for the staff members (users) or the vendors (contacts) on the
+    notification's live jobs."""
+    n = plan.notification
+    if Audience(n.audience) is Audience.STAFF:
+        person = _Person(sa.select(User.email).where(User.id == Assignment.user_id).correlate(Assignment)
+                         .scalar_subquery(), message_keys.user_sql(Assignment.user_id), sa.null(),
+                         _("The staff member has no email address."))
+        whom = Assignment.user_id.is_not(None)
+    else:
+        person = _Person(_contact_address(n.channel, Assignment.contact_id, Assignment),
+                         message_keys.contact_sql(Assignment.contact_id), Assignment.contact_id,
+                         _("The vendor has no email address.") if n.channel == "email"
+                         else _("The vendor has no mobile number."))
+        whom = Assignment.contact_id.is_not(None)
+    return (_service_select(plan, window, person, Assignment.studio_id, Assignment.job_id, due, occurred)
+            .select_from(Assignment).join(Job, Assignment.job_id == Job.id)
+            .where(whom, Job.profile_id == n.profile_id, Job.status != "archived"))

@@ -1,11 +1,12 @@
 """The outbox's unique key of a message (``Message.key``), formatted and parsed here only.
 
 A profile's message is ``{notification}:{recipient}:{job}:{occurrence}``: the scheduler makes it
-once, whatever runs twice. The recipient is a customer's id, ``c{contact}`` (an invoice's client)
-or ``studio`` (an internal alert); the job is 0 for an invoice without one. The occurrence is what
+once, whatever runs twice. The recipient is a customer's id, ``c{contact}`` (an invoice's client,
+a vendor), ``u{user}`` (a staff member) or ``studio`` (an internal alert); the job is 0 for an
+invoice without one. The occurrence is what
 makes one message per recipient (``triggers.Occurrence``): ``registration:{customer}``,
 ``order:{order}``, ``voucher:{voucher}``, ``date:{job attribute}:{ISO date}`` (moving the date is a
-new occurrence), ``invoice:{invoice}`` or ``payment:{payment}``. Messages of no
+new occurrence), ``invoice:{invoice}``, ``payment:{payment}`` or ``assignment:{assignment}``. Messages of no
 notification have keys of their own: ``confirm:{customer}`` (the double opt-in email;
 ``confirm:{customer}:{n}`` when sent again), ``resubscribe:{customer}:{n}`` (asking someone who
 unsubscribed to confirm they want emails again), ``oneoff:{batch}:{customer}`` (a one-off
@@ -24,7 +25,8 @@ import sqlalchemy as sa
 from .triggers import Occurrence
 
 _PREFIX = {Occurrence.REGISTRATION: "registration", Occurrence.ORDER: "order", Occurrence.VOUCHER: "voucher",
-           Occurrence.DATE_VALUE: "date", Occurrence.INVOICE: "invoice", Occurrence.PAYMENT: "payment"}
+           Occurrence.DATE_VALUE: "date", Occurrence.INVOICE: "invoice", Occurrence.PAYMENT: "payment",
+           Occurrence.ASSIGNMENT: "assignment"}
 _KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
 _CONFIRMATION = "confirm:"
 _RESUBSCRIBE = "resubscribe:"
@@ -33,6 +35,7 @@ _AUTOREPLY = "autoreply:"
 
 
 _CONTACT = "c"
+_USER = "u"
 STUDIO = "studio"
 
 
@@ -51,10 +54,22 @@ class MessageKey:
         """The key's parts; None for a message of no notification (a confirmation, a one-off)."""
         notification, recipient, job, occurrence = (key.split(":", 3) + ["", "", ""])[:4]
         known = recipient.isdigit() or recipient == STUDIO or (
-            recipient.startswith(_CONTACT) and recipient[len(_CONTACT):].isdigit())
+            recipient[:1] in (_CONTACT, _USER) and recipient[1:].isdigit())
         if not (notification.isdigit() and known and job.isdigit()) or not occurrence:
             return None
         return cls(int(notification), recipient, int(job), occurrence)
+
+    @property
+    def customer_id(self) -> int | None:
+        return int(self.recipient) if self.recipient.isdigit() else None
+
+    @property
+    def contact_id(self) -> int | None:
+        return int(self.recipient[1:]) if self.recipient.startswith(_CONTACT) else None
+
+    @property
+    def user_id(self) -> int | None:
+        return int(self.recipient[1:]) if self.recipient.startswith(_USER) else None
 
     @property
     def kind(self) -> Occurrence:
@@ -80,6 +95,15 @@ def contact(contact_id: int) -> str:
 def contact_sql(contact_id: sa.ColumnElement) -> tuple:
     """``contact()`` for the database to build, as parts for ``key_sql``."""
     return _CONTACT, contact_id
+
+
+def user(user_id: int) -> str:
+    """A staff member (a user) as a key's recipient."""
+    return f"{_USER}{user_id}"
+
+
+def user_sql(user_id: sa.ColumnElement) -> tuple:
+    return _USER, user_id
 
 
 def occurrence(kind: Occurrence, subject: int | str) -> str:
@@ -175,7 +199,8 @@ def is_autoreply(key: str) -> bool:
     return key.startswith(_AUTOREPLY)
 
 
-def is_invoice_mail(key: str) -> bool:
-    """An invoice's message (to its client or the studio), which has no customer."""
+def reaches_no_customer(key: str) -> bool:
+    """A profile's message to someone other than a customer: an invoice's client, the studio, a
+    team member."""
     parsed = MessageKey.parse(key)
-    return parsed is not None and parsed.kind.is_invoices
+    return parsed is not None and parsed.customer_id is None

@@ -185,7 +185,8 @@ class Notification(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(channels.check_constraint(), name="channel"),
-        sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers', 'client', 'studio')", name="audience"),
+        sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers', 'client', 'studio', 'staff', 'vendors')",
+                           name="audience"),
         sa.CheckConstraint("days is null or (days >= 0 and days <= 365)", name="days_range"),
     )
 
@@ -424,6 +425,37 @@ class Import(db.Model):
 
 
 MONEY = Money()  # amounts in the invoice's currency: Decimal, never float
+
+
+class Assignment(db.Model):
+    """Someone on a job's team with a role: a staff member (a user who signs in) or a vendor (a
+    contact: a second shooter, the venue, the lab). Each person once per job."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(80))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # "assigned to a job"
+
+    job: Mapped[Job] = relationship()
+    user: Mapped[User | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("(user_id IS NULL) <> (contact_id IS NULL)", name="one_person"),
+        sa.UniqueConstraint("job_id", "user_id", name="uq_assignment_job_id_user_id"),
+        sa.UniqueConstraint("job_id", "contact_id", name="uq_assignment_job_id_contact_id"),
+    )
+
+    @property
+    def name(self) -> str:
+        return (self.user.name or self.user.email) if self.user is not None else self.contact.name
+
+    @property
+    def email(self) -> str:
+        return self.user.email if self.user is not None else self.contact.email
 
 
 class Invoice(db.Model):

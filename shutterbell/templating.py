@@ -69,11 +69,15 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
         "paid_on": _l("Date of the payment"),
         "method": _l("How it was paid"),
     },
+    "member": {
+        "name": _l("Team member's name"),
+        "role": _l("Their role on the job"),
+    },
 }
 TOP_LEVEL_VALUES = {"unsubscribe_url": _l("Link to stop these messages")}  # customers' messages only
-TRIGGER_OBJECTS = {"order", "voucher", "invoice", "payment"}  # only available where the trigger provides them
-CUSTOMER_OBJECTS = {"customer", "job"}  # a job's customers' messages; an invoice's go to its client
-CLIENT_OBJECTS = {"client"}
+# Only available where the trigger provides them (its ``context``).
+TRIGGER_OBJECTS = {"order", "voucher", "client", "invoice", "payment", "member"}
+CUSTOMER_OBJECTS = {"customer", "job"}  # every message to a job's customers
 SAFE_FILTERS = {"upper", "lower", "title", "capitalize", "trim", "default"}
 
 # Placeholders as studios paste them from GotPhoto texts, keyed by letters only, lower case.
@@ -146,7 +150,7 @@ def available_objects(trigger: triggers.Trigger | None) -> set[str]:
     if trigger is not None and not trigger.reaches_customers:
         return (set(PLACEHOLDERS) - TRIGGER_OBJECTS - CUSTOMER_OBJECTS) | set(trigger.context)
     extra = set(trigger.context) if trigger else set()
-    return (set(PLACEHOLDERS) - TRIGGER_OBJECTS - CLIENT_OBJECTS) | extra | set(TOP_LEVEL_VALUES)
+    return (set(PLACEHOLDERS) - TRIGGER_OBJECTS) | extra | set(TOP_LEVEL_VALUES)
 
 
 def placeholders_for(trigger: triggers.Trigger | None) -> list[Placeholder]:
@@ -366,4 +370,5 @@ def sample_context(studio_name: str = "Studio Lichtblick", locale: str = "en_US"
                     "due_on": long_date(4)},
         "payment": {"amount": format_currency(1000, currency, locale=locale), "paid_on": long_date(0),
                     "method": str(_l("Bank transfer"))},
+        "member": {"name": "Zofia Łęcka", "role": str(_l("Second shooter"))},
     }

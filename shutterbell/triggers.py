@@ -22,13 +22,17 @@ MAX_DAYS = 365
 
 class Audience(str, enum.Enum):
     """Who a notification reaches: a group of the job's customers, the client an invoice is for,
-    or the studio itself (an internal alert, to the owners' addresses)."""
+    the job's team (staff members, vendors) or the studio itself (an internal alert, to its first
+    owner's address). A trigger reaches one of these families: customers, an invoice's people,
+    the team."""
 
     ALL = "all"
     POTENTIAL_BUYERS = "potential_buyers"
     BUYERS = "buyers"
     CLIENT = "client"
     STUDIO = "studio"
+    STAFF = "staff"
+    VENDORS = "vendors"
 
     @property
     def label(self) -> str:
@@ -45,8 +49,11 @@ AUDIENCE_LABELS = {
     Audience.BUYERS: _l("Buyers"),
     Audience.CLIENT: _l("The client"),
     Audience.STUDIO: _l("The studio (an internal alert)"),
+    Audience.STAFF: _l("Staff on the job"),
+    Audience.VENDORS: _l("Vendors on the job"),
 }
 CUSTOMER_GROUPS = (Audience.ALL, Audience.POTENTIAL_BUYERS, Audience.BUYERS)
+TEAM = (Audience.STAFF, Audience.VENDORS)
 
 
 class Occurrence(str, enum.Enum):
@@ -56,7 +63,8 @@ class Occurrence(str, enum.Enum):
     registration message once, an order message once per order, a voucher message once per
     voucher, and a date message once per value of that date (moving the archive date is a new
     occurrence; the same date never sends twice). An invoice's client (or the studio) gets each
-    of an invoice's messages once, and a payment's once per payment.
+    of an invoice's messages once, and a payment's once per payment; a team member the message of
+    their assignment once.
     """
 
     REGISTRATION = "registration"
@@ -65,6 +73,7 @@ class Occurrence(str, enum.Enum):
     DATE_VALUE = "date_value"
     INVOICE = "invoice"
     PAYMENT = "payment"
+    ASSIGNMENT = "assignment"
 
     @property
     def is_invoices(self) -> bool:
@@ -132,8 +141,12 @@ class Trigger:
     @property
     def reaches_customers(self) -> bool:
         """A job's customers (who signed up, consented and may unsubscribe), rather than an
-        invoice's client or the studio."""
-        return not self.occurrence.is_invoices
+        invoice's client, the studio or the job's team."""
+        return set(self.audiences) <= set(CUSTOMER_GROUPS)
+
+    @property
+    def reaches_team(self) -> bool:
+        return set(self.audiences) <= set(TEAM)
 
     def customer_summary(self, days: int | None, passed: bool = False) -> str:
         """'3 days before the photos leave the gallery', 'A reminder if an order stays unpaid':
@@ -206,15 +219,19 @@ CATALOGUE: dict[str, Trigger] = {
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
                 phrase=_l("after the shoot"), for_customers=_l("A request for your feedback after the shoot")),
         Trigger("invoice_issued", _l("When an invoice is issued"), "invoice.issued_at",
-                False, False, 0, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("invoice",), stops=(_VOIDED,)),
+                False, False, 0, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("client", "invoice"), stops=(_VOIDED,)),
         Trigger("days_before_invoice_due", _l("Days before an invoice is due"), "invoice.due_on",
-                True, True, -1, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("invoice",),
+                True, True, -1, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("client", "invoice"),
                 phrase=_l("before an invoice is due"), stops=(_INVOICE_PAID, _VOIDED)),
         Trigger("days_after_invoice_due_unpaid", _l("Days after an invoice was due and is still unpaid"),
-                "invoice.due_on", True, True, +1, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("invoice",),
+                "invoice.due_on", True, True, +1, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("client", "invoice"),
                 phrase=_l("after an invoice was due and is still unpaid"), stops=(_INVOICE_PAID, _VOIDED)),
         Trigger("payment_received", _l("When a payment is received"), "payment.created_at",
-                False, False, 0, _CLIENT_OR_STUDIO, Occurrence.PAYMENT, ("invoice", "payment")),
+                False, False, 0, _CLIENT_OR_STUDIO, Occurrence.PAYMENT, ("client", "invoice", "payment")),
+        Trigger("team_assigned", _l("When someone is assigned to a job"), "assignment.assigned_at",
+                False, False, 0, TEAM, Occurrence.ASSIGNMENT, ("job", "member")),
+        Trigger("days_before_shoot_team", _l("Days before the shoot (to the team)"), "job.shoot_date",
+                True, True, -1, TEAM, Occurrence.DATE_VALUE, ("job", "member"), phrase=_l("before the shoot")),
     )
 }
 

@@ -5,15 +5,17 @@ import re
 
 import sqlalchemy as sa
 
-from shutterbell import api_tokens, customers, imports, invoices, jobs, mail_templates, orders, profiles, suppression
+from shutterbell import (api_tokens, customers, imports, invoices, jobs, mail_templates, orders, profiles, suppression,
+                         team)
 from shutterbell.extensions import db
-from shutterbell.models import (ApiToken, Consent, Contact, ContactAddress, Customer, Import, Invoice, Job, MailItem,
+from shutterbell.models import (ApiToken, Assignment, Consent, Contact, ContactAddress, Customer, Import, Invoice, Job, MailItem,
                                 MailTemplate, Message, Payment,
                                 Notification, Order, Profile, Studio, Suppression, User, Voucher, utcnow)
 
 ID_SOURCES = {"profile_id": Profile, "job_id": Job, "user_id": User, "customer_id": Customer, "order_id": Order,
               "token_id": ApiToken, "import_id": Import, "message_id": Message, "entry_id": Suppression,
-              "contact_id": Contact, "item_id": MailItem, "template_id": MailTemplate, "invoice_id": Invoice}
+              "contact_id": Contact, "item_id": MailItem, "template_id": MailTemplate, "invoice_id": Invoice,
+              "assignment_id": Assignment}
 FIXED_ARGUMENTS = {"action": "paid", "index": 0}  # a choice or a position in the URL, not an id
 # Static files, invitation and unsubscribe tokens (and the signed proof of a re-subscription), sign-up
 # codes, and the API's own (token-scoped) ids.
@@ -29,7 +31,7 @@ def snapshot():
                                    for row in db.session.query(model).all())
             for model in (Studio, User, Profile, Notification, Job, Customer, Consent, Order, Voucher, ApiToken,
                           Import, Message, Suppression, Contact, ContactAddress, MailItem, MailTemplate, Invoice,
-                          Payment)}
+                          Payment, Assignment)}
 
 
 def _failed_message(job, customer):
@@ -77,7 +79,8 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
            "token_id": api_tokens.create(olivia.studio, "Shop", utcnow())[0].id,
            "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id,
            "message_id": _failed_message(job, customer).id, "entry_id": _bounced(olivia.studio_id).id,
-           "invoice_id": _issued_invoice(olivia.studio, customer.contact_id).id}
+           "invoice_id": _issued_invoice(olivia.studio, customer.contact_id).id,
+           "assignment_id": team.assign(job, team.AssignInput(f"u{sam.id}", "Zweitfotografin"), utcnow()).id}
     before = snapshot()
     checked = 0
     for rule in app.url_map.iter_rules():

@@ -14,14 +14,17 @@ def test_a_key_reads_back_as_it_was_made():
     for kind, subject in ((Occurrence.REGISTRATION, 12), (Occurrence.ORDER, 17), (Occurrence.VOUCHER, 3),
                           (Occurrence.DATE_VALUE, date_subject("job.archives_at", date(2026, 4, 2))),
                           (Occurrence.INVOICE, 41), (Occurrence.PAYMENT, 8)):
-        for recipient in (message_keys.customer(12), message_keys.contact(12), message_keys.STUDIO):
+        for recipient in (message_keys.customer(12), message_keys.contact(12), message_keys.user(12), message_keys.STUDIO):
             key = MessageKey(5, recipient, 9, occurrence(kind, subject))
             parsed = MessageKey.parse(str(key))
             assert parsed == key and parsed.kind is kind
             assert parsed.subject_id == (None if kind is Occurrence.DATE_VALUE else subject)
     assert str(MessageKey(5, "12", 9, "date:job.archives_at:2026-04-02")) == "5:12:9:date:job.archives_at:2026-04-02"
     assert str(MessageKey(5, message_keys.contact(3), 0, "invoice:41")) == "5:c3:0:invoice:41"
-    assert message_keys.is_invoice_mail("5:studio:0:payment:8") and not message_keys.is_invoice_mail("5:12:9:order:1")
+    assert message_keys.reaches_no_customer("5:studio:0:payment:8") and message_keys.reaches_no_customer("5:u3:9:assignment:2")
+    assert not message_keys.reaches_no_customer("5:12:9:order:1")
+    assert (MessageKey.parse("5:u3:9:assignment:2").user_id, MessageKey.parse("5:c3:0:invoice:1").contact_id,
+            MessageKey.parse("5:12:9:order:1").customer_id) == (3, 3, 12)
     for foreign in ("5:x3:0:invoice:41", "5:c:0:invoice:41", "5:studios:0:invoice:41"):
         assert MessageKey.parse(foreign) is None
 

@@ -41,7 +41,7 @@ def schedule(now: datetime, policy: Policy) -> int:
             Message.status == "awaiting_approval", Message.body == "")).all():
         if message.studio_id not in batches:
             batches[message.studio_id] = StudioBatch(db.session.get(Studio, message.studio_id), policy)
-        if message.customer is None and not message_keys.is_invoice_mail(message.key):
+        if message.customer is None and not message_keys.reaches_no_customer(message.key):
             record(message, expect=message.status, status="skipped", last_error=customer_removed())
             continue
         try:

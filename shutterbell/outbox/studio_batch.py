@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import composer, invoices, mailsettings, message_keys, replies, suppression, templating, triggers
 from ..extensions import db
 from ..message_keys import MessageKey
-from ..models import Consent, Invoice, Job, Message, Notification, Order, Payment, Studio, Voucher
+from ..models import Assignment, Consent, Invoice, Job, Message, Notification, Order, Payment, Studio, Voucher
 from ..settings import Policy
 from ..triggers import Occurrence
 
@@ -64,8 +64,8 @@ class StudioBatch:
         if message_keys.is_personal(message.key) or message_keys.is_autoreply(message.key):  # an answer, no customer
             return _("The person's data was erased.") if message.recipient in self.erased else ""
         key = MessageKey.parse(message.key)
-        if key is not None and key.kind.is_invoices:
-            return self._invoice_mail_stopped(message, key)
+        if key is not None and key.customer_id is None:
+            return self._service_mail_stopped(message, key)
         if customer is None:
             return customer_removed()
         if customer.erased_at is not None:
@@ -93,18 +93,37 @@ class StudioBatch:
             return self._still_fits(message, notification)
         return ""
 
-    def _invoice_mail_stopped(self, message: Message, key: MessageKey) -> str:
-        """An invoice's message to its client or the studio: service mail, stopped by what the
-        scheduler pass checks (the address, the profile) and by the trigger's stops (paid, void)
-        as they are now: a reminder made before a payment was recorded is skipped."""
-        notification, invoice = message.notification, self._invoice_of(key)[0]
+    def _service_mail_stopped(self, message: Message, key: MessageKey) -> str:
+        """A message to an invoice's client, the studio or a team member: service mail, stopped by
+        what the scheduler pass checks (the address, the profile, the team) and by the trigger's
+        stops (paid, void) as they are now: a reminder made before a payment was recorded is skipped."""
+        notification, subject = message.notification, None
         if (message.channel, message.recipient) in self.stops_service:
             return _("The address is on the suppression list (a bounce, an erasure, a STOP).")
-        if notification.retired_at is not None or invoices.profile_id_of(invoice, self.studio) != notification.profile_id:
-            return _("The invoice's communication profile changed; this message is no longer part of it.")
+        if key.kind.is_invoices:
+            subject = self._invoice_of(key)[0]
+            profile_id = invoices.profile_id_of(subject, self.studio)
+            changed = _("The invoice's communication profile changed; this message is no longer part of it.")
+        else:
+            if self._assignment_of(key) is None:
+                return _("They are no longer on the job's team.")
+            if message.job.status == "archived":
+                return _("The job was archived.")
+            profile_id = message.job.profile_id
+            changed = _("The job's communication profile changed; this message is no longer part of it.")
+        if notification.retired_at is not None or profile_id != notification.profile_id:
+            return changed
         if not notification.enabled:
             return _("The notification was switched off.")
-        return triggers.get(notification.trigger).stopped(invoice)
+        return triggers.get(notification.trigger).stopped(subject) if subject is not None else ""
+
+    def _assignment_of(self, key: MessageKey) -> Assignment | None:
+        """The team member's place on the job, as it is now (None: taken off the team)."""
+        if key.kind is Occurrence.ASSIGNMENT:
+            return db.session.get(Assignment, key.subject_id)
+        person = (Assignment.user_id == key.user_id) if key.user_id is not None else (
+            Assignment.contact_id == key.contact_id)
+        return db.session.scalar(sa.select(Assignment).where(Assignment.job_id == key.job_id, person))
 
     def _invoice_of(self, key: MessageKey) -> tuple[Invoice, Payment | None]:
         if key.kind is Occurrence.PAYMENT:
@@ -148,6 +167,9 @@ class StudioBatch:
                 self.studio, *self._invoice_of(key)))
         if job.id not in self._job_parts:
             self._job_parts[job.id] = composer.job_values(self.studio, job)
+        if key.customer_id is None:
+            return self._written_as(message, notification, composer.team_context(
+                self.studio, self._assignment_of(key), self._job_parts[job.id]))
         order = db.session.get(Order, key.subject_id) if key.kind is Occurrence.ORDER else None
         voucher = db.session.get(Voucher, key.subject_id) if key.kind is Occurrence.VOUCHER else None
         return self._written_as(message, notification, composer.context_for(

@@ -1,0 +1,129 @@
+"""A job's team: staff members and vendors with a role, their messages on the job's profile
+(when they are assigned, N days before the shoot) made by the real scheduler pass and sent by
+the real worker process into the test SMTP server on the day (time-machine); what the form
+refuses; a staff member's coming jobs first on the dashboard. On SQLite and PostgreSQL."""
+import email
+from datetime import date, datetime, timedelta, timezone
+from email import policy
+
+import sqlalchemy as sa
+import time_machine
+
+from shutterbell import contacts, jobs, outbox, team
+from shutterbell.extensions import db
+from shutterbell.models import Message, utcnow
+from shutterbell.profiles import NotificationInput
+
+from .conftest import text_of
+from .test_delivery_faults import Crew
+from .test_invoice_messages import studio  # noqa: F401 (a fixture: Olivia's studio with its SMTP account)
+from .test_scheduling import make_profile, still_wanted, use
+
+UTC = timezone.utc
+ASSIGNED = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+SHOOT = date(2026, 12, 19)
+
+
+def to(audience, trigger, subject, body, days=None):
+    return NotificationInput(trigger=trigger, days=days, audience=audience, channel="email", subject=subject,
+                             body=body)
+
+
+PROFILE = [
+    to("staff", "team_assigned", "Neuer Auftrag: {{ job.name }}",
+       "Hallo {{ member.name }}, du bist bei {{ job.name }} als {{ member.role }} dabei. Shooting am {{ job.shoot_date }}."),
+    to("vendors", "team_assigned", "Anfrage von {{ studio.name }}",
+       "Guten Tag {{ member.name }}, wir planen {{ job.name }} am {{ job.shoot_date }} ({{ member.role }})."),
+    to("staff", "days_before_shoot_team", "Übermorgen: {{ job.name }}", "Akkus laden! ({{ member.role }})", days=2),
+    to("vendors", "days_before_shoot_team", "Erinnerung: {{ job.name }}", "Bis übermorgen, {{ member.name }} 🙂",
+       days=2),
+]
+
+
+def wedding(studio, *notifications):
+    job = jobs.save_job(studio, None, jobs.JobInput(name="Hochzeit Łukasz & Zoë", profile_id=None,
+                                                    shoot_date=SHOOT), None)
+    use(job, make_profile(studio, *notifications))
+    return job
+
+
+def venue(studio, emails=("events@cafe-wuerzburg.example",)):
+    return contacts.save(studio, None, contacts.ContactInput("Café Würzburg", emails=list(emails), kind="vendor",
+                                                             company="Würzburger Gastro GmbH"))
+
+
+def received(mailbox) -> list:
+    return [email.message_from_bytes(raw, policy=policy.default) for raw in mailbox.received]
+
+
+def test_staff_and_vendors_get_their_job_messages_through_the_real_worker(app, studio, sam, server, certificate):
+    mailbox = server[0]
+    job = wedding(studio, *PROFILE)
+    with time_machine.travel(ASSIGNED, tick=True):
+        team.assign(job, team.AssignInput(f"u{sam.id}", "Zweitfotografin"), utcnow())
+        team.assign(job, team.AssignInput(f"c{venue(studio).id}", "Location"), utcnow())
+        Crew(app, str(certificate[0])).finish(2, mailbox, timeout=60)
+    by_address = {m["To"]: m for m in received(mailbox)}
+    staff = by_address[sam.email]
+    assert staff["Subject"] == "Neuer Auftrag: Hochzeit Łukasz & Zoë"
+    assert "als Zweitfotografin dabei. Shooting am 19. Dezember 2026." in staff.get_body(("plain",)).get_content()
+    cafe = by_address["events@cafe-wuerzburg.example"]
+    assert "Guten Tag Café Würzburg, wir planen Hochzeit Łukasz & Zoë am 19. Dezember 2026 (Location)." in (
+        cafe.get_body(("plain",)).get_content())
+    assert "List-Unsubscribe" not in cafe  # service mail
+
+    with time_machine.travel(datetime(2026, 12, 17, 8, 1, tzinfo=UTC), tick=True):  # 09:00 in Berlin, 2 days before
+        Crew(app, str(certificate[0])).finish(4, mailbox, timeout=60)
+    reminders = {m["To"]: m for m in received(mailbox)[2:]}
+    assert reminders[sam.email]["Subject"] == "Übermorgen: Hochzeit Łukasz & Zoë"
+    assert "Bis übermorgen, Café Würzburg 🙂" in reminders["events@cafe-wuerzburg.example"].get_body(
+        ("plain",)).get_content()
+    due = {m.due_at for m in db.session.scalars(sa.select(Message).where(Message.subject.like("%bermorgen%")))}
+    assert due == {datetime(2026, 12, 17, 8, 0, tzinfo=UTC)}
+
+
+def test_someone_taken_off_the_team_before_the_send_is_skipped_and_a_late_joiner_gets_no_past_reminder(
+        app, studio, sam, olivia):
+    job = wedding(studio, PROFILE[2])
+    policy = Crew(app, "").policy
+    with time_machine.travel(ASSIGNED, tick=False):
+        team.assign(job, team.AssignInput(f"u{sam.id}", "Zweitfotografin"), utcnow())
+        outbox.schedule(utcnow(), policy)
+    with time_machine.travel(datetime(2026, 12, 17, 8, 1, tzinfo=UTC), tick=False):
+        assert outbox.schedule(utcnow(), policy) == 1
+        made, = db.session.scalars(sa.select(Message))
+        assert still_wanted([made]) == [""]
+        team.unassign(job, team.team_of(job)[0].id)
+        assert still_wanted([made]) == ["They are no longer on the job's team."]
+        team.assign(job, team.AssignInput(f"u{olivia.id}", "Fotografin"), utcnow())  # after the moment
+        assert outbox.schedule(utcnow() + timedelta(minutes=1), policy) == 0
+
+
+def test_the_team_form_refuses_twice_the_same_person_a_vendor_without_an_address_and_anyone_unknown(
+        studio, sam, otto, as_olivia):
+    job = wedding(studio, PROFILE[1])
+    url = f"/jobs/{job.id}/team"
+    assert as_olivia.post(url, {"person": f"u{sam.id}", "role": "Zweitfotografin"}).status_code == 302
+    response = as_olivia.post(url, {"person": f"u{sam.id}", "role": "Assistenz"})
+    assert response.status_code == 422 and "is on this job&#39;s team already" in text_of(response)
+    nameless = venue(studio, emails=())
+    response = as_olivia.post(url, {"person": f"c{nameless.id}", "role": "Location"})
+    assert response.status_code == 422
+    assert "Café Würzburg has no email address, and this job&#39;s profile emails its vendors" in text_of(response)
+    for stranger in (f"u{otto.id}", "c999999", "x1", "u99999999999999999999"):
+        response = as_olivia.post(url, {"person": stranger, "role": "Gast"})
+        assert response.status_code == 422 and "Choose someone from the list." in text_of(response)
+    assert as_olivia.post(url, {"person": f"c{venue(studio, ('cafe@example.de',)).id}", "role": ""}).status_code == 422
+    assert [(a.name, a.role) for a in team.team_of(job)] == [(sam.name or sam.email, "Zweitfotografin")]
+
+
+def test_a_staff_member_sees_their_coming_jobs_first(studio, sam, as_sam):
+    soon = wedding(studio)
+    done = jobs.save_job(studio, None, jobs.JobInput(name="Taufe Weiß", profile_id=None,
+                                                     shoot_date=date(2025, 5, 1)), None)
+    for job in (soon, done):
+        team.assign(job, team.AssignInput(f"u{sam.id}", "Zweitfotografin"), utcnow())
+    page = text_of(as_sam.get("/"))
+    mine = page[page.index("My coming jobs"):]
+    assert page.index("My coming jobs") < page.index("Messages")
+    assert "Hochzeit Łukasz &amp; Zoë" in mine and "Saturday, December 19, 2026" in mine and "Taufe" not in mine
