@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from . import channels, invoices, message_keys, pacing, replies, suppression, triggers
 from .extensions import db
-from .models import Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
+from .models import Assignment, Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
 from .message_keys import MessageKey, date_subject, occurrence
 from .triggers import Audience, Occurrence
 
@@ -273,14 +273,55 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
         per_customer.setdefault(moment.customer.id, []).append(moment)
         per_notification.setdefault(moment.notification.id, []).append(moment)
     caught_up = {n.id for n in catching_up(job, job.profile, now)}
+    for moment in team_moments(job, now):
+        per_notification.setdefault(moment.notification.id, []).append(moment)
     rows = []
-    for notification in (for_customers(job.profile) if job.profile else []):
+    for notification in (job.profile.notifications if job.profile else []):
+        trigger = triggers.get(notification.trigger)
+        if not notification.enabled or trigger.occurrence.is_invoices:  # an invoice's: on the invoice's page
+            continue
         own = per_notification.get(notification.id, [])
-        replied = sum(1 for m in own if replies.stopped(notification, m.customer, m.due_at))
-        rows.append(TimelineRow(notification, triggers.get(notification.trigger).summary(notification.days),
-                                own[0].due_at if own else None, len(own), last.get(notification.id),
-                                notification.id in caught_up, replied))
+        replied = sum(1 for m in own if isinstance(m, Moment) and replies.stopped(notification, m.customer, m.due_at))
+        rows.append(TimelineRow(notification, trigger.summary(notification.days), own[0].due_at if own else None,
+                                len(own), last.get(notification.id), notification.id in caught_up, replied))
     return rows, per_customer
+
+
+@dataclass(frozen=True)
+class TeamMoment:
+    """A message to someone on the job's team at a time (before the shoot)."""
+
+    notification: Notification
+    assignment: Assignment
+    due_at: datetime
+
+
+def team_moments(job: Job, now: datetime) -> list[TeamMoment]:
+    """The shoot date's messages to the job's team from ``now`` on that are not made yet, soonest
+    first: ``materialise._team_messages``'s rules (whoever is on the team by the moment). The
+    message of an assignment goes when it is made, so none of those is ever coming."""
+    if job.profile is None or job.status == "archived" or job.shoot_date is None:
+        return []
+    studio = db.session.get(Studio, job.studio_id)
+    members = db.session.scalars(sa.select(Assignment).where(Assignment.job_id == job.id)).all()
+    found = []
+    for notification in job.profile.notifications:
+        trigger = triggers.get(notification.trigger)
+        if notification.enabled and trigger.reaches_team and trigger.is_date:
+            moment = on_day(job.shoot_date, notification, trigger, studio, ZoneInfo(studio.time_zone))
+            found += [TeamMoment(notification, member, moment) for member in members
+                      if moment >= now and (member.user_id is not None) == (notification.audience == Audience.STAFF)]
+    keys = {_team_key(job, m): m for m in found}
+    made = set(db.session.scalars(sa.select(Message.key).where(Message.key.in_(list(keys))))) if keys else set()
+    return sorted((m for key, m in keys.items() if key not in made), key=lambda m: (m.due_at, m.notification.position))
+
+
+def _team_key(job: Job, moment: TeamMoment) -> str:
+    member, trigger = moment.assignment, triggers.get(moment.notification.trigger)
+    recipient = message_keys.user(member.user_id) if member.user_id is not None else message_keys.contact(
+        member.contact_id)
+    return str(MessageKey(moment.notification.id, recipient, job.id,
+                          occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, job.shoot_date))))
 
 
 @dataclass(frozen=True)

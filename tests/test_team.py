@@ -9,8 +9,9 @@ from email import policy
 import sqlalchemy as sa
 import time_machine
 
-from shutterbell import contacts, jobs, outbox, team
+from shutterbell import contacts, jobs, materialise, outbox, scheduling, team
 from shutterbell.extensions import db
+from shutterbell.message_keys import MessageKey
 from shutterbell.models import Message, utcnow
 from shutterbell.profiles import NotificationInput
 
@@ -127,3 +128,32 @@ def test_a_staff_member_sees_their_coming_jobs_first(studio, sam, as_sam):
     mine = page[page.index("My coming jobs"):]
     assert page.index("My coming jobs") < page.index("Messages")
     assert "Hochzeit Łukasz &amp; Zoë" in mine and "Saturday, December 19, 2026" in mine and "Taufe" not in mine
+
+
+def test_the_pass_makes_exactly_the_team_messages_the_job_page_shows(app, studio, sam, olivia, as_olivia):
+    job = wedding(studio, *PROFILE)
+    other = wedding(studio, PROFILE[2])  # no team: nothing
+    with time_machine.travel(ASSIGNED, tick=False):
+        for person, role in ((f"u{sam.id}", "Zweitfotografin"), (f"u{olivia.id}", "Fotografin"),
+                             (f"c{venue(studio).id}", "Location")):
+            team.assign(job, team.AssignInput(person, role), utcnow())
+    page = text_of(as_olivia.get(f"/jobs/{job.id}"))
+    timeline = page[page.index("What this job will send"):page.index("id=\"team\"")]
+    staff_row = timeline[timeline.index("2 days before the shoot → Staff on the job"):]
+    assert "Dec 17, 2026, 9:00:00\u202fAM" in staff_row.split("</tr>")[0] and "<td>2</td>" in staff_row.split("</tr>")[0]
+    assert "When someone is assigned to a job → Vendors on the job" in timeline
+    assert "Café Würzburg" in page[page.index("id=\"team\""):] and "Location" in page
+
+    expected = {(m.notification.id, m.assignment.id, m.due_at) for j in (job, other)
+                for m in scheduling.team_moments(j, ASSIGNED + timedelta(minutes=1))}
+    assert len(expected) == 3
+    window = materialise.Pass(ASSIGNED + timedelta(minutes=1), datetime(2026, 12, 17, 8, 0, tzinfo=UTC),
+                              ASSIGNED - timedelta(days=1), "late")
+    assert materialise.make_due(window) == 3
+    db.session.commit()
+    rows = db.session.scalars(sa.select(Message)).all()
+    members = {(a.user_id, a.contact_id): a.id for a in team.team_of(job)}
+    got = {(m.notification_id, members[(MessageKey.parse(m.key).user_id, MessageKey.parse(m.key).contact_id)],
+            m.due_at) for m in rows}
+    assert got == expected and still_wanted(rows) == [""] * 3
+    assert scheduling.team_moments(job, ASSIGNED) == []  # made now: no longer coming
