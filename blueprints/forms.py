@@ -212,6 +212,8 @@ class JobForm(FlaskForm):
     archives_at = DateField(_l("Archives at"), validators=[Optional()],
                             description=_l("The day the pictures expire and the gallery closes."))
     gallery_url = StringField(_l("Gallery / shop link"), validators=[Optional()])
+    client_id = SelectField(_l("Client"), coerce=_optional_int, validate_choice=False,
+                            description=_l("Who booked the job. Setting one sends the profile’s “booking confirmed”."))
     voucher_slots = FieldList(FormField(VoucherForm), min_entries=3, max_entries=3)
 
     def __init__(self, *args, studio, job=None, **kwargs):
@@ -219,6 +221,8 @@ class JobForm(FlaskForm):
         self._studio = studio
         self._job_profile_id = job.profile_id if job else None
         self._zone = ZoneInfo(studio.time_zone)
+        self.client_id.choices = choices([("", _l("No client"))] + [
+            (str(c.id), c.name) for c in contacts.clients(studio, also=job.client_id if job else None)])
         self.profile_id.choices = profile_choices(studio)
         if job is not None and job.profile is not None and job.profile.deleted_at is not None:
             self.profile_id.choices.append(SelectChoice(str(job.profile_id), str(_l("%(name)s (deleted)",
@@ -236,7 +240,7 @@ class JobForm(FlaskForm):
             shoot_date=self.shoot_date.data,
             published_at=published.replace(tzinfo=self._zone).astimezone(timezone.utc) if published else None,
             order_deadline=self.order_deadline.data, archives_at=self.archives_at.data,
-            gallery_url=self.gallery_url.data or "",
+            gallery_url=self.gallery_url.data or "", client_id=self.client_id.data,
             vouchers=[entry.form.to_input() for entry in self.voucher_slots])
 
     def published_on(self):

@@ -71,11 +71,16 @@ def invoice_context(studio: Studio, invoice: Invoice, payment: Payment | None = 
     return context
 
 
-def team_context(studio: Studio, assignment: Assignment, job_part: dict) -> dict:
-    """A team member's message (``templating.sample_context``'s shape): the job, and who they are
-    on it. Service mail: no unsubscribe link."""
-    return {"job": job_part, "studio": {"name": studio.name},
-            "member": {"name": assignment.name, "role": assignment.role}}
+def job_people_context(studio: Studio, job: Job, job_part: dict, assignment: Assignment | None) -> dict:
+    """A message to the job's client, a team member or the studio (``templating.sample_context``'s
+    shape): the job, its client, and who the recipient is on it (the client: "Client"). Service
+    mail: no unsubscribe link."""
+    client = job.client
+    member = ({"name": assignment.name, "role": assignment.role} if assignment is not None
+              else {"name": client.name if client else "", "role": str(_l("Client"))})
+    return {"job": job_part, "studio": {"name": studio.name}, "member": member,
+            "client": {"name": client.name, "company": client.company, "email": client.email} if client
+            else {"name": "", "company": "", "email": ""}}
 
 
 def job_values(studio: Studio, job: Job) -> dict:

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from . import paging
 from .extensions import db
 from .validation import Invalid
-from .models import Job, Profile, Studio, Voucher
+from .models import Contact, Job, Profile, Studio, Voucher, utcnow
 
 MAX_NAME = 200
 PAGE_SIZE = 25
@@ -45,6 +45,7 @@ class JobInput:
     archives_at: date | None = None
     gallery_url: str = ""
     vouchers: list[VoucherInput] = field(default_factory=list)  # up to three, by slot
+    client_id: int | None = None  # a contact of the studio: who booked it
 
 
 def job_problems(studio: Studio, data: JobInput, published_on: date | None,
@@ -61,6 +62,9 @@ def job_problems(studio: Studio, data: JobInput, published_on: date | None,
         problems["status"] = _l("Choose a status.")
     if data.profile_id not in (None, current_profile_id) and usable_profile(studio, data.profile_id) is None:
         problems["profile_id"] = _l("Choose one of your communication profiles.")
+    if data.client_id is not None and db.session.scalar(sa.select(Contact.id).where(
+            Contact.id == data.client_id, Contact.studio_id == studio.id)) is None:
+        problems["client_id"] = _l("Choose one of your contacts.")
     if data.gallery_url and not _is_web_address(data.gallery_url):
         problems["gallery_url"] = _l("Enter the full address, starting with https://")
     problems.update(_date_order_problems(data, published_on))
@@ -152,6 +156,8 @@ def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date
     job.shoot_date, job.published_at = data.shoot_date, data.published_at
     job.order_deadline, job.archives_at = data.order_deadline, data.archives_at
     job.gallery_url = data.gallery_url.strip()
+    if data.client_id != job.client_id:  # booked (again, by someone else): "booking confirmed" goes out
+        job.client_id, job.booked_at = data.client_id, utcnow() if data.client_id else None
     db.session.flush()
     _save_vouchers(job, data.vouchers)
     db.session.commit()

@@ -11,7 +11,8 @@ Per enabled notification of a profile some live job uses:
   becomes an INSERT … SELECT over that job's customers;
 - invoices and payments (``_invoice_messages``): to the invoice's client or the studio, the same
   way: an event in one INSERT … SELECT, a due date's moment per invoice;
-- a job's team (``_team_messages``): an assignment at once, the shoot date's moment per job.
+- a job's client, team or the studio (``_job_people_messages``): a booking or an assignment at
+  once, the shoot date's moment per job.
 
 Rows are made unwritten (subject and body empty): the worker writes a message when it first
 claims it, so a pass stays a handful of statements however many messages fall due. A test keeps
@@ -64,8 +65,8 @@ def make_due(window: Pass) -> int:
         kind = plan.trigger.occurrence
         if kind.is_invoices:
             made += _invoice_messages(plan, window)
-        elif plan.trigger.reaches_team:
-            made += _team_messages(plan, window)
+        elif plan.trigger.reaches_job_people:
+            made += _job_people_messages(plan, window)
         elif kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
             made += _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
         else:
@@ -350,10 +351,7 @@ def _invoice_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
             Invoice.contact_id), Invoice.contact_id, _("The client has no email address.") if n.channel == "email"
             else _("The client has no mobile number."))
     else:
-        owner = (sa.select(User.email).where(User.studio_id == Invoice.studio_id, User.role == "owner",
-                                             User.password_hash.is_not(None))
-                 .order_by(User.id).limit(1).correlate(Invoice).scalar_subquery())
-        person = _Person(owner, message_keys.STUDIO, sa.null(), _("The studio has no owner with an address."))
+        person = _Person(_owner_address(Invoice.studio_id, Invoice), message_keys.STUDIO, sa.null(), _("The studio has no owner with an address."))
     return (_service_select(plan, window, person, Invoice.studio_id, Invoice.job_id, due, occurred)
             .select_from(Invoice).outerjoin(Job, Invoice.job_id == Job.id).where(*_invoices_of(plan)))
 
@@ -401,42 +399,69 @@ def _contact_address(channel: str, contact_id: sa.ColumnElement, correlated) -> 
             .order_by(ContactAddress.id).limit(1).correlate(correlated).scalar_subquery())
 
 
-def _team_messages(plan: _Plan, window: Pass) -> int:
-    """To a job's staff members or vendors: when they are assigned (at once), or N days before the
-    shoot at the send time (a job at a time, like ``_anchored``), for whoever was on the team by then."""
+def _job_people_messages(plan: _Plan, window: Pass) -> int:
+    """To a job's client, its staff members or vendors, or the studio: when the job is booked or
+    someone is assigned (at once), or N days before the shoot at the send time (a job at a time,
+    like ``_anchored``), for whoever was on the job by then."""
     n, trigger, since, until = plan.notification, plan.trigger, window.since, window.until
     if trigger.occurrence is Occurrence.ASSIGNMENT:
         at = Assignment.assigned_at
-        return _insert(_team_select(plan, window, at, occurrence_sql(Occurrence.ASSIGNMENT, Assignment.id))
+        return _insert(_people_select(plan, window, at, occurrence_sql(Occurrence.ASSIGNMENT, Assignment.id))
                        .where(at >= since, at <= until))
-    low, high = _value_range(plan, window)
-    shoot = Job.shoot_date
+    column = getattr(Job, trigger.keys_off.removeprefix("job."))
+    low, high = (since, until) if not trigger.is_date else (d.date() for d in _value_range(plan, window))
     made = 0
-    for job_id, day in db.session.execute(sa.select(Job.id, shoot).where(
-            Job.profile_id == n.profile_id, Job.status != "archived", shoot.between(low.date(), high.date()))).all():
-        moment = scheduling.on_day(day, n, trigger, plan.studio, plan.zone)
+    for job_id, value in db.session.execute(sa.select(Job.id, column).where(
+            Job.profile_id == n.profile_id, Job.status != "archived", column.between(low, high))).all():
+        moment = scheduling.on_day(value, n, trigger, plan.studio, plan.zone) if trigger.is_date else value
         if since <= moment <= until:
             at = sa.literal(moment, UTCDateTime)
-            occurred = occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, day))
-            made += _insert(_team_select(plan, window, at, occurred).where(Job.id == job_id, Assignment.assigned_at <= at))
+            occurred = occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, value))
+            made += _insert(_people_select(plan, window, at, occurred).where(Job.id == job_id, *_joined_by(plan, at)))
     return made
 
 
-def _team_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
-    """SELECT of Message columns for the staff members (users) or the vendors (contacts) on the
-    notification's live jobs."""
+def _joined_by(plan: _Plan, moment) -> list:
+    """A date's message is for whoever was on the job by its moment (the studio always is)."""
+    audience = Audience(plan.notification.audience)
+    if audience in triggers.TEAM:
+        return [Assignment.assigned_at <= moment]
+    return [Job.booked_at <= moment] if audience is Audience.CLIENT else []
+
+
+def _people_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
+    """SELECT of Message columns for the client of the notification's live jobs, their staff
+    members (users) or vendors (contacts), or the studio (its first owner)."""
     n = plan.notification
-    if Audience(n.audience) is Audience.STAFF:
+    audience = Audience(n.audience)
+    if audience is Audience.STAFF:
         person = _Person(sa.select(User.email).where(User.id == Assignment.user_id).correlate(Assignment)
                          .scalar_subquery(), message_keys.user_sql(Assignment.user_id), sa.null(),
                          _("The staff member has no email address."))
-        whom = Assignment.user_id.is_not(None)
-    else:
+    elif audience is Audience.VENDORS:
         person = _Person(_contact_address(n.channel, Assignment.contact_id, Assignment),
                          message_keys.contact_sql(Assignment.contact_id), Assignment.contact_id,
                          _("The vendor has no email address.") if n.channel == "email"
                          else _("The vendor has no mobile number."))
-        whom = Assignment.contact_id.is_not(None)
-    return (_service_select(plan, window, person, Assignment.studio_id, Assignment.job_id, due, occurred)
-            .select_from(Assignment).join(Job, Assignment.job_id == Job.id)
-            .where(whom, Job.profile_id == n.profile_id, Job.status != "archived"))
+    elif audience is Audience.CLIENT:
+        person = _Person(_contact_address(n.channel, Job.client_id, Job), message_keys.contact_sql(Job.client_id),
+                         Job.client_id, _("The client has no email address.") if n.channel == "email"
+                         else _("The client has no mobile number."))
+    else:
+        person = _Person(_owner_address(Job.studio_id, Job), message_keys.STUDIO, sa.null(),
+                         _("The studio has no owner with an address."))
+    live = [Job.profile_id == n.profile_id, Job.status != "archived"]
+    if audience in triggers.TEAM:
+        whom = Assignment.user_id if audience is Audience.STAFF else Assignment.contact_id
+        return (_service_select(plan, window, person, Assignment.studio_id, Assignment.job_id, due, occurred)
+                .select_from(Assignment).join(Job, Assignment.job_id == Job.id).where(whom.is_not(None), *live))
+    if audience is Audience.CLIENT:
+        live.append(Job.client_id.is_not(None))
+    return _service_select(plan, window, person, Job.studio_id, Job.id, due, occurred).select_from(Job).where(*live)
+
+
+def _owner_address(studio_id: sa.ColumnElement, correlated) -> sa.ScalarSelect:
+    """An internal alert's address: the studio's first owner who signed up."""
+    return (sa.select(User.email).where(User.studio_id == studio_id, User.role == "owner",
+                                        User.password_hash.is_not(None))
+            .order_by(User.id).limit(1).correlate(correlated).scalar_subquery())

@@ -207,11 +207,15 @@ class Job(db.Model):
     order_deadline: Mapped[date | None] = mapped_column(sa.Date)
     archives_at: Mapped[date | None] = mapped_column(sa.Date)
     gallery_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Who booked it (a wedding couple, a company): "booking confirmed" goes out when it is set.
+    client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     access_code: Mapped[str] = mapped_column(sa.String(16), unique=True)  # the public sign-up code
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     profile: Mapped[Profile | None] = relationship()
+    client: Mapped[Contact | None] = relationship()
     vouchers: Mapped[list[Voucher]] = relationship(order_by="Voucher.slot", viewonly=True)
 
     __table_args__ = (

@@ -289,38 +289,41 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
 
 @dataclass(frozen=True)
 class TeamMoment:
-    """A message to someone on the job's team at a time (before the shoot)."""
+    """A message to the job's client or someone on its team at a time (before the shoot)."""
 
     notification: Notification
-    assignment: Assignment
+    recipient: str  # the key's (message_keys): the client's contact, a user or a vendor's contact
+    name: str
     due_at: datetime
 
 
 def team_moments(job: Job, now: datetime) -> list[TeamMoment]:
-    """The shoot date's messages to the job's team from ``now`` on that are not made yet, soonest
-    first: ``materialise._team_messages``'s rules (whoever is on the team by the moment). The
-    message of an assignment goes when it is made, so none of those is ever coming."""
+    """The shoot date's messages to the job's client and team from ``now`` on that are not made
+    yet, soonest first: ``materialise._job_people_messages``'s rules. A booking's or an
+    assignment's message goes when it is made, so none of those is ever coming."""
     if job.profile is None or job.status == "archived" or job.shoot_date is None:
         return []
     studio = db.session.get(Studio, job.studio_id)
     members = db.session.scalars(sa.select(Assignment).where(Assignment.job_id == job.id)).all()
+    people = {Audience.STAFF: [(message_keys.user(m.user_id), m.name) for m in members if m.user_id],
+              Audience.VENDORS: [(message_keys.contact(m.contact_id), m.name) for m in members if m.contact_id],
+              Audience.CLIENT: [(message_keys.contact(job.client_id), job.client.name)] if job.client_id else []}
     found = []
     for notification in job.profile.notifications:
         trigger = triggers.get(notification.trigger)
-        if notification.enabled and trigger.reaches_team and trigger.is_date:
+        if notification.enabled and trigger.reaches_job_people and trigger.is_date:
             moment = on_day(job.shoot_date, notification, trigger, studio, ZoneInfo(studio.time_zone))
-            found += [TeamMoment(notification, member, moment) for member in members
-                      if moment >= now and (member.user_id is not None) == (notification.audience == Audience.STAFF)]
+            if moment >= now:
+                found += [TeamMoment(notification, recipient, name, moment)
+                          for recipient, name in people.get(Audience(notification.audience), [])]
     keys = {_team_key(job, m): m for m in found}
     made = set(db.session.scalars(sa.select(Message.key).where(Message.key.in_(list(keys))))) if keys else set()
     return sorted((m for key, m in keys.items() if key not in made), key=lambda m: (m.due_at, m.notification.position))
 
 
 def _team_key(job: Job, moment: TeamMoment) -> str:
-    member, trigger = moment.assignment, triggers.get(moment.notification.trigger)
-    recipient = message_keys.user(member.user_id) if member.user_id is not None else message_keys.contact(
-        member.contact_id)
-    return str(MessageKey(moment.notification.id, recipient, job.id,
+    trigger = triggers.get(moment.notification.trigger)
+    return str(MessageKey(moment.notification.id, moment.recipient, job.id,
                           occurrence(Occurrence.DATE_VALUE, date_subject(trigger.keys_off, job.shoot_date))))
 
 

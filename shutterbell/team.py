@@ -118,8 +118,9 @@ def forget_user(user: User) -> None:
 
 
 def forget_contact(contact: Contact, into: Contact | None = None) -> None:
-    """A contact erased leaves every team; one merged into ``into`` hands its places over, where
-    ``into`` is not on that team already (no commit)."""
+    """A contact erased leaves every team and stops being a job's client; one merged into ``into``
+    hands its places over, where ``into`` is not on that team already (no commit)."""
+    db.session.execute(sa.update(Job).where(Job.client_id == contact.id).values(client_id=into.id if into else None))
     if into is not None:
         taken = sa.select(Assignment.job_id).where(Assignment.contact_id == into.id).scalar_subquery()
         db.session.execute(sa.update(Assignment).where(Assignment.contact_id == contact.id,

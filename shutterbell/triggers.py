@@ -47,7 +47,7 @@ AUDIENCE_LABELS = {
     Audience.ALL: _l("All customers"),
     Audience.POTENTIAL_BUYERS: _l("Potential buyers"),
     Audience.BUYERS: _l("Buyers"),
-    Audience.CLIENT: _l("The client"),
+    Audience.CLIENT: _l("The client"),  # the invoice's, or the job's
     Audience.STUDIO: _l("The studio (an internal alert)"),
     Audience.STAFF: _l("Staff on the job"),
     Audience.VENDORS: _l("Vendors on the job"),
@@ -145,8 +145,9 @@ class Trigger:
         return set(self.audiences) <= set(CUSTOMER_GROUPS)
 
     @property
-    def reaches_team(self) -> bool:
-        return set(self.audiences) <= set(TEAM)
+    def reaches_job_people(self) -> bool:
+        """The job's client, its team or the studio: neither its customers nor an invoice's people."""
+        return not self.reaches_customers and not self.occurrence.is_invoices
 
     def customer_summary(self, days: int | None, passed: bool = False) -> str:
         """'3 days before the photos leave the gallery', 'A reminder if an order stays unpaid':
@@ -228,10 +229,13 @@ CATALOGUE: dict[str, Trigger] = {
                 phrase=_l("after an invoice was due and is still unpaid"), stops=(_INVOICE_PAID, _VOIDED)),
         Trigger("payment_received", _l("When a payment is received"), "payment.created_at",
                 False, False, 0, _CLIENT_OR_STUDIO, Occurrence.PAYMENT, ("client", "invoice", "payment")),
+        Trigger("booking_confirmed", _l("When a job is booked (a client is set)"), "job.booked_at",
+                False, False, 0, (Audience.CLIENT, Audience.STUDIO), Occurrence.DATE_VALUE, ("client", "job")),
         Trigger("team_assigned", _l("When someone is assigned to a job"), "assignment.assigned_at",
-                False, False, 0, TEAM, Occurrence.ASSIGNMENT, ("job", "member")),
-        Trigger("days_before_shoot_team", _l("Days before the shoot (to the team)"), "job.shoot_date",
-                True, True, -1, TEAM, Occurrence.DATE_VALUE, ("job", "member"), phrase=_l("before the shoot")),
+                False, False, 0, TEAM, Occurrence.ASSIGNMENT, ("client", "job", "member")),
+        Trigger("days_before_shoot_team", _l("Days before the shoot (to the client or the team)"), "job.shoot_date",
+                True, True, -1, (Audience.CLIENT, *TEAM), Occurrence.DATE_VALUE, ("client", "job", "member"),
+                phrase=_l("before the shoot")),
     )
 }
 

@@ -144,7 +144,7 @@ def test_the_pass_makes_exactly_the_team_messages_the_job_page_shows(app, studio
     assert "When someone is assigned to a job → Vendors on the job" in timeline
     assert "Café Würzburg" in page[page.index("id=\"team\""):] and "Location" in page
 
-    expected = {(m.notification.id, m.assignment.id, m.due_at) for j in (job, other)
+    expected = {(m.notification.id, m.recipient, m.due_at) for j in (job, other)
                 for m in scheduling.team_moments(j, ASSIGNED + timedelta(minutes=1))}
     assert len(expected) == 3
     window = materialise.Pass(ASSIGNED + timedelta(minutes=1), datetime(2026, 12, 17, 8, 0, tzinfo=UTC),
@@ -152,8 +152,36 @@ def test_the_pass_makes_exactly_the_team_messages_the_job_page_shows(app, studio
     assert materialise.make_due(window) == 3
     db.session.commit()
     rows = db.session.scalars(sa.select(Message)).all()
-    members = {(a.user_id, a.contact_id): a.id for a in team.team_of(job)}
-    got = {(m.notification_id, members[(MessageKey.parse(m.key).user_id, MessageKey.parse(m.key).contact_id)],
-            m.due_at) for m in rows}
+    got = {(m.notification_id, MessageKey.parse(m.key).recipient, m.due_at) for m in rows}
     assert got == expected and still_wanted(rows) == [""] * 3
     assert scheduling.team_moments(job, ASSIGNED) == []  # made now: no longer coming
+
+
+def test_a_booking_confirms_to_the_client_alerts_the_studio_and_the_client_hears_before_the_shoot(
+        app, studio, otto, as_olivia, server, certificate):
+    from .test_jobs import job_form
+
+    mailbox = server[0]
+    profile = make_profile(studio, to("client", "booking_confirmed", "Buchungsbestätigung: {{ job.name }}",
+                                      "Liebe {{ client.name }}, wir freuen uns auf den {{ job.shoot_date }}! 💍"),
+                           to("studio", "booking_confirmed", "Neue Buchung: {{ client.name }}", "{{ job.name }}"),
+                           to("client", "days_before_shoot_team", "Übermorgen ist es so weit",
+                              "Bis bald, {{ member.name }} ({{ member.role }}).", days=2))
+    couple = contacts.save(studio, None, contacts.ContactInput("Zoë & Łukasz Wąsowski", emails=["zoe@example.pl"]))
+    strangers = contacts.save(otto.studio, None, contacts.ContactInput("Fremd", emails=["fremd@example.de"]))
+    fields = job_form(profile_id=str(profile.id), shoot_date="2026-12-19", published_at="", order_deadline="",
+                      archives_at="")
+    response = as_olivia.post("/jobs/new", {**fields, "client_id": str(strangers.id)})
+    assert response.status_code == 422 and "Choose one of your contacts." in text_of(response)
+    assert as_olivia.post("/jobs/new", {**fields, "client_id": str(couple.id)}).status_code == 302
+    Crew(app, str(certificate[0])).finish(2, mailbox, timeout=60)
+    by_address = {m["To"]: m for m in received(mailbox)}
+    assert "Liebe Zoë & Łukasz Wąsowski, wir freuen uns auf den 19. Dezember 2026! 💍" in (
+        by_address["zoe@example.pl"].get_body(("plain",)).get_content())
+    assert by_address["olivia@lichtblick.example"]["Subject"] == "Neue Buchung: Zoë & Łukasz Wąsowski"
+
+    with time_machine.travel(datetime(2026, 12, 17, 8, 1, tzinfo=UTC), tick=True):
+        Crew(app, str(certificate[0])).finish(3, mailbox, timeout=60)
+    reminder = received(mailbox)[2]
+    assert reminder["To"] == "zoe@example.pl"
+    assert "Bis bald, Zoë & Łukasz Wąsowski (Client)." in reminder.get_body(("plain",)).get_content()

@@ -94,8 +94,8 @@ class StudioBatch:
         return ""
 
     def _service_mail_stopped(self, message: Message, key: MessageKey) -> str:
-        """A message to an invoice's client, the studio or a team member: service mail, stopped by
-        what the scheduler pass checks (the address, the profile, the team) and by the trigger's
+        """A message to an invoice's or a job's client, the studio or a team member: service mail,
+        stopped by what the scheduler pass checks (the address, the profile, the team) and by the trigger's
         stops (paid, void) as they are now: a reminder made before a payment was recorded is skipped."""
         notification, subject = message.notification, None
         if (message.channel, message.recipient) in self.stops_service:
@@ -105,7 +105,10 @@ class StudioBatch:
             profile_id = invoices.profile_id_of(subject, self.studio)
             changed = _("The invoice's communication profile changed; this message is no longer part of it.")
         else:
-            if self._assignment_of(key) is None:
+            audience = triggers.Audience(notification.audience)
+            if audience is triggers.Audience.CLIENT and message.job.client_id != key.contact_id:
+                return _("The job's client changed.")
+            if audience in triggers.TEAM and self._assignment_of(key) is None:
                 return _("They are no longer on the job's team.")
             if message.job.status == "archived":
                 return _("The job was archived.")
@@ -168,8 +171,9 @@ class StudioBatch:
         if job.id not in self._job_parts:
             self._job_parts[job.id] = composer.job_values(self.studio, job)
         if key.customer_id is None:
-            return self._written_as(message, notification, composer.team_context(
-                self.studio, self._assignment_of(key), self._job_parts[job.id]))
+            in_team = triggers.Audience(notification.audience) in triggers.TEAM
+            return self._written_as(message, notification, composer.job_people_context(
+                self.studio, job, self._job_parts[job.id], self._assignment_of(key) if in_team else None))
         order = db.session.get(Order, key.subject_id) if key.kind is Occurrence.ORDER else None
         voucher = db.session.get(Voucher, key.subject_id) if key.kind is Occurrence.VOUCHER else None
         return self._written_as(message, notification, composer.context_for(
