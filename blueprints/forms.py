@@ -205,6 +205,9 @@ class JobForm(FlaskForm):
                              description=_l("What the customers of this job are sent, and when."))
     status = SelectField(_l("Status"), default="active", choices=choices([
         ("planned", _l("Planned")), ("active", _l("Active")), ("archived", _l("Archived"))]))
+    stage = SelectField(_l("Project stage"), default="", choices=choices([
+        ("", _l("Not started (booked, shooting)")), ("editing", _l("Editing")), ("delivered", _l("Delivered"))]),
+        description=_l("Moving it on sends the profile’s project updates."))
     shoot_date = DateField(_l("Shoot date"), validators=[Optional()])
     published_at = DateTimeLocalField(_l("Gallery published at"), validators=[Optional()],
                                       format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
@@ -240,7 +243,7 @@ class JobForm(FlaskForm):
             shoot_date=self.shoot_date.data,
             published_at=published.replace(tzinfo=self._zone).astimezone(timezone.utc) if published else None,
             order_deadline=self.order_deadline.data, archives_at=self.archives_at.data,
-            gallery_url=self.gallery_url.data or "", client_id=self.client_id.data,
+            gallery_url=self.gallery_url.data or "", client_id=self.client_id.data, stage=self.stage.data or "",
             vouchers=[entry.form.to_input() for entry in self.voucher_slots])
 
     def published_on(self):

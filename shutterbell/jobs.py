@@ -46,6 +46,7 @@ class JobInput:
     gallery_url: str = ""
     vouchers: list[VoucherInput] = field(default_factory=list)  # up to three, by slot
     client_id: int | None = None  # a contact of the studio: who booked it
+    stage: str = ""  # Job.STAGES: the project's progress ("editing", "delivered")
 
 
 def job_problems(studio: Studio, data: JobInput, published_on: date | None,
@@ -60,6 +61,8 @@ def job_problems(studio: Studio, data: JobInput, published_on: date | None,
         problems["name"] = _l("At most %(num)d characters.", num=MAX_NAME)
     if data.status not in Job.STATUSES:
         problems["status"] = _l("Choose a status.")
+    if data.stage not in Job.STAGES:
+        problems["stage"] = _l("Choose a stage.")
     if data.profile_id not in (None, current_profile_id) and usable_profile(studio, data.profile_id) is None:
         problems["profile_id"] = _l("Choose one of your communication profiles.")
     if data.client_id is not None and db.session.scalar(sa.select(Contact.id).where(
@@ -158,10 +161,20 @@ def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date
     job.gallery_url = data.gallery_url.strip()
     if data.client_id != job.client_id:  # booked (again, by someone else): "booking confirmed" goes out
         job.client_id, job.booked_at = data.client_id, utcnow() if data.client_id else None
+    _move_to(job, data.stage, utcnow())
     db.session.flush()
     _save_vouchers(job, data.vouchers)
     db.session.commit()
     return job
+
+
+def _move_to(job: Job, stage: str, now: datetime) -> None:
+    """A stage reached is an event ("the job is delivered"); going back and forth again is a new
+    one. Staying where it is changes nothing."""
+    if stage == job.stage:
+        return
+    job.edited_at = (job.edited_at or now) if stage else None
+    job.delivered_at = now if stage == "delivered" else None
 
 
 def _save_vouchers(job: Job, vouchers: list[VoucherInput]) -> None:

@@ -210,6 +210,9 @@ class Job(db.Model):
     # Who booked it (a wedding couple, a company): "booking confirmed" goes out when it is set.
     client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Project updates: when the job moved to editing, and was delivered (``stage``).
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     access_code: Mapped[str] = mapped_column(sa.String(16), unique=True)  # the public sign-up code
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -222,6 +225,12 @@ class Job(db.Model):
         sa.CheckConstraint("status in ('planned', 'active', 'archived')", name="status"),
         sa.Index("ix_job_studio_status_name", "studio_id", "status", "name"),
     )
+
+    STAGES = ("", "editing", "delivered")  # "": not started yet (booked, shooting)
+
+    @property
+    def stage(self) -> str:
+        return "delivered" if self.delivered_at else "editing" if self.edited_at else ""
 
     @property
     def voucher_slots(self) -> list[Voucher | None]:

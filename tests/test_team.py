@@ -185,3 +185,24 @@ def test_a_booking_confirms_to_the_client_alerts_the_studio_and_the_client_hears
     reminder = received(mailbox)[2]
     assert reminder["To"] == "zoe@example.pl"
     assert "Bis bald, Zoë & Łukasz Wąsowski (Client)." in reminder.get_body(("plain",)).get_content()
+
+
+def test_moving_a_job_on_sends_its_project_updates_once_each(app, studio, as_olivia):
+    from .test_jobs import job_form
+
+    profile = make_profile(studio, to("client", "job_editing", "Eure Fotos werden bearbeitet", "{{ job.name }} ✂️"),
+                           to("client", "job_delivered", "Geliefert: {{ job.name }}", "Viel Freude, {{ client.name }}!"),
+                           to("studio", "job_delivered", "Ausgeliefert", "{{ job.name }} an {{ client.name }}"))
+    couple = contacts.save(studio, None, contacts.ContactInput("Zoë Ørsted", emails=["zoe@example.dk"]))
+    job = wedding(studio)
+    fields = job_form(name=job.name, profile_id=str(profile.id), shoot_date="2026-12-19", published_at="",
+                      order_deadline="", archives_at="", client_id=str(couple.id))
+    policy = Crew(app, "").policy
+    made = []
+    for stage in ("", "editing", "editing", "delivered", "delivered"):
+        assert as_olivia.post(f"/jobs/{job.id}", {**fields, "stage": stage}).status_code == 302
+        made.append(outbox.schedule(utcnow() + timedelta(seconds=1), policy))
+    assert made == [0, 1, 0, 2, 0]  # staying in a stage sends nothing again
+    subjects = sorted(m.notification.subject for m in db.session.scalars(sa.select(Message)))
+    assert subjects == ["Ausgeliefert", "Eure Fotos werden bearbeitet", "Geliefert: {{ job.name }}"]
+    assert as_olivia.post(f"/jobs/{job.id}", {**fields, "stage": "finished"}).status_code == 422
