@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
-from shutterbell import composer, diagnostics, mailsettings, messages, outbox, settings, templating
+from shutterbell import composer, diagnostics, mailsettings, message_keys, messages, outbox, settings, templating
 from shutterbell.models import Studio, utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
@@ -109,11 +109,10 @@ def one_off(job_id: int):
 
 def _source_of(studio: Studio, message) -> str:
     """The email as it goes (or went) out, headers included; a text message is its text."""
-    if message.channel != "email" or message.customer_id is None:
+    if message.channel != "email" or (message.customer is None and not message_keys.reaches_no_customer(message.key)):
         return message.body
     account = mailsettings.account_of(studio)
-    customer = message.customer
-    unsubscribe = composer.unsubscribe_url(settings.current().base_url, customer)
+    unsubscribe = composer.unsubscribe_url(settings.current().base_url, message.customer) if message.customer else ""
     try:
         mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at,
                                     untrusted=composer.typed_by_others(message))

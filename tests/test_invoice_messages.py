@@ -154,6 +154,9 @@ def test_the_invoice_page_lists_the_reminders_to_come_and_the_messages_made(app,
     assert "The client" in coming and "Erinnerung: Rechnung {{ invoice.number }}" in coming
     made = page[page.index("Made"):]  # "invoice issued", made by the pass, written when the worker sends it
     assert "juergen@" in made and "(written when it is sent)" in made and "Scheduled" in made
+    message = db.session.scalar(sa.select(Message))
+    assert as_sam.get(f"/outbox/{message.id}").status_code == 200
+    assert "juergen@" in text_of(as_sam.get("/outbox/"))
     invoices.record_payment(invoice, invoices.PaymentInput("2.249,10", date(2026, 12, 1), "cash"), utcnow())
     page = text_of(as_sam.get(f"/invoices/{invoice.id}"))
     assert "Coming" not in page and "3 days before an invoice is due" not in page  # paid: no reminder goes
