@@ -79,12 +79,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_template_filter(_channel_label, "channel_label")
     app.add_template_filter(_breakable, "breakable")
     app.add_template_filter(_money, "money")
+    app.add_template_global(_unread_alerts, "unread_alerts")
     _configure_sqlite(app)
 
-    from blueprints import (api, auth, contacts, customers, email_settings, imports, invoices, jobs, mail_templates,
-                            main, orders, outbox, profiles, public, studio, suppressions, tokens, users)
+    from blueprints import (alerts, api, auth, contacts, customers, email_settings, imports, invoices, jobs,
+                            mail_templates, main, orders, outbox, profiles, public, studio, suppressions, tokens, users)
 
-    for blueprint in (api.bp, auth.bp, contacts.bp, customers.bp, email_settings.bp, imports.bp, invoices.bp, jobs.bp,
+    for blueprint in (alerts.bp, api.bp, auth.bp, contacts.bp, customers.bp, email_settings.bp, imports.bp, invoices.bp,
+                      jobs.bp,
                       mail_templates.bp, main.bp, orders.bp, outbox.bp, profiles.bp, public.bp, studio.bp,
                       suppressions.bp, tokens.bp, users.bp):
         app.register_blueprint(blueprint)
@@ -118,6 +120,15 @@ def _money(amount, currency: str) -> str:
     from shutterbell import money
 
     return money.shown(amount, currency, current_user.studio.locale)
+
+
+def _unread_alerts() -> int:
+    """The navigation's count beside "Alerts" (the owner's; one indexed count a page)."""
+    from flask_login import current_user
+
+    from shutterbell import alerts
+
+    return alerts.unread(current_user.studio_id)
 
 
 def _studio_time_zone() -> str | None:

@@ -244,7 +244,7 @@ def send_password_reset(user: User, reset_url: str) -> str:
     body = (f"Hello,\n\nsomeone asked to reset the Shutterbell password of {user.email} ({user.studio.name}). "
             f"Choose a new one here; the link works once, for {minutes} minutes:\n\n{reset_url}\n\n"
             "If you did not ask for this, ignore this email: your password stays as it is.\n")
-    return _send_service_mail(user.studio, user.email, "Reset your Shutterbell password", body,
+    return send_about_the_app(user.studio, user.email, "Reset your Shutterbell password", body,
                               through_studio=not user.is_owner)
 
 
@@ -286,11 +286,11 @@ def send_invitation(user: User, invite_url: str) -> str:
     another studio is told that instead of getting a link that cannot work."""
     studio = user.studio
     if has_account_elsewhere(user):
-        return _send_service_mail(studio, user.email, f"{studio.name} tried to invite you to Shutterbell", (
+        return send_about_the_app(studio, user.email, f"{studio.name} tried to invite you to Shutterbell", (
             f"Hello,\n\n{studio.name} tried to invite this address to Shutterbell, but it already has an account "
             f"with another studio here. If you want to join {studio.name}, ask them to invite another of your "
             "addresses. If you do not know them, ignore this email.\n"))
-    return _send_service_mail(studio, user.email, f"You are invited to {studio.name} on Shutterbell", (
+    return send_about_the_app(studio, user.email, f"You are invited to {studio.name} on Shutterbell", (
         f"Hello,\n\n{studio.name} invites you to Shutterbell. Choose your password here "
         f"(the link works for {INVITE_VALID_FOR.days} days):\n\n{invite_url}\n"))
 
@@ -298,7 +298,7 @@ def send_invitation(user: User, invite_url: str) -> str:
 INSTANCE, STUDIO = "instance", "studio"  # what carried a message about the app itself
 
 
-def _send_service_mail(studio: Studio, recipient: str, subject: str, body: str, through_studio: bool = True) -> str:
+def send_about_the_app(studio: Studio, recipient: str, subject: str, body: str, through_studio: bool = True) -> str:
     """The instance's own mail server (MAIL_SERVER) when it has one; otherwise the studio's own
     sending account, which its owner set up and tested. Returns which carried it, "" if neither."""
     if settings.current().instance_mail:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 
-from . import contacts
+from . import alerts, contacts
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .validation import Invalid
@@ -226,6 +226,9 @@ def confirm(customer: Customer, now: datetime) -> bool:
     if customer.confirmed_at is not None:
         return False
     customer.confirmed_at = now
+    job = db.session.get(Job, customer.job_id)
+    alerts.raise_alert(customer.studio_id, "sign_up", str(_l("%(name)s signed up to %(job)s.", name=(
+        f"{customer.first_name} {customer.last_name}".strip()), job=job.name)), f"/jobs/{job.id}#customers")
     db.session.commit()
     return True
 

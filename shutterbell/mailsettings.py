@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from flask_babel import lazy_gettext as _l
 
-from . import crypto, diagnostics, mailcheck, settings
+from . import alerts, crypto, diagnostics, mailcheck, settings
 from .extensions import db
 from .models import MailAccount, MailProblem, SmsAccount, Studio
 
@@ -307,6 +307,13 @@ def record_failure(account: MailAccount, service: str, diagnosis: diagnostics.Di
     if getattr(account, f"{service}_failing_since") is None:
         note_problem(account.studio_id, service, "send" if service == "smtp" else "sync", diagnosis, now)
         setattr(account, f"{service}_failing_since", now)
+        if service == "smtp":
+            alerts.raise_alert(account.studio_id, "paused", str(_l(
+                "Sending from %(address)s is paused (%(cause)s). Nothing is lost: it goes on once Test connection "
+                "succeeds.", address=account.from_address, cause=diagnosis.detail[:200])), "/settings/email/")
+        else:
+            alerts.raise_alert(account.studio_id, "sync_stopped", str(_l(
+                "The inbox sync stopped: %(cause)s", cause=diagnosis.detail[:200])), "/settings/email/")
     setattr(account, f"{service}_failure_cause", diagnosis.key)
     setattr(account, f"{service}_failure_detail", diagnosis.detail[:500])
 

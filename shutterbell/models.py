@@ -79,6 +79,8 @@ class Studio(db.Model):
     confirmation_subject: Mapped[str] = mapped_column(sa.String(200), default="")
     confirmation_body: Mapped[str] = mapped_column(sa.Text, default="")
     # Preselected when a job is created. use_alter: studio and profile point at each other.
+    # Alerts the owner switched off, as "<kind>.app" and "<kind>.email" (alerts.KINDS).
+    muted_alerts: Mapped[list | None] = mapped_column(sa.JSON, default=list)
     default_profile_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("profile.id", use_alter=True, name="fk_studio_default_profile_id_profile"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -557,6 +559,26 @@ class InvoiceCounter(db.Model):
 
     studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Alert(db.Model):
+    """Something the owner should know (``alerts.KINDS``): in the app's list until read, and in an
+    email to the owner at the next minute's pass, each as the studio switched it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    text: Mapped[str] = mapped_column(sa.String(500))
+    link: Mapped[str] = mapped_column(sa.String(300), default="")  # a path in the app
+    in_app: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mail_due: Mapped[bool] = mapped_column(default=False)  # to go in the owner's next alert email
+
+    __table_args__ = (
+        sa.Index("ix_alert_studio_id_created_at", "studio_id", "created_at"),
+        sa.Index("ix_alert_mail_due", "mail_due"),
+    )
 
 
 class AuditEntry(db.Model):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
-from . import money
+from . import alerts, money
 from .extensions import db
 from .validation import Invalid
 from .models import Customer, Job, Order, Studio
@@ -41,6 +41,10 @@ def record(job: Job, customer: Customer, total_cents: int, placed_at: datetime, 
     order = Order(studio_id=job.studio_id, job_id=job.id, customer_id=customer.id, external_id=external_id,
                   total_cents=total_cents, placed_at=placed_at, paid_at=placed_at if paid else None)
     db.session.add(order)
+    studio = db.session.get(Studio, job.studio_id)
+    alerts.raise_alert(studio.id, "order", str(_l("%(name)s ordered for %(amount)s (%(job)s).", name=(
+        f"{customer.first_name} {customer.last_name}".strip()), job=job.name,
+        amount=money.shown(Decimal(total_cents) / 100, studio.currency, studio.locale))), f"/jobs/{job.id}#orders")
     try:
         db.session.commit()
     except sa.exc.IntegrityError:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from rq import get_current_job
 
-from . import accounts, imports, inbox, outbox, queue, settings
+from . import accounts, alerts, imports, inbox, outbox, queue, settings
 from .extensions import db
 from .models import Import, MailAccount, User, utcnow
 
@@ -83,8 +83,14 @@ def run_import(import_id: int) -> None:
 # (name, function, on the urgent queue, every N seconds), registered by ``python worker.py cron``.
 # RQ's cron has no lock and does not replay runs missed while it was down: run exactly one cron
 # process, and let each job work out what is due from the database.
+def mail_alerts() -> int:
+    """Every minute (cron): each studio's new alerts in one email to its owner."""
+    return alerts.mail_digests(settings.current().base_url)
+
+
 CRON = (
     ("heartbeat", heartbeat, True, 60),
+    ("alerts", mail_alerts, False, 60),
     ("outbox", tick, True, 60),  # the pass first, before any send job waiting in the main queue
     ("inbox", sync_inboxes, False, 120),  # enqueues one job per studio
 )

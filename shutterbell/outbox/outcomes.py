@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import diagnostics, queue
+from .. import alerts, diagnostics, queue
 from ..extensions import db
 from ..models import Message
 from ..settings import Policy
@@ -56,6 +57,10 @@ def _outcome_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> tuple[s
 
 
 def finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "") -> None:
+    if status == "failed":  # committed with the outcome
+        alerts.raise_alert(message.studio_id, "failed", str(_l(
+            "A message to %(to)s failed for good: %(why)s", to=message.recipient, why=error or cause)),
+            f"/outbox/{message.id}")
     record(message, status=status, lease_until=None, last_error=error[:500], cause=cause,
             sent_at=now if status == "sent" else message.sent_at)
 

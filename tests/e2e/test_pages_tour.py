@@ -39,7 +39,7 @@ def test_owner_pages(page_for, live_server, owner, viewport, size):
                        ("profile-results", f"/settings/profiles/{profile_id}/results"),
                        ("profile-delete", f"/settings/profiles/{profile_id}/delete"),
                        ("audit-log", "/settings/studio/audit"), ("invoices-empty", "/invoices/"),
-                       ("invoice-new", "/invoices/new")]:
+                       ("invoice-new", "/invoices/new"), ("alerts", "/alerts/")]:
         page.goto(base_url + path)
         page.wait_for_load_state("networkidle")
         check_layout(page)
