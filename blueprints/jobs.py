@@ -90,8 +90,8 @@ def assign(job_id: int):
 @login_required
 def unassign(job_id: int, assignment_id: int):
     job = job_or_404(job_id)
-    assignment = or_404(team.unassign(job, assignment_id))
-    flash(_("%(name)s is no longer on this job's team.", name=assignment.name), "success")
+    name = or_404(team.unassign(job, assignment_id))
+    flash(_("%(name)s is no longer on this job's team.", name=name), "success")
     return redirect_after_post(url_for(".edit", job_id=job.id) + "#team")
 
 

@@ -18,7 +18,9 @@ from babel.numbers import format_currency
 from flask_babel import lazy_gettext as _l
 
 from . import invoices, message_keys, money
-from .models import Assignment, Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
+from .extensions import db
+from .models import Assignment, Contact, Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
+from .triggers import Occurrence
 from .templating import text_to_html
 
 
@@ -261,12 +263,24 @@ def build_service_email(account: MailAccount, studio_name: str, recipient: str, 
 
 def typed_by_others(message: Message) -> tuple[str, ...]:
     """The values in a message that someone other than the studio's staff may have typed: the
-    customer (or whoever signed them up), an invoice's client (an outside system, the API)."""
+    customer (or whoever signed them up), a client or vendor (an outside system, the API), also
+    where the message only names them (an alert to the studio, a message to the team)."""
     if message.customer is not None:
         return message.customer.first_name, message.customer.last_name, message.customer.email
-    if message.contact is not None:
-        return message.contact.name, message.contact.company, message.contact.email
-    return ()
+    people = {message.contact, message.job.client if message.job is not None else None, _invoice_client(message)}
+    return tuple(value for person in people if person is not None
+                 for value in (person.name, person.company, person.email) if value)
+
+
+def _invoice_client(message: Message) -> Contact | None:
+    key = message_keys.MessageKey.parse(message.key)
+    if key is None or not key.kind.is_invoices:
+        return None
+    if key.kind is Occurrence.PAYMENT:
+        payment = db.session.get(Payment, key.subject_id)
+        return payment.invoice.contact if payment is not None else None
+    invoice = db.session.get(Invoice, key.subject_id)
+    return invoice.contact if invoice is not None else None
 
 
 def needs_eight_bit(mime: MIMEMultipart) -> bool:

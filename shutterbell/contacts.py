@@ -157,9 +157,10 @@ def find(studio: Studio, query: str = "", kind: str = "", page: int = 1) -> pagi
 def clients(studio: Studio, also: int | None = None, limit: int = 1000) -> list[Contact]:
     """The studio's clients by name, for a choice (an invoice's client), and the one ``also``
     chosen already, whatever its kind."""
-    return list(db.session.scalars(sa.select(Contact).where(
-        Contact.studio_id == studio.id, sa.or_(Contact.kind == "client", Contact.id == (also or 0)))
-        .order_by(sa.func.lower(Contact.name), Contact.id).limit(limit)))
+    found = list(db.session.scalars(sa.select(Contact).where(Contact.studio_id == studio.id, Contact.kind == "client")
+                                    .order_by(sa.func.lower(Contact.name), Contact.id).limit(limit)))
+    chosen = db.session.scalar(sa.select(Contact).where(Contact.studio_id == studio.id, Contact.id == also)) if also else None
+    return found + [chosen] if chosen is not None and chosen not in found else found
 
 
 def jobs_of(contact: Contact) -> list[tuple[Customer, Job]]:
@@ -218,12 +219,24 @@ def erase(contact: Contact, now: datetime) -> None:
     inbox.forget(studio_id, addresses)
     db.session.execute(sa.update(Customer).where(Customer.contact_id == contact.id).values(contact_id=None))
     team.forget_contact(contact)
+    _forget_messages_to(contact)
     if db.session.scalar(sa.select(Invoice.id).where(Invoice.contact_id == contact.id).limit(1)) is None:
         db.session.delete(contact)
     else:  # invoices, and whom they were for, are kept for years by law (GDPR art. 17(3)(b)); nothing else
         contact.addresses.clear()
         contact.phone, contact.notes = None, ""
     db.session.commit()
+
+
+def _forget_messages_to(contact: Contact) -> None:
+    """As for a customer's (``suppression.erase_rows``): the messages to the contact (an invoice's,
+    a vendor's, a booking's) keep their status but lose what identifies or was said to them;
+    those not sent yet never will be."""
+    mine = Message.contact_id == contact.id
+    db.session.execute(sa.update(Message).where(mine).values(recipient=f"erased-contact-{contact.id}@invalid",
+                                                             subject="", body=""))
+    db.session.execute(sa.update(Message).where(mine, Message.status.in_(Message.IN_FLIGHT + ("awaiting_approval",)))
+                       .values(status="skipped", last_error="The person's data was erased."))
 
 
 def erase_person(customer: Customer, now: datetime) -> None:

@@ -170,10 +170,11 @@ def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date
 
 def _move_to(job: Job, stage: str, now: datetime) -> None:
     """A stage reached is an event ("the job is delivered"); going back and forth again is a new
-    one. Staying where it is changes nothing."""
+    one. Staying where it is changes nothing; skipping editing sends no "in editing" with the
+    "delivered"."""
     if stage == job.stage:
         return
-    job.edited_at = (job.edited_at or now) if stage else None
+    job.edited_at = None if not stage else (job.edited_at or now) if stage == "editing" else job.edited_at
     job.delivered_at = now if stage == "delivered" else None
 
 
@@ -213,13 +214,19 @@ def _new_access_code() -> str:
             return code
 
 
+def as_input(job: Job) -> JobInput:
+    """The job as it is, to change a few of its fields: every field of ``JobInput`` but the
+    vouchers (an empty list changes none of them)."""
+    return JobInput(name=job.name, profile_id=job.profile_id, status=job.status, shoot_date=job.shoot_date,
+                    published_at=job.published_at, order_deadline=job.order_deadline, archives_at=job.archives_at,
+                    gallery_url=job.gallery_url, client_id=job.client_id, stage=job.stage)
+
+
 def change_dates(job: Job, **changes) -> Job:
     """Change some of a job's dates (the API's "job published", "archive date changed"), with the
     same checks as the form. Raises Invalid."""
     studio = db.session.get(Studio, job.studio_id)
-    data = JobInput(name=job.name, profile_id=job.profile_id, status=job.status, shoot_date=job.shoot_date,
-                    published_at=job.published_at, order_deadline=job.order_deadline,
-                    archives_at=job.archives_at, gallery_url=job.gallery_url)
+    data = as_input(job)
     for name, value in changes.items():
         setattr(data, name, value)
     published_on = data.published_at.astimezone(ZoneInfo(studio.time_zone)).date() if data.published_at else None

@@ -122,6 +122,11 @@ def _delivery_problems(item: NotificationInput, trigger: triggers.Trigger) -> di
         problems["channel"] = _l("Choose how the message goes out.")
     elif item.audience == triggers.Audience.STUDIO and item.channel != "email":
         problems["channel"] = _l("An internal alert goes to the studio by email.")
+    elif item.audience == triggers.Audience.STAFF and item.channel != "email":
+        problems["channel"] = _l("Staff members get their messages by email (a user has no mobile number here).")
+    if item.requires_approval and trigger.occurrence.is_invoices:
+        problems["requires_approval"] = _l("An invoice's messages cannot be held for approval: approving is per "
+                                           "job, and an invoice may have none.")
     if item.send_time not in Notification.SEND_TIMES:
         problems["send_time"] = _l("Choose a send time.")
     elif item.send_time == "at" and item.send_at is None:

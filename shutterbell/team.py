@@ -93,14 +93,17 @@ def _emails(job: Job, audience: triggers.Audience) -> bool:
         Notification.audience == audience.value, Notification.channel == "email")))
 
 
-def unassign(job: Job, assignment_id: int) -> Assignment | None:
-    """Take someone off the job's team: what was made for them and not sent yet is skipped."""
+def unassign(job: Job, assignment_id: int) -> str | None:
+    """Take someone off the job's team (what was made for them and not sent yet is skipped);
+    returns their name, or None: not on this job's team."""
     assignment = db.session.scalar(sa.select(Assignment).where(Assignment.id == assignment_id,
                                                                Assignment.job_id == job.id))
-    if assignment is not None:
-        db.session.delete(assignment)
-        db.session.commit()
-    return assignment
+    if assignment is None:
+        return None
+    name = assignment.name
+    db.session.delete(assignment)
+    db.session.commit()
+    return name
 
 
 def upcoming_for(user: User, today: date, limit: int = 10) -> list[tuple[Assignment, Job]]:

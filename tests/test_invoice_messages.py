@@ -246,3 +246,26 @@ def test_invoice_mail_is_service_mail_an_unsubscribe_leaves_it_a_bounce_or_no_ad
         "skipped", "The address is on the suppression list (a bounce, an erasure, a STOP).")
     assert (made[people["Jörg Groß"].id].status, made[people["Jörg Groß"].id].last_error) == (
         "skipped", "The client has no email address.")
+
+
+def test_erasing_a_client_skips_and_blanks_the_invoice_messages_to_them(app, studio, client):
+    from shutterbell import composer
+
+    studio.default_profile_id = make_profile(studio, NOTIFICATIONS[0], NOTIFICATIONS[4]).id
+    db.session.commit()
+    with time_machine.travel(ISSUED, tick=False):
+        invoice = issued_invoice(studio, client)
+        invoices.record_payment(invoice, invoices.PaymentInput("100", ISSUED.date(), "cash"), utcnow())
+        assert outbox.schedule(utcnow() + timedelta(seconds=1), Crew(app, "").policy) == 2
+    to_client, = db.session.scalars(sa.select(Message).where(Message.contact_id == client.id))
+    alert, = db.session.scalars(sa.select(Message).where(Message.contact_id.is_(None)))
+    # what the client (or an outside system) typed never becomes a link, also in the studio's alert about them
+    assert "Jürgen Weiß" in composer.typed_by_others(alert) and "Weiß & Söhne" in composer.typed_by_others(to_client)
+    assert contacts.clients(studio, also=client.id, limit=0) == [client]  # the chosen client stays a choice
+
+    contacts.erase(client, utcnow())
+    db.session.expire_all()
+    assert (to_client.status, to_client.recipient, to_client.body) == (
+        "skipped", f"erased-contact-{client.id}@invalid", "")
+    assert to_client.last_error == "The person's data was erased."
+    assert alert.status == "scheduled"  # the studio's own alert stays

@@ -206,3 +206,64 @@ def test_moving_a_job_on_sends_its_project_updates_once_each(app, studio, as_oli
     subjects = sorted(m.notification.subject for m in db.session.scalars(sa.select(Message)))
     assert subjects == ["Ausgeliefert", "Eure Fotos werden bearbeitet", "Geliefert: {{ job.name }}"]
     assert as_olivia.post(f"/jobs/{job.id}", {**fields, "stage": "finished"}).status_code == 422
+
+
+def test_the_api_changing_a_job_s_dates_keeps_its_client_and_stage_and_going_straight_to_delivered_sends_one_update(
+        app, studio):
+    profile = make_profile(studio, to("client", "job_editing", "In Bearbeitung", "{{ job.name }}"),
+                           to("client", "job_delivered", "Geliefert", "{{ job.name }}"))
+    couple = contacts.save(studio, None, contacts.ContactInput("Zoë Ørsted", emails=["zoe@example.dk"]))
+    job = wedding(studio)
+    jobs.save_job(studio, job, jobs.JobInput(**{**vars(jobs.as_input(job)), "profile_id": profile.id,
+                                                "client_id": couple.id, "stage": "delivered"}), None)
+    assert (job.stage, job.edited_at) == ("delivered", None)  # skipped editing: no "in editing" with it
+    policy = Crew(app, "").policy
+    assert outbox.schedule(utcnow() + timedelta(seconds=1), policy) == 1
+    jobs.change_dates(job, archives_at=date(2027, 6, 30))  # what the API's "archive date changed" does
+    assert (job.client_id, job.stage, job.archives_at) == (couple.id, "delivered", date(2027, 6, 30))
+    assert outbox.schedule(utcnow() + timedelta(seconds=2), policy) == 0
+
+
+def test_a_notification_edited_to_reach_someone_else_skips_what_was_made_for_the_former_recipient(app, studio, sam):
+    from shutterbell import profiles
+    from shutterbell.profiles import ProfileInput
+
+    job = wedding(studio)
+    profile = make_profile(studio, PROFILE[0])
+    use(job, profile)
+    team.assign(job, team.AssignInput(f"u{sam.id}", "Zweitfotografin"), utcnow())
+    outbox.schedule(utcnow() + timedelta(seconds=1), Crew(app, "").policy)
+    made, = db.session.scalars(sa.select(Message))
+    edited = to("vendors", "team_assigned", "Anfrage", "{{ member.name }}")
+    edited.id = profile.notifications[0].id  # the same notification, now to the vendors
+    profiles.save_profile(studio, profile, ProfileInput("Test", "", [edited]))
+    assert still_wanted([made]) == ["The notification changed (whom it reaches, or its trigger); this message is no "
+                                    "longer part of it."]
+
+
+def test_staff_are_emailed_and_an_invoice_s_messages_are_never_held_for_approval(studio):
+    from shutterbell import profiles
+    from shutterbell.profiles import ProfileInput
+    from shutterbell.validation import Invalid
+
+    by_text = NotificationInput(trigger="team_assigned", days=None, audience="staff", channel="sms", subject="",
+                                body="Neuer Auftrag: {{ job.name }}")
+    held = NotificationInput(trigger="invoice_issued", days=None, audience="client", channel="email",
+                             subject="Rechnung", body="{{ invoice.total }}", requires_approval=True)
+    for item, field in ((by_text, "channel"), (held, "requires_approval")):
+        try:
+            profiles.save_profile(studio, None, ProfileInput("Test", "", [item]))
+        except Invalid as invalid:
+            assert field in str(invalid.problems), invalid.problems
+        else:
+            raise AssertionError(f"{item.trigger} saved")
+
+
+def test_taking_someone_off_the_team_on_the_job_page(studio, sam, as_olivia):
+    job = wedding(studio)
+    assignment = team.assign(job, team.AssignInput(f"u{sam.id}", "Zweitfotografin"), utcnow())
+    response = as_olivia.post(f"/jobs/{job.id}/team/{assignment.id}/remove")
+    assert response.status_code == 302
+    assert "is no longer on this job&#39;s team" in text_of(as_olivia.get(f"/jobs/{job.id}"))
+    assert team.team_of(job) == []
+    assert as_olivia.post(f"/jobs/{job.id}/team/{assignment.id}/remove").status_code == 404

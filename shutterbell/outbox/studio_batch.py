@@ -98,6 +98,9 @@ class StudioBatch:
         stopped by what the scheduler pass checks (the address, the profile, the team) and by the trigger's
         stops (paid, void) as they are now: a reminder made before a payment was recorded is skipped."""
         notification, subject = message.notification, None
+        trigger = triggers.get(notification.trigger)
+        if not _fits(key, triggers.Audience(notification.audience)) or key.kind is not trigger.occurrence:
+            return _("The notification changed (whom it reaches, or its trigger); this message is no longer part of it.")
         if (message.channel, message.recipient) in self.stops_service:
             return _("The address is on the suppression list (a bounce, an erasure, a STOP).")
         if key.kind.is_invoices:
@@ -118,7 +121,7 @@ class StudioBatch:
             return changed
         if not notification.enabled:
             return _("The notification was switched off.")
-        return triggers.get(notification.trigger).stopped(subject) if subject is not None else ""
+        return trigger.stopped(subject) if subject is not None else ""
 
     def _assignment_of(self, key: MessageKey) -> Assignment | None:
         """The team member's place on the job, as it is now (None: taken off the team)."""
@@ -207,3 +210,12 @@ class StudioBatch:
             self._written.clear()
         db.session.commit()
 
+
+
+def _fits(key: MessageKey, audience: triggers.Audience) -> bool:
+    """Is the key's recipient of the kind the notification reaches now (an edit may have changed it)?"""
+    if audience in (triggers.Audience.CLIENT, triggers.Audience.VENDORS):
+        return key.contact_id is not None
+    if audience is triggers.Audience.STAFF:
+        return key.user_id is not None
+    return key.recipient == message_keys.STUDIO if audience is triggers.Audience.STUDIO else False
