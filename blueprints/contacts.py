@@ -255,7 +255,7 @@ def mail_frame(item_id: int):
     item = or_404(inbox.get(current_studio().id, item_id))
     show_images = request.args.get("images") == "1"
     html, _blocked = mail_bodies.cleaned_html(item.body_html or "", show_images)
-    response = make_response(render_template("contacts/mail_frame.html", html=Markup(html)))
+    response = make_response(render_template("contacts/mail_frame.html", html=Markup(html), subject=item.subject))
     response.headers["Content-Security-Policy"] = mail_bodies.frame_policy(show_images)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
