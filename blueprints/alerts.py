@@ -20,7 +20,7 @@ def index():
     result = alerts.recent(studio.id, request.args.get("page", 1, type=db_int))
     page = render_template("alerts/index.html", result=result, kinds=alerts.KINDS, ways=alerts.WAYS,
                            wanted=lambda kind, way: alerts.wanted(studio, kind, way))
-    alerts.mark_read(studio.id, utcnow())  # after the page took them: the unread ones stay highlighted once
+    alerts.mark_read(studio.id, result.rows, utcnow())  # after the page took them: highlighted once
     return page
 
 

@@ -6,8 +6,9 @@ an unread count in the navigation) and into an email to the owner, as the studio
 account, except when that account is what broke."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext, ngettext
@@ -15,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import paging
 from .extensions import db
-from .models import Alert, Studio, User
+from .models import Alert, Studio, User, utcnow
 
 KINDS = {
     "sign_up": _l("A new sign-up (confirmed on the public page)"),
@@ -25,27 +26,49 @@ KINDS = {
     "sync_stopped": _l("The inbox sync stopped"),
 }
 ACCOUNT_KINDS = ("paused", "sync_stopped")  # about the studio's own account: never mailed through it
+MERGED = ("failed",)  # again while one is unread: that one counts it (a rejected campaign is one alert)
 WAYS = ("app", "email")
 PAGE_SIZE = 50
+KEPT = timedelta(days=90)
+DIGEST_LINES = 20
+log = logging.getLogger(__name__)
 
 
 def wanted(studio: Studio, kind: str, way: str) -> bool:
     return f"{kind}.{way}" not in (studio.muted_alerts or [])
 
 
-def raise_alert(studio_id: int, kind: str, text: str, link: str = "") -> None:
-    """Note it for the owner as the studio wants it (nothing if both ways are off). Joins the
-    caller's transaction: the caller commits, with what happened."""
+def raise_alert(studio_id: int, kind: str, text: str, link: str = "", about: str = "",
+                now: datetime | None = None) -> None:
+    """Note it for the owner as the studio wants it (nothing if both ways are off). ``about`` names
+    the person it concerns ("customer:12"), so that erasing them erases it. Joins the caller's
+    transaction: the caller commits, with what happened."""
     studio = db.session.get(Studio, studio_id)
     in_app, by_mail = wanted(studio, kind, "app"), wanted(studio, kind, "email")
-    if in_app or by_mail:
-        db.session.add(Alert(studio_id=studio_id, kind=kind, text=text[:500], link=link, in_app=in_app,
-                             mail_due=by_mail))
+    if not (in_app or by_mail):
+        return
+    now = now or utcnow()
+    pending = db.session.scalar(sa.select(Alert).where(
+        Alert.studio_id == studio_id, Alert.kind == kind, Alert.read_at.is_(None)).order_by(Alert.id.desc())
+        .limit(1)) if kind in MERGED else None
+    if pending is not None:
+        pending.count += 1
+        pending.text, pending.link, pending.about, pending.created_at = text[:500], link, about, now
+        pending.mail_due = pending.mail_due or by_mail
+        return
+    db.session.add(Alert(studio_id=studio_id, kind=kind, text=text[:500], link=link, about=about, in_app=in_app,
+                         mail_due=by_mail, created_at=now))
+    db.session.execute(sa.delete(Alert).where(Alert.studio_id == studio_id, Alert.created_at < now - KEPT))
+
+
+def forget(*about: str) -> None:
+    """Erasure: the alerts about these people go (no commit)."""
+    db.session.execute(sa.delete(Alert).where(Alert.about.in_(about)))
 
 
 def unread(studio_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count()).where(
-        Alert.studio_id == studio_id, Alert.in_app, Alert.read_at.is_(None)))
+        Alert.studio_id == studio_id, Alert.read_at.is_(None), Alert.in_app))
 
 
 def recent(studio_id: int, page: int = 1) -> paging.Page:
@@ -55,10 +78,12 @@ def recent(studio_id: int, page: int = 1) -> paging.Page:
                         page, PAGE_SIZE)
 
 
-def mark_read(studio_id: int, now: datetime) -> None:
-    db.session.execute(sa.update(Alert).where(Alert.studio_id == studio_id, Alert.read_at.is_(None))
-                       .values(read_at=now))
-    db.session.commit()
+def mark_read(studio_id: int, shown: list[Alert], now: datetime) -> None:
+    """What the owner saw is read; one that came meanwhile stays new."""
+    if shown:
+        db.session.execute(sa.update(Alert).where(Alert.studio_id == studio_id, Alert.read_at.is_(None),
+                                                  Alert.id.in_([a.id for a in shown])).values(read_at=now))
+        db.session.commit()
 
 
 def switch(studio: Studio, on: set[str]) -> None:
@@ -77,41 +102,53 @@ class Digest:
     def about_the_account(self) -> bool:
         return any(a.kind in ACCOUNT_KINDS for a in self.alerts)
 
+    def subject(self) -> str:
+        name = " ".join(self.studio.name.split())  # no line break reaches a header
+        return ngettext("%(studio)s: %(num)d new alert", "%(studio)s: %(num)d new alerts", len(self.alerts),
+                        studio=name)
 
-def digests() -> list[Digest]:
-    """Per studio, the alerts its owner's next email carries, oldest first (one email a pass, not
-    one per sign-up)."""
-    due = db.session.scalars(sa.select(Alert).where(Alert.mail_due).order_by(Alert.studio_id, Alert.id)).all()
-    found: dict[int, Digest] = {}
-    for alert in due:
-        if alert.studio_id not in found:
-            owner = db.session.scalar(sa.select(User.email).where(
-                User.studio_id == alert.studio_id, User.role == "owner", User.password_hash.is_not(None))
-                .order_by(User.id).limit(1))
-            found[alert.studio_id] = Digest(db.session.get(Studio, alert.studio_id), owner or "", [])
-        found[alert.studio_id].alerts.append(alert)
-    return list(found.values())
+    def body(self, base_url: str) -> str:
+        base = base_url.rstrip("/")
+        lines = [f"{a.text}" + (f" ({ngettext('%(num)d time', '%(num)d times', a.count)})" if a.count > 1 else "")
+                 + f"\n{base}{a.link}" for a in self.alerts[:DIGEST_LINES]]
+        if len(self.alerts) > DIGEST_LINES:
+            lines.append(gettext("… and %(num)d more on the Alerts page.", num=len(self.alerts) - DIGEST_LINES))
+        return "\n\n".join(lines) + "\n\n" + gettext("Which alerts reach you, and how: %(url)s", url=f"{base}/alerts/")
 
 
-def mailed(digest: Digest) -> None:
-    db.session.execute(sa.update(Alert).where(Alert.id.in_([a.id for a in digest.alerts])).values(mail_due=False))
+def _claim(studio_id: int) -> list[Alert]:
+    """Take the studio's due alerts for one email: two passes at once (several workers) each take
+    what the other did not, so nothing is mailed twice."""
+    ids = db.session.scalars(sa.update(Alert).where(Alert.studio_id == studio_id, Alert.mail_due)
+                             .values(mail_due=False).returning(Alert.id)).all()
     db.session.commit()
+    return db.session.scalars(sa.select(Alert).where(Alert.id.in_(ids)).order_by(Alert.id)).all() if ids else []
 
 
 def mail_digests(base_url: str) -> int:
     """Each studio's new alerts in one email to its owner (the minute's cron pass). Returns how
-    many went. Tried once: what could not go stays in the app's list."""
+    many went. What cannot go (no owner, no way to mail it) is shown in the app's list instead;
+    one studio's failure stops no other's."""
     from . import accounts  # (accounts imports modules that import this one)
 
     sent = 0
-    for digest in digests():
-        if digest.owner:
-            subject = ngettext("%(studio)s: %(num)d new alert", "%(studio)s: %(num)d new alerts", len(digest.alerts),
-                               studio=digest.studio.name)
-            base = base_url.rstrip("/")
-            body = "\n\n".join(f"{a.text}\n{base}{a.link}" for a in digest.alerts) + "\n\n" + gettext(
-                "Which alerts reach you, and how: %(url)s", url=f"{base}/alerts/")
-            sent += bool(accounts.send_about_the_app(digest.studio, digest.owner, subject, body,
-                                                     through_studio=not digest.about_the_account))
-        mailed(digest)
+    for studio_id in db.session.scalars(sa.select(Alert.studio_id).where(Alert.mail_due).distinct()).all():
+        claimed = _claim(studio_id)
+        if not claimed:
+            continue
+        owner = db.session.scalar(sa.select(User.email).where(
+            User.studio_id == studio_id, User.role == "owner", User.password_hash.is_not(None)).order_by(User.id).limit(1))
+        digest = Digest(db.session.get(Studio, studio_id), owner or "", claimed)
+        try:
+            went = bool(digest.owner) and bool(accounts.send_about_the_app(
+                digest.studio, digest.owner, digest.subject(), digest.body(base_url),
+                through_studio=not digest.about_the_account))
+        except Exception:  # one studio's mail must not stop the others'
+            log.exception("The alert email of studio %s failed", studio_id)
+            db.session.rollback()
+            went = False
+        if not went:
+            db.session.execute(sa.update(Alert).where(Alert.id.in_([a.id for a in claimed])).values(in_app=True))
+            db.session.commit()
+        sent += went
     return sent

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from . import composer, inbox, mailsettings, paging, suppression, team
+from . import alerts, composer, inbox, mailsettings, paging, suppression, team
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .models import Contact, ContactAddress, Customer, Invoice, Job, Message, Studio
@@ -219,7 +219,7 @@ def erase(contact: Contact, now: datetime) -> None:
     inbox.forget(studio_id, addresses)
     db.session.execute(sa.update(Customer).where(Customer.contact_id == contact.id).values(contact_id=None))
     team.forget_contact(contact)
-    _forget_messages_to(contact)
+    _forget_messages_to(contact, addresses)
     if db.session.scalar(sa.select(Invoice.id).where(Invoice.contact_id == contact.id).limit(1)) is None:
         db.session.delete(contact)
     else:  # invoices, and whom they were for, are kept for years by law (GDPR art. 17(3)(b)); nothing else
@@ -228,11 +228,13 @@ def erase(contact: Contact, now: datetime) -> None:
     db.session.commit()
 
 
-def _forget_messages_to(contact: Contact) -> None:
+def _forget_messages_to(contact: Contact, addresses: list[str]) -> None:
     """As for a customer's (``suppression.erase_rows``): the messages to the contact (an invoice's,
-    a vendor's, a booking's) keep their status but lose what identifies or was said to them;
-    those not sent yet never will be."""
-    mine = Message.contact_id == contact.id
+    a vendor's, a booking's, one written by hand, an automatic answer) keep their status but lose
+    what identifies or was said to them; those not sent yet never will be. Its alerts go."""
+    alerts.forget(f"contact:{contact.id}")
+    mine = sa.or_(Message.contact_id == contact.id,
+                  sa.and_(Message.studio_id == contact.studio_id, Message.recipient.in_(addresses)))
     db.session.execute(sa.update(Message).where(mine).values(recipient=f"erased-contact-{contact.id}@invalid",
                                                              subject="", body=""))
     db.session.execute(sa.update(Message).where(mine, Message.status.in_(Message.IN_FLIGHT + ("awaiting_approval",)))

@@ -140,7 +140,15 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
             customer.consents.append(Consent(studio_id=job.studio_id, channel=channel, path=path,
                                              wording=wording[channel], given_at=now))
     db.session.flush()  # the next row's duplicate check must see this one
+    if path == "signup" and customer.confirmed_at is not None:  # no double opt-in: signed up now
+        _signed_up(customer, job)
     return customer, True
+
+
+def _signed_up(customer: Customer, job: Job) -> None:
+    alerts.raise_alert(customer.studio_id, "sign_up", str(_l("%(name)s signed up to %(job)s.", name=(
+        f"{customer.first_name} {customer.last_name}".strip()), job=job.name)), f"/jobs/{job.id}#customers",
+        about=f"customer:{customer.id}")
 
 
 def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now: datetime) -> None:
@@ -226,9 +234,7 @@ def confirm(customer: Customer, now: datetime) -> bool:
     if customer.confirmed_at is not None:
         return False
     customer.confirmed_at = now
-    job = db.session.get(Job, customer.job_id)
-    alerts.raise_alert(customer.studio_id, "sign_up", str(_l("%(name)s signed up to %(job)s.", name=(
-        f"{customer.first_name} {customer.last_name}".strip()), job=job.name)), f"/jobs/{job.id}#customers")
+    _signed_up(customer, db.session.get(Job, customer.job_id))
     db.session.commit()
     return True
 

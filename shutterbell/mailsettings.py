@@ -311,7 +311,7 @@ def record_failure(account: MailAccount, service: str, diagnosis: diagnostics.Di
             alerts.raise_alert(account.studio_id, "paused", str(_l(
                 "Sending from %(address)s is paused (%(cause)s). Nothing is lost: it goes on once Test connection "
                 "succeeds.", address=account.from_address, cause=diagnosis.detail[:200])), "/settings/email/")
-        else:
+        elif diagnosis.cause.concerns == "account":  # a refused sign-in, not a network glitch that passes
             alerts.raise_alert(account.studio_id, "sync_stopped", str(_l(
                 "The inbox sync stopped: %(cause)s", cause=diagnosis.detail[:200])), "/settings/email/")
     setattr(account, f"{service}_failure_cause", diagnosis.key)

@@ -570,6 +570,8 @@ class Alert(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))
     text: Mapped[str] = mapped_column(sa.String(500))
     link: Mapped[str] = mapped_column(sa.String(300), default="")  # a path in the app
+    about: Mapped[str] = mapped_column(sa.String(40), default="")  # "customer:12", "contact:5": erasure deletes it
+    count: Mapped[int] = mapped_column(default=1)  # the same kind again while unread (failures): one row
     in_app: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -577,7 +579,9 @@ class Alert(db.Model):
 
     __table_args__ = (
         sa.Index("ix_alert_studio_id_created_at", "studio_id", "created_at"),
+        sa.Index("ix_alert_studio_id_read_at", "studio_id", "read_at"),  # the navigation's unread count
         sa.Index("ix_alert_mail_due", "mail_due"),
+        sa.Index("ix_alert_about", "about"),
     )
 
 

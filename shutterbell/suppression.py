@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import paging, settings
+from . import alerts, paging, settings
 from .extensions import db
 from .models import Consent, Customer, Message, Suppression
 
@@ -146,6 +146,7 @@ def erase_rows(customer: Customer, now: datetime) -> None:
 
 
 def _anonymise(customer: Customer, now: datetime) -> None:
+    alerts.forget(f"customer:{customer.id}")
     customer.first_name, customer.last_name = "Erased", ""
     customer.email = f"erased-{customer.id}@invalid"
     customer.phone = None

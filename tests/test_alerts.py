@@ -89,3 +89,41 @@ def test_a_message_that_failed_for_good_raises_an_alert_with_it(olivia):
     alert, = db.session.scalars(sa.select(Alert))
     assert (alert.kind, alert.link) == ("failed", f"/outbox/{message.id}")
     assert alert.text == "A message to anna@example.de failed for good: 550 5.1.1 User unknown"
+
+
+def test_failures_in_a_row_are_one_alert_and_erasing_the_person_erases_their_alerts(olivia):
+    from shutterbell import contacts
+    from shutterbell.models import Message
+
+    job = job_named(olivia.studio, "Kita Sonnenschein")
+    people = [sign_up(job, first, "Groß", f"{first.lower()}@example.de") for first in ("Anna", "Ben", "Cleo")]
+    for n, person in enumerate(people):
+        message = Message(studio_id=olivia.studio_id, job_id=job.id, customer_id=person.id, key=f"oneoff:t:{n}",
+                          channel="email", recipient=person.email, subject="Hallo", body="Hallo", due_at=utcnow(),
+                          status="sending")
+        db.session.add(message)
+        db.session.commit()
+        finish(message, "failed", utcnow(), error="554 5.7.1 Message rejected as spam")
+    alert, = db.session.scalars(sa.select(Alert))
+    assert (alert.count, alert.text) == (3, "A message to cleo@example.de failed for good: 554 5.7.1 Message "
+                                            "rejected as spam")
+    digest = alerts.Digest(olivia.studio, "olivia@lichtblick.example", [alert])
+    assert "(3 times)" in digest.body("https://photos.lichtblick.example")
+    contacts.erase(db.session.get(contacts.Contact, people[2].contact_id), utcnow())
+    assert db.session.scalars(sa.select(Alert)).all() == []  # Cleo's name and address are gone from the alerts too
+
+
+def test_an_alert_email_that_cannot_go_shows_in_the_app_and_one_studio_s_failure_stops_no_other(olivia, otto, app):
+    on = {f"{kind}.email" for kind in alerts.KINDS}  # email only, nothing in the app
+    alerts.switch(olivia.studio, on)
+    alerts.switch(otto.studio, on)
+    olivia.studio.name = "Studio Lichtblick\nBcc: everyone@example.com"  # (from old data or a script)
+    db.session.commit()
+    for studio in (olivia.studio, otto.studio):
+        alerts.raise_alert(studio.id, "order", "Anna ordered.", "/jobs/1#orders")
+    db.session.commit()
+    assert alerts.unread(olivia.studio_id) == 0
+    alerts.mail_digests("https://photos.lichtblick.example")  # no instance mail, no studio account: neither goes
+    assert alerts.unread(olivia.studio_id) == alerts.unread(otto.studio_id) == 1  # shown in the app instead
+    subject = alerts.Digest(olivia.studio, "o@x", []).subject()
+    assert "\n" not in subject and subject.startswith("Studio Lichtblick Bcc:")

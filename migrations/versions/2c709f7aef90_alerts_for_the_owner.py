@@ -23,6 +23,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('text', sa.String(length=500), nullable=False),
     sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('about', sa.String(length=40), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('in_app', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
@@ -34,6 +36,8 @@ def upgrade():
     with op.batch_alter_table('alert', schema=None) as batch_op:
         batch_op.create_index('ix_alert_mail_due', ['mail_due'], unique=False)
         batch_op.create_index('ix_alert_studio_id_created_at', ['studio_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_alert_studio_id_read_at', ['studio_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_alert_about', ['about'], unique=False)
 
     with op.batch_alter_table('studio', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('muted_alerts', sa.JSON(), nullable=True))
@@ -44,6 +48,8 @@ def downgrade():
         batch_op.drop_column('muted_alerts')
 
     with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.drop_index('ix_alert_about')
+        batch_op.drop_index('ix_alert_studio_id_read_at')
         batch_op.drop_index('ix_alert_studio_id_created_at')
         batch_op.drop_index('ix_alert_mail_due')
 

@@ -99,7 +99,8 @@ class StudioBatch:
         stops (paid, void) as they are now: a reminder made before a payment was recorded is skipped."""
         notification, subject = message.notification, None
         trigger = triggers.get(notification.trigger)
-        if not _fits(key, triggers.Audience(notification.audience)) or key.kind is not trigger.occurrence:
+        if not _fits(key, triggers.Audience(notification.audience)) or key.kind is not trigger.occurrence or (
+                key.kind is Occurrence.DATE_VALUE and key.occurrence.split(":")[1] != trigger.keys_off):
             return _("The notification changed (whom it reaches, or its trigger); this message is no longer part of it.")
         if (message.channel, message.recipient) in self.stops_service:
             return _("The address is on the suppression list (a bounce, an erasure, a STOP).")
