@@ -68,6 +68,9 @@ def signup(code: str):
             confirmation = outbox.queue_confirmation(customer, utcnow())
             if confirmation:
                 outbox.dispatch_now([confirmation.id])
+            elif _created and customer.confirmed_at is not None:  # no double opt-in: welcome them now
+                db.session.commit()
+                outbox.pass_soon()
             return render_template("public/thanks.html", confirm=studio.double_opt_in, **page)
         return render_template("public/signup.html", **page), 422
     return render_template("public/signup.html", **page)
@@ -125,4 +128,5 @@ def confirm(token: str):
     done = customer.confirmed_at is not None
     if request.method == "POST" and not done:
         done = customers.confirm(customer, utcnow())
+        outbox.pass_soon()  # the welcome in seconds, not at the next minute
     return render_template("public/confirm.html", studio=studio, job=job, done=done, token=token)

@@ -14,6 +14,8 @@ from redis.exceptions import RedisError
 
 KEY = "shutterbell.queue"
 HEARTBEAT_KEY = "shutterbell:heartbeat"
+PASS_SOON_KEY = "shutterbell:pass-soon"
+PASS_SOON_EVERY = 2  # seconds
 JOBS = "shutterbell.tasks"  # the module RQ imports a job's function from
 TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 INBOX_SYNC_TIMEOUT = 30 * 60  # a first sync of a large mailbox; later ones take seconds
@@ -69,6 +71,14 @@ class JobQueue:
 
     def sync_inbox_of(self, studio_id: int):
         return self._enqueue("sync_inbox_of", studio_id, timeout=INBOX_SYNC_TIMEOUT)
+
+    def pass_soon(self):
+        """A scheduler pass in a moment rather than at the next minute (a confirmed sign-up's
+        welcome): one at most every ``PASS_SOON_EVERY`` seconds, however many ask. None when one
+        was asked for just now (that one, or the minute's pass, makes this one's messages)."""
+        if self.redis.set(PASS_SOON_KEY, "1", nx=True, ex=PASS_SOON_EVERY):
+            return self._enqueue("tick", first=True)
+        return None
 
     def send_password_reset(self, user_id: int, reset_url: str):
         return self._enqueue("send_password_reset", user_id, reset_url, first=True)

@@ -31,9 +31,13 @@ def test_each_job_the_domain_hands_over_is_a_function_of_the_job_layer(app):
     jobs = queue.JobQueue(app.config["REDIS_URL"], "naming", 60)
     handed = [jobs.send_messages([1]), jobs.run_import(1), jobs.send_password_reset(1, "u"), jobs.sync_inbox_of(1),
               jobs.hand_over_at([1], utcnow())]
+    jobs.redis.delete(queue.PASS_SOON_KEY)
+    handed.append(jobs.pass_soon())
+    assert jobs.pass_soon() is None  # asked for a moment ago: that one does it
     assert [job.func for job in handed] == [tasks.send_messages, tasks.run_import, tasks.send_password_reset,
-                                            tasks.sync_inbox_of, tasks.hand_over]
-    assert [job.origin for job in handed] == ["naming", "naming", "naming-urgent", "naming", "naming-urgent"]
+                                            tasks.sync_inbox_of, tasks.hand_over, tasks.tick]
+    assert [job.origin for job in handed] == ["naming", "naming", "naming-urgent", "naming", "naming-urgent",
+                                              "naming-urgent"]
 
 
 def test_healthz_says_what_is_down_and_answers_200_once_everything_runs(app, olivia):

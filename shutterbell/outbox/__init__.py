@@ -13,9 +13,9 @@ The database is the source of truth; Redis/RQ only carries message ids, so a los
 flushed Redis loses nothing. Every function takes ``now``: tests run a pass at any instant.
 """
 from ..settings import Policy
-from .handover import dispatch, dispatch_now, run_pass, sweep
+from .handover import dispatch, dispatch_now, pass_soon, run_pass, sweep
 from .making import cancel_ahead, confirmation_resend_at, queue_confirmation, request_resubscription, schedule
 from .sending import claim, send_batch, stop_after_this_message
 
-__all__ = ["Policy", "cancel_ahead", "claim", "confirmation_resend_at", "dispatch", "dispatch_now", "queue_confirmation", "request_resubscription", "run_pass",
+__all__ = ["Policy", "cancel_ahead", "claim", "confirmation_resend_at", "dispatch", "dispatch_now", "pass_soon", "queue_confirmation", "request_resubscription", "run_pass",
            "schedule", "send_batch", "stop_after_this_message", "sweep"]

@@ -86,6 +86,15 @@ def dispatch_now(ids: list[int] | None = None) -> None:
         log.warning("Could not hand messages to a worker now; the next pass will", exc_info=True)
 
 
+def pass_soon() -> None:
+    """Make what an event just started (a confirmed sign-up's welcome) in a moment, in the
+    worker, not at the next minute's pass; if Redis is down, that pass does it."""
+    try:
+        queue.current().pass_soon()
+    except (RedisError, OSError):
+        log.warning("Could not ask for a pass now; the next minute's pass will make the messages", exc_info=True)
+
+
 def _studios_on_their_way(now: datetime, policy: Policy) -> set[int]:
     """Studios with messages handed to workers and not yet finished (a long-lost hand-over aside)."""
     return set(db.session.scalars(sa.select(Message.studio_id).where(sa.or_(
