@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import channels, invoices, message_keys, pacing, replies, suppression, triggers
+from . import channels, invoices, message_keys, pacing, replies, suppression, team, triggers
 from .extensions import db
-from .models import Assignment, Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
+from .models import Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
 from .message_keys import MessageKey, date_subject, occurrence
 from .triggers import Audience, Occurrence
 
@@ -304,7 +304,7 @@ def team_moments(job: Job, now: datetime) -> list[TeamMoment]:
     if job.profile is None or job.status == "archived" or job.shoot_date is None:
         return []
     studio = db.session.get(Studio, job.studio_id)
-    members = db.session.scalars(sa.select(Assignment).where(Assignment.job_id == job.id)).all()
+    members = team.team_of(job)  # with their user or contact: one query each, not one per member
     people = {Audience.STAFF: [(message_keys.user(m.user_id), m.name) for m in members if m.user_id],
               Audience.VENDORS: [(message_keys.contact(m.contact_id), m.name) for m in members if m.contact_id],
               Audience.CLIENT: [(message_keys.contact(job.client_id), job.client.name)] if job.client_id else []}
