@@ -82,7 +82,16 @@ def seed() -> dict:
     return {"job": job.id, "profile": profile.id, "invoice": invoice.id}
 
 
-def main(folder: Path) -> list[Path]:
+def main(folder: Path, browser=None) -> list[Path]:
+    """Photograph the pages into ``folder``; ``browser``: a Playwright Chromium already running
+    (a test's), else one is started here."""
+    if browser is None:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            try:
+                return main(folder, chromium)
+            finally:
+                chromium.close()
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as workdir:
         os.environ.setdefault("INSTANCE_PATH", workdir)
@@ -95,22 +104,21 @@ def main(folder: Path) -> list[Path]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         made = []
+        context = browser.new_context(viewport=TABLET, has_touch=True)
         try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-                page = browser.new_context(viewport=TABLET, has_touch=True).new_page()
-                page.goto(f"{base}/login")
-                page.get_by_label("Email").fill(OWNER)
-                page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_url(f"{base}/")
-                for name, path in PAGES:
-                    page.goto(base + path.format(**ids))
-                    page.wait_for_load_state("networkidle")
-                    made.append(folder / f"{name}.png")
-                    page.screenshot(path=str(made[-1]))  # the first screenful, as on the tablet
-                browser.close()
+            page = context.new_page()
+            page.goto(f"{base}/login")
+            page.get_by_label("Email").fill(OWNER)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{base}/")
+            for name, path in PAGES:
+                page.goto(base + path.format(**ids))
+                page.wait_for_load_state("networkidle")
+                made.append(folder / f"{name}.png")
+                page.screenshot(path=str(made[-1]))  # the first screenful, as on the tablet
         finally:
+            context.close()
             server.shutdown()
     return made
 

@@ -10,12 +10,12 @@ pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
 
 
-def test_the_screenshot_script_photographs_every_page_the_readme_shows(tmp_path, monkeypatch):
+def test_the_screenshot_script_photographs_every_page_the_readme_shows(tmp_path, monkeypatch, chromium):
     monkeypatch.setenv("REDIS_URL", f"{REDIS_BASE_URL}/14")
     spec = importlib.util.spec_from_file_location("screenshots", SCRIPT)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    made = script.main(tmp_path)
+    made = script.main(tmp_path, chromium)  # (one Playwright per process: the session's browser)
     assert [path.name for path in made] == [f"{name}.png" for name, _ in script.PAGES]
     for path in made:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000, path

@@ -1,0 +1,218 @@
+"""Page speed as a studio sees it: the signed-in pages served by gunicorn as `./run` serves them
+(2 workers, 4 threads), loaded by wrk at 20 connections, side by side in the same run with a bare
+endpoint of the same app (the sign-in page: a template, no query). On the embedded SQLite and on
+PostgreSQL (a scratch database, dropped afterwards).
+
+Data: 50 profiles (one of 30 notifications), a job with 2,000 customers, and the outbox with
+10,000 and then 300,000 messages (mostly sent; 40 failed, the rare status; one job holds 3,000).
+Goal: each page at least 0.3 of the bare endpoint's requests/s, and p99 under 50 ms.
+
+Run: .venv/bin/python bench/pages.py [seconds-per-page]      (needs wrk and redis-server)
+"""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp())
+
+import psycopg  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from app import create_app  # noqa: E402
+from shutterbell import accounts, profiles  # noqa: E402
+from shutterbell.extensions import db  # noqa: E402
+from shutterbell.models import Consent, Customer, Job, Message, utcnow  # noqa: E402
+from shutterbell.profiles import NotificationInput, ProfileInput  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+OWNER, PASSWORD = "bench@lichtblick.example", "benchmark-password"
+TRIGGERS = [("customer_registered", None, "potential_buyers"), ("job_published", None, "all"),
+            ("days_after_published", 3, "potential_buyers"), ("days_before_archived", 7, "all"),
+            ("days_before_order_deadline", 2, "potential_buyers"), ("order_placed", None, "buyers")]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed() -> dict:
+    """The studio, its 50 profiles, a job of 2,000 customers; returns the ids the pages need."""
+    owner = accounts.create_studio(accounts.NewStudio("Fotostudio Lichtblick", "Europe/Berlin", "de_DE", OWNER,
+                                                      PASSWORD))
+    studio = owner.studio
+    big = profiles.save_profile(studio, None, ProfileInput("Dreißig", "", [
+        NotificationInput(trigger=t, days=d, audience=a, channel="email", subject=f"Nachricht {n}: {{{{ job.name }}}}",
+                          body="Hallo {{ customer.first_name }}, {{ job.gallery_url }}")
+        for n, (t, d, a) in ((n, TRIGGERS[n % len(TRIGGERS)]) for n in range(30))]))
+    for n in range(48):  # with the two recommended ones: 50
+        profiles.save_profile(studio, None, ProfileInput(f"Profil {n} – Kita Löwenzahn", "", [
+            NotificationInput(trigger="job_published", days=None, audience="all", channel="email", subject="Online",
+                              body="Hallo {{ customer.first_name }}")]))
+    now = utcnow()
+    db.session.execute(sa.insert(Job), [
+        {"studio_id": studio.id, "profile_id": big.id, "name": f"Schule {j}", "status": "active",
+         "access_code": f"P{j:07d}", "archives_at": date.today() + timedelta(days=60), "created_at": now,
+         "updated_at": now} for j in range(100)])
+    job_ids = db.session.scalars(sa.select(Job.id).order_by(Job.id)).all()
+    rows = [{"studio_id": studio.id, "job_id": job_ids[0], "first_name": f"Zoë{n}", "last_name": "Łęcka",
+             "email": f"kind{n}@example.de", "registered_at": now, "confirmed_at": now,
+             "unsubscribe_token": uuid.uuid4().hex, "created_at": now} for n in range(2000)]
+    db.session.execute(sa.insert(Customer), rows)
+    customer_ids = db.session.scalars(sa.select(Customer.id).order_by(Customer.id)).all()
+    db.session.execute(sa.insert(Consent), [{"studio_id": studio.id, "customer_id": c, "channel": "email",
+                                             "path": "import", "wording": "ok", "given_at": now}
+                                            for c in customer_ids])
+    db.session.commit()
+    return {"studio": studio.id, "profile": big.id, "job": job_ids[0], "jobs": job_ids, "customers": customer_ids}
+
+
+def add_messages(ids: dict, start: int, stop: int) -> None:
+    """Outbox rows start..stop: sent, a few failed; the first job's 3,000, the rest spread over 100 jobs."""
+    now = utcnow()
+    chunk = 20_000
+    for low in range(start, stop, chunk):
+        db.session.execute(sa.insert(Message), [
+            {"studio_id": ids["studio"], "job_id": ids["job"] if n < 3000 else ids["jobs"][n % 100],
+             "customer_id": ids["customers"][n % 2000], "key": f"oneoff:bench:{n}", "channel": "email",
+             "recipient": f"kind{n % 2000}@example.de", "subject": f"Eure Fotos {n}", "body": "Hallo",
+             "due_at": now - timedelta(seconds=n), "status": "failed" if n % 7500 == 1 else "sent",
+             "sent_at": now - timedelta(seconds=n), "created_at": now}
+            for n in range(low, min(low + chunk, stop))])
+        db.session.commit()
+
+
+def signed_in_cookie(base: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login", timeout=30).read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    opener.open(base + "/login", urllib.parse.urlencode({"csrf_token": token, "email": OWNER,
+                                                         "password": PASSWORD}).encode(), timeout=30).read()
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def wrk(url: str, cookie: str, seconds: int) -> tuple[float, float]:
+    """(requests/s, p99 in ms) at 20 connections."""
+    done = subprocess.run(["wrk", "-t2", "-c20", f"-d{seconds}s", "--timeout", "10s", "--latency", "-H",
+                           f"Cookie: {cookie}", url],
+                          capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", done).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done)
+    assert non_2xx is None, f"{url}: {non_2xx.group(0)}"
+    return rate, p99
+
+
+def serve(database_url: str, redis_url: str, port: int) -> subprocess.Popen:
+    """gunicorn as the Procfile's web process runs it."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-secret-key",
+           "BASE_URL": f"http://127.0.0.1:{port}", "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    process = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                                "--threads", "4", "app:create_app()"], cwd=ROOT, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
+            return process
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
+            time.sleep(0.3)
+
+
+def measure(name: str, database_url: str, redis_url: str, seconds: int) -> list[tuple]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
+    results = []
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        ids = seed()
+        add_messages(ids, 0, 10_000)
+        db.session.remove()
+        port = free_port()
+        pages = {"bare (sign-in page)": "/login", "profiles (50)": "/settings/profiles/",
+                 "profile editor (30 notifications)": f"/settings/profiles/{ids['profile']}",
+                 "job page (2,000 customers)": f"/jobs/{ids['job']}"}
+        outbox_pages = {"outbox": "/outbox/", "outbox, failed (rare)": "/outbox/?status=failed",
+                        "outbox, one job": f"/outbox/?job={ids['job']}"}
+        for size in (10_000, 300_000):
+            if size == 300_000:
+                add_messages(ids, 10_000, 300_000)
+                db.session.remove()
+            server = serve(database_url, redis_url, port)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                cookie = signed_in_cookie(base)
+                wanted = {**(pages if size == 10_000 else {"bare (sign-in page)": "/login"}),
+                          **{f"{label} ({size:,})": path for label, path in outbox_pages.items()}}
+                for label, path in wanted.items():
+                    wrk(base + path, cookie, 2)  # warm up
+                    rate, p99 = wrk(base + path, cookie, seconds)
+                    results.append((name, label, rate, p99))
+                    print(f"{name:10} {label:42} {rate:8.1f} req/s  p99 {p99:7.1f} ms", flush=True)
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait()
+    return results
+
+
+def report(results: list[tuple]) -> float:
+    """The worst page's share of its run's bare rate, for the last line."""
+    worst = float("inf")
+    bare: dict[str, float] = {}
+    print("\ndatabase   page                                        req/s  of bare     p99  goal")
+    for name, label, rate, p99 in results:
+        if label.startswith("bare"):
+            bare[name] = rate
+            continue
+        share = rate / bare[name]
+        worst = min(worst, share)
+        met = "ok" if share >= 0.3 and p99 < 50 else "MISSED"
+        print(f"{name:10} {label:42} {rate:7.1f} {share:7.2f} {p99:7.1f}  {met}")
+    return worst
+
+
+def main(seconds: int) -> None:
+    redis_port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
+                             stdout=subprocess.DEVNULL)
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    pg_name = f"bench_pages_{uuid.uuid4().hex[:8]}"
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            results += measure("sqlite", f"sqlite:///{folder}/bench.db", redis_url, seconds)
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{pg_name}"')
+        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        results += measure("postgresql", f"{base}/{pg_name}", redis_url, seconds)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        redis.terminate()
+        redis.wait()
+    worst = report(results)
+    print(f"worst page: {worst:.2f} of the bare endpoint's requests/s (goal: at least 0.30)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
