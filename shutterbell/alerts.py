@@ -7,6 +7,7 @@ account, except when that account is what broke."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -125,12 +126,11 @@ def _claim(studio_id: int) -> list[Alert]:
     return db.session.scalars(sa.select(Alert).where(Alert.id.in_(ids)).order_by(Alert.id)).all() if ids else []
 
 
-def mail_digests(base_url: str) -> int:
-    """Each studio's new alerts in one email to its owner (the minute's cron pass). Returns how
-    many went. What cannot go (no owner, no way to mail it) is shown in the app's list instead;
-    one studio's failure stops no other's."""
-    from . import accounts  # (accounts imports modules that import this one)
-
+def mail_digests(base_url: str, send: Callable[..., str]) -> int:
+    """Each studio's new alerts in one email to its owner (the minute's cron pass), through
+    ``send`` (``accounts.send_about_the_app``: the app's own mail). Returns how many went. What
+    cannot go (no owner, no way to mail it) is shown in the app's list instead; one studio's
+    failure stops no other's."""
     sent = 0
     for studio_id in db.session.scalars(sa.select(Alert.studio_id).where(Alert.mail_due).distinct()).all():
         claimed = _claim(studio_id)
@@ -140,7 +140,7 @@ def mail_digests(base_url: str) -> int:
             User.studio_id == studio_id, User.role == "owner", User.password_hash.is_not(None)).order_by(User.id).limit(1))
         digest = Digest(db.session.get(Studio, studio_id), owner or "", claimed)
         try:
-            went = bool(digest.owner) and bool(accounts.send_about_the_app(
+            went = bool(digest.owner) and bool(send(
                 digest.studio, digest.owner, digest.subject(), digest.body(base_url),
                 through_studio=not digest.about_the_account))
         except Exception:  # one studio's mail must not stop the others'

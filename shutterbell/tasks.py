@@ -85,7 +85,7 @@ def run_import(import_id: int) -> None:
 # process, and let each job work out what is due from the database.
 def mail_alerts() -> int:
     """Every minute (cron): each studio's new alerts in one email to its owner."""
-    return alerts.mail_digests(settings.current().base_url)
+    return alerts.mail_digests(settings.current().base_url, accounts.send_about_the_app)
 
 
 CRON = (

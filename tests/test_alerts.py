@@ -7,7 +7,7 @@ from email import policy
 
 import sqlalchemy as sa
 
-from shutterbell import alerts, customers, diagnostics, mailsettings, orders
+from shutterbell import accounts, alerts, customers, diagnostics, mailsettings, orders
 from shutterbell.extensions import db
 from shutterbell.models import Alert, utcnow
 from shutterbell.outbox.outcomes import finish
@@ -61,8 +61,8 @@ def test_the_owner_gets_one_email_a_minute_and_an_account_problem_never_through_
     for attempt in range(3):  # while it lasts: one alert, not one per attempt
         mailsettings.record_failure(account, "smtp", refused, utcnow() + timedelta(minutes=attempt))
     db.session.commit()
-    assert alerts.mail_digests("https://photos.lichtblick.example") == 1
-    assert alerts.mail_digests("https://photos.lichtblick.example") == 0  # mailed once
+    assert alerts.mail_digests("https://photos.lichtblick.example", accounts.send_about_the_app) == 1
+    assert alerts.mail_digests("https://photos.lichtblick.example", accounts.send_about_the_app) == 0  # mailed once
     mail, = [email.message_from_bytes(raw, policy=policy.default) for raw in instance_mail.received]
     assert mail["To"] == "olivia@lichtblick.example" and mail["Subject"] == "Studio Lichtblick: 3 new alerts"
     text = mail.get_body(("plain",)).get_content()
@@ -123,7 +123,8 @@ def test_an_alert_email_that_cannot_go_shows_in_the_app_and_one_studio_s_failure
         alerts.raise_alert(studio.id, "order", "Anna ordered.", "/jobs/1#orders")
     db.session.commit()
     assert alerts.unread(olivia.studio_id) == 0
-    alerts.mail_digests("https://photos.lichtblick.example")  # no instance mail, no studio account: neither goes
+    # no instance mail, no studio account: neither goes
+    alerts.mail_digests("https://photos.lichtblick.example", accounts.send_about_the_app)
     assert alerts.unread(olivia.studio_id) == alerts.unread(otto.studio_id) == 1  # shown in the app instead
     subject = alerts.Digest(olivia.studio, "o@x", []).subject()
     assert "\n" not in subject and subject.startswith("Studio Lichtblick Bcc:")

@@ -2,9 +2,7 @@
 (when they are assigned, N days before the shoot) made by the real scheduler pass and sent by
 the real worker process into the test SMTP server on the day (time-machine); what the form
 refuses; a staff member's coming jobs first on the dashboard. On SQLite and PostgreSQL."""
-import email
 from datetime import date, datetime, timedelta, timezone
-from email import policy
 
 import sqlalchemy as sa
 import time_machine
@@ -17,17 +15,12 @@ from shutterbell.profiles import NotificationInput
 
 from .conftest import text_of
 from .test_delivery_faults import Crew
-from .test_invoice_messages import studio  # noqa: F401 (a fixture: Olivia's studio with its SMTP account)
+from .test_invoice_messages import received, studio, to  # noqa: F401 (studio: a fixture, Olivia's with SMTP)
 from .test_scheduling import make_profile, still_wanted, use
 
 UTC = timezone.utc
 ASSIGNED = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
 SHOOT = date(2026, 12, 19)
-
-
-def to(audience, trigger, subject, body, days=None):
-    return NotificationInput(trigger=trigger, days=days, audience=audience, channel="email", subject=subject,
-                             body=body)
 
 
 PROFILE = [
@@ -51,10 +44,6 @@ def wedding(studio, *notifications):
 def venue(studio, emails=("events@cafe-wuerzburg.example",)):
     return contacts.save(studio, None, contacts.ContactInput("Café Würzburg", emails=list(emails), kind="vendor",
                                                              company="Würzburger Gastro GmbH"))
-
-
-def received(mailbox) -> list:
-    return [email.message_from_bytes(raw, policy=policy.default) for raw in mailbox.received]
 
 
 def test_staff_and_vendors_get_their_job_messages_through_the_real_worker(app, studio, sam, server, certificate):
