@@ -136,8 +136,7 @@ def mail_digests(base_url: str, send: Callable[..., str]) -> int:
         claimed = _claim(studio_id)
         if not claimed:
             continue
-        owner = db.session.scalar(sa.select(User.email).where(
-            User.studio_id == studio_id, User.role == "owner", User.password_hash.is_not(None)).order_by(User.id).limit(1))
+        owner = db.session.scalar(User.first_owner_email(studio_id))
         digest = Digest(db.session.get(Studio, studio_id), owner or "", claimed)
         try:
             went = bool(digest.owner) and bool(send(

@@ -18,9 +18,7 @@ from babel.numbers import format_currency
 from flask_babel import lazy_gettext as _l
 
 from . import invoices, message_keys, money
-from .extensions import db
 from .models import Assignment, Contact, Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
-from .triggers import Occurrence
 from .templating import text_to_html
 
 
@@ -276,10 +274,7 @@ def _invoice_client(message: Message) -> Contact | None:
     key = message_keys.MessageKey.parse(message.key)
     if key is None or not key.kind.is_invoices:
         return None
-    if key.kind is Occurrence.PAYMENT:
-        payment = db.session.get(Payment, key.subject_id)
-        return payment.invoice.contact if payment is not None else None
-    invoice = db.session.get(Invoice, key.subject_id)
+    invoice = invoices.of_payment_or_invoice(*key.invoice_subject)[0]
     return invoice.contact if invoice is not None else None
 
 

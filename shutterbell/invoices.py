@@ -237,6 +237,14 @@ def record_issued(studio: Studio, data: InvoiceInput, external_id: str, number: 
     return invoice, True
 
 
+def of_payment_or_invoice(payment_id: int | None, invoice_id: int | None) -> tuple[Invoice | None, Payment | None]:
+    """The invoice an invoice message is about, and the payment for a "payment received" one."""
+    if payment_id is not None:
+        payment = db.session.get(Payment, payment_id)
+        return (payment.invoice if payment is not None else None), payment
+    return db.session.get(Invoice, invoice_id), None
+
+
 def profile_id_of(invoice: Invoice, studio: Studio) -> int | None:
     """The profile whose notifications an invoice's client and the studio get: its job's, or
     without a job the studio's default profile (``materialise._invoices_of`` says it in SQL)."""

@@ -462,6 +462,4 @@ def _people_select(plan: _Plan, window: Pass, due, occurred) -> sa.Select:
 
 def _owner_address(studio_id: sa.ColumnElement, correlated) -> sa.ScalarSelect:
     """An internal alert's address: the studio's first owner who signed up."""
-    return (sa.select(User.email).where(User.studio_id == studio_id, User.role == "owner",
-                                        User.password_hash.is_not(None))
-            .order_by(User.id).limit(1).correlate(correlated).scalar_subquery())
+    return User.first_owner_email(studio_id).correlate(correlated).scalar_subquery()

@@ -76,6 +76,18 @@ class MessageKey:
         return _KIND[self.occurrence.partition(":")[0]]
 
     @property
+    def invoice_subject(self) -> tuple[int | None, int | None]:
+        """(payment id, invoice id) of an invoice message's occurrence, for ``invoices.of_payment_or_invoice``."""
+        if self.kind is Occurrence.PAYMENT:
+            return self.subject_id, None
+        return None, self.subject_id if self.kind is Occurrence.INVOICE else None
+
+    @property
+    def date_attribute(self) -> str | None:
+        """What a date occurrence is keyed off ("job.booked_at"; None for other kinds)."""
+        return self.occurrence.split(":")[1] if self.kind is Occurrence.DATE_VALUE else None
+
+    @property
     def subject_id(self) -> int | None:
         """The id of the customer, order or voucher the occurrence is about (None for a date)."""
         ident = self.occurrence.partition(":")[2]

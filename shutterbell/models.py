@@ -126,6 +126,13 @@ class User(UserMixin, db.Model):
     def is_owner(self) -> bool:
         return self.role == "owner"
 
+    @classmethod
+    def first_owner_email(cls, studio_id) -> sa.Select:
+        """The address internal alerts go to: the studio's first owner who signed up. ``studio_id``
+        may be a column of an outer query (correlate it there)."""
+        return (sa.select(cls.email).where(cls.studio_id == studio_id, cls.role == "owner",
+                                           cls.password_hash.is_not(None)).order_by(cls.id).limit(1))
+
     @property
     def is_active(self) -> bool:  # Flask-Login: an invited user cannot sign in yet
         return self.password_hash is not None

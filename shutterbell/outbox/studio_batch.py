@@ -100,7 +100,7 @@ class StudioBatch:
         notification, subject = message.notification, None
         trigger = triggers.get(notification.trigger)
         if not _fits(key, triggers.Audience(notification.audience)) or key.kind is not trigger.occurrence or (
-                key.kind is Occurrence.DATE_VALUE and key.occurrence.split(":")[1] != trigger.keys_off):
+                key.date_attribute not in (None, trigger.keys_off)):
             return _("The notification changed (whom it reaches, or its trigger); this message is no longer part of it.")
         if (message.channel, message.recipient) in self.stops_service:
             return _("The address is on the suppression list (a bounce, an erasure, a STOP).")
@@ -133,10 +133,7 @@ class StudioBatch:
         return db.session.scalar(sa.select(Assignment).where(Assignment.job_id == key.job_id, person))
 
     def _invoice_of(self, key: MessageKey) -> tuple[Invoice, Payment | None]:
-        if key.kind is Occurrence.PAYMENT:
-            payment = db.session.get(Payment, key.subject_id)
-            return payment.invoice, payment
-        return db.session.get(Invoice, key.subject_id), None
+        return invoices.of_payment_or_invoice(*key.invoice_subject)
 
     def _still_fits(self, message: Message, notification: Notification) -> str:
         """The target group, and what stops the trigger (an order paid), as they are now: a
