@@ -179,12 +179,13 @@ def customer_registered(job_id: int):
     entry = customers.CustomerInput(
         first_name=_string(data, "first_name", required=True, limit=100), last_name=_string(data, "last_name", limit=100),
         email=_string(data, "email", required=True), phone=_string(data, "phone", limit=40),
-        email_consent=_bool(data, "email_consent"), sms_consent=_bool(data, "sms_consent"))
+        email_consent=_bool(data, "email_consent"), sms_consent=_bool(data, "sms_consent"),
+        marketing_consent=_bool(data, "marketing_consent"))
     external_id = _external_id(data, "external_id")
     wording = customers.consent_wording(g.api_studio.name, job.name)
     if data.get("consent_wording") is not None:
         text = _string(data, "consent_wording", limit=2000)
-        wording = {"email": text, "sms": text}
+        wording = {"email": text, "sms": text, "marketing": text}
     try:
         customer, created = customers.register(job, entry, "api", wording, utcnow(), external_id=external_id)
     except Invalid as exc:

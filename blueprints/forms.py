@@ -315,6 +315,8 @@ class NotificationForm(Form):
     audience = SelectField(_l("Target group"),
                            choices=choices((a.value, a.label) for a in triggers.Audience), default="all")
     channel = RadioField(_l("Channel"), choices=choices((c.key, c.name) for c in channels.every()), default="email")
+    category = SelectField(_l("Kind of message"), choices=choices((c.value, c.label) for c in triggers.Category),
+                           default="service")
     send_time = SelectField(_l("Send time"), default="default")
     send_at = TimeField(_l("Time of day"), validators=[Optional()])
     subject = StringField(_l("Subject"))
@@ -366,11 +368,20 @@ class NotificationForm(Form):
         self.subject.data = templating.convert_gotphoto(self.subject.data or "")
         self.body.data = templating.convert_gotphoto(self.body.data or "")
 
-    def fit_to_trigger(self) -> None:
-        """After the trigger changed: pick an allowed target group if the chosen one is not."""
+    @property
+    def allowed_categories(self) -> list[triggers.Category]:
+        trigger = self.selected_trigger
+        return list(trigger.categories) if trigger else list(triggers.Category)
+
+    def fit_to_trigger(self, trigger_changed: bool = False) -> None:
+        """After a redraw: pick an allowed target group if the chosen one is not, and the trigger's
+        kind of message (service, marketing) when the trigger itself changed."""
         allowed = [a.value for a in self.allowed_audiences]
         if self.audience.data not in allowed:
             self.audience.data = allowed[0]
+        trigger = self.selected_trigger
+        if trigger and (trigger_changed or self.category.data not in [c.value for c in trigger.categories]):
+            self.category.data = trigger.category.value
 
     def to_input(self) -> NotificationInput:
         return NotificationInput(
@@ -386,6 +397,7 @@ class NotificationForm(Form):
             requires_approval=self.requires_approval.data,
             stop_on_reply=self.stop_on_reply.data,
             enabled=self.enabled.data,
+            category=self.category.data or "",
         )
 
     def attach(self, problems: dict[str, str]) -> None:
@@ -508,6 +520,7 @@ class CustomerForm(FlaskForm):
     phone = StringField(_l("Mobile number (optional)"))
     email_consent = BooleanField(_l("Emails"))
     sms_consent = BooleanField(_l("Text messages"))
+    marketing_consent = BooleanField(_l("Offers too (marketing), by the ways ticked above"))
 
     def __init__(self, *args, region: str, customer=None, **kwargs):
         super().__init__(*args, obj=customer, **kwargs)
@@ -515,12 +528,15 @@ class CustomerForm(FlaskForm):
         if customer is not None and not self.is_submitted():
             self.email_consent.data = customer.has_consent("email")
             self.sms_consent.data = customer.has_consent("sms")
+            self.marketing_consent.data = customer.has_consent("email", "marketing") or customer.has_consent(
+                "sms", "marketing")
 
     def to_input(self) -> customers.CustomerInput:
         return customers.CustomerInput(
             first_name=self.first_name.data or "", last_name=self.last_name.data or "",
             email=self.email.data or "", phone=self.phone.data or "",
-            email_consent=self.email_consent.data, sms_consent=self.sms_consent.data)
+            email_consent=self.email_consent.data, sms_consent=self.sms_consent.data,
+            marketing_consent=self.marketing_consent.data)
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
@@ -748,6 +764,9 @@ class OneOffForm(FlaskForm):
                                                        "{{ job.gallery_url }} work. Mail programs offer a one-click "
                                                        "unsubscribe with every email; {{ unsubscribe_url }} puts the "
                                                        "link in the text too."))
+    # No default: staff say which (the domain names a missing choice).
+    category = RadioField(_l("Kind of message"), choices=choices((c.value, c.label) for c in triggers.Category),
+                          validate_choice=False)
     when = RadioField(_l("When"), choices=choices([("now", _l("Now")), ("later", _l("At a time I choose"))]),
                       default="now")
     send_at = DateTimeLocalField(_l("Send at"), validators=[Optional()])
@@ -760,7 +779,8 @@ class OneOffForm(FlaskForm):
         send_at = None
         if self.when.data == "later" and self.send_at.data:
             send_at = self.send_at.data.replace(tzinfo=ZoneInfo(self._zone)).astimezone(timezone.utc)
-        return messages.OneOffInput(self.audience.data, self.subject.data or "", self.body.data or "", send_at)
+        return messages.OneOffInput(self.audience.data, self.subject.data or "", self.body.data or "", send_at,
+                                    self.category.data or "")
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

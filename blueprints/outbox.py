@@ -112,9 +112,8 @@ def _source_of(studio: Studio, message) -> str:
     if message.channel != "email" or (message.customer is None and not message_keys.reaches_no_customer(message.key)):
         return message.body
     account = mailsettings.account_of(studio)
-    unsubscribe = composer.unsubscribe_url(settings.current().base_url, message.customer) if message.customer else ""
     try:
-        mime = composer.build_email(message, account, unsubscribe, studio.name, message.sent_at or message.due_at,
+        mime = composer.build_email(message, account, composer.unsubscribe_for(settings.current().base_url, message), studio.name, message.sent_at or message.due_at,
                                     untrusted=composer.typed_by_others(message))
     except composer.HeaderProblem as problem:
         return str(problem)

@@ -116,7 +116,7 @@ def row():
         abort(400)
     prefix = f"notifications-{index}"
     form = NotificationForm(request.form if request.method == "POST" else None, prefix=prefix, studio=current_studio())
-    form.fit_to_trigger()
+    form.fit_to_trigger(trigger_changed=request.headers.get("HX-Trigger") == form.trigger.id)
     if values.get("convert"):
         form.convert_gotphoto()
     position = values.get(f"{prefix}-position", type=int) or values.get("position", type=int, default=0)

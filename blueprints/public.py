@@ -36,6 +36,7 @@ def _signup_page(code: str) -> dict:
     wording = customers.consent_wording(studio.name, job.name)
     form = CustomerForm(region=customers.region_of(studio))
     form.email_consent.label.text, form.sms_consent.label.text = wording["email"], wording["sms"]
+    form.marketing_consent.label.text = wording["marketing"]
     now = utcnow()
     return {"job": job, "studio": studio, "plan": profiles.plan_of(job, now), "customer_form": form,
             "wording": wording, "online": job.published_at is not None and job.published_at <= now}
@@ -79,13 +80,27 @@ def signup(code: str):
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058 one-click: the mail provider posts without our form; the token is the key
 def unsubscribe(token: str):
+    """A service email's link: stops every email."""
+    return _unsubscribe(token, offers=False)
+
+
+@bp.route("/u/<token>/offers", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe_from_offers(token: str):
+    """A marketing email's link: stops offers only, and its page offers to stop the rest too."""
+    return _unsubscribe(token, offers=True)
+
+
+def _unsubscribe(token: str, offers: bool):
     customer = or_404(suppression.customer_by_token(token))
     page = {"studio": db.session.get(Studio, customer.studio_id), "job": db.session.get(Job, customer.job_id),
-            "token": token}
+            "token": token, "offers": offers}
     if request.method == "POST":
-        suppression.unsubscribe(customer, utcnow())
+        suppression.unsubscribe(customer, utcnow(), offers_only=offers)
     entry = suppression.unsubscribed(customer)  # opened again later: say so, and offer the way back
-    return render_template("public/unsubscribed.html", done=entry is not None,
+    stopped_all = entry is not None and not entry.marketing_only
+    return render_template("public/unsubscribed.html", done=stopped_all or (offers and entry is not None),
+                           stopped_all=stopped_all, offers_stopped=entry is not None,
                            can_resubscribe=entry is not None and entry.reason == "unsubscribed", **page)
 
 
@@ -110,13 +125,16 @@ def resubscribe(token: str, proof: str):
         abort(404)
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
-    done = suppression.unsubscribed(customer) is None
+    entry = suppression.unsubscribed(customer)
+    done, offers = entry is None, entry is not None and entry.marketing_only
     if request.method == "POST" and not done:
-        wording = _("Subscribed again to emails from %(studio)s about the photos of %(job)s, confirmed from the "
-                    "link sent to %(email)s.", studio=studio.name, job=job.name, email=customer.email)
+        wording = (_("Subscribed again to offers from %(studio)s, confirmed from the link sent to %(email)s.",
+                     studio=studio.name, email=customer.email) if offers else
+                   _("Subscribed again to emails from %(studio)s about the photos of %(job)s, confirmed from the "
+                     "link sent to %(email)s.", studio=studio.name, job=job.name, email=customer.email))
         done = suppression.resubscribe(customer, wording, utcnow())
     return render_template("public/resubscribe.html", studio=studio, customer=customer, done=done, token=token,
-                           proof=proof)
+                           proof=proof, offers=offers)
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])

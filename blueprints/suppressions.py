@@ -19,7 +19,8 @@ def index():
     query = request.args.get("q", "")[:100]
     result = suppression.list_entries(current_studio().id, query, request.args.get("page", 1, type=db_int))
     template = "suppressions/_results.html" if part_of_page_wanted() else "suppressions/index.html"
-    return render_template(template, result=result, q=query, liftable=suppression.LIFTABLE)
+    return render_template(template, result=result, q=query, liftable=suppression.LIFTABLE,
+                           applies_to=suppression.applies_to)
 
 
 @bp.post("/<int:entry_id>/lift")

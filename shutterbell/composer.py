@@ -29,19 +29,28 @@ class HeaderProblem(ValueError):
     """A header value with a line break or another control character: never sent (header injection)."""
 
 
-def unsubscribe_url(base_url: str, customer: Customer) -> str:
-    return f"{base_url.rstrip('/')}/u/{customer.unsubscribe_token}"
+def unsubscribe_url(base_url: str, customer: Customer, category: str = "service") -> str:
+    """A marketing message's link stops offers only; a service message's stops every email to the
+    customer (the consent they gave at sign-up is withdrawn: the law asks for a way to)."""
+    offers = "/offers" if category == "marketing" else ""
+    return f"{base_url.rstrip('/')}/u/{customer.unsubscribe_token}{offers}"
+
+
+def unsubscribe_for(base_url: str, message: Message) -> str:
+    """The List-Unsubscribe link of a message to a customer; "" for the rest (nothing subscribed)."""
+    return unsubscribe_url(base_url, message.customer, message.category) if message.customer else ""
 
 
 def context_for(studio: Studio, job: Job, customer: Customer, base_url: str,
-                order: Order | None = None, voucher: Voucher | None = None, job_part: dict | None = None) -> dict:
+                order: Order | None = None, voucher: Voucher | None = None, job_part: dict | None = None,
+                category: str = "service") -> dict:
     """The same shape as ``templating.sample_context``, with this customer's values. ``job_part``
     (from ``job_values``) lets a batch format a job's dates once for all its customers."""
     context = {
         "customer": {"first_name": customer.first_name, "last_name": customer.last_name, "email": customer.email},
         "job": job_part or job_values(studio, job),
         "studio": {"name": studio.name},
-        "unsubscribe_url": unsubscribe_url(base_url, customer),
+        "unsubscribe_url": unsubscribe_url(base_url, customer, category),
     }
     if order is not None:
         context["order"] = {"number": order.external_id or str(order.id), "placed_at": _long_date(studio, order.placed_at),

@@ -29,6 +29,7 @@ class CustomerInput:
     phone: str = ""
     email_consent: bool = False
     sms_consent: bool = False
+    marketing_consent: bool = False  # offers too, by the channels consented to
 
 
 class ExternalIdConflict(ValueError):
@@ -83,6 +84,8 @@ def check(data: CustomerInput, region: str) -> tuple[dict[str, str], str | None,
     else:
         if data.sms_consent and phone is None:
             problems["phone"] = _l("Enter a mobile number to get text messages.")
+    if data.marketing_consent and not (data.email_consent or data.sms_consent):
+        problems["marketing_consent"] = _l("Offers come by email or text message: tick one of them too.")
     return {name: str(message) for name, message in problems.items()}, email, phone
 
 
@@ -136,9 +139,10 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
         customer.confirm_token = secrets.token_urlsafe(32)
     db.session.add(customer)
     for channel, given in (("email", data.email_consent), ("sms", data.sms_consent)):
-        if given:
-            customer.consents.append(Consent(studio_id=job.studio_id, channel=channel, path=path,
-                                             wording=wording[channel], given_at=now))
+        for purpose in _purposes(given, data.marketing_consent):
+            customer.consents.append(Consent(studio_id=job.studio_id, channel=channel, path=path, purpose=purpose,
+                                             wording=wording[channel if purpose == "service" else "marketing"],
+                                             given_at=now))
     db.session.flush()  # the next row's duplicate check must see this one
     if path == "signup" and customer.confirmed_at is not None:  # no double opt-in: signed up now
         _signed_up(customer, job)
@@ -169,15 +173,30 @@ def update(customer: Customer, data: CustomerInput, wording: dict[str, str], now
         customer.contact_id = contacts.for_address(customer.studio_id, email, f"{customer.first_name} "
                                                    f"{customer.last_name}".strip()).id
     customer.email, customer.phone = email, normalise_phone(data.phone, region_of(studio))
+    # Offers ticked before stay as they are on each channel: an unsubscribe from offers by email
+    # is the person's, not undone by a save of the form.
+    offers_before = any(c.purpose == "marketing" and c.withdrawn_at is None for c in customer.consents)
     for channel, wanted in (("email", data.email_consent), ("sms", data.sms_consent)):
-        if wanted and not customer.has_consent(channel):
-            customer.consents.append(Consent(studio_id=customer.studio_id, channel=channel, path="staff",
-                                             wording=wording[channel], given_at=now))
-        if not wanted:
-            for consent in customer.consents:
-                if consent.channel == channel and consent.withdrawn_at is None:
-                    consent.withdrawn_at = now
+        purposes = _purposes(wanted, data.marketing_consent)
+        channel_before = customer.has_consent(channel)
+        for purpose in purposes:
+            if purpose == "marketing" and offers_before and channel_before:
+                continue
+            if not customer.has_consent(channel, purpose):
+                customer.consents.append(Consent(
+                    studio_id=customer.studio_id, channel=channel, path="staff", purpose=purpose,
+                    wording=wording[channel if purpose == "service" else "marketing"], given_at=now))
+        for consent in customer.consents:
+            if consent.channel == channel and consent.purpose not in purposes and consent.withdrawn_at is None:
+                consent.withdrawn_at = now
     db.session.commit()
+
+
+def _purposes(channel_given: bool, offers_given: bool) -> tuple[str, ...]:
+    """What one channel's tick (and the one for offers) consents to: offers only with the channel."""
+    if not channel_given:
+        return ()
+    return ("service", "marketing") if offers_given else ("service",)
 
 
 def remove(customer: Customer) -> None:
@@ -217,10 +236,14 @@ def job_by_code(code: str) -> Job | None:
 def consent_wording(studio_name: str, job_name: str) -> dict[str, str]:
     """The exact sentences a person agrees to, stored with each consent."""
     return {
-        "email": str(_l("Email me about the photos of %(job)s from %(studio)s: when they are online, reminders "
-                        "and offers. I can unsubscribe at any time.", job=job_name, studio=studio_name)),
+        "email": str(_l("Email me about the photos of %(job)s from %(studio)s: when they are online, my orders "
+                        "and what I need to know about them. I can stop these emails at any time.",
+                        job=job_name, studio=studio_name)),
         "sms": str(_l("Text me about the photos of %(job)s from %(studio)s. I can reply STOP at any time.",
                       job=job_name, studio=studio_name)),
+        "marketing": str(_l("Also send me offers from %(studio)s by the ways ticked above: reminders to order, "
+                            "vouchers and a request for feedback. I can unsubscribe from offers at any time.",
+                            studio=studio_name)),
     }
 
 

@@ -27,6 +27,7 @@ ALIASES = {
     "phone": {"phone", "mobile", "mobilephone", "cell", "telefon", "handy", "mobil", "phonenumber"},
     "email_consent": {"emailconsent", "consentemail", "emailok", "einwilligungemail"},
     "sms_consent": {"smsconsent", "consentsms", "smsok", "einwilligungsms"},
+    "marketing_consent": {"marketingconsent", "consentmarketing", "offers", "werbung", "einwilligungwerbung"},
 }
 YES = {"1", "yes", "y", "true", "x", "ja", "j", "oui", "si"}
 
@@ -70,7 +71,8 @@ def _column_map(header: list[str]) -> dict[str, int]:
     missing = [c for c in ("first_name", "email") if c not in found]
     if missing:
         raise ImportFileError(f"The first line must name the columns; missing: {', '.join(missing)}. "
-                              "Expected: first_name, last_name, email, phone, email_consent, sms_consent.")
+                              "Expected: first_name, last_name, email, phone, email_consent, sms_consent, "
+                              "marketing_consent.")
     return found
 
 
@@ -114,7 +116,8 @@ def _preview_row(line: int, values: list[str], columns: dict[str, int], region: 
 
     data = CustomerInput(cell("first_name"), cell("last_name"), cell("email"), cell("phone"),
                          email_consent=cell("email_consent").lower() in YES,
-                         sms_consent=cell("sms_consent").lower() in YES)
+                         sms_consent=cell("sms_consent").lower() in YES,
+                         marketing_consent=cell("marketing_consent").lower() in YES)
     problems, email, _phone = customers.check(data, region)
     if problems:
         return PreviewRow(line, data, "invalid", problems)
@@ -143,8 +146,8 @@ def run(record: Import, now: datetime, progress_every: int = 100) -> None:
     the page shows. A row that became a duplicate meanwhile is skipped (and not counted); if the
     run fails, the batches before stay and the page says where it stopped."""
     job = db.session.get(Job, record.job_id)
-    wording = {channel: f"Consent recorded by the studio before importing {record.filename}"
-               for channel in channels.KEYS}
+    wording = {purpose: f"Consent recorded by the studio before importing {record.filename}"
+               for purpose in (*channels.KEYS, "marketing")}
     record.status = "running"
     db.session.commit()
     try:

@@ -33,7 +33,7 @@ from .extensions import db
 from .models import (Assignment, Consent, ContactAddress, Contact, Customer, Invoice, Job, Message, Notification,
                      Order, Payment, Studio, Suppression, User, UTCDateTime, Voucher)
 from .message_keys import date_subject, key_sql, occurrence, occurrence_sql
-from .triggers import Audience, Occurrence
+from .triggers import Audience, Category, Occurrence
 
 # An event's local day can differ from its UTC day by one; read a little more and filter exactly.
 SLACK = timedelta(days=2)
@@ -105,14 +105,18 @@ def _reached(notification: Notification) -> list:
     """Who a notification reaches: the same rules as ``scheduling._reaches``, as SQL conditions on
     Customer and Job (both in the FROM clause)."""
     address = channels.get(notification.channel).address_column()
+    # Service mail goes past an unsubscribe from offers; marketing stops at any entry.
+    listed = [Suppression.studio_id == Customer.studio_id, Suppression.channel == notification.channel,
+              Suppression.address == address]
+    if notification.category == Category.SERVICE:
+        listed.append(Suppression.marketing_only.is_(False))
     conditions = [
         Customer.job_id == Job.id, Job.profile_id == notification.profile_id, Job.status != "archived",
         Customer.confirmed_at.is_not(None), Customer.erased_at.is_(None),
         address.is_not(None), address != "",
         sa.exists().where(Consent.customer_id == Customer.id, Consent.channel == notification.channel,
-                          Consent.withdrawn_at.is_(None)),
-        ~sa.exists().where(Suppression.studio_id == Customer.studio_id, Suppression.channel == notification.channel,
-                           Suppression.address == address),
+                          Consent.purpose == notification.category, Consent.withdrawn_at.is_(None)),
+        ~sa.exists().where(*listed),
     ]
     other = aliased(Order)  # the outer query may join Order itself (order triggers)
     bought = sa.exists().where(other.customer_id == Customer.id, other.cancelled_at.is_(None))
@@ -129,7 +133,8 @@ def _status(notification: Notification) -> str:
 
 
 _COLUMNS = ["studio_id", "job_id", "customer_id", "notification_id", "key", "channel", "recipient", "subject",
-            "body", "message_id", "due_at", "status", "attempts", "last_error", "cause", "created_at", "contact_id"]
+            "body", "message_id", "due_at", "status", "attempts", "last_error", "cause", "created_at", "contact_id",
+            "category"]
 
 
 def _insert(select: sa.Select, params: dict | None = None) -> int:
@@ -179,7 +184,7 @@ def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_join
     return (sa.select(
         Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), plan.channel.address_column(),
         sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due, status, sa.literal(0), reason, sa.literal(""),
-        sa.literal(window.until, UTCDateTime), sa.null())
+        sa.literal(window.until, UTCDateTime), sa.null(), sa.literal(n.category))
         .select_from(Customer).join(Job, Customer.job_id == Job.id)
         .where(*_reached(n)))
 
@@ -386,7 +391,7 @@ def _service_select(plan: _Plan, window: Pass, person: _Person, studio_id, job_i
     key = key_sql(n.id, person.recipient, sa.func.coalesce(job_id, 0), occurred)
     return sa.select(studio_id, job_id, sa.null(), sa.literal(n.id), key, sa.literal(n.channel), address,
                      sa.literal(""), sa.literal(""), sa.literal(""), due, status, sa.literal(0), reason, sa.literal(""),
-                     sa.literal(window.until, UTCDateTime), person.contact_id)
+                     sa.literal(window.until, UTCDateTime), person.contact_id, sa.literal(n.category))
 
 
 def _contact_address(channel: str, contact_id: sa.ColumnElement, correlated) -> sa.ScalarSelect:

@@ -190,6 +190,7 @@ class OneOffInput:
     subject: str
     body: str
     send_at: datetime | None  # None: now
+    category: str = ""  # service or marketing: staff must say which
 
 
 def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
@@ -206,6 +207,9 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
             templating.check(source, None, limit)
         except templating.TemplateProblem as problem:
             problems[name] = str(problem)
+    if data.category not in ("service", "marketing"):
+        problems["category"] = str(_l("Say whether this is service or marketing: an offer goes only to the customers "
+                                      "who agreed to offers."))
     if data.send_at is not None and data.send_at < now - timedelta(minutes=1):
         problems["send_at"] = str(_l("Choose a time from now on."))
     if problems:
@@ -216,14 +220,14 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
     base_url = settings.current().base_url
     batch = secrets.token_hex(6)
     rows = []
-    for customer in scheduling.reached(job, "email", data.audience):
-        rendered = templating.render(data.subject, data.body, "email",
-                                     composer.context_for(studio, job, customer, base_url, job_part=job_part))
+    for customer in scheduling.reached(job, "email", data.audience, data.category):
+        rendered = templating.render(data.subject, data.body, "email", composer.context_for(
+            studio, job, customer, base_url, job_part=job_part, category=data.category))
         key = message_keys.one_off(batch, customer.id)
         rows.append(Message(studio_id=studio.id, job_id=job.id, customer_id=customer.id, key=key, channel="email",
                             recipient=customer.email, subject=rendered.subject, body=rendered.text,
                             message_id=composer.message_id_for(key, account.from_address),
-                            due_at=data.send_at or now, status="scheduled", created_at=now))
+                            due_at=data.send_at or now, status="scheduled", created_at=now, category=data.category))
     db.session.add_all(rows)
     db.session.commit()
     return len(rows)

@@ -183,6 +183,8 @@ class Notification(db.Model):
     send_at: Mapped[time | None] = mapped_column(sa.Time)  # when send_time == "at"
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text)
+    # Service (what the customer signed up for) or marketing (offers: needs consent to offers).
+    category: Mapped[str] = mapped_column(sa.String(10), default="service", server_default="service")
     requires_approval: Mapped[bool] = mapped_column(default=False)
     stop_on_reply: Mapped[bool] = mapped_column(default=False)  # a reply from the customer skips the rest
     enabled: Mapped[bool] = mapped_column(default=True)
@@ -197,6 +199,7 @@ class Notification(db.Model):
         sa.CheckConstraint("audience in ('all', 'potential_buyers', 'buyers', 'client', 'studio', 'staff', 'vendors')",
                            name="audience"),
         sa.CheckConstraint("days is null or (days >= 0 and days <= 365)", name="days_range"),
+        sa.CheckConstraint("category in ('service', 'marketing')", name="category"),
     )
 
 
@@ -326,20 +329,23 @@ class Customer(db.Model):
         sa.Index("ix_customer_created_at", "created_at"),  # ... and by when they were written
     )
 
-    def has_consent(self, channel: str) -> bool:
-        return any(c.channel == channel and c.withdrawn_at is None for c in self.consents)
+    def has_consent(self, channel: str, purpose: str = "service") -> bool:
+        return any(c.channel == channel and c.purpose == purpose and c.withdrawn_at is None for c in self.consents)
 
 
 class Consent(db.Model):
-    """Consent is a record: when, through which path, and the exact wording the person saw."""
+    """Consent is a record: when, through which path, and the exact wording the person saw. Its
+    purpose: service (the messages of the job they signed up to) or marketing (offers as well)."""
 
     PATHS = ("signup", "staff", "import", "api")
+    PURPOSES = ("service", "marketing")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     studio_id: Mapped[int] = mapped_column(sa.ForeignKey("studio.id"), index=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
     channel: Mapped[str] = mapped_column(sa.String(10))
     path: Mapped[str] = mapped_column(sa.String(10))
+    purpose: Mapped[str] = mapped_column(sa.String(10), default="service", server_default="service")
     wording: Mapped[str] = mapped_column(sa.Text)
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -349,6 +355,7 @@ class Consent(db.Model):
     __table_args__ = (
         sa.CheckConstraint(channels.check_constraint(), name="channel"),
         sa.CheckConstraint("path in ('signup', 'staff', 'import', 'api')", name="path"),
+        sa.CheckConstraint("purpose in ('service', 'marketing')", name="purpose"),
     )
 
 
@@ -406,6 +413,8 @@ class Suppression(db.Model):
     channel: Mapped[str] = mapped_column(sa.String(10))
     address: Mapped[str] = mapped_column(sa.String(254))  # normalised email, or E.164 number
     reason: Mapped[str] = mapped_column(sa.String(20))
+    # An unsubscribe from offers only: marketing stops, the messages the person signed up for go on.
+    marketing_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -840,6 +849,9 @@ class Message(db.Model):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last handed to RQ
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     cause: Mapped[str] = mapped_column(sa.String(40), default="")  # diagnostics cause, for the hint
+    # Service or marketing (its notification's, or what staff chose for a one-off): which consent
+    # and which unsubscribe it takes.
+    category: Mapped[str] = mapped_column(sa.String(10), default="service", server_default="service")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -31,6 +31,7 @@ class NotificationInput:
     requires_approval: bool = False
     enabled: bool = True
     stop_on_reply: bool = False
+    category: str = ""  # service or marketing; "" takes the trigger's (an API call may leave it out)
     id: int | None = None  # the notification this row edits; None for a new one
 
     @classmethod
@@ -124,6 +125,10 @@ def _delivery_problems(item: NotificationInput, trigger: triggers.Trigger) -> di
         problems["channel"] = _l("An internal alert goes to the studio by email.")
     elif item.audience == triggers.Audience.STAFF and item.channel != "email":
         problems["channel"] = _l("Staff members get their messages by email (a user has no mobile number here).")
+    if item.category and item.category not in [c.value for c in trigger.categories]:
+        problems["category"] = (_l("Only a job's customers get marketing (they can consent to offers); messages to "
+                                   "clients, the team or the studio are service mail.")
+                                if item.category == triggers.Category.MARKETING else _l("Choose service or marketing."))
     if item.requires_approval and trigger.occurrence.is_invoices:
         problems["requires_approval"] = _l("An invoice's messages cannot be held for approval: approving is per "
                                            "job, and an invoice may have none.")
@@ -216,6 +221,7 @@ def apply_input(notification: Notification, item: NotificationInput, position: i
     notification.requires_approval = item.requires_approval
     notification.enabled = item.enabled
     notification.stop_on_reply = item.stop_on_reply
+    notification.category = item.category or trigger.category
 
 
 def duplicate_profile(profile: Profile) -> Profile:
@@ -248,11 +254,11 @@ def delete_profile(profile: Profile) -> None:
     db.session.commit()
 
 
-def plan_of(job: Job, now: datetime) -> list[tuple[str, str]]:
-    """(channel, when) for each active notification of the job's profile: what a customer who
-    signs up now will get, in their words."""
+def plan_of(job: Job, now: datetime) -> list[tuple[str, str, bool]]:
+    """(channel, when, is an offer) for each active notification of the job's profile: what a
+    customer who signs up now will get, in their words (offers only with consent to them)."""
     if job.profile is None:
         return []
     passed = {n.id for n in scheduling.catching_up(job, job.profile, now)}
-    return [(n.channel, triggers.get(n.trigger).customer_summary(n.days, n.id in passed))
-            for n in scheduling.for_customers(job.profile)]
+    return [(n.channel, triggers.get(n.trigger).customer_summary(n.days, n.id in passed),
+             n.category == triggers.Category.MARKETING) for n in scheduling.for_customers(job.profile)]

@@ -10,6 +10,8 @@ from .profiles import NotificationInput as N
 from .profiles import apply_input
 
 FOOTER = "\n\nNo more emails about these photos: {{ unsubscribe_url }}"
+# A marketing message's link stops offers only (the page offers to stop everything too).
+OFFERS_FOOTER = "\n\nNo more offers from {{ studio.name }}: {{ unsubscribe_url }}"
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ REMINDER = N(
         "Hello {{ customer.first_name }},\n\n"
         "your photos from {{ job.name }} have been online for a week. "
         "Take a look and pick your favourites:\n{{ job.gallery_url }}\n\n"
-        "Access code: {{ job.access_code }}\n\n{{ studio.name }}" + FOOTER
+        "Access code: {{ job.access_code }}\n\n{{ studio.name }}" + OFFERS_FOOTER
     ),
 )
 VOUCHER = N(
@@ -61,7 +63,7 @@ VOUCHER = N(
     body=(
         "Hello {{ customer.first_name }},\n\n"
         "your voucher {{ voucher.code }} worth {{ voucher.value }} is valid until {{ voucher.expires_at }}. "
-        "Use it in the shop:\n{{ job.gallery_url }}\n\n{{ studio.name }}" + FOOTER
+        "Use it in the shop:\n{{ job.gallery_url }}\n\n{{ studio.name }}" + OFFERS_FOOTER
     ),
 )
 LAST_DAYS = N(
@@ -70,7 +72,7 @@ LAST_DAYS = N(
     body=(
         "Hello {{ customer.first_name }},\n\n"
         "on {{ job.archives_at }} the gallery of {{ job.name }} closes and the photos are archived. "
-        "Until then you can still order here:\n{{ job.gallery_url }}\n\n{{ studio.name }}" + FOOTER
+        "Until then you can still order here:\n{{ job.gallery_url }}\n\n{{ studio.name }}" + OFFERS_FOOTER
     ),
 )
 THANK_YOU = N(
@@ -105,7 +107,7 @@ RECOMMENDED_PROFILES = (
                   "Hello {{ customer.first_name }},\n\n"
                   "have you found your favourite photos from {{ job.name }} yet? "
                   "Prints, downloads and gifts are one click away:\n{{ job.gallery_url }}\n\n"
-                  "{{ studio.name }}" + FOOTER
+                  "{{ studio.name }}" + OFFERS_FOOTER
               )),
             N(trigger="days_before_voucher_expires", days=2, audience="potential_buyers", channel="sms",
               body="{{ studio.name }}: voucher {{ voucher.code }} ends {{ voucher.expires_at }}. "

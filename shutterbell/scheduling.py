@@ -61,7 +61,7 @@ class _Context:
         self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id)).all()
         self.vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id)).all()
         self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
-        self.suppressed = suppression.suppressed(job.studio_id)
+        self.suppressed = suppression.by_category(job.studio_id)
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -101,25 +101,26 @@ def _moments_of(notification: Notification, ctx: _Context):
 
 
 def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> bool:
-    return _in_group(notification.channel, notification.audience, customer, ctx)
+    return _in_group(notification.channel, notification.audience, notification.category, customer, ctx)
 
 
-def _in_group(channel: str, audience: str, customer: Customer, ctx: _Context) -> bool:
-    """Target group, consent to the channel, a confirmed sign-up, and not on the suppression list."""
-    if customer.confirmed_at is None or not customer.has_consent(channel):
+def _in_group(channel: str, audience: str, category: str, customer: Customer, ctx: _Context) -> bool:
+    """Target group, consent to the channel for this category of message (service, marketing), a
+    confirmed sign-up, and not on the suppression list for it."""
+    if customer.confirmed_at is None or not customer.has_consent(channel, category):
         return False
     address = channels.get(channel).address(customer)
-    if not address or (channel, address) in ctx.suppressed:
+    if not address or (channel, address) in ctx.suppressed[category]:
         return False
     group = Audience(audience)
     is_buyer = customer.id in ctx.buyers
     return group is Audience.ALL or (group is Audience.BUYERS) == is_buyer
 
 
-def reached(job: Job, channel: str, audience: str) -> list[Customer]:
-    """The job's customers a message to this target group on this channel reaches today."""
+def reached(job: Job, channel: str, audience: str, category: str) -> list[Customer]:
+    """The job's customers a message of this category to this target group on this channel reaches today."""
     ctx = _Context(job)
-    return [c for c in ctx.customers if _in_group(channel, audience, c, ctx)]
+    return [c for c in ctx.customers if _in_group(channel, audience, category, c, ctx)]
 
 
 def _occurrences(notification: Notification, trigger: triggers.Trigger, customer: Customer, ctx: _Context):

@@ -1,11 +1,16 @@
 """The studio's suppression list: an unsubscribe, an erasure, a hard bounce or an SMS STOP applies
-to that address on every job of the studio, not only the job it came through."""
+to that address on every job of the studio, not only the job it came through.
+
+What an entry stops: an unsubscribe from offers (``marketing_only``) stops marketing; an
+unsubscribe stops every message to customers (service and marketing) but not the service mail of
+a contract (an invoice, a booking: ``STOPS_SERVICE``); a bounce, an erasure or a STOP stops all."""
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from . import alerts, paging, settings
@@ -13,14 +18,19 @@ from .extensions import db
 from .models import Consent, Customer, Message, Suppression
 
 
-def suppress(studio_id: int, channel: str, address: str | None, reason: str, now: datetime) -> None:
-    """Add an address (no commit). Already listed: keep the first reason and time."""
+def suppress(studio_id: int, channel: str, address: str | None, reason: str, now: datetime,
+             marketing_only: bool = False) -> None:
+    """Add an address (no commit). Already listed: keep the first reason and time, unless the
+    entry stopped offers only and this stops more."""
     if not address:
         return
-    exists = db.session.scalar(sa.select(Suppression.id).where(
+    entry = db.session.scalar(sa.select(Suppression).where(
         Suppression.studio_id == studio_id, Suppression.channel == channel, Suppression.address == address))
-    if exists is None:
-        db.session.add(Suppression(studio_id=studio_id, channel=channel, address=address, reason=reason, since=now))
+    if entry is None:
+        db.session.add(Suppression(studio_id=studio_id, channel=channel, address=address, reason=reason, since=now,
+                                   marketing_only=marketing_only))
+    elif entry.marketing_only and not marketing_only:
+        entry.reason, entry.since, entry.marketing_only = reason, now, False
 
 
 PAGE_SIZE = 50
@@ -32,6 +42,15 @@ LIFTABLE = ("bounced",)
 # person was erased, or a text message STOP (which stops every text). An unsubscribe is from the
 # studio's news, and leaves service mail going.
 STOPS_SERVICE = ("bounced", "erased", "stop")
+
+
+def applies_to(entry: Suppression) -> str:
+    """What the entry stops, as the list shows it."""
+    if entry.marketing_only:
+        return str(_l("Offers (marketing mail)"))
+    if entry.reason in STOPS_SERVICE:
+        return str(_l("All mail"))
+    return str(_l("Every message to customers; invoices and bookings still go"))
 
 
 def list_entries(studio_id: int, search: str = "", page: int = 1) -> paging.Page:
@@ -70,22 +89,32 @@ def suppressed(studio_id: int, reasons: tuple[str, ...] | None = None) -> set[tu
     return {(channel, address) for channel, address in rows}
 
 
+def by_category(studio_id: int) -> dict[str, set[tuple[str, str]]]:
+    """For each category of a customer's messages (service, marketing), the (channel, address)
+    pairs it does not go to: one query for checking many customers at once."""
+    rows = db.session.execute(sa.select(Suppression.channel, Suppression.address, Suppression.marketing_only)
+                              .where(Suppression.studio_id == studio_id)).all()
+    return {"service": {(channel, address) for channel, address, offers_only in rows if not offers_only},
+            "marketing": {(channel, address) for channel, address, _ in rows}}
+
+
 def customer_by_token(token: str) -> Customer | None:
     return db.session.scalar(sa.select(Customer).where(Customer.unsubscribe_token == token))
 
 
-def unsubscribe(customer: Customer, now: datetime) -> None:
-    """One click from an email: no more emails to this address from this studio, and the
-    customer's email consent is withdrawn."""
-    suppress(customer.studio_id, "email", customer.email, "unsubscribed", now)
+def unsubscribe(customer: Customer, now: datetime, offers_only: bool = False) -> None:
+    """One click from an email: no more emails (or, ``offers_only``, no more marketing emails) to
+    this address from this studio, and the customer's consent to them is withdrawn."""
+    suppress(customer.studio_id, "email", customer.email, "unsubscribed", now, marketing_only=offers_only)
     for consent in customer.consents:
-        if consent.channel == "email" and consent.withdrawn_at is None:
+        if consent.channel == "email" and consent.withdrawn_at is None and (
+                not offers_only or consent.purpose == "marketing"):
             consent.withdrawn_at = now
     db.session.commit()
 
 
 def unsubscribed(customer: Customer) -> Suppression | None:
-    """The entry that stops emails to the customer's address, if there is one."""
+    """The entry that stops emails (or offers) to the customer's address, if there is one."""
     return db.session.scalar(sa.select(Suppression).where(
         Suppression.studio_id == customer.studio_id, Suppression.channel == "email",
         Suppression.address == customer.email))
@@ -115,14 +144,15 @@ def _resubscribe_signer() -> URLSafeTimedSerializer:
 
 def resubscribe(customer: Customer, wording: str, now: datetime) -> bool:
     """The person confirmed from their own inbox that they want emails again: their unsubscribe
-    is lifted and a new consent recorded with the words they saw. Only an unsubscribe is lifted
-    this way (a bounce is the owner's to lift, an erasure nobody's). False if there was none."""
+    is lifted and a new consent recorded with the words they saw, for what the unsubscribe had
+    stopped (offers, or the job's messages). Only an unsubscribe is lifted this way (a bounce is
+    the owner's to lift, an erasure nobody's). False if there was none."""
     entry = unsubscribed(customer)
     if entry is None or entry.reason != "unsubscribed" or customer.erased_at is not None:
         return False
     db.session.delete(entry)
     customer.consents.append(Consent(studio_id=customer.studio_id, channel="email", path="signup", wording=wording,
-                                     given_at=now))
+                                     purpose="marketing" if entry.marketing_only else "service", given_at=now))
     db.session.commit()
     return True
 

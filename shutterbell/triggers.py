@@ -56,6 +56,26 @@ CUSTOMER_GROUPS = (Audience.ALL, Audience.POTENTIAL_BUYERS, Audience.BUYERS)
 TEAM = (Audience.STAFF, Audience.VENDORS)
 
 
+class Category(str, enum.Enum):
+    """Service mail is what the person signed up for or booked (the photos are online, an order, a
+    shoot, an invoice) and goes with the consent to the job's messages; marketing (a push to order,
+    a feedback request, a voucher offer) needs the customer's consent to offers, and unsubscribing
+    from it never stops service mail. Only a job's customers get marketing."""
+
+    SERVICE = "service"
+    MARKETING = "marketing"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.SERVICE: _l("Service (what they signed up for)"),
+    Category.MARKETING: _l("Marketing (an offer)"),
+}
+
+
 class Occurrence(str, enum.Enum):
     """What makes one occurrence of a trigger, and so one message per customer.
 
@@ -119,6 +139,7 @@ class Trigger:
     # passed before someone signed up are not theirs ("7 days left" would be wrong by then).
     # Only for an event at its moment.
     for_late_customers: str = ""
+    marketing: bool = False  # a sales push by default (a profile may say otherwise per notification)
 
     def summary(self, days: int | None) -> str:
         """'7 days before the job is archived'; the label for triggers without days."""
@@ -137,6 +158,16 @@ class Trigger:
 
     def allows(self, audience: Audience | str) -> bool:
         return Audience(audience) in self.audiences
+
+    @property
+    def category(self) -> Category:
+        """What a new notification of this trigger is, until the owner says otherwise."""
+        return Category.MARKETING if self.marketing else Category.SERVICE
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        """Marketing only to a job's customers: they are the ones who can consent to offers."""
+        return tuple(Category) if self.reaches_customers else (Category.SERVICE,)
 
     @property
     def reaches_customers(self) -> bool:
@@ -192,33 +223,35 @@ CATALOGUE: dict[str, Trigger] = {
                 for_late_customers=_l("The link to your photos, right after you confirm")),
         Trigger("days_after_published", _l("Days after the photos went online"), "job.published_at",
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("after the photos went online"), customer_event=_l("the photos go online")),
+                phrase=_l("after the photos went online"), customer_event=_l("the photos go online"), marketing=True),
         Trigger("days_before_archived", _l("Days before the job is archived"), "job.archives_at",
                 True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("before the job is archived"), customer_event=_l("the photos leave the gallery")),
+                phrase=_l("before the job is archived"), customer_event=_l("the photos leave the gallery"),
+                marketing=True),
         Trigger("days_before_order_deadline", _l("Days before the order deadline"), "job.order_deadline",
                 True, True, -1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("before the order deadline"), customer_event=_l("the order deadline ends")),
+                phrase=_l("before the order deadline"), customer_event=_l("the order deadline ends"), marketing=True),
         Trigger("order_placed", _l("After an order was placed"), "order.placed_at",
                 False, False, 0, (Audience.BUYERS,), Occurrence.ORDER, ("order",), stops=(_CANCELLED,),
                 for_customers=_l("A confirmation when you order")),
         Trigger("days_after_order", _l("Days after an order was placed"), "order.placed_at",
                 False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
                 phrase=_l("after an order was placed"), stops=(_CANCELLED,),
-                for_customers=_l("A follow-up after you order")),
+                for_customers=_l("A follow-up after you order"), marketing=True),
         Trigger("days_after_order_unpaid", _l("Days after an order that is still unpaid"), "order.placed_at",
                 False, True, +1, (Audience.BUYERS,), Occurrence.ORDER, ("order",),
                 phrase=_l("after an order that is still unpaid"), stops=(_CANCELLED, _PAID),
                 for_customers=_l("A reminder if an order stays unpaid")),
         Trigger("days_before_voucher_expires", _l("Days before a voucher expires"), "voucher.expires_at",
                 True, True, -1, (Audience.ALL, Audience.POTENTIAL_BUYERS), Occurrence.VOUCHER, ("voucher",),
-                phrase=_l("before a voucher expires"), customer_event=_l("a voucher expires")),
+                phrase=_l("before a voucher expires"), customer_event=_l("a voucher expires"), marketing=True),
         Trigger("days_before_shoot", _l("Days before the shoot (session reminder)"), "job.shoot_date",
                 True, True, -1, (Audience.ALL,), Occurrence.DATE_VALUE,
                 phrase=_l("before the shoot"), for_customers=_l("A reminder before your shoot")),
         Trigger("days_after_shoot", _l("Days after the shoot (feedback request)"), "job.shoot_date",
                 True, True, +1, _EVERYONE, Occurrence.DATE_VALUE,
-                phrase=_l("after the shoot"), for_customers=_l("A request for your feedback after the shoot")),
+                phrase=_l("after the shoot"), for_customers=_l("A request for your feedback after the shoot"),
+                marketing=True),
         Trigger("invoice_issued", _l("When an invoice is issued"), "invoice.issued_at",
                 False, False, 0, _CLIENT_OR_STUDIO, Occurrence.INVOICE, ("client", "invoice"), stops=(_VOIDED,)),
         Trigger("days_before_invoice_due", _l("Days before an invoice is due"), "invoice.due_on",

@@ -116,7 +116,8 @@ def test_an_automated_message_is_filed_in_sent_but_stays_off_the_mailbox_list(
     customers.register(job, customers.CustomerInput("Jürgen", "Weiß", "juergen@example.com", email_consent=True),
                        "staff", {"email": "ok"}, now)
     messages.send_one_off(job, messages.OneOffInput("all", "Die Fotos sind online 📸",
-                                                    "Hallo {{ customer.first_name }}, Abzüge ab 12,50 €.", None), now)
+                                                    "Hallo {{ customer.first_name }}, Abzüge ab 12,50 €.", None,
+                                                    "service"), now)
     outbox.dispatch_now()
     work(app)
     db.session.expire_all()

@@ -45,8 +45,9 @@ def setup(configure, app, olivia, server, certificate, monkeypatch):
 def add_customers(job, count: int) -> None:
     now = utcnow()
     for n in range(count):
-        customers.add(job, customers.CustomerInput(f"Kid{n}", "X", f"kid{n}@example.com", email_consent=True),
-                      "staff", {"email": "ok"}, now)
+        customers.add(job, customers.CustomerInput(f"Kid{n}", "X", f"kid{n}@example.com", email_consent=True,
+                                                   marketing_consent=True),
+                      "staff", {"email": "ok", "marketing": "offers ok"}, now)
     db.session.commit()
 
 

@@ -848,14 +848,16 @@ def test_a_one_off_message_goes_to_the_chosen_group_now_or_later(job, mailbox, a
     form_page = text_of(as_sam.get(f"/outbox/jobs/{job.id}/new"))
     assert "Message to the customers of Kita Sonnenschein" in form_page
     response = as_sam.post(f"/outbox/jobs/{job.id}/new", {"audience": "buyers", "when": "now", "subject": "",
-                                                          "body": "Hi {{ customer.vorname }}"})
+                                                          "body": "Hi {{ customer.vorname }}", "category": "service"})
     assert response.status_code == 422 and "Unknown placeholder" in text_of(response)
     response = as_sam.post(f"/outbox/jobs/{job.id}/new", {"audience": "buyers", "when": "now",
-                                                          "subject": "Thank you", "body": "Hi {{ customer.first_name }}"})
+                                                          "subject": "Thank you", "body": "Hi {{ customer.first_name }}",
+                                                          "category": "service"})
     assert response.status_code == 302
     later = (now + timedelta(hours=2)).astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%dT%H:%M")
     as_sam.post(f"/outbox/jobs/{job.id}/new", {"audience": "all", "when": "later", "send_at": later,
-                                               "subject": "Reminder", "body": "Hello {{ customer.first_name }}"})
+                                               "subject": "Reminder", "body": "Hello {{ customer.first_name }}",
+                                               "category": "marketing"})
     deliver(now + timedelta(minutes=2))  # the buyers' message now; the later one waits
 
     def sent(subject):

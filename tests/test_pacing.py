@@ -57,8 +57,9 @@ def test_the_job_page_and_the_dry_run_say_when_the_last_email_goes(app, sam, oli
                                                            "", "", limit_per_minute=10, limit_per_day=50), True, START)
     use(job, make_profile(olivia.studio, email("days_before_archived", days=7)))
     for n in range(120):
-        customers.register(job, customers.CustomerInput(f"C{n}", "X", f"c{n}@example.com", "", email_consent=True),
-                           "staff", {"email": "ok"}, START)
+        customers.register(job, customers.CustomerInput(f"C{n}", "X", f"c{n}@example.com", "", email_consent=True,
+                                                        marketing_consent=True),
+                           "staff", {"email": "ok", "marketing": "offers ok"}, START)
     standard = profiles.list_profiles(olivia.studio)[1]
     with time_machine.travel(START, tick=False):
         as_sam = Browser(app.test_client()).sign_in(sam)

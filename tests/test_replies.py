@@ -33,10 +33,13 @@ def test_a_customer_who_replies_gets_no_more_of_what_stops_on_a_reply(
                                                            archives_at=archives), None)
     use(job, make_profile(olivia.studio, email("days_before_archived", days=7, stop_on_reply=True),
                           email("days_before_archived", days=3)))
+    agreed = {"email": "ok", "marketing": "offers ok"}  # the reminders are offers
     juergen, _ = customers.register(job, customers.CustomerInput("Jürgen", "Weiß", "juergen@example.com",
-                                                                 email_consent=True), "staff", {"email": "ok"}, now)
+                                                                 email_consent=True, marketing_consent=True),
+                                    "staff", agreed, now)
     zoe, _ = customers.register(job, customers.CustomerInput("Zoë", "Wójcik", "zoe@example.pl",
-                                                             email_consent=True), "staff", {"email": "ok"}, now)
+                                                             email_consent=True, marketing_consent=True),
+                                "staff", agreed, now)
     written = now + timedelta(hours=1)
     put("INBOX", mail("<r1@example.com>", "Jürgen Weiß <juergen@example.com>", STUDIO, "Wir haben schon bestellt",
                       "Content-Type: text/plain; charset=utf-8\r\n\r\nDanke, alles erledigt – 120 € bezahlt.\r\n"

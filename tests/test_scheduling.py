@@ -29,11 +29,12 @@ def email(trigger, audience="all", days=None, **extra):
                              subject="Hi", body="Hi {{ customer.first_name }}", **extra)
 
 
-def sign_up(job, name, at=START, sms=False, confirmed=True):
+def sign_up(job, name, at=START, sms=False, confirmed=True, offers=True):
+    """A customer who agreed to the job's messages and (unless ``offers`` is False) to offers."""
     customer, _ = customers.register(
         job, customers.CustomerInput(name, "X", f"{name.lower()}@example.com", "+49 151 23456789" if sms else "",
-                                     email_consent=True, sms_consent=sms),
-        "staff" if confirmed else "signup", {"email": "ok", "sms": "ok"}, at)
+                                     email_consent=True, sms_consent=sms, marketing_consent=offers),
+        "staff" if confirmed else "signup", {"email": "ok", "sms": "ok", "marketing": "offers ok"}, at)
     return customer
 
 

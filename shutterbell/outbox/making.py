@@ -129,10 +129,12 @@ def request_resubscription(customer: Customer, confirm_url: str, now: datetime) 
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
     key = message_keys.resubscription(customer.id, count)
-    body = _("Hello %(name)s,\n\nyou asked to get emails from %(studio)s about the photos of %(job)s again. "
+    what = (_("offers from %(studio)s", studio=studio.name) if entry.marketing_only else
+            _("emails from %(studio)s about the photos of %(job)s", studio=studio.name, job=job.name))
+    body = _("Hello %(name)s,\n\nyou asked to get %(what)s again. "
              "Confirm it here (the link works for 7 days):\n\n%(url)s\n\n"
              "If you did not ask for this, ignore this email: you stay unsubscribed.",
-             name=customer.first_name, studio=studio.name, job=job.name, url=confirm_url)
+             name=customer.first_name, what=what, url=confirm_url)
     made = _insert_new([{
         "studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
         "recipient": customer.email, "subject": _("Emails from %(studio)s again?", studio=studio.name), "body": body,

@@ -170,8 +170,7 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
     """Send one claimed, written message and record its outcome: sent, failed, retry, hold or pause."""
     policy = batch.policy
     try:
-        unsubscribe = composer.unsubscribe_url(policy.base_url, message.customer) if message.customer else ""
-        session.send(message, unsubscribe, batch.studio.name, clock())
+        session.send(message, composer.unsubscribe_for(policy.base_url, message), batch.studio.name, clock())
     except composer.HeaderProblem as problem:
         finish(message, "failed", clock(), error=str(problem), cause="bad_header")
         return "failed"

@@ -28,19 +28,19 @@ class StudioBatch:
     def __init__(self, studio: Studio, policy: Policy):
         self.studio, self.policy = studio, policy
         self.account = mailsettings.account_of(studio)
-        self.suppressed = suppression.suppressed(studio.id)
+        self.suppressed = suppression.by_category(studio.id)
         self._job_parts: dict[int, dict] = {}
         self._written: list[dict] = []  # plain values: a rollback meanwhile expires the objects
         self.buyers: set[int] = set()
         self.orders: dict[int, Order] = {}
-        self.consents: set[tuple[int, str]] = set()
+        self.consents: set[tuple[int, str, str]] = set()
 
     def read_customers(self, messages: list[Message]) -> None:
-        """The batch's customers' consents and orders, a query each: who agreed to which channel,
-        who is a buyer now, and each order's state."""
+        """The batch's customers' consents and orders, a query each: who agreed to which channel
+        and purpose, who is a buyer now, and each order's state."""
         customer_ids = {m.customer_id for m in messages}
         self.consents = set(db.session.execute(
-            sa.select(Consent.customer_id, Consent.channel)
+            sa.select(Consent.customer_id, Consent.channel, Consent.purpose)
             .where(Consent.customer_id.in_(customer_ids), Consent.withdrawn_at.is_(None))).tuples())
         for order in db.session.scalars(sa.select(Order).where(Order.customer_id.in_(customer_ids))):
             self.orders[order.id] = order
@@ -71,14 +71,17 @@ class StudioBatch:
         if customer.erased_at is not None:
             return _("The customer's data was erased.")
         if message_keys.is_resubscription(message.key):  # asked for by the unsubscribed person themself
-            return "" if (message.channel, message.recipient) in self.suppressed else _(
+            return "" if (message.channel, message.recipient) in self.suppressed["marketing"] else _(
                 "The address gets emails again already.")
-        if (message.channel, message.recipient) in self.suppressed:
+        if (message.channel, message.recipient) in self.suppressed["service"]:
             return _("The recipient unsubscribed (on the studio's suppression list).")
+        if (message.channel, message.recipient) in self.suppressed[message.category]:
+            return _("The recipient unsubscribed from offers (marketing); service mail still goes to them.")
         if message.is_confirmation:  # asks for consent, so it needs none; pointless once confirmed
             return _("The sign-up was confirmed already.") if customer.confirmed_at else ""
-        if (customer.id, message.channel) not in self.consents:
-            return _("The customer withdrew consent to this channel.")
+        if (customer.id, message.channel, message.category) not in self.consents:
+            return (_("The customer has not agreed to offers (marketing) on this channel.")
+                    if message.category == "marketing" else _("The customer withdrew consent to this channel."))
         notification: Notification | None = message.notification
         job: Job | None = message.job
         if notification is not None and job is not None:
@@ -141,6 +144,8 @@ class StudioBatch:
         buyer = message.customer_id in self.buyers
         if (notification.audience == "buyers" and not buyer) or (notification.audience == "potential_buyers" and buyer):
             return _("The customer is no longer in the notification's target group.")
+        if notification.category == "marketing" and message.category != "marketing":  # made as service
+            return _("The notification is marketing now: it goes only to customers who agreed to offers.")
         trigger = triggers.get(notification.trigger)
         subject = self._subject(message) if trigger.stops else None
         return trigger.stopped(subject) if subject is not None else ""
@@ -178,7 +183,8 @@ class StudioBatch:
         order = db.session.get(Order, key.subject_id) if key.kind is Occurrence.ORDER else None
         voucher = db.session.get(Voucher, key.subject_id) if key.kind is Occurrence.VOUCHER else None
         return self._written_as(message, notification, composer.context_for(
-            self.studio, job, message.customer, self.policy.base_url, order, voucher, self._job_parts[job.id]))
+            self.studio, job, message.customer, self.policy.base_url, order, voucher, self._job_parts[job.id],
+            message.category))
 
     def _written_as(self, message: Message, notification: Notification, context: dict) -> str:
         try:
