@@ -163,6 +163,13 @@ def _configure_sqlite(app: Flask) -> None:
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # SQLite's own lower() knows ASCII only: a search for "łęcka" or "öztürk" must find
+            # "Łęcka" and "Öztürk", as on PostgreSQL. (No index is built on lower().)
+            dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _register_error_pages(app: Flask) -> None:

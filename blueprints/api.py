@@ -185,7 +185,11 @@ def customer_registered(job_id: int):
     wording = customers.consent_wording(g.api_studio.name, job.name)
     if data.get("consent_wording") is not None:
         text = _string(data, "consent_wording", limit=2000)
-        wording = {"email": text, "sms": text, "marketing": text}
+        wording = {"email": text, "sms": text, "marketing": _string(data, "marketing_consent_wording", limit=2000)}
+        if entry.marketing_consent and not wording["marketing"]:  # the shop's words for offers, not ours
+            raise ApiError(422, "invalid", "Some fields are not valid.", {
+                "marketing_consent_wording": "With your own consent_wording, send the sentence the person agreed "
+                                             "to for offers as well."})
     try:
         customer, created = customers.register(job, entry, "api", wording, utcnow(), external_id=external_id)
     except Invalid as exc:

@@ -1,15 +1,16 @@
 """Customers on the job page: staff add, correct and remove them (tablet-friendly)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import contacts, customers, outbox, replies
+from shutterbell import contacts, customers, orders, outbox, replies, scheduling, triggers
 from shutterbell.models import utcnow
 
-from .access import current_studio, job_or_404, or_404, redirect_after_post, render_form
+from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
+                     render_form)
 from .forms import CustomerForm, JobForm, problems_shown_on
 from .jobs import job_page_context
 
@@ -18,6 +19,24 @@ bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
 
 def _wording(job) -> dict[str, str]:
     return customers.consent_wording(current_studio().name, job.name)
+
+
+@bp.get("/")
+@login_required
+def index(job_id: int):
+    """A page of the job's customers (htmx: the list alone, with what is coming for each); a
+    browser without script gets the job page at that page."""
+    job = job_or_404(job_id)
+    search, page = request.args.get("q", "")[:100], request.args.get("page", 1, type=db_int)
+    if not part_of_page_wanted():
+        return redirect(url_for("jobs.edit", job_id=job.id, cq=search or None, cpage=page) + "#customers")
+    found = customers.page_of(job, search, page)
+    coming: dict[int, list] = {}
+    for moment in scheduling.coming(job, utcnow(), [c.id for c in found.rows]):
+        coming.setdefault(moment.customer.id, []).append(moment)
+    return render_template("jobs/_customers.html", job=job, customer_page=found, cq=search, coming=coming,
+                           buyers=orders.buyer_ids(job), catalogue=triggers.CATALOGUE,
+                           key_of=lambda moment: scheduling.key_of(job, moment))
 
 
 @bp.post("/")

@@ -315,8 +315,9 @@ class NotificationForm(Form):
     audience = SelectField(_l("Target group"),
                            choices=choices((a.value, a.label) for a in triggers.Audience), default="all")
     channel = RadioField(_l("Channel"), choices=choices((c.key, c.name) for c in channels.every()), default="email")
-    category = SelectField(_l("Kind of message"), choices=choices((c.value, c.label) for c in triggers.Category),
-                           default="service")
+    # "" (a new row before its trigger is chosen, or without script): the trigger's kind
+    category = SelectField(_l("Kind of message"), default="", choices=choices(
+        [("", _l("As the trigger suggests"))] + [(c.value, c.label) for c in triggers.Category]))
     send_time = SelectField(_l("Send time"), default="default")
     send_at = TimeField(_l("Time of day"), validators=[Optional()])
     subject = StringField(_l("Subject"))
@@ -380,7 +381,7 @@ class NotificationForm(Form):
         if self.audience.data not in allowed:
             self.audience.data = allowed[0]
         trigger = self.selected_trigger
-        if trigger and (trigger_changed or self.category.data not in [c.value for c in trigger.categories]):
+        if trigger and (trigger_changed or self.category.data not in ["", *(c.value for c in trigger.categories)]):
             self.category.data = trigger.category.value
 
     def to_input(self) -> NotificationInput:

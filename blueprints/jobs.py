@@ -38,11 +38,15 @@ def edit(job_id: int):
 
 
 def job_page_context(job) -> dict:
-    """What the job page shows below the job itself: what it sends and sent, its customers and orders."""
+    """What the job page shows below the job itself: what it sends and sent, a page of its
+    customers (``cq``, ``cpage``: the search and page a browser without script asked for) and its orders."""
     rows, coming = scheduling.timeline(job, utcnow())
+    search = request.args.get("cq", "")[:100]
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
             "team_form": TeamForm(formdata=None, studio_id=job.studio_id), "team": team.team_of(job),
-            "customer_list": customers.customers_of(job), "order_list": orders.orders_of(job),
+            "customer_page": customers.page_of(job, search, request.args.get("cpage", 1, type=db_int)),
+            "customer_count": customers.count_of(job), "cq": search, "order_choices": customers.names_of(job),
+            "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
             "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),

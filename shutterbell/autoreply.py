@@ -78,7 +78,8 @@ def _not_to(account: MailAccount, addresses: list[str], recent: list[int], now: 
         Message.studio_id == studio_id, Message.due_at >= now - timedelta(days=account.autoreply_days),
         message_keys.autoreplies(Message.key), Message.recipient.in_(addresses))))
     listed = set(db.session.scalars(sa.select(Suppression.address).where(
-        Suppression.studio_id == studio_id, Suppression.channel == "email", Suppression.address.in_(addresses))))
+        Suppression.studio_id == studio_id, Suppression.channel == "email", Suppression.address.in_(addresses),
+        Suppression.marketing_only.is_(False))))  # an unsubscribe from offers still gets an answer
     return contacts | earlier | answered | listed | ((users | own) & set(addresses)) | {
         address for address in addresses if _colleague(address, account.from_address)}
 

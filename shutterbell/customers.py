@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 
-from . import alerts, contacts
+from . import alerts, contacts, paging
 from .addresses import normalise_email, normalise_phone
 from .extensions import db
 from .validation import Invalid
@@ -220,6 +220,34 @@ def remove(customer: Customer) -> None:
 def get_customer(studio: Studio, job: Job, customer_id: int) -> Customer | None:
     return db.session.scalar(sa.select(Customer).where(
         Customer.id == customer_id, Customer.job_id == job.id, Customer.studio_id == studio.id))
+
+
+PAGE_SIZE = 50
+
+
+def page_of(job: Job, search: str = "", page: int = 1) -> paging.Page:
+    """A page of the job's customers by name, filtered by a part of the name or address."""
+    where = [Customer.job_id == job.id]
+    if search.strip():
+        part = f"%{search.strip().lower()}%"
+        where.append(sa.or_(sa.func.lower(Customer.first_name + " " + Customer.last_name).like(part),
+                            Customer.email.like(part)))  # the address is stored lower-case
+    return paging.fetch(sa.select(sa.func.count()).select_from(Customer).where(*where),
+                        sa.select(Customer).where(*where).options(selectinload(Customer.consents))
+                        .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name), Customer.id),
+                        page, PAGE_SIZE)
+
+
+def count_of(job: Job) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(Customer.job_id == job.id))
+
+
+def names_of(job: Job) -> list[tuple[int, str]]:
+    """(id, "First Last") of the job's customers by name: a choice list, without loading each one."""
+    rows = db.session.execute(sa.select(Customer.id, Customer.first_name, Customer.last_name)
+                              .where(Customer.job_id == job.id)
+                              .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name)))
+    return [(customer_id, f"{first} {last}".strip()) for customer_id, first, last in rows]
 
 
 def customers_of(job: Job) -> list[Customer]:

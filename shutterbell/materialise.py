@@ -102,7 +102,7 @@ def _plans() -> list[_Plan]:
 
 
 def _reached(notification: Notification) -> list:
-    """Who a notification reaches: the same rules as ``scheduling._reaches``, as SQL conditions on
+    """Who a notification reaches: the same rules as ``scheduling._in_group``, as SQL conditions on
     Customer and Job (both in the FROM clause)."""
     address = channels.get(notification.channel).address_column()
     # Service mail goes past an unsubscribe from offers; marketing stops at any entry.

@@ -6,18 +6,17 @@ what the page shows is what will be sent. Functions take ``now``; nothing here r
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from . import channels, invoices, message_keys, pacing, replies, suppression, team, triggers
 from .extensions import db
-from .models import Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
+from .models import Consent, Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
 from .message_keys import MessageKey, date_subject, occurrence
 from .triggers import Audience, Occurrence
 
@@ -52,28 +51,48 @@ def at_local_time(day: date, clock: time, zone: ZoneInfo) -> datetime:
 class _Context:
     """The job's rows the rules need, loaded once (no query per customer or notification)."""
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, customer_ids: list[int] | None = None):
         self.job = job
         self.studio = db.session.get(Studio, job.studio_id)
         self.zone = ZoneInfo(self.studio.time_zone)
-        self.customers = db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
-                                            .options(selectinload(Customer.consents))).all()
+        some = [Customer.id.in_(customer_ids)] if customer_ids is not None else []
+        self.customers = db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id, *some)).all()
         self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id)).all()
         self.vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id)).all()
         self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
         self.suppressed = suppression.by_category(job.studio_id)
+        self.orders_of: dict[int, list[Order]] = defaultdict(list)
+        for order in self.orders:
+            self.orders_of[order.customer_id].append(order)
+        # (channel, purpose) each customer agreed to and has not withdrawn: rows, not objects (2,000
+        # customers' consents took 0.9 s as objects)
+        self.consents: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        for customer_id, channel, purpose in db.session.execute(
+                sa.select(Consent.customer_id, Consent.channel, Consent.purpose).join(Customer).where(
+                    Customer.job_id == job.id, *some, Consent.withdrawn_at.is_(None))):
+            self.consents[customer_id].add((channel, purpose))
+        self._groups: dict[tuple[str, str, str], list[Customer]] = {}
+
+    def reached(self, channel: str, audience: str, category: str) -> list[Customer]:
+        """The customers a message of this kind reaches (a profile's notifications share a few kinds)."""
+        kind = (channel, audience, category)
+        if kind not in self._groups:
+            self._groups[kind] = [c for c in self.customers if _in_group(channel, audience, category, c, self)]
+        return self._groups[kind]
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
 
 
-def moments(job: Job, profile: Profile | None, since: datetime) -> list[Moment]:
-    """Every message the profile sends this job's customers that falls due at or after ``since``,
-    soonest first. The page asks from now on; the scheduler asks from its last pass, so a message
-    whose event just happened (a registration, an order) is not lost between two passes."""
+def moments(job: Job, profile: Profile | None, since: datetime,
+            customer_ids: list[int] | None = None) -> list[Moment]:
+    """Every message the profile sends this job's customers (these only, if given) that falls
+    due at or after ``since``, soonest first. The page asks from now on; the scheduler asks from
+    its last pass, so a message whose event just happened (a registration, an order) is not lost
+    between two passes."""
     if profile is None or job.status == "archived":
         return []
-    ctx = _Context(job)
+    ctx = _Context(job, customer_ids)
     found = [m for n in for_customers(profile) for m in _moments_of(n, ctx) if m.due_at >= since]
     return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
 
@@ -85,10 +104,11 @@ def for_customers(profile: Profile) -> list[Notification]:
 
 def _moments_of(notification: Notification, ctx: _Context):
     trigger = triggers.get(notification.trigger)
-    for customer in ctx.customers:
-        if not _reaches(notification, customer, ctx):
-            continue
-        for occurred, due_at in _occurrences(notification, trigger, customer, ctx):
+    # A job's date or a voucher is the same occurrence for every customer: its moment is computed once.
+    shared = None if trigger.occurrence in (Occurrence.REGISTRATION, Occurrence.ORDER) else list(
+        _occurrences(notification, trigger, None, ctx))
+    for customer in ctx.reached(notification.channel, notification.audience, notification.category):
+        for occurred, due_at in shared if shared is not None else _occurrences(notification, trigger, customer, ctx):
             # A date or voucher moment that passed before the customer's sign-up counted
             # (confirmed) is not theirs, unless it is news that stays true (the trigger catches
             # up); what their own registration and orders start is.
@@ -100,14 +120,10 @@ def _moments_of(notification: Notification, ctx: _Context):
             yield Moment(notification, customer, occurred, due_at)
 
 
-def _reaches(notification: Notification, customer: Customer, ctx: _Context) -> bool:
-    return _in_group(notification.channel, notification.audience, notification.category, customer, ctx)
-
-
 def _in_group(channel: str, audience: str, category: str, customer: Customer, ctx: _Context) -> bool:
     """Target group, consent to the channel for this category of message (service, marketing), a
     confirmed sign-up, and not on the suppression list for it."""
-    if customer.confirmed_at is None or not customer.has_consent(channel, category):
+    if customer.confirmed_at is None or (channel, category) not in ctx.consents[customer.id]:
         return False
     address = channels.get(channel).address(customer)
     if not address or (channel, address) in ctx.suppressed[category]:
@@ -119,18 +135,18 @@ def _in_group(channel: str, audience: str, category: str, customer: Customer, ct
 
 def reached(job: Job, channel: str, audience: str, category: str) -> list[Customer]:
     """The job's customers a message of this category to this target group on this channel reaches today."""
-    ctx = _Context(job)
-    return [c for c in ctx.customers if _in_group(channel, audience, category, c, ctx)]
+    return _Context(job).reached(channel, audience, category)
 
 
-def _occurrences(notification: Notification, trigger: triggers.Trigger, customer: Customer, ctx: _Context):
-    """(occurrence key, due moment) pairs of this notification for this customer."""
+def _occurrences(notification: Notification, trigger: triggers.Trigger, customer: Customer | None, ctx: _Context):
+    """(occurrence key, due moment) pairs of this notification for this customer (any customer,
+    None, for a job's date or a voucher)."""
     if trigger.occurrence is Occurrence.REGISTRATION:
         # With double opt-in the welcome goes out once the sign-up is confirmed.
         yield occurrence(Occurrence.REGISTRATION, customer.id), _after(customer.confirmed_at, notification, trigger, ctx)
     elif trigger.occurrence is Occurrence.ORDER:
-        for order in ctx.orders:
-            if order.customer_id == customer.id and not trigger.stopped(order):
+        for order in ctx.orders_of[customer.id]:
+            if not trigger.stopped(order):
                 yield occurrence(Occurrence.ORDER, order.id), _after(order.placed_at, notification, trigger, ctx)
     elif trigger.occurrence is Occurrence.VOUCHER:
         for voucher in ctx.vouchers:
@@ -245,11 +261,16 @@ def key_of(job: Job, moment: Moment) -> str:
                           moment.occurrence))
 
 
-def coming(job: Job, now: datetime) -> list[Moment]:
-    """The job's moments from now on that have no outbox row yet (one cancelled ahead has one)."""
-    found = moments(job, job.profile, now)
-    made = set(db.session.scalars(sa.select(Message.key).where(Message.job_id == job.id,
-                                                               Message.key.in_([key_of(job, m) for m in found]))))
+def coming(job: Job, now: datetime, customer_ids: list[int] | None = None) -> list[Moment]:
+    """The job's moments from now on (for these customers only, if given) that have no outbox
+    row yet (one cancelled ahead has one)."""
+    found = moments(job, job.profile, now, customer_ids)
+    if not found:
+        return []
+    # The job's made messages of these notifications, rather than an IN list of every moment's key
+    mine = [Message.customer_id.in_(customer_ids)] if customer_ids is not None else []
+    made = set(db.session.scalars(sa.select(Message.key).where(
+        Message.job_id == job.id, Message.notification_id.in_({m.notification.id for m in found}), *mine)))
     return [m for m in found if key_of(job, m) not in made]
 
 

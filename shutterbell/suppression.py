@@ -110,6 +110,13 @@ def unsubscribe(customer: Customer, now: datetime, offers_only: bool = False) ->
         if consent.channel == "email" and consent.withdrawn_at is None and (
                 not offers_only or consent.purpose == "marketing"):
             consent.withdrawn_at = now
+    # Offers stop on the person's every job, for good: lifting the entry later (subscribing again
+    # to the job's emails, a bounce that was fixed) must not bring them back.
+    same_address = sa.select(Customer.id).where(Customer.studio_id == customer.studio_id,
+                                                Customer.email == customer.email)
+    db.session.execute(sa.update(Consent).where(Consent.customer_id.in_(same_address), Consent.channel == "email",
+                                                Consent.purpose == "marketing", Consent.withdrawn_at.is_(None))
+                       .values(withdrawn_at=now))
     db.session.commit()
 
 

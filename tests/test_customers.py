@@ -1,5 +1,7 @@
 """Customers: the public sign-up page, staff on the job page, duplicates and consent records."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from shutterbell import customers, jobs, profiles
@@ -116,3 +118,23 @@ def test_without_double_opt_in_a_public_sign_up_is_confirmed_at_once(browser, ol
     response = browser.post(f"/j/{job.access_code}", person())
     assert "You are signed up for Kita Regenbogen" in text_of(response)
     assert the_customers(job)[0].confirmed_at is not None
+
+
+def test_the_job_page_lists_customers_a_page_at_a_time_with_a_search(as_sam, job):
+    """A school job has hundreds of sign-ups: the page shows 50 at a time, and a search (htmx, or
+    the address a browser without script follows) finds one among them."""
+    for n in range(55):
+        customers.register(job, customers.CustomerInput(f"Zoë{n:02d}", "Łęcka", f"zoe{n:02d}@example.pl",
+                                                        email_consent=True), "staff", {"email": "ok"},
+                           datetime.now(timezone.utc))
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert "Customers <span class=\"meta\">(55)</span>" in page and "Page 1 of 2" in page
+    assert "Zoë00 Łęcka</a>" in page and "Zoë54 Łęcka</a>" not in page
+    second = text_of(as_sam.get(f"/jobs/{job.id}/customers/?page=2", headers={"HX-Request": "true"}))
+    assert "Zoë54 Łęcka</a>" in second and "Zoë00 Łęcka</a>" not in second and "<html" not in second
+    found = text_of(as_sam.get(f"/jobs/{job.id}/customers/?q=zoe42@", headers={"HX-Request": "true"}))
+    assert "Zoë42 Łęcka</a>" in found and "Zoë41" not in found
+    without_script = as_sam.get(f"/jobs/{job.id}/customers/?q=%C5%81%C4%99cka&page=2")
+    assert without_script.status_code == 302
+    assert without_script.headers["Location"].endswith(f"/jobs/{job.id}?cq=%C5%81%C4%99cka&cpage=2#customers")
+    assert "Zoë54 Łęcka</a>" in text_of(as_sam.get(f"/jobs/{job.id}?cq=%C5%81%C4%99cka&cpage=2"))

@@ -27,8 +27,8 @@ UTC = timezone.utc
 PUBLISHED = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
 
 
-def to_all(trigger, subject, days=None, **extra):
-    return profiles.NotificationInput(trigger=trigger, days=days, audience="all", channel="email", subject=subject,
+def to_all(trigger, subject, days=None, audience="all", **extra):
+    return profiles.NotificationInput(trigger=trigger, days=days, audience=audience, channel="email", subject=subject,
                                       body="Hallo {{ customer.first_name }}, " + subject + "\n\n{{ unsubscribe_url }}",
                                       **extra)
 
@@ -199,8 +199,8 @@ def test_a_one_off_message_must_say_its_kind_and_an_offer_reaches_only_those_who
 
 
 def test_the_migration_keeps_what_everyone_had_agreed_to(tmp_path):
-    """14c88c272697: consents given before (to wording that named offers) count for offers too,
-    and the sales-push notifications become marketing."""
+    """14c88c272697: email consents given before to wording that named offers count for offers
+    too (text-message and imported ones did not name any), and the sales pushes become marketing."""
     from flask_migrate import downgrade, upgrade
 
     from app import create_app
@@ -214,12 +214,67 @@ def test_the_migration_keeps_what_everyone_had_agreed_to(tmp_path):
         studio = accounts.create_studio(accounts.NewStudio("Studio Lichtblick", "Europe/Berlin", "de_DE",
                                                            "olivia@lichtblick.example", PASSWORD)).studio
         job = jobs.save_job(studio, None, jobs.JobInput(name="Kita", profile_id=None), None)
-        staff_adds(job, "Jürgen", "juergen@example.com", offers=False)
+        juergen = staff_adds(job, "Jürgen", "juergen@example.com", offers=False)
+        ids = (studio.id, juergen.id)
         downgrade(revision="2c709f7aef90")
+        consent = sa.table("consent", *(sa.column(c) for c in ("studio_id", "customer_id", "channel", "path",
+                                                               "wording", "given_at")))
+        db.session.execute(sa.delete(consent))
+        old = [("email", "signup", "Email me about the photos of Kita from Studio Lichtblick: when they are online, "
+                                   "reminders and offers. I can unsubscribe at any time."),
+               ("sms", "signup", "Text me about the photos of Kita from Studio Lichtblick. I can reply STOP at any time."),
+               ("email", "import", "Consent recorded by the studio before importing kita.csv")]
+        db.session.execute(consent.insert(), [{"studio_id": ids[0], "customer_id": ids[1], "channel": channel,
+                                               "path": path, "wording": wording, "given_at": datetime.now(UTC)}
+                                              for channel, path, wording in old])
+        db.session.commit()
         upgrade()
-        assert sorted(db.session.scalars(sa.select(Consent.purpose))) == ["marketing", "service"]
+        assert sorted(db.session.execute(sa.select(Consent.channel, Consent.path, Consent.purpose)).tuples()) == [
+            ("email", "import", "service"), ("email", "signup", "marketing"), ("email", "signup", "service"),
+            ("sms", "signup", "service")]
         kinds = {(n.trigger, n.category) for n in db.session.scalars(sa.select(Notification))}
         assert ("days_before_archived", "marketing") in kinds and ("job_published", "service") in kinds
         assert ("days_before_voucher_expires", "service") not in kinds
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_unsubscribe_from_offers_holds_on_every_job_even_when_the_entry_is_lifted(olivia):
+    """Zoë is on two jobs with offers; she stops offers from one email, later stops everything
+    and subscribes again to the job's emails: the entry is gone, and offers stay off on both."""
+    from shutterbell import suppression
+
+    first, second = (jobs.save_job(olivia.studio, None, jobs.JobInput(name=n, profile_id=None), None)
+                     for n in ("Kita Süd", "Hort Nord"))
+    zoe, zoe_too = (staff_adds(job, "Zoë", "zoe@example.com", offers=True) for job in (first, second))
+    now = datetime.now(UTC)
+    suppression.unsubscribe(zoe, now, offers_only=True)
+    suppression.unsubscribe(zoe, now)
+    assert suppression.resubscribe(zoe, "Subscribed again", now)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Suppression)) is None
+    for customer_id in (zoe.id, zoe_too.id):
+        assert not db.session.get(Customer, customer_id).has_consent("email", "marketing")
+    assert db.session.get(Customer, zoe_too.id).has_consent("email")  # the job's own emails go on
+
+
+def test_a_notification_switched_to_marketing_checks_offers_consent_for_messages_made_before(olivia, account):
+    """Made as service, sent after the owner made it marketing: the worker judges it as marketing
+    (consent to offers, the offers-only link) rather than skipping or sending it as service."""
+    from shutterbell import outbox
+    from shutterbell.outbox.studio_batch import StudioBatch
+
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita", profile_id=None), None)
+    profile = make_profile(olivia.studio, to_all("customer_registered", "Willkommen", audience="potential_buyers"))
+    use(job, profile)
+    zoe = staff_adds(job, "Zoë", "zoe@example.com", offers=True)
+    lukasz = staff_adds(job, "Łukasz", "lukasz@example.com", offers=False)
+    outbox.schedule(datetime.now(UTC), outbox.Policy(base_url="https://photos.example"))
+    made = {m.customer_id: m for m in db.session.scalars(sa.select(Message))}
+    assert {m.category for m in made.values()} == {"service"}
+    profile.notifications[0].category = "marketing"
+    db.session.commit()
+    batch = StudioBatch(olivia.studio, outbox.Policy(base_url="https://photos.example"))
+    batch.read_customers(list(made.values()))
+    assert batch.why_not(made[zoe.id]) == "" and made[zoe.id].category == "marketing"
+    assert "not agreed to offers" in batch.why_not(made[lukasz.id])

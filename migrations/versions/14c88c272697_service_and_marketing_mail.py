@@ -1,9 +1,11 @@
 """Service mail and marketing mail apart: a notification's category, a consent's purpose, an
 unsubscribe from offers only
 
-Existing consents were given to wording that named offers ("when they are online, reminders and
-offers"), so each is copied as a marketing consent too: nobody who signed up before loses or gains
-a message. Notifications of the triggers that are sales pushes by default become marketing.
+Email consents given on the sign-up page, by staff or through the API were recorded with wording
+that named offers ("when they are online, reminders and offers"), so each of those is copied as a
+marketing consent too. Text-message consents ("Text me about the photos …") and imported ones
+("Consent recorded by the studio before importing …") named none: they stay service only.
+Notifications of the triggers that are sales pushes by default become marketing.
 
 Revision ID: 14c88c272697
 Revises: 2c709f7aef90
@@ -44,7 +46,8 @@ def upgrade():
     op.execute(sa.text(
         "INSERT INTO consent (studio_id, customer_id, channel, path, purpose, wording, given_at, withdrawn_at) "
         "SELECT studio_id, customer_id, channel, path, 'marketing', wording, given_at, withdrawn_at "
-        "FROM consent WHERE purpose = 'service'"))
+        "FROM consent WHERE purpose = 'service' AND channel = 'email' AND path IN ('signup', 'staff', 'api') "
+        "AND wording LIKE '%offers%'"))
     notification = sa.table('notification', sa.column('trigger', sa.String), sa.column('category', sa.String))
     op.execute(notification.update().where(notification.c.trigger.in_(MARKETING_TRIGGERS))
                .values(category='marketing'))

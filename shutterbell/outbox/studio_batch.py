@@ -66,6 +66,8 @@ class StudioBatch:
         key = MessageKey.parse(message.key)
         if key is not None and key.customer_id is None:
             return self._service_mail_stopped(message, key)
+        if message.notification is not None and message.category != message.notification.category:
+            message.category = message.notification.category  # the owner changed it: consent and link follow
         if customer is None:
             return customer_removed()
         if customer.erased_at is not None:
@@ -144,8 +146,6 @@ class StudioBatch:
         buyer = message.customer_id in self.buyers
         if (notification.audience == "buyers" and not buyer) or (notification.audience == "potential_buyers" and buyer):
             return _("The customer is no longer in the notification's target group.")
-        if notification.category == "marketing" and message.category != "marketing":  # made as service
-            return _("The notification is marketing now: it goes only to customers who agreed to offers.")
         trigger = triggers.get(notification.trigger)
         subject = self._subject(message) if trigger.stops else None
         return trigger.stopped(subject) if subject is not None else ""

@@ -22,7 +22,8 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 # Not pages: a download, partials htmx swaps in, JSON, and links that only work once.
 NOT_PAGES = {"contacts.attachment", "contacts.sync_progress", "profiles.row", "main.healthz", "auth.setup",
              "auth.reset_password", "public.resubscribe", "vendor.static", "static"}
-PUBLIC = {"public.signup", "public.confirm", "public.unsubscribe", "public.enter_code", "auth.login",
+PUBLIC = {"public.signup", "public.confirm", "public.unsubscribe", "public.unsubscribe_from_offers",
+          "public.enter_code", "auth.login",
           "auth.forgot_password", "auth.accept_invite"}
 
 
@@ -50,6 +51,7 @@ def a_studio_with_everything(app, owner):
             "import_id": imports.save_preview(job, "kids.csv", imports.preview(job, b"first_name,email\nB,b@x.de\n")).id,
             "code": job.access_code, "token": {"public.confirm": anna.confirm_token,
                                                "public.unsubscribe": anna.unsubscribe_token,
+                                               "public.unsubscribe_from_offers": anna.unsubscribe_token,
                                                "auth.accept_invite": second_invite}}
         return arguments, staff.email
 
