@@ -161,6 +161,7 @@ def test_the_outbox_shows_what_went_out(page_for, live_server, owner, smtp, monk
     page.goto(f"{base_url}/jobs/{job_id}")
     page.get_by_role("link", name="Write to its customers now").click()
     page.get_by_text("Buyers", exact=True).click()
+    page.get_by_label("Service (what they signed up for)").check()
     page.get_by_label("Subject").fill("Thank you, {{ customer.first_name }}")
     page.get_by_label("Message").fill("Hello {{ customer.first_name }}")
     check_layout(page)
@@ -203,7 +204,7 @@ def test_the_job_page_says_when_sending_limits_let_the_last_email_go(page_for, l
             limit_per_day=50), True, utcnow())
         profile = profiles.save_profile(studio, None, ProfileInput("Reminder", "", [NotificationInput(
             trigger="days_before_archived", days=3, audience="all", channel="email", subject="Last days",
-            body="Hello {{ customer.first_name }}")]))
+            body="Hello {{ customer.first_name }}", category="service")]))  # a notice, not an offer
         job = jobs.save_job(studio, None, jobs.JobInput(name="Grundschule Am Park", profile_id=profile.id,
                                                        archives_at=date.today() + timedelta(days=30)), None)
         for n in range(120):
