@@ -22,7 +22,7 @@ import psycopg  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bench.pages import OWNER, PASSWORD, PG_ADMIN, add_messages, free_port, seed  # noqa: E402
+from bench.pages import OWNER, PASSWORD, PG_ADMIN, add_messages, free_port, pages_for, seed  # noqa: E402
 
 
 def times(name: str, database_url: str, redis_url: str, rounds: int) -> None:
@@ -35,17 +35,11 @@ def times(name: str, database_url: str, redis_url: str, rounds: int) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
     client.post("/login", data={"csrf_token": token, "email": OWNER, "password": PASSWORD})
-    pages = {"bare (sign-in page)": "/login", "profiles (50)": "/settings/profiles/",
-             "profile editor (30 notifications)": f"/settings/profiles/{ids['profile']}",
-             "job page (2,000 customers)": f"/jobs/{ids['job']}"}
-    outbox = {"outbox": "/outbox/", "outbox, failed (rare)": "/outbox/?status=failed",
-              "outbox, one job": f"/outbox/?job={ids['job']}"}
     for size in (10_000, 300_000):
         if size == 300_000:
             with app.app_context():
                 add_messages(ids, 10_000, 300_000)
-        wanted = {**(pages if size == 10_000 else {}), **{f"{k} ({size:,})": v for k, v in outbox.items()}}
-        for label, path in wanted.items():
+        for label, path in pages_for(ids, size).items():
             client.get(path)  # warm: templates compiled, caches filled
             spent = []
             for _ in range(rounds):

@@ -140,6 +140,16 @@ def serve(database_url: str, redis_url: str, port: int) -> subprocess.Popen:
             time.sleep(0.3)
 
 
+def pages_for(ids: dict, size: int) -> dict[str, str]:
+    """label -> path of the pages measured with ``size`` messages in the outbox (the others once, at 10,000)."""
+    others = {"bare (sign-in page)": "/login", "profiles (50)": "/settings/profiles/",
+              "profile editor (30 notifications)": f"/settings/profiles/{ids['profile']}",
+              "job page (2,000 customers)": f"/jobs/{ids['job']}"}
+    outbox = {"outbox": "/outbox/", "outbox, failed (rare)": "/outbox/?status=failed",
+              "outbox, one job": f"/outbox/?job={ids['job']}"}
+    return {**(others if size == 10_000 else {}), **{f"{label} ({size:,})": path for label, path in outbox.items()}}
+
+
 def measure(name: str, database_url: str, redis_url: str, seconds: int) -> list[tuple]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
     results = []
@@ -149,11 +159,6 @@ def measure(name: str, database_url: str, redis_url: str, seconds: int) -> list[
         add_messages(ids, 0, 10_000)
         db.session.remove()
         port = free_port()
-        pages = {"bare (sign-in page)": "/login", "profiles (50)": "/settings/profiles/",
-                 "profile editor (30 notifications)": f"/settings/profiles/{ids['profile']}",
-                 "job page (2,000 customers)": f"/jobs/{ids['job']}"}
-        outbox_pages = {"outbox": "/outbox/", "outbox, failed (rare)": "/outbox/?status=failed",
-                        "outbox, one job": f"/outbox/?job={ids['job']}"}
         for size in (10_000, 300_000):
             if size == 300_000:
                 add_messages(ids, 10_000, 300_000)
@@ -162,8 +167,7 @@ def measure(name: str, database_url: str, redis_url: str, seconds: int) -> list[
             try:
                 base = f"http://127.0.0.1:{port}"
                 cookie = signed_in_cookie(base)
-                wanted = {**(pages if size == 10_000 else {"bare (sign-in page)": "/login"}),
-                          **{f"{label} ({size:,})": path for label, path in outbox_pages.items()}}
+                wanted = {"bare (sign-in page)": "/login", **pages_for(ids, size)}  # a bare rate for each run
                 for label, path in wanted.items():
                     wrk(base + path, cookie, 2)  # warm up
                     rate, p99 = wrk(base + path, cookie, seconds)
