@@ -35,7 +35,12 @@ def show(message_id: int):
     message = or_404(messages.get(studio, message_id))
     return render_template("outbox/show.html", message=message, source=_source_of(studio, message),
                            html=templating.text_to_html(message.body, composer.typed_by_others(message)),
-                           hint=diagnostics.CAUSES[message.cause].hint if message.cause in diagnostics.CAUSES else "")
+                           hint=_hint_for(message))
+
+
+def _hint_for(message) -> str:
+    cause = diagnostics.CAUSES.get(message.cause)
+    return cause.hint_for("smtp" if message.channel == "email" else message.channel) if cause else ""
 
 
 @bp.post("/<int:message_id>/retry")

@@ -111,7 +111,7 @@ def mail_check(protocol, host, port, security, username, from_address, timeout, 
         for step in result.steps:
             click.echo(f"{'ok  ' if step.ok else 'FAIL'} {step.name:<10} {step.detail}")
         if result.diagnosis:
-            click.echo(f"\nCause: {result.diagnosis.key}\n{result.diagnosis.cause.hint}")
+            click.echo(f"\nCause: {result.diagnosis.key}\n{result.diagnosis.hint}")
     raise SystemExit(0 if result.ok else 1)
 
 

@@ -8,10 +8,11 @@ one provider's exact sentence; the host name only settles what a provider means 
 """
 from __future__ import annotations
 
+import ast
 import re
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
@@ -24,16 +25,26 @@ class Cause:
     hint: str
     retry: bool  # worth trying again later (the worker retries with backoff)
     concerns: str  # "account": pause the studio's sending; "recipient": fail this message only
+    hints: dict = field(default_factory=dict)  # protocol -> the hint in that protocol's terms (ports, folders)
+
+    def hint_for(self, protocol: str):
+        return self.hints.get(protocol, self.hint)
 
 
 @dataclass(frozen=True)
 class Diagnosis:
     cause: Cause
     detail: str  # the server's words or the exception, for the diagnostics page (never a secret)
+    protocol: str = ""  # "smtp", "imap" or "sms": which hint fits
+    note: str = ""  # a hint for this very case, where it says more than the cause's
 
     @property
     def key(self) -> str:
         return self.cause.key
+
+    @property
+    def hint(self):
+        return self.note or self.cause.hint_for(self.protocol)
 
 
 class DeliveryFailure(Exception):
@@ -45,13 +56,14 @@ class DeliveryFailure(Exception):
         self.diagnosis, self.phase = diagnosis, phase
 
 
-def _cause(key: str, hint, retry: bool = False, concerns: str = "account") -> Cause:
-    return Cause(key, hint, retry, concerns)
+def _cause(key: str, hint, retry: bool = False, concerns: str = "account", **hints) -> Cause:
+    return Cause(key, hint, retry, concerns, hints)
 
 
 CAUSES = {c.key: c for c in (
-    _cause("wrong_password", _l("The server refused the username or password. Check both. If you changed your "
-                                "Google password, your app passwords stopped working: create a new one.")),
+    _cause("wrong_password", _l("The server refused the username or password. Check both (the username is often "
+                                "the whole email address). If you changed your password, the app passwords "
+                                "made before stopped working: create a new one.")),
     _cause("app_password_required", _l("This account uses 2-step verification: create an app password in your "
                                        "provider's security settings and enter it here instead of your "
                                        "normal password.")),
@@ -68,31 +80,54 @@ CAUSES = {c.key: c for c in (
                                  "server name.")),
     _cause("host_not_found", _l("This server name does not exist. Check the spelling of the host, or pick your "
                                 "provider from the list.")),
-    _cause("connection_refused", _l("Nothing answers on this port. Check the host and port (SMTP: 587 or 465, IMAP: "
-                                    "993); providers sometimes move to new servers.")),
-    _cause("timeout", _l("The server did not answer in time. A firewall may block the port, or the port expects "
-                         "SSL/TLS from the first byte (465 for SMTP, 993 for IMAP)."), retry=True),
-    _cause("tls_mode_mismatch", _l("The security setting does not fit the port: 465 and 993 are SSL/TLS, 587 and "
-                                   "143 are STARTTLS.")),
+    _cause("connection_refused", _l("Nothing answers on this port. Check the host and port; providers sometimes "
+                                    "move to new servers."),
+           smtp=_l("Nothing answers on this port. Check the host and port (587 with STARTTLS or 465 with SSL/TLS); "
+                   "providers sometimes move to new servers."),
+           imap=_l("Nothing answers on this port. Check the host and port (993 with SSL/TLS, or 143 with "
+                   "STARTTLS); providers sometimes move to new servers.")),
+    _cause("timeout", _l("The server did not answer in time. A firewall on the way may block the port."), retry=True,
+           smtp=_l("The server did not answer in time. A firewall may block the port: many hosting providers block "
+                   "outgoing port 25, so use 587 (STARTTLS) or 465 (SSL/TLS); your server's own firewall must "
+                   "let the port out too."),
+           imap=_l("The server did not answer in time. A firewall may block the port: your server's firewall must "
+                   "let port 993 (or 143) out.")),
+    _cause("tls_mode_mismatch", _l("The security setting does not fit the port."),
+           smtp=_l("The security setting does not fit the port: 465 is SSL/TLS, 587 (and 25) STARTTLS."),
+           imap=_l("The security setting does not fit the port: 993 is SSL/TLS, 143 STARTTLS.")),
     _cause("certificate_untrusted", _l("The server's certificate is self-signed or expired, so the connection cannot "
                                        "be trusted. Ask your provider, or use the host name from their help pages.")),
     _cause("certificate_hostname_mismatch", _l("The server's certificate is for another name. Use the exact host "
                                                "name your provider documents (not an IP address or an alias).")),
     _cause("starttls_required", _l("The server only accepts a sign-in over an encrypted connection: choose STARTTLS "
-                                   "(port 587) or SSL/TLS (port 465).")),
+                                   "or SSL/TLS."),
+           smtp=_l("The server only accepts a sign-in over an encrypted connection: choose STARTTLS (port 587) or "
+                   "SSL/TLS (port 465)."),
+           imap=_l("The server only accepts a sign-in over an encrypted connection: choose SSL/TLS (port 993) or "
+                   "STARTTLS (port 143).")),
     _cause("auth_not_offered", _l("The server does not offer sign-in on this connection. Use your provider's "
-                                  "submission server on port 587 with STARTTLS, and enter a username.")),
+                                  "submission server on port 587 with STARTTLS, and enter a username."),
+           imap=_l("The server does not offer sign-in on this connection: choose SSL/TLS (port 993) or STARTTLS "
+                   "(port 143), and check the username.")),
     _cause("sender_rejected", _l("The server will not send from this address. The from address must be your "
                                  "account's own address or an alias your provider allows.")),
     _cause("relay_denied", _l("The server will not pass mail on for you. Sign in with username and password, or "
                               "use your provider's SMTP server.")),
+    _cause("client_blocked", _l("The server refuses mail from this machine's internet address: it is on a block "
+                                "list, or the provider takes no mail from servers like it. Trying again does not "
+                                "help. Send through your own provider's SMTP server (port 587 or 465, with your "
+                                "username and password), or ask the list named in the reply to remove the "
+                                "address.")),
     _cause("rate_limited", _l("The provider is limiting how fast or how many connections you use. Sending "
                               "slows down and tries again."), retry=True),
     _cause("quota_or_daily_limit", _l("The account reached its sending limit for today. Sending pauses and goes on "
                                       "tomorrow; lower the daily limit in the settings to spread messages out."),
            retry=True),
     _cause("mailbox_unavailable", _l("That mailbox or folder does not exist. Check the address or the folder name."),
-           concerns="recipient"),
+           concerns="recipient",
+           smtp=_l("The recipient's mailbox does not exist or takes no mail (unknown, disabled or full). Check the "
+                   "address with the customer."),
+           imap=_l("That folder does not exist or cannot be opened. Check the folder name (it is case-sensitive).")),
     _cause("folder_not_found", _l("A folder to sync does not exist on the server. Use the names the test lists "
                                   "(they are case-sensitive; Gmail's sent folder is \u201c[Gmail]/Sent Mail\u201d, or "
                                   "\u201c[Google Mail]/Sent Mail\u201d in some countries).")),
@@ -121,73 +156,178 @@ CAUSES = {c.key: c for c in (
                        "help pages can explain them."), retry=False),
 )}
 
-# (cause, pattern) checked in order against the server's words; the first match wins.
+# (cause, pattern) checked in order against the server's words; the first match wins. Words,
+# not status codes: a provider uses one enhanced code for several causes, and only the words
+# tell them apart (Microsoft's 5.7.139: a wrong password, or password sign-in switched off).
+# Patterns allow the small changes of wording a provider makes over the years.
 _WORDING = [
-    ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname"),
-    ("account_locked_or_web_login_required",
-     r"web ?login ?required|log ?in with your web browser|\bwebalert\b|spam abuse|account (is )?(locked|disabled)"),
-    ("app_password_required", r"application-specific password|invalidsecondfactor|app password"),
+    ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
+                       r"no address associated"),
     ("auth_method_disabled",
-     r"5\.7\.139|5\.7\.30\b|smtpclientauthentication is disabled|basic auth\w* (is )?(disabled|not supported)|"
-     r"invalid authentication mechanism"),
-    ("imap_disabled", r"imap (access )?(is )?disabled|not enabled for imap|imap use"),
-    ("starttls_required", r"privacyrequired|must issue a starttls|plaintext authentication disallowed|"
+     r"smtpclientauthentication is disabled|basic auth\w* (is )?(disabled|not supported|blocked)|"
+     r"invalid authentication mechanism|security defaults|did not meet the criteria|"
+     r"(legacy|basic) authentication|authentication mechanism is too weak"),
+    ("account_locked_or_web_login_required",
+     r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
+     r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
+     r"(has been|is) suspended|"
+     r"\[contactadmin\]|banned sender|activate your \w+ account|account (is )?not (yet )?(active|activated)"),
+    ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password"),
+    ("imap_disabled", r"imap (access )?(is )?disabled|not enabled for imap|imap use|imap (is )?not enabled"),
+    ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
+                          r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
+                          r"logging in is disabled|logindisabled|"
                           r"smtp auth extension not supported"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
-                          r"unknown protocol|connection unexpectedly closed"),
+                          r"unknown protocol|http_request|unexpected eof while reading"),
+    ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|black ?list|block ?list|"
+                       r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
+                       r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
+                       r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
+                       r"unsolicited mail|poor reputation|bad dns ptr|junkmail rejected"),
+    ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
+                     r"not (allowed|permitted) to relay"),
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
-                         r"5\.7\.0 authentication required"),
-    ("relay_denied", r"relay(ing)? access denied|relaying denied|relay not permitted"),
-    ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send as|"
-                        r"relaying disallowed|sender .* not allowed"),
-    ("quota_or_daily_limit", r"daily (user sending )?limit|quota ?exceeded|sending limit|5\.1\.90"),
-    ("rate_limited", r"too many (simultaneous )?connections|thread limit|try again later|rate limit|throttl"),
-    ("temporary_server_error", r"\bunavailable\b|temporary (authentication )?failure|auth process broken"),
-    ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder)|mailbox unavailable"),
-    ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for"),
-    ("certificate_untrusted", r"certificate verify failed|self[- ]signed|certificate has expired|unable to get local issuer"),
+                         r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
+                         r"command \"?auth\"? not recognized|not authenticated|"
+                         r"auth(entication|entification)? (is )?requi|sender address rejected: not logged in|"
+                         r"must (first )?(authenticate|sign in|log ?in)"),
+    ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
+                        r"permissions? to send as|relaying disallowed|sender .* not allowed|"
+                        r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
+                        r"from address (does not|doesn't) match"),
+    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
+                             r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
+                             r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
+                             r"(quota|credit) limit|5\.4\.5\b|5\.1\.90"),
+    ("rate_limited", r"too many (\w+ ){0,2}connections|too many (login|auth\w*) attempts|"
+                     r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
+                     r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
+                     r"temporarily (deferred|refused)"),
+    ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
+                            r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
+                            r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
+                            r"mailbox (is )?full|over quota|size limit exceeded|mailbox size|account .*disabled"),
+    ("temporary_server_error", r"\bunavailable\b|temporar(y|ily)|auth process broken|greylist|system error|"
+                               r"queue file write error|insufficient system"),
+    ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
+    ("temporary_server_error", r"try (again )?later"),
+    ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
+    ("certificate_untrusted", r"certificate verify failed|certificate verification failed|self[- ]signed|"
+                              r"certificate has expired|unable to get local issuer|certificate verify|"
+                              r"unknown ca\b"),
     ("connection_refused", r"connection refused|actively refused|errno 111|winerror 10061"),
-    ("timeout", r"timed out|did not properly respond|winerror 10060"),
-    ("wrong_password", r"authenticationfailed|invalid credentials|authentication (failed|unsuccessful)|"
-                       r"username and password not accepted|incorrect username or password|"
-                       r"(login|authenticate) failed|bad credentials"),
+    ("timeout", r"timed out|did not properly respond|winerror 10060|greeting never received"),
+    ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
+                       r"authenti(cation|fication) (failed|failure|unsuccessful)|"
+                       r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
+                       r"(login|authenticate|logon) failed|bad credentials|credentials (were |are )?(incorrect|invalid)|"
+                       r"invalid (user|login|password)|authentication credentials invalid|"
+                       r"code d'authentification invalide|authenticated but not connected|"
+                       r"user \S+ not found|password (incorrect|wrong|invalid)"),
 ]
 _COMPILED = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _WORDING]
+
+# Enhanced status codes (RFC 3463, and what the big providers give theirs), for replies whose words
+# say nothing this module knows. By subject: x.1 addresses, x.2 the mailbox, x.7 security.
+_ENHANCED = [
+    (r"5\.7\.8", "wrong_password"), (r"5\.7\.(139|30)", "auth_method_disabled"), (r"5\.7\.9", "app_password_required"),
+    (r"5\.7\.(0|14)", "account_locked_or_web_login_required"), (r"5\.7\.57", "auth_not_offered"),
+    (r"5\.7\.60", "sender_rejected"), (r"5\.7\.(708|6[0-4]\d|511)", "client_blocked"),
+    (r"5\.7\.(10|11)", "starttls_required"), (r"5\.7\.50[0-9]", "account_locked_or_web_login_required"),
+]
+_ENHANCED_COMPILED = [(re.compile(rf"\b{pattern}\b"), key) for pattern, key in _ENHANCED]
+
+# Which causes a step can have: after a sign-in that worked, a refusal is no password problem.
+_SIGN_IN = {"wrong_password", "app_password_required", "auth_method_disabled"}
+_SIGNED_IN_PHASES = {"mail_from", "rcpt", "data", "send", "select", "folders", "inbox", "sync_folders"}
+# Replies that clear up by themselves: what a 4xx reply is, whatever its words (RFC 5321 4.2.1).
+_PASSING = {"rate_limited", "temporary_server_error", "quota_or_daily_limit"}
 
 # Providers whose plain "authentication failed" means something more specific.
 _ICLOUD = re.compile(r"(^|\.)(mail\.me\.com|icloud\.com)$")
 _MICROSOFT_CLOUD = re.compile(r"(^|\.)(office365\.com|outlook\.com|hotmail\.com|live\.com)$")
+# Ports where a server speaks TLS from the first byte (and never greets in plain text).
+_TLS_PORTS = {465, 993, 995}
+
+_HUNG_UP_AT_SIGN_IN = _l(
+    "The server closed the connection at sign-in without saying why. Most often the username or password is wrong "
+    "(some servers hang up instead of answering), or the provider switched password sign-in off for mail "
+    "programs, or it blocks sign-ins after too many failed tries (wait an hour, then test once).")
 
 
-def classify(protocol: str, phase: str, text: str, code: int | None = None, host: str = "") -> Diagnosis:
-    """Diagnose a server reply (or an exception's text) seen at ``phase`` of ``protocol``."""
-    text = str(text)
-    key = _by_wording(text)
+def classify(protocol: str, phase: str, text: str, code: int | None = None, host: str = "",
+             port: int | None = None, security: str = "") -> Diagnosis:
+    """Diagnose a server reply (or an exception's text) seen at ``phase`` of ``protocol``, with
+    the server as the studio entered it (host, port, security), where known."""
+    text = readable(str(text))
+    code = code if code is not None else _reply_code(text)
+    quiet = _quiet(text) if code is None else None
+    if quiet:
+        return _quiet_server(quiet, protocol, phase, text, port, security)
+    key = _by_wording(text) or _by_enhanced(text) or _by_code(code, phase)
+    if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
+        key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase)
+    if key == "mailbox_unavailable" and phase == "mail_from":
+        key = "sender_rejected"  # the mailbox in question is the sender's
     if key == "wrong_password":
         key = _provider_meaning(protocol, host) or key
-    if key is None:
-        key = _by_code(code if code is not None else _reply_code(text), phase)
-    return Diagnosis(CAUSES[key], text.strip()[:500])
+    if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
+        key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
+    if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
+        key = "rate_limited" if key == "client_blocked" else "temporary_server_error"
+    return Diagnosis(CAUSES[key], text.strip()[:500], protocol)
 
 
-def classify_exception(exc: BaseException, protocol: str, phase: str, host: str = "") -> Diagnosis:
+def classify_exception(exc: BaseException, protocol: str, phase: str, host: str = "",
+                       port: int | None = None, security: str = "") -> Diagnosis:
     """Diagnose what a connection attempt raised."""
-    code = getattr(exc, "smtp_code", None)
     text = f"{type(exc).__name__}: {_exception_text(exc)}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         mismatch = "mismatch" in text.lower() or "not valid for" in text.lower()
         key = "certificate_hostname_mismatch" if mismatch else "certificate_untrusted"
-        return Diagnosis(CAUSES[key], text[:500])
+        return Diagnosis(CAUSES[key], text[:500], protocol)
     if isinstance(exc, netguard.ForbiddenAddress):
-        return Diagnosis(CAUSES["private_address"], str(exc)[:500])
+        return Diagnosis(CAUSES["private_address"], str(exc)[:500], protocol)
     if isinstance(exc, socket.gaierror):
-        return Diagnosis(CAUSES["sms_host_not_found" if protocol == "sms" else "host_not_found"], text[:500])
+        return Diagnosis(CAUSES["sms_host_not_found" if protocol == "sms" else "host_not_found"], text[:500], protocol)
     # The SMS section has no server, port or security to check: the gateway's address is the instance's.
     if isinstance(exc, ConnectionRefusedError):
-        return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "connection_refused"], text[:500])
-    if isinstance(exc, (TimeoutError, socket.timeout)) and phase == "connect":
-        return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "timeout"], text[:500])
-    return classify(protocol, phase, text, code, host)
+        return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "connection_refused"], text[:500], protocol)
+    if isinstance(exc, netguard.ConnectTimeout) or protocol == "sms" and isinstance(exc, TimeoutError):
+        return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "timeout"], text[:500], protocol)
+    return classify(protocol, phase, text, getattr(exc, "smtp_code", None), host, port, security)
+
+
+def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | None, security: str) -> Diagnosis:
+    """The server said nothing: it never answered (``silent``) or hung up (``hung_up``). What that
+    means depends on the step, and at the start on whether the port and the security fit."""
+    if phase == "auth":
+        return Diagnosis(CAUSES["wrong_password"], text[:500], protocol, _HUNG_UP_AT_SIGN_IN)
+    if phase not in ("connect", "ehlo", "tls"):
+        return Diagnosis(CAUSES["timeout" if quiet == "silent" else "temporary_server_error"], text[:500], protocol)
+    if port is None:  # a report without the settings: a closed greeting is the usual TLS mix-up
+        key = "tls_mode_mismatch" if _HUNG_UP.search(text) else "timeout"
+    elif (security == "ssl") != (port in _TLS_PORTS):
+        key = "tls_mode_mismatch"  # e.g. a plain greeting awaited from a port that awaits a TLS hello
+    else:
+        key = "timeout" if quiet == "silent" else "temporary_server_error"
+    return Diagnosis(CAUSES[key], text[:500], protocol)
+
+
+_NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
+_SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)
+_HUNG_UP = re.compile(r"connection unexpectedly closed|socket error: eof|\beof\b|connection (was )?(reset|closed|"
+                      r"aborted)|broken pipe|server disconnected|remote end closed", re.IGNORECASE)
+
+
+def _quiet(text: str) -> str | None:
+    """"silent" or "hung_up" when the text is only a client's report that the server said nothing."""
+    if _by_wording(_HUNG_UP.sub("", _SILENT.sub("", text))) not in (None, "timeout"):
+        return None  # words of the server's own came with it
+    if _SILENT.search(text):
+        return "silent"
+    return "hung_up" if _HUNG_UP.search(text) else None
 
 
 # Twilio's error codes (other providers with a Twilio-compatible API use the same).
@@ -214,13 +354,42 @@ def classify_sms(status: int, code: int | None, message: str) -> Diagnosis:
 def _exception_text(exc: BaseException) -> str:
     message = getattr(exc, "smtp_error", None)
     if isinstance(message, bytes):
-        return message.decode("utf-8", "replace")
+        return decoded(message)
     return str(exc)
+
+
+def decoded(raw: bytes) -> str:
+    """A server's words as it meant them: UTF-8 if they are, else its own 8-bit charset (Windows-1252
+    is the usual one, and every byte means something in it: never garbled into U+FFFD)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+_BYTES_LITERAL = re.compile(r"""b(['"])(?:\\.|(?!\1).)*\1""")
+
+
+def readable(text: str) -> str:
+    """imaplib's errors quote the server's bytes (b'[ALERT] Ung\\xfcltig'): the words, decoded."""
+    def words(found: re.Match) -> str:
+        try:
+            return decoded(ast.literal_eval(found.group(0)))
+        except (ValueError, SyntaxError):
+            return found.group(0)
+    return _BYTES_LITERAL.sub(words, text)
 
 
 def _by_wording(text: str) -> str | None:
     for key, pattern in _COMPILED:
         if pattern.search(text):
+            return key
+    return None
+
+
+def _by_enhanced(text: str, skip: set[str] = frozenset()) -> str | None:
+    for pattern, key in _ENHANCED_COMPILED:
+        if key not in skip and pattern.search(text):
             return key
     return None
 
@@ -235,6 +404,7 @@ def _provider_meaning(protocol: str, host: str) -> str | None:
 
 
 _CODE_RE = re.compile(r"\b([2-5]\d\d)[ -]")
+_ENHANCED_CLASS_RE = re.compile(r"(?<![\d.])([245])\.\d{1,3}\.\d{1,3}\b")
 
 
 def _reply_code(text: str) -> int | None:
@@ -242,12 +412,22 @@ def _reply_code(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _temporary(code: int | None, text: str) -> bool:
+    """A 4xx reply (or, without a code, a 4.x.x enhanced status): the server asks to try again."""
+    if code is not None:
+        return 400 <= code < 500
+    found = _ENHANCED_CLASS_RE.search(text)
+    return bool(found and found.group(1) == "4")
+
+
 def _by_code(code: int | None, phase: str) -> str:
     """The last resort: what the reply code's class says (RFC 5321)."""
     if code is None:
         return "other"
-    if code in (421, 450, 451, 452) or 400 <= code < 500:
+    if 400 <= code < 500:
         return "temporary_server_error"
+    if code >= 500 and phase == "connect":
+        return "client_blocked"  # a refusal instead of a greeting: this server takes nothing from us
     if code == 535:
         return "wrong_password"
     if code in (530, 503) and phase in ("auth", "mail_from"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -64,73 +65,91 @@ class CheckResult:
         """For `mail-check --json`: never includes the password."""
         return {"ok": self.ok, "steps": [vars(s) for s in self.steps],
                 "cause": self.diagnosis.key if self.diagnosis else None,
-                "hint": str(self.diagnosis.cause.hint) if self.diagnosis else None,
+                "hint": str(self.diagnosis.hint) if self.diagnosis else None,
                 "detail": self.diagnosis.detail if self.diagnosis else None}
 
 
 def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *, allow_private: bool,
-              steps: list[Step] | None = None) -> smtplib.SMTP:
+              steps: list[Step] | None = None, deadline: float | None = None) -> smtplib.SMTP:
     """Connect, EHLO, STARTTLS or SSL, and sign in: the start the check and the sender share.
     Records each passed step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed).
-    ``allow_private``: may the host be on a private network or this machine (``netguard``)?"""
+    ``allow_private``: may the host be on a private network or this machine (``netguard``)?
+    Each step waits ``timeout`` at most, and none past ``deadline`` (time.monotonic())."""
     steps = [] if steps is None else steps
     phase, client = "connect", None
     try:
         addresses = netguard.resolve(settings.host, settings.port, allow_private)
         if settings.security == "ssl":
-            client = netguard.PinnedSMTP_SSL(settings.host, settings.port, addresses, timeout, context)
+            client = netguard.PinnedSMTP_SSL(settings.host, settings.port, addresses, timeout, context, deadline)
         else:
-            client = netguard.PinnedSMTP(settings.host, settings.port, addresses, timeout)
+            client = netguard.PinnedSMTP(settings.host, settings.port, addresses, timeout, deadline)
         steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
         phase = "ehlo"
+        _wait_at_most(client.sock, timeout, deadline)
         _expect(client.ehlo(), 250, "ehlo")
         steps.append(Step("ehlo", True))
         if settings.security == "starttls":
             phase = "tls"
             client.starttls(context=context)
+            _wait_at_most(client.sock, timeout, deadline)
             client.ehlo()
             steps.append(Step("starttls", True))
         if settings.username:
             phase = "auth"
+            _wait_at_most(client.sock, timeout, deadline)
             login(client, settings.username, settings.password)
             steps.append(Step("auth", True, settings.username))
         return client
     except (_Reply, OSError, smtplib.SMTPException) as exc:
         quit_smtp(client)
-        raise diagnostics.DeliveryFailure(_diagnose(exc, phase, settings.host), phase) from None
+        raise diagnostics.DeliveryFailure(_diagnose(exc, phase, settings), phase) from None
 
 
-def check_smtp(settings: SmtpSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None,
+def check_smtp(settings: SmtpSettings, timeout: float = 9.0, context: ssl.SSLContext | None = None,
                send_to: str = "", *, allow_private: bool) -> CheckResult:
     """Run the SMTP conversation up to MAIL FROM and stop (RSET, QUIT): nothing is sent, unless
-    ``send_to`` asks for a short test email to that address (the owner's own)."""
-    result = CheckResult()
+    ``send_to`` asks for a short test email to that address (the owner's own). The whole check
+    takes ``timeout`` seconds at most, whatever the server does (a silent one, a dropping firewall)."""
+    result, deadline = CheckResult(), time.monotonic() + min(timeout, MAX_TIMEOUT)
     try:
-        client = open_smtp(settings, min(timeout, MAX_TIMEOUT), context or ssl.create_default_context(),
-                           allow_private=allow_private, steps=result.steps)
+        client = open_smtp(settings, timeout, context or ssl.create_default_context(),
+                           allow_private=allow_private, steps=result.steps, deadline=deadline)
     except diagnostics.DeliveryFailure as failure:
         return _failed(result, failure.diagnosis, failure.phase)
     phase = "mail_from"
     try:
         if settings.from_address:
+            _wait_at_most(client.sock, timeout, deadline)
             _expect(client.mail(settings.from_address), 250, "mail_from")
             client.rset()
             result.steps.append(Step("mail_from", True, settings.from_address))
         if send_to and settings.from_address:
             phase = "data"
+            _wait_at_most(client.sock, timeout, deadline)
             client.send_message(_test_email(settings.from_address, send_to))
             result.steps.append(Step("test_email", True, send_to))
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()))
+        _failed(result, diagnostics.classify("smtp", "rcpt", f"{code} {diagnostics.decoded(text)}", code,
+                                             settings.host), "rcpt")
     except (_Reply, OSError, smtplib.SMTPException) as exc:
-        _failed(result, _diagnose(exc, phase, settings.host), phase)
+        _failed(result, _diagnose(exc, phase, settings), phase)
     finally:
         quit_smtp(client)
     return result
 
 
-def _diagnose(exc: BaseException, phase: str, host: str) -> diagnostics.Diagnosis:
+def _wait_at_most(sock, timeout: float, deadline: float | None) -> None:
+    """The next step's wait: the step's timeout, but not past the check's deadline."""
+    if sock is not None and deadline is not None:
+        sock.settimeout(netguard.time_left(timeout, deadline))
+
+
+def _diagnose(exc: BaseException, phase: str, settings: SmtpSettings) -> diagnostics.Diagnosis:
+    server = {"host": settings.host, "port": settings.port, "security": settings.security}
     if isinstance(exc, _Reply):
-        return diagnostics.classify("smtp", exc.phase, exc.text, exc.code, host)
-    return diagnostics.classify_exception(exc, "smtp", phase, host)
+        return diagnostics.classify("smtp", exc.phase, exc.text, exc.code, **server)
+    return diagnostics.classify_exception(exc, "smtp", phase, **server)
 
 
 def _failed(result: CheckResult, diagnosis: diagnostics.Diagnosis, phase: str) -> CheckResult:
@@ -167,7 +186,9 @@ def login(client: smtplib.SMTP, username: str, password: str) -> None:
     client.user, client.password = username, password
     mechanism = "PLAIN" if "PLAIN" in offered or "LOGIN" not in offered else "LOGIN"
     authobject = client.auth_plain if mechanism == "PLAIN" else client.auth_login
-    client.auth(mechanism, authobject, initial_response_ok=mechanism == "PLAIN")
+    code, message = client.auth(mechanism, authobject, initial_response_ok=mechanism == "PLAIN")
+    if code != 235:  # smtplib takes 503 ("already signed in", or "authentication not enabled") for success
+        raise _Reply(code, f"{code} {diagnostics.decoded(message)}", "auth")
 
 
 class _Reply(Exception):
@@ -179,7 +200,7 @@ class _Reply(Exception):
 def _expect(reply: tuple[int, bytes], wanted: int, phase: str) -> None:
     code, message = reply
     if code != wanted:
-        raise _Reply(code, f"{code} {message.decode('utf-8', 'replace')}", phase)
+        raise _Reply(code, f"{code} {diagnostics.decoded(message)}", phase)
 
 
 @dataclass
@@ -193,28 +214,35 @@ class ImapSettings:
 
 
 def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *, allow_private: bool,
-              steps: list[Step] | None = None):
+              steps: list[Step] | None = None, deadline: float | None = None):
     """Connect, TLS and LOGIN: the start the check and the inbox reader share. Records each passed
-    step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed)."""
+    step in ``steps``; raises diagnostics.DeliveryFailure (the connection closed). Each step
+    waits ``timeout`` at most, and none past ``deadline`` (time.monotonic())."""
     steps = [] if steps is None else steps
     phase, client = "connect", None
     try:
         addresses = netguard.resolve(settings.host, settings.port, allow_private)
         client = netguard.PinnedIMAPClient(settings.host, settings.port, addresses, settings.security == "ssl",
-                                           context, min(timeout, MAX_TIMEOUT))
+                                           context, min(timeout, MAX_TIMEOUT), deadline)
         steps.append(Step("connect", True, f"{settings.host}:{settings.port}"))
         if settings.security == "starttls":
             phase = "tls"
+            _wait_at_most(client.socket(), timeout, deadline)
             client.starttls(context)
             steps.append(Step("starttls", True))
         phase = "auth"
+        _wait_at_most(client.socket(), timeout, deadline)
         client.login(settings.username, settings.password)
         steps.append(Step("auth", True, settings.username))
         return client
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         close_imap(client)
-        raise diagnostics.DeliveryFailure(diagnostics.classify_exception(exc, "imap", phase, settings.host),
-                                          phase) from None
+        raise diagnostics.DeliveryFailure(_diagnose_imap(exc, phase, settings), phase) from None
+
+
+def _diagnose_imap(exc: BaseException, phase: str, settings: ImapSettings) -> diagnostics.Diagnosis:
+    return diagnostics.classify_exception(exc, "imap", phase, settings.host, port=settings.port,
+                                          security=settings.security)
 
 
 def close_imap(client) -> None:
@@ -225,21 +253,24 @@ def close_imap(client) -> None:
             pass
 
 
-def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLContext | None = None, *,
+def check_imap(settings: ImapSettings, timeout: float = 9.0, context: ssl.SSLContext | None = None, *,
                allow_private: bool) -> CheckResult:
-    """Connect, TLS, LOGIN, LIST, and SELECT INBOX read-only (its message count): nothing changes."""
-    result = CheckResult()
+    """Connect, TLS, LOGIN, LIST, and SELECT INBOX read-only (its message count): nothing changes.
+    The whole check takes ``timeout`` seconds at most."""
+    result, deadline = CheckResult(), time.monotonic() + min(timeout, MAX_TIMEOUT)
     try:
         client = open_imap(settings, timeout, context or ssl.create_default_context(), allow_private=allow_private,
-                           steps=result.steps)
+                           steps=result.steps, deadline=deadline)
     except diagnostics.DeliveryFailure as failure:
         return _failed(result, failure.diagnosis, failure.phase)
     phase = "folders"
     try:
+        _wait_at_most(client.socket(), timeout, deadline)
         folders = client.list_folders()
         names = [name for _flags, _delimiter, name in folders]
         result.steps.append(Step("folders", True, _folder_summary(names)))
         phase = "inbox"
+        _wait_at_most(client.socket(), timeout, deadline)
         inbox = client.select_folder("INBOX", readonly=True)
         result.steps.append(Step("inbox", True, str(inbox.get(b"EXISTS", 0))))
         missing = _missing_folders(settings.folders, names)
@@ -250,7 +281,7 @@ def check_imap(settings: ImapSettings, timeout: float = 10.0, context: ssl.SSLCo
             sent = special_folder(folders, b"\\Sent")
             result.steps.append(Step("sync_folders", True, ", ".join(dict.fromkeys([*settings.folders, *filter(None, [sent])]))))
     except Exception as exc:  # as above
-        _failed(result, diagnostics.classify_exception(exc, "imap", phase, settings.host), phase)
+        _failed(result, _diagnose_imap(exc, phase, settings), phase)
     finally:
         close_imap(client)
     return result

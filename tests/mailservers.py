@@ -69,6 +69,7 @@ class Mailbox(_Handler):
     def reset(self) -> None:
         self.received: list[bytes] = []
         self.rcpt_replies: dict[str, list[str]] = {}
+        self.mail_reply: str | None = None  # the answer to every MAIL FROM, while set
         self.password = PASSWORD
         self.greetings = 0  # EHLOs seen: a client that never got here never connected
         self.revoke_after: int | None = None  # after this many messages the password stops working
@@ -80,6 +81,8 @@ class Mailbox(_Handler):
         if self.revoke_after is not None and len(self.received) >= self.revoke_after:
             self.password = "changed-at-the-provider"  # and a new sign-in fails too
             return "535 5.7.8 Authentication credentials invalid"
+        if self.mail_reply:
+            return self.mail_reply
         return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):

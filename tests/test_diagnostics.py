@@ -35,7 +35,10 @@ def test_the_fixture_file_is_there_and_covers_every_cause():
 def test_each_real_reply_gets_its_cause(bare_ctx, record):
     text = (f"{record['python_exception']}: " if record["python_exception"] else "") + record["text"]
     diagnosis = diagnostics.classify(record["protocol"], record["phase"], text, record["code"], host_of(record))
-    assert diagnosis.key == record["cause"], text
+    if record["code"] and 400 <= record["code"] < 500:  # temporary, whatever its words (issue 23)
+        assert diagnosis.cause.retry, text
+    else:
+        assert diagnosis.key == record["cause"], text
 
 
 def test_every_cause_has_a_hint_and_says_whether_to_retry(bare_ctx):

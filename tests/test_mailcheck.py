@@ -52,9 +52,9 @@ def test_a_certificate_nobody_vouches_for(bare_ctx, smtp_port):
 
 def test_nothing_listening_and_a_server_that_never_answers(bare_ctx):
     assert check_smtp(settings(free_port())).diagnosis.key == "connection_refused"
-    with silent_server() as port:
+    with silent_server() as port:  # takes the connection, never greets: a firewall in the way, not TLS
         result = check_smtp(settings(port), timeout=1)
-    assert result.diagnosis.key == "tls_mode_mismatch" and "465" in str(result.diagnosis.cause.hint)
+    assert result.diagnosis.key == "timeout" and "port 25" in str(result.diagnosis.hint)
 
 
 def test_the_cli_reads_the_password_from_stdin_and_prints_json(bare_app, smtp_port, certificate, monkeypatch):

@@ -160,6 +160,20 @@ def test_a_temporary_refusal_is_retried_later(job, mailbox):
     assert message.sent_at == T0 + timedelta(minutes=3) and message.next_attempt_at == T0 + timedelta(minutes=2)
 
 
+def test_a_temporary_reply_that_sounds_like_the_account_never_pauses_sending(job, mailbox, account):
+    """Postfix answers 450 4.1.8 "Sender address rejected" while its own DNS lookup fails: a 4xx
+    is retried whatever its words (RFC 5321); the studio's sending never pauses for it."""
+    sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
+    mailbox.mail_reply = "450 4.1.8 <studio@lichtblick.example>: Sender address rejected: Domain not found"
+    deliver(T0 + timedelta(minutes=1))
+    assert statuses() == {("anna@example.com", "scheduled"), ("ben@example.com", "scheduled")}
+    assert db.session.get(MailAccount, account.id).smtp_failing_since is None  # no pause, no banner
+    assert {m.cause for m in db.session.scalars(sa.select(Message)) if m.attempts} == {"temporary_server_error"}
+    mailbox.mail_reply = None  # the DNS answers again
+    deliver(T0 + timedelta(minutes=10))
+    assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "sent")} and len(mailbox.received) == 2
+
+
 def test_a_retry_is_handed_to_a_worker_at_its_moment_not_at_the_next_pass(app, job, mailbox):
     """A one-minute backoff is one minute: the retry waits in Redis for its moment and a worker
     with the scheduler (as worker.py runs it) sends it then, without a cron pass."""
@@ -500,7 +514,7 @@ def test_the_outbox_lists_messages_with_their_hint_and_polls_while_any_is_on_its
     assert 'hx-trigger="every 5s"' in polling and "Queued" in polling
     deliver(T0 + timedelta(minutes=3))  # the first hand-over was lost: handed over again
     page = text_of(as_olivia.get("/outbox/"))
-    assert "Sent" in page and "Failed" in page and "That mailbox or folder does not exist" in page
+    assert "Sent" in page and "Failed" in page and "mailbox does not exist or takes no mail" in page
     assert 'hx-trigger="every 5s"' not in page  # nothing left in flight: no more polling
     failed = text_of(as_olivia.get("/outbox/?status=failed"))
     assert "ben@<wbr>example.<wbr>com" in failed and "anna@" not in failed  # wraps after @ and dots, not mid-word

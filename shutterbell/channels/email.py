@@ -106,7 +106,8 @@ class SmtpSession:
             self.client.sendmail(self.account.from_address, [message.recipient], wire, options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {text.decode('utf-8', 'replace')}", code), "rcpt")
+            self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {diagnostics.decoded(text)}", code,
+                                            self.account.smtp_host), "rcpt")
         except smtplib.SMTPSenderRefused as exc:
             self._fail(diagnostics.classify_exception(exc, "smtp", "mail_from", self.account.smtp_host), "mail_from")
         except smtplib.SMTPDataError as exc:

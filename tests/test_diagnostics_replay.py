@@ -1,0 +1,172 @@
+"""What Test connection says about real providers' failures, replayed over real sockets.
+
+``tests/data/mail_failures_corpus.jsonl`` holds 414 failures real servers gave (each with its
+source): the shared fixtures' replies as they went over the wire, and more gathered from public
+issue trackers and provider documentation, collected apart from the rules. Each is replayed by a
+scripted SMTP or IMAP server on loopback, at the step where it happened (or as the network
+failed: silent, dropping, refusing, the wrong TLS mode or certificate), and the settings page's
+own check diagnoses it. ``bench/diagnostics.py`` prints the same figure with every miss.
+"""
+import json
+import time
+from collections import Counter
+
+import pytest
+
+from shutterbell import diagnostics
+
+from . import replay
+from .conftest import text_of
+from .scripted_servers import Script, dropping_port, scripted_server
+
+CORPUS = replay.load(replay.CORPUS)
+PHASES = {"connect", "tls", "ehlo", "auth", "mail_from", "rcpt", "data", "select"}
+CONDITIONS = {None, "refused", "silent", "drops", "dns", "plain_to_tls_port", "tls_to_plain_port", "self_signed_cert",
+              "expired_cert", "wrong_hostname_cert", "closed_without_reply", "auth_not_advertised"}
+
+
+def test_the_corpus_is_large_sourced_and_speaks_the_causes_we_know():
+    assert len(CORPUS) >= 150
+    for entry in CORPUS:
+        assert entry["source"] and entry["text"] and entry["protocol"] in ("smtp", "imap"), entry
+        assert entry["phase"] in PHASES and entry.get("condition") in CONDITIONS, entry
+        assert entry["cause"] in diagnostics.CAUSES, entry
+    providers = {entry["provider"] for entry in CORPUS}
+    assert len(providers) >= 60 and len({e["cause"] for e in CORPUS}) >= 20
+
+
+def test_replayed_over_the_wire_at_least_95_percent_get_the_right_cause(bare_ctx, tmp_path):
+    misses = []
+    for entry in CORPUS:
+        result = replay.replay(entry, tmp_path, timeout=2.0)
+        got = result.diagnosis.key if result.diagnosis else "passed"
+        if got != entry["cause"]:
+            misses.append(f"{entry['protocol']} {entry['phase']}: {entry['cause']} <- {got}: {entry['text'][:90]}")
+    right = 1 - len(misses) / len(CORPUS)
+    assert right >= 0.95, f"{right:.1%} right; misses:\n" + "\n".join(misses)
+
+
+def test_a_temporary_reply_is_never_an_account_problem_whatever_its_words(bare_ctx):
+    """Postfix answers 450 4.1.8 while its own DNS lookup fails: the studio is not paused for it."""
+    for text in ("450 4.1.8 <studio@lichtblick.example>: Sender address rejected: Domain not found",
+                 "454 4.7.0 Temporary authentication failure: Connection lost to authentication server",
+                 "421 4.7.0 Please activate your account first",
+                 "451 4.7.1 Client host rejected: cannot find your hostname"):
+        for phase in ("auth", "mail_from", "rcpt"):
+            diagnosis = diagnostics.classify("smtp", phase, text)
+            assert diagnosis.cause.retry, (phase, text, diagnosis.key)
+
+
+def test_a_refusal_after_a_sign_in_that_worked_is_no_password_problem(bare_ctx):
+    after = diagnostics.classify("smtp", "mail_from", "550 5.7.8 Authentication credentials invalid for this sender")
+    assert after.key == "sender_rejected"
+    assert diagnostics.classify("smtp", "auth", "535 5.7.8 Authentication credentials invalid").key == "wrong_password"
+
+
+def test_one_enhanced_code_two_causes_the_words_decide(bare_ctx):
+    microsoft = "smtp.office365.com"
+    wrong = "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect."
+    disabled = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox."
+    assert diagnostics.classify("smtp", "auth", wrong, host=microsoft).key == "wrong_password"
+    assert diagnostics.classify("smtp", "auth", disabled, host=microsoft).key == "auth_method_disabled"
+    assert diagnostics.classify("smtp", "auth", "535 5.7.139 Something new", host=microsoft).key == \
+        "auth_method_disabled"  # the code alone, where the words say nothing known
+
+
+@pytest.mark.parametrize("wording", ["log in with your web browser", "log in via your web browser",
+                                     "Please log in through your web browser and then try again"])
+def test_a_preposition_changed_is_the_same_refusal(bare_ctx, wording):
+    assert diagnostics.classify("smtp", "auth", f"534 5.7.14 {wording}").key == \
+        "account_locked_or_web_login_required"
+
+
+def test_hints_speak_of_the_protocol_in_hand_and_of_no_one_provider(bare_ctx):
+    only_smtp = {"client_blocked", "relay_denied", "sender_rejected", "quota_or_daily_limit"}
+    for cause in diagnostics.CAUSES.values():
+        imap_hint, smtp_hint = str(cause.hint_for("imap")), str(cause.hint_for("smtp"))
+        if cause.key not in only_smtp:
+            assert not any(port in imap_hint for port in ("465", "587", "port 25")), cause.key
+        assert "993" not in smtp_hint and "143" not in smtp_hint, cause.key
+    assert "Google" not in str(diagnostics.CAUSES["wrong_password"].hint)
+    blocked = diagnostics.classify("smtp", "rcpt", "554 5.7.1 Service unavailable; Client host [203.0.113.9] "
+                                                   "blocked using zen.spamhaus.org")
+    assert blocked.key == "client_blocked" and not blocked.cause.retry
+    assert "again automatically" not in str(blocked.hint) and "does not help" in str(blocked.hint)
+
+
+def test_a_server_that_hangs_up_at_sign_in_gets_the_likely_causes(bare_ctx, tmp_path):
+    entry = {"protocol": "smtp", "phase": "auth", "provider": "Exim", "code": None, "text": "",
+             "condition": "closed_without_reply", "security": "starttls"}
+    result = replay.replay(entry, tmp_path)
+    assert result.diagnosis.key == "wrong_password"
+    hint = str(result.diagnosis.hint)
+    assert "closed the connection at sign-in" in hint and "switched password sign-in off" in hint
+
+
+@pytest.mark.parametrize("protocol,phase,words", [
+    ("smtp", "auth", "535 5.7.8 Benutzername oder Passwort ungültig – bitte prüfen"),
+    ("imap", "auth", "NO [AUTHENTICATIONFAILED] Échec de l'authentification : mot de passe erroné"),
+])
+def test_a_reply_in_a_servers_own_charset_reads_as_it_was_meant(bare_ctx, tmp_path, protocol, phase, words):
+    cert = replay.certificate(tmp_path, "localhost")
+    script = Script(protocol, phase, words, security="ssl", encoding="cp1252")
+    with scripted_server(script, cert) as port:
+        result = replay._check(protocol, "localhost", port, "ssl", phase, _trusting(cert), 3.0)
+    assert result.diagnosis.key == "wrong_password"
+    assert words.split(" ", 1)[1] in result.diagnosis.detail and "\ufffd" not in result.diagnosis.detail
+
+
+def _trusting(cert):
+    import ssl
+    return ssl.create_default_context(cafile=str(cert[0]))
+
+
+# ---- Test connection answers within 10 s, whatever the server does ------------------------------
+
+def smtp_form(host, port, security="starttls"):
+    return {"preset": "", "host": host, "port": str(port), "security": security, "username": "studio",
+            "password": "geheim", "from_address": "studio@lichtblick.example", "sender_name": "Studio Lichtblick",
+            "reply_to": ""}
+
+
+def imap_form(host, port, security="ssl"):
+    values = {"preset": "", "host": host, "port": str(port), "security": security, "username": "studio",
+              "password": "geheim", "folders": "INBOX"}
+    return {f"imap-{name}": value for name, value in values.items()}
+
+
+def timed(client, url, data):
+    started = time.monotonic()
+    response = client.post(url, data, htmx=True)
+    return response, time.monotonic() - started
+
+
+def test_test_connection_answers_within_10_seconds_with_the_right_cause(as_olivia, tmp_path):
+    address = replay.loopback_address()
+    cert = replay.certificate(tmp_path, address)
+    silent = Script("smtp", "connect", "", security="starttls")
+    cases = []
+    with scripted_server(silent, cert, address, 587):  # takes the connection, never greets: a firewall
+        cases.append(("silent SMTP", *timed(as_olivia, "/settings/email/smtp/test", smtp_form(address, 587)),
+                      "port 25"))
+    tls_only = Script("smtp", "none", None, security="ssl")
+    with scripted_server(tls_only, cert, address, 465):  # STARTTLS chosen for the SSL port
+        cases.append(("plain to 465", *timed(as_olivia, "/settings/email/smtp/test", smtp_form(address, 465)),
+                      "465 is SSL/TLS"))
+    with dropping_port(address, 2525) as port:  # the SYN is dropped
+        cases.append(("dropped", *timed(as_olivia, "/settings/email/smtp/test", smtp_form(address, port)),
+                      "firewall"))
+    with scripted_server(Script("imap", "connect", "", security="ssl"), cert, address, 993):
+        cases.append(("silent IMAP", *timed(as_olivia, "/settings/email/imap/test", imap_form(address, 993)),
+                      "993"))
+    for name, response, seconds, hint in cases:
+        page = text_of(response)
+        assert seconds < 10, (name, seconds)
+        assert hint in page and "465" not in page if name == "silent IMAP" else hint in page, (name, page)
+
+
+def test_the_corpus_keeps_wire_replies_not_log_lines():
+    prefixes = Counter(entry["text"].split(":", 1)[0] for entry in CORPUS if ":" in entry["text"][:40])
+    assert not any(prefix.lower().startswith(("error sending", "failed to send", "message failed"))
+                   for prefix in prefixes)
+    assert all(json.dumps(entry, ensure_ascii=False) for entry in CORPUS)
