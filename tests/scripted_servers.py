@@ -55,8 +55,8 @@ def certificate(folder: Path, name: str = "localhost", expired: bool = False) ->
 class _Conversation:
     """One client's connection: reads lines, answers by the script."""
 
-    def __init__(self, sock: socket.socket, script: Script, tls: ssl.SSLContext):
-        self.sock, self.script, self.tls = sock, script, tls
+    def __init__(self, sock: socket.socket, script: Script, tls: ssl.SSLContext, stop: threading.Event):
+        self.sock, self.script, self.tls, self.stop = sock, script, tls, stop
         self.reader = sock.makefile("rb")
 
     def send(self, text: str) -> None:
@@ -78,7 +78,7 @@ class _Conversation:
         if phase != self.script.phase:
             return False
         if self.script.reply == "":
-            threading.Event().wait(60)  # never answers: the client's own deadline ends it
+            self.stop.wait(60)  # never answers: the client's own deadline ends it, or the server's end
         if self.script.reply is HANG_UP or self.script.reply == "":
             raise ConnectionError("scripted end")
         reply = self.reply_lines()
@@ -197,7 +197,7 @@ def scripted_server(script: Script, cert: tuple[Path, Path], address: str = "127
                 sock, _ = listener.accept()
             except OSError:
                 return
-            threading.Thread(target=_serve_one, args=(sock, script, tls), daemon=True).start()
+            threading.Thread(target=_serve_one, args=(sock, script, tls, stop), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
     try:
@@ -207,11 +207,14 @@ def scripted_server(script: Script, cert: tuple[Path, Path], address: str = "127
         listener.close()
 
 
-def _serve_one(sock: socket.socket, script: Script, tls: ssl.SSLContext) -> None:
+def _serve_one(sock: socket.socket, script: Script, tls: ssl.SSLContext, stop: threading.Event) -> None:
     try:
+        if script.phase == "connect" and script.reply == "":
+            stop.wait(60)  # silent from the first byte: not even a TLS hello
+            return
         if script.security == "ssl":
             sock = tls.wrap_socket(sock, server_side=True)
-        (_smtp if script.protocol == "smtp" else _imap)(_Conversation(sock, script, tls))
+        (_smtp if script.protocol == "smtp" else _imap)(_Conversation(sock, script, tls, stop))
     except (OSError, ssl.SSLError, ConnectionError):
         pass
     finally:
