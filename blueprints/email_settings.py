@@ -3,19 +3,19 @@ inbox sync and SMS provider account for texts, each with a connection test that 
 protocol in the request (an unsaved password is never written anywhere)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from limits import parse
 
-from shutterbell import accounts, audit, deliverability, diagnostics, mailcheck, mailsettings
+from shutterbell import accounts, audit, deliverability, diagnostics, mailcheck, mailsettings, oauth, settings
 from shutterbell.channels import sms
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 
 from .access import audited, current_studio, owner_required, redirect_after_post, render_form
-from .forms import DnsForm, ImapForm, SmsForm, SmtpForm
+from .forms import DnsForm, ImapForm, OAuthForm, SmsForm, SmtpForm
 
 bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
 
@@ -74,6 +74,59 @@ def test(service: str):
     elif result.ok and service != "sms" and mailsettings.is_saved(account, service, given):
         mailsettings.resume(account, service, utcnow())  # the saved settings work again: sending goes on
     return _page(service, form, result=result)
+
+
+@bp.post("/oauth/<any(microsoft, google):provider>")
+@owner_required
+def oauth_start(provider: str):
+    """Send the owner to the provider to sign in to the studio's mailbox. The state and the PKCE
+    verifier stay in the owner's own session, for the way back."""
+    if provider not in oauth.configured():
+        abort(404)
+    account = mailsettings.account_of(current_studio())
+    form = OAuthForm(account=account)
+    if not form.validate_on_submit():
+        return _page("smtp", oauth_form=form, status=422)
+    url, state, verifier = oauth.start(provider, _redirect_uri(provider))
+    session["oauth"] = {"provider": provider, "state": state, "verifier": verifier, "user": current_user.id,
+                        "address": form.address.data}
+    return redirect(url)
+
+
+@bp.get("/oauth/<any(microsoft, google):provider>/done")
+@owner_required
+def oauth_done(provider: str):
+    """The provider sends the owner back: the code for the grant, the grant sealed, sending tested
+    with it (a paused studio sends again when the test passes)."""
+    pending = session.pop("oauth", None)
+    if not pending or pending["provider"] != provider or pending["user"] != current_user.id \
+            or request.args.get("state") != pending["state"]:
+        flash(_("That sign-in did not start on this page, or it was used already. Please sign in again."), "error")
+        return redirect(url_for(".edit"))
+    if "code" not in request.args:
+        flash(_("%(provider)s did not sign you in (%(error)s).", provider=oauth.PROVIDERS[provider].label,
+                error=request.args.get("error_description") or request.args.get("error", "?")), "error")
+        return redirect(url_for(".edit"))
+    try:
+        grant = oauth.finish(provider, _redirect_uri(provider), request.args["code"], pending["verifier"])
+    except oauth.GrantFailed as failure:
+        flash(_("%(provider)s did not sign you in (%(error)s).", provider=oauth.PROVIDERS[provider].label,
+                error=failure.diagnosis.detail), "error")
+        return redirect(url_for(".edit"))
+    account = mailsettings.account_of(current_studio())
+    mailsettings.save_oauth(account, provider, grant, pending["address"], utcnow())
+    audited("smtp_oauth_connected", f"{oauth.PROVIDERS[provider].label}: {pending['address']}")
+    result = mailsettings.check(mailsettings.smtp_settings(account), CHECK_TIMEOUT)
+    if result.ok:
+        mailsettings.resume(account, "smtp", utcnow())
+        flash(_("Signed in with %(provider)s: sending works.", provider=oauth.PROVIDERS[provider].label), "success")
+        return redirect(url_for(".edit"))
+    return _page("smtp", result=result, status=200)
+
+
+def _redirect_uri(provider: str) -> str:
+    """Where the provider sends the owner back: registered with the provider exactly so."""
+    return settings.current().base_url.rstrip("/") + url_for(".oauth_done", provider=provider)
 
 
 @bp.post("/<any(imap, sms):service>/remove")
@@ -151,14 +204,16 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
     studio = current_studio()
     saved = {"smtp": mailsettings.account_of(studio), "sms": sms.account_of(studio)}
     saved["imap"] = saved["smtp"]
-    forms = {name: form if name == service else cls(account=saved[name], formdata=None)
+    forms = {name: form if name == service and form is not None else cls(account=saved[name], formdata=None)
              for name, cls in FORMS.items()}
     sections = {name: _section(name, forms[name], saved[name]) for name in FORMS}
     sections["dns"] = {"form": form if service == "dns" else DnsForm(account=saved["smtp"], formdata=None)}
     context.update(account=saved["smtp"], sms_account=saved["sms"], step_names=mailcheck.STEP_LABELS,
-                   sms_gateway=sms.configured_gateway(), posted=service)
-    if service is None or not request.htmx:
-        return render_form("email_settings/edit.html", form or forms["smtp"], status, sections=sections,
+                   sms_gateway=sms.configured_gateway(), posted=service, oauth_providers=oauth.configured(),
+                   oauth_grant=oauth.grant_of(saved["smtp"], "smtp"))
+    context.setdefault("oauth_form", OAuthForm(account=saved["smtp"], formdata=None))
+    if service is None or not request.htmx or form is None:
+        return render_form("email_settings/edit.html", form or context["oauth_form"], status, sections=sections,
                            problems=mailsettings.recent_problems(studio.id), causes=diagnostics.CAUSES,
                            **context)
     response = make_response(render_template(f"email_settings/_{service}.html", **sections[service], **context),

@@ -683,7 +683,7 @@ class SmtpForm(FlaskForm):
 def _password_given(form, account, service: str) -> bool:
     """A username needs a password: typed, or the saved one that goes with it."""
     given = form.to_input()
-    if given.username and not given.password and not mailsettings.kept_password(
+    if given.username and not given.password and not mailsettings.can_sign_in(
             account, service, mailsettings.endpoint_of(given)):
         attach_errors(form, {"password": _l("Enter the password for this account and server.")})
     return not form.errors
@@ -839,6 +839,19 @@ class SmsForm(FlaskForm):
         if not given.token and not sms.kept_token(self._account, given.account_sid):
             attach_errors(self, {"token": _l("Enter the auth token for this account.")})
         return not self.errors
+
+
+class OAuthForm(FlaskForm):
+    """Settings → Email, sending: sign in with the provider for this mailbox (fields prefixed "oauth-")."""
+
+    address = EmailField(_l("Your mailbox"), validators=[DataRequired(), Email(), Length(max=254)],
+                         filters=[lambda v: v.strip() if v else v],
+                         description=_l("The address you send from; you sign in to it at the provider."))
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, prefix="oauth", **kwargs)
+        if not self.address.data:
+            self.address.data = account.from_address
 
 
 class DnsForm(FlaskForm):

@@ -66,6 +66,11 @@ def load(instance_path: str, env: dict[str, str] | None = None) -> dict:
         # (development: texts are written to the worker's log, nothing is sent).
         "SMS_BACKEND": env.get("SMS_BACKEND", "twilio"),  # checked by create_app against channels.sms.GATEWAYS
         "SMS_API_URL": env.get("SMS_API_URL", "https://api.twilio.com").rstrip("/"),
+        # Sign in with Microsoft / Google for studios' mailboxes: this instance's app registration
+        # with each provider (README: "Sign in with Microsoft or Google"); unset, the button is hidden.
+        **{f"OAUTH_{provider}_{part}": env.get(f"OAUTH_{provider}_{part}", "")
+           for provider in ("MICROSOFT", "GOOGLE") for part in ("CLIENT_ID", "CLIENT_SECRET")},
+        "OAUTH_MICROSOFT_TENANT": env.get("OAUTH_MICROSOFT_TENANT", "common"),
         "MAIL_SUPPRESS_SEND": not env.get("MAIL_SERVER"),  # no instance mail server: show links instead
         "BABEL_DEFAULT_LOCALE": "en",
         # How many reverse proxies (nginx) set X-Forwarded-*; 0 trusts none.

@@ -73,6 +73,10 @@ CAUSES = {c.key: c for c in (
                                       "through another SMTP service for now.")),
     _cause("account_locked_or_web_login_required", _l("Your provider blocked this sign-in. Sign in to your mail in a "
                                                       "browser, confirm the security prompt, then try again.")),
+    _cause("oauth_grant_revoked", _l("Your sign-in with the provider has ended: it was revoked, the password "
+                                     "changed, or it went unused too long (90 days at Microsoft; 7 days for a "
+                                     "Google app left in Testing mode). Sign in again: everything waiting goes out "
+                                     "then, once.")),
     _cause("imap_disabled", _l("IMAP is switched off for this account. Turn it on in your webmail's settings "
                                "(Gmail: Settings \u2192 Forwarding and POP/IMAP), then try again.")),
     _cause("private_address", _l("This server's address is on a private network or this machine, which this "

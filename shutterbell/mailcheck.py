@@ -7,6 +7,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -43,6 +44,9 @@ class SmtpSettings:
     username: str = ""
     password: str = ""
     from_address: str = ""
+    # Signs in with the provider (XOAUTH2) instead of a password: returns an access token, or
+    # raises diagnostics.DeliveryFailure when the provider gives none (``oauth``).
+    token: Callable[[], str] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -97,9 +101,15 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *
         if settings.username:
             phase = "auth"
             _wait_at_most(client.sock, timeout, deadline)
-            login(client, settings.username, settings.password)
+            if settings.token:
+                login_oauth(client, settings.username, settings.token())
+            else:
+                login(client, settings.username, settings.password)
             steps.append(Step("auth", True, settings.username))
         return client
+    except diagnostics.DeliveryFailure:
+        quit_smtp(client)  # the provider gave no token: diagnosed already
+        raise
     except (_Reply, OSError, smtplib.SMTPException) as exc:
         quit_smtp(client)
         raise diagnostics.DeliveryFailure(_diagnose(exc, phase, settings), phase) from None
@@ -188,6 +198,18 @@ def login(client: smtplib.SMTP, username: str, password: str) -> None:
     authobject = client.auth_plain if mechanism == "PLAIN" else client.auth_login
     code, message = client.auth(mechanism, authobject, initial_response_ok=mechanism == "PLAIN")
     if code != 235:  # smtplib takes 503 ("already signed in", or "authentication not enabled") for success
+        raise _Reply(code, f"{code} {diagnostics.decoded(message)}", "auth")
+
+
+def login_oauth(client: smtplib.SMTP, username: str, access_token: str) -> None:
+    """SASL XOAUTH2, as Microsoft 365 and Gmail take it: the user and the bearer token."""
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    response = f"user={username}\x01auth=Bearer {access_token}\x01\x01"
+    # A refusal comes as a 334 challenge (the error, base64 JSON) that wants an empty answer, then 535.
+    code, message = client.auth("XOAUTH2", lambda challenge=None: response if challenge is None else "",
+                                initial_response_ok=True)
+    if code != 235:
         raise _Reply(code, f"{code} {diagnostics.decoded(message)}", "auth")
 
 

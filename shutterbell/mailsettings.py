@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from flask_babel import lazy_gettext as _l
 
-from . import alerts, crypto, diagnostics, mailcheck, settings
+from . import alerts, crypto, diagnostics, mailcheck, oauth, settings
 from .extensions import db
 from .models import MailAccount, MailProblem, SmsAccount, Studio
 
@@ -20,7 +20,7 @@ from .models import MailAccount, MailProblem, SmsAccount, Studio
 # Inbox failures only the owner can fix: the sync (and filing Sent copies) waits for a passing
 # test instead of signing in with a wrong password every two minutes (providers lock accounts
 # that do).
-OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled",
+OWNER_MUST_FIX = ("wrong_password", "app_password_required", "auth_method_disabled", "oauth_grant_revoked",
                   "account_locked_or_web_login_required", "imap_disabled", "private_address")
 
 
@@ -46,8 +46,8 @@ PRESETS = {
                            ("outlook.office365.com", 993, "ssl"),
                            _l("Your Microsoft 365 admin must turn on “Authenticated SMTP” for this mailbox. "
                               "Microsoft is switching password sign-in for SMTP off for existing tenants at the "
-                              "end of December 2026; until sign-in with Microsoft is available here, an SMTP "
-                              "relay service (or another provider) keeps your mail going."), keeps_sent=True),
+                              "end of December 2026: use “Sign in with Microsoft” above where this instance "
+                              "offers it, or else an SMTP relay service (or another provider)."), keeps_sent=True),
     "yahoo": Preset("Yahoo Mail", ("smtp.mail.yahoo.com", 465, "ssl"), ("imap.mail.yahoo.com", 993, "ssl"),
                     APP_PASSWORD),
     "icloud": Preset("iCloud Mail", ("smtp.mail.me.com", 587, "starttls"), ("imap.mail.me.com", 993, "ssl"),
@@ -185,6 +185,14 @@ def kept_password(account: MailAccount, service: str, wanted: Endpoint) -> str:
     return ""
 
 
+def can_sign_in(account: MailAccount, service: str, wanted: Endpoint) -> bool:
+    """Is there a saved way to sign in to ``wanted`` without typing a password: the saved
+    password that goes with it, or the provider's grant for the saved server and user?"""
+    if kept_password(account, service, wanted):
+        return True
+    return service == "smtp" and wanted == endpoint(account, "smtp") and oauth.grant_of(account, "smtp") is not None
+
+
 def _same_provider(account: MailAccount, wanted: Endpoint) -> bool:
     """The saved inbox server, or the IMAP server of the preset whose SMTP server is saved."""
     if account.imap_host and (wanted.host, wanted.port, wanted.security) == (
@@ -204,10 +212,32 @@ def smtp_settings(account: MailAccount, given: SmtpInput | None = None) -> mailc
     if given is None:
         return mailcheck.SmtpSettings(account.smtp_host, account.smtp_port, account.smtp_security,
                                       account.smtp_username, kept_password(account, "smtp", endpoint(account, "smtp")),
-                                      account.from_address)
+                                      account.from_address, _token_source(account, endpoint(account, "smtp")))
     return mailcheck.SmtpSettings(given.host, given.port, given.security, given.username,
                                   given.password or kept_password(account, "smtp", endpoint_of(given)),
-                                  given.from_address)
+                                  given.from_address, None if given.password else _token_source(account, endpoint_of(given)))
+
+
+def _token_source(account: MailAccount, wanted: Endpoint):
+    """Sign in with the saved grant (``oauth``), where the saved server and user are the ones wanted."""
+    if wanted != endpoint(account, "smtp") or oauth.grant_of(account, "smtp") is None:
+        return None
+
+    def token() -> str:
+        try:
+            return oauth.access_token(account, "smtp")
+        except oauth.GrantFailed as failure:
+            raise diagnostics.DeliveryFailure(failure.diagnosis, "auth") from None
+    return token
+
+
+def save_oauth(account: MailAccount, provider: str, grant: dict, address: str, now: datetime) -> MailAccount:
+    """Sending signs in with the provider from now on: its server, the mailbox's address as the
+    user, the grant sealed. The caller tests it (``check``) and records the outcome."""
+    account.smtp_host, account.smtp_port, account.smtp_security = oauth.PROVIDERS[provider].smtp
+    account.smtp_username = account.from_address = address
+    account.smtp_credentials = crypto.seal({"oauth": grant})
+    return _saved(account, "smtp", False, now)
 
 
 def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailcheck.ImapSettings:

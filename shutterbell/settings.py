@@ -29,6 +29,16 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class OAuthClient:
+    """This instance's app registration with a mail provider (``oauth``)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    authorize_url: str
+    token_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     secret_key: str = field(repr=False)
     encryption_keys: tuple[str, ...] = field(repr=False)  # the first seals, all of them open
@@ -38,6 +48,7 @@ class Settings:
     mail_private_hosts: str  # "auto", "allow" or "forbid" (mailsettings.private_hosts_allowed)
     mail_ca_file: str
     instance_mail: bool  # the instance has a mail server of its own (MAIL_SERVER)
+    oauth_clients: dict = field(default_factory=dict)  # provider name -> OAuthClient, where registered
 
     @classmethod
     def from_config(cls, config) -> Settings:
@@ -50,12 +61,25 @@ class Settings:
                           reenqueue_after=timedelta(seconds=config["OUTBOX_REENQUEUE_SECONDS"])),
             sms_gateway=config["SMS_BACKEND"], sms_api_url=config["SMS_API_URL"],
             mail_private_hosts=config["MAIL_PRIVATE_HOSTS"], mail_ca_file=config.get("MAIL_CA_FILE") or "",
-            instance_mail=not config.get("MAIL_SUPPRESS_SEND"))
+            instance_mail=not config.get("MAIL_SUPPRESS_SEND"), oauth_clients=_oauth_clients(config))
 
     @property
     def base_url(self) -> str:
         """Where customers reach the app (``BASE_URL``): every link in a message starts here."""
         return self.outbox.base_url
+
+
+def _oauth_clients(config) -> dict:
+    tenant = config.get("OAUTH_MICROSOFT_TENANT") or "common"
+    endpoints = {"microsoft": (f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+                               f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
+                 "google": ("https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token")}
+    clients = {}
+    for name, (authorize_url, token_url) in endpoints.items():
+        client_id, secret = config.get(f"OAUTH_{name.upper()}_CLIENT_ID"), config.get(f"OAUTH_{name.upper()}_CLIENT_SECRET")
+        if client_id and secret:
+            clients[name] = OAuthClient(client_id, secret, authorize_url, token_url)
+    return clients
 
 
 def init_app(app) -> None:

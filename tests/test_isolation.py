@@ -21,7 +21,7 @@ FIXED_ARGUMENTS = {"action": "paid", "index": 0}  # a choice or a position in th
 # codes, and the API's own (token-scoped) ids.
 PUBLIC_ARGUMENTS = {"filename", "token", "proof", "code", "external_id"}
 # A section of the signed-in owner's own settings ("smtp", "imap", "sms"): no other studio's row to reach.
-OWN_CHOICES = {"service"}
+OWN_CHOICES = {"service", "provider"}  # a section or a mail provider by name, no row
 
 
 def snapshot():

@@ -1,0 +1,162 @@
+"""Sign in with Microsoft (or Google) for sending: the whole authorization-code flow with PKCE
+against an authorization server on loopback, SMTP by XOAUTH2 into aiosmtpd checking the token,
+refresh before expiry, the rotated refresh token kept, two processes refreshing at once, and a
+revoked grant that pauses sending until the owner signs in again, with nothing lost or doubled."""
+import dataclasses
+import threading
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from shutterbell import crypto, oauth
+from shutterbell.extensions import db
+from shutterbell.models import MailAccount, Message
+from shutterbell.settings import OAuthClient
+
+from .conftest import text_of
+from .mailservers import SENDER, submission_server
+from .oauthserver import CLIENT_ID, CLIENT_SECRET, AuthorizationServer, OAuthMailbox, authorization_server
+from .test_outbox import POLICY, T0, deliver, statuses
+from .test_scheduling import email as email_notification
+from .test_scheduling import make_profile, sign_up, use
+from shutterbell import jobs
+
+
+@pytest.fixture
+def issuer():
+    return AuthorizationServer()
+
+
+@pytest.fixture
+def provider(app, configure, certificate, issuer, monkeypatch):
+    """The instance registered with "Microsoft" (the loopback server); its SMTP server is the
+    aiosmtpd below (the host name's DNS, as it were). Yields the mailbox."""
+    mailbox = OAuthMailbox(issuer)
+    with authorization_server(issuer) as url, submission_server(*certificate, handler=mailbox) as port:
+        configure(mail_ca_file=str(certificate[0]), base_url=POLICY.base_url,
+                  oauth_clients={"microsoft": OAuthClient(CLIENT_ID, CLIENT_SECRET, f"{url}/authorize",
+                                                          f"{url}/token")})
+        microsoft = oauth.PROVIDERS["microsoft"]
+        monkeypatch.setitem(oauth.PROVIDERS, "microsoft", dataclasses.replace(microsoft, smtp=("127.0.0.1", port,
+                                                                                              "starttls")))
+        yield mailbox
+
+
+def sign_in_with_microsoft(browser, address=SENDER):
+    """Press the button, sign in at the provider's page, come back: the last response."""
+    leave = browser.post("/settings/email/oauth/microsoft", {"oauth-address": address})
+    assert leave.status_code == 302
+    at_provider = requests.get(leave.headers["Location"], allow_redirects=False, timeout=5)
+    back = urlsplit(at_provider.headers["Location"])
+    assert f"{back.scheme}://{back.netloc}" == POLICY.base_url  # the redirect URL registered with the provider
+    return browser.get(f"{back.path}?{back.query}")
+
+
+def grant(olivia):
+    db.session.expire_all()
+    account = db.session.scalar(sa.select(MailAccount).where(MailAccount.studio_id == olivia.studio_id))
+    return account, oauth.grant_of(account, "smtp") if account else None
+
+
+def test_signing_in_connects_sending_without_a_password_and_mail_goes_by_xoauth2(as_olivia, olivia, provider,
+                                                                                issuer):
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert "Sign in with Microsoft" in page
+    done = sign_in_with_microsoft(as_olivia)
+    assert done.status_code == 302 and "Signed in with Microsoft: sending works." in text_of(as_olivia.get("/settings/email/"))
+    account, saved = grant(olivia)
+    assert (account.smtp_host, account.smtp_username, account.from_address) == ("127.0.0.1", SENDER, SENDER)
+    assert saved["provider"] == "microsoft" and saved["refresh_token"] in issuer.refresh_tokens
+    assert "password" not in crypto.unseal(account.smtp_credentials) and account.smtp_checked_at is not None
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert "signs in with Microsoft as studio@lichtblick.example" in page
+    assert saved["refresh_token"] not in page and saved["access_token"] not in page  # never on a page
+    test = as_olivia.post("/settings/email/smtp/test", {
+        "preset": "", "host": "127.0.0.1", "port": str(account.smtp_port), "security": "starttls",
+        "username": SENDER, "password": "", "from_address": SENDER, "sender_name": "Studio Lichtblick",
+        "reply_to": ""}, htmx=True)
+    assert "Connection works" in text_of(test) and provider.sign_ins == 2  # after sign-in, and this test
+
+
+def test_the_state_must_come_back_from_this_owners_own_sign_in(as_olivia, olivia, provider):
+    leave = as_olivia.post("/settings/email/oauth/microsoft", {"oauth-address": SENDER})
+    at_provider = requests.get(leave.headers["Location"], allow_redirects=False, timeout=5)
+    forged = urlsplit(at_provider.headers["Location"])._replace(query="code=stolen&state=forged")
+    as_olivia.get(f"{forged.path}?{forged.query}")
+    assert grant(olivia)[1] is None
+    assert "did not start on this page" in text_of(as_olivia.get("/settings/email/"))
+
+
+def test_staff_cannot_connect_a_mailbox(as_sam, provider):
+    assert as_sam.post("/settings/email/oauth/microsoft", {"oauth-address": SENDER}).status_code == 403
+
+
+def test_a_token_is_refreshed_before_it_expires_and_the_rotated_refresh_token_kept(as_olivia, olivia, provider,
+                                                                                    issuer):
+    sign_in_with_microsoft(as_olivia)
+    account, first = grant(olivia)
+    assert oauth.access_token(account) == first["access_token"] and issuer.refreshes == 0  # good for an hour
+    token = oauth.access_token(account, now=first["expires_at"] - oauth.REFRESH_BEFORE + 1)
+    account, second = grant(olivia)
+    assert issuer.refreshes == 1 and token == second["access_token"] != first["access_token"]
+    assert second["refresh_token"] != first["refresh_token"] and first["refresh_token"] not in issuer.refresh_tokens
+    assert second["refresh_token"] in issuer.refresh_tokens  # the rotated one is stored: the next refresh works
+
+
+def test_two_processes_refreshing_at_once_refresh_once(app, as_olivia, olivia, provider, issuer):
+    sign_in_with_microsoft(as_olivia)
+    account, first = grant(olivia)
+    issuer.delay = 0.5  # the provider is slow: both find the token expiring before either finishes
+    later = first["expires_at"] - oauth.REFRESH_BEFORE + 1
+    tokens, errors = [], []
+
+    def worker():
+        with app.app_context():
+            try:
+                mine = db.session.get(MailAccount, account.id)
+                tokens.append(oauth.access_token(mine, now=later))
+            except Exception as exc:  # a failure is the finding
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and issuer.refreshes == 1 and len(set(tokens)) == 1
+    assert grant(olivia)[1]["refresh_token"] in issuer.refresh_tokens
+
+
+def test_a_revoked_grant_pauses_sending_and_a_new_sign_in_sends_everything_once(as_olivia, olivia, provider,
+                                                                               issuer):
+    sign_in_with_microsoft(as_olivia)
+    account, _ = grant(olivia)
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Sonnenschein", profile_id=None,
+                                                           archives_at=T0.date() + timedelta(days=40)), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers")))
+    for name in ("Anna", "Ben"):
+        sign_up(job, name, at=T0)
+    issuer.revoke_all()  # and the stored access token runs out
+    sealed = crypto.unseal(account.smtp_credentials)
+    sealed["oauth"]["expires_at"] = time.time()
+    account.smtp_credentials = crypto.seal(sealed)
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    account, _ = grant(olivia)
+    assert account.smtp_failing_since is not None and account.smtp_failure_cause == "oauth_grant_revoked"
+    assert {status for _, status in statuses()} == {"scheduled"} and not provider.received
+    assert all(m.attempts == 0 for m in db.session.scalars(sa.select(Message)))  # the pause counted against nobody
+    banner = text_of(as_olivia.get("/"))
+    assert "Sign in again" in banner
+    sign_in_with_microsoft(as_olivia)  # the owner signs in again: the test passes, sending resumes
+    assert grant(olivia)[0].smtp_failing_since is None
+    deliver(T0 + timedelta(minutes=3))
+    assert {status for _, status in statuses()} == {"sent"} and len(provider.received) == 2
+    deliver(T0 + timedelta(minutes=5))
+    assert len(provider.received) == 2  # once each
