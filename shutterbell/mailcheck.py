@@ -233,6 +233,7 @@ class ImapSettings:
     username: str
     password: str = ""
     folders: tuple[str, ...] = ()  # to sync: each must exist
+    token: Callable[[], str] | None = field(default=None, repr=False)  # XOAUTH2, as for SmtpSettings
 
 
 def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *, allow_private: bool,
@@ -254,9 +255,15 @@ def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *
             steps.append(Step("starttls", True))
         phase = "auth"
         _wait_at_most(client.socket(), timeout, deadline)
-        client.login(settings.username, settings.password)
+        if settings.token:
+            client.oauth2_login(settings.username, settings.token())
+        else:
+            client.login(settings.username, settings.password)
         steps.append(Step("auth", True, settings.username))
         return client
+    except diagnostics.DeliveryFailure:
+        close_imap(client)  # the provider gave no token: diagnosed already
+        raise
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         close_imap(client)
         raise diagnostics.DeliveryFailure(_diagnose_imap(exc, phase, settings), phase) from None

@@ -190,7 +190,9 @@ def can_sign_in(account: MailAccount, service: str, wanted: Endpoint) -> bool:
     password that goes with it, or the provider's grant for the saved server and user?"""
     if kept_password(account, service, wanted):
         return True
-    return service == "smtp" and wanted == endpoint(account, "smtp") and oauth.grant_of(account, "smtp") is not None
+    if service == "imap":
+        return _inbox_token_source(account, wanted) is not None
+    return wanted == endpoint(account, "smtp") and oauth.grant_of(account, "smtp") is not None
 
 
 def _same_provider(account: MailAccount, wanted: Endpoint) -> bool:
@@ -242,12 +244,24 @@ def save_oauth(account: MailAccount, provider: str, grant: dict, address: str, n
 
 def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailcheck.ImapSettings:
     if given is None:
+        wanted = endpoint(account, "imap")
         return mailcheck.ImapSettings(account.imap_host, account.imap_port, account.imap_security,
-                                      account.imap_username, kept_password(account, "imap", endpoint(account, "imap")),
-                                      tuple(folders_of(account)))
+                                      account.imap_username, kept_password(account, "imap", wanted),
+                                      tuple(folders_of(account)), _inbox_token_source(account, wanted))
     return mailcheck.ImapSettings(given.host, given.port, given.security, given.username,
                                   given.password or kept_password(account, "imap", endpoint_of(given)),
-                                  tuple(given.folders))
+                                  tuple(given.folders), None if given.password else _inbox_token_source(
+                                      account, endpoint_of(given)))
+
+
+def _inbox_token_source(account: MailAccount, wanted: Endpoint):
+    """The inbox signs in with the sending grant when it is the same user at that provider's IMAP
+    server and no password of its own is saved."""
+    grant = oauth.grant_of(account, "smtp")
+    if grant is None or account.imap_credentials or wanted.username != account.smtp_username \
+            or (wanted.host, wanted.port, wanted.security) != oauth.PROVIDERS[grant["provider"]].imap:
+        return None
+    return _token_source(account, endpoint(account, "smtp"))
 
 
 def _store_password(account: MailAccount, service: str, given: SmtpInput | ImapInput) -> None:

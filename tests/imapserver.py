@@ -65,15 +65,31 @@ service imap-login {{
 """
 
 
+OAUTH2 = """
+auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {{
+  driver = oauth2
+  args = {folder}/oauth2.conf.ext
+}}
+"""
+OAUTH2_ARGS = """introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 @contextlib.contextmanager
-def dovecot(folder: Path, cert: Path, key: Path):
+def dovecot(folder: Path, cert: Path, key: Path, introspection_url: str = "", username: str = USERNAME):
     """Yields (starttls_port, ssl_port); the user USERNAME/PASSWORD has an INBOX with one message,
     a "Sent" folder without a special-use flag, and "Gesendet" and "Papierkorb" flagged \\Sent and
-    \\Trash (RFC 6154), named as German providers name them."""
+    \\Trash (RFC 6154), named as German providers name them. With ``introspection_url``, the user
+    signs in with XOAUTH2 too: Dovecot asks that endpoint whether the token is good (RFC 7662)."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     imap, imaps = free_port(), free_port()
-    (folder / "users").write_text(f"{USERNAME}:{{PLAIN}}{PASSWORD}\n")
-    inbox = folder / "home" / USERNAME / "Maildir"
+    (folder / "users").write_text(f"{username}:{{PLAIN}}{PASSWORD}\n")
+    inbox = folder / "home" / username / "Maildir"
     for sub in ("cur", "new", "tmp"):
         (inbox / sub).mkdir(parents=True, exist_ok=True)
     (inbox / "new" / "1.test:2,").write_text("From: a@example.com\r\nSubject: Hello\r\n\r\nHi\r\n")
@@ -83,7 +99,10 @@ def dovecot(folder: Path, cert: Path, key: Path):
     for path in (folder / "home").rglob("*"):
         shutil.chown(path, "dovecot", "dovecot")
     config = folder / "dovecot.conf"
-    config.write_text(CONFIG.format(folder=folder, cert=cert, key=key, imap=imap, imaps=imaps))
+    config.write_text(CONFIG.format(folder=folder, cert=cert, key=key, imap=imap, imaps=imaps)
+                      + (OAUTH2.format(folder=folder) if introspection_url else ""))
+    if introspection_url:
+        (folder / "oauth2.conf.ext").write_text(OAUTH2_ARGS.format(url=introspection_url))
     process = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for(imaps, process, folder)

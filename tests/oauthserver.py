@@ -50,6 +50,11 @@ class AuthorizationServer:
             response = self._authorize(request)
         elif request.path == "/token" and request.method == "POST":
             response = self._token(request)
+        elif request.path == "/introspect" and request.method == "POST":  # RFC 7662, for Dovecot
+            found = self.access_tokens.get(request.form.get("token", ""))
+            good = bool(found and found[1] > time.time())
+            response = Response(json.dumps({"active": True, "username": found[0]} if good else {"active": False}),
+                                content_type="application/json")
         else:
             response = Response("not found", 404)
         return response(environ, start_response)

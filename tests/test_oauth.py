@@ -3,27 +3,30 @@ against an authorization server on loopback, SMTP by XOAUTH2 into aiosmtpd check
 refresh before expiry, the rotated refresh token kept, two processes refreshing at once, and a
 revoked grant that pauses sending until the owner signs in again, with nothing lost or doubled."""
 import dataclasses
+import shutil
+import tempfile
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from shutterbell import crypto, oauth
+from shutterbell import crypto, inbox, jobs, oauth
 from shutterbell.extensions import db
-from shutterbell.models import MailAccount, Message
+from shutterbell.models import MailAccount, Message, utcnow
 from shutterbell.settings import OAuthClient
 
 from .conftest import text_of
+from .imapserver import dovecot
 from .mailservers import SENDER, submission_server
 from .oauthserver import CLIENT_ID, CLIENT_SECRET, AuthorizationServer, OAuthMailbox, authorization_server
 from .test_outbox import POLICY, T0, deliver, statuses
 from .test_scheduling import email as email_notification
 from .test_scheduling import make_profile, sign_up, use
-from shutterbell import jobs
 
 
 @pytest.fixture
@@ -160,3 +163,32 @@ def test_a_revoked_grant_pauses_sending_and_a_new_sign_in_sends_everything_once(
     assert {status for _, status in statuses()} == {"sent"} and len(provider.received) == 2
     deliver(T0 + timedelta(minutes=5))
     assert len(provider.received) == 2  # once each
+
+
+def test_the_inbox_signs_in_with_the_same_grant_into_dovecot(as_olivia, olivia, provider, issuer, certificate,
+                                                            monkeypatch):
+    """Dovecot with an oauth2 passdb asks the authorization server whether the token is good."""
+    sign_in_with_microsoft(as_olivia)
+    folder = Path(tempfile.mkdtemp(prefix="dovecot-oauth-"))
+    folder.chmod(0o755)  # Dovecot's own user reads it
+    with authorization_server(issuer) as url, dovecot(folder, *certificate, introspection_url=f"{url}/introspect",
+                                                      username=SENDER) as (_, imaps):
+        microsoft = oauth.PROVIDERS["microsoft"]
+        monkeypatch.setitem(oauth.PROVIDERS, "microsoft", dataclasses.replace(microsoft, imap=("127.0.0.1", imaps, "ssl")))
+        form = {"imap-preset": "", "imap-host": "127.0.0.1", "imap-port": str(imaps), "imap-security": "ssl",
+                "imap-username": SENDER, "imap-password": "", "imap-folders": "INBOX"}
+        tested = text_of(as_olivia.post("/settings/email/imap/test", form, htmx=True))
+        assert "Connection works" in tested and "INBOX" in tested
+        assert as_olivia.post("/settings/email/imap", form).status_code == 302
+        account, _ = grant(olivia)
+        assert account.imap_credentials is None  # no password of its own: the grant signs in
+        assert inbox.sync(account, utcnow()) == 1  # the message in Dovecot's INBOX
+        issuer.revoke_all()
+        sealed = crypto.unseal(account.smtp_credentials)
+        sealed["oauth"]["expires_at"] = time.time()
+        account.smtp_credentials = crypto.seal(sealed)
+        db.session.commit()
+        inbox.sync(account, utcnow())
+        account, _ = grant(olivia)
+        assert account.imap_failure_cause == "oauth_grant_revoked" and account.imap_failing_since is not None
+    shutil.rmtree(folder, ignore_errors=True)
