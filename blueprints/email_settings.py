@@ -113,15 +113,15 @@ def oauth_done(provider: str):
         flash(_("%(provider)s did not sign you in (%(error)s).", provider=oauth.PROVIDERS[provider].label,
                 error=failure.diagnosis.detail), "error")
         return redirect(url_for(".edit"))
-    account = mailsettings.account_of(current_studio())
-    mailsettings.save_oauth(account, provider, grant, pending["address"], utcnow())
+    result = mailsettings.check(mailsettings.oauth_settings(provider, grant, pending["address"]), CHECK_TIMEOUT)
+    if not result.ok:  # the settings that worked before stay as they were
+        flash(_("Signed in with %(provider)s, but sending with it failed: nothing was changed.",
+                provider=oauth.PROVIDERS[provider].label), "warning")
+        return _page("smtp", result=result, status=200)
+    mailsettings.save_oauth(mailsettings.account_of(current_studio()), provider, grant, pending["address"], utcnow())
     audited("smtp_oauth_connected", f"{oauth.PROVIDERS[provider].label}: {pending['address']}")
-    result = mailsettings.check(mailsettings.smtp_settings(account), CHECK_TIMEOUT)
-    if result.ok:
-        mailsettings.resume(account, "smtp", utcnow())
-        flash(_("Signed in with %(provider)s: sending works.", provider=oauth.PROVIDERS[provider].label), "success")
-        return redirect(url_for(".edit"))
-    return _page("smtp", result=result, status=200)
+    flash(_("Signed in with %(provider)s: sending works.", provider=oauth.PROVIDERS[provider].label), "success")
+    return redirect(url_for(".edit"))
 
 
 def _redirect_uri(provider: str) -> str:

@@ -853,6 +853,10 @@ class OAuthForm(FlaskForm):
         if not self.address.data:
             self.address.data = account.from_address
 
+    def validate_address(self, field):
+        if not field.data.isascii():  # XOAUTH2 carries the user in ASCII
+            raise ValidationError(_l("Addresses with non-ASCII characters cannot sign in yet."))
+
 
 class DnsForm(FlaskForm):
     """Settings → Email, deliverability: the DKIM selector to look up (fields prefixed "dns-")."""

@@ -77,6 +77,9 @@ CAUSES = {c.key: c for c in (
                                      "changed, or it went unused too long (90 days at Microsoft; 7 days for a "
                                      "Google app left in Testing mode). Sign in again: everything waiting goes out "
                                      "then, once.")),
+    _cause("oauth_client_invalid", _l("The provider does not accept this installation's app registration (its "
+                                      "client secret may have expired). Signing in again does not help: ask "
+                                      "whoever runs this installation to renew it.")),
     _cause("imap_disabled", _l("IMAP is switched off for this account. Turn it on in your webmail's settings "
                                "(Gmail: Settings \u2192 Forwarding and POP/IMAP), then try again.")),
     _cause("private_address", _l("This server's address is on a private network or this machine, which this "
@@ -174,7 +177,7 @@ _WORDING = [
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
      r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
-     r"(has been|is) suspended|"
+     r"(has been|is) suspended|bad outbound sender|outboundspam|"
      r"\[contactadmin\]|banned sender|activate your \w+ account|account (is )?not (yet )?(active|activated)"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password"),
     ("imap_disabled", r"imap (access )?(is )?disabled|not enabled for imap|imap use|imap (is )?not enabled"),
@@ -188,7 +191,7 @@ _WORDING = [
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
                        r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
-                       r"unsolicited mail|poor reputation|bad dns ptr|junkmail rejected"),
+                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected"),
     ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
                      r"not (allowed|permitted) to relay"),
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
@@ -274,6 +277,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase)
     if key == "mailbox_unavailable" and phase == "mail_from":
         key = "sender_rejected"  # the mailbox in question is the sender's
+    if phase == "rcpt" or _MAILBOX_STATUS.search(text):
+        key = _about_the_recipient(key, text)
     if key == "wrong_password":
         key = _provider_meaning(protocol, host) or key
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
@@ -306,7 +311,9 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
 def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | None, security: str) -> Diagnosis:
     """The server said nothing: it never answered (``silent``) or hung up (``hung_up``). What that
     means depends on the step, and at the start on whether the port and the security fit."""
-    if phase == "auth":
+    if phase == "auth":  # a hang-up is the server's answer; silence may be the network
+        if quiet == "silent":
+            return Diagnosis(CAUSES["timeout"], text[:500], protocol)
         return Diagnosis(CAUSES["wrong_password"], text[:500], protocol, _HUNG_UP_AT_SIGN_IN)
     if phase not in ("connect", "ehlo", "tls"):
         return Diagnosis(CAUSES["timeout" if quiet == "silent" else "temporary_server_error"], text[:500], protocol)
@@ -317,6 +324,22 @@ def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | 
     else:
         key = "timeout" if quiet == "silent" else "temporary_server_error"
     return Diagnosis(CAUSES[key], text[:500], protocol)
+
+
+_MAILBOX_STATUS = re.compile(r"\b5\.2\.\d+\b")  # RFC 3463 x.2.x: the recipient's mailbox
+_ABOUT_US = {"client_blocked", "relay_denied", "auth_not_offered", "starttls_required", "sender_rejected",
+             "rate_limited", "temporary_server_error", "quota_or_daily_limit"}
+
+
+def _about_the_recipient(key: str, text: str) -> str:
+    """A refusal of one recipient concerns that recipient, unless it names us (our address on a
+    block list, relaying, signing in, our sender, our pace): one full or disabled mailbox must
+    never hold or pause a studio's sending."""
+    if key == "quota_or_daily_limit" and _MAILBOX_STATUS.search(text):
+        return "mailbox_unavailable"  # the recipient's mailbox is over its quota
+    if key in _ABOUT_US or key in ("mailbox_unavailable", "other"):
+        return key
+    return "mailbox_unavailable" if key == "account_locked_or_web_login_required" else "other"
 
 
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)

@@ -81,6 +81,8 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *
     Each step waits ``timeout`` at most, and none past ``deadline`` (time.monotonic())."""
     steps = [] if steps is None else steps
     phase, client = "connect", None
+    # A token first (it may need the provider's token endpoint): a refusal there is the sign-in's.
+    token = _token_for(settings)
     try:
         addresses = netguard.resolve(settings.host, settings.port, allow_private)
         if settings.security == "ssl":
@@ -94,6 +96,7 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *
         steps.append(Step("ehlo", True))
         if settings.security == "starttls":
             phase = "tls"
+            _wait_at_most(client.sock, timeout, deadline)
             client.starttls(context=context)
             _wait_at_most(client.sock, timeout, deadline)
             client.ehlo()
@@ -101,18 +104,27 @@ def open_smtp(settings: SmtpSettings, timeout: float, context: ssl.SSLContext, *
         if settings.username:
             phase = "auth"
             _wait_at_most(client.sock, timeout, deadline)
-            if settings.token:
-                login_oauth(client, settings.username, settings.token())
+            if token:
+                login_oauth(client, settings.username, token)
             else:
                 login(client, settings.username, settings.password)
             steps.append(Step("auth", True, settings.username))
         return client
-    except diagnostics.DeliveryFailure:
-        quit_smtp(client)  # the provider gave no token: diagnosed already
-        raise
     except (_Reply, OSError, smtplib.SMTPException) as exc:
         quit_smtp(client)
-        raise diagnostics.DeliveryFailure(_diagnose(exc, phase, settings), phase) from None
+        raise diagnostics.DeliveryFailure(_granted(_diagnose(exc, phase, settings), token), phase) from None
+
+
+def _token_for(settings) -> str | None:
+    """The access token to sign in with (``settings.token``), or None for a password."""
+    return settings.token() if settings.token and settings.username else None
+
+
+def _granted(diagnosis: diagnostics.Diagnosis, token: str | None) -> diagnostics.Diagnosis:
+    """A sign-in with a token that the server refuses is the grant's end, not a password problem."""
+    if token and diagnosis.key in ("wrong_password", "app_password_required", "auth_method_disabled"):
+        return diagnostics.Diagnosis(diagnostics.CAUSES["oauth_grant_revoked"], diagnosis.detail, diagnosis.protocol)
+    return diagnosis
 
 
 def check_smtp(settings: SmtpSettings, timeout: float = 9.0, context: ssl.SSLContext | None = None,
@@ -169,9 +181,10 @@ def _failed(result: CheckResult, diagnosis: diagnostics.Diagnosis, phase: str) -
 
 
 def quit_smtp(client: smtplib.SMTP | None) -> None:
-    """Say goodbye; a connection that already broke, or a failing goodbye, changes nothing."""
+    """Say goodbye (briefly); a connection that already broke, or a failing goodbye, changes nothing."""
     if client is not None:
         try:
+            _wait_at_most(client.sock, 2.0, time.monotonic() + 2.0)
             client.quit()
         except (OSError, smtplib.SMTPException):
             pass
@@ -243,6 +256,7 @@ def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *
     waits ``timeout`` at most, and none past ``deadline`` (time.monotonic())."""
     steps = [] if steps is None else steps
     phase, client = "connect", None
+    token = _token_for(settings)
     try:
         addresses = netguard.resolve(settings.host, settings.port, allow_private)
         client = netguard.PinnedIMAPClient(settings.host, settings.port, addresses, settings.security == "ssl",
@@ -255,18 +269,15 @@ def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *
             steps.append(Step("starttls", True))
         phase = "auth"
         _wait_at_most(client.socket(), timeout, deadline)
-        if settings.token:
-            client.oauth2_login(settings.username, settings.token())
+        if token:
+            client.oauth2_login(settings.username, token)
         else:
             client.login(settings.username, settings.password)
         steps.append(Step("auth", True, settings.username))
         return client
-    except diagnostics.DeliveryFailure:
-        close_imap(client)  # the provider gave no token: diagnosed already
-        raise
     except Exception as exc:  # IMAPClient raises imaplib's errors, socket and TLS errors alike
         close_imap(client)
-        raise diagnostics.DeliveryFailure(_diagnose_imap(exc, phase, settings), phase) from None
+        raise diagnostics.DeliveryFailure(_granted(_diagnose_imap(exc, phase, settings), token), phase) from None
 
 
 def _diagnose_imap(exc: BaseException, phase: str, settings: ImapSettings) -> diagnostics.Diagnosis:

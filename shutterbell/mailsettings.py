@@ -233,13 +233,19 @@ def _token_source(account: MailAccount, wanted: Endpoint):
     return token
 
 
+def oauth_settings(provider: str, grant: dict, address: str) -> mailcheck.SmtpSettings:
+    """What sending would sign in with after a sign-in at the provider, to test before saving."""
+    host, port, security = oauth.PROVIDERS[provider].smtp
+    return mailcheck.SmtpSettings(host, port, security, address, "", address, lambda: grant["access_token"])
+
+
 def save_oauth(account: MailAccount, provider: str, grant: dict, address: str, now: datetime) -> MailAccount:
-    """Sending signs in with the provider from now on: its server, the mailbox's address as the
-    user, the grant sealed. The caller tests it (``check``) and records the outcome."""
+    """Sending signs in with the provider from now on (a test with the grant passed): its server,
+    the mailbox's address as the user, the grant sealed; a paused studio sends again."""
     account.smtp_host, account.smtp_port, account.smtp_security = oauth.PROVIDERS[provider].smtp
     account.smtp_username = account.from_address = address
     account.smtp_credentials = crypto.seal({"oauth": grant})
-    return _saved(account, "smtp", False, now)
+    return _saved(account, "smtp", True, now)
 
 
 def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailcheck.ImapSettings:

@@ -22,7 +22,7 @@ from .extensions import db
 from .models import MailAccount
 
 REFRESH_BEFORE = 300  # seconds before expiry: a token is refreshed, never used to its last second
-TIMEOUT = 10.0
+TIMEOUT = 4.0  # a token request: within Test connection's 10 s, and shorter than SQLite's busy wait (the row is locked)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def finish(provider: str, redirect_uri: str, code: str, verifier: str, now: floa
     client = settings.current().oauth_clients[provider]
     session = _session(provider, redirect_uri=redirect_uri)
     token = _token_call(lambda: session.fetch_token(client.token_url, code=code, code_verifier=verifier))
-    return _grant(provider, token, None, now)
+    return _token_call(lambda: _grant(provider, token, None, now))
 
 
 def access_token(account: MailAccount, service: str = "smtp", now: float | None = None) -> str:
@@ -104,8 +104,8 @@ def grant_of(account: MailAccount, service: str) -> dict | None:
 
 def _grant_of(account: MailAccount, service: str) -> dict:
     grant = grant_of(account, service)
-    if grant is None:
-        raise ValueError(f"Account {account.id} signs in to {service} with a password.")
+    if grant is None:  # the owner saved a password meanwhile: this sign-in is over
+        raise GrantFailed(_diagnosis("temporary_server_error", "The sign-in changed meanwhile."))
     return grant
 
 
@@ -115,7 +115,7 @@ def _refreshed(grant: dict, now: float) -> dict:
         raise GrantFailed(_diagnosis("oauth_grant_revoked", f"{grant['provider']}: no client configured"))
     session = _session(grant["provider"])
     token = _token_call(lambda: session.refresh_token(client.token_url, refresh_token=grant["refresh_token"]))
-    return _grant(grant["provider"], token, grant["refresh_token"], now)
+    return _token_call(lambda: _grant(grant["provider"], token, grant["refresh_token"], now))
 
 
 def _grant(provider: str, token: dict, old_refresh_token: str | None, now: float | None) -> dict:
@@ -133,11 +133,13 @@ def _token_call(call):
     try:
         return call()
     except OAuthError as error:
-        key = "oauth_grant_revoked" if error.error in ("invalid_grant", "unauthorized_client",
-                                                       "invalid_client") else "temporary_server_error"
+        key = {"invalid_grant": "oauth_grant_revoked", "unauthorized_client": "oauth_client_invalid",
+               "invalid_client": "oauth_client_invalid"}.get(error.error, "temporary_server_error")
         raise GrantFailed(_diagnosis(key, f"{error.error}: {error.description or ''}".strip())) from None
-    except (requests.RequestException, ValueError) as error:
-        raise GrantFailed(_diagnosis("temporary_server_error", f"{type(error).__name__}")) from None
+    except (requests.ConnectionError, requests.Timeout) as error:  # the provider is out of reach: the rest waits too
+        raise GrantFailed(_diagnosis("timeout", f"token endpoint: {type(error).__name__}")) from None
+    except (requests.RequestException, ValueError, KeyError) as error:
+        raise GrantFailed(_diagnosis("temporary_server_error", f"token endpoint: {type(error).__name__}")) from None
 
 
 def _diagnosis(key: str, detail: str) -> diagnostics.Diagnosis:

@@ -32,6 +32,7 @@ class AuthorizationServer:
     refreshes: int = 0
     user: str = "studio@lichtblick.example"  # who signs in at the provider's page
     delay: float = 0.0  # seconds the token endpoint takes (two processes refreshing at once)
+    down: bool = False  # the token endpoint answers 503 (the provider has an outage)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def revoke_all(self) -> None:
@@ -69,6 +70,8 @@ class AuthorizationServer:
         return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
 
     def _token(self, request: Request) -> Response:
+        if self.down:
+            return Response("Service Unavailable", 503)
         if not self._client_ok(request):
             return _error("invalid_client", 401)
         form = request.form

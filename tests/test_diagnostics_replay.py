@@ -57,6 +57,25 @@ def test_a_temporary_reply_is_never_an_account_problem_whatever_its_words(bare_c
             assert diagnosis.cause.retry, (phase, text, diagnosis.key)
 
 
+@pytest.mark.parametrize("reply", ["552 5.2.2 <kunde@example.org>: user has exceeded their quota",
+                                   "550 5.2.1 Mailbox disabled for this recipient",
+                                   "550 5.7.1 This user is suspended",
+                                   "552 5.2.2 Mailbox full: daily limit of the mailbox reached"])
+def test_one_recipients_mailbox_never_holds_or_pauses_the_studio(bare_ctx, reply):
+    diagnosis = diagnostics.classify("smtp", "rcpt", reply)
+    assert diagnosis.key in ("mailbox_unavailable", "other") and diagnosis.cause.concerns == "recipient" \
+        or diagnosis.key == "other", (reply, diagnosis.key)
+
+
+def test_what_concerns_the_account_still_pauses(bare_ctx):
+    assert diagnostics.classify("smtp", "mail_from", "550 5.1.8 Access denied, bad outbound sender").key == \
+        "account_locked_or_web_login_required"
+    assert diagnostics.classify("smtp", "data", "550 5.4.5 Daily user sending quota exceeded.").key == \
+        "quota_or_daily_limit"
+    silent = diagnostics.classify("smtp", "auth", "SMTPServerDisconnected: Connection unexpectedly closed: timed out")
+    assert silent.key == "timeout"  # silence at sign-in may be the network: waited out, no pause
+
+
 def test_a_refusal_after_a_sign_in_that_worked_is_no_password_problem(bare_ctx):
     after = diagnostics.classify("smtp", "mail_from", "550 5.7.8 Authentication credentials invalid for this sender")
     assert after.key == "sender_rejected"

@@ -192,3 +192,33 @@ def test_the_inbox_signs_in_with_the_same_grant_into_dovecot(as_olivia, olivia, 
         account, _ = grant(olivia)
         assert account.imap_failure_cause == "oauth_grant_revoked" and account.imap_failing_since is not None
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_sign_in_whose_test_fails_changes_nothing(as_olivia, olivia, provider, issuer):
+    """The owner typed one mailbox and signed in as another: the server refuses the token, and
+    the settings that were there stay."""
+    issuer.user = "someone-else@lichtblick.example"
+    page = text_of(sign_in_with_microsoft(as_olivia))
+    assert "nothing was changed" in page and "Sign in" in page
+    assert grant(olivia)[1] is None
+
+
+def test_a_token_endpoint_outage_is_waited_out_not_a_pause(as_olivia, olivia, provider, issuer):
+    sign_in_with_microsoft(as_olivia)
+    account, _ = grant(olivia)
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Hochzeit Müller", profile_id=None,
+                                                           archives_at=T0.date() + timedelta(days=40)), None)
+    use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers")))
+    sign_up(job, "Anna", at=T0)
+    issuer.down = True
+    sealed = crypto.unseal(account.smtp_credentials)
+    sealed["oauth"]["expires_at"] = time.time()  # a refresh is due, and the provider is down
+    account.smtp_credentials = crypto.seal(sealed)
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    account, _ = grant(olivia)
+    assert account.smtp_failing_since is None and statuses() == {("anna@example.com", "scheduled")}
+    assert db.session.scalar(sa.select(Message)).cause == "temporary_server_error"
+    issuer.down = False
+    deliver(T0 + timedelta(minutes=10))
+    assert statuses() == {("anna@example.com", "sent")} and len(provider.received) == 1
