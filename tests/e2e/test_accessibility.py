@@ -19,9 +19,10 @@ from .conftest import DESKTOP, TABLET, sign_in
 pytestmark = pytest.mark.e2e
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-# Not pages: a download, partials htmx swaps in, JSON, and links that only work once.
+# Not pages: a download, partials htmx swaps in, JSON, links that only work once, and the way back
+# from a mail provider's sign-in (a redirect).
 NOT_PAGES = {"contacts.attachment", "contacts.sync_progress", "profiles.row", "main.healthz", "auth.setup",
-             "auth.reset_password", "public.resubscribe", "vendor.static", "static"}
+             "auth.reset_password", "public.resubscribe", "vendor.static", "static", "email_settings.oauth_done"}
 PUBLIC = {"public.signup", "public.confirm", "public.unsubscribe", "public.unsubscribe_from_offers",
           "public.enter_code", "auth.login",
           "auth.forgot_password", "auth.accept_invite"}
