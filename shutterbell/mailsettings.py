@@ -205,7 +205,9 @@ def _same_provider(account: MailAccount, wanted: Endpoint) -> bool:
 
 
 def has_password(account: MailAccount, service: str) -> bool:
-    return bool(getattr(account, f"{service}_credentials"))
+    """A password is saved (not a provider's grant, which the page shows apart)."""
+    sealed = getattr(account, f"{service}_credentials")
+    return bool(sealed) and "password" in crypto.unseal(sealed)
 
 
 def smtp_settings(account: MailAccount, given: SmtpInput | None = None) -> mailcheck.SmtpSettings:
