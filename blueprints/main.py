@@ -1,7 +1,7 @@
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from shutterbell import accounts, health, invoices, mailsettings, messages, profiles, queue, team
+from shutterbell import accounts, diagnostics, health, invoices, mailsettings, messages, profiles, queue, team
 from shutterbell.models import utcnow
 
 from .access import current_studio
@@ -39,6 +39,7 @@ def dashboard():
         days=days, today=days[-1], waiting=messages.waiting(studio), approvals=messages.approvals_by_job(studio),
         chart_top=max(d.sent + d.failed + d.skipped for d in days),  # 0: nothing to chart yet
         mail_ready=mailsettings.account_of(studio).smtp_configured,
+        mail_accounts=mailsettings.account_health(studio), causes=diagnostics.CAUSES,
         has_staff=len(accounts.list_users(studio)) > 1,  # invited or signed up: no more "invite your staff"
         my_jobs=team.upcoming_for(current_user, invoices.day_of(studio, utcnow())),  # first, on a tablet too
     )

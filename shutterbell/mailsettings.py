@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import alerts, crypto, diagnostics, mailcheck, oauth, settings
 from .extensions import db
-from .models import MailAccount, MailProblem, SmsAccount, Studio
+from .models import MailAccount, MailProblem, Message, SmsAccount, Studio
 
 
 # Inbox failures only the owner can fix: the sync (and filing Sent copies) waits for a passing
@@ -401,3 +401,32 @@ def rotate_secrets() -> int:
         count += 1
     db.session.commit()
     return count
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    """How one of the studio's mail accounts is doing, for the dashboard."""
+
+    service: str  # "smtp" or "imap"
+    signs_in_with: str  # the provider's name, or "" for a password
+    paused_since: datetime | None
+    cause: str  # why it is paused ("" while it works)
+    last_success: datetime | None  # the last message sent (sending) or the last sync (inbox)
+
+
+def account_health(studio: Studio) -> list[AccountHealth]:
+    """Sending and the inbox, where set up: working or paused since when and why, and when each
+    last did its work."""
+    account, found = account_of(studio), []
+    grant = oauth.grant_of(account, "smtp") if account.smtp_credentials else None
+    provider = str(oauth.PROVIDERS[grant["provider"]].label) if grant and grant["provider"] in oauth.PROVIDERS else ""
+    if account.smtp_configured:
+        last_sent = db.session.scalar(sa.select(sa.func.max(Message.sent_at)).where(
+            Message.studio_id == studio.id, Message.channel == "email", Message.status == "sent"))
+        found.append(AccountHealth("smtp", provider, account.smtp_failing_since, account.smtp_failure_cause,
+                                   last_sent))
+    if account.imap_configured:
+        inbox_provider = provider if _inbox_token_source(account, endpoint(account, "imap")) else ""
+        found.append(AccountHealth("imap", inbox_provider, account.imap_failing_since, account.imap_failure_cause,
+                                   account.imap_checked_at))
+    return found

@@ -145,6 +145,8 @@ def test_a_revoked_grant_pauses_sending_and_a_new_sign_in_sends_everything_once(
     use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers")))
     for name in ("Anna", "Ben"):
         sign_up(job, name, at=T0)
+    dashboard = text_of(as_olivia.get("/"))
+    assert "Mail accounts" in dashboard and "signed in with Microsoft" in dashboard and "Nothing sent yet." in dashboard
     issuer.revoke_all()  # and the stored access token runs out
     sealed = crypto.unseal(account.smtp_credentials)
     sealed["oauth"]["expires_at"] = time.time()
@@ -156,13 +158,15 @@ def test_a_revoked_grant_pauses_sending_and_a_new_sign_in_sends_everything_once(
     assert {status for _, status in statuses()} == {"scheduled"} and not provider.received
     assert all(m.attempts == 0 for m in db.session.scalars(sa.select(Message)))  # the pause counted against nobody
     banner = text_of(as_olivia.get("/"))
-    assert "Sign in again" in banner
+    assert "Sign in again" in banner and "Paused since" in banner  # the banner and the dashboard's account state
     sign_in_with_microsoft(as_olivia)  # the owner signs in again: the test passes, sending resumes
     assert grant(olivia)[0].smtp_failing_since is None
     deliver(T0 + timedelta(minutes=3))
     assert {status for _, status in statuses()} == {"sent"} and len(provider.received) == 2
     deliver(T0 + timedelta(minutes=5))
     assert len(provider.received) == 2  # once each
+    dashboard = " ".join(text_of(as_olivia.get("/")).split())
+    assert "Working. Last message sent" in dashboard
 
 
 def test_the_inbox_signs_in_with_the_same_grant_into_dovecot(as_olivia, olivia, provider, issuer, certificate,
