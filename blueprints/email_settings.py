@@ -244,7 +244,7 @@ def mail_alerts() -> dict:
         if account is not None:
             alerts.append(_alert(service, title, getattr(account, f"{service}_failing_since"),
                                  getattr(account, f"{service}_failure_cause"),
-                                 getattr(account, f"{service}_failure_detail")))
+                                 getattr(account, f"{service}_failure_detail"), _sign_in_again(account)))
     texts = sms.failing(studio)
     if texts is not None:
         alerts.append(_alert("sms", _("Text messages"), texts.failing_since, texts.failure_cause,
@@ -253,6 +253,16 @@ def mail_alerts() -> dict:
     return {"mail_alerts": alerts, "alert_owners": ", ".join(owner.email for owner in owners)}
 
 
-def _alert(service: str, title: str, since, cause: str, detail: str) -> dict:
+def _alert(service: str, title: str, since, cause: str, detail: str, sign_in: tuple | None = None) -> dict:
     hint = diagnostics.CAUSES.get(cause, diagnostics.CAUSES["other"]).hint_for(service)
-    return {"service": service, "title": title, "since": since, "detail": detail, "hint": hint}
+    return {"service": service, "title": title, "since": since, "detail": detail, "hint": hint,
+            "sign_in": sign_in if cause == "oauth_grant_revoked" else None}
+
+
+def _sign_in_again(account) -> tuple | None:
+    """(provider, its label, the mailbox) for the banner's button, where the account signed in with
+    a provider this instance still offers."""
+    grant = oauth.grant_of(account, "smtp") if account.smtp_credentials else None
+    if grant is None or grant["provider"] not in oauth.configured():
+        return None
+    return grant["provider"], oauth.PROVIDERS[grant["provider"]].label, account.smtp_username

@@ -159,6 +159,7 @@ def test_a_revoked_grant_pauses_sending_and_a_new_sign_in_sends_everything_once(
     assert all(m.attempts == 0 for m in db.session.scalars(sa.select(Message)))  # the pause counted against nobody
     banner = text_of(as_olivia.get("/"))
     assert "Sign in again" in banner and "Paused since" in banner  # the banner and the dashboard's account state
+    assert "Sign in with Microsoft again" in banner  # the button, right there in the banner
     sign_in_with_microsoft(as_olivia)  # the owner signs in again: the test passes, sending resumes
     assert grant(olivia)[0].smtp_failing_since is None
     deliver(T0 + timedelta(minutes=3))
