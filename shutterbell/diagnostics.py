@@ -326,7 +326,7 @@ def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | 
     return Diagnosis(CAUSES[key], text[:500], protocol)
 
 
-_MAILBOX_STATUS = re.compile(r"\b5\.2\.\d+\b")  # RFC 3463 x.2.x: the recipient's mailbox
+_MAILBOX_STATUS = re.compile(r"\b5\.2\.[12]\b")  # RFC 3463: the recipient's mailbox disabled (2.1) or full (2.2)
 _ABOUT_US = {"client_blocked", "relay_denied", "auth_not_offered", "starttls_required", "sender_rejected",
              "rate_limited", "temporary_server_error", "quota_or_daily_limit"}
 
