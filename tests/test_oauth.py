@@ -65,6 +65,14 @@ def grant(olivia):
     return account, oauth.grant_of(account, "smtp") if account else None
 
 
+def run_out(account):
+    """The stored access token expires now: the next sign-in needs a refresh."""
+    sealed = crypto.unseal(account.smtp_credentials)
+    sealed["oauth"]["expires_at"] = time.time()
+    account.smtp_credentials = crypto.seal(sealed)
+    db.session.commit()
+
+
 def test_signing_in_connects_sending_without_a_password_and_mail_goes_by_xoauth2(as_olivia, olivia, provider,
                                                                                 issuer):
     page = text_of(as_olivia.get("/settings/email/"))
@@ -148,10 +156,7 @@ def test_a_revoked_grant_pauses_sending_and_a_new_sign_in_sends_everything_once(
     dashboard = text_of(as_olivia.get("/"))
     assert "Mail accounts" in dashboard and "signed in with Microsoft" in dashboard and "Nothing sent yet." in dashboard
     issuer.revoke_all()  # and the stored access token runs out
-    sealed = crypto.unseal(account.smtp_credentials)
-    sealed["oauth"]["expires_at"] = time.time()
-    account.smtp_credentials = crypto.seal(sealed)
-    db.session.commit()
+    run_out(account)
     deliver(T0 + timedelta(minutes=1))
     account, _ = grant(olivia)
     assert account.smtp_failing_since is not None and account.smtp_failure_cause == "oauth_grant_revoked"
@@ -189,10 +194,7 @@ def test_the_inbox_signs_in_with_the_same_grant_into_dovecot(as_olivia, olivia, 
         assert account.imap_credentials is None  # no password of its own: the grant signs in
         assert inbox.sync(account, utcnow()) == 1  # the message in Dovecot's INBOX
         issuer.revoke_all()
-        sealed = crypto.unseal(account.smtp_credentials)
-        sealed["oauth"]["expires_at"] = time.time()
-        account.smtp_credentials = crypto.seal(sealed)
-        db.session.commit()
+        run_out(account)
         inbox.sync(account, utcnow())
         account, _ = grant(olivia)
         assert account.imap_failure_cause == "oauth_grant_revoked" and account.imap_failing_since is not None
@@ -216,10 +218,7 @@ def test_a_token_endpoint_outage_is_waited_out_not_a_pause(as_olivia, olivia, pr
     use(job, make_profile(olivia.studio, email_notification("customer_registered", audience="potential_buyers")))
     sign_up(job, "Anna", at=T0)
     issuer.down = True
-    sealed = crypto.unseal(account.smtp_credentials)
-    sealed["oauth"]["expires_at"] = time.time()  # a refresh is due, and the provider is down
-    account.smtp_credentials = crypto.seal(sealed)
-    db.session.commit()
+    run_out(account)  # a refresh is due, and the provider is down
     deliver(T0 + timedelta(minutes=1))
     account, _ = grant(olivia)
     assert account.smtp_failing_since is None and statuses() == {("anna@example.com", "scheduled")}
