@@ -170,15 +170,18 @@ CAUSES = {c.key: c for c in (
 _WORDING = [
     ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
                        r"no address associated"),
+    ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)"),
     ("auth_method_disabled",
-     r"smtpclientauthentication is disabled|basic auth\w* (is )?(disabled|not supported|blocked)|"
+     r"smtpclientauthentication is disabled|unrecognized authentication type|"
+     r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak"),
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
      r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
      r"(has been|is) suspended|bad outbound sender|outboundspam|"
-     r"\[contactadmin\]|banned sender|activate your \w+ account|account (is )?not (yet )?(active|activated)"),
+     r"\[contactadmin\]|banned sender|(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
+     r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password"),
     ("imap_disabled", r"imap (access )?(is )?disabled|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
@@ -188,6 +191,7 @@ _WORDING = [
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
     ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|black ?list|block ?list|"
+                       r"country (is )?blocked|"
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
                        r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
@@ -202,19 +206,23 @@ _WORDING = [
     ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
-                        r"from address (does not|doesn't) match"),
+                        r"(address|identity|domain) is not verified|identities failed|"
+                        r"(from address|sender) (does not|doesn't|do not|don't) match"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|5\.4\.5\b|5\.1\.90"),
-    ("rate_limited", r"too many (\w+ ){0,2}connections|too many (login|auth\w*) attempts|"
+    ("rate_limited", r"too many (\w+ ){0,2}connections|too many (failed )?(login|auth\w*|sign-?in) attempts|"
+                     r"(login|log in|authenticate|auth) too many times|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
-                            r"mailbox (is )?full|over quota|size limit exceeded|mailbox size|account .*disabled"),
+                            r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
+                            r"account .*disabled|"
+                            r"recipient address rejected"),
     ("temporary_server_error", r"\bunavailable\b|temporar(y|ily)|auth process broken|greylist|system error|"
                                r"queue file write error|insufficient system"),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
@@ -241,6 +249,7 @@ _ENHANCED = [
     (r"5\.7\.8", "wrong_password"), (r"5\.7\.(139|30)", "auth_method_disabled"), (r"5\.7\.9", "app_password_required"),
     (r"5\.7\.(0|14)", "account_locked_or_web_login_required"), (r"5\.7\.57", "auth_not_offered"),
     (r"5\.7\.60", "sender_rejected"), (r"5\.7\.(708|6[0-4]\d|511)", "client_blocked"),
+    (r"5\.2\.[12]", "mailbox_unavailable"),
     (r"5\.7\.(10|11)", "starttls_required"), (r"5\.7\.50[0-9]", "account_locked_or_web_login_required"),
 ]
 _ENHANCED_COMPILED = [(re.compile(rf"\b{pattern}\b"), key) for pattern, key in _ENHANCED]
@@ -281,6 +290,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _about_the_recipient(key, text)
     if key == "wrong_password":
         key = _provider_meaning(protocol, host) or key
+    if key == "other" and protocol == "imap":
+        key = _imap_refusal(phase, security, text)
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
@@ -342,6 +353,16 @@ def _about_the_recipient(key: str, text: str) -> str:
     return "mailbox_unavailable" if key == "account_locked_or_web_login_required" else "other"
 
 
+def _imap_refusal(phase: str, security: str, text: str) -> str:
+    """What an IMAP refusal in words we do not know means at its step."""
+    if phase in ("select", "inbox") and not _IMAP_BAD.search(text):
+        return "mailbox_unavailable"  # a NO: the folder cannot be opened, whatever the reason given
+    if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
+        return "starttls_required"  # LOGIN taken as a command out of place: no sign-in before TLS (LOGINDISABLED)
+    return "other"
+
+
+_IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b", re.IGNORECASE)  # RFC 3501: BAD is a command out of place
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)
 _HUNG_UP = re.compile(r"connection unexpectedly closed|socket error: eof|\beof\b|connection (was )?(reset|closed|"
