@@ -170,7 +170,8 @@ CAUSES = {c.key: c for c in (
 _WORDING = [
     ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
                        r"no address associated"),
-    ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)"),
+    ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)|"
+                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer"),  # Google's XOAUTH2 refusal
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
@@ -180,13 +181,15 @@ _WORDING = [
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
      r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
      r"(has been|is) suspended|bad outbound sender|outboundspam|"
-     r"\[contactadmin\]|banned sender|(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
+     r"\[contactadmin\]|banned sender|sender address blocked|originating from your (address|account)|"
+     r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
-    ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password"),
+    ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
+                              r"authori[sz](ation|ed) code"),  # QQ's and NetEase's app passwords
     ("imap_disabled", r"imap (access )?(is )?disabled|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
-                          r"logging in is disabled|logindisabled|"
+                          r"logging in is disabled|logindisabled|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
                           r"smtp auth extension not supported"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
@@ -197,16 +200,18 @@ _WORDING = [
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected"),
     ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
-                     r"not (allowed|permitted) to relay"),
+                     r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address"),
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|sender address rejected: not logged in|"
-                         r"must (first )?(authenticate|sign in|log ?in)"),
+                         r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
+                         r"requires? authentication|unauthenticated (senders?|users?|relay)"),
     ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
-                        r"(address|identity|domain) is not verified|identities failed|"
+                        r"(address|identity|domain) is not verified|identities failed|not authorized to (perform|send)|"
+                        r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
@@ -216,14 +221,14 @@ _WORDING = [
                      r"(login|log in|authenticate|auth) too many times|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
-                     r"temporarily (deferred|refused)"),
+                     r"temporarily (deferred|refused)|\bper hour\b"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
                             r"account .*disabled|"
                             r"recipient address rejected"),
-    ("temporary_server_error", r"\bunavailable\b|temporar(y|ily)|auth process broken|greylist|system error|"
+    ("temporary_server_error", r"\bunavailable\b|temporar(y|ily)|\[(tempfail|serverbug|inuse)\]|auth process broken|greylist|system error|"
                                r"queue file write error|insufficient system"),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
     ("temporary_server_error", r"try (again )?later"),
@@ -478,8 +483,8 @@ def _by_code(code: int | None, phase: str) -> str:
         return "client_blocked"  # a refusal instead of a greeting: this server takes nothing from us
     if code == 535:
         return "wrong_password"
-    if code in (530, 503) and phase in ("auth", "mail_from"):
-        return "auth_not_offered"
+    if code in (530, 503) and phase in ("auth", "mail_from") or code in (502, 504) and phase == "auth":
+        return "auth_not_offered"  # sign in first; or the server has no AUTH command
     if code in (550, 551, 553) and phase == "mail_from":
         return "sender_rejected"
     if code in (550, 551, 553) and phase == "rcpt":
