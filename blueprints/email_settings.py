@@ -76,28 +76,29 @@ def test(service: str):
     return _page(service, form, result=result)
 
 
-@bp.post("/oauth/<any(microsoft, google):provider>")
+@bp.post("/<any(smtp, imap):service>/oauth/<any(microsoft, google):provider>")
 @owner_required
-def oauth_start(provider: str):
-    """Send the owner to the provider to sign in to the studio's mailbox. The state and the PKCE
-    verifier stay in the owner's own session, for the way back."""
+def oauth_start(service: str, provider: str):
+    """Send the owner to the provider to sign in to the studio's mailbox, for sending or for the
+    inbox. The state and the PKCE verifier stay in the owner's own session, for the way back."""
     if provider not in oauth.configured():
         abort(404)
     account = mailsettings.account_of(current_studio())
-    form = OAuthForm(account=account)
+    form = OAuthForm(account=account, service=service)
     if not form.validate_on_submit():
-        return _page("smtp", oauth_form=form, status=422)
+        return _page(service, oauth_form=form, status=422)
     url, state, verifier = oauth.start(provider, _redirect_uri(provider))
-    session["oauth"] = {"provider": provider, "state": state, "verifier": verifier, "user": current_user.id,
-                        "address": form.address.data}
+    session["oauth"] = {"service": service, "provider": provider, "state": state, "verifier": verifier,
+                        "user": current_user.id, "address": form.address.data}
     return redirect(url)
 
 
 @bp.get("/oauth/<any(microsoft, google):provider>/done")
 @owner_required
 def oauth_done(provider: str):
-    """The provider sends the owner back: the code for the grant, the grant sealed, sending tested
-    with it (a paused studio sends again when the test passes)."""
+    """The provider sends the owner back (to one address for both services, the one registered):
+    the code for the grant, sending or the inbox tested with it, the grant sealed when the test
+    passes (and what was paused goes on)."""
     pending = session.pop("oauth", None)
     if not pending or pending["provider"] != provider or pending["user"] != current_user.id \
             or request.args.get("state") != pending["state"]:
@@ -113,15 +114,21 @@ def oauth_done(provider: str):
         flash(_("%(provider)s did not sign you in (%(error)s).", provider=oauth.PROVIDERS[provider].label,
                 error=failure.diagnosis.detail), "error")
         return redirect(url_for(".edit"))
-    result = mailsettings.check(mailsettings.oauth_settings(provider, grant, pending["address"]), CHECK_TIMEOUT)
+    service, label = pending["service"], oauth.PROVIDERS[provider].label
+    account = mailsettings.account_of(current_studio())
+    tried = mailsettings.oauth_settings(account, service, provider, grant, pending["address"])
+    result = (mailsettings.check if service == "smtp" else mailsettings.check_imap)(tried, CHECK_TIMEOUT)
     if not result.ok:  # the settings that worked before stay as they were
-        flash(_("Signed in with %(provider)s, but sending with it failed: nothing was changed.",
-                provider=oauth.PROVIDERS[provider].label), "warning")
-        return _page("smtp", result=result, status=200)
-    mailsettings.save_oauth(mailsettings.account_of(current_studio()), provider, grant, pending["address"], utcnow())
-    audited("smtp_oauth_connected", f"{oauth.PROVIDERS[provider].label}: {pending['address']}")
-    flash(_("Signed in with %(provider)s: sending works.", provider=oauth.PROVIDERS[provider].label), "success")
-    return redirect(url_for(".edit"))
+        flash(_("Signed in with %(provider)s, but sending with it failed: nothing was changed.", provider=label)
+              if service == "smtp" else
+              _("Signed in with %(provider)s, but the inbox could not be read with it: nothing was changed.",
+                provider=label), "warning")
+        return _page(service, result=result, status=200)
+    mailsettings.save_oauth(account, service, provider, grant, pending["address"], utcnow())
+    audited(f"{service}_oauth_connected", f"{label}: {pending['address']}")
+    flash(_("Signed in with %(provider)s: sending works.", provider=label) if service == "smtp" else
+          _("Signed in with %(provider)s: the inbox syncs.", provider=label), "success")
+    return redirect(url_for(".edit", _anchor=service))
 
 
 def _redirect_uri(provider: str) -> str:
@@ -209,13 +216,16 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
     sections = {name: _section(name, forms[name], saved[name]) for name in FORMS}
     sections["dns"] = {"form": form if service == "dns" else DnsForm(account=saved["smtp"], formdata=None)}
     context.update(account=saved["smtp"], sms_account=saved["sms"], step_names=mailcheck.STEP_LABELS,
-                   sms_gateway=sms.configured_gateway(), posted=service, oauth_providers=oauth.configured(),
-                   oauth_grant=oauth.grant_of(saved["smtp"], "smtp"))
-    context.setdefault("oauth_form", OAuthForm(account=saved["smtp"], formdata=None))
+                   sms_gateway=sms.configured_gateway(), posted=service, oauth_providers=oauth.configured())
+    oauth_form = context.pop("oauth_form", None)
+    for name in ("smtp", "imap"):
+        given = oauth_form if name == service else None
+        sections[name]["oauth_form"] = given or OAuthForm(account=saved["smtp"], service=name, formdata=None)
+        sections[name]["signed_in"] = mailsettings.signed_in_with(saved["smtp"], name)
     if service is None or not request.htmx or form is None:
-        return render_form("email_settings/edit.html", form or context["oauth_form"], status, sections=sections,
-                           problems=mailsettings.recent_problems(studio.id), causes=diagnostics.CAUSES,
-                           **context)
+        return render_form("email_settings/edit.html", form or oauth_form or sections["smtp"]["oauth_form"], status,
+                           sections=sections, problems=mailsettings.recent_problems(studio.id),
+                           causes=diagnostics.CAUSES, **context)
     response = make_response(render_template(f"email_settings/_{service}.html", **sections[service], **context),
                              status or (422 if form.errors else 200))
     if form.errors:  # field errors: the whole section, not just the part the request asked for
@@ -244,7 +254,7 @@ def mail_alerts() -> dict:
         if account is not None:
             alerts.append(_alert(service, title, getattr(account, f"{service}_failing_since"),
                                  getattr(account, f"{service}_failure_cause"),
-                                 getattr(account, f"{service}_failure_detail"), _sign_in_again(account)))
+                                 getattr(account, f"{service}_failure_detail"), _sign_in_again(account, service)))
     texts = sms.failing(studio)
     if texts is not None:
         alerts.append(_alert("sms", _("Text messages"), texts.failing_since, texts.failure_cause,
@@ -259,10 +269,12 @@ def _alert(service: str, title: str, since, cause: str, detail: str, sign_in: tu
             "sign_in": sign_in if cause == "oauth_grant_revoked" else None}
 
 
-def _sign_in_again(account) -> tuple | None:
-    """(provider, its label, the mailbox) for the banner's button, where the account signed in with
-    a provider this instance still offers."""
-    grant = oauth.grant_of(account, "smtp") if account.smtp_credentials else None
-    if grant is None or grant["provider"] not in oauth.configured():
+def _sign_in_again(account, service: str) -> dict | None:
+    """What the banner's button signs in again for (the service the grant was saved for: the inbox
+    may share sending's), where the account signed in with a provider this instance still offers."""
+    signed_in = mailsettings.signed_in_with(account, service)
+    if signed_in is None or signed_in[1]["provider"] not in oauth.configured():
         return None
-    return grant["provider"], oauth.PROVIDERS[grant["provider"]].label, account.smtp_username
+    owner, grant = signed_in
+    return {"service": owner, "provider": grant["provider"], "label": oauth.PROVIDERS[grant["provider"]].label,
+            "address": getattr(account, f"{owner}_username")}

@@ -842,16 +842,20 @@ class SmsForm(FlaskForm):
 
 
 class OAuthForm(FlaskForm):
-    """Settings → Email, sending: sign in with the provider for this mailbox (fields prefixed "oauth-")."""
+    """Settings → Email: sign in with the provider for sending or for the inbox (fields prefixed
+    "smtp-oauth-" or "imap-oauth-")."""
 
     address = EmailField(_l("Your mailbox"), validators=[DataRequired(), Email(), Length(max=254)],
-                         filters=[lambda v: v.strip() if v else v],
-                         description=_l("The address you send from; you sign in to it at the provider."))
+                         filters=[lambda v: v.strip() if v else v])
 
-    def __init__(self, *args, account, **kwargs):
-        super().__init__(*args, prefix="oauth", **kwargs)
+    def __init__(self, *args, account, service: str, **kwargs):
+        super().__init__(*args, prefix=f"{service}-oauth", **kwargs)
+        self.address.description = (_l("The address you send from; you sign in to it at the provider.")
+                                     if service == "smtp" else
+                                     _l("The mailbox whose inbox to sync; you sign in to it at the provider."))
         if not self.address.data:
-            self.address.data = account.from_address
+            self.address.data = account.imap_username if service == "imap" and account.imap_username \
+                else account.from_address
 
     def validate_address(self, field):
         if not field.data.isascii():  # XOAUTH2 carries the user in ASCII

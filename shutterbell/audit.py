@@ -18,6 +18,7 @@ PAGE_SIZE = 50
 WHAT = {
     "smtp_saved": _l("Sending account saved"),
     "smtp_oauth_connected": _l("Sending account signed in with the provider"),
+    "imap_oauth_connected": _l("Inbox signed in with the provider"),
     "imap_saved": _l("Inbox saved"),
     "imap_removed": _l("Inbox disconnected"),
     "sms_saved": _l("SMS account saved"),

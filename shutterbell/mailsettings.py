@@ -190,9 +190,8 @@ def can_sign_in(account: MailAccount, service: str, wanted: Endpoint) -> bool:
     password that goes with it, or the provider's grant for the saved server and user?"""
     if kept_password(account, service, wanted):
         return True
-    if service == "imap":
-        return _inbox_token_source(account, wanted) is not None
-    return wanted == endpoint(account, "smtp") and oauth.grant_of(account, "smtp") is not None
+    source = _inbox_token_source(account, wanted) if service == "imap" else _token_source(account, "smtp", wanted)
+    return source is not None
 
 
 def _same_provider(account: MailAccount, wanted: Endpoint) -> bool:
@@ -216,38 +215,64 @@ def smtp_settings(account: MailAccount, given: SmtpInput | None = None) -> mailc
     if given is None:
         return mailcheck.SmtpSettings(account.smtp_host, account.smtp_port, account.smtp_security,
                                       account.smtp_username, kept_password(account, "smtp", endpoint(account, "smtp")),
-                                      account.from_address, _token_source(account, endpoint(account, "smtp")))
+                                      account.from_address, _token_source(account, "smtp", endpoint(account, "smtp")))
     return mailcheck.SmtpSettings(given.host, given.port, given.security, given.username,
                                   given.password or kept_password(account, "smtp", endpoint_of(given)),
-                                  given.from_address, None if given.password else _token_source(account, endpoint_of(given)))
+                                  given.from_address, None if given.password else _token_source(account, "smtp",
+                                                                                   endpoint_of(given)))
 
 
-def _token_source(account: MailAccount, wanted: Endpoint):
-    """Sign in with the saved grant (``oauth``), where the saved server and user are the ones wanted."""
-    if wanted != endpoint(account, "smtp") or oauth.grant_of(account, "smtp") is None:
+def _token_source(account: MailAccount, service: str, wanted: Endpoint):
+    """Sign in with the service's saved grant (``oauth``), where the saved server and user are the
+    ones wanted."""
+    if wanted != endpoint(account, service) or oauth.grant_of(account, service) is None:
         return None
 
     def token() -> str:
         try:
-            return oauth.access_token(account, "smtp")
+            return oauth.access_token(account, service)
         except oauth.GrantFailed as failure:
             raise diagnostics.DeliveryFailure(failure.diagnosis, "auth") from None
     return token
 
 
-def oauth_settings(provider: str, grant: dict, address: str) -> mailcheck.SmtpSettings:
-    """What sending would sign in with after a sign-in at the provider, to test before saving."""
-    host, port, security = oauth.PROVIDERS[provider].smtp
-    return mailcheck.SmtpSettings(host, port, security, address, "", address, lambda: grant["access_token"])
+def oauth_settings(account: MailAccount, service: str, provider: str, grant: dict, address: str):
+    """What sending or the inbox would sign in with after a sign-in at the provider, to test
+    before saving."""
+    host, port, security = getattr(oauth.PROVIDERS[provider], service)
+
+    def token() -> str:  # the grant is not saved yet: nothing to refresh
+        return grant["access_token"]
+    if service == "imap":
+        return mailcheck.ImapSettings(host, port, security, address, "", tuple(folders_of(account)), token)
+    return mailcheck.SmtpSettings(host, port, security, address, "", address, token)
 
 
-def save_oauth(account: MailAccount, provider: str, grant: dict, address: str, now: datetime) -> MailAccount:
-    """Sending signs in with the provider from now on (a test with the grant passed): its server,
-    the mailbox's address as the user, the grant sealed; a paused studio sends again."""
-    account.smtp_host, account.smtp_port, account.smtp_security = oauth.PROVIDERS[provider].smtp
-    account.smtp_username = account.from_address = address
-    account.smtp_credentials = crypto.seal({"oauth": grant})
-    return _saved(account, "smtp", True, now)
+def save_oauth(account: MailAccount, service: str, provider: str, grant: dict, address: str,
+               now: datetime) -> MailAccount:
+    """Sending (or the inbox) signs in with the provider from now on (a test with the grant
+    passed): its server, the mailbox's address as the user, the grant sealed; what was paused
+    goes on."""
+    host, port, security = getattr(oauth.PROVIDERS[provider], service)
+    setattr(account, f"{service}_host", host)
+    setattr(account, f"{service}_port", port)
+    setattr(account, f"{service}_security", security)
+    setattr(account, f"{service}_username", address)
+    setattr(account, f"{service}_credentials", crypto.seal({"oauth": grant}))
+    if service == "smtp":
+        account.from_address = address
+    return _saved(account, service, True, now)
+
+
+def signed_in_with(account: MailAccount, service: str) -> tuple[str, dict] | None:
+    """The provider's grant ``service`` signs in with, as (the service it was saved for, the
+    grant): the inbox shares the sending one when it is the same mailbox at that provider."""
+    own = oauth.grant_of(account, service)
+    if own is not None:
+        return service, own
+    if service == "imap" and _inbox_token_source(account, endpoint(account, "imap")) is not None:
+        return "smtp", oauth.grant_of(account, "smtp")
+    return None
 
 
 def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailcheck.ImapSettings:
@@ -263,13 +288,15 @@ def imap_settings(account: MailAccount, given: ImapInput | None = None) -> mailc
 
 
 def _inbox_token_source(account: MailAccount, wanted: Endpoint):
-    """The inbox signs in with the sending grant when it is the same user at that provider's IMAP
-    server and no password of its own is saved."""
+    """The inbox signs in with its own grant; without a sign-in of its own, with the sending grant
+    when it is the same user at that provider's IMAP server."""
+    if account.imap_credentials:
+        return _token_source(account, "imap", wanted)
     grant = oauth.grant_of(account, "smtp")
-    if grant is None or account.imap_credentials or wanted.username != account.smtp_username \
+    if grant is None or wanted.username != account.smtp_username \
             or (wanted.host, wanted.port, wanted.security) != oauth.PROVIDERS[grant["provider"]].imap:
         return None
-    return _token_source(account, endpoint(account, "smtp"))
+    return _token_source(account, "smtp", endpoint(account, "smtp"))
 
 
 def _store_password(account: MailAccount, service: str, given: SmtpInput | ImapInput) -> None:
@@ -418,15 +445,18 @@ def account_health(studio: Studio) -> list[AccountHealth]:
     """Sending and the inbox, where set up: working or paused since when and why, and when each
     last did its work."""
     account, found = account_of(studio), []
-    grant = oauth.grant_of(account, "smtp") if account.smtp_credentials else None
-    provider = str(oauth.PROVIDERS[grant["provider"]].label) if grant and grant["provider"] in oauth.PROVIDERS else ""
     if account.smtp_configured:
         last_sent = db.session.scalar(sa.select(sa.func.max(Message.sent_at)).where(
             Message.studio_id == studio.id, Message.channel == "email", Message.status == "sent"))
-        found.append(AccountHealth("smtp", provider, account.smtp_failing_since, account.smtp_failure_cause,
+        found.append(AccountHealth("smtp", _provider_label(account, "smtp"), account.smtp_failing_since, account.smtp_failure_cause,
                                    last_sent))
     if account.imap_configured:
-        inbox_provider = provider if _inbox_token_source(account, endpoint(account, "imap")) else ""
-        found.append(AccountHealth("imap", inbox_provider, account.imap_failing_since, account.imap_failure_cause,
+        found.append(AccountHealth("imap", _provider_label(account, "imap"), account.imap_failing_since, account.imap_failure_cause,
                                    account.imap_checked_at))
     return found
+
+
+def _provider_label(account: MailAccount, service: str) -> str:
+    signed_in = signed_in_with(account, service)
+    provider = oauth.PROVIDERS.get(signed_in[1]["provider"]) if signed_in else None
+    return str(provider.label) if provider else ""

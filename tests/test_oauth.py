@@ -49,9 +49,10 @@ def provider(app, configure, certificate, issuer, monkeypatch):
         yield mailbox
 
 
-def sign_in_with_microsoft(browser, address=SENDER):
-    """Press the button, sign in at the provider's page, come back: the last response."""
-    leave = browser.post("/settings/email/oauth/microsoft", {"oauth-address": address})
+def sign_in_with_microsoft(browser, address=SENDER, service="smtp"):
+    """Press the button (sending's or the inbox's), sign in at the provider's page, come back:
+    the last response."""
+    leave = browser.post(f"/settings/email/{service}/oauth/microsoft", {f"{service}-oauth-address": address})
     assert leave.status_code == 302
     at_provider = requests.get(leave.headers["Location"], allow_redirects=False, timeout=5)
     back = urlsplit(at_provider.headers["Location"])
@@ -65,11 +66,11 @@ def grant(olivia):
     return account, oauth.grant_of(account, "smtp") if account else None
 
 
-def run_out(account):
+def run_out(account, service="smtp"):
     """The stored access token expires now: the next sign-in needs a refresh."""
-    sealed = crypto.unseal(account.smtp_credentials)
+    sealed = crypto.unseal(getattr(account, f"{service}_credentials"))
     sealed["oauth"]["expires_at"] = time.time()
-    account.smtp_credentials = crypto.seal(sealed)
+    setattr(account, f"{service}_credentials", crypto.seal(sealed))
     db.session.commit()
 
 
@@ -94,7 +95,7 @@ def test_signing_in_connects_sending_without_a_password_and_mail_goes_by_xoauth2
 
 
 def test_the_state_must_come_back_from_this_owners_own_sign_in(as_olivia, olivia, provider):
-    leave = as_olivia.post("/settings/email/oauth/microsoft", {"oauth-address": SENDER})
+    leave = as_olivia.post("/settings/email/smtp/oauth/microsoft", {"smtp-oauth-address": SENDER})
     at_provider = requests.get(leave.headers["Location"], allow_redirects=False, timeout=5)
     forged = urlsplit(at_provider.headers["Location"])._replace(query="code=stolen&state=forged")
     as_olivia.get(f"{forged.path}?{forged.query}")
@@ -103,7 +104,7 @@ def test_the_state_must_come_back_from_this_owners_own_sign_in(as_olivia, olivia
 
 
 def test_staff_cannot_connect_a_mailbox(as_sam, provider):
-    assert as_sam.post("/settings/email/oauth/microsoft", {"oauth-address": SENDER}).status_code == 403
+    assert as_sam.post("/settings/email/smtp/oauth/microsoft", {"smtp-oauth-address": SENDER}).status_code == 403
 
 
 def test_a_token_is_refreshed_before_it_expires_and_the_rotated_refresh_token_kept(as_olivia, olivia, provider,
@@ -198,6 +199,43 @@ def test_the_inbox_signs_in_with_the_same_grant_into_dovecot(as_olivia, olivia, 
         inbox.sync(account, utcnow())
         account, _ = grant(olivia)
         assert account.imap_failure_cause == "oauth_grant_revoked" and account.imap_failing_since is not None
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_inbox_that_is_another_mailbox_signs_in_with_its_own_grant(as_olivia, olivia, provider, issuer,
+                                                                      certificate, monkeypatch):
+    """Sending goes from the studio's address; the inbox to sync is "Anfragen" at Microsoft. Its
+    own button, its own grant into Dovecot; revoked, the inbox banner offers its sign-in again."""
+    inbox_address = "anfragen@lichtblick.example"
+    sign_in_with_microsoft(as_olivia)
+    issuer.user = inbox_address  # who signs in at the provider's page this time
+    folder = Path(tempfile.mkdtemp(prefix="dovecot-oauth-"))
+    folder.chmod(0o755)
+    with authorization_server(issuer) as url, dovecot(folder, *certificate, introspection_url=f"{url}/introspect",
+                                                      username=inbox_address) as (_, imaps):
+        microsoft = oauth.PROVIDERS["microsoft"]
+        monkeypatch.setitem(oauth.PROVIDERS, "microsoft", dataclasses.replace(microsoft, imap=("127.0.0.1", imaps, "ssl")))
+        done = sign_in_with_microsoft(as_olivia, inbox_address, service="imap")
+        assert done.status_code == 302 and done.headers["Location"].endswith("#imap")
+        page = text_of(as_olivia.get("/settings/email/"))
+        assert "Signed in with Microsoft: the inbox syncs." in page
+        assert f"The inbox signs in with Microsoft as {inbox_address}" in page
+        assert f"Sending signs in with Microsoft as {SENDER}" in page  # sending kept its own sign-in
+        account, sending = grant(olivia)
+        inbox_grant = oauth.grant_of(account, "imap")
+        assert account.imap_username == inbox_address and inbox_grant["refresh_token"] != sending["refresh_token"]
+        assert "password" not in crypto.unseal(account.imap_credentials)
+        assert inbox.sync(account, utcnow()) == 1
+        issuer.revoke_all()
+        run_out(account, "imap")
+        inbox.sync(account, utcnow())
+        account, _ = grant(olivia)
+        assert account.imap_failure_cause == "oauth_grant_revoked" and account.smtp_failing_since is None
+        banner = as_olivia.get("/").get_data(as_text=True)
+        assert "/settings/email/imap/oauth/microsoft" in banner and f'value="{inbox_address}"' in banner
+        sign_in_with_microsoft(as_olivia, inbox_address, service="imap")  # the inbox's own button, again
+        account, _ = grant(olivia)
+        assert account.imap_failing_since is None and inbox.sync(account, utcnow()) == 0  # nothing new
     shutil.rmtree(folder, ignore_errors=True)
 
 
