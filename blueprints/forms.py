@@ -723,7 +723,9 @@ class ImapForm(FlaskForm):
             self._fill_from(account)
         if mailsettings.has_password(account, "imap"):
             self.password.description = _l("Saved. Leave empty to keep it.")
-        elif account.smtp_credentials:
+        elif mailsettings.signed_in_with(account, "imap"):
+            self.password.description = _l("Leave empty to keep signing in with the provider.")
+        elif mailsettings.has_password(account, "smtp"):
             self.password.description = _l("Leave empty to use the sending password (same user at the same provider).")
 
     def _fill_from(self, account) -> None:
