@@ -1,9 +1,11 @@
 """Try deploy/ without systemd: the three units' commands, as they are written, against a fresh
 PostgreSQL database and a Redis of their own. Passes when the web unit's ExecStartPre (the
 migrations) succeeds, gunicorn, the worker and the cron process start, /healthz answers 200
-(the worker ran the cron's heartbeat, the cron made a scheduler pass), an upgrade's
-`flask db upgrade` runs again cleanly, and every process stops on SIGTERM within the unit's
-TimeoutStopSec.
+(the worker ran the cron's heartbeat, the cron made a scheduler pass), the owner set up with
+`flask setup-token` finds Sign in with Microsoft and Google (the example file's OAUTH_ variables
+filled in) and each button leads to its provider with the redirect URL and scopes the README
+says to register, an upgrade's `flask db upgrade` runs again cleanly, and every process stops
+on SIGTERM within the unit's TimeoutStopSec.
 
     .venv/bin/python scripts/check_deploy.py      # prints what it did; exit status 0 when it passed
 
@@ -24,6 +26,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -50,10 +55,13 @@ def command(line: str, port: int) -> list[str]:
 
 def environment(database_url: str, redis_url: str, base_url: str) -> dict[str, str]:
     """The example environment file, filled in as step 2 of deploy/README.md says (no instance mail:
-    nothing here may reach a real mail server)."""
+    nothing here may reach a real mail server; the provider sign-in's variables uncommented)."""
     values = {}
     for line in (DEPLOY / "shutterbell.env.example").read_text().splitlines():
-        if line and not line.startswith("#"):
+        if line.startswith("#OAUTH_"):
+            key, _, value = line[1:].partition("=")
+            values[key] = value or f"{key.lower()}-from-the-provider"
+        elif line and not line.startswith("#"):
             key, _, value = line.partition("=")
             values[key] = value
     from cryptography.fernet import Fernet
@@ -87,6 +95,41 @@ def healthz(base_url: str) -> tuple[int, dict]:
         return 0, {}
 
 
+def _csrf(page: requests.Response) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+
+
+def check_sign_in_offered(base_url: str, env: dict[str, str]) -> None:
+    """Set the studio up as its owner would, then press each provider's button: it must lead to
+    the provider with the redirect URL the README says to register, PKCE and the scopes."""
+    token = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "app", "setup-token"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    browser = requests.Session()
+    browser.post(f"{base_url}/setup", data={
+        "csrf_token": _csrf(browser.get(f"{base_url}/setup")), "setup_token": token,
+        "studio_name": "Fotostudio Lichtblick", "time_zone": "Europe/Berlin", "country": "DE", "locale": "de_DE",
+        "owner_email": "olivia@lichtblick.example", "password": "Lichtblick-2026!"}, timeout=10)
+    page = browser.get(f"{base_url}/settings/email/", timeout=10)
+    assert page.status_code == 200 and page.url.endswith("/settings/email/"), f"not signed in: {page.url}"
+    for service, provider, host, scopes in (
+            ("smtp", "microsoft", "login.microsoftonline.com",
+             {"https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All",
+              "offline_access"}),
+            ("imap", "google", "accounts.google.com", {"https://mail.google.com/"})):
+        label = provider.capitalize()
+        assert page.text.count(f"Sign in with {label}") == 2, f"no Sign in with {label} for sending and the inbox"
+        leave = browser.post(f"{base_url}/settings/email/{service}/oauth/{provider}", allow_redirects=False,
+                             data={"csrf_token": _csrf(page), f"{service}-oauth-address": "info@lichtblick.example"},
+                             timeout=10)
+        to = urlsplit(leave.headers.get("Location", ""))
+        query = {key: values[0] for key, values in parse_qs(to.query).items()}
+        assert leave.status_code == 302 and to.hostname == host, f"{label}: {leave.status_code} {to.geturl()}"
+        assert query["redirect_uri"] == f"{base_url}/settings/email/oauth/{provider}/done", query
+        assert set(query["scope"].split()) == scopes and query["code_challenge_method"] == "S256", query
+        assert query["client_id"] == env[f"OAUTH_{provider.upper()}_CLIENT_ID"], query
+        print(f"sign in with {label} ({service}): to {host}, back to {query['redirect_uri']}")
+
+
 def main() -> int:
     web, worker, cron = (unit(name) for name in UNITS)
     database = f"shutterbell_deploy_{secrets.token_hex(4)}"
@@ -117,6 +160,7 @@ def main() -> int:
             time.sleep(2)
         assert status == 200, f"/healthz answered {status} after {HEALTHY_WITHIN} s: {report}"
         print(f"gunicorn, worker and cron started; /healthz 200 after {time.monotonic() - started:.0f} s: {report}")
+        check_sign_in_offered(base_url, env)
 
         upgrade = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
                                  capture_output=True, text=True)
