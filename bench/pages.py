@@ -4,7 +4,8 @@ endpoint of the same app (the sign-in page: a template, no query). On the embedd
 PostgreSQL (a scratch database, dropped afterwards).
 
 Data: 50 profiles (one of 30 notifications), a job with 2,000 customers, and the outbox with
-10,000 and then 300,000 messages (mostly sent; 40 failed, the rare status; one job holds 3,000).
+10,000 and then 300,000 messages (mostly sent; 40 failed, the rare status; one job holds 3,000);
+the dashboard with them (its mail account card reads when the last message went).
 Goal: each page at least 0.3 of the bare endpoint's requests/s, and p99 under 50 ms.
 
 Run: .venv/bin/python bench/pages.py [seconds-per-page]      (needs wrk and redis-server)
@@ -36,7 +37,7 @@ import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
-from shutterbell import accounts, profiles  # noqa: E402
+from shutterbell import accounts, mailsettings, profiles  # noqa: E402
 from shutterbell.extensions import db  # noqa: E402
 from shutterbell.models import Consent, Customer, Job, Message, utcnow  # noqa: E402
 from shutterbell.profiles import NotificationInput, ProfileInput  # noqa: E402
@@ -67,6 +68,9 @@ def seed() -> dict:
         profiles.save_profile(studio, None, ProfileInput(f"Profil {n} – Kita Löwenzahn", "", [
             NotificationInput(trigger="job_published", days=None, audience="all", channel="email", subject="Online",
                               body="Hallo {{ customer.first_name }}")]))
+    account = mailsettings.account_of(studio)  # the dashboard's "Mail accounts" card reads the outbox
+    account.smtp_host, account.from_address = "smtp.example.de", "info@lichtblick.example"
+    db.session.add(account)
     now = utcnow()
     db.session.execute(sa.insert(Job), [
         {"studio_id": studio.id, "profile_id": big.id, "name": f"Schule {j}", "status": "active",
@@ -146,7 +150,7 @@ def pages_for(ids: dict, size: int) -> dict[str, str]:
               "profile editor (30 notifications)": f"/settings/profiles/{ids['profile']}",
               "job page (2,000 customers)": f"/jobs/{ids['job']}"}
     outbox = {"outbox": "/outbox/", "outbox, failed (rare)": "/outbox/?status=failed",
-              "outbox, one job": f"/outbox/?job={ids['job']}"}
+              "outbox, one job": f"/outbox/?job={ids['job']}", "dashboard": "/"}
     return {**(others if size == 10_000 else {}), **{f"{label} ({size:,})": path for label, path in outbox.items()}}
 
 
