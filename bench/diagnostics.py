@@ -2,7 +2,9 @@
 corpus (``tests/data/mail_failures_corpus.jsonl`` unless another JSON Lines file is given) is
 replayed by a scripted SMTP or IMAP server on loopback at the step where it happened, and the
 settings page's own check diagnoses it. Prints each miss, the time the slowest replay took, the
-share per protocol, and the share right last.
+share per protocol, the share whose consequence is right (what sending then does: wait and retry,
+pause the studio, or fail that one message; for the inbox: retry or pause the sync), and the share
+right last.
 
 Run: .venv/bin/python bench/diagnostics.py [corpus.jsonl]
 """
@@ -20,13 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp())
 
 from app import create_app  # noqa: E402
+from shutterbell import diagnostics  # noqa: E402
+from shutterbell.outbox.sending import judge  # noqa: E402
 from tests import replay  # noqa: E402
+
+
+def consequence(protocol: str, phase: str, key: str) -> str:
+    """What a studio sees happen after this cause at this step."""
+    cause = diagnostics.CAUSES[key]
+    if protocol == "smtp":
+        return judge(diagnostics.DeliveryFailure(diagnostics.Diagnosis(cause, ""), phase))
+    return "retry" if cause.retry else "pause"
 
 
 def main(path: Path) -> None:
     entries = replay.load(path)
     folder = Path(tempfile.mkdtemp())
-    right, total, slowest = Counter(), Counter(), 0.0
+    right, total, same_consequence, slowest = Counter(), Counter(), 0, 0.0
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     try:
         with app.app_context():
@@ -36,16 +48,21 @@ def main(path: Path) -> None:
                 slowest = max(slowest, time.monotonic() - started)
                 got = result.diagnosis.key if result.diagnosis else "passed"
                 total[entry["protocol"]] += 1
+                wanted = consequence(entry["protocol"], entry["phase"], entry["cause"])
+                done = consequence(entry["protocol"], entry["phase"], got) if got != "passed" else "passed"
+                same_consequence += done == wanted
                 if got == entry["cause"]:
                     right[entry["protocol"]] += 1
                 else:
-                    print(f"miss {number}: {entry['protocol']} {entry['phase']} {entry['cause']} <- {got}: "
+                    print(f"miss {number}: {entry['protocol']} {entry['phase']} {entry['cause']} <- {got}"
+                          f"{'' if done == wanted else f' (would {done}, not {wanted})'}: "
                           f"{entry['text'][:100]!r}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"slowest replay: {slowest:.1f} s")
     for protocol in sorted(total):
         print(f"{protocol}: {right[protocol]}/{total[protocol]} = {right[protocol] / total[protocol]:.1%}")
+    print(f"right consequence: {same_consequence}/{len(entries)} = {same_consequence / len(entries):.1%}")
     print(f"right cause: {sum(right.values())}/{len(entries)} = {sum(right.values()) / len(entries):.1%}")
 
 

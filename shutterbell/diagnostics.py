@@ -173,7 +173,7 @@ _WORDING = [
     ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)|"
                             r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer"),  # Google's XOAUTH2 refusal
     ("auth_method_disabled",
-     r"smtpclientauthentication is disabled|unrecognized authentication type|"
+     r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak"),
@@ -182,11 +182,12 @@ _WORDING = [
      r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
      r"(has been|is) suspended|bad outbound sender|outboundspam|"
      r"\[contactadmin\]|banned sender|sender address blocked|originating from your (address|account)|"
+     r"use (the )?web(mail)? (for sending|to send)|password is too (simple|weak)|"
      r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
-                              r"authori[sz](ation|ed) code"),  # QQ's and NetEase's app passwords
-    ("imap_disabled", r"imap (access )?(is )?disabled|not enabled for imap|imap use|imap (is )?not enabled"),
+                              r"authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))"),  # QQ's and NetEase's app passwords
+    ("imap_disabled", r"imap (access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
@@ -194,7 +195,7 @@ _WORDING = [
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
     ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|black ?list|block ?list|"
-                       r"country (is )?blocked|"
+                       r"country (is )?blocked|intrusion prevention|"
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
                        r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
@@ -206,18 +207,21 @@ _WORDING = [
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|sender address rejected: not logged in|"
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
-                         r"requires? authentication|unauthenticated (senders?|users?|relay)"),
+                         r"requires? authentication|unauthenticated (senders?|users?|relay)|"
+                         r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
     ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
                         r"(address|identity|domain) is not verified|identities failed|not authorized to (perform|send)|"
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
+                        r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
+                        r"unconfigured sending domain|sender verif(y|ication) failed|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|5\.4\.5\b|5\.1\.90"),
-    ("rate_limited", r"too many (\w+ ){0,2}connections|too many (failed )?(login|auth\w*|sign-?in) attempts|"
+    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (failed )?(login|auth\w*|sign-?in) attempts|"
                      r"(login|log in|authenticate|auth) too many times|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
@@ -235,16 +239,16 @@ _WORDING = [
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
     ("certificate_untrusted", r"certificate verify failed|certificate verification failed|self[- ]signed|"
                               r"certificate has expired|unable to get local issuer|certificate verify|"
-                              r"unknown ca\b"),
+                              r"unknown ca\b|unable to verify the first certificate"),
     ("connection_refused", r"connection refused|actively refused|errno 111|winerror 10061"),
     ("timeout", r"timed out|did not properly respond|winerror 10060|greeting never received"),
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
-                       r"authenti(cation|fication) (failed|failure|unsuccessful)|"
+                       r"authenti(cation|fication) (failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
                        r"(login|authenticate|logon) failed|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
-                       r"user \S+ not found|password (incorrect|wrong|invalid)"),
+                       r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)"),
 ]
 _COMPILED = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _WORDING]
 
@@ -483,7 +487,7 @@ def _by_code(code: int | None, phase: str) -> str:
         return "client_blocked"  # a refusal instead of a greeting: this server takes nothing from us
     if code == 535:
         return "wrong_password"
-    if code in (530, 503) and phase in ("auth", "mail_from") or code in (502, 504) and phase == "auth":
+    if code in (530, 503) and phase in ("auth", "mail_from") or code in (500, 502, 504) and phase == "auth":
         return "auth_not_offered"  # sign in first; or the server has no AUTH command
     if code in (550, 551, 553) and phase == "mail_from":
         return "sender_rejected"

@@ -175,7 +175,7 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
         finish(message, "failed", clock(), error=str(problem), cause="bad_header")
         return "failed"
     except DeliveryFailure as failure:
-        verdict = _judge(failure)
+        verdict = judge(failure)
         if verdict == "pause":
             session.pause(failure.diagnosis, clock())
         elif verdict == "retry":
@@ -206,7 +206,7 @@ def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime)
     return "retry"
 
 
-def _judge(failure: DeliveryFailure) -> str:
+def judge(failure: DeliveryFailure) -> str:
     """retry (temporary, or the server is unreachable), pause (the account: nothing fails for it),
     or failed (this recipient only)."""
     cause = failure.diagnosis.cause
