@@ -9,12 +9,13 @@ from dotenv import load_dotenv
 from flask import Blueprint, Flask, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup, escape
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from shutterbell import channels, config, queue, settings
+from shutterbell import channels, config, i18n, queue, settings
 from shutterbell.channels import sms
 from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
 
@@ -69,7 +70,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, timezone_selector=_studio_time_zone)
+    babel.init_app(app, locale_selector=_page_language, timezone_selector=_studio_time_zone)
     mail.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
@@ -80,6 +81,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_template_filter(_breakable, "breakable")
     app.add_template_filter(_money, "money")
     app.add_template_global(_unread_alerts, "unread_alerts")
+    app.add_template_global(lambda: get_locale().language, "page_language")
     _configure_sqlite(app)
 
     from blueprints import (alerts, api, auth, contacts, customers, email_settings, imports, invoices, jobs,
@@ -129,6 +131,23 @@ def _unread_alerts() -> int:
     from shutterbell import alerts
 
     return alerts.unread(current_user.studio_id)
+
+
+def _page_language() -> str:
+    """Pages speak the signed-in studio's language; a studio's public pages (sign-up, unsubscribe)
+    its language too (``g.studio_locale``); a page with no studio (signing in, setting up) the
+    browser's first choice among ours. Outside a request (the worker, the CLI): English, unless
+    the caller says otherwise (``force_locale``)."""
+    from flask import g, has_request_context, request
+    from flask_login import current_user
+
+    if not has_request_context():
+        return "en"
+    if current_user and current_user.is_authenticated:
+        return i18n.language_of(current_user.studio.locale)
+    if g.get("studio_locale"):
+        return i18n.language_of(g.studio_locale)
+    return request.accept_languages.best_match(i18n.languages()) or "en"
 
 
 def _studio_time_zone() -> str | None:

@@ -33,6 +33,8 @@ LOCALES = [
 ]
 
 
+LOCALE_HINT = _l("How dates and money appear in your messages. The app's pages, and a new studio's recommended "
+                 "texts, speak its language where there is a translation (English and German so far).")
 PASSWORD_LENGTH = _l("Use at least %(num)d characters (at most 200).", num=accounts.MIN_PASSWORD)
 
 
@@ -133,7 +135,7 @@ class SetupForm(FlaskForm):
     country = SelectField(_l("Country"), default="DE", description=_l(
         "Phone numbers typed without +country code are read as numbers of this country."))
     locale = SelectField(_l("Locale"), choices=choices(LOCALES), default="en_US",
-                         description=_l("How dates and money appear in your messages."))
+                         description=LOCALE_HINT)
     owner_email = EmailField(_l("Your email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=accounts.MIN_PASSWORD, max=200, message=PASSWORD_LENGTH)])
 
@@ -156,7 +158,7 @@ class StudioForm(FlaskForm):
     name = StringField(_l("Studio name"), validators=[DataRequired(), Length(max=120), one_line])
     time_zone = SelectField(_l("Time zone"), description=_l("Messages go out at these times in this time zone."))
     locale = SelectField(_l("Locale"), choices=choices(LOCALES),
-                         description=_l("How dates and money appear in your messages."))
+                         description=LOCALE_HINT)
     country = SelectField(_l("Country"), description=_l("Phone numbers typed without +country code are read as "
                                                         "numbers of this country."))
     currency = SelectField(_l("Currency"), choices=choices((c, c) for c in accounts.CURRENCIES))

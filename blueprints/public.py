@@ -2,7 +2,7 @@
 per-address rate limit; the answer is the same for a new and a repeated sign-up."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from shutterbell import customers, outbox, profiles, suppression
@@ -32,7 +32,7 @@ def enter_code():
 
 def _signup_page(code: str) -> dict:
     job = or_404(customers.job_by_code(code))
-    studio = db.session.get(Studio, job.studio_id)
+    studio = _studio_of(job)
     wording = customers.consent_wording(studio.name, job.name)
     form = CustomerForm(region=customers.region_of(studio))
     form.email_consent.label.text, form.sms_consent.label.text = wording["email"], wording["sms"]
@@ -40,6 +40,14 @@ def _signup_page(code: str) -> dict:
     now = utcnow()
     return {"job": job, "studio": studio, "plan": profiles.plan_of(job, now), "customer_form": form,
             "wording": wording, "online": job.published_at is not None and job.published_at <= now}
+
+
+def _studio_of(row) -> Studio:
+    """The studio a public page belongs to: the page speaks its language (app._page_language; set
+    before the request's first translated word, which fixes the language)."""
+    studio = db.session.get(Studio, row.studio_id)
+    g.studio_locale = studio.locale
+    return studio
 
 
 def _signed_up(response) -> bool:
@@ -93,7 +101,7 @@ def unsubscribe_from_offers(token: str):
 
 def _unsubscribe(token: str, offers: bool):
     customer = or_404(suppression.customer_by_token(token))
-    page = {"studio": db.session.get(Studio, customer.studio_id), "job": db.session.get(Job, customer.job_id),
+    page = {"studio": _studio_of(customer), "job": db.session.get(Job, customer.job_id),
             "token": token, "offers": offers}
     if request.method == "POST":
         suppression.unsubscribe(customer, utcnow(), offers_only=offers)
@@ -109,12 +117,12 @@ def _unsubscribe(token: str, offers: bool):
 def ask_to_resubscribe(token: str):
     """Emails again, after a confirmation from the person's own inbox (the page proves nothing)."""
     customer = or_404(suppression.customer_by_token(token))
+    studio = _studio_of(customer)
     link = link_for_email(".resubscribe", token=token, proof=suppression.resubscribe_token(customer))
     message = outbox.request_resubscription(customer, link, utcnow())
     if message is not None:
         outbox.dispatch_now([message.id])
-    return render_template("public/resubscribe.html", studio=db.session.get(Studio, customer.studio_id),
-                           customer=customer, asked=True)
+    return render_template("public/resubscribe.html", studio=studio, customer=customer, asked=True)
 
 
 @bp.route("/u/<token>/again/<proof>", methods=["GET", "POST"])
@@ -123,7 +131,7 @@ def resubscribe(token: str, proof: str):
     customer = or_404(suppression.customer_by_token(token))
     if not suppression.resubscribe_token_is_valid(customer, proof):
         abort(404)
-    studio = db.session.get(Studio, customer.studio_id)
+    studio = _studio_of(customer)
     job = db.session.get(Job, customer.job_id)
     entry = suppression.unsubscribed(customer)
     done, offers = entry is None, entry is not None and entry.marketing_only
@@ -142,7 +150,7 @@ def confirm(token: str):
     """The double opt-in link. GET only shows a button: mail scanners open links on their own."""
     customer = or_404(customers.by_confirm_token(token))
     job = db.session.get(Job, customer.job_id)
-    studio = db.session.get(Studio, customer.studio_id)
+    studio = _studio_of(customer)
     done = customer.confirmed_at is not None
     if request.method == "POST" and not done:
         done = customers.confirm(customer, utcnow())

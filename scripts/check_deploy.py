@@ -107,7 +107,7 @@ def check_sign_in_offered(base_url: str, env: dict[str, str]) -> None:
     browser = requests.Session()
     browser.post(f"{base_url}/setup", data={
         "csrf_token": _csrf(browser.get(f"{base_url}/setup")), "setup_token": token,
-        "studio_name": "Fotostudio Lichtblick", "time_zone": "Europe/Berlin", "country": "DE", "locale": "de_DE",
+        "studio_name": "Fotostudio Lichtblick", "time_zone": "Europe/Berlin", "country": "DE", "locale": "en_GB",
         "owner_email": "olivia@lichtblick.example", "password": "Lichtblick-2026!"}, timeout=10)
     page = browser.get(f"{base_url}/settings/email/", timeout=10)
     assert page.status_code == 200 and page.url.endswith("/settings/email/"), f"not signed in: {page.url}"

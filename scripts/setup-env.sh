@@ -16,3 +16,10 @@ if [ ! -f node_modules/htmx.org/dist/htmx.min.js ] || [ package-lock.json -nt no
   npm ci --silent --no-audit --no-fund
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+# The catalogues the app speaks from (translations/*/LC_MESSAGES/messages.mo), compiled when a .po changed.
+for po in translations/*/LC_MESSAGES/messages.po; do
+  [ -f "$po" ] || continue
+  if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+    .venv/bin/pybabel compile -d translations -i "$po" -o "${po%.po}.mo" -l "$(basename "$(dirname "$(dirname "$po")")")" 2>&1 | grep -v "^compiling catalog" >&2 || true
+  fi
+done

@@ -110,11 +110,11 @@ class Digest:
 
     def body(self, base_url: str) -> str:
         base = base_url.rstrip("/")
-        lines = [f"{a.text}" + (f" ({ngettext('%(num)d time', '%(num)d times', a.count)})" if a.count > 1 else "")
-                 + f"\n{base}{a.link}" for a in self.alerts[:DIGEST_LINES]]
+        lines = [a.text + (" (" + ngettext("%(num)d time", "%(num)d times", a.count) + ")" if a.count > 1 else "")
+                 + "\n" + base + a.link for a in self.alerts[:DIGEST_LINES]]
         if len(self.alerts) > DIGEST_LINES:
             lines.append(gettext("… and %(num)d more on the Alerts page.", num=len(self.alerts) - DIGEST_LINES))
-        return "\n\n".join(lines) + "\n\n" + gettext("Which alerts reach you, and how: %(url)s", url=f"{base}/alerts/")
+        return "\n\n".join(lines) + "\n\n" + gettext("Which alerts reach you, and how: %(url)s", url=base + "/alerts/")
 
 
 def _claim(studio_id: int) -> list[Alert]:

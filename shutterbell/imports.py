@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import format_number
+from flask_babel import lazy_gettext as _l
 
 from . import channels, customers
 from .customers import CustomerInput
@@ -58,7 +60,7 @@ def decode(raw: bytes) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise ImportFileError("The file is neither UTF-8 nor Windows-1252 text. Save it as “CSV UTF-8”.")
+    raise ImportFileError(_l("The file is neither UTF-8 nor Windows-1252 text. Save it as “CSV UTF-8”."))
 
 
 def _column_map(header: list[str]) -> dict[str, int]:
@@ -70,16 +72,16 @@ def _column_map(header: list[str]) -> dict[str, int]:
                 found[column] = index
     missing = [c for c in ("first_name", "email") if c not in found]
     if missing:
-        raise ImportFileError(f"The first line must name the columns; missing: {', '.join(missing)}. "
-                              "Expected: first_name, last_name, email, phone, email_consent, sms_consent, "
-                              "marketing_consent.")
+        raise ImportFileError(_l("The first line must name the columns; missing: %(missing)s. Expected: "
+                                 "first_name, last_name, email, phone, email_consent, sms_consent, "
+                                 "marketing_consent.", missing=", ".join(missing)))
     return found
 
 
 def preview(job: Job, raw: bytes) -> Preview:
     """Read a CSV and say, row by row, what importing it would do. Saves nothing."""
     if len(raw) > MAX_BYTES:
-        raise ImportFileError("The file is larger than 10 MB. Split it into several files.")
+        raise ImportFileError(_l("The file is larger than 10 MB. Split it into several files."))
     text, encoding = decode(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -89,9 +91,9 @@ def preview(job: Job, raw: bytes) -> Preview:
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise ImportFileError(f"The first line cannot be read as CSV ({exc}).") from None
+        raise ImportFileError(_l("The first line cannot be read as CSV (%(error)s).", error=str(exc))) from None
     if not header:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_l("The file is empty."))
     columns = _column_map(header)
     studio = db.session.get(Studio, job.studio_id)
     region = customers.region_of(studio)
@@ -102,10 +104,11 @@ def preview(job: Job, raw: bytes) -> Preview:
             if not any(v.strip() for v in values):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise ImportFileError(f"More than {MAX_ROWS:,} rows. Split the file.")
+                raise ImportFileError(_l("More than %(num)s rows. Split the file.", num=format_number(MAX_ROWS)))
             rows.append(_preview_row(line, values, columns, region, known))
     except csv.Error as exc:
-        raise ImportFileError(f"Line {reader.line_num} cannot be read as CSV ({exc}).") from None
+        raise ImportFileError(_l("Line %(line)d cannot be read as CSV (%(error)s).", line=reader.line_num,
+                                 error=str(exc))) from None
     return Preview(rows, encoding, Counter(row.status for row in rows))
 
 

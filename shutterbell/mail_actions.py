@@ -7,6 +7,7 @@ the Sent folder from the email channel: ``channels.email.file_sent_copies``.)
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from . import mailcheck, mailsettings
 from .extensions import db
@@ -37,7 +38,7 @@ def move(item: MailItem, account: MailAccount, target: str) -> None:
     """The item's first copy to ``target`` (a synced folder): its new copy there is read by the
     next sync, which the caller starts, and joins this item."""
     if target not in move_targets(item, account):
-        raise Unavailable("not a folder this mail can be moved to")
+        raise Unavailable(_l("not a folder this mail can be moved to"))
     copy = copies_of(item)[0]
     with connected(account) as client:
         select(client, copy, readonly=False)
@@ -54,7 +55,7 @@ def delete(item: MailItem, account: MailAccount) -> bool:
     with connected(account) as client:
         trash = mailcheck.special_folder(client.list_folders(), b"\\Trash")
         if trash is None:
-            raise Unavailable("your mailbox has no Trash folder; delete the mail in your mail program")
+            raise Unavailable(_l("your mailbox has no Trash folder; delete the mail in your mail program"))
         to_trash = True
         for copy in copies_of(item):
             select(client, copy, readonly=False)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import nh3
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from . import diagnostics, inbox, mailcheck, mailsettings
 from .extensions import db
@@ -57,7 +58,7 @@ def open_item(item: MailItem, account: MailAccount) -> MailItem:
     with _on_server(item, account) as (client, uid):
         structure = client.fetch([uid], ["BODYSTRUCTURE"]).get(uid, {}).get(b"BODYSTRUCTURE")
         if structure is None:
-            raise Unavailable("the mail is no longer in this folder")
+            raise Unavailable(_l("the mail is no longer in this folder"))
         parts = list(_parts(structure))
         texts = {p.kind: p for p in reversed(parts) if p.kind in ("plain", "html")}  # the first of each kind
         wanted = list(texts.values())
@@ -80,7 +81,7 @@ def attachment(item: MailItem, account: MailAccount, index: int) -> tuple[Attach
     """One attachment, fetched from the server now: files are not stored here."""
     listed = attachments_of(item)
     if not 0 <= index < len(listed) or listed[index].size > MAX_ATTACHMENT:
-        raise Unavailable("no such attachment, or too large to open here")
+        raise Unavailable(_l("no such attachment, or too large to open here"))
     wanted = listed[index]
     with _on_server(item, account) as (client, uid):
         row = client.fetch([uid], [f"BODY.PEEK[{wanted.section}]"]).get(uid, {})
@@ -117,7 +118,7 @@ def select(client, copy, readonly: bool = True) -> None:
     under that UID: nothing is read or changed there."""
     status = client.select_folder(copy.name, readonly=readonly)
     if int(status.get(b"UIDVALIDITY", 0)) != copy.uidvalidity:
-        raise Unavailable("the folder changed on the server since the last sync; try again after the next one")
+        raise Unavailable(_l("the folder changed on the server since the last sync; try again after the next one"))
 
 
 @contextmanager
@@ -125,7 +126,7 @@ def _on_server(item: MailItem, account: MailAccount):
     """A read-only connection to the folder of the item's first copy: (client, uid)."""
     copies = copies_of(item)
     if not copies:
-        raise Unavailable("no copy of this mail on the server")
+        raise Unavailable(_l("no copy of this mail on the server"))
     with connected(account) as client:
         select(client, copies[0])
         yield client, copies[0].uid

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from . import composer, settings, templating
+from .i18n import N_, language_of
 from .extensions import db
 from .models import Contact, Customer, Job, MailAccount, MailTemplate, Studio
 from .validation import Invalid
@@ -28,32 +30,33 @@ class TemplateInput:
 
 RECOMMENDED = (
     TemplateInput(
-        "Booking confirmation", "Your photo session with {{ studio.name }} is booked",
-        "Hello {{ customer.first_name }},\n\nthank you for booking {{ job.name }} with us. We have it in our "
-        "calendar for {{ job.shoot_date }} and look forward to seeing you.\n\nIf anything changes, simply reply "
-        "to this email.\n\nBest wishes,\n{{ studio.name }}"),
+        N_("Booking confirmation"), N_("Your photo session with {{ studio.name }} is booked"),
+        N_("Hello {{ customer.first_name }},\n\nthank you for booking {{ job.name }} with us. We have it in our "
+           "calendar for {{ job.shoot_date }} and look forward to seeing you.\n\nIf anything changes, simply reply "
+           "to this email.\n\nBest wishes,\n{{ studio.name }}")),
     TemplateInput(
-        "Session reminder", "See you soon: {{ job.name }}",
-        "Hello {{ customer.first_name }},\n\na short reminder of your photo session on {{ job.shoot_date }}. "
-        "Please be there ten minutes early; bring the clothes you would like to be photographed in.\n\n"
-        "See you soon,\n{{ studio.name }}"),
+        N_("Session reminder"), N_("See you soon: {{ job.name }}"),
+        N_("Hello {{ customer.first_name }},\n\na short reminder of your photo session on {{ job.shoot_date }}. "
+           "Please be there ten minutes early; bring the clothes you would like to be photographed in.\n\n"
+           "See you soon,\n{{ studio.name }}")),
     TemplateInput(
-        "Payment reminder", "A friendly reminder about your order",
-        "Hello {{ customer.first_name }},\n\nwe have not received the payment for your photos from {{ job.name }} "
-        "yet. If you have paid in the meantime, please ignore this email; otherwise we would be glad if you "
-        "could settle it in the next few days.\n\nThank you,\n{{ studio.name }}"),
+        N_("Payment reminder"), N_("A friendly reminder about your order"),
+        N_("Hello {{ customer.first_name }},\n\nwe have not received the payment for your photos from {{ job.name }} "
+           "yet. If you have paid in the meantime, please ignore this email; otherwise we would be glad if you "
+           "could settle it in the next few days.\n\nThank you,\n{{ studio.name }}")),
     TemplateInput(
-        "Feedback request", "How did you like your photos?",
-        "Hello {{ customer.first_name }},\n\nwe hope you enjoy your photos from {{ job.name }}. Would you tell "
-        "us how you liked the session and the pictures? Simply reply to this email: every word helps us.\n\n"
-        "Thank you,\n{{ studio.name }}"),
+        N_("Feedback request"), N_("How did you like your photos?"),
+        N_("Hello {{ customer.first_name }},\n\nwe hope you enjoy your photos from {{ job.name }}. Would you tell "
+           "us how you liked the session and the pictures? Simply reply to this email: every word helps us.\n\n"
+           "Thank you,\n{{ studio.name }}")),
 )
 
 
 def add_recommended(studio: Studio) -> None:
-    """The four every new studio starts with (no commit)."""
-    db.session.add_all(MailTemplate(studio_id=studio.id, name=t.name, subject=t.subject, body=t.body)
-                       for t in RECOMMENDED)
+    """The four every new studio starts with, in its language (no commit)."""
+    with force_locale(language_of(studio.locale)):
+        db.session.add_all(MailTemplate(studio_id=studio.id, name=gettext(t.name), subject=gettext(t.subject),
+                                        body=gettext(t.body)) for t in RECOMMENDED)
 
 
 def of_studio(studio: Studio) -> list[MailTemplate]:

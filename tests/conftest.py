@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from shutterbell import accounts, queue, settings
-from shutterbell.extensions import db, mail
+from shutterbell.extensions import babel, db, mail
 from shutterbell.models import Studio
 
 from .imapserver import dovecot
@@ -51,10 +51,13 @@ def database_url(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
-    """One app per database backend; the schema comes from the migrations, as in production."""
+    """One app per database backend; the schema comes from the migrations, as in production. It
+    speaks English to every studio, with no catalogues (the tests read the app's own words, and
+    pages' formats in English); tests/test_translations.py checks the German."""
     os.environ["INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
     app = create_app({
         "TESTING": True,
+        "LANGUAGES": ["en"], "BABEL_TRANSLATION_DIRECTORIES": str(tmp_path_factory.mktemp("no-catalogues")),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": f"{REDIS_BASE_URL}/{1 + _worker_number() % 15}",
         "SERVER_NAME": "shutterbell.test",
@@ -63,6 +66,15 @@ def app(database_url, tmp_path_factory):
     with app.app_context():
         upgrade()
     return app
+
+
+@pytest.fixture(autouse=True)
+def _own_catalogues():
+    """Flask-Babel caches catalogues per process, by locale, whichever app loaded them: each test
+    starts without, so an app with the German catalogue and one without never read each other's."""
+    domain = vars(babel).get("domain_instance")  # made at the first translation, then kept
+    if domain is not None:
+        domain.cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -187,9 +199,11 @@ def text_of(response) -> str:
 
 @pytest.fixture(scope="session")
 def bare_app(tmp_path_factory):
-    """An app for tests that need no database (translations, templating)."""
+    """An app for tests that need no database (templating, diagnostics), in English like ``app``."""
     os.environ.setdefault("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                       "LANGUAGES": ["en"],
+                       "BABEL_TRANSLATION_DIRECTORIES": str(tmp_path_factory.mktemp("no-catalogues"))})
 
 
 @pytest.fixture

@@ -37,6 +37,8 @@ def embedded_redis_url(tmp_path_factory):
 
 def _app_on(app, redis_url: str):
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                       "LANGUAGES": app.config["LANGUAGES"],
+                       "BABEL_TRANSLATION_DIRECTORIES": app.config["BABEL_TRANSLATION_DIRECTORIES"],
                        "REDIS_URL": redis_url, "SERVER_NAME": "shutterbell.test", "MAIL_PRIVATE_HOSTS": "allow"})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -9,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
@@ -24,10 +26,24 @@ DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 820, "height": 1180}
 
 
+@functools.cache
+def _german() -> dict[str, str]:
+    po = Path(__file__).resolve().parents[2] / "translations" / "de" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as file:
+        return {message.id: message.string for message in read_po(file) if isinstance(message.id, str)}
+
+
+def de(text: str) -> str:
+    """What a German studio's page says for ``text`` (what ./run serves speaks its catalogues)."""
+    return _german()[text]
+
+
 @contextlib.contextmanager
 def serve(folder: Path):
-    """A migrated app on its own SQLite file, served from a thread; yields (app, base_url)."""
+    """A migrated app on its own SQLite file, served from a thread, in English (like the unit
+    tests' app; what ./run serves speaks German to a German studio); yields (app, base_url)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.db'}",
+                      "LANGUAGES": ["en"], "BABEL_TRANSLATION_DIRECTORIES": str(folder / "no-catalogues"),
                       "REDIS_URL": f"{REDIS_BASE_URL}/0",  # the unit tests use databases 1-15
                       "MAIL_PRIVATE_HOSTS": "allow"})  # the test mail servers are on loopback
     queue.connect(app.config["REDIS_URL"]).flushdb()  # no sign-in throttle counts from earlier runs

@@ -1,0 +1,195 @@
+"""The app speaks English and German. Every word a page shows is marked for translation (the
+templates' text and the messages Python hands to a page), the German catalogue translates every
+marked text with its placeholders intact, and a German studio gets its pages, its public pages
+and its recommended profiles and templates in German, while an English one keeps English."""
+import ast
+import os
+import re
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask_migrate import upgrade
+
+from app import create_app
+from shutterbell import accounts, jobs
+from shutterbell.extensions import db
+from shutterbell.models import Consent, MailTemplate, Notification, Profile
+from shutterbell.recommended import WELCOME
+
+from .conftest import PASSWORD, REDIS_BASE_URL, Browser, _worker_number, text_of
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOGUE = ROOT / "translations" / "de" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_ngettext": (1, 2)}  # N_ is one of Babel's defaults
+# Placeholders a translation must keep as they are: %(name)s, {{ job.name }}, {% if ... %}.
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+def marked_texts() -> set:
+    """Every text the code marks for translation, as pybabel extracts it (scripts/translations)."""
+    found = set()
+    for folder, pattern, method in (("blueprints", "**.py", "python"), ("shutterbell", "**.py", "python"),
+                                    ("templates", "**.html", "jinja2")):
+        found.update(message for _f, _l, message, *_ in extract_from_dir(ROOT / folder, [(pattern, method)],
+                                                                          keywords=KEYWORDS))
+    for name in ("app.py", "worker.py"):
+        found.update(message for _l, message, *_ in extract_from_file("python", ROOT / name, keywords=KEYWORDS))
+    return found
+
+
+def german_catalogue():
+    with CATALOGUE.open("rb") as po:
+        return read_po(po, locale="de")
+
+
+def test_the_german_catalogue_translates_every_marked_text_with_its_placeholders():
+    catalogue, missing, broken = german_catalogue(), [], []
+    for text in marked_texts():
+        entry = catalogue.get(text[0] if isinstance(text, tuple) else text)
+        translations = [] if entry is None else list(entry.string) if isinstance(entry.string, tuple) else [entry.string]
+        if entry is None or entry.fuzzy or not all(translations):
+            missing.append(text)
+            continue
+        for original, translated in zip(text if isinstance(text, tuple) else [text] * len(translations), translations):
+            if sorted(PLACEHOLDER.findall(original)) != sorted(PLACEHOLDER.findall(translated)):
+                broken.append((original, translated))
+    assert not missing, f"{len(missing)} texts without a German translation (scripts/translations update): " \
+                        f"{sorted(map(str, missing))[:10]}"
+    assert not broken, f"placeholders changed in translation: {broken[:5]}"
+
+
+class _VisibleText(HTMLParser):
+    """Text and the attributes people read (placeholder, title, aria-label, alt), outside scripts."""
+    READ = {"placeholder", "title", "aria-label", "alt"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found, self.hidden = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in ("script", "style")
+        self.found += [value for name, value in attrs if name in self.READ and value]
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.found.append(data)
+
+
+# Jinja's own syntax, with the strings inside expressions ({{ _('... }} ...') }}) kept whole.
+JINJA = re.compile(r"\{#.*?#\}|\{%(?:'[^']*'|\"[^\"]*\"|[^'\"])*?%\}|\{\{(?:'[^']*'|\"[^\"]*\"|[^'\"])*?\}\}",
+                   re.DOTALL)
+WORD = re.compile(r"[^\W\d_]{2,}")
+NOT_WORDS = re.compile(r"Shutterbell|Message-ID")  # the product's name and a header's
+
+
+def test_every_word_in_the_templates_is_marked_for_translation():
+    """After the template's Jinja ({{ _('...') }} included) is taken out, no word may be left."""
+    unmarked = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        parser = _VisibleText()
+        parser.feed(JINJA.sub(" ", path.read_text(encoding="utf-8")))
+        unmarked += [f"{path.relative_to(ROOT)}: {text.strip()!r}" for text in parser.found
+                     if WORD.search(NOT_WORDS.sub("", text))]
+    assert not unmarked, "\n".join(unmarked)
+
+
+# What hands a message to a page: a flash, a form's field and its validation error, and the
+# exceptions whose words a page shows.
+SHOWN = {"flash", "ValidationError", "Invalid", "AccountError", "ImportFileError", "DnsProblem", "Unavailable"}
+
+
+def _words_in(node) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(WORD.search(node.value))
+    return isinstance(node, ast.JoinedStr) and any(_words_in(part) for part in node.values)
+
+
+def test_every_message_python_shows_on_a_page_is_marked_for_translation():
+    unmarked = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "blueprints").rglob("*.py")), *sorted((ROOT / "shutterbell").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if called in SHOWN or called.endswith("Field"):
+                shown = node.args[:1] + [k.value for k in node.keywords if k.arg in ("label", "description", "message")]
+                unmarked += [f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(arg)[:80]}"
+                             for arg in shown if _words_in(arg)]
+    assert not unmarked, "\n".join(unmarked)
+
+
+@pytest.fixture(scope="module")
+def german_app(tmp_path_factory):
+    """The app with the German catalogue as it is in the repository (compiled here, so the test
+    reads the .po, not a stale .mo), on its own SQLite database."""
+    folder = tmp_path_factory.mktemp("catalogues")
+    (folder / "de" / "LC_MESSAGES").mkdir(parents=True)
+    with (folder / "de" / "LC_MESSAGES" / "messages.mo").open("wb") as mo:
+        write_mo(mo, german_catalogue())
+    os.environ.setdefault("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+    app = create_app({"TESTING": True, "BABEL_TRANSLATION_DIRECTORIES": str(folder),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path_factory.mktemp('db') / 'i18n.db'}",
+                      "REDIS_URL": f"{REDIS_BASE_URL}/{1 + _worker_number() % 15}", "SERVER_NAME": "shutterbell.test"})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def german(text: str) -> str:
+    return german_catalogue()[text].string
+
+
+def studio(app, name: str, locale: str, owner: str):
+    with app.app_context():
+        user = accounts.create_studio(accounts.NewStudio(name, "Europe/Berlin", locale, owner, PASSWORD))
+        job = jobs.save_job(user.studio, None, jobs.JobInput(name="Abschlussball Gymnasium Süd", profile_id=None,
+                                                             archives_at=date.today() + timedelta(days=40)), None)
+        return user.studio_id, job.access_code
+
+
+def test_a_german_studio_works_in_german_and_an_english_one_in_english(german_app):
+    lichtblick, code = studio(german_app, "Fotostudio Lichtblick", "de_DE", "olivia@lichtblick.example")
+    london, _ = studio(german_app, "Brightlight Studio", "en_GB", "owen@brightlight.example")
+    owner = Browser(german_app.test_client())
+    owner.post("/login", {"email": "olivia@lichtblick.example", "password": PASSWORD})
+    dashboard = text_of(owner.get("/"))
+    assert '<html lang="de">' in dashboard and german("Outbox") in dashboard and ">Outbox<" not in dashboard
+    profiles_page = text_of(owner.get("/settings/profiles/"))
+    assert german("Recommended: standard") in profiles_page and german("Recommended: sales push") in profiles_page
+    with german_app.app_context():
+        welcome = db.session.scalar(sa.select(Notification).join(Profile).where(
+            Profile.studio_id == lichtblick, Notification.trigger == "customer_registered"))
+        assert (welcome.subject, welcome.body) == (german(WELCOME.subject), german(WELCOME.body))
+        assert welcome.body.startswith("Hallo {{ customer.first_name }}")
+        templates = set(db.session.scalars(sa.select(MailTemplate.name).where(MailTemplate.studio_id == lichtblick)))
+        assert german("Booking confirmation") in templates
+        english = db.session.scalars(sa.select(Profile.name).where(Profile.studio_id == london)).all()
+        assert set(english) == {"Recommended: standard", "Recommended: sales push"}
+    brightlight = Browser(german_app.test_client())
+    brightlight.post("/login", {"email": "owen@brightlight.example", "password": PASSWORD})
+    assert '<html lang="en">' in text_of(brightlight.get("/")) and ">Outbox<" in text_of(brightlight.get("/"))
+
+    # The studio's customers: the sign-up page in German, and the consent stored as it was shown.
+    customer = Browser(german_app.test_client())
+    signup = text_of(customer.get(f"/j/{code}"))
+    assert '<html lang="de">' in signup and german("Sign up") in signup
+    customer.post(f"/j/{code}", {"first_name": "Jürgen", "last_name": "Weiß", "email": "juergen@example.de",
+                                 "email_consent": "y"})
+    with german_app.app_context():
+        wording = db.session.scalar(sa.select(Consent.wording))
+        assert wording and wording in signup  # the German words the person ticked
+
+
+def test_a_page_without_a_studio_speaks_the_browsers_language(german_app):
+    visitor = Browser(german_app.test_client())
+    assert german("Sign in") in text_of(visitor.get("/login", headers={"Accept-Language": "de-AT,de;q=0.9"}))
+    assert ">Sign in<" in text_of(visitor.get("/login", headers={"Accept-Language": "fr-FR,en;q=0.5"}))
