@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 from app import create_app
 from shutterbell import accounts, jobs
 from shutterbell.extensions import db
-from shutterbell.models import Consent, MailTemplate, Notification, Profile
+from shutterbell.models import Consent, MailTemplate, Message, Notification, Profile
 from shutterbell.recommended import WELCOME
 
 from .conftest import PASSWORD, REDIS_BASE_URL, Browser, _worker_number, text_of
@@ -187,6 +187,9 @@ def test_a_german_studio_works_in_german_and_an_english_one_in_english(german_ap
     with german_app.app_context():
         wording = db.session.scalar(sa.select(Consent.wording))
         assert wording and wording in signup  # the German words the person ticked
+        confirmation = db.session.scalar(sa.select(Message))  # the double opt-in email, in German too
+        assert confirmation.subject == german("Please confirm your sign-up for {{ job.name }}").replace(
+            "{{ job.name }}", "Abschlussball Gymnasium Süd")
 
 
 def test_a_page_without_a_studio_speaks_the_browsers_language(german_app):

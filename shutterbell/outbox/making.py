@@ -6,11 +6,13 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import (channels, composer, mailsettings, materialise, message_keys, scheduling, settings, suppression,
                templating)
 from ..extensions import db
+from ..i18n import language_of
 from ..models import Customer, Job, Message, SchedulerPass, Studio, utcnow
 from ..settings import Policy
 from .outcomes import record
@@ -97,15 +99,16 @@ def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
     account = mailsettings.account_of(studio)
-    subject, body = composer.confirmation_texts(studio)
     base_url = settings.current().base_url
     key = message_keys.confirmation(customer.id, sent_before)
     row = {"studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
            "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
     try:
-        rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, base_url))
-        row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, base_url, customer))
+        with force_locale(language_of(studio.locale)):  # the customer reads the studio's language, whoever asked
+            subject, body = composer.confirmation_texts(studio)
+            rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, base_url))
+            row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, base_url, customer))
     except templating.TemplateProblem as problem:
         row.update(status="failed", last_error=str(problem)[:500], cause="render_error", subject="", body="")
     made = _insert_new([row])  # 0 when a resend at the same moment took the key first
@@ -129,15 +132,17 @@ def request_resubscription(customer: Customer, confirm_url: str, now: datetime) 
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
     key = message_keys.resubscription(customer.id, count)
-    what = (_("offers from %(studio)s", studio=studio.name) if entry.marketing_only else
-            _("emails from %(studio)s about the photos of %(job)s", studio=studio.name, job=job.name))
-    body = _("Hello %(name)s,\n\nyou asked to get %(what)s again. "
-             "Confirm it here (the link works for 7 days):\n\n%(url)s\n\n"
-             "If you did not ask for this, ignore this email: you stay unsubscribed.",
-             name=customer.first_name, what=what, url=confirm_url)
+    with force_locale(language_of(studio.locale)):
+        what = (_("offers from %(studio)s", studio=studio.name) if entry.marketing_only else
+                _("emails from %(studio)s about the photos of %(job)s", studio=studio.name, job=job.name))
+        body = _("Hello %(name)s,\n\nyou asked to get %(what)s again. "
+                 "Confirm it here (the link works for 7 days):\n\n%(url)s\n\n"
+                 "If you did not ask for this, ignore this email: you stay unsubscribed.",
+                 name=customer.first_name, what=what, url=confirm_url)
+        subject = _("Emails from %(studio)s again?", studio=studio.name)
     made = _insert_new([{
         "studio_id": studio.id, "job_id": job.id, "customer_id": customer.id, "key": key, "channel": "email",
-        "recipient": customer.email, "subject": _("Emails from %(studio)s again?", studio=studio.name), "body": body,
+        "recipient": customer.email, "subject": subject, "body": body,
         "message_id": composer.message_id_for(key, mailsettings.account_of(studio).from_address), "due_at": now,
         "status": "scheduled", "last_error": "", "created_at": now}])
     db.session.commit()
