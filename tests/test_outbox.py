@@ -14,7 +14,8 @@ import sqlalchemy as sa
 import time_machine
 from rq import Queue
 
-from shutterbell import accounts, customers, jobs, mailsettings, materialise, outbox, queue, suppression, tasks
+from shutterbell import (accounts, customers, jobs, mailsettings, materialise, messages, outbox, queue, suppression,
+                         tasks)
 from shutterbell.extensions import db
 from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
 from shutterbell.channels.email import SmtpSession
@@ -746,6 +747,29 @@ def test_the_dashboard_counts_today_and_charts_thirty_days(job, mailbox, as_oliv
     assert "<strong>1</strong> sent today" in page and "<strong>1</strong> failed today" in page
     assert "Messages per day, last 30 days: 1 sent, 1 failed, 0 skipped" in page
     assert page.count('class="sent"') == 30
+
+
+def test_the_chart_counts_each_message_on_its_local_day_across_the_clock_change(olivia):
+    """Berlin leaves summer time on 25 October 2026: a day of 25 hours, counted whole."""
+    berlin = ZoneInfo("Europe/Berlin")
+    sent = [datetime(2026, 10, 24, 23, 30, tzinfo=berlin), datetime(2026, 10, 25, 0, 30, tzinfo=berlin),
+            datetime(2026, 10, 25, 23, 30, tzinfo=berlin), datetime(2026, 10, 26, 0, 10, tzinfo=berlin),
+            datetime(2026, 9, 1, 12, 0, tzinfo=berlin)]  # before the 30 days
+    rows = [{"status": "sent", "sent_at": moment, "due_at": moment} for moment in sent]
+    rows += [{"status": "skipped", "sent_at": None, "due_at": datetime(2026, 10, 25, 23, 59, tzinfo=berlin)},
+             {"status": "failed", "sent_at": datetime(2026, 10, 26, 9, 0, tzinfo=berlin),
+              "due_at": datetime(2026, 10, 26, 9, 0, tzinfo=berlin)}]
+    db.session.execute(sa.insert(Message), [
+        {"studio_id": olivia.studio_id, "key": f"oneoff:chart:{n}", "channel": "email", "recipient": "zoe@example.pl",
+         "subject": "Grüße", "body": "…", "created_at": row["due_at"], **row} for n, row in enumerate(rows)])
+    db.session.commit()
+    days = {day.day: (day.sent, day.failed, day.skipped) for day in
+            messages.daily_counts(olivia.studio, datetime(2026, 10, 27, 11, 0, tzinfo=UTC))}
+    assert len(days) == 30 and max(days) == date(2026, 10, 27)
+    assert days[date(2026, 10, 24)] == (1, 0, 0)
+    assert days[date(2026, 10, 25)] == (2, 0, 1)
+    assert days[date(2026, 10, 26)] == (1, 1, 0)
+    assert sum(sent for sent, _, _ in days.values()) == 4
 
 
 def test_the_dashboard_says_when_no_email_account_is_set_up(as_olivia):
