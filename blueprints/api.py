@@ -50,6 +50,7 @@ def token_required(view):
         if studio is None:
             raise ApiError(401, "unauthorized", "Send a valid API token: Authorization: Bearer sb_…")
         g.api_studio = studio
+        g.studio_locale = studio.locale  # what it stores (consent wording, alerts) in the studio's language
         return view(*args, **kwargs)
     return wrapped
 

@@ -114,7 +114,7 @@ def oauth_done(provider: str):
         flash(_("%(provider)s did not sign you in (%(error)s).", provider=oauth.PROVIDERS[provider].label,
                 error=failure.diagnosis.detail), "error")
         return redirect(url_for(".edit"))
-    service, label = pending["service"], oauth.PROVIDERS[provider].label
+    service, label = pending.get("service", "smtp"), oauth.PROVIDERS[provider].label
     account = mailsettings.account_of(current_studio())
     tried = mailsettings.oauth_settings(account, service, provider, grant, pending["address"])
     result = (mailsettings.check if service == "smtp" else mailsettings.check_imap)(tried, CHECK_TIMEOUT)

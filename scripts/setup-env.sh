@@ -20,6 +20,10 @@ export PATH="$PWD/.venv/bin:$PATH"
 for po in translations/*/LC_MESSAGES/messages.po; do
   [ -f "$po" ] || continue
   if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
-    .venv/bin/pybabel compile -d translations -i "$po" -o "${po%.po}.mo" -l "$(basename "$(dirname "$(dirname "$po")")")" 2>&1 | grep -v "^compiling catalog" >&2 || true
+    if ! compiled=$(.venv/bin/pybabel compile -d translations -i "$po" -o "${po%.po}.mo" \
+        -l "$(basename "$(dirname "$(dirname "$po")")")" 2>&1); then
+      echo "$compiled" >&2  # a broken catalogue stops the start: studios would get English for good
+      return 1 2>/dev/null || exit 1
+    fi
   fi
 done

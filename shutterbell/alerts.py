@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext, ngettext
+from flask_babel import force_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from . import paging
 from .extensions import db
+from .i18n import language_of
 from .models import Alert, Studio, User, utcnow
 
 KINDS = {
@@ -139,9 +140,10 @@ def mail_digests(base_url: str, send: Callable[..., str]) -> int:
         owner = db.session.scalar(User.first_owner_email(studio_id))
         digest = Digest(db.session.get(Studio, studio_id), owner or "", claimed)
         try:
-            went = bool(digest.owner) and bool(send(
-                digest.studio, digest.owner, digest.subject(), digest.body(base_url),
-                through_studio=not digest.about_the_account))
+            with force_locale(language_of(digest.studio.locale)):
+                subject, body = digest.subject(), digest.body(base_url)
+            went = bool(digest.owner) and bool(send(digest.studio, digest.owner, subject, body,
+                                                    through_studio=not digest.about_the_account))
         except Exception:  # one studio's mail must not stop the others'
             log.exception("The alert email of studio %s failed", studio_id)
             db.session.rollback()

@@ -186,7 +186,7 @@ _WORDING = [
      r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
-                              r"authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))"),  # QQ's and NetEase's app passwords
+                              r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))"),  # QQ's and NetEase's app passwords
     ("imap_disabled", r"imap (access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
@@ -207,12 +207,12 @@ _WORDING = [
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|sender address rejected: not logged in|"
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
-                         r"requires? authentication|unauthenticated (senders?|users?|relay)|"
+                         r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
     ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
-                        r"(address|identity|domain) is not verified|identities failed|not authorized to (perform|send)|"
+                        r"(address|identity|domain) is not verified|identities failed|not authorized to perform|"
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
                         r"unconfigured sending domain|sender verif(y|ication) failed|"
@@ -221,8 +221,7 @@ _WORDING = [
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|5\.4\.5\b|5\.1\.90"),
-    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (failed )?(login|auth\w*|sign-?in) attempts|"
-                     r"(login|log in|authenticate|auth) too many times|"
+    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper hour\b"),
@@ -248,7 +247,8 @@ _WORDING = [
                        r"(login|authenticate|logon) failed|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
-                       r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)"),
+                       r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"
+                       r"invalid authori[sz]ation code"),
 ]
 _COMPILED = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _WORDING]
 
@@ -364,13 +364,14 @@ def _about_the_recipient(key: str, text: str) -> str:
 
 def _imap_refusal(phase: str, security: str, text: str) -> str:
     """What an IMAP refusal in words we do not know means at its step."""
-    if phase in ("select", "inbox") and not _IMAP_BAD.search(text):
-        return "mailbox_unavailable"  # a NO: the folder cannot be opened, whatever the reason given
+    if phase in ("select", "inbox") and not _IMAP_BAD.search(text) and not _IMAP_CODE.search(text):
+        return "mailbox_unavailable"  # a plain NO: the folder cannot be opened
     if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
         return "starttls_required"  # LOGIN taken as a command out of place: no sign-in before TLS (LOGINDISABLED)
     return "other"
 
 
+_IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b", re.IGNORECASE)  # RFC 3501: BAD is a command out of place
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)

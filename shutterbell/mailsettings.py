@@ -243,8 +243,9 @@ def oauth_settings(account: MailAccount, service: str, provider: str, grant: dic
 
     def token() -> str:  # the grant is not saved yet: nothing to refresh
         return grant["access_token"]
-    if service == "imap":
-        return mailcheck.ImapSettings(host, port, security, address, "", tuple(folders_of(account)), token)
+    if service == "imap":  # another mailbox: its INBOX (the saved folders are another mailbox's)
+        folders = folders_of(account) if address == account.imap_username else ["INBOX"]
+        return mailcheck.ImapSettings(host, port, security, address, "", tuple(folders), token)
     return mailcheck.SmtpSettings(host, port, security, address, "", address, token)
 
 
@@ -254,6 +255,8 @@ def save_oauth(account: MailAccount, service: str, provider: str, grant: dict, a
     passed): its server, the mailbox's address as the user, the grant sealed; what was paused
     goes on."""
     host, port, security = getattr(oauth.PROVIDERS[provider], service)
+    if service == "imap" and address != account.imap_username:
+        account.imap_folders = "INBOX"  # as tested (oauth_settings): the folders saved were another mailbox's
     setattr(account, f"{service}_host", host)
     setattr(account, f"{service}_port", port)
     setattr(account, f"{service}_security", security)
@@ -261,6 +264,8 @@ def save_oauth(account: MailAccount, service: str, provider: str, grant: dict, a
     setattr(account, f"{service}_credentials", crypto.seal({"oauth": grant}))
     if service == "smtp":
         account.from_address = address
+        if (signed_in_with(account, "imap") or ("",))[0] == "smtp":
+            record_success(account, "imap", now)  # the inbox shares this sign-in: its next sync tries again
     return _saved(account, service, True, now)
 
 

@@ -106,7 +106,8 @@ def test_each_invoice_trigger_reaches_the_client_and_the_studio_on_its_day_throu
                                 utcnow())
         Crew(app, str(certificate[0])).finish(4, mailbox, timeout=60)
     thanks, alert = sorted(received(mailbox)[2:], key=lambda m: m["To"] != "juergen@example.de")
-    assert "Wir haben 1.000,00\xa0€ am 14. Dezember 2026 erhalten (Bank transfer). Offen: 1.249,10\xa0€." in (
+    # the real worker fills in the method in the German studio's language (its catalogue)
+    assert "Wir haben 1.000,00\xa0€ am 14. Dezember 2026 erhalten (Überweisung). Offen: 1.249,10\xa0€." in (
         thanks.get_body(("plain",)).get_content())
     assert alert["To"] == "olivia@lichtblick.example" and alert["Subject"] == "Zahlung: Jürgen Weiß"
 

@@ -199,6 +199,9 @@ def test_the_inbox_signs_in_with_the_same_grant_into_dovecot(as_olivia, olivia, 
         inbox.sync(account, utcnow())
         account, _ = grant(olivia)
         assert account.imap_failure_cause == "oauth_grant_revoked" and account.imap_failing_since is not None
+        sign_in_with_microsoft(as_olivia)  # the banner's button: sending's sign-in, which the inbox shares
+        account, _ = grant(olivia)
+        assert account.imap_failing_since is None and inbox.sync(account, utcnow()) == 0  # synced again
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -173,7 +173,8 @@ def test_a_booking_confirms_to_the_client_alerts_the_studio_and_the_client_hears
         Crew(app, str(certificate[0])).finish(3, mailbox, timeout=60)
     reminder = received(mailbox)[2]
     assert reminder["To"] == "zoe@example.pl"
-    assert "Bis bald, Zoë & Łukasz Wąsowski (Client)." in reminder.get_body(("plain",)).get_content()
+    # The real worker speaks the German studio's language in the words it fills in (its catalogue)
+    assert "Bis bald, Zoë & Łukasz Wąsowski (Auftraggeber)." in reminder.get_body(("plain",)).get_content()
 
 
 def test_moving_a_job_on_sends_its_project_updates_once_each(app, studio, as_olivia):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import composer, invoices, mailsettings, message_keys, replies, suppression, templating, triggers
 from ..extensions import db
+from ..i18n import language_of
 from ..message_keys import MessageKey
 from ..models import Assignment, Consent, Invoice, Job, Message, Notification, Order, Payment, Studio, Voucher
 from ..settings import Policy
@@ -164,7 +166,12 @@ class StudioBatch:
 
     def write(self, message: Message) -> str:
         """Render a made message once (a retry sends the same text and Message-ID), kept on the
-        object until ``store_written``. Returns why it cannot be written, or ""."""
+        object until ``store_written``. Returns why it cannot be written, or "". The words it fills
+        in (a role, a payment method) are in the studio's language, as the editor's preview shows."""
+        with force_locale(language_of(self.studio.locale)):
+            return self._write(message)
+
+    def _write(self, message: Message) -> str:
         if message.body:
             return ""
         job, notification = message.job, message.notification
