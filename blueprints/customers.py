@@ -31,9 +31,7 @@ def index(job_id: int):
     if not part_of_page_wanted():
         return redirect(url_for("jobs.edit", job_id=job.id, cq=search or None, cpage=page) + "#customers")
     found = customers.page_of(job, search, page)
-    coming: dict[int, list] = {}
-    for moment in scheduling.coming(job, utcnow(), [c.id for c in found.rows]):
-        coming.setdefault(moment.customer.id, []).append(moment)
+    coming = scheduling.coming_per_customer(job, utcnow(), [c.id for c in found.rows])
     return render_template("jobs/_customers.html", job=job, customer_page=found, cq=search, coming=coming,
                            buyers=orders.buyer_ids(job), catalogue=triggers.CATALOGUE,
                            key_of=lambda moment: scheduling.key_of(job, moment))

@@ -38,17 +38,18 @@ def edit(job_id: int):
 
 
 def job_page_context(job) -> dict:
-    """What the job page shows below the job itself: what it sends and sent, a page of its
-    customers (``cq``, ``cpage``: the search and page a browser without script asked for) and its orders."""
-    rows, coming = scheduling.timeline(job, utcnow())
+    """What the job page shows below the job itself: what it sent, a page of its customers
+    (``cq``, ``cpage``: the search and page a browser without script asked for) and its orders.
+    What it will send comes after the page (``timeline``): that works out every customer's messages."""
     search = request.args.get("cq", "")[:100]
+    customer_page = customers.page_of(job, search, request.args.get("cpage", 1, type=db_int))
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
             "team_form": TeamForm(formdata=None, studio_id=job.studio_id), "team": team.team_of(job),
-            "customer_page": customers.page_of(job, search, request.args.get("cpage", 1, type=db_int)),
-            "customer_count": customers.count_of(job), "cq": search, "order_choices": customers.names_of(job),
+            "customer_page": customer_page, "customer_count": customers.count_of(job), "cq": search,
             "order_list": orders.orders_of(job),
-            "buyers": orders.buyer_ids(job), "timeline": rows, "coming": coming,
-            "audience_labels": triggers.AUDIENCE_LABELS, "catalogue": triggers.CATALOGUE,
+            "buyers": orders.buyer_ids(job),
+            "coming": scheduling.coming_per_customer(job, utcnow(), [c.id for c in customer_page.rows]),
+            "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),
             "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id)),
             "results": messages.job_results(job), "attribution_days": messages.ATTRIBUTION.days}
@@ -65,6 +66,16 @@ def _edit_page(job):
             flash(_("Saved “%(name)s”.", name=saved.name), "success")
             return redirect_after_post(url_for(".index"))
     return render_form("jobs/form.html", form, job=job, **extra)
+
+
+@bp.get("/<int:job_id>/timeline")
+@login_required
+def timeline(job_id: int):
+    """What the job will send, per notification (htmx: the job page's section; without script a page)."""
+    job = job_or_404(job_id)
+    template = "jobs/_timeline.html" if part_of_page_wanted() else "jobs/timeline.html"
+    return render_template(template, job=job, timeline=scheduling.timeline(job, utcnow()),
+                           audience_labels=triggers.AUDIENCE_LABELS, catalogue=triggers.CATALOGUE)
 
 
 @bp.post("/<int:job_id>/archive")

@@ -26,10 +26,10 @@ def record(job_id: int):
     try:
         cents = orders.parse_amount(request.form.get("total", ""), current_studio().locale)
         orders.record(job, customer, cents, utcnow(), paid=bool(request.form.get("paid")))
-    except Invalid as exc:  # a form of the job page: said at its top
+    except Invalid as exc:  # a form of the customer's page: said at its top
         flash(" ".join(exc.problems.values()), "error")
-    else:
-        flash(_("Recorded an order of %(name)s.", name=customer.first_name), "success")
+        return redirect_after_post(url_for("customers.edit", job_id=job.id, customer_id=customer.id) + "#record-order")
+    flash(_("Recorded an order of %(name)s.", name=customer.first_name), "success")
     return _back(job)
 
 

@@ -242,14 +242,6 @@ def count_of(job: Job) -> int:
     return db.session.scalar(sa.select(sa.func.count()).where(Customer.job_id == job.id))
 
 
-def names_of(job: Job) -> list[tuple[int, str]]:
-    """(id, "First Last") of the job's customers by name: a choice list, without loading each one."""
-    rows = db.session.execute(sa.select(Customer.id, Customer.first_name, Customer.last_name)
-                              .where(Customer.job_id == job.id)
-                              .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name)))
-    return [(customer_id, f"{first} {last}".strip()) for customer_id, first, last in rows]
-
-
 def customers_of(job: Job) -> list[Customer]:
     return db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
                               .options(selectinload(Customer.consents))

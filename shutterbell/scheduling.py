@@ -274,6 +274,14 @@ def coming(job: Job, now: datetime, customer_ids: list[int] | None = None) -> li
     return [m for m in found if key_of(job, m) not in made]
 
 
+def coming_per_customer(job: Job, now: datetime, customer_ids: list[int]) -> dict[int, list[Moment]]:
+    """What is coming for each of these customers (a page of the job's customer list)."""
+    per_customer: dict[int, list[Moment]] = {}
+    for moment in coming(job, now, customer_ids):
+        per_customer.setdefault(moment.customer.id, []).append(moment)
+    return per_customer
+
+
 @dataclass
 class TimelineRow:
     notification: Notification
@@ -285,14 +293,13 @@ class TimelineRow:
     replied: int = 0  # of the coming ones, customers who replied: skipped when due (``replies``)
 
 
-def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list[Moment]]]:
-    """Per notification of the job's profile: when and how many; and per customer: what is coming."""
-    per_customer: dict[int, list[Moment]] = {}
+def timeline(job: Job, now: datetime) -> list[TimelineRow]:
+    """Per notification of the job's profile: when and how many (every customer's moments: the
+    job page loads it after the page itself)."""
     per_notification: dict[int, list[Moment]] = {}
     found = coming(job, now)
     last = paced_last(job.studio_id, found, now)
     for moment in found:
-        per_customer.setdefault(moment.customer.id, []).append(moment)
         per_notification.setdefault(moment.notification.id, []).append(moment)
     caught_up = {n.id for n in catching_up(job, job.profile, now)}
     for moment in team_moments(job, now):
@@ -306,7 +313,7 @@ def timeline(job: Job, now: datetime) -> tuple[list[TimelineRow], dict[int, list
         replied = sum(1 for m in own if isinstance(m, Moment) and replies.stopped(notification, m.customer, m.due_at))
         rows.append(TimelineRow(notification, trigger.summary(notification.days), own[0].due_at if own else None,
                                 len(own), last.get(notification.id), notification.id in caught_up, replied))
-    return rows, per_customer
+    return rows
 
 
 @dataclass(frozen=True)

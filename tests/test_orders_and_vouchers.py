@@ -24,8 +24,10 @@ def anna(job):
 
 
 def test_staff_record_an_order_mark_it_paid_and_cancel_it(as_sam, job, anna):
+    customer_page = text_of(as_sam.get(f"/jobs/{job.id}/customers/{anna.id}"))
+    assert f'action="/jobs/{job.id}/orders/"' in customer_page and f'name="customer_id" value="{anna.id}"' in customer_page
     response = as_sam.post(f"/jobs/{job.id}/orders/", {"customer_id": str(anna.id), "total": "48,90"})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location.endswith(f"/jobs/{job.id}#orders")
     order, = orders.orders_of(job)
     assert (order.total_cents, order.state) == (4890, "unpaid")  # de_DE reads 48,90
     assert anna.id in orders.buyer_ids(job)
@@ -42,9 +44,9 @@ def test_staff_record_an_order_mark_it_paid_and_cancel_it(as_sam, job, anna):
 @pytest.mark.parametrize("total", ["", "abc", "-5", "99999999999"])
 def test_a_bad_amount_records_nothing_and_says_why(as_sam, job, anna, total):
     response = as_sam.post(f"/jobs/{job.id}/orders/", {"customer_id": str(anna.id), "total": total})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location.endswith(f"/customers/{anna.id}#record-order")
     assert orders.orders_of(job) == []
-    assert "Enter an amount" in text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert "Enter an amount" in text_of(as_sam.get(response.location))
 
 
 def test_an_external_id_makes_a_repeated_report_harmless(job, anna):

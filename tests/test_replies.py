@@ -50,9 +50,9 @@ def test_a_customer_who_replies_gets_no_more_of_what_stops_on_a_reply(
     db.session.expire_all()
     assert db.session.get(Customer, juergen.id).replied_at == written and db.session.get(Customer, zoe.id).replied_at is None
 
-    rows, _ = scheduling.timeline(job, written)
+    rows = scheduling.timeline(job, written)
     assert [(row.recipients, row.replied) for row in rows] == [(2, 1), (2, 0)]  # seven days before: one stops
-    assert "(1 replied: skipped)" in text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert "(1 replied: skipped)" in text_of(as_sam.get(f"/jobs/{job.id}/timeline"))
 
     for days_before in (7, 3):
         moment = datetime.combine(archives - timedelta(days=days_before), time(20), timezone.utc)

@@ -141,8 +141,12 @@ def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
     with time_machine.travel(START, tick=False):
         as_sam = Browser(app.test_client()).sign_in(sam)  # sessions signed "in the future" are refused
         page = text_of(as_sam.get(f"/jobs/{job.id}"))
-        assert "What this job will send" in page and "7 days before the job is archived" in page
-        assert "Mar 26, 2026, 9:00:00" in page  # shown in the studio's time zone
+        assert "What this job will send" in page and f'hx-get="/jobs/{job.id}/timeline" hx-trigger="load"' in page
+        timeline = text_of(as_sam.get(f"/jobs/{job.id}/timeline", headers={"HX-Request": "true"}))  # loaded after the page
+        assert timeline.lstrip().startswith('<div id="timeline-table">') and "7 days before the job is archived" in timeline
+        assert "Mar 26, 2026, 9:00:00" in timeline  # shown in the studio's time zone
+        without_script = text_of(as_sam.get(f"/jobs/{job.id}/timeline"))
+        assert "<html" in without_script and "Mar 26, 2026, 9:00:00" in without_script
         coming = page.split('<ul class="coming">')[1].split("</ul>")[0]
         assert "Email · 7 days before the job is archived" in coming  # each customer's list names the message
         run = text_of(as_sam.post(f"/jobs/{job.id}/dry-run", {"profile_id": str(standard.id)}, htmx=True))

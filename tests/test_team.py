@@ -127,7 +127,7 @@ def test_the_pass_makes_exactly_the_team_messages_the_job_page_shows(app, studio
                              (f"c{venue(studio).id}", "Location")):
             team.assign(job, team.AssignInput(person, role), utcnow())
     page = text_of(as_olivia.get(f"/jobs/{job.id}"))
-    timeline = page[page.index("What this job will send"):page.index("id=\"team\"")]
+    timeline = text_of(as_olivia.get(f"/jobs/{job.id}/timeline", headers={"HX-Request": "true"}))
     staff_row = timeline[timeline.index("2 days before the shoot → Staff on the job"):]
     assert "Dec 17, 2026, 9:00:00\u202fAM" in staff_row.split("</tr>")[0] and "<td>2</td>" in staff_row.split("</tr>")[0]
     assert "When someone is assigned to a job → Vendors on the job" in timeline
