@@ -328,6 +328,8 @@ class NotificationForm(Form):
     stop_on_reply = BooleanField(_l("Stop when the customer replies"))
     enabled = BooleanField(_l("Active"), default=True)
 
+    opened = False  # drawn with its fields showing (without script, its "Edit" button asked)
+
     def __init__(self, *args, studio=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.for_studio(studio)
@@ -464,7 +466,7 @@ class ProfileForm(FlaskForm):
 
     def rearrange(self, formdata) -> bool:
         """Apply the row buttons of a post without JavaScript ("Add another notification",
-        "Move up/down", "Convert GotPhoto placeholders"); True when the post was one of those
+        "Move up/down", "Convert GotPhoto placeholders", a closed row's "Edit"); True when the post was one of those
         rather than a save."""
         if "add_notification" in formdata:
             if len(self.rows()) >= profiles.MAX_NOTIFICATIONS:
@@ -473,10 +475,12 @@ class ProfileForm(FlaskForm):
             self.notifications.append_entry({"position": len(self.notifications)})
             self.notifications[-1].form.for_studio(self._studio)
             return True
-        if "convert" in formdata:
+        if "convert" in formdata or "open" in formdata:
             for entry in self.notifications:
-                if entry.name == f"notifications-{formdata['convert']}":
-                    entry.form.convert_gotphoto()
+                if entry.name == f"notifications-{formdata.get('convert', formdata.get('open'))}":
+                    entry.form.opened = True
+                    if "convert" in formdata:
+                        entry.form.convert_gotphoto()
             return True
         move = formdata.get("move", "")
         position, _, direction = move.partition(":")

@@ -6,6 +6,7 @@ HTML part is made from the rendered text, so no HTML a user typed ever reaches a
 """
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from dataclasses import dataclass, field
@@ -340,10 +341,15 @@ def sample_context(studio_name: str = "Studio Lichtblick", locale: str = "en_US"
                    currency: str = "EUR", today: date | None = None) -> dict:
     """Plausible values for every placeholder, for the live preview and for checking templates.
 
-    Dates and money are formatted in the studio's locale, as real messages are.
+    Dates and money are formatted in the studio's locale, as real messages are. A copy: the
+    editor checks and previews every notification with it, and formatting is most of the cost.
     """
-    today = today or date.today()
+    return copy.deepcopy(_sample_context(studio_name, locale, currency, today or date.today(),
+                                         str(_l("Bank transfer")), str(_l("Second shooter"))))
 
+
+@functools.lru_cache(maxsize=64)
+def _sample_context(studio_name: str, locale: str, currency: str, today: date, transfer: str, role: str) -> dict:
     def long_date(days: int) -> str:
         return format_date(today + timedelta(days=days), format="long", locale=locale)
 
@@ -369,6 +375,6 @@ def sample_context(studio_name: str = "Studio Lichtblick", locale: str = "en_US"
                     "open": format_currency(890, currency, locale=locale), "issued_on": long_date(-10),
                     "due_on": long_date(4)},
         "payment": {"amount": format_currency(1000, currency, locale=locale), "paid_on": long_date(0),
-                    "method": str(_l("Bank transfer"))},
-        "member": {"name": "Zofia Łęcka", "role": str(_l("Second shooter"))},
+                    "method": transfer},
+        "member": {"name": "Zofia Łęcka", "role": role},
     }

@@ -1,5 +1,9 @@
 """Settings → Communication profiles, through HTTP as the owner, her staff and an outsider."""
+from datetime import time
+from html.parser import HTMLParser
+
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from shutterbell import profiles
 from shutterbell.extensions import db
@@ -251,3 +255,90 @@ def test_an_htmx_save_gets_the_editor_back_with_422_or_an_hx_redirect(as_olivia,
     good = as_olivia.post("/settings/profiles/new", profile_form("Via htmx", row(0)), htmx=True)
     assert good.status_code == 200 and good.headers["HX-Redirect"] == "/settings/profiles/"
     assert "Via htmx" in [p.name for p in studio_profiles(olivia)]
+
+
+class _FormValues(HTMLParser):
+    """What a browser posts for the page's first form with a given class: inputs, checked boxes,
+    selected options and text areas, as they are drawn."""
+
+    def __init__(self, form_class: str):
+        super().__init__(convert_charrefs=True)
+        self.form_class, self.inside, self.values = form_class, False, []
+        self._select = self._textarea = None
+        self._first_option = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and self.form_class in (a.get("class") or "").split():
+            self.inside = True
+        if not self.inside or "disabled" in a:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.values.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self._select, self._first_option = a["name"], None
+        elif tag == "option" and self._select:
+            if self._first_option is None:
+                self._first_option = a.get("value", "")
+            if "selected" in a:
+                self.values.append((self._select, a.get("value", "")))
+                self._select = None
+        elif tag == "textarea":
+            self._textarea = [a["name"], ""]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select:
+            self.values.append((self._select, self._first_option or ""))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            name, text = self._textarea
+            self.values.append((name, text[1:] if text.startswith(("\r\n", "\n")) else text))
+            self._textarea = None
+
+
+def posted_by_browser(page: str) -> MultiDict:
+    parser = _FormValues("profile-form")
+    parser.feed(page)
+    return MultiDict(parser.values)
+
+
+def stored(profile) -> list[tuple]:
+    db.session.expire_all()
+    return [(n.id, n.position, n.trigger, n.days, n.audience, n.channel, n.category, n.send_time, n.send_at,
+             n.subject, n.body, n.requires_approval, n.stop_on_reply, n.enabled) for n in profile.notifications]
+
+
+def test_closed_rows_carry_their_values_and_open_to_their_fields(as_olivia, olivia):
+    """A saved profile's rows are drawn closed (a line each, their values hidden): saving the page
+    as it is changes nothing; a row opens to its fields (htmx), or without script by its button."""
+    profile = profiles.save_profile(olivia.studio, None, profiles.ProfileInput("Kita Löwenzahn – Herbst", "", [
+        profiles.NotificationInput(trigger="days_before_archived", days=7, audience="potential_buyers",
+                                   channel="email", subject="Nur noch 7 Tage: {{ job.name }} 📸",
+                                   body="Liebe Familie Łęcka,\n\nGrüße aus dem Studio – Abzüge ab 4,90 € „jetzt“.\n",
+                                   send_time="at", send_at=time(18, 30), requires_approval=True, enabled=False),
+        profiles.NotificationInput(trigger="customer_registered", days=None, audience="potential_buyers", channel="sms",
+                                   body="Merci Zoë ! {{ job.gallery_url }}", stop_on_reply=True)]))
+    before = stored(profile)
+    page = text_of(as_olivia.get(f"/settings/profiles/{profile.id}"))
+    assert page.count('<details class="row-details" hx-post="/settings/profiles/row"') == 2
+    assert 'name="notifications-0-trigger"' in page and "<select" not in page.split('id="notifications"')[1]
+    assert 'value="Liebe Familie Łęcka,\n\nGrüße aus dem Studio – Abzüge ab 4,90 € „jetzt“."' in page
+
+    posted = posted_by_browser(page)
+    assert posted["notifications-0-send_at"] == "18:30" and "notifications-0-enabled" not in posted
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", posted).status_code == 302
+    assert stored(profile) == before
+
+    opened = text_of(as_olivia.post("/settings/profiles/row", {**posted, "index": "0"}, htmx=True))
+    assert '<details class="row-details" open>' in opened and "Liebe Familie Łęcka" in opened
+    assert '<option selected value="days_before_archived">' in opened
+    without_script = text_of(as_olivia.post(f"/settings/profiles/{profile.id}", {**posted, "open": "1"}))
+    assert without_script.count('<details class="row-details" open>') == 1
+    assert 'id="notifications-1-body"' in without_script and 'id="notifications-0-body"' not in without_script

@@ -139,7 +139,7 @@ def test_a_long_profile_reads_as_one_line_per_notification_and_opens_where_neede
     assert page.evaluate("document.documentElement.scrollHeight") < 1600  # 6,160 px (11,705 on a tablet) before
     screenshot(page, f"profile-editor-closed-{size}")  # leaves style="" on inputs, as password managers do
 
-    last_week.locator(".row-summary").click()  # opens to edit
+    redrawn(page, lambda: last_week.locator(".row-summary").click())  # opens to edit: its fields are drawn now
     redrawn(page, lambda: last_week.get_by_label("Trigger").select_option(label="Days before the order deadline"))
     last_week = rows.nth(5)
     expect(last_week.locator(".row-details")).to_have_attribute("open", "")  # a redrawn row stays open

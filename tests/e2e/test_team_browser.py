@@ -66,7 +66,7 @@ def test_a_booked_job_its_team_and_an_invoices_reminders(page_for, live_server, 
 
     page.goto(f"{base_url}/settings/profiles/{profile_id}")
     row = page.locator(".notification-row").nth(2)
-    row.locator("summary, .row-summary").first.click()
+    redrawn(page, lambda: row.locator(".row-summary").click())  # a closed row's fields are drawn as it opens
     redrawn(page, lambda: row.get_by_label("Trigger").select_option(label="Days after an invoice was due and is still unpaid"))
     row = page.locator(".notification-row").nth(2)
     assert audience_options(row) == ["The client", "The studio (an internal alert)"]
