@@ -19,6 +19,10 @@ from .validation import Invalid
 PAGE_SIZE = 50
 CANCELLABLE = ("scheduled", "queued", "awaiting_approval")
 RETRYABLE = ("failed", "bounced")
+# Each status as staff read it: the outbox's badges and its status filter, in this order.
+STATUS_LABELS = {"scheduled": _l("Scheduled"), "awaiting_approval": _l("Awaiting approval"), "queued": _l("Queued"),
+                 "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"), "bounced": _l("Bounced"),
+                 "skipped": _l("Skipped"), "cancelled": _l("Cancelled")}
 
 
 @dataclass
