@@ -63,7 +63,7 @@ def test_the_job_page_and_the_dry_run_say_when_the_last_email_goes(app, sam, oli
     standard = profiles.list_profiles(olivia.studio)[1]
     with time_machine.travel(START, tick=False):
         as_sam = Browser(app.test_client()).sign_in(sam)
-        page = text_of(as_sam.get(f"/jobs/{job.id}"))
+        page = text_of(as_sam.get(f"/jobs/{job.id}/timeline", headers={"HX-Request": "true"}))  # loaded after the job page
         run = text_of(as_sam.post(f"/jobs/{job.id}/dry-run", {"profile_id": str(standard.id)}, htmx=True))
     # 120 emails due Mar 26, 09:00 (Berlin), 50 a day: the last go on Mar 28 at 09:01.
     assert "Sending limits: the last goes about Mar 28, 2026, 9:01:00" in page
