@@ -199,6 +199,15 @@ def test_a_parent_signs_up_on_a_phone_and_staff_see_them_on_the_tablet(chromium,
         "A confirmation email went to anna@example.com less than an hour ago. You can send it again after")
     screenshot(tablet, "job-resend-confirmation-tablet")
 
+    tablet.locator("#customers").get_by_role("link", name="Anna Schmidt").click()  # an order is recorded on her page
+    tablet.get_by_label("Total (EUR)").fill("48,90")
+    check_layout(tablet)
+    screenshot(tablet, "customer-record-order-tablet")
+    tablet.get_by_role("button", name="Record order").click()
+    expect(tablet.get_by_role("status")).to_contain_text("Recorded an order of Anna.")
+    expect(tablet.locator("#orders")).to_contain_text("Anna Schmidt")
+    expect(tablet.locator("#orders")).to_contain_text("€48.90")  # typed the German way, read as 48.90
+
 
 @pytest.mark.parametrize("viewport, size", [(DESKTOP, "desktop"), (TABLET, "tablet")])
 def test_a_late_sign_up_is_promised_the_photos_and_staff_see_who_still_gets_them(chromium, live_server, page_for,
