@@ -33,13 +33,18 @@ class MessagePage(paging.Page):
 def find(studio: Studio, status: str = "", job_id: int | None = None, page: int = 1) -> MessagePage:
     """The studio's messages, newest moment first, filtered by status and job."""
     where = [Message.studio_id == studio.id]
-    if status in Message.STATUSES:
-        where.append(Message.status == status)
+    listed = where  # what the list and its count read by
     if job_id:
-        where.append(Message.job_id == job_id)
+        # By the job's own index, once the job is the studio's: beside the studio's, SQLite (no
+        # statistics) read all of the studio's messages for one job's (300,000: 140 ms a count).
+        owned = db.session.scalar(sa.select(Job.id).where(Job.id == job_id, Job.studio_id == studio.id))
+        where = [*where, Message.job_id == job_id]
+        listed = [Message.job_id == owned] if owned else [sa.false()]
+    if status in Message.STATUSES:
+        where, listed = [*where, Message.status == status], [*listed, Message.status == status]
     found = paging.fetch(
-        sa.select(sa.func.count(Message.id)).where(*where),
-        sa.select(Message).where(*where).options(selectinload(Message.job), selectinload(Message.notification))
+        sa.select(sa.func.count(Message.id)).where(*listed),
+        sa.select(Message).where(*listed).options(selectinload(Message.job), selectinload(Message.notification))
         .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE)
     # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
     # Two EXISTS, each read from the status index; one with an OR in it read all 300,000 rows on SQLite.

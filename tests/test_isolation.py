@@ -110,3 +110,14 @@ def test_every_route_with_an_id_answers_404_to_another_studio(app, as_otto, otto
             checked += 1
     assert checked >= 10
     assert snapshot() == before
+
+
+def test_the_outbox_filtered_by_another_studios_job_lists_nothing_of_it(as_otto, olivia):
+    """The outbox reads a job's messages by the job's index alone once the job is the studio's."""
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Löwenzahn", profile_id=None), None)
+    customer, _ = customers.register(job, customers.CustomerInput("Zoë", "Łęcka", "zoe@example.com", email_consent=True),
+                                     "staff", {"email": "Ja, per E-Mail", "sms": ""}, utcnow())
+    _failed_message(job, customer)
+    for url in (f"/outbox/?job={job.id}", f"/outbox/?job={job.id}&status=failed"):
+        page = as_otto.get(url).get_data(as_text=True)
+        assert "0 messages" in page and "zoe@example.com" not in page
