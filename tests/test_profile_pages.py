@@ -158,6 +158,9 @@ def test_staff_can_view_profiles_but_not_change_or_delete_them(as_sam, olivia):
     profile = studio_profiles(olivia)[0]
     page = text_of(as_sam.get(f"/settings/profiles/{profile.id}"))
     assert "Only the studio owner can change profiles." in page and "disabled" in page
+    # every row drawn in full: a closed row's opening post would be refused to staff (403)
+    assert page.count('<details class="row-details" open>') == len(profile.notifications) > 1
+    assert 'hx-trigger="toggle once"' not in page
     assert "Create profile" not in text_of(as_sam.get("/settings/profiles/"))
     assert as_sam.post(f"/settings/profiles/{profile.id}", profile_form("Mine now", row(0))).status_code == 403
     assert as_sam.post(f"/settings/profiles/{profile.id}/delete").status_code == 403
@@ -322,7 +325,8 @@ def test_closed_rows_carry_their_values_and_open_to_their_fields(as_olivia, oliv
         profiles.NotificationInput(trigger="days_before_archived", days=7, audience="potential_buyers",
                                    channel="email", subject="Nur noch 7 Tage: {{ job.name }} 📸",
                                    body="Liebe Familie Łęcka,\n\nGrüße aus dem Studio – Abzüge ab 4,90 € „jetzt“.\n",
-                                   send_time="at", send_at=time(18, 30), requires_approval=True, enabled=False),
+                                   send_time="at", send_at=time(18, 30), requires_approval=True, enabled=False,
+                                   category="service"),  # its trigger's own kind is marketing
         profiles.NotificationInput(trigger="customer_registered", days=None, audience="potential_buyers", channel="sms",
                                    body="Merci Zoë ! {{ job.gallery_url }}", stop_on_reply=True)]))
     before = stored(profile)
