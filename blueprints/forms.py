@@ -86,7 +86,7 @@ def _optional_int(value):
 
 def profile_choices(studio) -> list[SelectChoice]:
     return choices([("", _l("No automatic messages"))] +
-                   [(str(p.id), p.name) for p in profiles.list_profiles(studio)])
+                   [(str(profile_id), name) for profile_id, name in profiles.names_of(studio)])
 
 
 def _time_zones() -> list[SelectChoice]:

@@ -34,7 +34,7 @@ def dashboard():
     days = messages.daily_counts(studio, utcnow())
     return render_template(
         "main/dashboard.html",
-        profiles=profiles.list_profiles(studio),
+        profiles=profiles.names_of(studio),
         worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
         days=days, today=days[-1], waiting=messages.waiting(studio), approvals=messages.approvals_by_job(studio),
         chart_top=max(d.sent + d.failed + d.skipped for d in days),  # 0: nothing to chart yet

@@ -17,6 +17,7 @@ from .models import Job, Message, Notification, Order, Profile, Studio
 from .validation import Invalid
 
 PAGE_SIZE = 50
+COUNTED_UP_TO = 10_000  # the outbox says "more than 10,000 messages" past this
 CANCELLABLE = ("scheduled", "queued", "awaiting_approval")
 RETRYABLE = ("failed", "bounced")
 # Each status as staff read it: the outbox's badges and its status filter, in this order.
@@ -42,15 +43,16 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
         listed = [Message.job_id == owned] if owned else [sa.false()]
     if status in Message.STATUSES:
         where, listed = [*where, Message.status == status], [*listed, Message.status == status]
-    found = paging.fetch(
-        sa.select(sa.func.count(Message.id)).where(*listed),
+    found = paging.fetch_capped(
+        sa.select(Message.id).where(*listed),
         sa.select(Message).where(*listed).options(selectinload(Message.job), selectinload(Message.notification))
-        .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE)
+        .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE, COUNTED_UP_TO)
     # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
-    # Two EXISTS, each read from the status index; one with an OR in it read all 300,000 rows on SQLite.
-    in_flight = db.session.scalar(sa.select(sa.or_(
-        sa.exists().where(*where, Message.status.in_(("queued", "sending"))),
-        sa.exists().where(*where, Message.status == "scheduled", Message.channel == "email"))))
+    # One EXISTS per status, each read from the (studio, status) index: one with an OR read all
+    # 300,000 rows on SQLite, and one with an IN a job's 3,000 (6 ms).
+    moving = [Message.status == "queued", Message.status == "sending",
+              sa.and_(Message.status == "scheduled", Message.channel == "email")]
+    in_flight = db.session.scalar(sa.select(sa.or_(*(sa.exists().where(*where, state) for state in moving))))
     return MessagePage(**vars(found), in_flight=bool(in_flight))
 
 
@@ -178,25 +180,35 @@ def results(profile: Profile) -> list[NotificationResult]:
     placed within a week after it."""
     notifications = db.session.scalars(sa.select(Notification).where(Notification.profile_id == profile.id)
                                        .order_by(Notification.retired_at.is_not(None), Notification.position)).all()
-    return _results(notifications, Message.notification_id.in_([n.id for n in notifications]))
+    scope = Message.notification_id.in_([n.id for n in notifications])
+    return _results(notifications, scope, _counts(scope))
 
 
 def job_results(job: Job) -> list[NotificationResult]:
     """The same for one job: each notification that sent it anything, its profile's first (a job
-    can change profiles; what the earlier one sent stays part of its history)."""
-    sent_here = sa.select(Message.notification_id).where(Message.job_id == job.id).distinct()
-    notifications = db.session.scalars(sa.select(Notification).where(Notification.id.in_(sent_here)).order_by(
-        Notification.profile_id != job.profile_id, Notification.profile_id, Notification.retired_at.is_not(None),
-        Notification.position)).all()
-    return _results(notifications, Message.job_id == job.id)
+    can change profiles; what the earlier one sent stays part of its history). The counts name
+    them: one read of the job's messages, not a second for their distinct notifications."""
+    scope = Message.job_id == job.id
+    counts = _counts(sa.and_(scope, Message.notification_id.is_not(None)))
+    notifications = db.session.scalars(sa.select(Notification).where(Notification.id.in_({n for n, _ in counts}))
+                                       .order_by(Notification.profile_id != job.profile_id, Notification.profile_id,
+                                                 Notification.retired_at.is_not(None), Notification.position)).all()
+    return _results(notifications, scope, counts)
 
 
-def _results(notifications: list[Notification], scope: sa.ColumnElement[bool]) -> list[NotificationResult]:
+def _counts(scope: sa.ColumnElement[bool]) -> dict[tuple[int, str], int]:
+    """(notification id, status) -> how many of the messages in ``scope``."""
+    return {(nid, status): count for nid, status, count in db.session.execute(
+        sa.select(Message.notification_id, Message.status, sa.func.count()).where(scope)
+        .group_by(Message.notification_id, Message.status))}
+
+
+def _results(notifications: list[Notification], scope: sa.ColumnElement[bool],
+             counts: dict[tuple[int, str], int]) -> list[NotificationResult]:
+    if not notifications:
+        return []
     ids = [n.id for n in notifications]
     mine = sa.and_(scope, Message.notification_id.in_(ids))
-    counts: dict[tuple[int, str], int] = dict(((nid, status), count) for nid, status, count in db.session.execute(
-        sa.select(Message.notification_id, Message.status, sa.func.count()).where(mine)
-        .group_by(Message.notification_id, Message.status)).all())
     delivered = db.session.execute(sa.select(Message.notification_id, Message.customer_id, Message.sent_at).where(
         mine, Message.status == "sent")).all()
     orders_of: dict[int, list[Order]] = {}

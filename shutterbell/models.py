@@ -878,9 +878,11 @@ class Message(db.Model):
         # A send changes status and sent_at. On SQLite it moves the message's entry in each index
         # holding either: one index holds both (for the dispatcher, the sweeper, the studio's pages
         # and its sending limits), so a send moves one entry, 25 µs less than two. The outbox page
-        # reads the studio's messages, or a job's, newest moment first.
+        # reads the studio's messages, or a job's, or those of one status, newest moment first
+        # (the last costs a send no time bench/delivery.py could tell from its noise).
         sa.Index("ix_message_status_studio_sent_at", "status", "studio_id", "sent_at"),
         sa.Index("ix_message_studio_due_at", "studio_id", "due_at"),
+        sa.Index("ix_message_studio_status_due_at", "studio_id", "status", "due_at"),
         sa.Index("ix_message_job_due_at", "job_id", "due_at"),
         # A delivery report and a reply name the message they answer by its Message-ID.
         sa.Index("ix_message_message_id", "message_id"),

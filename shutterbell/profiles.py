@@ -63,12 +63,18 @@ class ProfileChanged(UnknownNotification):
 
 
 def list_profiles(studio: Studio) -> list[Profile]:
-    return db.session.scalars(
-        sa.select(Profile)
-        .where(Profile.studio_id == studio.id, Profile.deleted_at.is_(None))
-        .options(selectinload(Profile.notifications))
-        .order_by(Profile.recommended.desc(), sa.func.lower(Profile.name))
-    ).all()
+    return db.session.scalars(_listed(studio, Profile).options(selectinload(Profile.notifications))).all()
+
+
+def names_of(studio: Studio) -> list[tuple[int, str]]:
+    """(id, name) of each profile in the list's order: a choice of profile needs no notifications
+    (loading the 50 profiles' notifications took a third of the job page's time)."""
+    return [(row.id, row.name) for row in db.session.execute(_listed(studio, Profile.id, Profile.name))]
+
+
+def _listed(studio: Studio, *columns) -> sa.Select:
+    return (sa.select(*columns).where(Profile.studio_id == studio.id, Profile.deleted_at.is_(None))
+            .order_by(Profile.recommended.desc(), sa.func.lower(Profile.name)))
 
 
 def get_profile(studio: Studio, profile_id: int) -> Profile | None:

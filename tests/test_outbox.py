@@ -521,6 +521,22 @@ def test_the_outbox_lists_messages_with_their_hint_and_polls_while_any_is_on_its
     assert "ben@<wbr>example.<wbr>com" in failed and "anna@" not in failed  # wraps after @ and dots, not mid-word
 
 
+def test_an_outbox_longer_than_its_count_says_more_than_and_still_pages_to_its_end(olivia, as_olivia,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(messages, "COUNTED_UP_TO", 100)  # 10,000 in use: the same with fewer rows
+    db.session.execute(sa.insert(Message), [
+        {"studio_id": olivia.studio.id, "key": f"oneoff:many:{n}", "channel": "email", "recipient": f"kind{n}@example.de",
+         "subject": f"Eure Fotos Nr. {n} – schön geworden", "body": "Grüße", "due_at": T0 + timedelta(minutes=n),
+         "status": "sent", "created_at": T0} for n in range(130)])
+    db.session.commit()
+    first = text_of(as_olivia.get("/outbox/"))
+    assert "More than 100 messages" in first and "Page 1 of more than 2" in first and "page=2" in first
+    assert "Nr. 129 – schön" in first  # newest first
+    last = text_of(as_olivia.get("/outbox/?page=3"))  # counted as far as the page asked for: exact again
+    assert "130 messages" in last and "Page 3 of 3" in last and "Nr. 0 – schön" in last and "page=4" not in last
+    assert "Page 3 of 3" in text_of(as_olivia.get("/outbox/?page=9"))  # past the end: the last page
+
+
 def test_a_message_opens_as_the_customer_got_it(job, mailbox, as_olivia):
     anna = sign_up(job, "Anna", at=T0)
     deliver(T0 + timedelta(minutes=1))
