@@ -1,6 +1,5 @@
 """Flask extensions, created unbound and initialised by ``create_app``."""
 from flask import current_app
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import MetaData
+
+from .i18n import RequestBabel
 
 # Named constraints, so Alembic revisions can alter them on SQLite and PostgreSQL alike.
 NAMING = {
@@ -24,7 +25,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = RequestBabel()
 mail = Mail()
 htmx = Htmx()
 

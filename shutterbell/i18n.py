@@ -5,7 +5,10 @@ Texts a studio gets as data (the recommended profiles and mail templates) are ma
 with ``_``/``_l``, when a page is drawn (``app._page_language`` picks the language)."""
 from __future__ import annotations
 
-from flask import current_app
+from functools import cached_property
+
+from flask import current_app, g
+from flask_babel import Babel, Domain, get_locale
 
 LANGUAGES = ("en", "de")  # an instance may speak fewer (config LANGUAGES): the tests speak English
 
@@ -24,3 +27,26 @@ def language_of(locale: str) -> str:
     else English."""
     language = locale.split("_")[0]
     return language if language in languages() else "en"
+
+
+class _RequestDomain(Domain):
+    """Flask-Babel's catalogue lookup, done once per request and language instead of for each
+    text: it finds the context three times and names the locale for every one, and a page of 50
+    profiles translates some 600 texts (a fifth of its rendering time). Keyed by the locale
+    object itself, so ``force_locale`` (an email in the studio's language) still switches."""
+
+    def get_translations(self):
+        locale = get_locale()
+        found = g.get("_catalogue")
+        if found is not None and found[0] is locale:
+            return found[1]
+        translations = super().get_translations()
+        if locale is not None:  # None: no app context, no ``g`` to keep it in
+            g._catalogue = (locale, translations)
+        return translations
+
+
+class RequestBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return _RequestDomain(domain=self.domain)

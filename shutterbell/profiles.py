@@ -226,7 +226,7 @@ def apply_input(notification: Notification, item: NotificationInput, position: i
     notification.body = item.body.strip()
     notification.requires_approval = item.requires_approval
     notification.enabled = item.enabled
-    notification.stop_on_reply = item.stop_on_reply
+    notification.stop_on_reply = item.stop_on_reply and trigger.reaches_customers  # only customers reply to theirs
     notification.category = item.category or trigger.category
 
 

@@ -52,6 +52,19 @@ def test_saving_updates_notifications_in_place_and_retires_removed_ones(olivia):
     assert count == len(original_ids)  # nothing deleted, nothing re-inserted
 
 
+def test_only_a_notification_to_customers_keeps_stop_when_they_reply(olivia):
+    """The editor shows the box for customers' notifications only; a closed row posts what it was
+    saved with, so a reminder to staff must not keep a "stops on a reply" it can never use."""
+    def row(trigger, audience):
+        return NotificationInput(trigger=trigger, days=None, audience=audience, channel="email", subject="Grüße",
+                                 body="Hallo, schön dass ihr da seid", stop_on_reply=True)
+    saved = profiles.save_profile(olivia.studio, None, ProfileInput("Hochzeit – Löwenzahn", "", [
+        row("customer_registered", "potential_buyers"), row("team_assigned", "staff")]))
+    db.session.expire_all()
+    assert [(n.trigger, n.stop_on_reply) for n in saved.notifications] == [("customer_registered", True),
+                                                                           ("team_assigned", False)]
+
+
 def test_a_notification_of_another_profile_cannot_be_smuggled_in(olivia, otto):
     mine = profiles.list_profiles(olivia.studio)[0]
     theirs = profiles.list_profiles(otto.studio)[0]

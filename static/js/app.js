@@ -7,6 +7,16 @@ document.addEventListener("click", (event) => {
   if (event.target.closest("[data-print]")) window.print();
 });
 
+// A part of a page that loads after it (a job's timeline, a profile's notification) and got an
+// error or no answer: instead of "Loading…" for ever, say so and show its link or button that
+// works without script. Only such parts: a form's own errors come back as a page to swap.
+for (const failure of ["htmx:responseError", "htmx:sendError"]) {
+  document.addEventListener(failure, (event) => {
+    const part = event.detail.elt;
+    if (part.querySelector(":scope > .failed-only")) part.classList.add("load-failed");
+  });
+}
+
 (function () {
   "use strict";
 

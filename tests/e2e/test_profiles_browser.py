@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import DESKTOP, TABLET, screenshot
+from .conftest import DESKTOP, SCREENSHOTS, TABLET, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -153,3 +153,25 @@ def test_a_long_profile_reads_as_one_line_per_notification_and_opens_where_neede
     expect(wrong.locator(".has-error .error")).to_contain_text("Unknown placeholder {{ job.bestelltag }}.")
     screenshot(page, f"profile-editor-error-row-{size}")
     assert page.js_errors == []  # no CSP refusals: htmx carries no style attribute over a swap
+
+
+def test_a_notification_that_cannot_be_opened_says_so_and_offers_its_edit_button(page_for, live_server):
+    """The server or the connection fails while a closed row opens: no "Opening…" for ever; the
+    button that works without script opens it (the form posted back) and keeps it in view."""
+    _, base_url = live_server
+    page = page_for(TABLET)
+    page.goto(f"{base_url}/settings/profiles/")
+    page.locator(".profile", has_text="Recommended: standard").get_by_role("link", name="Edit").click()
+    page.route("**/settings/profiles/row", lambda route: route.abort("connectionreset"))
+    last = page.locator(".notification-row").last
+    last.locator(".row-summary").click()
+    expect(last.get_by_role("alert")).to_have_text("This part of the page could not be loaded.")
+    expect(last.get_by_text("Opening…")).to_be_hidden()
+    last.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "profile-editor-row-failed-tablet.png"))  # the failed row in view
+    page.unroute("**/settings/profiles/row")
+    last.get_by_role("button", name="Edit this notification").click()
+    last = page.locator(".notification-row").last
+    expect(last.locator(".row-details")).to_have_attribute("open", "")
+    expect(last.get_by_label("Trigger")).to_be_in_viewport()
+    expect(page.locator(".row-details[open]")).to_have_count(1)
