@@ -9,6 +9,7 @@ one provider's exact sentence; the host name only settles what a provider means 
 from __future__ import annotations
 
 import ast
+import imaplib
 import re
 import socket
 import ssl
@@ -201,7 +202,8 @@ _WORDING = [
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected"),
     ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
-                     r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address"),
+                     r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
+                     r"allowed rcpthosts"),  # qmail's relay refusal
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
@@ -212,7 +214,9 @@ _WORDING = [
     ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
-                        r"(address|identity|domain) is not verified|identities failed|not authorized to perform|"
+                        r"(address|identity|domain) (is )?not verified|identities failed|not authorized to perform|"
+                        r"bad sender address|sender address (must|syntax)|missing final '?@domain|"
+                        r"(from|sender) address and the (authenticated|login) user|"
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
                         r"unconfigured sending domain|sender verif(y|ication) failed|"
@@ -220,11 +224,11 @@ _WORDING = [
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
-                             r"(quota|credit) limit|5\.4\.5\b|5\.1\.90"),
+                             r"(quota|credit) limit|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
-                     r"temporarily (deferred|refused)|\bper hour\b"),
+                     r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
@@ -304,7 +308,7 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
-        key = "rate_limited" if key == "client_blocked" else "temporary_server_error"
+        key = "rate_limited" if key == "client_blocked" or _says("rate_limited", text) else "temporary_server_error"
     return Diagnosis(CAUSES[key], text.strip()[:500], protocol)
 
 
@@ -323,6 +327,8 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
     # The SMS section has no server, port or security to check: the gateway's address is the instance's.
     if isinstance(exc, ConnectionRefusedError):
         return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "connection_refused"], text[:500], protocol)
+    if isinstance(exc, imaplib.IMAP4.abort) and phase in _SIGNED_IN_PHASES and _by_wording(text) is None:
+        return Diagnosis(CAUSES["temporary_server_error"], text[:500], protocol)  # a BYE after signing in: see _IMAP_BYE
     if isinstance(exc, netguard.ConnectTimeout) or protocol == "sms" and isinstance(exc, TimeoutError):
         return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "timeout"], text[:500], protocol)
     return classify(protocol, phase, text, getattr(exc, "smtp_code", None), host, port, security)
@@ -364,6 +370,8 @@ def _about_the_recipient(key: str, text: str) -> str:
 
 def _imap_refusal(phase: str, security: str, text: str) -> str:
     """What an IMAP refusal in words we do not know means at its step."""
+    if phase in _SIGNED_IN_PHASES and _IMAP_BYE.search(text):
+        return "temporary_server_error"  # hung up after a sign-in that worked (a restart, an idle or expired session)
     if phase in ("select", "inbox") and not _IMAP_BAD.search(text) and not _IMAP_CODE.search(text):
         return "mailbox_unavailable"  # a plain NO: the folder cannot be opened
     if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
@@ -371,6 +379,7 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     return "other"
 
 
+_IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b", re.IGNORECASE)  # RFC 3501: BAD is a command out of place
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
@@ -443,6 +452,10 @@ def _by_wording(text: str) -> str | None:
         if pattern.search(text):
             return key
     return None
+
+
+def _says(key: str, text: str) -> bool:
+    return any(pattern.search(text) for known, pattern in _COMPILED if known == key)
 
 
 def _by_enhanced(text: str, skip: set[str] = frozenset()) -> str | None:
