@@ -249,9 +249,9 @@ def mail_alerts() -> dict:
     if not (current_user and current_user.is_authenticated):
         return {}
     studio, alerts = current_studio(), []
+    account = mailsettings.failing(studio)
     for service, title in (("smtp", _("SMTP settings")), ("imap", _("Inbox sync"))):
-        account = mailsettings.failing(studio, service)
-        if account is not None:
+        if account is not None and getattr(account, f"{service}_failing_since") is not None:
             alerts.append(_alert(service, title, getattr(account, f"{service}_failing_since"),
                                  getattr(account, f"{service}_failure_cause"),
                                  getattr(account, f"{service}_failure_detail"), _sign_in_again(account, service)))

@@ -144,10 +144,11 @@ def account_of(studio: Studio) -> MailAccount:
                                   imap_folders="INBOX")
 
 
-def failing(studio: Studio, service: str) -> MailAccount | None:
-    """The studio's account while its sending ("smtp") or inbox sync ("imap") is failing."""
-    return db.session.scalar(db.select(MailAccount).where(
-        MailAccount.studio_id == studio.id, getattr(MailAccount, f"{service}_failing_since").is_not(None)))
+def failing(studio: Studio) -> MailAccount | None:
+    """The studio's account while its sending or its inbox sync is failing (``smtp_failing_since``,
+    ``imap_failing_since``): every page asks, one query for both."""
+    return db.session.scalar(db.select(MailAccount).where(MailAccount.studio_id == studio.id, sa.or_(
+        MailAccount.smtp_failing_since.is_not(None), MailAccount.imap_failing_since.is_not(None))))
 
 
 def folders_of(account: MailAccount) -> list[str]:
