@@ -175,3 +175,16 @@ def test_a_notification_that_cannot_be_opened_says_so_and_offers_its_edit_button
     expect(last.locator(".row-details")).to_have_attribute("open", "")
     expect(last.get_by_label("Trigger")).to_be_in_viewport()
     expect(page.locator(".row-details[open]")).to_have_count(1)
+
+
+def test_without_javascript_a_notification_opens_where_it_is_on_the_page(page_for, live_server):
+    _, base_url = live_server
+    page = page_for(TABLET, javascript=False)
+    page.goto(f"{base_url}/settings/profiles/")
+    page.locator(".profile", has_text="Recommended: standard").get_by_role("link", name="Edit").click()
+    page.locator(".notification-row").last.locator(".row-summary").click()  # a native <details>: opens without script
+    page.locator(".notification-row").last.get_by_role("button", name="Edit this notification").click()
+    last = page.locator(".notification-row").last  # the page came back: found again
+    expect(last.locator(".row-details")).to_have_attribute("open", "")
+    expect(last.get_by_label("Trigger")).to_be_in_viewport()  # not the top of a long page
+    assert page.url.endswith("#row-6")
