@@ -30,10 +30,10 @@ def language_of(locale: str) -> str:
 
 
 class _RequestDomain(Domain):
-    """Flask-Babel's catalogue lookup, done once per request and language instead of for each
-    text: it finds the context three times and names the locale for every one, and a page of 50
-    profiles translates some 600 texts (a fifth of its rendering time). Keyed by the locale
-    object itself, so ``force_locale`` (an email in the studio's language) still switches."""
+    """Flask-Babel's catalogue lookup, kept for the rest of the request once found: Flask-Babel
+    finds its context three times and names the locale again for every text (7 µs; this 5 µs),
+    and a page of 50 profiles translates some 600. Kept with the locale object it was found
+    for, so ``force_locale`` (an email in the studio's language) still switches."""
 
     def get_translations(self):
         locale = get_locale()

@@ -67,8 +67,8 @@ def list_profiles(studio: Studio) -> list[Profile]:
 
 
 def names_of(studio: Studio) -> list[tuple[int, str]]:
-    """(id, name) of each profile in the list's order: a choice of profile needs no notifications
-    (loading the 50 profiles' notifications took a third of the job page's time)."""
+    """(id, name) of each profile in the list's order: a choice of profile (the job page's, the
+    studio's default) needs no notifications loaded with them."""
     return [(row.id, row.name) for row in db.session.execute(_listed(studio, Profile.id, Profile.name))]
 
 
