@@ -172,7 +172,12 @@ _WORDING = [
     ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
                        r"no address associated"),
     ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)|"
-                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer"),  # Google's XOAUTH2 refusal
+                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2"),  # Google's XOAUTH2 refusal
+    # The token endpoint refusing the installation's own registration (OAuth 2.0, RFC 6749 5.2).
+    ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
+                             r"client secret (has )?expired"),
+    # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
+    ("sender_rejected", r"sender address rejected: (?!not logged in)"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
@@ -200,7 +205,8 @@ _WORDING = [
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
                        r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
-                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected"),
+                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
+                       r"\bip\b[^.;]{0,40}not authori[sz]ed|not allowed from this (ip )?(range|network)"),
     ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts"),  # qmail's relay refusal
@@ -220,7 +226,9 @@ _WORDING = [
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
                         r"unconfigured sending domain|sender verif(y|ication) failed|"
-                        r"(from address|sender) (does not|doesn't|do not|don't) match"),
+                        r"(from address|sender) (does not|doesn't|do not|don't) match|"
+                        r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
+                        r"check (your )?spf|spf or dkim"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
@@ -228,15 +236,18 @@ _WORDING = [
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
-                     r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate"),
+                     r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
+                     r"too many (\w+ ){0,2}(requests|failures)"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
-                            r"account .*disabled|"
+                            r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
+                            r"exceeded storage allocation|invalid mailbox|mailbox \S+ is unavailable|"
                             r"recipient address rejected"),
     ("temporary_server_error", r"\bunavailable\b|temporar(y|ily)|\[(tempfail|serverbug|inuse)\]|auth process broken|greylist|system error|"
-                               r"queue file write error|insufficient system"),
+                               r"queue file write error|insufficient system|unexpected (exception|error)|"
+                               r"internal (server )?error"),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
     ("temporary_server_error", r"try (again )?later"),
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
@@ -252,7 +263,7 @@ _WORDING = [
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
                        r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"
-                       r"invalid authori[sz]ation code"),
+                       r"invalid authori[sz]ation code|user ?name[^.]{0,30}\bnot (a )?valid"),
 ]
 _COMPILED = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _WORDING]
 
@@ -295,6 +306,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     if quiet:
         return _quiet_server(quiet, protocol, phase, text, port, security)
     key = _by_wording(text) or _by_enhanced(text) or _by_code(code, phase)
+    if key == "temporary_server_error" and code is not None and code >= 500 and not _SAYS_TEMPORARY.search(text):
+        key = _by_code(code, phase)  # "unavailable" in a permanent reply: what the code says at this step
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase)
     if key == "mailbox_unavailable" and phase == "mail_from":
@@ -381,7 +394,10 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
 
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
-_IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b", re.IGNORECASE)  # RFC 3501: BAD is a command out of place
+# RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
+_IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",
+                       re.IGNORECASE)
+_SAYS_TEMPORARY = re.compile(r"temporar|try (again )?later", re.IGNORECASE)
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)
 _HUNG_UP = re.compile(r"connection unexpectedly closed|socket error: eof|\beof\b|connection (was )?(reset|closed|"
@@ -503,7 +519,7 @@ def _by_code(code: int | None, phase: str) -> str:
         return "wrong_password"
     if code in (530, 503) and phase in ("auth", "mail_from") or code in (500, 502, 504) and phase == "auth":
         return "auth_not_offered"  # sign in first; or the server has no AUTH command
-    if code in (550, 551, 553) and phase == "mail_from":
+    if code in (550, 551, 553, 501) and phase == "mail_from":  # 501: the sender address's syntax
         return "sender_rejected"
     if code in (550, 551, 553) and phase == "rcpt":
         return "mailbox_unavailable"

@@ -4,6 +4,7 @@ the folders, and open INBOX read-only for its message count. Settings in; steps,
 out. The settings page, the CLI (`flask --app app mail-check`) and the tests call these."""
 from __future__ import annotations
 
+import imaplib
 import smtplib
 import ssl
 import time
@@ -272,6 +273,9 @@ def open_imap(settings: ImapSettings, timeout: float, context: ssl.SSLContext, *
         if token:
             client.oauth2_login(settings.username, token)
         else:
+            if settings.security == "none" and client.has_capability("LOGINDISABLED"):
+                # RFC 3501 6.2.3: a client must not send LOGIN then; some servers accept it and fail later
+                raise imaplib.IMAP4.error("The server allows no LOGIN before TLS (LOGINDISABLED)")
             client.login(settings.username, settings.password)
         steps.append(Step("auth", True, settings.username))
         return client

@@ -28,7 +28,7 @@ class Script:
     reply: str | None  # the wire reply at that step; HANG_UP closes there; "" never answers
     security: str = "starttls"  # how the server listens: "ssl" (TLS from the first byte), "starttls", "none"
     encoding: str = "utf-8"  # how the reply's words go on the wire (a server's own charset)
-    offer_auth: bool = True  # False: EHLO lists no AUTH (a relay port, or sign-in only after STARTTLS)
+    offer_auth: bool = True  # False: EHLO lists no AUTH, IMAP says LOGINDISABLED (sign-in only after STARTTLS)
 
 
 def certificate(folder: Path, name: str = "localhost", expired: bool = False) -> tuple[Path, Path]:
@@ -156,14 +156,16 @@ def _smtp(c: _Conversation) -> None:
 
 
 def _imap(c: _Conversation) -> None:
+    # Without sign-in on offer, IMAP's way: no LOGIN before STARTTLS (RFC 3501 6.2.3)
+    capabilities = "IMAP4rev1 STARTTLS " + ("AUTH=PLAIN" if c.script.offer_auth else "LOGINDISABLED")
     if not c.scripted("connect"):
-        c.send("* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] scripted ready\r\n")
+        c.send(f"* OK [CAPABILITY {capabilities}] scripted ready\r\n")
     while True:
         tag, _, rest = c.line().partition(" ")
         command = rest.split(" ", 1)[0].upper()
         c.tag = tag
         if command == "CAPABILITY":
-            c.send(f"* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n{tag} OK done\r\n")
+            c.send(f"* CAPABILITY {capabilities}\r\n{tag} OK done\r\n")
         elif command == "STARTTLS":
             if not c.scripted("tls"):
                 c.send(f"{tag} OK Begin TLS negotiation now\r\n")
