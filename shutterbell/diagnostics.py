@@ -164,6 +164,11 @@ CAUSES = {c.key: c for c in (
                        "help pages can explain them."), retry=False),
 )}
 
+# A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
+_TEMPORARY_WORDS = (r"temporar(y|ily)|\[(tempfail|serverbug|inuse)\]|auth process broken|greylist|system error|"
+                    r"queue file write error|insufficient system|unexpected (exception|error)|internal (server )?error|"
+                    r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
+
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
 # not status codes: a provider uses one enhanced code for several causes, and only the words
 # tell them apart (Microsoft's 5.7.139: a wrong password, or password sign-in switched off).
@@ -245,9 +250,7 @@ _WORDING = [
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
                             r"exceeded storage allocation|invalid mailbox|mailbox \S+ is unavailable|"
                             r"recipient address rejected"),
-    ("temporary_server_error", r"\bunavailable\b|temporar(y|ily)|\[(tempfail|serverbug|inuse)\]|auth process broken|greylist|system error|"
-                               r"queue file write error|insufficient system|unexpected (exception|error)|"
-                               r"internal (server )?error"),
+    ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
     ("temporary_server_error", r"try (again )?later"),
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
@@ -307,7 +310,7 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         return _quiet_server(quiet, protocol, phase, text, port, security)
     key = _by_wording(text) or _by_enhanced(text) or _by_code(code, phase)
     if key == "temporary_server_error" and code is not None and code >= 500 and not _SAYS_TEMPORARY.search(text):
-        key = _by_code(code, phase)  # "unavailable" in a permanent reply: what the code says at this step
+        key = _by_code(code, phase)  # a bare "unavailable" in a permanent reply: what the code says at this step
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase)
     if key == "mailbox_unavailable" and phase == "mail_from":
@@ -397,7 +400,7 @@ _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, 
 # RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",
                        re.IGNORECASE)
-_SAYS_TEMPORARY = re.compile(r"temporar|try (again )?later", re.IGNORECASE)
+_SAYS_TEMPORARY = re.compile(_TEMPORARY_WORDS + r"|try (again )?later", re.IGNORECASE)
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)
 _HUNG_UP = re.compile(r"connection unexpectedly closed|socket error: eof|\beof\b|connection (was )?(reset|closed|"

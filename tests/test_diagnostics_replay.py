@@ -230,6 +230,9 @@ def test_kinds_of_reply_a_blind_set_showed_us_get_their_cause(bare_ctx, tmp_path
     ("smtp", "auth", '{"error":"invalid_client","error_description":"Client secret expired"}', "oauth_client_invalid"),
     ("imap", "select", "NO Unexpected exception while opening Entwürfe", "temporary_server_error"),
     ("imap", "select", "NO Error in IMAP command UID SEARCH: Unknown argument ÜBER", "other"),
+    # Set 7: the server's own sign-in service is down; the password was never checked.
+    ("smtp", "auth", "535 5.7.8 Error: authentication failed: Connection lost to authentication server",
+     "temporary_server_error"),
 ])
 def test_kinds_of_reply_the_next_blind_set_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text,
                                                                      cause):
