@@ -11,7 +11,7 @@ from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
                      render_form)
-from .forms import CustomerForm, JobForm, problems_shown_on
+from .forms import CustomerForm, problems_shown_on
 from .jobs import job_page_context
 
 bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
@@ -50,8 +50,7 @@ def add(job_id: int):
             flash(_("%(email)s is already signed up to this job.", email=customer.email), "warning")
         return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
     page = {**job_page_context(job), "customer_form": form}
-    return render_form("jobs/form.html", JobForm(formdata=None, studio=current_studio(), job=job), job=job,
-                       status=422, **page)
+    return render_template("jobs/form.html", form=None, job=job, **page), 422
 
 
 @bp.route("/<int:customer_id>", methods=["GET", "POST"])

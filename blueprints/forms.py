@@ -199,17 +199,19 @@ class VoucherForm(Form):
         return jobs.VoucherInput(self.code.data or "", self.value.data or "", self.expires_at.data)
 
 
+JOB_STATUSES = [("planned", _l("Planned")), ("active", _l("Active")), ("archived", _l("Archived"))]
+JOB_STAGES = [("", _l("Not started (booked, shooting)")), ("editing", _l("Editing")), ("delivered", _l("Delivered"))]
+
+
 class JobForm(FlaskForm):
     """A photo job. Dates are calendar dates; "published" is a moment, entered in the studio's zone."""
 
     name = StringField(_l("Job name"), description=_l("For example “Kindergarten Sonnenschein 2026”."))
     profile_id = SelectField(_l("Communication profile"), coerce=_optional_int,
                              description=_l("What the customers of this job are sent, and when."))
-    status = SelectField(_l("Status"), default="active", choices=choices([
-        ("planned", _l("Planned")), ("active", _l("Active")), ("archived", _l("Archived"))]))
-    stage = SelectField(_l("Project stage"), default="", choices=choices([
-        ("", _l("Not started (booked, shooting)")), ("editing", _l("Editing")), ("delivered", _l("Delivered"))]),
-        description=_l("Moving it on sends the profile’s project updates."))
+    status = SelectField(_l("Status"), default="active", choices=choices(JOB_STATUSES))
+    stage = SelectField(_l("Project stage"), default="", choices=choices(JOB_STAGES),
+                        description=_l("Moving it on sends the profile’s project updates."))
     shoot_date = DateField(_l("Shoot date"), validators=[Optional()])
     published_at = DateTimeLocalField(_l("Gallery published at"), validators=[Optional()],
                                       format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])

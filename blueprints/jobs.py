@@ -10,7 +10,7 @@ from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
                      render_form)
-from .forms import CustomerForm, JobForm, TeamForm, problems_shown_on
+from .forms import JOB_STAGES, JOB_STATUSES, CustomerForm, JobForm, TeamForm, problems_shown_on
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -52,20 +52,33 @@ def job_page_context(job) -> dict:
             "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),
             "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id)),
-            "results": messages.job_results(job), "attribution_days": messages.ATTRIBUTION.days}
+            "results": messages.job_results(job), "attribution_days": messages.ATTRIBUTION.days,
+            "job_status_labels": dict(JOB_STATUSES), "stage_labels": dict(JOB_STAGES)}
 
 
 def _edit_page(job):
+    """A new job's form; an existing job's page, its details summed up (the form opens on
+    demand: it is the page's costliest part and seldom needed), or open when a save came back."""
+    if job is not None and request.method == "GET":
+        return render_template("jobs/form.html", form=None, job=job, **job_page_context(job))
     form = JobForm(studio=current_studio(), job=job)
-    extra = {}
-    if job is not None:
-        extra = job_page_context(job)
     if form.validate_on_submit():
         with problems_shown_on(form):  # checked by the form already; a race at most
             saved = jobs.save_job(current_studio(), job, form.to_input(), form.published_on())
             flash(_("Saved “%(name)s”.", name=saved.name), "success")
             return redirect_after_post(url_for(".index"))
-    return render_form("jobs/form.html", form, job=job, **extra)
+    return render_form("jobs/form.html", form, job=job, **(job_page_context(job) if job else {}))
+
+
+@bp.get("/<int:job_id>/details")
+@login_required
+def details(job_id: int):
+    """The job's details as a form: htmx swaps it in for the summary; without script, the page with it."""
+    job = job_or_404(job_id)
+    form = JobForm(formdata=None, studio=current_studio(), job=job)
+    if part_of_page_wanted():
+        return render_template("jobs/_details_form.html", form=form, job=job)
+    return render_form("jobs/form.html", form, job=job, **job_page_context(job))
 
 
 @bp.get("/<int:job_id>/timeline")
@@ -97,8 +110,7 @@ def assign(job_id: int):
             assignment = team.assign(job, form.to_input(), utcnow())
             flash(_("%(name)s is on the team as %(role)s.", name=assignment.name, role=assignment.role), "success")
             return redirect_after_post(url_for(".edit", job_id=job.id) + "#team")
-    return render_form("jobs/form.html", JobForm(formdata=None, studio=current_studio(), job=job), job=job,
-                       status=422, **{**job_page_context(job), "team_form": form})
+    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "team_form": form}), 422
 
 
 @bp.post("/<int:job_id>/team/<int:assignment_id>/remove")

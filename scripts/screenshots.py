@@ -29,7 +29,7 @@ from shutterbell.models import utcnow  # noqa: E402
 
 TABLET = {"width": 820, "height": 1180}
 OWNER, PASSWORD = "olivia@lichtblick.example", "Lichtblick-2026!"
-PAGES = [("dashboard", "/"), ("job", "/jobs/{job}#timeline"), ("profile", "/settings/profiles/{profile}"),
+PAGES = [("dashboard", "/"), ("job", "/jobs/{job}"), ("profile", "/settings/profiles/{profile}"),
          ("invoice", "/invoices/{invoice}"), ("contacts", "/contacts/"), ("outbox", "/outbox/"),
          ("alerts", "/alerts/")]
 

@@ -34,7 +34,36 @@ def test_staff_create_a_job_with_the_studios_default_profile_preselected(as_sam,
     # 18:30 in Berlin (winter time, UTC+1) is 17:30 UTC.
     assert job.published_at == datetime(2026, 3, 16, 17, 30, tzinfo=timezone.utc)
     assert len(job.access_code) == 8 and job.access_code.isalnum()
-    assert "18:30" in text_of(as_sam.get(f"/jobs/{job.id}"))  # shown back in the studio's time
+    # Shown back in the studio's time: on the job page, and in its form (opened on demand).
+    summary = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert "Recommended: standard" in summary and 'name="shoot_date"' not in summary
+    assert "3/16/26, 6:30\u202fPM" in summary, summary[summary.find("Gallery published"):][:200]
+    details = text_of(as_sam.get(f"/jobs/{job.id}/details", headers={"HX-Request": "true"}))
+    assert 'value="2026-03-16T18:30"' in details and "<html" not in details
+
+
+def test_the_job_page_sums_up_its_details_and_opens_their_form_on_demand(as_sam, olivia):
+    as_sam.post("/jobs/new", job_form(name="Abschlussball Gymnasium Süd", gallery_url="https://galerie.example/süd",
+                                      **{"voucher_slots-0-code": "SÜD10", "voucher_slots-0-value": "10 €",
+                                         "voucher_slots-0-expires_at": "2026-04-30"}))
+    job, = studio_jobs(olivia)
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert 'name="gallery_url"' not in page and 'href="https://galerie.example/süd"' in page
+    assert "SÜD10" in page and "10 €" in page and "Apr 30, 2026" in page and job.access_code in page
+    assert f'hx-get="/jobs/{job.id}/details"' in page and f'href="/jobs/{job.id}/details"' in page
+
+    # Without script, the link opens the whole page with the form; Cancel goes back to the summary.
+    opened = text_of(as_sam.get(f"/jobs/{job.id}/details"))
+    assert 'value="Abschlussball Gymnasium Süd"' in opened and 'id="customers"' in opened
+    assert f'<a class="button quiet" href="/jobs/{job.id}">Cancel</a>' in opened
+
+    # A save with a mistake comes back with the form open, the rest of the page around it, nothing lost.
+    response = as_sam.post(f"/jobs/{job.id}", job_form(name="Abschlussball Süd 2026", gallery_url="galerie.example"))
+    again = text_of(response)
+    assert response.status_code == 422 and "Enter the full address, starting with https://" in again
+    assert 'value="Abschlussball Süd 2026"' in again and 'id="customers"' in again
+    db.session.expire_all()
+    assert job.name == "Abschlussball Gymnasium Süd"
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -9,6 +9,7 @@ from shutterbell import accounts, jobs, profiles
 
 from ..conftest import PASSWORD
 from .conftest import DESKTOP, TABLET, screenshot, serve, sign_in
+from .test_profiles_browser import redrawn
 
 pytestmark = pytest.mark.e2e
 
@@ -240,11 +241,20 @@ def test_a_late_sign_up_is_promised_the_photos_and_staff_see_who_still_gets_them
     timeline = page.locator("#timeline")
     expect(timeline.get_by_role("row").filter(has_text="When the photos are online").first).to_contain_text(
         "Sent; anyone who signs up now gets it right after confirming")
+    details = page.locator("#job-details")
+    expect(details).to_contain_text("Recommended: standard")
+    screenshot(page, f"job-summary-{size}")
+    redrawn(page, page.get_by_role("link", name="Edit details").click, f"/jobs/{job_id}/details")  # the form, in place
+    expect(page).to_have_url(f"{base_url}/jobs/{job_id}")
     page.get_by_label("Communication profile").select_option(label="Recommended: sales push")
     expect(page.locator("#dry-run")).to_contain_text(
         "Anyone who signs up from now on also gets 2 messages right after confirming, as the photos are online already.")
     check_layout(page)
     screenshot(page, f"job-published-timeline-{size}")
+    page.get_by_role("button", name="Save job").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Saved “École Sainte-Hélène {size}”.")
+    page.goto(f"{base_url}/jobs/{job_id}")
+    expect(page.locator("#job-details")).to_contain_text("Recommended: sales push")
 
 
 def test_an_unsubscribe_link_opened_again_says_so_and_offers_the_way_back(chromium, live_server, owner):

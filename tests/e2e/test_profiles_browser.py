@@ -10,10 +10,10 @@ from .conftest import DESKTOP, SCREENSHOTS, TABLET, screenshot
 pytestmark = pytest.mark.e2e
 
 
-def redrawn(page, action):
-    """Do what makes htmx fetch a row, and wait until it is swapped in and initialised
-    (Playwright types faster than any person: into a row that is about to be replaced)."""
-    with page.expect_response(lambda response: "/settings/profiles/row" in response.url):
+def redrawn(page, action, url_part="/settings/profiles/row"):
+    """Do what makes htmx fetch a part of the page (a row), and wait until it is swapped in and
+    initialised (Playwright types faster than any person: into a row that is about to be replaced)."""
+    with page.expect_response(lambda response: url_part in response.url):
         action()
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
