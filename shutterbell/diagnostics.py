@@ -187,7 +187,7 @@ _WORDING = [
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
-     r"(legacy|basic) authentication|authentication mechanism is too weak"),
+     r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism"),
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
      r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
@@ -233,8 +233,9 @@ _WORDING = [
                         r"unconfigured sending domain|sender verif(y|ication) failed|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"check (your )?spf|spf or dkim"),
-    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|sending (limit|quota)|per (24 hours|day)|submission ?quota|"
+                        r"check (your )?spf|spf or dkim|not allowed in\W+(the )?(header )?from\b"),
+    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|send(ing)? (limit|quota)|"
+                             r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),

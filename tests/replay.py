@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import json
 import random
+import re
 import ssl
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def load(path: Path) -> list[dict]:
 
 def host_for(entry: dict) -> str:
     provider = entry["provider"].lower()
+    if re.search(r"on-?prem|self-hosted", provider):  # a company's own server, by its own name
+        return f"{entry['protocol']}.mail.example.net"
     domain = next((host for key, host in _HOSTS if key in provider), "mail.example.net")
     if domain == "office365.com":
         return "smtp.office365.com" if entry["protocol"] == "smtp" else "outlook.office365.com"

@@ -233,10 +233,16 @@ def test_kinds_of_reply_a_blind_set_showed_us_get_their_cause(bare_ctx, tmp_path
     # Set 7: the server's own sign-in service is down; the password was never checked.
     ("smtp", "auth", "535 5.7.8 Error: authentication failed: Connection lost to authentication server",
      "temporary_server_error"),
+    # European providers' wordings (the corpus's 2026-12 additions), in words of our own.
+    ("imap", "auth", "NO [ALERT] Unsupported authentication mechanism für dieses Konto", "auth_method_disabled"),
+    ("smtp", "rcpt", "550 Ihre Domain fotostudio-müller.de is not allowed in header From", "sender_rejected"),
+    ("smtp", "mail_from", "550 Send quota exceeded (Tageslimit)", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "550 5.7.1 Your mail limit has been reached, réessayez demain", "quota_or_daily_limit"),
 ])
 def test_kinds_of_reply_the_next_blind_set_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text,
                                                                      cause):
-    """Set 6 (bench/data/mail_failures_set6.jsonl) missed these kinds of reply; in wordings of our own."""
+    """Sets 6 and 7 (bench/data/) and the corpus's newest entries missed these kinds of reply; in
+    wordings of our own."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
     result = replay.replay(entry, tmp_path)
     assert result.diagnosis.key == cause, result.diagnosis.detail
