@@ -77,7 +77,7 @@ def details(job_id: int):
     job = job_or_404(job_id)
     form = JobForm(formdata=None, studio=current_studio(), job=job)
     if part_of_page_wanted():
-        return render_template("jobs/_details_form.html", form=form, job=job)
+        return render_template("jobs/_details_form.html", form=form, job=job, focus=True)
     return render_form("jobs/form.html", form, job=job, **job_page_context(job))
 
 

@@ -246,6 +246,7 @@ def test_a_late_sign_up_is_promised_the_photos_and_staff_see_who_still_gets_them
     screenshot(page, f"job-summary-{size}")
     redrawn(page, page.get_by_role("link", name="Edit details").click, f"/jobs/{job_id}/details")  # the form, in place
     expect(page).to_have_url(f"{base_url}/jobs/{job_id}")
+    expect(page.get_by_label("Job name")).to_be_focused()  # the link that had the focus is gone
     page.get_by_label("Communication profile").select_option(label="Recommended: sales push")
     expect(page.locator("#dry-run")).to_contain_text(
         "Anyone who signs up from now on also gets 2 messages right after confirming, as the photos are online already.")
