@@ -166,7 +166,7 @@ CAUSES = {c.key: c for c in (
 
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|\[(tempfail|serverbug|inuse)\]|auth process broken|greylist|system error|"
-                    r"queue file write error|insufficient system|unexpected (exception|error)|internal (server )?error|"
+                    r"queue file write error|insufficient system|unexpected (exception|error)|(?<!alert )internal (server )?error|"
                     r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
 
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
@@ -182,7 +182,7 @@ _WORDING = [
     ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
                              r"client secret (has )?expired"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
-    ("sender_rejected", r"sender address rejected: (?!not logged in)"),
+    ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
@@ -211,14 +211,15 @@ _WORDING = [
                        r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
-                       r"\bip\b[^.;]{0,40}not authori[sz]ed|not allowed from this (ip )?(range|network)"),
+                       r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
+                       r"not allowed from this (ip )?(range|network)"),
     ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts"),  # qmail's relay refusal
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
-                         r"auth(entication|entification)? (is )?requi|sender address rejected: not logged in|"
+                         r"auth(entication|entification)? (is )?requi|sender address rejected:\s*not logged in|"
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
@@ -233,8 +234,11 @@ _WORDING = [
                         r"unconfigured sending domain|sender verif(y|ication) failed|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"check (your )?spf|spf or dkim|not allowed in\W+(the )?(header )?from\b"),
-    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|send(ing)? (limit|quota)|"
+                        r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b"),
+    ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
+    # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
+    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)"),
+    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
@@ -244,12 +248,14 @@ _WORDING = [
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"too many (\w+ ){0,2}(requests|failures)"),
+    # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
+    ("temporary_server_error", r"\[(unavailable|inuse|serverbug)\]"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
-                            r"exceeded storage allocation|invalid mailbox|mailbox \S+ is unavailable|"
+                            r"invalid mailbox|mailbox \S+ is unavailable|"
                             r"recipient address rejected"),
     ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
@@ -309,11 +315,12 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     quiet = _quiet(text) if code is None else None
     if quiet:
         return _quiet_server(quiet, protocol, phase, text, port, security)
-    key = _by_wording(text) or _by_enhanced(text) or _by_code(code, phase)
-    if key == "temporary_server_error" and code is not None and code >= 500 and not _SAYS_TEMPORARY.search(text):
-        key = _by_code(code, phase)  # a bare "unavailable" in a permanent reply: what the code says at this step
+    words = _CONTINUATION.sub(" ", text)  # a multi-line reply's sentence runs on across its lines
+    key = _by_wording(words) or _by_enhanced(text) or _by_code(code, phase, text)
+    if key == "temporary_server_error" and code is not None and code >= 500 and not _SAYS_TEMPORARY.search(words):
+        key = _permanently_unavailable(code, phase, words)
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
-        key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase)
+        key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase, text)
     if key == "mailbox_unavailable" and phase == "mail_from":
         key = "sender_rejected"  # the mailbox in question is the sender's
     if phase == "rcpt" or _MAILBOX_STATUS.search(text):
@@ -325,7 +332,7 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
-        key = "rate_limited" if key == "client_blocked" or _says("rate_limited", text) else "temporary_server_error"
+        key = "rate_limited" if key == "client_blocked" or _says("rate_limited", words) else "temporary_server_error"
     return Diagnosis(CAUSES[key], text.strip()[:500], protocol)
 
 
@@ -467,11 +474,23 @@ def readable(text: str) -> str:
     return _BYTES_LITERAL.sub(words, text)
 
 
-def _by_wording(text: str) -> str | None:
+def _by_wording(text: str, skip: str = "") -> str | None:
     for key, pattern in _COMPILED:
-        if pattern.search(text):
+        if key != skip and pattern.search(text):
             return key
     return None
+
+
+_REFUSING_SERVICE = re.compile(r"service (is )?(currently )?(not available|unavailable)", re.IGNORECASE)
+
+
+def _permanently_unavailable(code: int, phase: str, text: str) -> str:
+    """A bare "unavailable" in a permanent (5xx) reply. "Service unavailable" is a server refusing
+    us (Postfix's postscreen: "550 5.3.2 Service currently unavailable"); else what the other
+    words, the enhanced status or the code at this step say."""
+    if _REFUSING_SERVICE.search(text):
+        return "client_blocked"
+    return _by_wording(text, skip="temporary_server_error") or _by_enhanced(text) or _by_code(code, phase, text)
 
 
 def _says(key: str, text: str) -> bool:
@@ -494,6 +513,9 @@ def _provider_meaning(protocol: str, host: str) -> str | None:
     return None
 
 
+# "…not authorized to\n550-5.7.1 send…" (smtplib keeps the status, not the code, of each line)
+_CONTINUATION = re.compile(r"\s*\n(\d{3}[- ])?(\d\.\d{1,3}\.\d{1,3} )?")
+_ABOUT_AN_ADDRESS = re.compile(r"\b(address|sender)\b", re.IGNORECASE)  # not a 501 about SIZE or SMTPUTF8
 _CODE_RE = re.compile(r"\b([2-5]\d\d)[ -]")
 _ENHANCED_CLASS_RE = re.compile(r"(?<![\d.])([245])\.\d{1,3}\.\d{1,3}\b")
 
@@ -511,7 +533,7 @@ def _temporary(code: int | None, text: str) -> bool:
     return bool(found and found.group(1) == "4")
 
 
-def _by_code(code: int | None, phase: str) -> str:
+def _by_code(code: int | None, phase: str, text: str = "") -> str:
     """The last resort: what the reply code's class says (RFC 5321)."""
     if code is None:
         return "other"
@@ -523,7 +545,7 @@ def _by_code(code: int | None, phase: str) -> str:
         return "wrong_password"
     if code in (530, 503) and phase in ("auth", "mail_from") or code in (500, 502, 504) and phase == "auth":
         return "auth_not_offered"  # sign in first; or the server has no AUTH command
-    if code in (550, 551, 553, 501) and phase == "mail_from":  # 501: the sender address's syntax
+    if phase == "mail_from" and (code in (550, 551, 553) or code == 501 and _ABOUT_AN_ADDRESS.search(text)):
         return "sender_rejected"
     if code in (550, 551, 553) and phase == "rcpt":
         return "mailbox_unavailable"

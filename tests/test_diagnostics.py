@@ -59,6 +59,36 @@ def test_replies_no_fixture_has_are_classified_by_their_code(bare_ctx):
     assert diagnostics.classify("smtp", "data", "something odd").key == "other"
 
 
+@pytest.mark.parametrize("phase, reply, cause", [
+    # "Unavailable" in a permanent reply: postscreen refusing us, or what the other words say.
+    ("rcpt", "550 5.3.2 Service currently unavailable", "client_blocked"),
+    ("mail_from", "554 5.7.0 Service unavailable", "client_blocked"),
+    ("auth", "550 unavailable; invalid credentials", "wrong_password"),
+    # A limit per minute, hour or connection is a pace, not the day's quota.
+    ("mail_from", "452 4.3.1 Send limit per hour reached", "rate_limited"),
+    ("mail_from", "451 4.7.1 Email limit reached for this minute", "rate_limited"),
+    ("mail_from", "421 Message limit exceeded for this connection", "rate_limited"),
+    # Refusals that name the IP or the SPF record for another reason than a block list.
+    ("rcpt", "554 5.7.1 Relay access denied: your IP is not authorized", "relay_denied"),
+    ("mail_from", "550 Your IP is not authorized to send on behalf of müller.de, check your SPF record",
+     "sender_rejected"),
+    ("tls", "SSLError: [SSL: TLSV1_ALERT_INTERNAL_ERROR] tlsv1 alert internal error", "other"),
+    ("mail_from", "530 5.7.0 <büro@lichtblick.example>: Sender address rejected:  not logged in", "auth_not_offered"),
+    ("data", "552 Executables not allowed in: from external", "other"),
+    ("mail_from", "501 5.5.4 Invalid SIZE parameter", "other"),
+    ("rcpt", "552-Requested mail action aborted: exceeded storage allocation\n552 Quota exceeded.",
+     "mailbox_unavailable"),
+])
+def test_words_that_look_like_a_cause_but_are_not(bare_ctx, phase, reply, cause):
+    """What a fresh-eyes review found the new rules would have misread (2026-12-04)."""
+    assert diagnostics.classify("smtp", phase, reply).key == cause
+
+
+def test_an_imap_response_code_for_passing_trouble_outweighs_the_words(bare_ctx):
+    for reply in ("NO [UNAVAILABLE] Mailbox INBOX is unavailable, try again later", "NO [INUSE] Mailbox Gesendet is unavailable"):
+        assert diagnostics.classify("imap", "select", reply).key == "temporary_server_error"
+
+
 def test_a_refused_connection_on_loopback(bare_ctx):
     with socket.socket() as listener:  # bind a port, then close it: nothing listens there
         listener.bind(("127.0.0.1", 0))
