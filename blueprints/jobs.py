@@ -59,14 +59,14 @@ def job_page_context(job) -> dict:
 def _edit_page(job):
     """A new job's form; an existing job's page, its details summed up (the form opens on
     demand: it is the page's costliest part and seldom needed), or open when a save came back."""
-    if job is not None and request.method == "GET":
+    if job is not None and request.method != "POST":
         return render_template("jobs/form.html", form=None, job=job, **job_page_context(job))
     form = JobForm(studio=current_studio(), job=job)
     if form.validate_on_submit():
         with problems_shown_on(form):  # checked by the form already; a race at most
             saved = jobs.save_job(current_studio(), job, form.to_input(), form.published_on())
             flash(_("Saved “%(name)s”.", name=saved.name), "success")
-            return redirect_after_post(url_for(".index"))
+            return redirect_after_post(url_for(".edit", job_id=saved.id) if job else url_for(".index"))
     return render_form("jobs/form.html", form, job=job, **(job_page_context(job) if job else {}))
 
 

@@ -170,6 +170,7 @@ def _imap(c: _Conversation) -> None:
             if not c.scripted("tls"):
                 c.send(f"{tag} OK Begin TLS negotiation now\r\n")
                 c.start_tls()
+                capabilities = "IMAP4rev1 AUTH=PLAIN"  # encrypted now: sign-in on offer
         elif command in ("LOGIN", "AUTHENTICATE"):
             if not c.scripted("auth"):
                 c.send(f"{tag} OK [CAPABILITY IMAP4rev1] Logged in\r\n")

@@ -9,11 +9,13 @@ document.addEventListener("click", (event) => {
 
 // A part of a page that loads after it (a job's timeline, a profile's notification) and got an
 // error or no answer: instead of "Loading…" for ever, say so and show its link or button that
-// works without script. Only such parts: a form's own errors come back as a page to swap.
+// works without script; a link that opens its part in place (a job's details) is followed instead.
+// Only such parts: a form's own errors come back as a page to swap.
 for (const failure of ["htmx:responseError", "htmx:sendError"]) {
   document.addEventListener(failure, (event) => {
     const part = event.detail.elt;
     if (part.querySelector(":scope > .failed-only")) part.classList.add("load-failed");
+    else if (part.matches("a[href][hx-get]")) window.location.assign(part.href);  // its own page, then
   });
 }
 

@@ -314,3 +314,23 @@ def test_the_owner_searches_the_suppression_list_and_lifts_a_bounce(page_for, li
     page.get_by_label("Search").fill("")
     expect(page.get_by_text("2 entries")).to_be_visible()
     expect(page.get_by_role("button", name="Lift")).to_have_count(0)  # an unsubscribe and a STOP stay
+
+
+def test_job_details_that_cannot_open_in_place_open_on_their_own_page(page_for, live_server, owner):
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job_id = jobs.save_job(studio, None, jobs.JobInput(name="Tanzschule Łódź", profile_id=None), None).id
+    page = page_for(TABLET)
+    page.goto(f"{base_url}/jobs/{job_id}")
+    asked = []
+
+    def first_fails(route):  # the connection drops once: the next request gets through
+        asked.append(route.request.url)
+        route.abort() if len(asked) == 1 else route.continue_()
+
+    page.route("**/jobs/*/details", first_fails)
+    page.get_by_role("link", name="Edit details").click()
+    expect(page).to_have_url(f"{base_url}/jobs/{job_id}/details")
+    expect(page.get_by_label("Job name")).to_have_value("Tanzschule Łódź")
+    assert len(asked) == 2
