@@ -197,7 +197,7 @@ _WORDING = [
      r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
-                              r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))"),  # QQ's and NetEase's app passwords
+                              r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("imap_disabled", r"imap (access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
@@ -231,7 +231,8 @@ _WORDING = [
                         r"(from|sender) address and the (authenticated|login) user|"
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
-                        r"unconfigured sending domain|sender verif(y|ication) failed|"
+                        r"unconfigured sending domain|sender verif(y|ication) failed|(unable to|cannot|could not) verify (the )?sender|"
+                        r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b"),

@@ -228,6 +228,11 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 Ihre Domain fotostudio-müller.de is not allowed in header From", "sender_rejected"),
     ("smtp", "mail_from", "550 Send quota exceeded (Tageslimit)", "quota_or_daily_limit"),
     ("smtp", "rcpt", "550 5.7.1 Your mail limit has been reached, réessayez demain", "quota_or_daily_limit"),
+    # Set 8: Exim's sender callout, a sandbox sending domain, QQ's "log in with the authorisation code".
+    ("smtp", "rcpt", "550-Verification failed for <büro@lichtblick.example>\n550 unable to verify sender address",
+     "sender_rejected"),
+    ("smtp", "data", "554 Sandbox subdomains are for test purposes only: add fotostudio-müller.de", "sender_rejected"),
+    ("smtp", "auth", "535 Error: 请使用授权码登录", "app_password_required"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
