@@ -5,7 +5,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
 from htmx_flask import make_response as htmx_response
 
 from shutterbell import audit, settings
@@ -22,6 +22,16 @@ def load_user(session_id: str) -> User | None:
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None  # the sign-in page says enough
+
+
+@login_manager.unauthorized_handler
+def sign_in_first():
+    """To the sign-in page, and back here after it. A part of a page that htmx asks for once the
+    session has ended (a tablet left open overnight) would get the sign-in page drawn inside that
+    part: the whole page goes to sign in instead, and comes back to the page it was on."""
+    if request.htmx:
+        return htmx_response(redirect=login_url(login_manager.login_view, request.htmx.current_url or request.url))
+    return redirect(login_url(login_manager.login_view, request.url))
 
 
 def current_studio() -> Studio:

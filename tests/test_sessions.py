@@ -5,7 +5,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from shutterbell import accounts, config
+from shutterbell import accounts, config, jobs
 from shutterbell.models import utcnow
 
 from .conftest import PASSWORD, Browser, text_of
@@ -61,6 +61,23 @@ def test_sign_out_everywhere_ends_the_other_devices_sessions_and_remember_cookie
     assert not signed_in(app, on_tablet)
     assert not signed_in(app, {"remember_token": on_tablet["remember_token"]})
     assert "Sign out everywhere" in text_of(Browser(app.test_client()).sign_in(olivia).get("/"))
+
+
+def test_a_part_of_a_page_asked_for_after_the_session_ended_sends_the_whole_page_to_sign_in(app, olivia):
+    """A tablet left on a job page overnight, signed out everywhere meanwhile: Edit details takes
+    the page to the sign-in page (and back after it), not the sign-in form into the job's card."""
+    job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Sonnenblume Köln", profile_id=None), None)
+    tablet = Browser(app.test_client()).sign_in(olivia)
+    Browser(app.test_client()).sign_in(olivia).post("/logout/everywhere")
+    response = tablet.get(f"/jobs/{job.id}/details", headers={
+        "HX-Request": "true", "HX-Current-URL": f"http://shutterbell.test/jobs/{job.id}?cq=K%C3%B6ln"})
+    assert response.headers["HX-Redirect"] == f"/login?next=%2Fjobs%2F{job.id}%3Fcq%3DK%25C3%25B6ln"
+    assert "password" not in text_of(response)
+    page = tablet.get(f"/jobs/{job.id}")  # without htmx, as before: a redirect there and back
+    assert page.status_code == 302 and page.location == f"/login?next=%2Fjobs%2F{job.id}"
+    back = tablet.post(f"/login?next=%2Fjobs%2F{job.id}%3Fcq%3DK%25C3%25B6ln", {"email": olivia.email,
+                                                                              "password": PASSWORD})
+    assert back.location == f"/jobs/{job.id}?cq=K%C3%B6ln"
 
 
 def test_a_new_password_ends_the_user_s_other_sessions(app, olivia):
