@@ -334,3 +334,21 @@ def test_job_details_that_cannot_open_in_place_open_on_their_own_page(page_for, 
     expect(page).to_have_url(f"{base_url}/jobs/{job_id}/details")
     expect(page.get_by_label("Job name")).to_have_value("Tanzschule Łódź")
     assert len(asked) == 2
+
+
+def test_a_tablet_left_open_after_signing_out_everywhere_signs_in_and_comes_back(page_for, live_server, owner):
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job_id = jobs.save_job(studio, None, jobs.JobInput(name="Abiball Görlitz", profile_id=None), None).id
+    tablet = page_for(TABLET)
+    tablet.goto(f"{base_url}/jobs/{job_id}")
+    desktop = page_for(DESKTOP)
+    desktop.get_by_role("button", name="Sign out everywhere").click()
+    tablet.get_by_role("link", name="Edit details").click()
+    expect(tablet).to_have_url(re.compile(r"/login\?next="))
+    expect(tablet.locator("#job-details")).to_have_count(0)  # the sign-in page, not inside the job's card
+    tablet.get_by_label("Email").fill(owner)
+    tablet.get_by_label("Password").fill(PASSWORD)
+    tablet.get_by_role("button", name="Sign in").click()
+    expect(tablet).to_have_url(f"{base_url}/jobs/{job_id}")
