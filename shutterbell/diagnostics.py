@@ -235,12 +235,12 @@ _WORDING = [
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b"),
+                        r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b|spf policy|spf (check )?fail"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
-                             r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|per (24 hours|day)|submission ?quota|"
+                             r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
@@ -256,7 +256,8 @@ _WORDING = [
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
-                            r"invalid mailbox|mailbox \S+ is unavailable|"
+                            r"invalid mailbox|mailbox \S+ is unavailable|destinatario sconosciuto|destinataire inconnu|"
+                            r"empf(ä|ae)nger unbekannt|unbekannter empf(ä|ae)nger|nieznany (odbiorca|adresat)|"
                             r"recipient address rejected"),
     ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
@@ -286,6 +287,8 @@ _ENHANCED = [
     (r"5\.7\.60", "sender_rejected"), (r"5\.7\.(708|6[0-4]\d|511)", "client_blocked"),
     (r"5\.2\.[12]", "mailbox_unavailable"),
     (r"5\.7\.(10|11)", "starttls_required"), (r"5\.7\.50[0-9]", "account_locked_or_web_login_required"),
+    # RFC 7372: the sender's SPF, DMARC or null MX failed (the studio's domain), or our reverse DNS.
+    (r"5\.7\.2[3467]", "sender_rejected"), (r"5\.7\.25", "client_blocked"),
 ]
 _ENHANCED_COMPILED = [(re.compile(rf"\b{pattern}\b"), key) for pattern, key in _ENHANCED]
 

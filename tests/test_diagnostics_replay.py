@@ -233,6 +233,13 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
      "sender_rejected"),
     ("smtp", "data", "554 Sandbox subdomains are for test purposes only: add fotostudio-müller.de", "sender_rejected"),
     ("smtp", "auth", "535 Error: 请使用授权码登录", "app_password_required"),
+    # Set 9: the sender domain's SPF/DMARC (RFC 7372's 5.7.26), a message quota, a recipient unknown in their words.
+    ("smtp", "data", "550-5.7.26 Nachricht von müller.de besteht die Prüfung nicht:\n550-5.7.26 SPF und DKIM",
+     "sender_rejected"),
+    ("smtp", "rcpt", "550 <kunde@example.it>: rifiutato per SPF policy", "sender_rejected"),
+    ("smtp", "mail_from", "550 message count quota exceeded for büro@lichtblick.example", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "550 Empfänger unbekannt: jürgen@example.de", "mailbox_unavailable"),
+    ("smtp", "rcpt", "554 Destinataire inconnu : élodie@example.fr", "mailbox_unavailable"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
