@@ -316,13 +316,19 @@ def test_the_owner_searches_the_suppression_list_and_lifts_a_bounce(page_for, li
     expect(page.get_by_role("button", name="Lift")).to_have_count(0)  # an unsubscribe and a STOP stay
 
 
-def test_job_details_that_cannot_open_in_place_open_on_their_own_page(page_for, live_server, owner):
+def job_page_on_a_tablet(page_for, live_server, owner, name: str):
+    """A new job of the owner's studio, its page open on a tablet: (page, base URL, job id)."""
     app, base_url = live_server
     with app.app_context():
         studio = accounts.authenticate(owner, PASSWORD).studio
-        job_id = jobs.save_job(studio, None, jobs.JobInput(name="Tanzschule Łódź", profile_id=None), None).id
+        job_id = jobs.save_job(studio, None, jobs.JobInput(name=name, profile_id=None), None).id
     page = page_for(TABLET)
     page.goto(f"{base_url}/jobs/{job_id}")
+    return page, base_url, job_id
+
+
+def test_job_details_that_cannot_open_in_place_open_on_their_own_page(page_for, live_server, owner):
+    page, base_url, job_id = job_page_on_a_tablet(page_for, live_server, owner, "Tanzschule Łódź")
     asked = []
 
     def first_fails(route):  # the connection drops once: the next request gets through
@@ -337,12 +343,7 @@ def test_job_details_that_cannot_open_in_place_open_on_their_own_page(page_for, 
 
 
 def test_a_tablet_left_open_after_signing_out_everywhere_signs_in_and_comes_back(page_for, live_server, owner):
-    app, base_url = live_server
-    with app.app_context():
-        studio = accounts.authenticate(owner, PASSWORD).studio
-        job_id = jobs.save_job(studio, None, jobs.JobInput(name="Abiball Görlitz", profile_id=None), None).id
-    tablet = page_for(TABLET)
-    tablet.goto(f"{base_url}/jobs/{job_id}")
+    tablet, base_url, job_id = job_page_on_a_tablet(page_for, live_server, owner, "Abiball Görlitz")
     desktop = page_for(DESKTOP)
     desktop.get_by_role("button", name="Sign out everywhere").click()
     tablet.get_by_role("link", name="Edit details").click()
