@@ -45,7 +45,8 @@ def job_page_context(job) -> dict:
     customer_page = customers.page_of(job, search, request.args.get("cpage", 1, type=db_int))
     return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
             "team_form": TeamForm(formdata=None, studio_id=job.studio_id), "team": team.team_of(job),
-            "customer_page": customer_page, "customer_count": customers.count_of(job), "cq": search,
+            "customer_page": customer_page, "cq": search,
+            "customer_count": customers.count_of(job) if search.strip() else customer_page.total,  # counted once
             "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job),
             "coming": scheduling.coming_per_customer(job, utcnow(), [c.id for c in customer_page.rows]),

@@ -138,3 +138,5 @@ def test_the_job_page_lists_customers_a_page_at_a_time_with_a_search(as_sam, job
     assert without_script.status_code == 302
     assert without_script.headers["Location"].endswith(f"/jobs/{job.id}?cq=%C5%81%C4%99cka&cpage=2#customers")
     assert "Zoë54 Łęcka</a>" in text_of(as_sam.get(f"/jobs/{job.id}?cq=%C5%81%C4%99cka&cpage=2"))
+    searched = text_of(as_sam.get(f"/jobs/{job.id}?cq=zoe42@"))  # the heading counts the job's customers, not the found
+    assert "Customers <span class=\"meta\">(55)</span>" in searched and "Zoë41" not in searched
