@@ -248,7 +248,7 @@ _WORDING = [
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
-                     r"too many (\w+ ){0,2}(requests|failures)"),
+                     r"too many (\w+ ){0,2}(requests|failures)|concurrent connections"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", r"\[(unavailable|inuse|serverbug)\]"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"

@@ -240,6 +240,8 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "mail_from", "550 message count quota exceeded for büro@lichtblick.example", "quota_or_daily_limit"),
     ("smtp", "rcpt", "550 Empfänger unbekannt: jürgen@example.de", "mailbox_unavailable"),
     ("smtp", "rcpt", "554 Destinataire inconnu : élodie@example.fr", "mailbox_unavailable"),
+    # Set 10: Microsoft's limit on connections at once is a pace.
+    ("smtp", "data", "432 4.3.2 Concurrent connections limit exceeded für büro@lichtblick.example", "rate_limited"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
