@@ -165,7 +165,7 @@ CAUSES = {c.key: c for c in (
 )}
 
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
-_TEMPORARY_WORDS = (r"temporar(y|ily)|\[(tempfail|serverbug|inuse)\]|auth process broken|greylist|system error|"
+_TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|(?<!alert )internal (server )?error|"
                     r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
 
@@ -250,7 +250,7 @@ _WORDING = [
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"too many (\w+ ){0,2}(requests|failures)|concurrent connections"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
-    ("temporary_server_error", r"\[(unavailable|inuse|serverbug)\]"),
+    ("temporary_server_error", r"\[(unavailable|inuse|serverbug|tempfail)\]"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
