@@ -520,6 +520,8 @@ def _provider_meaning(protocol: str, host: str) -> str | None:
 # "…not authorized to\n550-5.7.1 send…" (smtplib keeps the status, not the code, of each line)
 _CONTINUATION = re.compile(r"\s*\n(\d{3}[- ])?(\d\.\d{1,3}\.\d{1,3} )?")
 _ABOUT_AN_ADDRESS = re.compile(r"\b(address|sender)\b", re.IGNORECASE)  # not a 501 about SIZE or SMTPUTF8
+# RFC 3463 x.5.x: the conversation broke a rule, not the recipient's address (unless it says so)
+_PROTOCOL_ERROR = re.compile(r"\b5\.5\.\d+\b(?!.*\b(address|mailbox|recipient|user)\b)", re.IGNORECASE)
 _CODE_RE = re.compile(r"\b([2-5]\d\d)[ -]")
 _ENHANCED_CLASS_RE = re.compile(r"(?<![\d.])([245])\.\d{1,3}\.\d{1,3}\b")
 
@@ -551,6 +553,6 @@ def _by_code(code: int | None, phase: str, text: str = "") -> str:
         return "auth_not_offered"  # sign in first; or the server has no AUTH command
     if phase == "mail_from" and (code in (550, 551, 553) or code == 501 and _ABOUT_AN_ADDRESS.search(text)):
         return "sender_rejected"
-    if code in (550, 551, 553) and phase == "rcpt":
+    if code in (550, 551, 553) and phase == "rcpt" and not _PROTOCOL_ERROR.search(text):
         return "mailbox_unavailable"
     return "other"

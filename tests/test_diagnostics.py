@@ -78,6 +78,9 @@ def test_replies_no_fixture_has_are_classified_by_their_code(bare_ctx):
     ("mail_from", "501 5.5.4 Invalid SIZE parameter", "other"),
     ("rcpt", "552-Requested mail action aborted: exceeded storage allocation\n552 Quota exceeded.",
      "mailbox_unavailable"),
+    # A protocol error at RCPT (RFC 3463 x.5.x) is no wrong address, unless its words say so.
+    ("rcpt", "550 5.5.1 Protocol error", "other"),
+    ("rcpt", "553 5.5.4 Adresse invalide: <zoë@kraków.example> (invalid address)", "mailbox_unavailable"),
 ])
 def test_words_that_look_like_a_cause_but_are_not(bare_ctx, phase, reply, cause):
     """What a fresh-eyes review found the new rules would have misread (2026-12-04)."""
