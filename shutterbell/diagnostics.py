@@ -183,6 +183,8 @@ _WORDING = [
                              r"client secret (has )?expired"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
+    # The studio's From domain fails its own SPF/DKIM/DMARC: the words say "authentication" too.
+    ("sender_rejected", r"dmarc policy|(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
@@ -191,6 +193,7 @@ _WORDING = [
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
      r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
+     r"(?<!imap )(?<!pop )(?<!pop3 )(?<!smtp )\baccess (is |has been )?disabled|"  # the account's, not one protocol's
      r"(has been|is) suspended|bad outbound sender|outboundspam|"
      r"\[contactadmin\]|banned sender|sender address blocked|originating from your (address|account)|"
      r"use (the )?web(mail)? (for sending|to send)|password is too (simple|weak)|"
@@ -213,7 +216,7 @@ _WORDING = [
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)"),
-    ("relay_denied", r"relay(ing)? (access )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
+    ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts"),  # qmail's relay refusal
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"

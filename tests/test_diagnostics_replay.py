@@ -242,6 +242,16 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "554 Destinataire inconnu : élodie@example.fr", "mailbox_unavailable"),
     # Set 10: Microsoft's limit on connections at once is a pace.
     ("smtp", "data", "432 4.3.2 Concurrent connections limit exceeded für büro@lichtblick.example", "rate_limited"),
+    # Set 11: the From domain's own DMARC or authentication level, "relaying is denied", an account
+    # whose access is off (not one protocol's), a protocol error at RCPT.
+    ("smtp", "data", "550 5.7.1 Mail von łódź.example abgewiesen: the domain's DMARC policy says reject", "sender_rejected"),
+    ("smtp", "data", "550 5.7.515 Sending domain FOTO-MÜLLER.DE does not meet the required authentication level",
+     "sender_rejected"),
+    ("smtp", "rcpt", "550 5.7.1 Relaying is denied für zoë@example.fr", "relay_denied"),
+    ("smtp", "auth", "535 Anmeldung abgewiesen, access disabled für büro@lichtblick.example",
+     "account_locked_or_web_login_required"),
+    ("imap", "auth", "NO IMAP access is disabled für büro@lichtblick.example", "imap_disabled"),
+    ("smtp", "rcpt", "550 5.5.1 Protocol error (Protokollfehler)", "other"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
