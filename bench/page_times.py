@@ -3,7 +3,8 @@ in this process (Flask's test client, no gunicorn, no other request at the same 
 and PostgreSQL. Where bench/pages.py says how the pages hold up under 20 connections, this says
 which page to work on, and shows a fix's effect without the noise of a loaded machine.
 
-Run: .venv/bin/python bench/page_times.py [rounds]      (needs redis-server)
+Run: .venv/bin/python bench/page_times.py [rounds] [part of a page's name, e.g. dashboard]
+(needs redis-server)
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from app import create_app  # noqa: E402
 from bench.pages import OWNER, PASSWORD, PG_ADMIN, add_messages, free_port, pages_for, seed  # noqa: E402
 
 
-def times(name: str, database_url: str, redis_url: str, rounds: int) -> None:
+def times(name: str, database_url: str, redis_url: str, rounds: int, only: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -40,6 +41,8 @@ def times(name: str, database_url: str, redis_url: str, rounds: int) -> None:
             with app.app_context():
                 add_messages(ids, 10_000, 300_000)
         for label, path in pages_for(ids, size).items():
+            if only not in label:
+                continue
             client.get(path)  # warm: templates compiled, caches filled
             spent = []
             for _ in range(rounds):
@@ -50,7 +53,7 @@ def times(name: str, database_url: str, redis_url: str, rounds: int) -> None:
                   flush=True)
 
 
-def main(rounds: int) -> None:
+def main(rounds: int, only: str) -> None:
     redis_port = free_port()
     redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
                              stdout=subprocess.DEVNULL)
@@ -58,11 +61,11 @@ def main(rounds: int) -> None:
     pg_name = f"bench_times_{uuid.uuid4().hex[:8]}"
     try:
         with tempfile.TemporaryDirectory() as folder:
-            times("sqlite", f"sqlite:///{folder}/bench.db", redis_url, rounds)
+            times("sqlite", f"sqlite:///{folder}/bench.db", redis_url, rounds, only)
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{pg_name}"')
         base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        times("postgresql", f"{base}/{pg_name}", redis_url, rounds)
+        times("postgresql", f"{base}/{pg_name}", redis_url, rounds, only)
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
@@ -72,4 +75,4 @@ def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5))
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5, sys.argv[2] if len(sys.argv) > 2 else ""))

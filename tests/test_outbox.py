@@ -788,6 +788,28 @@ def test_the_chart_counts_each_message_on_its_local_day_across_the_clock_change(
     assert sum(sent for sent, _, _ in days.values()) == 4
 
 
+def test_the_chart_counts_today_afresh_and_a_finished_day_again_after_a_while(olivia):
+    """A finished day's count is kept for FINISHED_DAY_KEPT (a busy month was 50 ms a visit to count)."""
+    berlin, now = ZoneInfo("Europe/Berlin"), datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+    def sent_at(*moments):
+        db.session.execute(sa.insert(Message), [
+            {"studio_id": olivia.studio_id, "key": f"oneoff:chart:{moment.isoformat()}", "channel": "email",
+             "recipient": "łucja@example.pl", "subject": "Grüße 🎉", "body": "…", "status": "sent",
+             "sent_at": moment, "due_at": moment, "created_at": moment} for moment in moments])
+        db.session.commit()
+
+    def counts(at):
+        days = {day.day: day.sent for day in messages.daily_counts(olivia.studio, at)}
+        return days[date(2026, 11, 19)], days[date(2026, 11, 20)]
+
+    sent_at(datetime(2026, 11, 19, 9, 0, tzinfo=berlin), datetime(2026, 11, 20, 9, 0, tzinfo=berlin))
+    assert counts(now) == (1, 1)
+    sent_at(datetime(2026, 11, 19, 10, 0, tzinfo=berlin), datetime(2026, 11, 20, 10, 0, tzinfo=berlin))
+    assert counts(now + timedelta(minutes=1)) == (1, 2)  # today is live; yesterday as counted a minute ago
+    assert counts(now + messages.FINISHED_DAY_KEPT + timedelta(seconds=1)) == (2, 2)
+
+
 def test_the_dashboard_says_when_no_email_account_is_set_up(as_olivia):
     assert "No email account is set up yet" in text_of(as_olivia.get("/"))
 
