@@ -192,7 +192,8 @@ _WORDING = [
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism"),
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
-     r"spam abuse|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
+     r"spam abuse(?! detected from (your )?ip)|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
+     r"\b(e-?mail |mail )?(outgoing|outbound) (e-?mail |mail )?(is |has been )?blocked|"
      r"(?<!imap )(?<!pop )(?<!pop3 )(?<!smtp )\baccess (is |has been )?disabled|"  # the account's, not one protocol's
      r"(has been|is) suspended|bad outbound sender|outboundspam|"
      r"\[contactadmin\]|banned sender|sender address blocked|originating from your (address|account)|"
@@ -215,10 +216,11 @@ _WORDING = [
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
-                       r"not allowed from this (ip )?(range|network)"),
+                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
-                     r"allowed rcpthosts"),  # qmail's relay refusal
+                     r"allowed rcpthosts|"  # qmail's relay refusal
+                     r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
@@ -246,7 +248,7 @@ _WORDING = [
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
-                             r"(quota|credit) limit|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
+                             r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
@@ -403,7 +405,7 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     """What an IMAP refusal in words we do not know means at its step."""
     if phase in _SIGNED_IN_PHASES and _IMAP_BYE.search(text):
         return "temporary_server_error"  # hung up after a sign-in that worked (a restart, an idle or expired session)
-    if phase in ("select", "inbox") and not _IMAP_BAD.search(text) and not _IMAP_CODE.search(text):
+    if phase in ("select", "inbox") and not (_IMAP_BAD.search(text) or _IMAP_CODE.search(text) or _SIGN_IN_WORDS.search(text)):
         return "mailbox_unavailable"  # a plain NO: the folder cannot be opened
     if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
         return "starttls_required"  # LOGIN taken as a command out of place: no sign-in before TLS (LOGINDISABLED)
@@ -411,6 +413,8 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
 
 
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
+# A refusal at a folder in words about signing in is not about the folder (NetEase's "Unsafe Login").
+_SIGN_IN_WORDS = re.compile(r"\b(log ?in|log ?on|sign ?in|authenticat\w*)\b", re.IGNORECASE)
 _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
 # RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",

@@ -252,6 +252,13 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
      "account_locked_or_web_login_required"),
     ("imap", "auth", "NO IMAP access is disabled für büro@lichtblick.example", "imap_disabled"),
     ("smtp", "rcpt", "550 5.5.1 Protocol error (Protokollfehler)", "other"),
+    # Set 12: an account whose outgoing mail is blocked, credits used up, POP before SMTP, spam from
+    # our address range, and a folder refused in words about signing in (not a missing folder).
+    ("smtp", "auth", "554 5.1.8 Outgoing mail blocked für büro@lichtblick.example", "account_locked_or_web_login_required"),
+    ("smtp", "data", "451 Maximum credits exceeded — Guthaben aufgebraucht", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "553 Bitte zuerst: check your mail with a valid POP account (unauthorized relaying)", "relay_denied"),
+    ("smtp", "rcpt", "550 5.7.501 Service unavailable. Spam abuse detected from IP range (Zoë)", "client_blocked"),
+    ("imap", "select", "NO SELECT Unsafe Login, bitte wenden Sie sich an den Support (Grüße)", "other"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
