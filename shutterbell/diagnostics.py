@@ -177,14 +177,15 @@ _WORDING = [
     ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
                        r"no address associated"),
     ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)|"
-                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2"),  # Google's XOAUTH2 refusal
+                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2|xoauth2 (auth\w* )?failed"),  # Google's XOAUTH2 refusal
     # The token endpoint refusing the installation's own registration (OAuth 2.0, RFC 6749 5.2).
     ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
                              r"client secret (has )?expired"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
-    # The studio's From domain fails its own SPF/DKIM/DMARC: the words say "authentication" too.
-    ("sender_rejected", r"dmarc policy|(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
+    # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
+    # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
+    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
@@ -205,7 +206,8 @@ _WORDING = [
     ("imap_disabled", r"imap (access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
-                          r"logging in is disabled|logindisabled|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
+                          r"logging in is disabled|logindisabled|"
+                          r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?(clear-?text|plain-?text|unencrypted)|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
                           r"smtp auth extension not supported"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
@@ -236,7 +238,7 @@ _WORDING = [
                         r"(from|sender) address and the (authenticated|login) user|"
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
-                        r"unconfigured sending domain|sender verif(y|ication) failed|(unable to|cannot|could not) verify (the )?sender|"
+                        r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"

@@ -259,6 +259,12 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "553 Bitte zuerst: check your mail with a valid POP account (unauthorized relaying)", "relay_denied"),
     ("smtp", "rcpt", "550 5.7.501 Service unavailable. Spam abuse detected from IP range (Zoë)", "client_blocked"),
     ("imap", "select", "NO SELECT Unsafe Login, bitte wenden Sie sich an den Support (Grüße)", "other"),
+    # Set 13: Exim's failed sender callout (it lists block lists among the maybes), sign-in off on the
+    # clear-text port, a refused XOAUTH2.
+    ("smtp", "rcpt", "550-Verification failed for <büro@lichtblick.example>\n550-may be blacklisted\n"
+                     "550 Sender verification failed", "sender_rejected"),
+    ("imap", "auth", "NO LOGIN is disabled on the clear-text port (Klartext)", "starttls_required"),
+    ("imap", "auth", "NO XOAUTH2 authentication failed für büro@lichtblick.example", "oauth_grant_revoked"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
