@@ -185,14 +185,15 @@ _WORDING = [
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
-    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
+    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(does not|doesn't) have authentication information|"
+                        r"fails? to pass (\S+ ){0,3}authentication checks|(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism"),
     ("account_locked_or_web_login_required",
-     r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a )?(web )?browser|\bwebalert\b|"
+     r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a |the )?(web )?browser|\bwebalert\b|"
      r"spam abuse(?! detected from (your )?ip)|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
      r"\b(e-?mail |mail )?(outgoing|outbound) (e-?mail |mail )?(is |has been )?blocked|"
      r"(?<!imap )(?<!pop )(?<!pop3 )(?<!smtp )\baccess (is |has been )?disabled|"  # the account's, not one protocol's
@@ -215,6 +216,7 @@ _WORDING = [
                        r"country (is )?blocked|intrusion prevention|"
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
                        r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
+                       r"\bip (address )?\[?[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
@@ -226,7 +228,7 @@ _WORDING = [
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
-                         r"auth(entication|entification)? (is )?requi|sender address rejected:\s*not logged in|"
+                         r"auth(entication|entification|ori[sz]ation)? (is )?requi|sender address rejected:\s*not logged in|"
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),

@@ -265,6 +265,13 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
                      "550 Sender verification failed", "sender_rejected"),
     ("imap", "auth", "NO LOGIN is disabled on the clear-text port (Klartext)", "starttls_required"),
     ("imap", "auth", "NO XOAUTH2 authentication failed für büro@lichtblick.example", "oauth_grant_revoked"),
+    # Set 14: our IP by its number, Gmail's "fails to pass authentication checks" (the From domain's
+    # SPF/DKIM, not our sign-in), "authorization required", "log in via the web browser".
+    ("smtp", "mail_from", "550 IP 192.0.2.17 is blocked by Łącznik. Go to example.pl/block", "client_blocked"),
+    ("smtp", "data", "550-5.7.1 This message from müller.de fails to pass\n550-5.7.1 authentication checks",
+     "sender_rejected"),
+    ("smtp", "data", "503 Administrative prohibition -- authorization required für zoë@example.fr", "auth_not_offered"),
+    ("imap", "auth", "NO Bitte: please log in via the web browser first (Failure)", "account_locked_or_web_login_required"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
