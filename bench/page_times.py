@@ -23,6 +23,7 @@ import psycopg  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
+from shutterbell import messages  # noqa: E402
 from bench.pages import OWNER, PASSWORD, PG_ADMIN, add_messages, free_port, pages_for, seed  # noqa: E402
 
 
@@ -40,20 +41,25 @@ def times(name: str, database_url: str, redis_url: str, rounds: int, only: str) 
         if size == 300_000:
             with app.app_context():
                 add_messages(ids, 10_000, 300_000)
+            app.extensions.pop(messages.FINISHED_DAYS, None)  # their days were counted at 10,000 (as a restart would)
         for label, path in pages_for(ids, size).items():
             if only not in label:
                 continue
-            client.get(path)  # warm: templates compiled, caches filled
+            started = time.perf_counter()
+            client.get(path)  # warm: templates compiled, caches filled (the dashboard's finished days)
+            first = (time.perf_counter() - started) * 1000
             spent = []
             for _ in range(rounds):
                 started = time.perf_counter()
                 assert client.get(path).status_code == 200, path
                 spent.append((time.perf_counter() - started) * 1000)
-            print(f"{name:10} {label:42} median {statistics.median(spent):7.1f} ms  max {max(spent):7.1f} ms",
-                  flush=True)
+            print(f"{name:10} {label:42} median {statistics.median(spent):7.1f} ms  max {max(spent):7.1f} ms"
+                  f"  first {first:7.1f} ms", flush=True)
 
 
 def main(rounds: int, only: str) -> None:
+    if only and not any(only in label for label in pages_for({"profile": 0, "job": 0}, 10_000)):
+        sys.exit(f"no page's name holds {only!r}")
     redis_port = free_port()
     redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
                              stdout=subprocess.DEVNULL)

@@ -164,6 +164,7 @@ CAUSES = {c.key: c for c in (
                        "help pages can explain them."), retry=False),
 )}
 
+_IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|(?<!alert )internal (server )?error|"
@@ -177,10 +178,12 @@ _WORDING = [
     ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
                        r"no address associated"),
     ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)|"
-                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2|xoauth2 (auth\w* )?failed"),  # Google's XOAUTH2 refusal
+                            r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2"),  # Google's XOAUTH2 refusal
     # The token endpoint refusing the installation's own registration (OAuth 2.0, RFC 6749 5.2).
     ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
                              r"client secret (has )?expired"),
+    # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
+    ("temporary_server_error", _IMAP_PASSING),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
@@ -192,11 +195,16 @@ _WORDING = [
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism"),
+    # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
+    ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security"),
+    ("imap_disabled", r"imap4?[\s-]*(access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled|"
+                      r"access (is )?disabled (for|via|over) imap"),
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a |the )?(web )?browser|\bwebalert\b|"
      r"spam abuse(?! detected from (your )?ip)|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
-     r"\b(e-?mail |mail )?(outgoing|outbound) (e-?mail |mail )?(is |has been )?blocked|"
-     r"(?<!imap )(?<!pop )(?<!pop3 )(?<!smtp )\baccess (is |has been )?disabled|"  # the account's, not one protocol's
+     r"\b(e-?mail|mail) (outgoing|outbound) blocked|(outgoing|outbound) (e-?mail|mail) (is |has been )?blocked"
+     r"(?! because| for (this|the) message)|"
+     r"\b(account|login|user) access (is |has been )?disabled|\b(rejected|denied)[:,]? access disabled|"
      r"(has been|is) suspended|bad outbound sender|outboundspam|"
      r"\[contactadmin\]|banned sender|sender address blocked|originating from your (address|account)|"
      r"use (the )?web(mail)? (for sending|to send)|password is too (simple|weak)|"
@@ -204,7 +212,6 @@ _WORDING = [
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
-    ("imap_disabled", r"imap (access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled"),
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|"
@@ -212,11 +219,11 @@ _WORDING = [
                           r"smtp auth extension not supported"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
-    ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|black ?list|block ?list|"
+    ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
                        r"country (is )?blocked|intrusion prevention|"
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
-                       r"not accepted from (this )?ip|(ip|address)[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
-                       r"\bip (address )?\[?[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
+                       r"not accepted from (this )?ip|\b(ip|address)\b[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
+                       r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
@@ -228,7 +235,7 @@ _WORDING = [
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
-                         r"auth(entication|entification|ori[sz]ation)? (is )?requi|sender address rejected:\s*not logged in|"
+                         r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|sender address rejected:\s*not logged in|"
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
@@ -258,9 +265,8 @@ _WORDING = [
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"too many (\w+ ){0,2}(requests|failures)|concurrent connections"),
-    # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
-    ("temporary_server_error", r"\[(unavailable|inuse|serverbug|tempfail)\]"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
+                            r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
@@ -324,7 +330,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     """Diagnose a server reply (or an exception's text) seen at ``phase`` of ``protocol``, with
     the server as the studio entered it (host, port, security), where known."""
     text = readable(str(text))
-    code = code if code is not None else _reply_code(text)
+    if code is None and protocol == "smtp":  # IMAP has none (Dovecot's "(0.512 secs)" is no 512)
+        code = _reply_code(text)
     quiet = _quiet(text) if code is None else None
     if quiet:
         return _quiet_server(quiet, protocol, phase, text, port, security)
@@ -346,6 +353,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
         key = "rate_limited" if key == "client_blocked" or _says("rate_limited", words) else "temporary_server_error"
+    if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
+        key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
     return Diagnosis(CAUSES[key], text.strip()[:500], protocol)
 
 
@@ -418,12 +427,14 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
 
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 # A refusal at a folder in words about signing in is not about the folder (NetEase's "Unsafe Login").
-_SIGN_IN_WORDS = re.compile(r"\b(log ?in|log ?on|sign ?in|authenticat\w*)\b", re.IGNORECASE)
+_SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"
+                            r"authenticated but not connected",
+                            re.IGNORECASE)
 _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
 # RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",
                        re.IGNORECASE)
-_SAYS_TEMPORARY = re.compile(_TEMPORARY_WORDS + r"|try (again )?later", re.IGNORECASE)
+_SAYS_TEMPORARY = re.compile(_TEMPORARY_WORDS + r"|try (again )?later|" + _IMAP_PASSING, re.IGNORECASE)
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)
 _HUNG_UP = re.compile(r"connection unexpectedly closed|socket error: eof|\beof\b|connection (was )?(reset|closed|"
@@ -532,7 +543,8 @@ def _provider_meaning(protocol: str, host: str) -> str | None:
 _CONTINUATION = re.compile(r"\s*\n(\d{3}[- ])?(\d\.\d{1,3}\.\d{1,3} )?")
 _ABOUT_AN_ADDRESS = re.compile(r"\b(address|sender)\b", re.IGNORECASE)  # not a 501 about SIZE or SMTPUTF8
 # RFC 3463 x.5.x: the conversation broke a rule, not the recipient's address (unless it says so)
-_PROTOCOL_ERROR = re.compile(r"\b5\.5\.\d+\b(?!.*\b(address|mailbox|recipient|user)\b)", re.IGNORECASE)
+_PROTOCOL_STATUS = re.compile(r"(?<![\d.])5\.5\.\d+\b")
+_NAMES_A_MAILBOX = re.compile(r"\b(address|mailbox|recipient|user)\b", re.IGNORECASE)
 _CODE_RE = re.compile(r"\b([2-5]\d\d)[ -]")
 _ENHANCED_CLASS_RE = re.compile(r"(?<![\d.])([245])\.\d{1,3}\.\d{1,3}\b")
 
@@ -550,6 +562,10 @@ def _temporary(code: int | None, text: str) -> bool:
     return bool(found and found.group(1) == "4")
 
 
+def _protocol_error(text: str) -> bool:
+    return bool(_PROTOCOL_STATUS.search(text)) and not _NAMES_A_MAILBOX.search(text)
+
+
 def _by_code(code: int | None, phase: str, text: str = "") -> str:
     """The last resort: what the reply code's class says (RFC 5321)."""
     if code is None:
@@ -564,6 +580,6 @@ def _by_code(code: int | None, phase: str, text: str = "") -> str:
         return "auth_not_offered"  # sign in first; or the server has no AUTH command
     if phase == "mail_from" and (code in (550, 551, 553) or code == 501 and _ABOUT_AN_ADDRESS.search(text)):
         return "sender_rejected"
-    if code in (550, 551, 553) and phase == "rcpt" and not _PROTOCOL_ERROR.search(text):
+    if code in (550, 551, 553) and phase == "rcpt" and not _protocol_error(text):
         return "mailbox_unavailable"
     return "other"

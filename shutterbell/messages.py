@@ -131,34 +131,36 @@ def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
     return [Day(dates[i], **c) for i, c in enumerate(counts)]
 
 
-# A finished day's sent count, kept a while in this process: counting a busy month again on each
+# Finished days' sent counts, kept a while in this process: counting a busy month again on each
 # visit (300,000 messages) took 50 ms of the dashboard on PostgreSQL. A finished day changes only
 # when one of its messages bounces or is sent again, and the chart may lag that by this long.
 FINISHED_DAY_KEPT = timedelta(minutes=10)
-_FINISHED_DAYS = "shutterbell.finished_days"  # app.extensions: {(studio, midnight): (count, until)}
+FINISHED_DAYS = "shutterbell.finished_days"  # app.extensions: {studio id: _KeptDays}
+
+
+@dataclass(frozen=True)
+class _KeptDays:
+    """One studio's, replaced whole (never changed in place: gunicorn's threads read it meanwhile)."""
+    until: datetime
+    counts: dict[datetime, int]  # by the day's first moment in the studio's zone
 
 
 def _sent_per_day(studio: Studio, midnights: list[datetime], now: datetime) -> list:
     """("sent", day number, count): one range count a day, each read from the (status, studio,
     sent_at) index alone (fetching the messages took seconds), finished days from the store above."""
-    kept = current_app.extensions.setdefault(_FINISHED_DAYS, {})
+    kept_by_studio = current_app.extensions.setdefault(FINISHED_DAYS, {})
+    kept = kept_by_studio.get(studio.id)
+    if kept is None or kept.until <= now:
+        kept = _KeptDays(now + FINISHED_DAY_KEPT, {})
     today = len(midnights) - 2
-    known = {}
-    for day in range(today):
-        count, until = kept.get((studio.id, midnights[day]), (0, now))
-        if until > now:
-            known[day] = count
+    known = {day: kept.counts[midnights[day]] for day in range(today) if midnights[day] in kept.counts}
     counted = db.session.execute(sa.union_all(*(
         sa.select(sa.literal(day), sa.func.count()).where(
             Message.status == "sent", Message.studio_id == studio.id,
             Message.sent_at >= midnights[day], Message.sent_at < midnights[day + 1])
         for day in range(today + 1) if day not in known))).all()
-    if len(kept) > 100_000:  # studios × days: drop what has expired
-        for key in [key for key, (_count, until) in kept.items() if until <= now]:
-            kept.pop(key, None)
-    for day, count in counted:
-        if day < today:
-            kept[studio.id, midnights[day]] = (count, now + FINISHED_DAY_KEPT)
+    finished = {midnights[day]: count for day, count in [*known.items(), *counted] if day < today}
+    kept_by_studio[studio.id] = _KeptDays(kept.until, finished)  # the month's days only: it never grows
     return [("sent", day, count) for day, count in [*known.items(), *counted]]
 
 

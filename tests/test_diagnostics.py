@@ -81,6 +81,16 @@ def test_replies_no_fixture_has_are_classified_by_their_code(bare_ctx):
     # A protocol error at RCPT (RFC 3463 x.5.x) is no wrong address, unless its words say so.
     ("rcpt", "550 5.5.1 Protocol error", "other"),
     ("rcpt", "553 5.5.4 Adresse invalide: <zoë@kraków.example> (invalid address)", "mailbox_unavailable"),
+    ("rcpt", "550-5.5.1 Bad address syntax: <zoë@kraków>\n550 5.5.1 see RFC 5321", "mailbox_unavailable"),
+    ("rcpt", "550 Requested action not taken (host 10.5.5.12)", "mailbox_unavailable"),
+    # One recipient's or one message's refusal must not pause the studio (a review's cases).
+    ("rcpt", "550 5.7.1 <liste@example.de>: authorization required to post to this list", "mailbox_unavailable"),
+    ("data", "554 5.7.1 Access disabled for recipient zoë@example.fr", "other"),
+    ("data", "554 5.7.1 Your outgoing email is blocked because it contains a suspicious link", "other"),
+    ("rcpt", "550 5.7.1 Recipient is blocked by policy (Empfänger gesperrt)", "mailbox_unavailable"),
+    ("data", "552-5.7.0 This message was blocked because its content presents a potential\n552-5.7.0 security issue.",
+     "other"),
+    ("rcpt", "550 The account or domain may not exist, they may be blacklisted, or lack DNS entries", "mailbox_unavailable"),
 ])
 def test_words_that_look_like_a_cause_but_are_not(bare_ctx, phase, reply, cause):
     """What a fresh-eyes review found the new rules would have misread (2026-12-04)."""
