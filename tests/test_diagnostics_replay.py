@@ -281,7 +281,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "511 sorry, no mailbox here by that name: jürgen@example.de (#5.1.1)", "mailbox_unavailable"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5, 6 and 7 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 15 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
