@@ -189,7 +189,8 @@ _WORDING = [
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
     ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(does not|doesn't) have authentication information|"
-                        r"fails? to pass (\S+ ){0,3}authentication checks|(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
+                        r"fails? to pass (\S+ ){0,3}authentication checks|"
+                        r"(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
@@ -215,7 +216,8 @@ _WORDING = [
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|"
-                          r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?(clear-?text|plain-?text|unencrypted)|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
+                          r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?"
+                          r"(clear-?text|plain-?text|unencrypted)|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
                           r"smtp auth extension not supported"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
@@ -235,7 +237,8 @@ _WORDING = [
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
-                         r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|sender address rejected:\s*not logged in|"
+                         r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|"
+                         r"sender address rejected:\s*not logged in|"
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
@@ -418,7 +421,8 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     """What an IMAP refusal in words we do not know means at its step."""
     if phase in _SIGNED_IN_PHASES and _IMAP_BYE.search(text):
         return "temporary_server_error"  # hung up after a sign-in that worked (a restart, an idle or expired session)
-    if phase in ("select", "inbox") and not (_IMAP_BAD.search(text) or _IMAP_CODE.search(text) or _SIGN_IN_WORDS.search(text)):
+    if phase in ("select", "inbox") and not (_IMAP_BAD.search(text) or _IMAP_CODE.search(text)
+                                             or _SIGN_IN_WORDS.search(text)):
         return "mailbox_unavailable"  # a plain NO: the folder cannot be opened
     if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
         return "starttls_required"  # LOGIN taken as a command out of place: no sign-in before TLS (LOGINDISABLED)
