@@ -5,7 +5,7 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import customers, jobs, messages, orders, scheduling, team, triggers
+from shutterbell import customers, jobs, messages, orders, profiles, scheduling, team, triggers
 from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
@@ -20,9 +20,12 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 def index():
     """The list; a search or filter from htmx gets the results partial alone."""
     query, status = request.args.get("q", "")[:100], request.args.get("status", "")
-    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int))
-    template = "jobs/_results.html" if part_of_page_wanted() else "jobs/index.html"
-    return render_template(template, result=result, q=query, status=status)
+    profile_id = request.args.get("profile", type=db_int)
+    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int), profile_id)
+    if part_of_page_wanted():
+        return render_template("jobs/_results.html", result=result, q=query, status=status, profile_id=profile_id)
+    return render_template("jobs/index.html", result=result, q=query, status=status, profile_id=profile_id,
+                           profile_names=profiles.names_of(current_studio()))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -64,7 +64,7 @@ def _edit_page(profile):
     form = ProfileForm(obj=profile, studio=current_studio())
     template = "profiles/_form.html" if request.htmx else "profiles/form.html"
     page = {"profile": profile, "readonly": not current_user.is_owner,
-            "used_by": jobs.jobs_using(profile) if profile else []}
+            "used_by": jobs.jobs_using(profile) if profile else None}
     if request.method == "POST" and form.rearrange(request.form):
         return render_form(template, form, **page)
     if form.validate_on_submit():

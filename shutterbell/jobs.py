@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 from flask_babel import lazy_gettext as _l
 
 from . import paging
@@ -122,10 +122,13 @@ def get_job(studio: Studio, job_id: int) -> Job | None:
     return db.session.scalar(sa.select(Job).where(Job.id == job_id, Job.studio_id == studio.id))
 
 
-def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1) -> paging.Page:
-    """Jobs matching a search (name or access code) and status ("" hides archived ones, "all"
-    shows every job), newest shoot first, a page at a time."""
+def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1,
+              profile_id: int | None = None) -> paging.Page:
+    """Jobs matching a search (name or access code), status ("" hides archived ones, "all"
+    shows every job) and profile, newest shoot first, a page at a time."""
     where = [Job.studio_id == studio.id]
+    if profile_id:
+        where.append(Job.profile_id == profile_id)
     if query.strip():
         pattern = f"%{query.strip().lower()}%"
         where.append(sa.or_(sa.func.lower(Job.name).like(pattern), sa.func.lower(Job.access_code).like(pattern)))
@@ -200,11 +203,13 @@ def archive_job(job: Job) -> None:
     db.session.commit()
 
 
-def jobs_using(profile: Profile, include_archived: bool = False) -> list[Job]:
-    where = [Job.profile_id == profile.id, Job.studio_id == profile.studio_id]
-    if not include_archived:
-        where.append(Job.status != "archived")
-    return db.session.scalars(sa.select(Job).where(*where).order_by(Job.name)).all()
+def jobs_using(profile: Profile, shown: int = 10) -> paging.Page:
+    """The jobs a profile drives that are not archived: the first ``shown`` by name (their ids and
+    names) and how many in all. A school photographer's profile may drive a hundred."""
+    where = (Job.profile_id == profile.id, Job.studio_id == profile.studio_id, Job.status != "archived")
+    return paging.fetch(sa.select(sa.func.count(Job.id)).where(*where),
+                        sa.select(Job).where(*where).options(load_only(Job.id, Job.name)).order_by(Job.name),
+                        1, shown)
 
 
 def _new_access_code() -> str:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
-from . import channels, jobs, scheduling, templating, triggers
+from . import channels, jobs, paging, scheduling, templating, triggers
 from .extensions import db
 from .validation import Invalid
 from .models import Job, Notification, Profile, Studio, utcnow
@@ -53,8 +53,8 @@ class UnknownNotification(LookupError):
 class ProfileInUse(ValueError):
     """The profile still drives jobs that are not archived; it cannot be deleted."""
 
-    def __init__(self, jobs):
-        super().__init__([job.id for job in jobs])
+    def __init__(self, jobs: paging.Page):
+        super().__init__([job.id for job in jobs.rows])
         self.jobs = jobs
 
 
@@ -251,7 +251,7 @@ def delete_profile(profile: Profile) -> None:
     """Soft delete: the profile disappears from lists, its history stays. Refused while jobs that
     are not archived use it (their customers would silently stop getting messages)."""
     in_use = jobs.jobs_using(profile)
-    if in_use:
+    if in_use.total:
         raise ProfileInUse(in_use)
     profile.deleted_at = utcnow()
     studio = db.session.get(Studio, profile.studio_id)

@@ -128,6 +128,24 @@ def test_a_profile_used_by_a_job_cannot_be_deleted_and_says_which_jobs_use_it(as
     assert olivia.studio.default_profile_id is None  # it was the default
 
 
+def test_a_profile_that_drives_many_jobs_names_a_few_and_links_the_list_of_all(as_olivia, olivia):
+    profile, other = profiles.list_profiles(olivia.studio)[:2]
+    for n in range(12):
+        jobs.save_job(olivia.studio, None, jobs.JobInput(name=f"Grundschule Süd {n:02d} – Łódź", profile_id=profile.id), None)
+    jobs.save_job(olivia.studio, None, jobs.JobInput(name="Hochzeit Müller", profile_id=other.id), None)
+    editor = text_of(as_olivia.get(f"/settings/profiles/{profile.id}"))
+    assert "Grundschule Süd 09 – Łódź</a>" in editor and "Grundschule Süd 10" not in editor
+    assert f'<a href="/jobs/?profile={profile.id}">and 2 more</a>' in editor
+    assert "12 jobs use it" in text_of(as_olivia.get(f"/settings/profiles/{profile.id}/delete"))
+    listed = text_of(as_olivia.get(f"/jobs/?profile={profile.id}"))
+    assert "12 jobs" in listed and "Hochzeit Müller" not in listed
+    assert f'<option value="{profile.id}" selected>' in listed
+    assert 'change from:#status, change from:#profile' in listed  # the select filters as it changes
+    paged = text_of(as_olivia.get(f"/jobs/?profile={other.id}&q=m%C3%BCller", headers={"HX-Request": "true"}))
+    assert "1 job" in paged and "Hochzeit Müller" in paged and "<html" not in paged
+    assert "No jobs match." in text_of(as_olivia.get(f"/jobs/?profile={other.id}&q=s%C3%BCd"))
+
+
 def test_the_owner_sets_the_default_profile(as_olivia, olivia):
     sales = profiles.list_profiles(olivia.studio)[0]
     data = {"name": "Studio Lichtblick", "time_zone": "Europe/Berlin", "locale": "de_DE", "country": "DE", "currency": "EUR",
