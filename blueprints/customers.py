@@ -31,7 +31,7 @@ def index(job_id: int):
     if not part_of_page_wanted():
         return redirect(url_for("jobs.edit", job_id=job.id, cq=search or None, cpage=page) + "#customers")
     found = customers.page_of(job, search, page)
-    coming = scheduling.coming_per_customer(job, utcnow(), [c.id for c in found.rows])
+    coming = scheduling.coming_per_customer(job, utcnow(), found.rows)
     return render_template("jobs/_customers.html", job=job, customer_page=found, cq=search, coming=coming,
                            buyers=orders.buyer_ids(job), catalogue=triggers.CATALOGUE,
                            key_of=lambda moment: scheduling.key_of(job, moment))

@@ -52,7 +52,7 @@ def job_page_context(job) -> dict:
             "customer_count": customers.count_of(job) if search.strip() else customer_page.total,  # counted once
             "order_list": orders.orders_of(job),
             "buyers": orders.buyer_ids(job),
-            "coming": scheduling.coming_per_customer(job, utcnow(), [c.id for c in customer_page.rows]),
+            "coming": scheduling.coming_per_customer(job, utcnow(), customer_page.rows),
             "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),
             "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id)),

@@ -86,6 +86,40 @@ def test_target_groups_consent_and_confirmation_decide_who_gets_what(olivia, job
     assert got == {("Anna", "potential_buyers"), ("Ben", "buyers")}
 
 
+def test_a_page_of_the_customer_list_is_coming_what_the_whole_job_says(olivia, job, monkeypatch):
+    """The job page works out what is coming for the 50 customers it shows, from the rows the
+    page loaded (their consents with them): it must agree with the job-wide reckoning."""
+    from shutterbell import suppression
+    use(job, make_profile(olivia.studio, email("days_before_archived", "potential_buyers", days=3, category="service"),
+                          email("days_before_archived", "buyers", days=3, category="service"),
+                          email("days_before_archived", "potential_buyers", days=5, category="marketing"),
+                          NotificationInput(trigger="days_before_archived", days=2, audience="all", channel="sms",
+                                            category="service", body="Noch 2 Tage, {{ customer.first_name }} 📸")))
+    people = [sign_up(job, name, sms=name.startswith("S")) for name in
+              ("Anna", "Ben", "Sören", "Łucja", "Émile", "Grüße", "Sandrine")]
+    sign_up(job, "Zoë", confirmed=False)
+    orders.record(job, people[1], 1250, START, paid=True)  # Ben buys: the buyers' message only
+    suppression.unsubscribe(people[3], START, offers_only=True)  # Łucja: no offers
+    suppression.unsubscribe(people[4], START)  # Émile: nothing at all
+    for consent in people[6].consents:  # Sandrine: no more texts (the staff unticked them)
+        consent.withdrawn_at = START if consent.channel == "sms" else None
+    db.session.commit()
+    whole = {(m.customer.id, m.notification.id, m.due_at) for m in scheduling.coming(job, START)}
+    monkeypatch.setattr(customers, "PAGE_SIZE", 3)
+    for page_number in (1, 2, 3):
+        page = customers.page_of(job, "", page_number)  # pages of three, as the list draws them
+        on_page = scheduling.coming_per_customer(job, START, page.rows)
+        assert {(m.customer.id, m.notification.id, m.due_at) for theirs in on_page.values() for m in theirs} == {
+            entry for entry in whole if entry[0] in {c.id for c in page.rows}}
+    kinds = {(m.customer.first_name, m.notification.channel, m.notification.audience, m.notification.category)
+             for m in scheduling.coming(job, START)}
+    assert ("Ben", "email", "buyers", "service") in kinds and ("Ben", "email", "potential_buyers", "marketing") not in kinds
+    assert ("Łucja", "email", "potential_buyers", "service") in kinds
+    assert ("Łucja", "email", "potential_buyers", "marketing") not in kinds
+    assert not {k for k in kinds if k[0] in ("Émile", "Zoë")} and ("Sören", "sms", "all", "service") in kinds
+    assert ("Sandrine", "sms", "all", "service") not in kinds and ("Sandrine", "email", "potential_buyers", "service") in kinds
+
+
 def test_a_moment_that_passed_before_someone_signed_up_is_not_theirs(olivia, job):
     use(job, make_profile(olivia.studio, email("days_before_archived", days=10), email("customer_registered",
                                                                                        "potential_buyers")))
