@@ -108,8 +108,8 @@ def main(people: int) -> None:
         with app.app_context():
             upgrade()
             code = seed(sink.port)
-        processes.append(start([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{web_port}", "--workers", "2",
-                                "--threads", "4", "app:create_app()"], env))
+        processes.append(start([str(ROOT / ".venv/bin/gunicorn"), "-c", "python:shutterbell.gunicorn_hooks", "--bind",
+                                f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4", "app:create_app()"], env))
         processes.append(start([sys.executable, "worker.py"], env))
         wait_for(f"{base}/login", processes[0])
 
