@@ -23,7 +23,7 @@ import psycopg  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
-from shutterbell import messages  # noqa: E402
+from shutterbell import gunicorn_hooks, messages  # noqa: E402
 from bench.pages import OWNER, PASSWORD, PG_ADMIN, add_messages, free_port, pages_for, seed  # noqa: E402
 
 
@@ -33,6 +33,7 @@ def times(name: str, database_url: str, redis_url: str, rounds: int, only: str) 
         upgrade(directory=str(ROOT / "migrations"))
         ids = seed()
         add_messages(ids, 0, 10_000)
+    gunicorn_hooks.post_worker_init(None)  # the collector as the web process sets it
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
