@@ -1,10 +1,11 @@
 """gunicorn settings for bench/gc_pauses.py: the app's own (shutterbell/gunicorn_hooks.py), or
 Python's default collector when BENCH_GC_DEFAULT is set, and each worker's time in the collector
-written to BENCH_GC_LOG when it exits."""
+and its peak memory (resident, KiB) written to BENCH_GC_LOG when it exits."""
 from __future__ import annotations
 
 import gc
 import os
+import resource
 import time
 
 from shutterbell import gunicorn_hooks
@@ -27,4 +28,4 @@ def post_worker_init(worker) -> None:
 
 def worker_exit(server, worker) -> None:
     with open(os.environ["BENCH_GC_LOG"], "a") as log:
-        log.write(f"{_spent['seconds']}\n")
+        log.write(f"{_spent['seconds']} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")

@@ -1,7 +1,8 @@
 """The garbage collector's share of each page, as gunicorn serves it: with the app's tuning
 (shutterbell/gunicorn_hooks.py: the loaded app frozen, larger young generations) and with Python's
 default, alternating, on the same SQLite data as bench/pages.py. Prints the collector's
-milliseconds per request and requests/s at 20 connections (wrk) for each page and setting. Worth
+milliseconds per request, requests/s at 20 connections (wrk) and a worker's peak memory for each
+page and setting. Worth
 rerunning on a new Python: 3.14's collector is another one.
 
 Run: .venv/bin/python bench/gc_pauses.py [seconds-per-page] [rounds]      (needs wrk and redis-server)
@@ -34,8 +35,9 @@ def pages(ids: dict) -> dict[str, str]:
             "job page (2,000 customers)": f"/jobs/{ids['job']}", "outbox (10,000)": "/outbox/"}
 
 
-def one_run(database_url: str, redis_url: str, path: str, seconds: int, setting: dict) -> tuple[float, float]:
-    """(collector ms per request, requests/s) of one page on a fresh gunicorn."""
+def one_run(database_url: str, redis_url: str, path: str, seconds: int, setting: dict) -> tuple[float, float, float]:
+    """(collector ms per request, requests/s, the larger worker's peak memory in MiB) of one page on
+    a fresh gunicorn."""
     with tempfile.NamedTemporaryFile("r") as log:
         port = free_port()
         server = serve(database_url, redis_url, port, "python:bench.gc_hooks", BENCH_GC_LOG=log.name, **setting)
@@ -47,8 +49,9 @@ def one_run(database_url: str, redis_url: str, path: str, seconds: int, setting:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait()
-        collected = sum(float(line) for line in log.read().split())  # both workers, warm-up included
-    return collected * 1000 / (rate * (seconds + 2)), rate
+        workers = [line.split() for line in log.read().splitlines()]
+    collected = sum(float(seconds_in_gc) for seconds_in_gc, _ in workers)  # both workers, warm-up included
+    return collected * 1000 / (rate * (seconds + 2)), rate, max(int(peak) for _, peak in workers) / 1024
 
 
 def main(seconds: int, rounds: int) -> None:
@@ -74,7 +77,8 @@ def main(seconds: int, rounds: int) -> None:
                 line = []
                 for name, runs in results.items():
                     line.append(f"{name}: collector {statistics.median(r[0] for r in runs):5.1f} ms/request, "
-                                f"{statistics.median(r[1] for r in runs):6.1f} req/s")
+                                f"{statistics.median(r[1] for r in runs):6.1f} req/s, "
+                                f"peak {max(r[2] for r in runs):4.0f} MiB")
                 print(f"{label:36} " + " | ".join(line), flush=True)
                 if not label.startswith("bare"):
                     default = statistics.median(r[0] for r in results["Python's default"])

@@ -21,11 +21,15 @@ def index():
     """The list; a search or filter from htmx gets the results partial alone."""
     query, status = request.args.get("q", "")[:100], request.args.get("status", "")
     profile_id = request.args.get("profile", type=db_int)
-    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int), profile_id)
-    if part_of_page_wanted():
+    if part_of_page_wanted():  # the select offers only the studio's profiles; another's id finds nothing
+        result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int), profile_id)
         return render_template("jobs/_results.html", result=result, q=query, status=status, profile_id=profile_id)
+    names = profiles.names_of(current_studio())
+    if profile_id not in dict(names):  # a deleted profile: the list and its select say "any profile" alike
+        profile_id = None
+    result = jobs.find_jobs(current_studio(), query, status, request.args.get("page", 1, type=db_int), profile_id)
     return render_template("jobs/index.html", result=result, q=query, status=status, profile_id=profile_id,
-                           profile_names=profiles.names_of(current_studio()))
+                           profile_names=names)
 
 
 @bp.route("/new", methods=["GET", "POST"])

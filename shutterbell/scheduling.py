@@ -52,7 +52,8 @@ class _Context:
     """The job's rows the rules need, loaded once (no query per customer or notification)."""
 
     def __init__(self, job: Job, customers: list[Customer] | None = None):
-        """Every customer of the job, or these (a page of the list, loaded with their consents)."""
+        """Every customer of the job, or these of the job's (a page of its list, loaded with their
+        consents: ``customers.page_of``)."""
         self.job = job
         self.studio = db.session.get(Studio, job.studio_id)
         self.zone = ZoneInfo(self.studio.time_zone)

@@ -1,4 +1,5 @@
 """Photo jobs: staff and owner create, find, edit and archive them; profiles in use stay."""
+import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -128,7 +129,7 @@ def test_a_profile_used_by_a_job_cannot_be_deleted_and_says_which_jobs_use_it(as
     assert olivia.studio.default_profile_id is None  # it was the default
 
 
-def test_a_profile_that_drives_many_jobs_names_a_few_and_links_the_list_of_all(as_olivia, olivia):
+def test_a_profile_that_drives_many_jobs_names_a_few_and_links_the_list_of_all(as_olivia, olivia, otto, monkeypatch):
     profile, other = profiles.list_profiles(olivia.studio)[:2]
     for n in range(12):
         jobs.save_job(olivia.studio, None, jobs.JobInput(name=f"Grundschule Süd {n:02d} – Łódź", profile_id=profile.id), None)
@@ -141,9 +142,20 @@ def test_a_profile_that_drives_many_jobs_names_a_few_and_links_the_list_of_all(a
     assert "12 jobs" in listed and "Hochzeit Müller" not in listed
     assert f'<option value="{profile.id}" selected>' in listed
     assert 'change from:#status, change from:#profile' in listed  # the select filters as it changes
-    paged = text_of(as_olivia.get(f"/jobs/?profile={other.id}&q=m%C3%BCller", headers={"HX-Request": "true"}))
-    assert "1 job" in paged and "Hochzeit Müller" in paged and "<html" not in paged
+    searched = text_of(as_olivia.get(f"/jobs/?profile={other.id}&q=m%C3%BCller", headers={"HX-Request": "true"}))
+    assert "1 job" in searched and "Hochzeit Müller" in searched and "<html" not in searched
     assert "No jobs match." in text_of(as_olivia.get(f"/jobs/?profile={other.id}&q=s%C3%BCd"))
+    monkeypatch.setattr(jobs, "PAGE_SIZE", 5)  # the pager keeps the filter
+    second = text_of(as_olivia.get(f"/jobs/?profile={profile.id}&page=2", headers={"HX-Request": "true"}))
+    next_page = re.search(r'href="([^"]*page=3[^"]*)"', second).group(1)
+    assert "Page 2 of 3" in second and f"profile={profile.id}" in next_page
+    assert "Hochzeit Müller" not in second
+    # Another studio's profile: nothing of it shows, and the list is not filtered by it
+    foreign = profiles.list_profiles(otto.studio)[0]
+    page = text_of(as_olivia.get(f"/jobs/?profile={foreign.id}"))
+    assert "13 jobs" in page and f'value="{foreign.id}"' not in page and '<option value="">Any profile</option>' in page
+    part = text_of(as_olivia.get(f"/jobs/?profile={foreign.id}", headers={"HX-Request": "true"}))
+    assert "0 jobs" in part
 
 
 def test_the_owner_sets_the_default_profile(as_olivia, olivia):

@@ -49,7 +49,7 @@ def grow(studio, job, profile, start: int, stop: int) -> None:
     db.session.commit()
 
 
-PAGES = ["/", "/jobs/", "/jobs/{job}", "/contacts/", "/invoices/", "/invoices/{invoice}", "/outbox/",
+PAGES = ["/", "/jobs/", "/jobs/?profile={profile}", "/jobs/{job}", "/contacts/", "/invoices/", "/invoices/{invoice}", "/outbox/",
          "/outbox/?status=failed", "/outbox/?job={job}", "/settings/profiles/", "/settings/profiles/{profile}",
          "/alerts/"]
 

@@ -1,6 +1,8 @@
 """The web process as `./run` (Procfile) and the systemd unit start it: gunicorn with the app's
 settings module, which tunes the garbage collector once a worker has loaded the app (bench/gc_pauses.py
 measures what that saves)."""
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +18,18 @@ def web_commands() -> list[str]:
 
 
 def test_run_and_the_deploy_unit_start_gunicorn_with_the_apps_settings():
+    """Each command as gunicorn itself reads it: its worker hook is the app's."""
     commands = web_commands()
     assert len(commands) == 2
-    assert all(" -c python:shutterbell.gunicorn_hooks " in command for command in commands)
+    for command in commands:
+        arguments = shlex.split(re.split(r"\bgunicorn\s", command, maxsplit=1)[1])
+        read = subprocess.run([sys.executable, "-c", (
+            "import sys; sys.argv = ['gunicorn'] + sys.argv[1:]; "
+            "from gunicorn.app.wsgiapp import WSGIApplication; from shutterbell import gunicorn_hooks; "
+            "settings = WSGIApplication('%(prog)s [OPTIONS] [APP_MODULE]').cfg; "
+            "print(settings.post_worker_init is gunicorn_hooks.post_worker_init)"), *arguments],
+            cwd=ROOT, capture_output=True, text=True)
+        assert read.stdout.split() == ["True"], (command, read.stdout, read.stderr[-2000:])
 
 
 def test_a_worker_that_loaded_the_app_freezes_it_and_collects_young_objects_less_often():
