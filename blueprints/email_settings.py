@@ -240,14 +240,15 @@ def _section(service: str, form, account) -> dict:
     return {"form": form, "preset": preset, "has_password": saved}
 
 
-@bp.app_context_processor
+@bp.app_template_global()
 def mail_alerts() -> dict:
     """The "SMTP settings", "Inbox sync" and "Text messages" banners on every page while sending
     is paused or the sync fails; each goes away by itself after the next successful test, send or
     sync. Staff see them too, read-only: they are the ones answering customers, and only the
-    owner can fix the settings."""
+    owner can fix the settings. Asked by the page that draws them (base.html): a part of a page
+    that htmx asks for (a preview as one types, a search) asks nothing."""
     if not (current_user and current_user.is_authenticated):
-        return {}
+        return {"alerts": [], "owners": ""}
     studio, alerts = current_studio(), []
     account = mailsettings.failing(studio)
     for service, title in (("smtp", _("SMTP settings")), ("imap", _("Inbox sync"))):
@@ -260,7 +261,7 @@ def mail_alerts() -> dict:
         alerts.append(_alert("sms", _("Text messages"), texts.failing_since, texts.failure_cause,
                              texts.failure_detail))
     owners = accounts.owners(studio) if alerts and not current_user.is_owner else []
-    return {"mail_alerts": alerts, "alert_owners": ", ".join(owner.email for owner in owners)}
+    return {"alerts": alerts, "owners": ", ".join(owner.email for owner in owners)}
 
 
 def _alert(service: str, title: str, since, cause: str, detail: str, sign_in: tuple | None = None) -> dict:
