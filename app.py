@@ -126,12 +126,10 @@ def _money(amount, currency: str) -> str:
 
 
 def _unread_alerts() -> int:
-    """The navigation's count beside "Alerts" (the owner's; one indexed count a page)."""
-    from flask_login import current_user
+    """The navigation's count beside "Alerts" (the owner's)."""
+    from blueprints.access import page_glance
 
-    from shutterbell import alerts
-
-    return alerts.unread(current_user.studio_id)
+    return page_glance().unread_alerts
 
 
 def _page_language() -> str:

@@ -5,11 +5,11 @@ from functools import wraps
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_url
 from htmx_flask import make_response as htmx_response
 
-from shutterbell import audit, settings
+from shutterbell import audit, mailsettings, settings
 from shutterbell.accounts import normalise_email
 from shutterbell.extensions import db, login_manager
 from shutterbell.models import MAX_ID, Studio, User
@@ -38,6 +38,13 @@ def sign_in_first():
 
 def current_studio() -> Studio:
     return current_user.studio
+
+
+def page_glance() -> mailsettings.Glance:
+    """The navigation's unread count and the banners' cue, read once for the page that draws them."""
+    if "glance" not in g:
+        g.glance = mailsettings.at_a_glance(current_user.studio_id)
+    return g.glance
 
 
 def owner_required(view):

@@ -14,7 +14,7 @@ from shutterbell.channels import sms
 from shutterbell.extensions import db, limiter
 from shutterbell.models import utcnow
 
-from .access import audited, current_studio, owner_required, redirect_after_post, render_form
+from .access import audited, current_studio, owner_required, page_glance, redirect_after_post, render_form
 from .forms import DnsForm, ImapForm, OAuthForm, SmsForm, SmtpForm
 
 bp = Blueprint("email_settings", __name__, url_prefix="/settings/email")
@@ -249,14 +249,14 @@ def mail_alerts() -> dict:
     that htmx asks for (a preview as one types, a search) asks nothing."""
     if not (current_user and current_user.is_authenticated):
         return {"alerts": [], "owners": ""}
-    studio, alerts = current_studio(), []
-    account = mailsettings.failing(studio)
+    studio, alerts, glance = current_studio(), [], page_glance()
+    account = mailsettings.failing(studio) if glance.mail_failing else None
     for service, title in (("smtp", _("SMTP settings")), ("imap", _("Inbox sync"))):
         if account is not None and getattr(account, f"{service}_failing_since") is not None:
             alerts.append(_alert(service, title, getattr(account, f"{service}_failing_since"),
                                  getattr(account, f"{service}_failure_cause"),
                                  getattr(account, f"{service}_failure_detail"), _sign_in_again(account, service)))
-    texts = sms.failing(studio)
+    texts = sms.failing(studio) if glance.texts_failing else None
     if texts is not None:
         alerts.append(_alert("sms", _("Text messages"), texts.failing_since, texts.failure_cause,
                              texts.failure_detail))

@@ -59,7 +59,7 @@ def job_page_context(job) -> dict:
             "coming": scheduling.coming_per_customer(job, utcnow(), customer_page.rows),
             "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),
-            "awaiting_approval": len(messages.awaiting_approval(current_studio(), job.id)),
+            "awaiting_approval": messages.count_awaiting_approval(current_studio(), job.id),
             "results": messages.job_results(job), "attribution_days": messages.ATTRIBUTION.days,
             "job_status_labels": dict(JOB_STATUSES), "stage_labels": dict(JOB_STAGES)}
 

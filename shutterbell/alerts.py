@@ -69,8 +69,12 @@ def forget(*about: str) -> None:
 
 
 def unread(studio_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(
-        Alert.studio_id == studio_id, Alert.read_at.is_(None), Alert.in_app))
+    return db.session.scalar(unread_count(studio_id))
+
+
+def unread_count(studio_id: int) -> sa.Select:
+    return sa.select(sa.func.count()).where(Alert.studio_id == studio_id, Alert.read_at.is_(None), Alert.in_app)
+
 
 
 def recent(studio_id: int, page: int = 1) -> paging.Page:

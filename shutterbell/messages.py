@@ -90,8 +90,15 @@ def _move(messages: list[Message], from_statuses: tuple[str, ...], to: str) -> i
 
 
 def awaiting_approval(studio: Studio, job_id: int) -> list[Message]:
-    return db.session.scalars(sa.select(Message).where(Message.studio_id == studio.id, Message.job_id == job_id,
-                                                       Message.status == "awaiting_approval")).all()
+    return db.session.scalars(sa.select(Message).where(*_awaiting(studio, job_id))).all()
+
+
+def count_awaiting_approval(studio: Studio, job_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(*_awaiting(studio, job_id)))
+
+
+def _awaiting(studio: Studio, job_id: int) -> tuple:
+    return Message.studio_id == studio.id, Message.job_id == job_id, Message.status == "awaiting_approval"
 
 
 def approvals_by_job(studio: Studio) -> list[tuple[Job, int]]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from . import channels, invoices, message_keys, pacing, replies, suppression, team, triggers
 from .extensions import db
-from .models import Consent, Customer, Invoice, Job, Message, Notification, Order, Profile, Studio, Voucher
+from .models import Consent, Customer, Invoice, Job, Message, Notification, Order, Profile, Studio
 from .message_keys import MessageKey, date_subject, occurrence
 from .triggers import Audience, Occurrence
 
@@ -59,7 +59,7 @@ class _Context:
         self.zone = ZoneInfo(self.studio.time_zone)
         some = [Order.customer_id.in_([c.id for c in customers])] if customers is not None else []
         self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
-        self.vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.job_id == job.id)).all()
+        self.vouchers = job.vouchers  # the job page shows them too: read once
         self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
         self.suppressed = suppression.by_category(job.studio_id)
         self.orders_of: dict[int, list[Order]] = defaultdict(list)
