@@ -234,7 +234,7 @@ def page_of(job: Job, search: str = "", page: int = 1) -> paging.Page:
                             Customer.email.like(part)))  # the address is stored lower-case
     return paging.fetch(sa.select(sa.func.count()).select_from(Customer).where(*where),
                         sa.select(Customer).where(*where).options(selectinload(Customer.consents))
-                        .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name), Customer.id),
+                        .order_by(Customer.sort_name, Customer.id),
                         page, PAGE_SIZE)
 
 
@@ -245,7 +245,7 @@ def count_of(job: Job) -> int:
 def customers_of(job: Job) -> list[Customer]:
     return db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)
                               .options(selectinload(Customer.consents))
-                              .order_by(sa.func.lower(Customer.last_name), sa.func.lower(Customer.first_name))).all()
+                              .order_by(Customer.sort_name, Customer.id)).all()
 
 
 def job_by_code(code: str) -> Job | None:

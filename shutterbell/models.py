@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from . import channels, message_keys
 from .extensions import db
@@ -84,6 +85,26 @@ class Studio(db.Model):
     default_profile_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("profile.id", use_alter=True, name="fk_studio_default_profile_id_profile"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def name_order(first_name: str | None, last_name: str | None) -> str:
+    """How a person's name sorts: by last name, then first name, whatever the case or accents
+    ("Öztürk" beside "Ozturk", not after "Zimmermann"). A tab between them: "van Dijk, Ann"
+    before "van der Berg, Bo"."""
+    return f"{_folded(last_name)}\t{_folded(first_name)}"[:NAME_ORDER_LENGTH]
+
+
+def _folded(text: str | None) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c)).casefold()
+
+
+NAME_ORDER_LENGTH = 250  # two names of 100, with room for what folding adds ("ß" -> "ss")
+
+
+def _name_order_on_insert(context) -> str:
+    """For inserts that name no order (a bulk insert of rows): from the row's names."""
+    row = context.get_current_parameters()
+    return name_order(row.get("first_name"), row.get("last_name"))
 
 
 def new_session_id() -> str:
@@ -305,6 +326,10 @@ class Customer(db.Model):
     job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
     first_name: Mapped[str] = mapped_column(sa.String(100))
     last_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    # ``name_order`` of the two, kept as they change: a page of a job's 2,000 customers by name
+    # reads 50 rows from an index instead of sorting the job (and folding every name) each time.
+    sort_name: Mapped[str] = mapped_column(sa.String(NAME_ORDER_LENGTH), default=_name_order_on_insert,
+                                           server_default="")
     email: Mapped[str] = mapped_column(sa.String(254))  # normalised: lower-case
     phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -327,11 +352,14 @@ class Customer(db.Model):
         sa.UniqueConstraint("studio_id", "external_id", name="uq_customer_studio_id_external_id"),
         sa.Index("ix_customer_confirmed_at", "confirmed_at"),  # the scheduler reads sign-ups by time
         sa.Index("ix_customer_created_at", "created_at"),  # ... and by when they were written
-        # A page of a job's customers by name reads 50 rows, not all 2,000 (3.0 -> 0.5 ms). Not on
-        # SQLite: its lower() is the app's own (Unicode) only on the app's connections.
-        sa.Index("ix_customer_job_id_name", "job_id", sa.func.lower(sa.literal_column("last_name")),
-                 sa.func.lower(sa.literal_column("first_name")), "id").ddl_if(dialect="postgresql"),
+        sa.Index("ix_customer_job_id_sort_name", "job_id", "sort_name", "id"),  # a page of the job by name
     )
+
+    @validates("first_name", "last_name")
+    def _keep_name_order(self, key: str, value: str) -> str:
+        names = {"first_name": self.first_name, "last_name": self.last_name, key: value}
+        self.sort_name = name_order(names["first_name"], names["last_name"])
+        return value
 
     def has_consent(self, channel: str, purpose: str = "service") -> bool:
         return any(c.channel == channel and c.purpose == purpose and c.withdrawn_at is None for c in self.consents)

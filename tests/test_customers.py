@@ -120,6 +120,30 @@ def test_without_double_opt_in_a_public_sign_up_is_confirmed_at_once(browser, ol
     assert the_customers(job)[0].confirmed_at is not None
 
 
+def test_customers_are_listed_by_last_name_as_a_german_reads_it_and_move_when_renamed(as_sam, job):
+    """Umlauts and accents sort with their letter ("Öztürk" among the O, not after "Zimmermann"),
+    case does not matter, the last name comes first, and a corrected name moves the row."""
+    now = datetime.now(timezone.utc)
+    for first, last in [("Jörg", "Zimmermann"), ("Ayşe", "Öztürk"), ("Élodie", "Ostermann"), ("Hans", "ohm"),
+                        ("Zoë", "Łęcka"), ("Anna", "Meyer"), ("Ben", "Meyer"), ("Clara", "Meyerhof"),
+                        ("Jürgen", "Groß")]:
+        customers.register(job, customers.CustomerInput(first, last, f"{first}.{last}@example.de".lower(),
+                                                        email_consent=True), "staff", {"email": "ok"}, now)
+
+    def names():
+        return [f"{c.first_name} {c.last_name}" for c in customers.page_of(job).rows]
+
+    assert names() == ["Jürgen Groß", "Anna Meyer", "Ben Meyer", "Clara Meyerhof", "Hans ohm", "Élodie Ostermann",
+                       "Ayşe Öztürk", "Jörg Zimmermann", "Zoë Łęcka"]  # ł has no letter to fold to: after z
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert page.index("Anna Meyer</a>") < page.index("Ayşe Öztürk</a>") < page.index("Jörg Zimmermann</a>")
+    jörg = next(c for c in customers.page_of(job).rows if c.first_name == "Jörg")
+    customers.update(jörg, customers.CustomerInput("Jörg", "Albrecht", "jörg.zimmermann@example.de",
+                                                   email_consent=True), {"email": "ok"}, now)
+    db.session.commit()
+    assert names()[0] == "Jörg Albrecht"
+
+
 def test_the_job_page_lists_customers_a_page_at_a_time_with_a_search(as_sam, job):
     """A school job has hundreds of sign-ups: the page shows 50 at a time, and a search (htmx, or
     the address a browser without script follows) finds one among them."""

@@ -1,7 +1,6 @@
 """The schema comes from the migrations; they must match the models on both databases."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-import pytest
 
 from flask_migrate import upgrade
 
@@ -9,7 +8,6 @@ from app import create_app
 from shutterbell.extensions import db
 
 
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")  # SQLite's
 def test_the_migrations_build_exactly_the_models(app, ctx):
     with db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
@@ -120,5 +118,40 @@ def test_existing_studios_get_the_recommended_mail_templates(tmp_path):
         downgrade(revision="b8d4f2a6c0e1")
         upgrade()
         assert sorted(db.session.execute(rows).tuples()) == shipped  # the same texts, once
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_existing_customers_get_their_names_sort_order(tmp_path):
+    """c3e5a7b9d1f2 gives the customers that were there before it the stored order of their names."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade
+
+    from shutterbell import accounts, customers, jobs
+    from shutterbell.models import Job, utcnow
+
+    from .conftest import PASSWORD
+
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    with fresh.app_context():
+        upgrade()
+        studio = accounts.create_studio(accounts.NewStudio("Studio Lichtblick", "Europe/Berlin", "de_DE",
+                                                           "olivia@lichtblick.example", PASSWORD)).studio
+        ids = studio.id, jobs.save_job(studio, None, jobs.JobInput(name="Kita", profile_id=None), None).id
+        db.session.commit()
+        downgrade(revision="b7d9f1a3c5e8")
+        customer = sa.table("customer", *(sa.column(c) for c in (
+            "studio_id", "job_id", "first_name", "last_name", "email", "registered_at", "unsubscribe_token",
+            "created_at")))
+        now = utcnow()
+        for n, (first, last) in enumerate([("Jörg", "Zimmermann"), ("Ayşe", "Öztürk"), ("Hans", "ohm"),
+                                           ("Jürgen", "Groß")]):
+            db.session.execute(customer.insert().values(studio_id=ids[0], job_id=ids[1], first_name=first,
+                                                        last_name=last, email=f"{n}@example.de", registered_at=now,
+                                                        unsubscribe_token=f"t{n}", created_at=now))
+        db.session.commit()
+        upgrade()
+        listed = customers.page_of(db.session.get(Job, ids[1])).rows
+        assert [c.last_name for c in listed] == ["Groß", "ohm", "Öztürk", "Zimmermann"]
         db.session.remove()
         db.engine.dispose()
