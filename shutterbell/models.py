@@ -95,7 +95,13 @@ def name_order(first_name: str | None, last_name: str | None) -> str:
 
 
 def _folded(text: str | None) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c)).casefold()
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    return bare.translate(_UNDECOMPOSED).casefold()
+
+
+# Letters Unicode does not write as a base letter and a mark: Polish ł sorts among the l, not after z.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
+                               "œ": "oe", "Œ": "OE"})
 
 
 NAME_ORDER_LENGTH = 250  # two names of 100, with room for what folding adds ("ß" -> "ss")

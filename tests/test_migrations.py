@@ -145,13 +145,13 @@ def test_existing_customers_get_their_names_sort_order(tmp_path):
             "created_at")))
         now = utcnow()
         for n, (first, last) in enumerate([("Jörg", "Zimmermann"), ("Ayşe", "Öztürk"), ("Hans", "ohm"),
-                                           ("Jürgen", "Groß")]):
+                                           ("Jürgen", "Groß"), ("Zoë", "Łęcka")]):
             db.session.execute(customer.insert().values(studio_id=ids[0], job_id=ids[1], first_name=first,
                                                         last_name=last, email=f"{n}@example.de", registered_at=now,
                                                         unsubscribe_token=f"t{n}", created_at=now))
         db.session.commit()
         upgrade()
         listed = customers.page_of(db.session.get(Job, ids[1])).rows
-        assert [c.last_name for c in listed] == ["Groß", "ohm", "Öztürk", "Zimmermann"]
+        assert [c.last_name for c in listed] == ["Groß", "Łęcka", "ohm", "Öztürk", "Zimmermann"]
         db.session.remove()
         db.engine.dispose()

@@ -23,8 +23,13 @@ customer = sa.table('customer', sa.column('id', sa.Integer), sa.column('first_na
                     sa.column('last_name', sa.String), sa.column('sort_name', sa.String))
 
 
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
+                               "œ": "oe", "Œ": "OE"})
+
+
 def _folded(text):  # as the app folds names today (copied: a migration must not change with it)
-    return "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c)).casefold()
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    return bare.translate(_UNDECOMPOSED).casefold()
 
 
 def upgrade():
