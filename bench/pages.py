@@ -31,6 +31,7 @@ import urllib.request
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -186,30 +187,37 @@ def measure(name: str, database_url: str, redis_url: str, seconds: int) -> list[
                 wrk(base + BARE, cookie, 2)  # warm up
                 for label, path in pages_for(ids, size).items():
                     wrk(base + path, cookie, 2)
-                    result = paired(base + path, base + BARE, cookie, seconds, server.pid)
-                    results.append((name, label, *result))
-                    rate, bare, _, cpu, _, p99 = result
-                    print(f"{name:10} {label:42} {rate:8.1f} req/s (bare {bare:6.1f})  {cpu:5.1f} ms CPU a request"
-                          f"  p99 {p99:7.1f} ms", flush=True)
+                    got = paired(base + path, base + BARE, cookie, seconds, server.pid)
+                    results.append((name, label, got))
+                    print(f"{name:10} {label:42} {got.rate:8.1f} req/s (bare {got.bare:6.1f})  {got.cpu_ms:5.1f} ms CPU"
+                          f" a request  p99 {got.p99:7.1f} ms", flush=True)
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait()
     return results
 
 
-def paired(url: str, bare_url: str, cookie: str, seconds: int, server: int, rounds: int = 3) -> tuple:
-    """Medians of ``rounds`` rounds of the bare endpoint then the page (``seconds`` in all for the
-    page): (requests/s, the bare endpoint's, the page's share of it, the server's CPU ms per
-    request, the bare endpoint's per the page's, p99 in ms).
+class Measured(NamedTuple):
+    rate: float  # requests/s
+    bare: float  # the bare endpoint's, in the same rounds
+    share: float  # of the bare endpoint's requests/s
+    cpu_ms: float  # the web process's CPU time a request
+    cpu_share: float  # the bare endpoint's CPU time a request, of this page's
+    p99: float  # ms
 
-    CPU time per request is the figure that repeats: the requests/s of the same code moved up to
-    threefold between runs here (other machines' load on the same host), its CPU time by a tenth."""
+
+def paired(url: str, bare_url: str, cookie: str, seconds: int, server: int, rounds: int = 3) -> Measured:
+    """Medians of ``rounds`` rounds of the bare endpoint then the page (``seconds`` in all for the
+    page). CPU time a request is the figure that repeats: the requests/s of the same code moved up
+    to threefold between runs here (other machines' load on the same host), its CPU time by a
+    tenth. It counts gunicorn's processes only, not PostgreSQL's: a page that hands work to the
+    database looks cheaper by it than it is (SQLite's work is the web process's own)."""
     each = max(2, round(seconds / rounds))
     pairs = [(loaded(bare_url, cookie, each, server), loaded(url, cookie, each, server)) for _ in range(rounds)]
     median = statistics.median
-    return (median(page[0] for _, page in pairs), median(bare[0] for bare, _ in pairs),
-            median(page[0] / bare[0] for bare, page in pairs), median(page[2] for _, page in pairs),
-            median(bare[2] / page[2] for bare, page in pairs), median(page[1] for _, page in pairs))
+    return Measured(median(page[0] for _, page in pairs), median(bare[0] for bare, _ in pairs),
+                    median(page[0] / bare[0] for bare, page in pairs), median(page[2] for _, page in pairs),
+                    median(bare[2] / page[2] for bare, page in pairs), median(page[1] for _, page in pairs))
 
 
 def loaded(url: str, cookie: str, seconds: int, server: int) -> tuple[float, float, float]:
@@ -229,7 +237,9 @@ def cpu_seconds(pid: int) -> float:
             continue
         if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # a worker (its parent: the master)
             stats.append(stat)
-    ticks = sum(int(f[11]) + int(f[12]) for f in (s.rsplit(")", 1)[1].split() for s in stats))  # utime, stime
+    fields = [stat.rsplit(")", 1)[1].split() for stat in stats]
+    ticks = sum(int(f[11]) + int(f[12]) for f in fields)  # utime, stime
+    ticks += int(fields[0][13]) + int(fields[0][14])  # and workers the master has replaced (cutime, cstime)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -237,11 +247,11 @@ def report(results: list[tuple]) -> tuple[float, float]:
     """The worst page's share of the bare endpoint's requests/s, and by CPU time, for the last line."""
     print(f"\n{'database':10} {'page':42} {'req/s':>7} {'bare':>7} {'of bare':>8} {'CPU ms':>7} {'by CPU':>7} "
           f"{'p99':>7}  goal")
-    for name, label, rate, bare, share, cpu, cpu_share, p99 in results:
-        met = "ok" if share >= 0.3 and p99 < 50 else "MISSED"
-        print(f"{name:10} {label:42} {rate:7.1f} {bare:7.1f} {share:8.2f} {cpu:7.1f} {cpu_share:7.2f} {p99:7.1f}"
-              f"  {met}")
-    return min(r[4] for r in results), min(r[6] for r in results)
+    for name, label, got in results:
+        met = "ok" if got.share >= 0.3 and got.p99 < 50 else "MISSED"  # the goal as the issue states it
+        print(f"{name:10} {label:42} {got.rate:7.1f} {got.bare:7.1f} {got.share:8.2f} {got.cpu_ms:7.1f}"
+              f" {got.cpu_share:7.2f} {got.p99:7.1f}  {met}")
+    return min(got.share for _, _, got in results), min(got.cpu_share for _, _, got in results)
 
 
 def main(seconds: int) -> None:

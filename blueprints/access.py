@@ -9,7 +9,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_url
 from htmx_flask import make_response as htmx_response
 
-from shutterbell import audit, mailsettings, settings
+from shutterbell import audit, glance, settings
 from shutterbell.accounts import normalise_email
 from shutterbell.extensions import db, login_manager
 from shutterbell.models import MAX_ID, Studio, User
@@ -40,10 +40,11 @@ def current_studio() -> Studio:
     return current_user.studio
 
 
-def page_glance() -> mailsettings.Glance:
-    """The navigation's unread count and the banners' cue, read once for the page that draws them."""
+def page_glance() -> glance.Glance:
+    """The navigation's unread count and the banners' cue, read once, as the page is drawn (after
+    the view's own changes)."""
     if "glance" not in g:
-        g.glance = mailsettings.at_a_glance(current_user.studio_id)
+        g.glance = glance.at_a_glance(current_user.studio_id)
     return g.glance
 
 

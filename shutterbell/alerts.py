@@ -76,7 +76,6 @@ def unread_count(studio_id: int) -> sa.Select:
     return sa.select(sa.func.count()).where(Alert.studio_id == studio_id, Alert.read_at.is_(None), Alert.in_app)
 
 
-
 def recent(studio_id: int, page: int = 1) -> paging.Page:
     where = [Alert.studio_id == studio_id, Alert.in_app]
     return paging.fetch(sa.select(sa.func.count()).select_from(Alert).where(*where),

@@ -147,28 +147,12 @@ def account_of(studio: Studio) -> MailAccount:
 def failing(studio: Studio) -> MailAccount | None:
     """The studio's account while its sending or its inbox sync is failing (``smtp_failing_since``,
     ``imap_failing_since``)."""
-    return db.session.scalar(db.select(MailAccount).where(*_failing(studio.id)))
+    return db.session.scalar(db.select(MailAccount).where(*failing_where(studio.id)))
 
 
-def _failing(studio_id: int) -> tuple:
+def failing_where(studio_id: int) -> tuple:
     return MailAccount.studio_id == studio_id, sa.or_(MailAccount.smtp_failing_since.is_not(None),
                                                       MailAccount.imap_failing_since.is_not(None))
-
-
-@dataclass(frozen=True)
-class Glance:
-    """What the frame of every page shows: the unread alerts, and whether a banner is due."""
-    unread_alerts: int
-    mail_failing: bool
-    texts_failing: bool
-
-
-def at_a_glance(studio_id: int) -> Glance:
-    """One query for the frame of every page (three were a twentieth of a page on PostgreSQL);
-    a failing account itself is read only when one fails."""
-    texts = sa.exists().where(SmsAccount.studio_id == studio_id, SmsAccount.failing_since.is_not(None))
-    return Glance(*db.session.execute(sa.select(alerts.unread_count(studio_id).scalar_subquery(),
-                                                sa.exists().where(*_failing(studio_id)), texts)).one())
 
 
 def folders_of(account: MailAccount) -> list[str]:

@@ -87,24 +87,23 @@ class Studio(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+NAME_ORDER_LENGTH = 250  # two names of 100, with room for what folding adds ("ß" -> "ss")
+# Letters Unicode does not write as a base letter and a mark: Polish ł sorts among the l, not after z.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
+                               "œ": "oe", "Œ": "OE", "ı": "i", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH"})
+
+
 def name_order(first_name: str | None, last_name: str | None) -> str:
     """How a person's name sorts: by last name, then first name, whatever the case or accents
-    ("Öztürk" beside "Ozturk", not after "Zimmermann"). A tab between them: "van Dijk, Ann"
-    before "van der Berg, Bo"."""
+    ("Öztürk" beside "Ozturk", not after "Zimmermann"). A tab between them puts "Meyer, Zoë"
+    before "Meyerhof, Clara". Stored (``Customer.sort_name``): a change here needs a migration
+    that works the stored ones out again, or old and new orders mix."""
     return f"{_folded(last_name)}\t{_folded(first_name)}"[:NAME_ORDER_LENGTH]
 
 
 def _folded(text: str | None) -> str:
     bare = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
     return bare.translate(_UNDECOMPOSED).casefold()
-
-
-# Letters Unicode does not write as a base letter and a mark: Polish ł sorts among the l, not after z.
-_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
-                               "œ": "oe", "Œ": "OE"})
-
-
-NAME_ORDER_LENGTH = 250  # two names of 100, with room for what folding adds ("ß" -> "ss")
 
 
 def _name_order_on_insert(context) -> str:
@@ -332,10 +331,13 @@ class Customer(db.Model):
     job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id"), index=True)
     first_name: Mapped[str] = mapped_column(sa.String(100))
     last_name: Mapped[str] = mapped_column(sa.String(100), default="")
-    # ``name_order`` of the two, kept as they change: a page of a job's 2,000 customers by name
+    # ``name_order`` of the two, kept as they change through the ORM (``_keep_name_order``; a
+    # Core UPDATE of a name would have to set it too): a page of a job's 2,000 customers by name
     # reads 50 rows from an index instead of sorting the job (and folding every name) each time.
-    sort_name: Mapped[str] = mapped_column(sa.String(NAME_ORDER_LENGTH), default=_name_order_on_insert,
-                                           server_default="")
+    # Compared as code points: a linguistic collation (de_DE) would skip the tab.
+    sort_name: Mapped[str] = mapped_column(
+        sa.String(NAME_ORDER_LENGTH).with_variant(sa.String(NAME_ORDER_LENGTH, collation="C"), "postgresql"),
+        default=_name_order_on_insert, server_default="")
     email: Mapped[str] = mapped_column(sa.String(254))  # normalised: lower-case
     phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

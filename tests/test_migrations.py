@@ -123,7 +123,8 @@ def test_existing_studios_get_the_recommended_mail_templates(tmp_path):
 
 
 def test_existing_customers_get_their_names_sort_order(tmp_path):
-    """c3e5a7b9d1f2 gives the customers that were there before it the stored order of their names."""
+    """e1f3a5c7b9d2 gives the customers that were there before it the stored order of their names;
+    going back, SQLite's customer table keeps AUTOINCREMENT."""
     import sqlalchemy as sa
     from flask_migrate import downgrade
 
@@ -150,6 +151,8 @@ def test_existing_customers_get_their_names_sort_order(tmp_path):
                                                         last_name=last, email=f"{n}@example.de", registered_at=now,
                                                         unsubscribe_token=f"t{n}", created_at=now))
         db.session.commit()
+        created = db.session.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'customer'")).scalar()
+        assert "AUTOINCREMENT" in created
         upgrade()
         listed = customers.page_of(db.session.get(Job, ids[1])).rows
         assert [c.last_name for c in listed] == ["Groß", "Łęcka", "ohm", "Öztürk", "Zimmermann"]

@@ -151,8 +151,11 @@ def record_failure(account: SmsAccount, diagnosis: diagnostics.Diagnosis, now: d
 
 
 def failing(studio: Studio) -> SmsAccount | None:
-    return db.session.scalar(sa.select(SmsAccount).where(SmsAccount.studio_id == studio.id,
-                                                         SmsAccount.failing_since.is_not(None)))
+    return db.session.scalar(sa.select(SmsAccount).where(*failing_where(studio.id)))
+
+
+def failing_where(studio_id: int) -> tuple:
+    return SmsAccount.studio_id == studio_id, SmsAccount.failing_since.is_not(None)
 
 
 def in_quiet_hours(now: datetime, time_zone: str, start: time, end: time) -> bool:
