@@ -137,13 +137,15 @@ def wrk(url: str, cookie: str, seconds: int) -> tuple[float, float]:
 
 
 def serve(database_url: str, redis_url: str, port: int, config: str = "python:shutterbell.gunicorn_hooks",
-          **settings: str) -> subprocess.Popen:
-    """gunicorn as the Procfile's web process runs it (``config`` its settings module)."""
+          workers: int = 2, threads: int = 4, **settings: str) -> subprocess.Popen:
+    """gunicorn as the Procfile's web process runs it (``config`` its settings module; another
+    number of workers and threads for bench/web_concurrency.py)."""
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-secret-key",
            "BASE_URL": f"http://127.0.0.1:{port}", "ENCRYPTION_KEYS": Fernet.generate_key().decode(), **settings}
-    process = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", config, "--bind", f"127.0.0.1:{port}",
-                                "--workers", "2", "--threads", "4", "app:create_app()"], cwd=ROOT, env=env,
-                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [str(ROOT / ".venv/bin/gunicorn"), "-c", config, "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--threads", str(threads), "app:create_app()"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
         try:
