@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,11 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp())
 
-from flask_migrate import upgrade  # noqa: E402
-
-from app import create_app  # noqa: E402
-from bench.pages import add_messages, free_port, seed, serve, signed_in_cookie, wrk  # noqa: E402
-from shutterbell.extensions import db  # noqa: E402
+from bench.pages import free_port, private_redis, seeded_sqlite, serve, signed_in_cookie, wrk  # noqa: E402
 
 SETTINGS = {"tuned": {}, "Python's default": {"BENCH_GC_DEFAULT": "1"}}
 
@@ -55,38 +50,23 @@ def one_run(database_url: str, redis_url: str, path: str, seconds: int, setting:
 
 
 def main(seconds: int, rounds: int) -> None:
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-                             stdout=subprocess.DEVNULL)
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            database_url = f"sqlite:///{folder}/bench.db"
-            app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
-            with app.app_context():
-                upgrade(directory=str(ROOT / "migrations"))
-                ids = seed()
-                add_messages(ids, 0, 10_000)
-                db.session.remove()
-            worst_saving = float("inf")
-            for label, path in pages(ids).items():
-                results = {name: [] for name in SETTINGS}
-                for _ in range(rounds):
-                    for name, setting in SETTINGS.items():
-                        results[name].append(one_run(database_url, redis_url, path, seconds, setting))
-                line = []
-                for name, runs in results.items():
-                    line.append(f"{name}: collector {statistics.median(r[0] for r in runs):5.1f} ms/request, "
-                                f"{statistics.median(r[1] for r in runs):6.1f} req/s, "
-                                f"peak {max(r[2] for r in runs):4.0f} MiB")
-                print(f"{label:36} " + " | ".join(line), flush=True)
-                if not label.startswith("bare"):
-                    default = statistics.median(r[0] for r in results["Python's default"])
-                    tuned = statistics.median(r[0] for r in results["tuned"])
-                    worst_saving = min(worst_saving, default - tuned)
-    finally:
-        redis.terminate()
-        redis.wait()
+    with private_redis() as redis_url, seeded_sqlite(redis_url) as (database_url, ids):
+        worst_saving = float("inf")
+        for label, path in pages(ids).items():
+            results = {name: [] for name in SETTINGS}
+            for _ in range(rounds):
+                for name, setting in SETTINGS.items():
+                    results[name].append(one_run(database_url, redis_url, path, seconds, setting))
+            line = []
+            for name, runs in results.items():
+                line.append(f"{name}: collector {statistics.median(r[0] for r in runs):5.1f} ms/request, "
+                            f"{statistics.median(r[1] for r in runs):6.1f} req/s, "
+                            f"peak {max(r[2] for r in runs):4.0f} MiB")
+            print(f"{label:36} " + " | ".join(line), flush=True)
+            if not label.startswith("bare"):
+                default = statistics.median(r[0] for r in results["Python's default"])
+                tuned = statistics.median(r[0] for r in results["tuned"])
+                worst_saving = min(worst_saving, default - tuned)
     print(f"the tuning saves at least {worst_saving:.1f} ms of collector time per signed-in page's request")
 
 

@@ -9,7 +9,6 @@ Run: .venv/bin/python bench/page_times.py [rounds] [part of a page's name, e.g. 
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,8 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
 from shutterbell import gunicorn_hooks, messages  # noqa: E402
-from bench.pages import BARE, OWNER, PASSWORD, PG_ADMIN, add_messages, free_port, pages_for, seed  # noqa: E402
+from bench.pages import (BARE, OWNER, PASSWORD, PG_ADMIN, add_messages, pages_for, private_redis,  # noqa: E402
+                         seed)
 
 
 def times(name: str, database_url: str, redis_url: str, rounds: int, only: str) -> None:
@@ -63,23 +63,18 @@ def main(rounds: int, only: str) -> None:
     labels = ["bare (sign-in page)", *pages_for({"profile": 0, "job": 0}, 10_000)]
     if only and not any(only in label for label in labels):
         sys.exit(f"no page's name holds {only!r}")
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-                             stdout=subprocess.DEVNULL)
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
     pg_name = f"bench_times_{uuid.uuid4().hex[:8]}"
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            times("sqlite", f"sqlite:///{folder}/bench.db", redis_url, rounds, only)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{pg_name}"')
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        times("postgresql", f"{base}/{pg_name}", redis_url, rounds, only)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-        redis.terminate()
-        redis.wait()
+    with private_redis() as redis_url:
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                times("sqlite", f"sqlite:///{folder}/bench.db", redis_url, rounds, only)
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{pg_name}"')
+            base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+            times("postgresql", f"{base}/{pg_name}", redis_url, rounds, only)
+        finally:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     print("one request alone, per page: the medians above (goal under bench/pages.py: p99 under 50 ms)")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,11 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp())
 
-from flask_migrate import upgrade  # noqa: E402
-
-from app import create_app  # noqa: E402
-from bench.pages import BARE, add_messages, free_port, loaded, seed, serve, signed_in_cookie, wrk  # noqa: E402
-from shutterbell.extensions import db  # noqa: E402
+from bench.pages import (BARE, free_port, loaded, private_redis, seeded_sqlite, serve,  # noqa: E402
+                         signed_in_cookie, wrk)
 
 SHAPES = [(2, 4), (2, 1), (4, 1), (3, 2), (2, 2), (2, 4)]  # (workers, threads); ./run's first and last
 
@@ -54,30 +50,14 @@ def measure(database_url: str, redis_url: str, ids: dict, workers: int, threads:
 
 
 def main(seconds: int, rounds: int) -> None:
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-                             stdout=subprocess.DEVNULL)
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            database_url = f"sqlite:///{folder}/bench.db"
-            app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
-            with app.app_context():
-                upgrade(directory=str(ROOT / "migrations"))
-                ids = seed()
-                add_messages(ids, 0, 10_000)
-                db.session.remove()
-            best = {}
-            for workers, threads in SHAPES:
-                figures = measure(database_url, redis_url, ids, workers, threads, seconds, rounds)
-                print(f"{workers} workers x {threads} threads: " + "  ".join(
-                    f"{label} {rate:6.1f} req/s {cpu:5.1f} ms CPU" for label, (rate, cpu) in figures.items()),
-                    flush=True)
-                slowest = min(figures["job page"][0], figures["editor"][0])
-                best[(workers, threads)] = max(best.get((workers, threads), 0), slowest)
-    finally:
-        redis.terminate()
-        redis.wait()
+    best = {}
+    with private_redis() as redis_url, seeded_sqlite(redis_url) as (database_url, ids):
+        for workers, threads in SHAPES:
+            figures = measure(database_url, redis_url, ids, workers, threads, seconds, rounds)
+            print(f"{workers} workers x {threads} threads: " + "  ".join(
+                f"{label} {rate:6.1f} req/s {cpu:5.1f} ms CPU" for label, (rate, cpu) in figures.items()), flush=True)
+            slowest = min(figures["job page"][0], figures["editor"][0])
+            best[(workers, threads)] = max(best.get((workers, threads), 0), slowest)
     (workers, threads), rate = max(best.items(), key=lambda item: item[1])
     print(f"best for the heavy pages: {workers} workers x {threads} threads, the slower of the two at {rate:.1f} req/s"
           f" (./run: 2 x 4 at {best[(2, 4)]:.1f})")
