@@ -207,6 +207,10 @@ def scripted_server(script: Script, cert: tuple[Path, Path], address: str = "127
         yield listener.getsockname()[1]
     finally:
         stop.set()
+        # close() alone leaves the port listening while serve() is blocked in accept(); a
+        # later replay that draws the same address would find it taken. shutdown() wakes it.
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
 
 

@@ -184,6 +184,16 @@ def test_test_connection_answers_within_10_seconds_with_the_right_cause(as_olivi
         assert hint in page and "465" not in page if name == "silent IMAP" else hint in page, (name, page)
 
 
+def test_a_replays_port_is_free_again_once_its_server_stopped(tmp_path):
+    # Replays draw random loopback addresses on the providers' ports: one that stayed bound
+    # failed a whole CI run when a later replay drew its address again.
+    address = replay.loopback_address()
+    cert = replay.certificate(tmp_path, address)
+    for _ in range(2):
+        with scripted_server(Script("smtp", "connect", ""), cert, address, 587):
+            pass
+
+
 def test_the_corpus_keeps_wire_replies_not_log_lines():
     prefixes = Counter(entry["text"].split(":", 1)[0] for entry in CORPUS if ":" in entry["text"][:40])
     assert not any(prefix.lower().startswith(("error sending", "failed to send", "message failed"))
