@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import gettext, ngettext
+from flask_babel.speaklater import LazyString
 from flask_babel import lazy_gettext as _l
 
 from . import paging
 from .extensions import db
-from .i18n import language_of
+from .i18n import speaking
 from .models import Alert, Studio, User, utcnow
 
 KINDS = {
@@ -40,15 +41,18 @@ def wanted(studio: Studio, kind: str, way: str) -> bool:
     return f"{kind}.{way}" not in (studio.muted_alerts or [])
 
 
-def raise_alert(studio_id: int, kind: str, text: str, link: str = "", about: str = "",
+def raise_alert(studio_id: int, kind: str, text: str | LazyString, link: str = "", about: str = "",
                 now: datetime | None = None) -> None:
-    """Note it for the owner as the studio wants it (nothing if both ways are off). ``about`` names
-    the person it concerns ("customer:12"), so that erasing them erases it. Joins the caller's
-    transaction: the caller commits, with what happened."""
+    """Note it for the owner as the studio wants it (nothing if both ways are off), ``text`` (an
+    ``_l`` text) written in the studio's language, whether a page, the worker or the scheduler
+    raised it. ``about`` names the person it concerns ("customer:12"), so that erasing them
+    erases it. Joins the caller's transaction: the caller commits, with what happened."""
     studio = db.session.get(Studio, studio_id)
     in_app, by_mail = wanted(studio, kind, "app"), wanted(studio, kind, "email")
     if not (in_app or by_mail):
         return
+    with speaking(studio):
+        text = str(text)
     now = now or utcnow()
     pending = db.session.scalar(sa.select(Alert).where(
         Alert.studio_id == studio_id, Alert.kind == kind, Alert.read_at.is_(None)).order_by(Alert.id.desc())
@@ -143,7 +147,7 @@ def mail_digests(base_url: str, send: Callable[..., str]) -> int:
         owner = db.session.scalar(User.first_owner_email(studio_id))
         digest = Digest(db.session.get(Studio, studio_id), owner or "", claimed)
         try:
-            with force_locale(language_of(digest.studio.locale)):
+            with speaking(digest.studio):
                 subject, body = digest.subject(), digest.body(base_url)
             went = bool(digest.owner) and bool(send(digest.studio, digest.owner, subject, body,
                                                     through_studio=not digest.about_the_account))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -238,7 +239,7 @@ def _forget_messages_to(contact: Contact, addresses: list[str]) -> None:
     db.session.execute(sa.update(Message).where(mine).values(recipient=f"erased-contact-{contact.id}@invalid",
                                                              subject="", body=""))
     db.session.execute(sa.update(Message).where(mine, Message.status.in_(Message.IN_FLIGHT + ("awaiting_approval",)))
-                       .values(status="skipped", last_error="The person's data was erased."))
+                       .values(status="skipped", last_error=_("The person's data was erased.")))
 
 
 def erase_person(customer: Customer, now: datetime) -> None:

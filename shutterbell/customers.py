@@ -150,8 +150,8 @@ def add(job: Job, data: CustomerInput, path: str, wording: dict[str, str], now: 
 
 
 def _signed_up(customer: Customer, job: Job) -> None:
-    alerts.raise_alert(customer.studio_id, "sign_up", str(_l("%(name)s signed up to %(job)s.", name=(
-        f"{customer.first_name} {customer.last_name}".strip()), job=job.name)), f"/jobs/{job.id}#customers",
+    alerts.raise_alert(customer.studio_id, "sign_up", _l("%(name)s signed up to %(job)s.", name=(
+        f"{customer.first_name} {customer.last_name}".strip()), job=job.name), f"/jobs/{job.id}#customers",
         about=f"customer:{customer.id}")
 
 

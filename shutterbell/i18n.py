@@ -2,13 +2,20 @@
 
 Texts a studio gets as data (the recommended profiles and mail templates) are marked with
 ``N_`` and translated into the studio's language when the studio is made; the app's own words
-with ``_``/``_l``, when a page is drawn (``app._page_language`` picks the language)."""
+with ``_``/``_l``, when a page is drawn (``app._page_language`` picks the language). Words the
+app writes down or sends for a studio (an email, an alert, why a message was skipped) are in the
+studio's language whoever wrote them: a page, the worker or the scheduler (``speaking``)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from flask import current_app, g
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, force_locale, get_locale
+
+if TYPE_CHECKING:
+    from .models import Studio
 
 LANGUAGES = ("en", "de")  # an instance may speak fewer (config LANGUAGES): the tests speak English
 
@@ -27,6 +34,13 @@ def language_of(locale: str) -> str:
     else English."""
     language = locale.split("_")[0]
     return language if language in languages() else "en"
+
+
+@contextmanager
+def speaking(studio: Studio):
+    """``_`` and ``_l`` speak the studio's language within (its customers, its owner)."""
+    with force_locale(language_of(studio.locale)):
+        yield
 
 
 class _RequestDomain(Domain):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from . import composer, settings, templating
-from .i18n import N_, language_of
+from .i18n import N_, speaking
 from .extensions import db
 from .models import Contact, Customer, Job, MailAccount, MailTemplate, Studio
 from .validation import Invalid
@@ -54,7 +54,7 @@ RECOMMENDED = (
 
 def add_recommended(studio: Studio) -> None:
     """The four every new studio starts with, in its language (no commit)."""
-    with force_locale(language_of(studio.locale)):
+    with speaking(studio):
         db.session.add_all(MailTemplate(studio_id=studio.id, name=gettext(t.name), subject=gettext(t.subject),
                                         body=gettext(t.body)) for t in RECOMMENDED)
 

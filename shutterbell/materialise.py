@@ -26,10 +26,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import aliased
 
 from . import channels, message_keys, scheduling, suppression, triggers
 from .extensions import db
+from .i18n import speaking
 from .models import (Assignment, Consent, ContactAddress, Contact, Customer, Invoice, Job, Message, Notification,
                      Order, Payment, Studio, Suppression, User, UTCDateTime, Voucher)
 from .message_keys import date_subject, key_sql, occurrence, occurrence_sql
@@ -45,7 +47,7 @@ class Pass:
     since: datetime
     until: datetime
     late_before: datetime  # due before this: made as skipped (the app was down too long)
-    late_reason: str
+    late_reason: str | LazyString  # said in each studio's language
 
 
 @dataclass(frozen=True)
@@ -59,21 +61,24 @@ class _Plan:
 
 
 def make_due(window: Pass) -> int:
-    """Insert a Message row for every moment due in [since, until]; returns how many are new."""
+    """Insert a Message row for every moment due in [since, until]; returns how many are new.
+    Why one is made skipped is written in its studio's language (the outbox shows it)."""
     made = 0
     for plan in _plans():
-        kind = plan.trigger.occurrence
-        if kind.is_invoices:
-            made += _invoice_messages(plan, window)
-        elif plan.trigger.reaches_job_people:
-            made += _job_people_messages(plan, window)
-        elif kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
-            made += _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
-        else:
-            made += _anchored(plan, window)
-            if plan.trigger.catches_up:
-                made += _caught_up(plan, window)
+        with speaking(plan.studio):
+            made += _make(plan, window)
     return made
+
+
+def _make(plan: _Plan, window: Pass) -> int:
+    kind = plan.trigger.occurrence
+    if kind.is_invoices:
+        return _invoice_messages(plan, window)
+    if plan.trigger.reaches_job_people:
+        return _job_people_messages(plan, window)
+    if kind in (Occurrence.REGISTRATION, Occurrence.ORDER):
+        return _delayed_events(plan, window) if plan.trigger.takes_days else _instant_events(plan, window)
+    return _anchored(plan, window) + (_caught_up(plan, window) if plan.trigger.catches_up else 0)
 
 
 def _plans() -> list[_Plan]:
@@ -180,7 +185,7 @@ def _row_select(plan: _Plan, window: Pass, key, occurrence_due, *, customer_join
         status, reason = sa.literal("skipped"), sa.literal(str(plan.channel.no_account_reason))
     else:
         status = sa.case((late, sa.literal("skipped")), else_=sa.literal(_status(n)))
-        reason = sa.case((late, sa.literal(window.late_reason)), else_=sa.literal(""))
+        reason = sa.case((late, sa.literal(str(window.late_reason))), else_=sa.literal(""))
     return (sa.select(
         Customer.studio_id, Job.id, Customer.id, sa.literal(n.id), key, sa.literal(n.channel), plan.channel.address_column(),
         sa.literal(""), sa.literal(""), sa.literal(""), occurrence_due, status, sa.literal(0), reason, sa.literal(""),

@@ -42,9 +42,9 @@ def record(job: Job, customer: Customer, total_cents: int, placed_at: datetime, 
                   total_cents=total_cents, placed_at=placed_at, paid_at=placed_at if paid else None)
     db.session.add(order)
     studio = db.session.get(Studio, job.studio_id)
-    alerts.raise_alert(studio.id, "order", str(_l("%(name)s ordered for %(amount)s (%(job)s).", name=(
+    alerts.raise_alert(studio.id, "order", _l("%(name)s ordered for %(amount)s (%(job)s).", name=(
         f"{customer.first_name} {customer.last_name}".strip()), job=job.name,
-        amount=money.shown(Decimal(total_cents) / 100, studio.currency, studio.locale))), f"/jobs/{job.id}#orders",
+        amount=money.shown(Decimal(total_cents) / 100, studio.currency, studio.locale)), f"/jobs/{job.id}#orders",
         about=f"customer:{customer.id}")
     try:
         db.session.commit()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 
 from .extensions import db
-from .i18n import N_, language_of
+from .i18n import N_, speaking
 from .models import Notification, Profile, Studio
 from .profiles import NotificationInput as N
 from .profiles import apply_input
@@ -129,7 +129,7 @@ def add_to(studio: Studio) -> None:
     """Give a new studio the recommended profiles in its own language, the first as its default
     for new jobs (no commit: part of creating the studio)."""
     created = []
-    with force_locale(language_of(studio.locale)):
+    with speaking(studio):
         for spec in RECOMMENDED_PROFILES:
             profile = Profile(studio_id=studio.id, name=gettext(spec.name), description=gettext(spec.description),
                               recommended=True)

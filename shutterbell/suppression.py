@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -199,4 +200,4 @@ def _anonymise(customer: Customer, now: datetime) -> None:
     db.session.execute(sa.update(Message).where(mine).values(recipient=customer.email, subject="", body=""))
     db.session.execute(sa.update(Message).where(mine, Message.status.in_(("scheduled", "queued", "awaiting_approval",
                                                                           "sending")))
-                       .values(status="skipped", last_error="The customer's data was erased."))
+                       .values(status="skipped", last_error=_("The customer's data was erased.")))

@@ -17,9 +17,11 @@ from babel.messages.pofile import read_po
 from flask_migrate import upgrade
 
 from app import create_app
-from shutterbell import accounts, jobs
+from shutterbell import accounts, customers, jobs, outbox, profiles
 from shutterbell.extensions import db
-from shutterbell.models import Consent, MailTemplate, Message, Notification, Profile
+from shutterbell.models import Alert, Consent, Job, MailTemplate, Message, Notification, Profile, Studio, utcnow
+from shutterbell.outbox.outcomes import finish
+from shutterbell.outbox.studio_batch import StudioBatch
 from shutterbell.recommended import WELCOME
 
 from .conftest import PASSWORD, REDIS_BASE_URL, Browser, _worker_number, text_of
@@ -209,3 +211,69 @@ def test_a_text_in_another_language_within_a_page_and_the_page_after_it(german_a
         with force_locale("en"):
             assert render_template_string("{{ _('Outbox') }}") == gettext("Outbox") == "Outbox"
         assert render_template_string("{{ _('Outbox') }}") == gettext("Outbox") == german("Outbox")
+
+
+def test_what_the_app_writes_down_for_a_studio_is_in_its_language_whoever_writes_it(german_app):
+    """The scheduler pass, the worker and the sweeper work for every studio at once, with no page
+    and no browser: why a message was skipped or failed, and the owner's alerts, are still written
+    in each studio's own language (its outbox and its alerts show them as written)."""
+    ids = {"de": studio(german_app, "Fotostudio Weiß", "de_DE", "weiss@lichtblick.example")[0],
+           "en": studio(german_app, "Brightlight Skies", "en_GB", "owen@skies.example")[0]}
+    now = utcnow()
+    with german_app.app_context():
+        for language, studio_id in ids.items():
+            job = db.session.scalar(sa.select(Job).where(Job.studio_id == studio_id))
+            job.profile_id = profiles.save_profile(db.session.get(Studio, studio_id), None, profiles.ProfileInput(
+                "Willkommen", "", [welcome("email"), welcome("sms")])).id
+            customers.register(job, customers.CustomerInput(
+                "Jürgen", "Weiß", f"juergen.{language}@example.de", "+49 151 23456789", email_consent=True,
+                sms_consent=True), "staff", {"email": "ok", "sms": "ok"}, now)
+        db.session.commit()
+        outbox.schedule(now + timedelta(minutes=1), outbox.Policy(base_url="https://fotos.example"))
+
+        def made(language, channel):
+            return db.session.scalar(sa.select(Message).where(Message.studio_id == ids[language],
+                                                              Message.channel == channel))
+
+        no_account = "No text message account was set up when this text fell due."
+        assert (made("de", "sms").status, made("de", "sms").last_error) == ("skipped", german(no_account))
+        assert made("en", "sms").last_error == no_account
+
+        # What the worker checks before it sends: the job was archived meanwhile.
+        policy = outbox.Policy(base_url="https://fotos.example")
+        said = []
+        for language in ("de", "en"):
+            email = made(language, "email")
+            email.job.status = "archived"
+            batch = StudioBatch(db.session.get(Studio, ids[language]), policy)
+            batch.read_customers([email])
+            said.append(batch.why_not(email))
+        assert said == [german("The job was archived."), "The job was archived."]
+        db.session.rollback()
+
+        # The worker gives up on an email: the owner's alert, in German for the German studio.
+        reply = "550 5.1.1 <juergen.de@example.de>: Empfänger unbekannt 📭"
+        for language in ids:
+            email = made(language, "email")
+            email.status = "sending"
+            db.session.commit()
+            finish(email, "failed", now, error=reply)
+        alerts = {a.studio_id: a.text for a in db.session.scalars(sa.select(Alert).where(Alert.kind == "failed"))}
+        failed_for_good = "A message to %(to)s failed for good: %(why)s"
+        assert alerts[ids["de"]] == german(failed_for_good) % {"to": "juergen.de@example.de", "why": reply}
+        assert alerts[ids["en"]] == failed_for_good % {"to": "juergen.en@example.de", "why": reply}
+
+        # The sweeper fails a message whose worker died with it every time, each in its language.
+        for language in ids:
+            stuck = made(language, "sms")
+            stuck.status, stuck.attempts, stuck.lease_until = "sending", 8, now - timedelta(minutes=1)
+        db.session.commit()
+        outbox.sweep(now, policy)
+        died = "The worker stopped while sending this message, every time it tried."
+        assert [made(language, "sms").last_error for language in ("de", "en")] == [german(died), died]
+
+
+def welcome(channel: str) -> profiles.NotificationInput:
+    return profiles.NotificationInput(trigger="customer_registered", audience="potential_buyers", channel=channel,
+                                      subject="Willkommen, {{ customer.first_name }}!" if channel == "email" else "",
+                                      body="Grüße aus Köln 📸")

@@ -12,7 +12,8 @@ from redis.exceptions import RedisError
 
 from .. import channels, queue, settings
 from ..extensions import db
-from ..models import Message, utcnow
+from ..i18n import speaking
+from ..models import Message, Studio, utcnow
 from ..settings import Policy
 from .making import schedule
 
@@ -32,9 +33,13 @@ def sweep(now: datetime, policy: Policy) -> int:
     again with the same Message-ID: at most one duplicate per crash, and ``attempts`` shows it.
     One that has killed its worker ``max_attempts`` times fails instead of killing the next."""
     expired = sa.and_(Message.status == "sending", Message.lease_until < now)
-    db.session.execute(sa.update(Message).where(expired, Message.attempts >= policy.max_attempts)
-                       .values(status="failed", lease_until=None, cause="other",
-                               last_error=_("The worker stopped while sending this message, every time it tried.")))
+    exhausted = sa.and_(expired, Message.attempts >= policy.max_attempts)
+    for studio in db.session.scalars(sa.select(Studio).where(Studio.id.in_(
+            sa.select(Message.studio_id).where(exhausted)))):
+        with speaking(studio):
+            db.session.execute(sa.update(Message).where(exhausted, Message.studio_id == studio.id).values(
+                status="failed", lease_until=None, cause="other",
+                last_error=_("The worker stopped while sending this message, every time it tried.")))
     result = db.session.execute(sa.update(Message).where(expired)
                                 .values(status="scheduled", lease_until=None, enqueued_at=None))
     db.session.commit()

@@ -6,13 +6,13 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import (channels, composer, mailsettings, materialise, message_keys, scheduling, settings, suppression,
                templating)
 from ..extensions import db
-from ..i18n import language_of
+from ..i18n import speaking
 from ..models import Customer, Job, Message, SchedulerPass, Studio, utcnow
 from ..settings import Policy
 from .outcomes import record
@@ -33,8 +33,8 @@ def schedule(now: datetime, policy: Policy) -> int:
     "the last minute", and the unique key drops what another pass made."""
     last = db.session.scalar(sa.select(sa.func.max(SchedulerPass.started_at)))
     since = last - OVERLAP if last else now - policy.grace
-    late = _("Its moment passed more than %(hours)d hours before the app could send it.",
-             hours=policy.grace.total_seconds() // 3600)
+    late = _l("Its moment passed more than %(hours)d hours before the app could send it.",
+              hours=policy.grace.total_seconds() // 3600)
     made = materialise.make_due(materialise.Pass(since, now, now - policy.grace, late))
     db.session.add(SchedulerPass(started_at=now, finished_at=utcnow(), made=made))
     db.session.commit()
@@ -44,7 +44,8 @@ def schedule(now: datetime, policy: Policy) -> int:
         if message.studio_id not in batches:
             batches[message.studio_id] = StudioBatch(db.session.get(Studio, message.studio_id), policy)
         if message.customer is None and not message_keys.reaches_no_customer(message.key):
-            record(message, expect=message.status, status="skipped", last_error=customer_removed())
+            with speaking(batches[message.studio_id].studio):
+                record(message, expect=message.status, status="skipped", last_error=customer_removed())
             continue
         try:
             problem = batches[message.studio_id].write(message)  # an approver sees exactly what will go out
@@ -105,7 +106,7 @@ def queue_confirmation(customer: Customer, now: datetime) -> Message | None:
            "recipient": customer.email, "due_at": now, "status": "scheduled", "last_error": "",
            "message_id": composer.message_id_for(key, account.from_address), "created_at": now}
     try:
-        with force_locale(language_of(studio.locale)):  # the customer reads the studio's language, whoever asked
+        with speaking(studio):  # the customer reads the studio's language, whoever asked
             subject, body = composer.confirmation_texts(studio)
             rendered = templating.render(subject, body, "email", composer.context_for(studio, job, customer, base_url))
             row.update(subject=rendered.subject, body=composer.confirmation_body(rendered.text, base_url, customer))
@@ -132,7 +133,7 @@ def request_resubscription(customer: Customer, confirm_url: str, now: datetime) 
     studio = db.session.get(Studio, customer.studio_id)
     job = db.session.get(Job, customer.job_id)
     key = message_keys.resubscription(customer.id, count)
-    with force_locale(language_of(studio.locale)):
+    with speaking(studio):
         what = (_("offers from %(studio)s", studio=studio.name) if entry.marketing_only else
                 _("emails from %(studio)s about the photos of %(job)s", studio=studio.name, job=job.name))
         body = _("Hello %(name)s,\n\nyou asked to get %(what)s again. "

@@ -62,8 +62,8 @@ def finish(message: Message, status: str, now: datetime, error: str = "", cause:
     recorded = record(message, status=status, lease_until=None, last_error=error[:500], cause=cause,
             sent_at=now if status == "sent" else message.sent_at)
     if recorded and status == "failed":  # (not when erasure or a cancel took the message meanwhile)
-        alerts.raise_alert(message.studio_id, "failed", str(_l(
-            "A message to %(to)s failed for good: %(why)s", to=message.recipient, why=error or cause)),
+        alerts.raise_alert(message.studio_id, "failed", _l(
+            "A message to %(to)s failed for good: %(why)s", to=message.recipient, why=error or cause),
             f"/outbox/{message.id}", about=f"customer:{message.customer_id}" if message.customer_id
             else f"contact:{message.contact_id}" if message.contact_id else "", now=now)
         db.session.commit()

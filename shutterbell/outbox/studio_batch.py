@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import composer, invoices, mailsettings, message_keys, replies, suppression, templating, triggers
 from ..extensions import db
-from ..i18n import language_of
+from ..i18n import speaking
 from ..message_keys import MessageKey
 from ..models import Assignment, Consent, Invoice, Job, Message, Notification, Order, Payment, Studio, Voucher
 from ..settings import Policy
@@ -61,7 +60,12 @@ class StudioBatch:
 
     def why_not(self, message: Message) -> str:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
-        a job whose profile changed or was archived: skipped with the reason, never sent."""
+        a job whose profile changed or was archived: skipped with the reason (in the studio's
+        language: its outbox shows it), never sent."""
+        with speaking(self.studio):
+            return self._why_not(message)
+
+    def _why_not(self, message: Message) -> str:
         customer = message.customer
         if message_keys.is_personal(message.key) or message_keys.is_autoreply(message.key):  # an answer, no customer
             return _("The person's data was erased.") if message.recipient in self.erased else ""
@@ -168,7 +172,7 @@ class StudioBatch:
         """Render a made message once (a retry sends the same text and Message-ID), kept on the
         object until ``store_written``. Returns why it cannot be written, or "". The words it fills
         in (a role, a payment method) are in the studio's language, as the editor's preview shows."""
-        with force_locale(language_of(self.studio.locale)):
+        with speaking(self.studio):
             return self._write(message)
 
     def _write(self, message: Message) -> str:
