@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import timezone
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -306,6 +307,42 @@ def _shorten(text: str) -> str:
     return " ".join(kept)
 
 
+def row_summary(item: NotificationInput, studio) -> str:
+    """A notification as one line, for the editor's rows: "7 days before the job is archived ·
+    Potential buyers · 09:00 · “Last week to order…”" (the channel is a badge beside it)."""
+    trigger = triggers.CATALOGUE.get(item.trigger)
+    parts = [trigger.summary(item.days) if trigger else str(_l("No trigger chosen yet")),
+             str(triggers.AUDIENCE_LABELS.get(item.audience, ""))]
+    if trigger is None or trigger.has_send_time:
+        if studio is not None:
+            parts.append(scheduling.send_time(item, studio).strftime("%H:%M"))
+    else:
+        parts.append(str(_l("right away")))
+    text = (item.subject if item.channel != "sms" else "") or item.body
+    if text.strip():
+        parts.append("“%s”" % _shorten(text))
+    return " · ".join(part for part in parts if part)
+
+
+@dataclass
+class EditorRow:
+    """A notification as the profile editor draws it: open with its fields (``form``), or closed
+    to its one line (``form`` None), posting only its id and position."""
+
+    index: int  # in the posted names (notifications-3-…): stays as rows move
+    position: int
+    item: NotificationInput
+    summary: str
+    form: NotificationForm | None = None
+
+    @property
+    def trigger(self) -> triggers.Trigger | None:
+        return triggers.CATALOGUE.get(self.item.trigger)
+
+
+_STORED = [f.name for f in fields(NotificationInput) if f.name != "id"]  # what a closed row does not post
+
+
 class NotificationForm(Form):
     """One notification row. Its prefix (``notifications-3``) names every field of the row."""
 
@@ -332,30 +369,25 @@ class NotificationForm(Form):
 
     opened = False  # drawn with its fields showing (without script, its "Edit" button asked)
 
-    def __init__(self, *args, studio=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, formdata=None, *args, studio=None, **kwargs):
+        super().__init__(formdata, *args, **kwargs)
         self.for_studio(studio)
+        # Drawn closed, a saved row posts its id and position alone: its values are the stored ones (``fill``).
+        self.closed = bool(formdata) and self.trigger.name not in formdata and str(self.id.data or "").isdigit()
 
     def for_studio(self, studio) -> None:
         """The studio's send times: the choices' labels and the summary's time of day."""
         self.studio = studio
         self.send_time.choices = send_time_choices(studio)
 
-    def summary(self) -> str:
-        """The row as one line, for the editor's closed rows: "7 days before the job is archived ·
-        Potential buyers · 09:00 · “Last week to order…”" (the channel is a badge beside it)."""
-        trigger = self.selected_trigger
-        parts = [trigger.summary(self.days.data) if trigger else str(_l("No trigger chosen yet")),
-                 str(triggers.AUDIENCE_LABELS.get(self.audience.data, ""))]
-        if trigger is None or trigger.has_send_time:
-            if self.studio is not None:
-                parts.append(scheduling.send_time(self.to_input(), self.studio).strftime("%H:%M"))
-        else:
-            parts.append(str(_l("right away")))
-        text = (self.subject.data if self.channel.data != "sms" else "") or self.body.data or ""
-        if text.strip():
-            parts.append("“%s”" % _shorten(text))
-        return " · ".join(part for part in parts if part)
+    def fill(self, item: NotificationInput) -> None:
+        """A closed row's stored values, for saving it as it is or drawing it open."""
+        for name in _STORED:
+            getattr(self, name).data = getattr(item, name)
+
+    def drawn(self, index: int, position: int, open: bool = True) -> EditorRow:
+        item = self.to_input()
+        return EditorRow(index, position, item, row_summary(item, self.studio), self if open else None)
 
     @property
     def selected_trigger(self) -> triggers.Trigger | None:
@@ -430,9 +462,42 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, studio=None, **kwargs):
         self._studio = studio
+        self._closed: list[NotificationInput] = []
         super().__init__(*args, **kwargs)
         for row in self.notifications:
             row.form.for_studio(studio)
+
+    @classmethod
+    def as_stored(cls, profile, studio) -> ProfileForm:
+        """A saved profile as stored, its rows drawn closed: no form is built for them (thirty
+        rows of fields were a third of the editor's time)."""
+        form = cls(studio=studio, name=profile.name, description=profile.description)
+        form._closed = [NotificationInput.of(n) for n in profile.notifications]
+        return form
+
+    def fill_closed_rows(self, profile) -> None:
+        """Closed rows posted their id alone: they get their stored values as they are now (what
+        someone else changed meanwhile stays). One that someone removed meanwhile is dropped, and
+        ``profiles.ProfileChanged`` raised, as saving would."""
+        closed = [entry.form for entry in self.notifications if entry.form.closed and not entry.form.remove.data]
+        live = {n.id: n for n in profile.notifications} if profile else {}
+        for row in closed:
+            if int(row.id.data) in live:
+                row.fill(NotificationInput.of(live[int(row.id.data)]))
+            else:
+                row.remove.data = True  # not drawn again: a second save keeps the rest
+        profiles.live_by_id(profile, [int(row.id.data) for row in closed])
+
+    def drawn(self, readonly: bool) -> list[EditorRow]:
+        """The rows in their order, as the editor draws them: open where the user opened or
+        changed them, where they need a fix, new ones, and for staff (who cannot open one); else
+        closed to one line."""
+        if self._closed:
+            return [EditorRow(position, position, item, row_summary(item, self._studio))
+                    for position, item in enumerate(self._closed)]
+        return [entry.form.drawn(int(entry.name.rsplit("-", 1)[1]), position, open=bool(
+                    readonly or not entry.form.closed or entry.form.opened or entry.form.errors))
+                for position, entry in enumerate(self.rows())]
 
     def rows(self) -> list:
         """The live rows in the order the user arranged them (``position``)."""

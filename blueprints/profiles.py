@@ -60,25 +60,31 @@ def edit(profile_id: int):
 
 def _edit_page(profile):
     """Create or edit; without JavaScript the row buttons post here and the form comes back.
-    An HTMX save gets the editor alone back (422 with errors) or an HX-Redirect."""
-    form = ProfileForm(obj=profile, studio=current_studio())
+    An HTMX save gets the editor alone back (422 with errors) or an HX-Redirect. The owner's
+    saved rows are drawn closed and post their id alone; staff see every row's fields."""
+    readonly = not current_user.is_owner
+    if profile is not None and request.method == "GET" and not readonly:
+        form = ProfileForm.as_stored(profile, current_studio())
+    else:
+        form = ProfileForm(obj=profile, studio=current_studio())
     template = "profiles/_form.html" if request.htmx else "profiles/form.html"
-    page = {"profile": profile, "readonly": not current_user.is_owner,
-            "used_by": jobs.jobs_using(profile) if profile else None}
-    if request.method == "POST" and form.rearrange(request.form):
-        return render_form(template, form, **page)
-    if form.validate_on_submit():
-        try:
+    page = {"profile": profile, "readonly": readonly, "used_by": jobs.jobs_using(profile) if profile else None}
+    try:
+        if request.method == "POST":
+            form.fill_closed_rows(profile)
+            if form.rearrange(request.form):
+                return render_form(template, form, **page)
+        if form.validate_on_submit():
             saved = profiles.save_profile(current_studio(), profile, form.to_input())
-        except ProfileChanged:
-            form.form_errors.append(_("Someone removed a notification of this profile while you were editing. "
-                                      "Reload the page to see their changes, then make yours again."))
-            return render_form(template, form, status=409, **page)
-        except UnknownNotification:
-            abort(404)
-        audited("profile_saved", saved.name)
-        flash(_("Saved “%(name)s”.", name=saved.name), "success")
-        return redirect_after_post(url_for(".index"))
+            audited("profile_saved", saved.name)
+            flash(_("Saved “%(name)s”.", name=saved.name), "success")
+            return redirect_after_post(url_for(".index"))
+    except ProfileChanged:
+        form.form_errors.append(_("Someone removed a notification of this profile while you were editing. "
+                                  "Reload the page to see their changes, then make yours again."))
+        return render_form(template, form, status=409, **page)
+    except UnknownNotification:
+        abort(404)
     return render_form(template, form, **page)
 
 
@@ -116,11 +122,13 @@ def row():
         abort(400)
     prefix = f"notifications-{index}"
     form = NotificationForm(request.form if request.method == "POST" else None, prefix=prefix, studio=current_studio())
+    if form.closed:  # a closed row opening: its stored values
+        form.fill(or_404(profiles.stored_input(current_studio(), int(form.id.data))))
     form.fit_to_trigger(trigger_changed=request.headers.get("HX-Trigger") == form.trigger.id)
     if values.get("convert"):
         form.convert_gotphoto()
     position = values.get(f"{prefix}-position", type=int) or values.get("position", type=int, default=0)
-    return render_template("profiles/_notification.html", row=form, index=index, position=position, open=True)
+    return render_template("profiles/_row.html", row=form.drawn(index, position))
 
 
 @bp.post("/preview")

@@ -179,13 +179,7 @@ def save_profile(studio: Studio, profile: Profile | None, data: ProfileInput) ->
     problems = profile_problems(data)
     if problems:
         raise Invalid(problems)
-    live = {n.id: n for n in profile.notifications} if profile is not None else {}
-    posted_ids = [item.id for item in data.notifications if item.id is not None]
-    if len(set(posted_ids)) != len(posted_ids) or not set(posted_ids) <= set(live):
-        missing = set(posted_ids) - set(live)
-        retired = set(db.session.scalars(sa.select(Notification.id).where(
-            Notification.id.in_(missing), Notification.profile_id == profile.id))) if profile else set()
-        raise (ProfileChanged if missing and missing == retired else UnknownNotification)(sorted(missing))
+    live = live_by_id(profile, [item.id for item in data.notifications if item.id is not None])
     if profile is None:
         profile = Profile(studio_id=studio.id)
         db.session.add(profile)
@@ -202,6 +196,26 @@ def save_profile(studio: Studio, profile: Profile | None, data: ProfileInput) ->
     db.session.commit()
     db.session.expire(profile, ["notifications"])
     return profile
+
+
+def stored_input(studio: Studio, notification_id: int) -> NotificationInput | None:
+    """One live notification of the studio's, as the editor draws it when it opens."""
+    notification = db.session.scalar(sa.select(Notification).join(Profile).where(
+        Notification.id == notification_id, Notification.studio_id == studio.id, Notification.retired_at.is_(None),
+        Profile.deleted_at.is_(None)))
+    return NotificationInput.of(notification) if notification else None
+
+
+def live_by_id(profile: Profile | None, ids: list[int]) -> dict[int, Notification]:
+    """The profile's live notifications by id, once each of ``ids`` is one of them. ProfileChanged
+    when those that are not were removed meanwhile, else UnknownNotification."""
+    live = {n.id: n for n in profile.notifications} if profile is not None else {}
+    if len(set(ids)) != len(ids) or not set(ids) <= set(live):
+        missing = set(ids) - set(live)
+        retired = set(db.session.scalars(sa.select(Notification.id).where(
+            Notification.id.in_(missing), Notification.profile_id == profile.id))) if profile else set()
+        raise (ProfileChanged if missing and missing == retired else UnknownNotification)(sorted(missing))
+    return live
 
 
 def _notification_for(profile: Profile, live: dict[int, Notification], item: NotificationInput) -> Notification:

@@ -318,10 +318,8 @@ def stored(profile) -> list[tuple]:
              n.subject, n.body, n.requires_approval, n.stop_on_reply, n.enabled) for n in profile.notifications]
 
 
-def test_closed_rows_carry_their_values_and_open_to_their_fields(as_olivia, olivia):
-    """A saved profile's rows are drawn closed (a line each, their values hidden): saving the page
-    as it is changes nothing; a row opens to its fields (htmx), or without script by its button."""
-    profile = profiles.save_profile(olivia.studio, None, profiles.ProfileInput("Kita Löwenzahn – Herbst", "", [
+def kita_profile(olivia):
+    return profiles.save_profile(olivia.studio, None, profiles.ProfileInput("Kita Löwenzahn – Herbst", "", [
         profiles.NotificationInput(trigger="days_before_archived", days=7, audience="potential_buyers",
                                    channel="email", subject="Nur noch 7 Tage: {{ job.name }} 📸",
                                    body="Liebe Familie Łęcka,\n\nGrüße aus dem Studio – Abzüge ab 4,90 € „jetzt“.\n",
@@ -329,20 +327,90 @@ def test_closed_rows_carry_their_values_and_open_to_their_fields(as_olivia, oliv
                                    category="service"),  # its trigger's own kind is marketing
         profiles.NotificationInput(trigger="customer_registered", days=None, audience="potential_buyers", channel="sms",
                                    body="Merci Zoë ! {{ job.gallery_url }}", stop_on_reply=True)]))
+
+
+def test_closed_rows_post_their_id_alone_and_open_to_their_stored_fields(as_olivia, olivia):
+    """A saved profile's rows are drawn closed (a line each) and post only their id and position:
+    saving the page as it is changes nothing; a row opens to its stored fields (htmx), or without
+    script by its button."""
+    profile = kita_profile(olivia)
     before = stored(profile)
     page = text_of(as_olivia.get(f"/settings/profiles/{profile.id}"))
     assert page.count('<details class="row-details" hx-post="/settings/profiles/row"') == 2
-    assert 'name="notifications-0-trigger"' in page and "<select" not in page.split('id="notifications"')[1]
-    assert 'value="Liebe Familie Łęcka,\n\nGrüße aus dem Studio – Abzüge ab 4,90 € „jetzt“."' in page
-
+    assert "Nur noch 7 Tage: {{ job.name }} 📸" in page  # the summary line
     posted = posted_by_browser(page)
-    assert posted["notifications-0-send_at"] == "18:30" and "notifications-0-enabled" not in posted
+    assert sorted(k for k in posted if k.startswith("notifications-")) == [
+        "notifications-0-id", "notifications-0-position", "notifications-1-id", "notifications-1-position"]
     assert as_olivia.post(f"/settings/profiles/{profile.id}", posted).status_code == 302
     assert stored(profile) == before
 
     opened = text_of(as_olivia.post("/settings/profiles/row", {**posted, "index": "0"}, htmx=True))
-    assert '<details class="row-details" open>' in opened and "Liebe Familie Łęcka" in opened
-    assert '<option selected value="days_before_archived">' in opened
+    assert '<details class="row-details" open>' in opened
+    assert "Liebe Familie Łęcka,\n\nGrüße aus dem Studio – Abzüge ab 4,90 € „jetzt“." in opened
+    assert '<option selected value="days_before_archived">' in opened and 'value="18:30"' in opened
     without_script = text_of(as_olivia.post(f"/settings/profiles/{profile.id}", {**posted, "open": "1"}))
     assert without_script.count('<details class="row-details" open>') == 1
     assert 'id="notifications-1-body"' in without_script and 'id="notifications-0-body"' not in without_script
+    assert "Merci Zoë ! {{ job.gallery_url }}" in without_script
+
+
+def test_a_row_edited_then_a_failed_save_comes_back_open_with_what_was_typed(as_olivia, olivia):
+    profile = kita_profile(olivia)
+    before = stored(profile)
+    posted = posted_by_browser(text_of(as_olivia.get(f"/settings/profiles/{profile.id}")))
+    opened = text_of(as_olivia.post("/settings/profiles/row", {**posted, "index": "1"}, htmx=True))
+    edited = MultiDict([(k, v) for k, v in posted.items(multi=True) if not k.startswith("notifications-1-")])
+    edited.update(posted_by_browser(f'<form class="profile-form">{opened}</form>'))
+    edited["notifications-1-body"] = "Danke, Zoë! Eure Galerie: {{ job.gallery_url }} 🎉"
+    edited["name"] = ""  # the mistake that stops the save
+    failed = as_olivia.post(f"/settings/profiles/{profile.id}", edited)
+    assert failed.status_code == 422 and "Give the profile a name." in text_of(failed)
+    assert stored(profile) == before
+    page = text_of(failed)
+    assert page.count('<details class="row-details" open>') == 1  # the edited row, with the edit
+    assert "Danke, Zoë! Eure Galerie: {{ job.gallery_url }} 🎉</textarea>" in page
+    assert 'id="notifications-0-body"' not in page  # the untouched row stays closed, as stored
+    again = posted_by_browser(page)
+    again["name"] = "Kita Löwenzahn – Herbst"
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", again).status_code == 302
+    after = stored(profile)
+    assert after[0] == before[0] and after[1][10] == "Danke, Zoë! Eure Galerie: {{ job.gallery_url }} 🎉"
+
+
+def test_a_row_nobody_opened_keeps_what_someone_else_saved_meanwhile(as_olivia, olivia):
+    """Two owners in two tabs: the rows one did not open post no values, so her save cannot put
+    back what the other changed in them since she loaded the page."""
+    profile = kita_profile(olivia)
+    posted = posted_by_browser(text_of(as_olivia.get(f"/settings/profiles/{profile.id}")))
+    items = [profiles.NotificationInput.of(n) for n in profile.notifications]
+    items[0].subject = "Letzte Chance: {{ job.name }} – bis Sonntag!"
+    profiles.save_profile(olivia.studio, profile, profiles.ProfileInput(profile.name, "", items))
+    posted["name"] = "Kita Löwenzahn – Herbst 2026"
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", posted).status_code == 302
+    assert stored(profile)[0][9] == "Letzte Chance: {{ job.name }} – bis Sonntag!"
+    assert profile.name == "Kita Löwenzahn – Herbst 2026"
+
+
+def test_a_closed_row_someone_removed_meanwhile_is_409_and_a_second_save_keeps_the_rest(as_olivia, olivia):
+    profile = kita_profile(olivia)
+    posted = posted_by_browser(text_of(as_olivia.get(f"/settings/profiles/{profile.id}")))
+    first = profile.notifications[0]
+    profiles.save_profile(olivia.studio, profile, profiles.ProfileInput(
+        profile.name, "", [profiles.NotificationInput.of(profile.notifications[1])]))
+    posted["name"] = "Kita Löwenzahn – Winter"
+    response = as_olivia.post(f"/settings/profiles/{profile.id}", posted)
+    assert response.status_code == 409 and "while you were editing" in text_of(response)
+    assert f'value="{first.id}"' not in text_of(response)  # not drawn again
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", posted_by_browser(text_of(response))).status_code == 302
+    kept = next(p for p in studio_profiles(olivia) if p.id == profile.id)
+    assert (kept.name, [n.body for n in kept.notifications]) == (
+        "Kita Löwenzahn – Winter", ["Merci Zoë ! {{ job.gallery_url }}"])
+
+
+def test_a_closed_row_of_another_studio_opens_nothing_and_saves_nothing(as_otto, otto, olivia):
+    theirs = kita_profile(olivia).notifications[0]
+    mine = profiles.list_profiles(otto.studio)[0]
+    closed = {"notifications-0-id": str(theirs.id), "notifications-0-position": "0"}
+    assert as_otto.post("/settings/profiles/row", {**closed, "index": "0"}, htmx=True).status_code == 404
+    assert as_otto.post(f"/settings/profiles/{mine.id}", {**profile_form("Geklaut"), **closed}).status_code == 404
+    assert "Geklaut" not in [p.name for p in studio_profiles(otto)]
