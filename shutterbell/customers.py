@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 
@@ -233,7 +233,7 @@ def page_of(job: Job, search: str = "", page: int = 1) -> paging.Page:
         where.append(sa.or_(sa.func.lower(Customer.first_name + " " + Customer.last_name).like(part),
                             Customer.email.like(part)))  # the address is stored lower-case
     return paging.fetch(sa.select(sa.func.count()).select_from(Customer).where(*where),
-                        sa.select(Customer).where(*where).options(selectinload(Customer.consents))
+                        sa.select(Customer).where(*where).options(joinedload(Customer.consents))
                         .order_by(Customer.sort_name, Customer.id),
                         page, PAGE_SIZE)
 

@@ -35,4 +35,5 @@ def fetch_capped(matching: sa.Select, rows: sa.Select, wanted: int, size: int, c
 def _page(total: int, more: bool, rows: sa.Select, wanted: int, size: int) -> Page:
     pages = max(1, -(-total // size))
     page = min(max(wanted, 1), pages)
-    return Page(db.session.scalars(rows.limit(size).offset((page - 1) * size)).all(), total, page, pages, more)
+    # unique(): a page may eager-load a collection by a join (a customer's consents)
+    return Page(db.session.scalars(rows.limit(size).offset((page - 1) * size)).unique().all(), total, page, pages, more)
