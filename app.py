@@ -136,7 +136,7 @@ def _page_language() -> str:
     """Pages speak the signed-in studio's language; a studio's public pages (sign-up, unsubscribe)
     its language too (``g.studio_locale``); a page with no studio (signing in, setting up) the
     browser's first choice among ours. Outside a request (the worker, the CLI): English, unless
-    the caller says otherwise (``force_locale``)."""
+    the caller speaks a studio's (``i18n.speaking``)."""
     from flask import g, has_request_context, request
     from flask_login import current_user
 

@@ -343,6 +343,11 @@ class EditorRow:
 _STORED = [f.name for f in fields(NotificationInput) if f.name != "id"]  # what a closed row does not post
 
 
+def _an_id(value) -> bool:
+    """A number that can be a row's id (a larger one would overflow the database driver)."""
+    return str(value or "").isdigit() and int(value) <= MAX_ID
+
+
 class NotificationForm(Form):
     """One notification row. Its prefix (``notifications-3``) names every field of the row."""
 
@@ -373,7 +378,7 @@ class NotificationForm(Form):
         super().__init__(formdata, *args, **kwargs)
         self.for_studio(studio)
         # Drawn closed, a saved row posts its id and position alone: its values are the stored ones (``fill``).
-        self.closed = bool(formdata) and self.trigger.name not in formdata and str(self.id.data or "").isdigit()
+        self.closed = bool(formdata) and self.trigger.name not in formdata and _an_id(self.id.data)
 
     def for_studio(self, studio) -> None:
         """The studio's send times: the choices' labels and the summary's time of day."""
@@ -385,9 +390,10 @@ class NotificationForm(Form):
         for name in _STORED:
             getattr(self, name).data = getattr(item, name)
 
-    def drawn(self, index: int, position: int, open: bool = True) -> EditorRow:
+    def drawn(self, index: int, position: int, is_open: bool = True) -> EditorRow:
+        """This row as the editor draws it: open with these fields, or closed to its line."""
         item = self.to_input()
-        return EditorRow(index, position, item, row_summary(item, self.studio), self if open else None)
+        return EditorRow(index, position, item, row_summary(item, self.studio), self if is_open else None)
 
     @property
     def selected_trigger(self) -> triggers.Trigger | None:
@@ -399,7 +405,7 @@ class NotificationForm(Form):
         return list(trigger.audiences) if trigger else list(triggers.Audience)
 
     def validate_id(self, field) -> None:
-        if field.data and not str(field.data).isdigit():
+        if field.data and not _an_id(field.data):
             raise ValidationError(_l("This notification does not exist."))
 
     def convert_gotphoto(self) -> None:
@@ -462,10 +468,15 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, studio=None, **kwargs):
         self._studio = studio
-        self._closed: list[NotificationInput] = []
+        self._closed: list[NotificationInput] | None = None
         super().__init__(*args, **kwargs)
-        for row in self.notifications:
-            row.form.for_studio(studio)
+        # A row removed in the browser is gone: not checked, drawn or saved (saving retires it).
+        self._keep(lambda row: not row.remove.data)
+        for entry in self.notifications:
+            entry.form.for_studio(studio)
+
+    def _keep(self, wanted) -> None:
+        self.notifications.entries = [entry for entry in self.notifications if wanted(entry.form)]
 
     @classmethod
     def as_stored(cls, profile, studio) -> ProfileForm:
@@ -479,30 +490,28 @@ class ProfileForm(FlaskForm):
         """Closed rows posted their id alone: they get their stored values as they are now (what
         someone else changed meanwhile stays). One that someone removed meanwhile is dropped, and
         ``profiles.ProfileChanged`` raised, as saving would."""
-        closed = [entry.form for entry in self.notifications if entry.form.closed and not entry.form.remove.data]
+        ids = [int(entry.form.id.data) for entry in self.notifications if entry.form.closed]
         live = {n.id: n for n in profile.notifications} if profile else {}
-        for row in closed:
-            if int(row.id.data) in live:
-                row.fill(NotificationInput.of(live[int(row.id.data)]))
-            else:
-                row.remove.data = True  # not drawn again: a second save keeps the rest
-        profiles.live_by_id(profile, [int(row.id.data) for row in closed])
+        self._keep(lambda row: not row.closed or int(row.id.data) in live)  # not drawn again: saving again keeps the rest
+        for entry in self.notifications:
+            if entry.form.closed:
+                entry.form.fill(NotificationInput.of(live[int(entry.form.id.data)]))
+        profiles.live_by_id(profile, ids)
 
     def drawn(self, readonly: bool) -> list[EditorRow]:
-        """The rows in their order, as the editor draws them: open where the user opened or
-        changed them, where they need a fix, new ones, and for staff (who cannot open one); else
-        closed to one line."""
-        if self._closed:
+        """The rows in their order, as the editor draws them: open where the user opened them (they
+        came with their fields), where they need a fix, new ones, and for staff (who cannot open
+        one); else closed to one line."""
+        if self._closed is not None:
             return [EditorRow(position, position, item, row_summary(item, self._studio))
                     for position, item in enumerate(self._closed)]
-        return [entry.form.drawn(int(entry.name.rsplit("-", 1)[1]), position, open=bool(
+        return [entry.form.drawn(int(entry.name.rsplit("-", 1)[1]), position, is_open=bool(
                     readonly or not entry.form.closed or entry.form.opened or entry.form.errors))
                 for position, entry in enumerate(self.rows())]
 
     def rows(self) -> list:
-        """The live rows in the order the user arranged them (``position``)."""
-        live = [row for row in self.notifications if not row.form.remove.data]
-        return sorted(live, key=lambda row: _int(row.form.position.data))
+        """The rows in the order the user arranged them (``position``)."""
+        return sorted(self.notifications, key=lambda row: _int(row.form.position.data))
 
     def to_input(self) -> ProfileInput:
         return ProfileInput(
@@ -543,8 +552,9 @@ class ProfileForm(FlaskForm):
             self.notifications[-1].form.for_studio(self._studio)
             return True
         if "convert" in formdata or "open" in formdata:
+            wanted = _renumbered(formdata, formdata.get("convert", formdata.get("open")))
             for entry in self.notifications:
-                if entry.name == f"notifications-{formdata.get('convert', formdata.get('open'))}":
+                if entry.name == wanted:
                     entry.form.opened = True
                     if "convert" in formdata:
                         entry.form.convert_gotphoto()
@@ -561,6 +571,16 @@ class ProfileForm(FlaskForm):
         for number, row in enumerate(rows):
             row.form.position.data = str(number)
         return True
+
+
+_ROW_FIELD = re.compile(r"notifications-\d+-\w+")
+
+
+def _renumbered(formdata, number: str) -> str:
+    """The name WTForms gave the row the page drew as ``notifications-<number>``: it numbers the
+    posted rows 0, 1, 2… afresh, and a page drawn after a row was removed skips that row's number."""
+    posted = sorted({int(key.split("-")[1]) for key in formdata if _ROW_FIELD.fullmatch(key)})
+    return f"notifications-{posted.index(int(number))}" if number.isdigit() and int(number) in posted else ""
 
 
 def _int(value) -> int:

@@ -62,11 +62,13 @@ def _edit_page(profile):
     """Create or edit; without JavaScript the row buttons post here and the form comes back.
     An HTMX save gets the editor alone back (422 with errors) or an HX-Redirect. The owner's
     saved rows are drawn closed and post their id alone; staff see every row's fields."""
-    readonly = not current_user.is_owner
-    if profile is not None and request.method == "GET" and not readonly:
-        form = ProfileForm.as_stored(profile, current_studio())
-    else:
-        form = ProfileForm(obj=profile, studio=current_studio())
+    readonly, studio = not current_user.is_owner, current_studio()
+    if request.method == "POST":
+        form = ProfileForm(studio=studio)  # its closed rows get their stored values below
+    elif profile is not None and not readonly:
+        form = ProfileForm.as_stored(profile, studio)
+    else:  # a new profile; staff, who cannot open a row, see every row's fields
+        form = ProfileForm(obj=profile, studio=studio)
     template = "profiles/_form.html" if request.htmx else "profiles/form.html"
     page = {"profile": profile, "readonly": readonly, "used_by": jobs.jobs_using(profile) if profile else None}
     try:
@@ -75,7 +77,7 @@ def _edit_page(profile):
             if form.rearrange(request.form):
                 return render_form(template, form, **page)
         if form.validate_on_submit():
-            saved = profiles.save_profile(current_studio(), profile, form.to_input())
+            saved = profiles.save_profile(studio, profile, form.to_input())
             audited("profile_saved", saved.name)
             flash(_("Saved “%(name)s”.", name=saved.name), "success")
             return redirect_after_post(url_for(".index"))
@@ -114,8 +116,9 @@ def delete(profile_id: int):
 @bp.route("/row", methods=["GET", "POST"])
 @owner_required
 def row():
-    """One notification row (HTMX): GET draws a new one, POST redraws the posted one for a changed
-    trigger or channel, offering only the target groups that trigger allows."""
+    """One notification row (HTMX): GET draws a new one; POST opens a closed one (its id alone
+    posted: drawn with its stored values) or redraws the posted one for a changed trigger or
+    channel, offering only the target groups that trigger allows."""
     values = request.form if request.method == "POST" else request.args
     index = values.get("index", type=int)
     if index is None or not 0 <= index < 10_000:

@@ -414,3 +414,46 @@ def test_a_closed_row_of_another_studio_opens_nothing_and_saves_nothing(as_otto,
     assert as_otto.post("/settings/profiles/row", {**closed, "index": "0"}, htmx=True).status_code == 404
     assert as_otto.post(f"/settings/profiles/{mine.id}", {**profile_form("Geklaut"), **closed}).status_code == 404
     assert "Geklaut" not in [p.name for p in studio_profiles(otto)]
+
+
+def test_without_script_rows_move_open_and_go_as_drawn_after_one_was_removed(as_olivia, olivia):
+    """A page drawn after a row was removed skips that row's number: the buttons still find their
+    rows, a removed closed row is retired without a word about its fields, and the others keep
+    what is stored."""
+    profile = kita_profile(olivia)
+    before = stored(profile)
+    page = text_of(as_olivia.get(f"/settings/profiles/{profile.id}"))
+    removed = {**posted_by_browser(page), "notifications-0-remove": "y", "move": "1:up"}  # ticked, then a button
+    redrawn = text_of(as_olivia.post(f"/settings/profiles/{profile.id}", removed))
+    assert 'name="notifications-0-id"' not in redrawn and 'name="notifications-1-id"' in redrawn
+    opened = text_of(as_olivia.post(f"/settings/profiles/{profile.id}", {**posted_by_browser(redrawn), "open": "1"}))
+    assert opened.count('<details class="row-details" open>') == 1 and "Merci Zoë ! {{ job.gallery_url }}" in opened
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", posted_by_browser(opened)).status_code == 302
+    assert stored(profile) == [(*before[1][:1], 0, *before[1][2:])]  # the other, now first, as it was
+
+
+def test_without_script_moving_closed_rows_keeps_their_stored_values(as_olivia, olivia):
+    profile = kita_profile(olivia)
+    first, second = stored(profile)
+    posted = posted_by_browser(text_of(as_olivia.get(f"/settings/profiles/{profile.id}")))
+    moved = text_of(as_olivia.post(f"/settings/profiles/{profile.id}", {**posted, "move": "1:up"}))
+    assert moved.count('<details class="row-details" hx-post=') == 2  # still closed
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", posted_by_browser(moved)).status_code == 302
+    assert stored(profile) == [(second[0], 0, *second[2:]), (first[0], 1, *first[2:])]
+
+
+def test_a_closed_row_that_is_not_this_profiles_or_no_longer_live_is_refused(as_olivia, olivia):
+    profile = kita_profile(olivia)
+    other = studio_profiles(olivia)[0]
+    assert other.id != profile.id
+    elsewhere = {"notifications-0-id": str(other.notifications[0].id), "notifications-0-position": "0"}
+    assert as_olivia.post(f"/settings/profiles/{profile.id}", {**profile_form("Kita"), **elsewhere}).status_code == 404
+    retired = profile.notifications[0].id
+    profiles.save_profile(olivia.studio, profile, profiles.ProfileInput(
+        profile.name, "", [profiles.NotificationInput.of(profile.notifications[1])]))
+    opening = {"notifications-0-id": str(retired), "notifications-0-position": "0", "index": "0"}
+    assert as_olivia.post("/settings/profiles/row", opening, htmx=True).status_code == 404
+    huge = {"notifications-0-id": "9" * 30, "notifications-0-position": "0"}
+    response = as_olivia.post(f"/settings/profiles/{profile.id}", {**profile_form("Kita"), **huge})
+    assert response.status_code == 422 and "This notification does not exist." in text_of(response)
+    assert as_olivia.post("/settings/profiles/row", {**huge, "index": "0"}, htmx=True).status_code == 200

@@ -53,8 +53,8 @@ def test_saving_updates_notifications_in_place_and_retires_removed_ones(olivia):
 
 
 def test_only_a_notification_to_customers_keeps_stop_when_they_reply(olivia):
-    """The editor shows the box for customers' notifications only; a closed row posts what it was
-    saved with, so a reminder to staff must not keep a "stops on a reply" it can never use."""
+    """The editor shows the box for customers' notifications only; a closed row is saved with
+    what is stored, so a reminder to staff must not keep a "stops on a reply" it can never use."""
     def row(trigger, audience):
         return NotificationInput(trigger=trigger, days=None, audience=audience, channel="email", subject="Grüße",
                                  body="Hallo, schön dass ihr da seid", stop_on_reply=True)

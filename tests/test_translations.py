@@ -19,7 +19,8 @@ from flask_migrate import upgrade
 from app import create_app
 from shutterbell import accounts, customers, jobs, outbox, profiles
 from shutterbell.extensions import db
-from shutterbell.models import Alert, Consent, Job, MailTemplate, Message, Notification, Profile, Studio, utcnow
+from shutterbell.models import (Alert, Consent, Customer, Job, MailTemplate, Message, Notification, Profile, SchedulerPass, Studio,
+                                utcnow)
 from shutterbell.outbox.outcomes import finish
 from shutterbell.outbox.studio_batch import StudioBatch
 from shutterbell.recommended import WELCOME
@@ -225,19 +226,25 @@ def test_what_the_app_writes_down_for_a_studio_is_in_its_language_whoever_writes
             job = db.session.scalar(sa.select(Job).where(Job.studio_id == studio_id))
             job.profile_id = profiles.save_profile(db.session.get(Studio, studio_id), None, profiles.ProfileInput(
                 "Willkommen", "", [welcome("email"), welcome("sms")])).id
-            customers.register(job, customers.CustomerInput(
-                "Jürgen", "Weiß", f"juergen.{language}@example.de", "+49 151 23456789", email_consent=True,
-                sms_consent=True), "staff", {"email": "ok", "sms": "ok"}, now)
+            for name, at in (("Jürgen", now), ("Łucja", now - timedelta(days=2))):  # Łucja: while the app was down
+                customers.register(job, customers.CustomerInput(
+                    name, "Weiß", f"{ASCII[name]}.{language}@example.de", "+49 151 23456789",
+                    email_consent=True, sms_consent=True), "staff", {"email": "ok", "sms": "ok"}, at)
+        db.session.add(SchedulerPass(started_at=now - timedelta(days=3), finished_at=now - timedelta(days=3), made=0))
         db.session.commit()
         outbox.schedule(now + timedelta(minutes=1), outbox.Policy(base_url="https://fotos.example"))
 
-        def made(language, channel):
-            return db.session.scalar(sa.select(Message).where(Message.studio_id == ids[language],
-                                                              Message.channel == channel))
+        def made(language, channel, who="Jürgen"):
+            return db.session.scalar(sa.select(Message).join(Message.customer).where(
+                Message.studio_id == ids[language], Message.channel == channel, Customer.first_name == who))
 
         no_account = "No text message account was set up when this text fell due."
         assert (made("de", "sms").status, made("de", "sms").last_error) == ("skipped", german(no_account))
         assert made("en", "sms").last_error == no_account
+        late = "Its moment passed more than %(hours)d hours before the app could send it."
+        assert [(made(language, "email", "Łucja").status, made(language, "email", "Łucja").last_error)
+                for language in ("de", "en")] == [("skipped", german(late) % {"hours": 24}),
+                                                  ("skipped", late % {"hours": 24})]
 
         # What the worker checks before it sends: the job was archived meanwhile.
         policy = outbox.Policy(base_url="https://fotos.example")
@@ -271,6 +278,9 @@ def test_what_the_app_writes_down_for_a_studio_is_in_its_language_whoever_writes
         outbox.sweep(now, policy)
         died = "The worker stopped while sending this message, every time it tried."
         assert [made(language, "sms").last_error for language in ("de", "en")] == [german(died), died]
+
+
+ASCII = {"Jürgen": "juergen", "Łucja": "lucja"}
 
 
 def welcome(channel: str) -> profiles.NotificationInput:

@@ -35,7 +35,7 @@ def sweep(now: datetime, policy: Policy) -> int:
     expired = sa.and_(Message.status == "sending", Message.lease_until < now)
     exhausted = sa.and_(expired, Message.attempts >= policy.max_attempts)
     for studio in db.session.scalars(sa.select(Studio).where(Studio.id.in_(
-            sa.select(Message.studio_id).where(exhausted)))):
+            sa.select(Message.studio_id).where(exhausted)))).all():
         with speaking(studio):
             db.session.execute(sa.update(Message).where(exhausted, Message.studio_id == studio.id).values(
                 status="failed", lease_until=None, cause="other",
