@@ -3,10 +3,10 @@ bench/pages.py: the bare endpoint, the job page and the profile editor at 20 con
 for a few workers x threads, the Procfile's own (2 x 4) first and last. Prints requests/s and the
 web process's CPU time a request, the median of ``rounds`` rounds each.
 
-Why: with 4 threads a worker's threads wait for each other's GIL. A thread that gives it up for
-SQLite (each row a query returns) or a socket waits up to 5 ms (sys.getswitchinterval()) to get
-it back while another thread renders a page; py-spy saw the editor's threads spend about 45 % of
-their time so inside SQLite's execute and fetchall, which take about 1 ms of a page alone.
+It once seemed that four threads halved the heavy pages (their threads waiting for each other's
+GIL). That was wrk's 20 connections all taken by one of the two workers, the other idle: rounds
+where a worker did less than half its share are now run again (``bench.pages.loaded``), and the
+shapes then serve the heavy pages within about a tenth of each other.
 
 Run: .venv/bin/python bench/web_concurrency.py [seconds] [rounds]      (needs wrk and redis-server)
 """
