@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from flask import current_app, g
 from flask_babel import Babel, Domain, force_locale, get_locale
-
-if TYPE_CHECKING:
-    from .models import Studio
 
 LANGUAGES = ("en", "de")  # an instance may speak fewer (config LANGUAGES): the tests speak English
 
@@ -37,8 +33,10 @@ def language_of(locale: str) -> str:
 
 
 @contextmanager
-def speaking(studio: Studio):
-    """``_`` and ``_l`` speak the studio's language within (its customers, its owner)."""
+def speaking(studio):
+    """``_`` speaks the studio's language within, and an ``_l`` text turned into a string there
+    (its customers and its owner read what is written for it). Takes anything with a ``locale``:
+    this module sits below the models."""
     with force_locale(language_of(studio.locale)):
         yield
 
