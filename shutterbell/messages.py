@@ -111,10 +111,11 @@ def approvals_by_job(studio: Studio) -> list[tuple[Job, int]]:
     return [(job, waiting) for job, waiting in rows]
 
 
-def jobs_with_messages(studio: Studio) -> list[Job]:
-    """The outbox's job filter. One index probe per job (ix_message_job_due_at): the distinct job
-    ids of every message took 1.9 s of the page's 2.2 s at 300,000 messages on PostgreSQL."""
-    return db.session.scalars(sa.select(Job).where(Job.studio_id == studio.id, sa.exists().where(
+def jobs_with_messages(studio: Studio) -> list[sa.Row]:
+    """The outbox's job filter: (id, name) rows. One index probe per job (ix_message_job_due_at):
+    the distinct job ids of every message took 1.9 s of the page's 2.2 s at 300,000 messages on
+    PostgreSQL; whole Job objects for a hundred jobs were a tenth of the page."""
+    return db.session.execute(sa.select(Job.id, Job.name).where(Job.studio_id == studio.id, sa.exists().where(
         Message.job_id == Job.id)).order_by(Job.name)).all()
 
 
