@@ -2,6 +2,7 @@
 ones, and the counts the dashboard shows. Sending itself lives in ``outbox``."""
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -174,12 +175,20 @@ def _sent_per_day(studio: Studio, midnights: list[datetime], now: datetime) -> l
 
 def _others_per_day(studio: Studio, midnights: list[datetime]) -> list:
     """Failed and skipped (few; a skipped message has no sent_at: its due time counts)."""
+    return db.session.execute(_others_statement(len(midnights) - 1), {
+        "studio_id": studio.id, **{f"midnight_{i}": midnight for i, midnight in enumerate(midnights)}}).all()
+
+
+@functools.cache
+def _others_statement(days: int) -> sa.Select:
+    """Built once: its CASE of a branch a day was a fifth of the dashboard, made anew per visit."""
     moment = sa.func.coalesce(Message.sent_at, Message.due_at)
-    day_of = sa.case(*((moment >= midnights[i], i) for i in reversed(range(len(midnights) - 1))), else_=-1)
-    return db.session.execute(sa.select(Message.status, day_of, sa.func.count())
-                              .where(Message.studio_id == studio.id, Message.status.in_(("failed", "skipped")),
-                                     moment >= midnights[0], moment < midnights[-1])
-                              .group_by(Message.status, day_of)).all()
+    midnight = [sa.bindparam(f"midnight_{i}", type_=Message.due_at.type) for i in range(days + 1)]
+    day_of = sa.case(*((moment >= midnight[i], i) for i in reversed(range(days))), else_=-1)
+    return (sa.select(Message.status, day_of, sa.func.count())
+            .where(Message.studio_id == sa.bindparam("studio_id"), Message.status.in_(("failed", "skipped")),
+                   moment >= midnight[0], moment < midnight[-1])
+            .group_by(Message.status, day_of))
 
 
 ATTRIBUTION = timedelta(days=7)
