@@ -67,6 +67,17 @@ def edit(job_id: int, customer_id: int):
     return render_form("customers/edit.html", form, job=job, customer=customer)
 
 
+@bp.get("/new")
+@login_required
+def new(job_id: int):
+    """The form that adds a customer by hand: htmx swaps it in; without script, the job page with it."""
+    job = job_or_404(job_id)
+    form = CustomerForm(formdata=None, region=customers.region_of(current_studio()))
+    if part_of_page_wanted():
+        return render_template("jobs/_add_customer.html", job=job, customer_form=form, focus=True)
+    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "customer_form": form})
+
+
 @bp.post("/<int:customer_id>/remove")
 @login_required
 def remove(job_id: int, customer_id: int):

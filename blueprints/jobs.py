@@ -10,7 +10,7 @@ from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
                      render_form)
-from .forms import JOB_STAGES, JOB_STATUSES, CustomerForm, JobForm, TeamForm, problems_shown_on
+from .forms import JOB_STAGES, JOB_STATUSES, JobForm, TeamForm, problems_shown_on
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -47,11 +47,12 @@ def edit(job_id: int):
 def job_page_context(job) -> dict:
     """What the job page shows below the job itself: what it sent, a page of its customers
     (``cq``, ``cpage``: the search and page a browser without script asked for) and its orders.
-    What it will send comes after the page (``timeline``): that works out every customer's messages."""
+    What it will send comes after the page (``timeline``): that works out every customer's messages.
+    The add-a-customer and team forms open on demand (``customers.new``, ``team_form``): most visits
+    add nobody by hand, and drawing them was a tenth of the page."""
     search = request.args.get("cq", "")[:100]
     customer_page = customers.page_of(job, search, request.args.get("cpage", 1, type=db_int))
-    return {"customer_form": CustomerForm(formdata=None, region=customers.region_of(current_studio())),
-            "team_form": TeamForm(formdata=None, studio_id=job.studio_id), "team": team.team_of(job),
+    return {"customer_form": None, "team_form": None, "team": team.team_of(job),
             "customer_page": customer_page, "cq": search,
             "customer_count": customers.count_of(job) if search.strip() else customer_page.total,  # counted once
             "order_list": orders.orders_of(job),
@@ -106,6 +107,17 @@ def archive(job_id: int):
     jobs.archive_job(job)
     flash(_("Archived “%(name)s”.", name=job.name), "success")
     return redirect_after_post(url_for(".index"))
+
+
+@bp.get("/<int:job_id>/team/new")
+@login_required
+def team_form(job_id: int):
+    """The form that puts someone on the team: htmx swaps it in; without script, the page with it."""
+    job = job_or_404(job_id)
+    form = TeamForm(formdata=None, studio_id=job.studio_id)
+    if part_of_page_wanted():
+        return render_template("jobs/_team_form.html", job=job, team_form=form, focus=True)
+    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "team_form": form})
 
 
 @bp.post("/<int:job_id>/team")

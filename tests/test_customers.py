@@ -1,5 +1,6 @@
 """Customers: the public sign-up page, staff on the job page, duplicates and consent records."""
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -101,6 +102,24 @@ def test_staff_add_correct_and_remove_customers(as_sam, job):
     assert "withdrawn" in page and "staff" in page
 
     assert as_sam.post(f"/jobs/{job.id}/customers/{anna.id}/remove").status_code == 302
+    assert the_customers(job) == []
+
+
+def test_the_add_customer_and_team_forms_open_when_asked_for_and_stay_open_with_a_mistake(as_sam, as_otto, job):
+    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    assert 'name="first_name"' not in page and 'name="person"' not in page  # not drawn on every visit
+    assert f'hx-get="/jobs/{job.id}/customers/new"' in page and f'href="/jobs/{job.id}/customers/new#add-customer"' in page
+    assert f'hx-get="/jobs/{job.id}/team/new"' in page and f'href="/jobs/{job.id}/team/new#team"' in page
+
+    for url, first_field in ((f"/jobs/{job.id}/customers/new", "first_name"), (f"/jobs/{job.id}/team/new", "person")):
+        part = text_of(as_sam.get(url, headers={"HX-Request": "true"}))  # htmx swaps the form in, the keyboard in it
+        assert "<html" not in part and re.search(rf'<[^>]* autofocus [^>]*name="{first_field}"', part), part
+        whole = text_of(as_sam.get(url))  # without script: the job page, the form open
+        assert "<h1>Kita Regenbogen</h1>" in whole and f'name="{first_field}"' in whole and "autofocus" not in whole
+        assert as_otto.get(url).status_code == 404  # another studio's job
+
+    bad = as_sam.post(f"/jobs/{job.id}/customers/", person(first_name="Jürgen", email="jürgen@"))
+    assert bad.status_code == 422 and 'value="Jürgen"' in text_of(bad) and "Enter a valid email address" in text_of(bad)
     assert the_customers(job) == []
 
 

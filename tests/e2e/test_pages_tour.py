@@ -200,6 +200,20 @@ def test_a_parent_signs_up_on_a_phone_and_staff_see_them_on_the_tablet(chromium,
         "A confirmation email went to anna@example.com less than an hour ago. You can send it again after")
     screenshot(tablet, "job-resend-confirmation-tablet")
 
+    customers = tablet.locator("#customers")  # Jürgen's parents phoned: staff add him by hand
+    redrawn(tablet, customers.get_by_role("link", name="Add a customer").click, f"/jobs/{job_id}/customers/new")
+    expect(tablet).to_have_url(re.compile(rf"/jobs/{job_id}(#customers)?$"))  # in place: the page stays
+    expect(tablet.get_by_label("First name")).to_be_focused()  # the link that had the focus is gone
+    tablet.get_by_label("First name").type("Jürgen")
+    tablet.get_by_label("Last name").fill("Weiß")
+    tablet.get_by_label("Email", exact=True).fill("juergen.weiss@example.de")
+    customers.get_by_label("Emails", exact=True).check()
+    check_layout(tablet)
+    screenshot(tablet, "job-add-customer-tablet")
+    tablet.get_by_role("button", name="Add customer").click()
+    expect(tablet.get_by_role("status")).to_contain_text("Added Jürgen.")
+    expect(tablet.locator("#customers")).to_contain_text("Jürgen Weiß")
+
     tablet.locator("#customers").get_by_role("link", name="Anna Schmidt").click()  # an order is recorded on her page
     tablet.get_by_label("Total (EUR)").fill("48,90")
     check_layout(tablet)

@@ -44,12 +44,15 @@ def test_a_booked_job_its_team_and_an_invoices_reminders(page_for, live_server, 
     page.get_by_role("link", name="Hochzeit Zoë & Łukasz").click()
 
     team = page.locator("#team")
+    team.get_by_role("link", name="Add to the team").click()  # the form opens in place, the keyboard in it
+    expect(team.get_by_label("Who")).to_be_focused()
     team.get_by_label("Who").select_option(label="Café Würzburg (Würzburger Gastro GmbH)")
     team.get_by_role("button", name="Add to the team").click()  # no role yet
     expect(page.locator("#team").get_by_text("Which role do they have on this job")).to_be_visible()
     page.locator("#team").get_by_label("Role").fill("Location")
     page.locator("#team").get_by_role("button", name="Add to the team").click()
     expect(page.locator("#team tbody")).to_contain_text("Location")
+    page.locator("#team").get_by_role("link", name="Add to the team").click()
     page.locator("#team").get_by_label("Who").select_option(index=1)  # the owner
     page.locator("#team").get_by_label("Role").fill("Fotografin")
     page.locator("#team").get_by_role("button", name="Add to the team").click()
