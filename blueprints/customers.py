@@ -78,11 +78,16 @@ def new(job_id: int):
     return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "customer_form": form})
 
 
-@bp.post("/<int:customer_id>/remove")
+def _posted_customer(job):
+    """The customer a row's button on the job page names (its list posts one form per action)."""
+    return or_404(customers.get_customer(current_studio(), job, request.form.get("customer_id", type=db_int)))
+
+
+@bp.post("/remove")
 @login_required
-def remove(job_id: int, customer_id: int):
+def remove(job_id: int):
     job = job_or_404(job_id)
-    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    customer = _posted_customer(job)
     try:
         customers.remove(customer)
     except customers.CustomerHasHistory:
@@ -93,12 +98,12 @@ def remove(job_id: int, customer_id: int):
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
 
 
-@bp.post("/<int:customer_id>/confirmation")
+@bp.post("/confirmation")
 @login_required
-def resend_confirmation(job_id: int, customer_id: int):
+def resend_confirmation(job_id: int):
     """Send the sign-up confirmation email again: at most once an hour (outbox.RESEND_AFTER)."""
     job = job_or_404(job_id)
-    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    customer = _posted_customer(job)
     message = outbox.queue_confirmation(customer, utcnow())
     if message is not None:
         outbox.dispatch_now([message.id])

@@ -370,7 +370,11 @@ class Customer(db.Model):
         return value
 
     def has_consent(self, channel: str, purpose: str = "service") -> bool:
-        return any(c.channel == channel and c.purpose == purpose and c.withdrawn_at is None for c in self.consents)
+        return (channel, purpose) in self.agreed_to()
+
+    def agreed_to(self) -> set[tuple[str, str]]:
+        """The (channel, purpose) pairs they consented to and have not withdrawn."""
+        return {(c.channel, c.purpose) for c in self.consents if c.withdrawn_at is None}
 
 
 class Consent(db.Model):

@@ -77,7 +77,7 @@ class _Context:
         else:
             self.customers = customers
             for customer in customers:
-                self.consents[customer.id] = {(c.channel, c.purpose) for c in customer.consents if c.withdrawn_at is None}
+                self.consents[customer.id] = customer.agreed_to()
         self._groups: dict[tuple[str, str, str], list[Customer]] = {}
 
     def reached(self, channel: str, audience: str, category: str) -> list[Customer]:

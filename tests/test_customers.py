@@ -101,7 +101,7 @@ def test_staff_add_correct_and_remove_customers(as_sam, job):
     page = text_of(as_sam.get(f"/jobs/{job.id}/customers/{anna.id}"))
     assert "withdrawn" in page and "staff" in page
 
-    assert as_sam.post(f"/jobs/{job.id}/customers/{anna.id}/remove").status_code == 302
+    assert as_sam.post(f"/jobs/{job.id}/customers/remove", {"customer_id": anna.id}).status_code == 302
     assert the_customers(job) == []
 
 
@@ -128,7 +128,9 @@ def test_a_customer_of_another_studio_is_404_even_through_ones_own_job(as_otto, 
                                  {"email": "", "sms": ""}, job.created_at)
     own = jobs.save_job(otto.studio, None, jobs.JobInput(name="Otto's job", profile_id=None), None)
     assert as_otto.get(f"/jobs/{own.id}/customers/{anna.id}").status_code == 404
-    assert as_otto.post(f"/jobs/{own.id}/customers/{anna.id}/remove").status_code == 404
+    assert as_otto.post(f"/jobs/{own.id}/customers/remove", {"customer_id": anna.id}).status_code == 404
+    for nobody in ({}, {"customer_id": ""}, {"customer_id": "99999999999999999999"}, {"customer_id": "Anna"}):
+        assert as_otto.post(f"/jobs/{own.id}/customers/confirmation", nobody).status_code == 404
     assert db.session.get(Customer, anna.id) is not None
 
 

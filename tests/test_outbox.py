@@ -661,11 +661,11 @@ def test_signing_up_again_unconfirmed_resends_the_confirmation_at_most_hourly(ap
     with time_machine.travel(start + timedelta(minutes=10), tick=False):  # (a session signed later is refused earlier)
         assert "confirm your sign-up" in text_of(browser.post(f"/j/{job.access_code}", zoe))  # the same answer
         customer = db.session.scalar(sa.select(Customer))
-        as_sam.post(f"/jobs/{job.id}/customers/{customer.id}/confirmation")
+        as_sam.post(f"/jobs/{job.id}/customers/confirmation", {"customer_id": customer.id})
         assert "less than an hour ago. You can send it again after" in text_of(as_sam.get(f"/jobs/{job.id}"))
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         browser.post(f"/j/{job.access_code}", zoe)  # an hour later: sent again
-        as_sam.post(f"/jobs/{job.id}/customers/{customer.id}/confirmation")  # and not twice in that hour
+        as_sam.post(f"/jobs/{job.id}/customers/confirmation", {"customer_id": customer.id})  # and not twice in that hour
     keys = sorted(db.session.scalars(sa.select(Message.key)))
     assert keys == [f"confirm:{customer.id}", f"confirm:{customer.id}:2"]
     deliver(start + timedelta(minutes=63))  # (handed to Redis at once; this test's worker is here)
@@ -674,7 +674,7 @@ def test_signing_up_again_unconfirmed_resends_the_confirmation_at_most_hourly(ap
     assert len(mailbox.received) == 2 and len(links) == 1  # both carry the one link
     with time_machine.travel(start + timedelta(minutes=64), tick=False):
         browser.post(links.pop())
-        as_sam.post(f"/jobs/{job.id}/customers/{customer.id}/confirmation")
+        as_sam.post(f"/jobs/{job.id}/customers/confirmation", {"customer_id": customer.id})
         assert "has confirmed already" in text_of(as_sam.get(f"/jobs/{job.id}"))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(Message.key.like("confirm:%"))) == 2
 
@@ -723,7 +723,7 @@ def test_the_studio_writes_its_own_confirmation_text(as_olivia, olivia):
 def test_erasure_drops_what_was_said_and_keeps_the_counts(job, mailbox, as_olivia):
     anna, ben = sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
     deliver(T0 + timedelta(minutes=1))
-    assert as_olivia.post(f"/jobs/{job.id}/customers/{anna.id}/remove").status_code == 302  # has a message: stays
+    assert as_olivia.post(f"/jobs/{job.id}/customers/remove", {"customer_id": anna.id}).status_code == 302  # has a message: stays
     db.session.expire_all()
     assert db.session.get(type(anna), anna.id) is not None
     suppression.erase(db.session.get(type(anna), anna.id), T0 + timedelta(minutes=2))

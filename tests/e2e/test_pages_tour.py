@@ -367,3 +367,39 @@ def test_a_tablet_left_open_after_signing_out_everywhere_signs_in_and_comes_back
     tablet.get_by_label("Password").fill(PASSWORD)
     tablet.get_by_role("button", name="Sign in").click()
     expect(tablet).to_have_url(f"{base_url}/jobs/{job_id}")
+
+
+def test_staff_cancel_one_coming_message_and_remove_a_customer_from_the_list(page_for, live_server, owner):
+    """A row's buttons submit the list's one form per action (their form attribute), with the row's
+    message or customer: the right one goes, the others stay."""
+    from datetime import date, timedelta
+
+    from shutterbell import customers
+    from shutterbell.models import utcnow
+
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Tanzschule Łódź", profile_id=studio.default_profile_id,
+                                                        archives_at=date.today() + timedelta(days=30)), None)
+        for first, last, email in (("Zoë", "Wójcik", "zoe@example.pl"), ("Jürgen", "Weiß", "juergen@example.de")):
+            customers.register(job, customers.CustomerInput(first, last, email, email_consent=True, marketing_consent=True),
+                               "staff", {"email": "ok", "marketing": "ok"}, utcnow())
+        job_id = job.id
+    page = page_for(TABLET)
+    page.goto(f"{base_url}/jobs/{job_id}")
+    zoe, juergen = (page.locator("#customers tbody tr").filter(has_text=name) for name in ("Zoë Wójcik", "Jürgen Weiß"))
+    zoe.get_by_text("1 message").click()
+    expect(zoe).to_contain_text("7 days before the job is archived")
+    check_layout(page)
+    screenshot(page, "job-customer-coming-tablet")
+    zoe.get_by_role("button", name="Cancel this message").click()
+    expect(page.get_by_role("status")).to_contain_text("That message will not be sent.")
+    expect(zoe.locator("td").nth(3)).to_have_text("–")
+    expect(juergen).to_contain_text("1 message")  # his is still coming
+
+    juergen.get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed Jürgen from this job.")
+    expect(page.locator("#customers tbody tr")).to_have_count(1)
+    page.locator("#customers tbody tr").get_by_role("button", name="Remove").click()  # her cancelled message is history
+    expect(page.get_by_role("status")).to_contain_text("Zoë has orders or messages, so they stay on the job.")
