@@ -100,7 +100,7 @@ def moments(job: Job, profile: Profile | None, since: datetime,
     if profile is None or job.status == "archived":
         return []
     ctx = _Context(job, customers)
-    found = [m for n in for_customers(profile) for m in _moments_of(n, ctx) if m.due_at >= since]
+    found = [m for n in for_customers(profile) for m in _moments_of(n, ctx, since)]
     return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
 
 
@@ -109,22 +109,27 @@ def for_customers(profile: Profile) -> list[Notification]:
     return [n for n in profile.notifications if n.enabled and triggers.get(n.trigger).reaches_customers]
 
 
-def _moments_of(notification: Notification, ctx: _Context):
+def _moments_of(notification: Notification, ctx: _Context, since: datetime):
     trigger = triggers.get(notification.trigger)
+    anchored = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
     # A job's date or a voucher is the same occurrence for every customer: its moment is computed once.
     shared = None if trigger.occurrence in (Occurrence.REGISTRATION, Occurrence.ORDER) else list(
         _occurrences(notification, trigger, None, ctx))
+    if shared is not None and not trigger.catches_up:  # a moment that passed did so for everyone
+        shared = [(occurred, due_at) for occurred, due_at in shared if due_at >= since]
+    if shared == []:
+        return
     for customer in ctx.reached(notification.channel, notification.audience, notification.category):
         for occurred, due_at in shared if shared is not None else _occurrences(notification, trigger, customer, ctx):
             # A date or voucher moment that passed before the customer's sign-up counted
             # (confirmed) is not theirs, unless it is news that stays true (the trigger catches
             # up); what their own registration and orders start is.
-            anchored = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
             if anchored and due_at < customer.confirmed_at:
                 if not trigger.catches_up:
                     continue
                 due_at = customer.confirmed_at
-            yield Moment(notification, customer, occurred, due_at)
+            if due_at >= since:
+                yield Moment(notification, customer, occurred, due_at)
 
 
 def _in_group(channel: str, audience: str, category: str, customer: Customer, ctx: _Context) -> bool:
