@@ -287,3 +287,27 @@ def welcome(channel: str) -> profiles.NotificationInput:
     return profiles.NotificationInput(trigger="customer_registered", audience="potential_buyers", channel=channel,
                                       subject="Willkommen, {{ customer.first_name }}!" if channel == "email" else "",
                                       body="Grüße aus Köln 📸")
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Montreal"])
+def test_pages_write_dates_and_times_as_flask_babel_does_in_every_width_and_language(app, zone, monkeypatch):
+    """``datetimeformat`` joins the locale's date and time patterns into one (i18n.format_datetime):
+    the same text as Flask-Babel's filter, across a clock change, in the studio's time zone."""
+    import flask_babel
+    from datetime import datetime, timezone
+
+    from shutterbell import i18n
+
+    monkeypatch.setattr(app.extensions["babel"], "default_timezone", zone)  # as a signed-in studio's would be
+    moments = [datetime(2026, 10, 25, hour, 30, tzinfo=timezone.utc) for hour in (0, 1, 2)] + [
+        datetime(2027, 3, 28, 1, 59, tzinfo=timezone.utc), datetime(2026, 12, 31, 23, 5, 9, tzinfo=timezone.utc)]
+    with app.test_request_context("/"):
+        assert app.jinja_env.filters["datetimeformat"] is i18n.format_datetime
+        for language in ("en", "de", "fr", "pl", "en_GB", "de_AT", "fr_CA", "ja", "fa"):
+            with flask_babel.force_locale(language):
+                for width in ("short", "medium", "long", "full", "EEEE, d. MMMM y 'um' HH:mm"):
+                    for moment in moments:
+                        assert i18n.format_datetime(moment, width) == flask_babel.format_datetime(moment, width)
+        with flask_babel.force_locale("de"):
+            rendered = app.jinja_env.from_string("{{ when|datetimeformat('short') }}").render(when=moments[-1])
+        assert rendered == ("01.01.27, 00:05" if zone == "Europe/Berlin" else "31.12.26, 18:05")
