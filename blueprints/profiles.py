@@ -83,7 +83,7 @@ def _edit_page(profile):
             return redirect_after_post(url_for(".index"))
     except ProfileChanged:
         form.form_errors.append(_("Someone removed a notification of this profile while you were editing. "
-                                  "Reload the page to see their changes, then make yours again."))
+                                  "Check the notifications below, then save again."))
         return render_form(template, form, status=409, **page)
     except UnknownNotification:
         abort(404)

@@ -399,7 +399,9 @@ def test_a_closed_row_someone_removed_meanwhile_is_409_and_a_second_save_keeps_t
         profile.name, "", [profiles.NotificationInput.of(profile.notifications[1])]))
     posted["name"] = "Kita Löwenzahn – Winter"
     response = as_olivia.post(f"/settings/profiles/{profile.id}", posted)
-    assert response.status_code == 409 and "while you were editing" in text_of(response)
+    assert response.status_code == 409 and "while you were editing. Check the notifications below, then save again." in (
+        text_of(response))
+    assert 'value="Kita Löwenzahn – Winter"' in text_of(response)  # what she typed stays
     assert f'value="{first.id}"' not in text_of(response)  # not drawn again
     assert as_olivia.post(f"/settings/profiles/{profile.id}", posted_by_browser(text_of(response))).status_code == 302
     kept = next(p for p in studio_profiles(olivia) if p.id == profile.id)
