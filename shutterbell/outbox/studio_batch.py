@@ -22,6 +22,15 @@ def customer_removed() -> str:
     return _("The customer was removed from the job.")
 
 
+def _in_its_language(method):
+    """A ``StudioBatch`` method whose words are in its studio's language, whoever calls it."""
+    @functools.wraps(method)
+    def in_language(batch: StudioBatch, *args):
+        with speaking(batch.studio):
+            return method(batch, *args)
+    return in_language
+
+
 class StudioBatch:
     """What a worker needs for one studio's messages, read once: the account, the suppression list,
     each job's placeholder values."""
@@ -58,14 +67,11 @@ class StudioBatch:
         """Addresses of people erased on request (read only for a batch with personal mail)."""
         return suppression.erased_addresses(self.studio.id)
 
+    @_in_its_language
     def why_not(self, message: Message) -> str:
         """Is a made message still wanted at send time? A customer who unsubscribed or was erased,
         a job whose profile changed or was archived: skipped with the reason (in the studio's
         language: its outbox shows it), never sent."""
-        with speaking(self.studio):
-            return self._why_not(message)
-
-    def _why_not(self, message: Message) -> str:
         customer = message.customer
         if message_keys.is_personal(message.key) or message_keys.is_autoreply(message.key):  # an answer, no customer
             return _("The person's data was erased.") if message.recipient in self.erased else ""
@@ -168,14 +174,11 @@ class StudioBatch:
             return db.session.get(Voucher, key.subject_id)
         return message.customer if key.kind is Occurrence.REGISTRATION else message.job
 
+    @_in_its_language
     def write(self, message: Message) -> str:
         """Render a made message once (a retry sends the same text and Message-ID), kept on the
         object until ``store_written``. Returns why it cannot be written, or "". The words it fills
         in (a role, a payment method) are in the studio's language, as the editor's preview shows."""
-        with speaking(self.studio):
-            return self._write(message)
-
-    def _write(self, message: Message) -> str:
         if message.body:
             return ""
         job, notification = message.job, message.notification
