@@ -12,7 +12,7 @@ from shutterbell.models import utcnow
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
                      render_form)
 from .forms import CustomerForm, problems_shown_on
-from .jobs import job_page_context
+from .jobs import form_on_demand, job_page
 
 bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
 
@@ -49,8 +49,7 @@ def add(job_id: int):
         else:
             flash(_("%(email)s is already signed up to this job.", email=customer.email), "warning")
         return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
-    page = {**job_page_context(job), "customer_form": form}
-    return render_template("jobs/form.html", form=None, job=job, **page), 422
+    return job_page(job, 422, customer_form=form)
 
 
 @bp.route("/<int:customer_id>", methods=["GET", "POST"])
@@ -70,17 +69,16 @@ def edit(job_id: int, customer_id: int):
 @bp.get("/new")
 @login_required
 def new(job_id: int):
-    """The form that adds a customer by hand: htmx swaps it in; without script, the job page with it."""
+    """The form that adds a customer by hand."""
     job = job_or_404(job_id)
-    form = CustomerForm(formdata=None, region=customers.region_of(current_studio()))
-    if part_of_page_wanted():
-        return render_template("jobs/_add_customer.html", job=job, customer_form=form, focus=True)
-    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "customer_form": form})
+    return form_on_demand(job, "jobs/_add_customer.html",
+                          customer_form=CustomerForm(formdata=None, region=customers.region_of(current_studio())))
 
 
 def _posted_customer(job):
     """The customer a row's button on the job page names (its list posts one form per action)."""
-    return or_404(customers.get_customer(current_studio(), job, request.form.get("customer_id", type=db_int)))
+    customer_id = or_404(request.form.get("customer_id", type=db_int))
+    return or_404(customers.get_customer(current_studio(), job, customer_id))
 
 
 @bp.post("/remove")

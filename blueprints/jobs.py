@@ -44,6 +44,20 @@ def edit(job_id: int):
     return _edit_page(job_or_404(job_id))
 
 
+def job_page(job, status: int = 200, **open_forms):
+    """The job page as it is, or with one of its forms open (``customer_form``, ``team_form``):
+    as a browser without script asks for it, or as a save with a mistake comes back to."""
+    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), **open_forms}), status
+
+
+def form_on_demand(job, part: str, **form):
+    """A form the job page opens when asked: htmx swaps ``part`` in, the keyboard in its first
+    field (the link that opened it is gone); without script, the page with it open."""
+    if part_of_page_wanted():
+        return render_template(part, job=job, focus=True, **form)
+    return job_page(job, **form)
+
+
 def job_page_context(job) -> dict:
     """What the job page shows below the job itself: what it sent, a page of its customers
     (``cq``, ``cpage``: the search and page a browser without script asked for) and its orders.
@@ -69,7 +83,7 @@ def _edit_page(job):
     """A new job's form; an existing job's page, its details summed up (the form opens on
     demand: it is the page's costliest part and seldom needed), or open when a save came back."""
     if job is not None and request.method != "POST":
-        return render_template("jobs/form.html", form=None, job=job, **job_page_context(job))
+        return job_page(job)
     form = JobForm(studio=current_studio(), job=job)
     if form.validate_on_submit():
         with problems_shown_on(form):  # checked by the form already; a race at most
@@ -112,12 +126,9 @@ def archive(job_id: int):
 @bp.get("/<int:job_id>/team/new")
 @login_required
 def team_form(job_id: int):
-    """The form that puts someone on the team: htmx swaps it in; without script, the page with it."""
+    """The form that puts someone on the team."""
     job = job_or_404(job_id)
-    form = TeamForm(formdata=None, studio_id=job.studio_id)
-    if part_of_page_wanted():
-        return render_template("jobs/_team_form.html", job=job, team_form=form, focus=True)
-    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "team_form": form})
+    return form_on_demand(job, "jobs/_team_form.html", team_form=TeamForm(formdata=None, studio_id=job.studio_id))
 
 
 @bp.post("/<int:job_id>/team")
@@ -130,7 +141,7 @@ def assign(job_id: int):
             assignment = team.assign(job, form.to_input(), utcnow())
             flash(_("%(name)s is on the team as %(role)s.", name=assignment.name, role=assignment.role), "success")
             return redirect_after_post(url_for(".edit", job_id=job.id) + "#team")
-    return render_template("jobs/form.html", form=None, job=job, **{**job_page_context(job), "team_form": form}), 422
+    return job_page(job, 422, team_form=form)
 
 
 @bp.post("/<int:job_id>/team/<int:assignment_id>/remove")

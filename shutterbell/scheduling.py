@@ -111,13 +111,13 @@ def for_customers(profile: Profile) -> list[Notification]:
 
 def _moments_of(notification: Notification, ctx: _Context, since: datetime):
     trigger = triggers.get(notification.trigger)
+    # A job's date or a voucher is the same occurrence for every customer: its moment is computed
+    # once. (A customer's registration and orders are their own.)
     anchored = trigger.occurrence in (Occurrence.DATE_VALUE, Occurrence.VOUCHER)
-    # A job's date or a voucher is the same occurrence for every customer: its moment is computed once.
-    shared = None if trigger.occurrence in (Occurrence.REGISTRATION, Occurrence.ORDER) else list(
-        _occurrences(notification, trigger, None, ctx))
-    if shared is not None and not trigger.catches_up:  # a moment that passed did so for everyone
+    shared = list(_occurrences(notification, trigger, None, ctx)) if anchored else None
+    if anchored and not trigger.catches_up:  # a moment that passed did so for everyone
         shared = [(occurred, due_at) for occurred, due_at in shared if due_at >= since]
-    if shared == []:
+    if anchored and not shared:
         return
     for customer in ctx.reached(notification.channel, notification.audience, notification.category):
         for occurred, due_at in shared if shared is not None else _occurrences(notification, trigger, customer, ctx):

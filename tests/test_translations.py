@@ -5,19 +5,21 @@ and its recommended profiles and templates in German, while an English one keeps
 import ast
 import os
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
+import flask_babel
 import pytest
 import sqlalchemy as sa
+from babel import localedata
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_migrate import upgrade
 
 from app import create_app
-from shutterbell import accounts, customers, jobs, outbox, profiles
+from shutterbell import accounts, customers, i18n, jobs, outbox, profiles
 from shutterbell.extensions import db
 from shutterbell.models import (Alert, Consent, Customer, Job, MailTemplate, Message, Notification, Profile, SchedulerPass, Studio,
                                 utcnow)
@@ -292,12 +294,8 @@ def welcome(channel: str) -> profiles.NotificationInput:
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Montreal"])
 def test_pages_write_dates_and_times_as_flask_babel_does_in_every_width_and_language(app, zone, monkeypatch):
     """``datetimeformat`` joins the locale's date and time patterns into one (i18n.format_datetime):
-    the same text as Flask-Babel's filter, across a clock change, in the studio's time zone."""
-    import flask_babel
-    from datetime import datetime, timezone
-
-    from shutterbell import i18n
-
+    the same text as Flask-Babel's filter, across a clock change, in the studio's time zone, and in
+    every locale Babel knows (a new CLDR's glue could differ)."""
     monkeypatch.setattr(app.extensions["babel"], "default_timezone", zone)  # as a signed-in studio's would be
     moments = [datetime(2026, 10, 25, hour, 30, tzinfo=timezone.utc) for hour in (0, 1, 2)] + [
         datetime(2027, 3, 28, 1, 59, tzinfo=timezone.utc), datetime(2026, 12, 31, 23, 5, 9, tzinfo=timezone.utc)]
@@ -308,6 +306,10 @@ def test_pages_write_dates_and_times_as_flask_babel_does_in_every_width_and_lang
                 for width in ("short", "medium", "long", "full", "EEEE, d. MMMM y 'um' HH:mm"):
                     for moment in moments:
                         assert i18n.format_datetime(moment, width) == flask_babel.format_datetime(moment, width)
+        for language in localedata.locale_identifiers() if zone == "Europe/Berlin" else ():
+            with flask_babel.force_locale(language):
+                for width in ("short", "medium", "long", "full"):
+                    assert i18n.format_datetime(moments[0], width) == flask_babel.format_datetime(moments[0], width)
         with flask_babel.force_locale("de"):
             rendered = app.jinja_env.from_string("{{ when|datetimeformat('short') }}").render(when=moments[-1])
         assert rendered == ("01.01.27, 00:05" if zone == "Europe/Berlin" else "31.12.26, 18:05")

@@ -403,3 +403,38 @@ def test_staff_cancel_one_coming_message_and_remove_a_customer_from_the_list(pag
     expect(page.locator("#customers tbody tr")).to_have_count(1)
     page.locator("#customers tbody tr").get_by_role("button", name="Remove").click()  # her cancelled message is history
     expect(page.get_by_role("status")).to_contain_text("Zoë has orders or messages, so they stay on the job.")
+
+
+def test_without_script_the_job_pages_forms_open_on_its_page_and_its_row_buttons_still_post(page_for, live_server,
+                                                                                           owner):
+    from shutterbell import customers
+    from shutterbell.models import utcnow
+
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        job = jobs.save_job(studio, None, jobs.JobInput(name="Chor St. Józef", profile_id=None), None)
+        for first, last, email in (("Zoë", "Wójcik", "zoe@example.pl"), ("Jürgen", "Weiß", "juergen@example.de")):
+            customers.register(job, customers.CustomerInput(first, last, email, email_consent=True), "staff",
+                               {"email": "ok"}, utcnow())
+        job_id = job.id
+    page = page_for(TABLET, javascript=False)
+    page.goto(f"{base_url}/jobs/{job_id}")
+    page.get_by_role("link", name="Add a customer").click()
+    expect(page).to_have_url(re.compile(rf"/jobs/{job_id}/customers/new#add-customer$"))
+    page.get_by_label("First name").fill("Łucja")
+    page.get_by_label("Last name").fill("Kowalczyk")
+    page.get_by_label("Email", exact=True).fill("lucja@example.pl")
+    page.get_by_role("button", name="Add customer").click()
+    expect(page.get_by_role("status")).to_contain_text("Added Łucja.")
+
+    page.locator("#customers tbody tr").filter(has_text="Jürgen Weiß").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_contain_text("Removed Jürgen from this job.")
+    expect(page.locator("#customers tbody tr")).to_have_count(2)  # Łucja and Zoë
+
+    page.get_by_role("link", name="Add to the team").click()
+    expect(page).to_have_url(re.compile(rf"/jobs/{job_id}/team/new#team$"))
+    page.locator("#team").get_by_label("Role").fill("Chorleiterin")
+    page.locator("#team").get_by_label("Who").select_option(index=1)
+    page.locator("#team").get_by_role("button", name="Add to the team").click()
+    expect(page.locator("#team tbody")).to_contain_text("Chorleiterin")
