@@ -61,7 +61,9 @@ class _Context:
         self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
         self.vouchers = job.vouchers  # the job page shows them too: read once
         self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
-        self.suppressed = suppression.by_category(job.studio_id)
+        self.suppressed = suppression.by_category(job.studio_id, among={  # the job's customers' entries only
+            channel.key: sa.select(channel.address_column()).where(Customer.job_id == job.id)
+            for channel in channels.every()})
         self.orders_of: dict[int, list[Order]] = defaultdict(list)
         for order in self.orders:
             self.orders_of[order.customer_id].append(order)

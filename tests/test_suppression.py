@@ -139,3 +139,27 @@ def test_a_bounced_address_is_not_offered_to_subscribe_again(job, browser):
     db.session.commit()
     page = text_of(browser.get(f"/u/{zoe.unsubscribe_token}"))
     assert "You are unsubscribed" in page and "Subscribe again" not in page
+
+
+def test_a_job_reads_only_its_customers_entries_of_the_suppression_list_and_still_skips_them(two_jobs, olivia):
+    """Years of bounces and unsubscribes stay out of a job page: what is coming reads the entries of
+    the job's customers' addresses, on either channel, whichever job put them on the list."""
+    kita, school = two_jobs
+    anna = anna_on(kita)
+    zoe = sign_up_confirmed(kita, "Zoë", "zoe.wojcik@example.pl")
+    for n in range(300):  # other people, over the years
+        suppression.suppress(olivia.studio.id, "email", f"ehemalig{n}@example.de", "bounced", START)
+    suppression.suppress(olivia.studio.id, "email", "zoe.wojcik@example.pl", "unsubscribed", START)  # on another job
+    suppression.suppress(olivia.studio.id, "sms", anna.phone, "stop", START)
+    suppression.suppress(olivia.studio.id, "email", anna.email, "unsubscribed", START, marketing_only=True)
+    db.session.commit()
+
+    def theirs(job):
+        return scheduling._Context(job).suppressed
+
+    assert theirs(kita) == {
+        "service": {("email", "zoe.wojcik@example.pl"), ("sms", "+4915123456789")},
+        "marketing": {("email", "zoe.wojcik@example.pl"), ("sms", "+4915123456789"), ("email", "anna@example.com")}}
+    assert theirs(school) == {"service": set(), "marketing": set()}
+    assert len(suppression.by_category(olivia.studio.id)["service"]) == 302  # the worker's: the whole studio's
+    assert channels_for(kita, anna) == {"email"} and channels_for(kita, zoe) == set()
