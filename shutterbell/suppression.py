@@ -7,6 +7,7 @@ a contract (an invoice, a booking: ``STOPS_SERVICE``); a bounce, an erasure or a
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -90,17 +91,17 @@ def suppressed(studio_id: int, reasons: tuple[str, ...] | None = None) -> set[tu
     return {(channel, address) for channel, address in rows}
 
 
-def by_category(studio_id: int, among: dict[str, sa.Select] | None = None) -> dict[str, set[tuple[str, str]]]:
+def by_category(studio_id: int, among: dict[str, sa.Select | Collection[str]]) -> dict[str, set[tuple[str, str]]]:
     """For each category of a customer's messages (service, marketing), the (channel, address)
-    pairs it does not go to: one query for checking many customers at once. With ``among`` (per
-    channel, a query of the addresses asked about), their entries only: a studio's list grows with
-    every bounce and unsubscribe for years, and a job page would read all of it on every visit."""
-    where = [Suppression.studio_id == studio_id]
-    if among is not None:
-        where.append(sa.or_(*(sa.and_(Suppression.channel == channel, Suppression.address.in_(addresses))
-                              for channel, addresses in among.items())))
-    rows = db.session.execute(sa.select(Suppression.channel, Suppression.address, Suppression.marketing_only)
-                              .where(*where)).all()
+    pairs among these (per channel, the addresses, or a query of them) it does not go to: one
+    query for checking many customers at once. Their entries only: a studio's list grows with
+    every bounce and unsubscribe for years, and a job page or a worker's batch would read all of
+    it each time."""
+    rows = db.session.execute(
+        sa.select(Suppression.channel, Suppression.address, Suppression.marketing_only).where(
+            Suppression.studio_id == studio_id,
+            sa.or_(sa.false(), *(sa.and_(Suppression.channel == channel, Suppression.address.in_(addresses))
+                                 for channel, addresses in among.items())))).all()
     return {"service": {(channel, address) for channel, address, offers_only in rows if not offers_only},
             "marketing": {(channel, address) for channel, address, _ in rows}}
 

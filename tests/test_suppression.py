@@ -5,9 +5,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from shutterbell import customers, jobs, profiles, scheduling, suppression
+from shutterbell import customers, jobs, outbox, profiles, scheduling, suppression
 from shutterbell.extensions import db
-from shutterbell.models import Customer, Suppression
+from shutterbell.models import Customer, Message, Suppression
+from shutterbell.outbox.studio_batch import StudioBatch
 
 from .conftest import text_of
 from .test_outbox import account, job, mailbox  # noqa: F401 (fixtures: a studio that sends through a real server)
@@ -161,5 +162,16 @@ def test_a_job_reads_only_its_customers_entries_of_the_suppression_list_and_stil
         "service": {("email", "zoe.wojcik@example.pl"), ("sms", "+4915123456789")},
         "marketing": {("email", "zoe.wojcik@example.pl"), ("sms", "+4915123456789"), ("email", "anna@example.com")}}
     assert theirs(school) == {"service": set(), "marketing": set()}
-    assert len(suppression.by_category(olivia.studio.id)["service"]) == 302  # the worker's: the whole studio's
     assert channels_for(kita, anna) == {"email"} and channels_for(kita, zoe) == set()
+
+    # The worker reads its batch's recipients' entries alone, and skips the suppressed one.
+    made = [Message(studio_id=olivia.studio.id, job_id=kita.id, customer_id=person.id, key=f"oneoff:test:{person.id}",
+                    channel="email", category="service", recipient=person.email, subject="Fotos", body="Hallo",
+                    due_at=START, status="sending", created_at=START) for person in (anna, zoe)]
+    db.session.add_all(made)
+    db.session.commit()
+    batch = StudioBatch(olivia.studio, outbox.Policy(base_url="https://fotos.example"))
+    batch.read_customers(made)
+    assert batch.suppressed == {"service": {("email", "zoe.wojcik@example.pl")},
+                                "marketing": {("email", "zoe.wojcik@example.pl"), ("email", "anna@example.com")}}
+    assert batch.why_not(made[0]) == "" and "unsubscribed" in batch.why_not(made[1]).lower()

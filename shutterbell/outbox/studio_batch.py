@@ -38,7 +38,7 @@ class StudioBatch:
     def __init__(self, studio: Studio, policy: Policy):
         self.studio, self.policy = studio, policy
         self.account = mailsettings.account_of(studio)
-        self.suppressed = suppression.by_category(studio.id)
+        self.suppressed: dict[str, set[tuple[str, str]]] = {}  # the batch's recipients' entries (read_customers)
         self._job_parts: dict[int, dict] = {}
         self._written: list[dict] = []  # plain values: a rollback meanwhile expires the objects
         self.buyers: set[int] = set()
@@ -46,8 +46,13 @@ class StudioBatch:
         self.consents: set[tuple[int, str, str]] = set()
 
     def read_customers(self, messages: list[Message]) -> None:
-        """The batch's customers' consents and orders, a query each: who agreed to which channel
-        and purpose, who is a buyer now, and each order's state."""
+        """The batch's customers' consents and orders and its recipients' suppression entries, a
+        query each: who agreed to which channel and purpose, who is a buyer now, each order's
+        state, and who must not get what (not the studio's whole list, which only grows)."""
+        recipients: dict[str, set[str]] = {}
+        for message in messages:
+            recipients.setdefault(message.channel, set()).add(message.recipient)
+        self.suppressed = suppression.by_category(self.studio.id, among=recipients)
         customer_ids = {m.customer_id for m in messages}
         self.consents = set(db.session.execute(
             sa.select(Consent.customer_id, Consent.channel, Consent.purpose)
