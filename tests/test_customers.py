@@ -109,7 +109,7 @@ def test_the_add_customer_and_team_forms_open_when_asked_for_and_stay_open_with_
     page = text_of(as_sam.get(f"/jobs/{job.id}"))
     assert 'name="first_name"' not in page and 'name="person"' not in page  # not drawn on every visit
     assert f'hx-get="/jobs/{job.id}/customers/new"' in page and f'href="/jobs/{job.id}/customers/new#add-customer"' in page
-    assert f'hx-get="/jobs/{job.id}/team/new"' in page and f'href="/jobs/{job.id}/team/new#team"' in page
+    assert f'hx-get="/jobs/{job.id}/team/new"' in page and f'href="/jobs/{job.id}/team/new#team-add"' in page
 
     for url, first_field in ((f"/jobs/{job.id}/customers/new", "first_name"), (f"/jobs/{job.id}/team/new", "person")):
         part = text_of(as_sam.get(url, headers={"HX-Request": "true"}))  # htmx swaps the form in, the keyboard in it

@@ -433,7 +433,7 @@ def test_without_script_the_job_pages_forms_open_on_its_page_and_its_row_buttons
     expect(page.locator("#customers tbody tr")).to_have_count(2)  # Łucja and Zoë
 
     page.get_by_role("link", name="Add to the team").click()
-    expect(page).to_have_url(re.compile(rf"/jobs/{job_id}/team/new#team$"))
+    expect(page).to_have_url(re.compile(rf"/jobs/{job_id}/team/new#team-add$"))
     page.locator("#team").get_by_label("Role").fill("Chorleiterin")
     page.locator("#team").get_by_label("Who").select_option(index=1)
     page.locator("#team").get_by_role("button", name="Add to the team").click()
