@@ -32,8 +32,8 @@ def _in_its_language(method):
 
 
 class StudioBatch:
-    """What a worker needs for one studio's messages, read once: the account, the suppression list,
-    each job's placeholder values."""
+    """What a worker needs for one studio's messages, read once: the account, the batch's customers
+    and their recipients' suppression entries (``read_customers``), each job's placeholder values."""
 
     def __init__(self, studio: Studio, policy: Policy):
         self.studio, self.policy = studio, policy
