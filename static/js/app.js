@@ -19,6 +19,16 @@ for (const failure of ["htmx:responseError", "htmx:sendError"]) {
   });
 }
 
+// A search typed while the page was still loading (a slow tablet) went to no one: htmx was not
+// listening yet. Once it is, a list's search that differs from what the page was drawn with asks.
+document.addEventListener("htmx:load", (event) => {
+  if (event.target !== document.body) return;
+  for (const form of document.querySelectorAll("form[role=search][hx-get]")) {
+    const typed = Array.from(form.querySelectorAll("input[type=search]")).some((input) => input.value !== input.defaultValue);
+    if (typed) form.requestSubmit();
+  }
+});
+
 (function () {
   "use strict";
 

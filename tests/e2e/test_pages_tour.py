@@ -330,6 +330,30 @@ def test_the_owner_searches_the_suppression_list_and_lifts_a_bounce(page_for, li
     expect(page.get_by_role("button", name="Lift")).to_have_count(0)  # an unsubscribe and a STOP stay
 
 
+def test_a_search_typed_while_the_page_still_loads_filters_once_its_script_is_ready(page_for, live_server, owner):
+    """A slow tablet: the search box is there before htmx is; what was typed is not lost."""
+    from shutterbell import suppression
+    from shutterbell.extensions import db
+    from shutterbell.models import utcnow
+
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        for address in ("łukasz.wójcik@example.pl", "zoë.früh@example.com"):
+            suppression.suppress(studio.id, "email", address, "bounced", utcnow())
+        db.session.commit()
+    page = page_for(TABLET)
+    held = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))  # htmx arrives when we let it
+    page.goto(f"{base_url}/settings/suppression-list/", wait_until="commit")
+    page.get_by_label("Search").fill("zoë")
+    expect(page.get_by_text("2 entries")).to_be_visible()  # nothing listened to the typing yet
+    held[0].continue_()
+    expect(page.get_by_text("1 entry")).to_be_visible()
+    expect(page.get_by_text("łukasz.wójcik@example.pl")).to_have_count(0)
+    assert "q=zo" in page.url
+
+
 def job_page_on_a_tablet(page_for, live_server, owner, name: str):
     """A new job of the owner's studio, its page open on a tablet: (page, base URL, job id)."""
     app, base_url = live_server
