@@ -181,7 +181,8 @@ _WORDING = [
                             r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2"),  # Google's XOAUTH2 refusal
     # The token endpoint refusing the installation's own registration (OAuth 2.0, RFC 6749 5.2).
     ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
-                             r"client secret (has )?expired"),
+                             r"client secret (has )?expired|has not consented|\bconsent_required\b|"
+                             r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", _IMAP_PASSING),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
@@ -210,7 +211,8 @@ _WORDING = [
      r"\[contactadmin\]|banned sender|sender address blocked|originating from your (address|account)|"
      r"use (the )?web(mail)? (for sending|to send)|password is too (simple|weak)|"
      r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
-     r"activate your \w+ account|account (is )?not (yet )?(active|activated)"),
+     r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
+     r"(unusual|suspicious) (\w+ ){0,2}activity|(sending|account) suspended|suspended for (this|your) account"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
@@ -227,10 +229,10 @@ _WORDING = [
                        r"not accepted from (this )?ip|\b(ip|address)\b[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
-                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|bad dns ptr|junkmail rejected|"
+                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
-    ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited)|unable to relay|relais refus|"
+    ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
                      r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
@@ -254,7 +256,7 @@ _WORDING = [
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b|spf policy|spf (check )?fail"),
+                        r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b|spf policy|spf (check )?fail|(prohibited|rejected|refused) by spf"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)"),
@@ -267,7 +269,7 @@ _WORDING = [
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
-                     r"too many (\w+ ){0,2}(requests|failures)|concurrent connections"),
+                     r"too many (\w+ ){0,2}(requests|failures)|concurrent connections|(ip|connection|sending) frequency"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
@@ -276,14 +278,15 @@ _WORDING = [
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
                             r"invalid mailbox|mailbox \S+ is unavailable|destinatario sconosciuto|destinataire inconnu|"
                             r"empf(ä|ae)nger unbekannt|unbekannter empf(ä|ae)nger|nieznany (odbiorca|adresat)|"
-                            r"recipient address rejected"),
+                            r"recipient address rejected|(user|recipient|address) (does not|doesn't) have an? (\S+ )?account|"
+                            r"\b(mailbox|folder)\b[^.;]{0,60}\b(has been|was) (\(re\))?(re)?moved"),
     ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
     ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
     ("temporary_server_error", r"try (again )?later"),
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
     ("certificate_untrusted", r"certificate verify failed|certificate verification failed|self[- ]signed|"
                               r"certificate has expired|unable to get local issuer|certificate verify|"
-                              r"unknown ca\b|unable to verify the first certificate"),
+                              r"unknown ca\b|unable to verify the first certificate|unknown ?issuer"),
     ("connection_refused", r"connection refused|actively refused|errno 111|winerror 10061"),
     ("timeout", r"timed out|did not properly respond|winerror 10060|greeting never received"),
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
