@@ -113,7 +113,10 @@ def _channel_label(key: str, consent: bool = False) -> str:
 
 def _breakable(address: str) -> Markup:
     """An email address that may wrap after its @ and its dots on a narrow screen, not mid-word."""
-    return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[@.])", address or ""))
+    return Markup(_WRAP_POINTS.sub(r"\1<wbr>", str(escape(address or ""))))  # escaping adds no @ and no dot
+
+
+_WRAP_POINTS = re.compile(r"([@.])")
 
 
 def _money(amount, currency: str) -> str:

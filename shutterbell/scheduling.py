@@ -61,8 +61,9 @@ class _Context:
         self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
         self.vouchers = job.vouchers  # the job page shows them too: read once
         self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
-        self.suppressed = suppression.by_category(job.studio_id, among={  # the job's customers' entries only
-            channel.key: sa.select(channel.address_column()).where(Customer.job_id == job.id)
+        self.suppressed = suppression.by_category(job.studio_id, among={  # these customers' entries only
+            channel.key: sa.select(channel.address_column()).where(Customer.job_id == job.id) if customers is None
+            else {address for customer in customers if (address := channel.address(customer))}
             for channel in channels.every()})
         self.orders_of: dict[int, list[Order]] = defaultdict(list)
         for order in self.orders:
