@@ -66,12 +66,13 @@ def job_page_context(job) -> dict:
     add nobody by hand, and drawing them was a tenth of the page."""
     search = request.args.get("cq", "")[:100]
     customer_page = customers.page_of(job, search, request.args.get("cpage", 1, type=db_int))
+    order_list = orders.orders_of(job)  # the page lists them: what is coming and who bought read them too
     return {"customer_form": None, "team_form": None, "team": team.team_of(job),
             "customer_page": customer_page, "cq": search,
             "customer_count": customers.count_of(job) if search.strip() else customer_page.total,  # counted once
-            "order_list": orders.orders_of(job),
-            "buyers": orders.buyer_ids(job),
-            "coming": scheduling.coming_per_customer(job, utcnow(), customer_page.rows),
+            "order_list": order_list,
+            "buyers": orders.buyers_among(order_list),
+            "coming": scheduling.coming_per_customer(job, utcnow(), customer_page.rows, order_list),
             "catalogue": triggers.CATALOGUE,
             "key_of": lambda moment: scheduling.key_of(job, moment),
             "awaiting_approval": messages.count_awaiting_approval(current_studio(), job.id),

@@ -85,5 +85,10 @@ def buyer_ids(job: Job) -> set[int]:
         Order.job_id == job.id, Order.cancelled_at.is_(None))))
 
 
+def buyers_among(orders: list[Order]) -> set[int]:
+    """The customers these orders make buyers (the cancelled ones do not)."""
+    return {order.customer_id for order in orders if order.cancelled_at is None}
+
+
 def by_external_id(studio_id: int, external_id: str) -> Order | None:
     return db.session.scalar(sa.select(Order).where(Order.studio_id == studio_id, Order.external_id == external_id))

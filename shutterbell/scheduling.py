@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from . import channels, invoices, message_keys, pacing, replies, suppression, team, triggers
+from . import channels, invoices, message_keys, orders as job_orders, pacing, replies, suppression, team, triggers
 from .extensions import db
 from .models import Consent, Customer, Invoice, Job, Message, Notification, Order, Profile, Studio
 from .message_keys import MessageKey, date_subject, occurrence
@@ -51,16 +51,18 @@ def at_local_time(day: date, clock: time, zone: ZoneInfo) -> datetime:
 class _Context:
     """The job's rows the rules need, loaded once (no query per customer or notification)."""
 
-    def __init__(self, job: Job, customers: list[Customer] | None = None):
+    def __init__(self, job: Job, customers: list[Customer] | None = None, orders: list[Order] | None = None):
         """Every customer of the job, or these of the job's (a page of its list, loaded with their
-        consents: ``customers.page_of``)."""
+        consents: ``customers.page_of``); ``orders``: the job's, where the caller read them already."""
         self.job = job
         self.studio = db.session.get(Studio, job.studio_id)
         self.zone = ZoneInfo(self.studio.time_zone)
-        some = [Order.customer_id.in_([c.id for c in customers])] if customers is not None else []
-        self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
+        if orders is None:
+            some = [Order.customer_id.in_([c.id for c in customers])] if customers is not None else []
+            orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
+        self.orders = orders
         self.vouchers = job.vouchers  # the job page shows them too: read once
-        self.buyers = {order.customer_id for order in self.orders if order.cancelled_at is None}
+        self.buyers = job_orders.buyers_among(orders)
         self.suppressed = suppression.by_category(job.studio_id, among={  # these customers' entries only
             channel.key: sa.select(channel.address_column()).where(Customer.job_id == job.id) if customers is None
             else {address for customer in customers if (address := channel.address(customer))}
@@ -95,14 +97,14 @@ class _Context:
 
 
 def moments(job: Job, profile: Profile | None, since: datetime,
-            customers: list[Customer] | None = None) -> list[Moment]:
+            customers: list[Customer] | None = None, orders: list[Order] | None = None) -> list[Moment]:
     """Every message the profile sends this job's customers (these only, if given) that falls
     due at or after ``since``, soonest first. The page asks from now on; the scheduler asks from
     its last pass, so a message whose event just happened (a registration, an order) is not lost
     between two passes."""
     if profile is None or job.status == "archived":
         return []
-    ctx = _Context(job, customers)
+    ctx = _Context(job, customers, orders)
     found = [m for n in for_customers(profile) for m in _moments_of(n, ctx, since)]
     return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
 
@@ -276,10 +278,11 @@ def key_of(job: Job, moment: Moment) -> str:
                           moment.occurrence))
 
 
-def coming(job: Job, now: datetime, customers: list[Customer] | None = None) -> list[Moment]:
+def coming(job: Job, now: datetime, customers: list[Customer] | None = None,
+           orders: list[Order] | None = None) -> list[Moment]:
     """The job's moments from now on (for these customers only, if given) that have no outbox
-    row yet (one cancelled ahead has one)."""
-    found = moments(job, job.profile, now, customers)
+    row yet (one cancelled ahead has one). ``orders``: the job's, if read already."""
+    found = moments(job, job.profile, now, customers, orders)
     if not found:
         return []
     # The job's made messages of these notifications, rather than an IN list of every moment's key
@@ -289,11 +292,12 @@ def coming(job: Job, now: datetime, customers: list[Customer] | None = None) -> 
     return [m for m in found if key_of(job, m) not in made]
 
 
-def coming_per_customer(job: Job, now: datetime, customers: list[Customer]) -> dict[int, list[Moment]]:
+def coming_per_customer(job: Job, now: datetime, customers: list[Customer],
+                        orders: list[Order] | None = None) -> dict[int, list[Moment]]:
     """What is coming for each of these customers (a page of the job's customer list, loaded with
-    their consents)."""
+    their consents); ``orders``: the job's, where the page lists them anyway."""
     per_customer: dict[int, list[Moment]] = {}
-    for moment in coming(job, now, customers):
+    for moment in coming(job, now, customers, orders):
         per_customer.setdefault(moment.customer.id, []).append(moment)
     return per_customer
 
