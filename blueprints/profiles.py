@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from shutterbell import jobs, messages, profiles, templating, triggers
+from shutterbell import channels, jobs, messages, profiles, templating, triggers
 from shutterbell.profiles import ProfileChanged, UnknownNotification
 
 from .access import audited, current_studio, or_404, owner_required, redirect_after_post, render_form
@@ -31,7 +31,19 @@ def _profile_or_404(profile_id: int):
 @bp.get("/")
 @login_required
 def index():
-    return render_template("profiles/index.html", profiles=profiles.list_profiles(current_studio()))
+    listed = profiles.list_profiles(current_studio())
+    return render_template("profiles/index.html", profiles=listed, steps=_steps_worded(listed))
+
+
+def _steps_worded(listed) -> dict[tuple, tuple[str, str]]:
+    """Each kind of step in the list worded once, (channel, trigger, days, audience) -> ("Email",
+    "7 days before the job is archived → Buyers"): fifty profiles share a few kinds, and each
+    wording is a few translation lookups."""
+    kinds = {(n.channel, n.trigger, n.days, n.audience) for profile in listed for n in profile.notifications}
+    return {(channel, trigger, days, audience): (
+        str(channels.get(channel).label),
+        f"{triggers.CATALOGUE[trigger].summary(days)} → {triggers.AUDIENCE_LABELS[audience]}")
+        for channel, trigger, days, audience in kinds}
 
 
 @bp.get("/<int:profile_id>/results")
