@@ -168,6 +168,7 @@ _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|(?<!alert )internal (server )?error|"
+                    r"\bserver error\b|"
                     r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
 
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
@@ -269,7 +270,7 @@ _WORDING = [
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
-                     r"too many (\w+ ){0,2}(requests|failures)|concurrent connections|(ip|connection|sending) frequency"),
+                     r"too many (\w+ ){0,2}(requests|failures|attempts|errors)|concurrent connections|(ip|connection|sending) frequency"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
@@ -286,7 +287,8 @@ _WORDING = [
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
     ("certificate_untrusted", r"certificate verify failed|certificate verification failed|self[- ]signed|"
                               r"certificate has expired|unable to get local issuer|certificate verify|"
-                              r"unknown ca\b|unable to verify the first certificate|unknown ?issuer"),
+                              r"unknown ca\b|unable to verify the first certificate|unknown ?issuer|"
+                              r"pkix path|certification path|certificate could not be (validated|verified)"),
     ("connection_refused", r"connection refused|actively refused|errno 111|winerror 10061"),
     ("timeout", r"timed out|did not properly respond|winerror 10060|greeting never received"),
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
@@ -429,6 +431,8 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
         return "mailbox_unavailable"  # a plain NO: the folder cannot be opened
     if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
         return "starttls_required"  # LOGIN taken as a command out of place: no sign-in before TLS (LOGINDISABLED)
+    if phase == "tls" and _IMAP_BAD.search(text):
+        return "tls_mode_mismatch"  # STARTTLS not taken as a command: none offered here, or TLS is on already
     return "other"
 
 

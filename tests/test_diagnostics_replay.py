@@ -305,9 +305,18 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "tls", "TLS error: peer certificate from an unknown issuer (Łódź CA)", "certificate_untrusted"),
     ("imap", "auth", "AADSTS65001: the administrator has not consented to Shutterbell für Müller", "oauth_client_invalid"),
     ("smtp", "auth", "invalid_request: could not determine client ID (Zoë)", "oauth_client_invalid"),
+    # Set 18: a server's own "server error" at a folder, "too many attempts/errors" as a pace, Java's
+    # and .NET's words for an untrusted certificate, STARTTLS refused as a command.
+    ("imap", "select", "NO UID FETCH: Server error beim Lesen von Entwürfe", "temporary_server_error"),
+    ("smtp", "rcpt", "450 Too many failed attempts für zoë@example.fr", "rate_limited"),
+    ("smtp", "tls", "SSLHandshakeException: PKIX path building failed (Łódź): no valid certification path",
+     "certificate_untrusted"),
+    ("smtp", "tls", "The server's SSL certificate could not be validated (Zertifikat für müller.de)",
+     "certificate_untrusted"),
+    ("imap", "tls", "a2 BAD Unbekannter Befehl / unknown command STARTTLS", "tls_mode_mismatch"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 17 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 18 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
