@@ -111,12 +111,12 @@ def _channel_label(key: str, consent: bool = False) -> str:
     return channel.consent_label if consent else channel.label
 
 
+_WRAP_POINTS = re.compile(r"([@.])")
+
+
 def _breakable(address: str) -> Markup:
     """An email address that may wrap after its @ and its dots on a narrow screen, not mid-word."""
     return Markup(_WRAP_POINTS.sub(r"\1<wbr>", str(escape(address or ""))))  # escaping adds no @ and no dot
-
-
-_WRAP_POINTS = re.compile(r"([@.])")
 
 
 def _money(amount, currency: str) -> str:

@@ -40,10 +40,12 @@ def _steps_worded(listed) -> dict[tuple, tuple[str, str]]:
     "7 days before the job is archived → Buyers"): fifty profiles share a few kinds, and each
     wording is a few translation lookups."""
     kinds = {(n.channel, n.trigger, n.days, n.audience) for profile in listed for n in profile.notifications}
-    return {(channel, trigger, days, audience): (
-        str(channels.get(channel).label),
-        f"{triggers.CATALOGUE[trigger].summary(days)} → {triggers.AUDIENCE_LABELS[audience]}")
-        for channel, trigger, days, audience in kinds}
+    return {kind: _step_worded(*kind) for kind in kinds}
+
+
+def _step_worded(channel: str, trigger: str, days: int | None, audience: str) -> tuple[str, str]:
+    return (str(channels.get(channel).label),
+            f"{triggers.CATALOGUE[trigger].summary(days)} → {triggers.AUDIENCE_LABELS[audience]}")
 
 
 @bp.get("/<int:profile_id>/results")

@@ -168,7 +168,6 @@ _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|(?<!alert )internal (server )?error|"
-                    r"\bserver error\b|"
                     r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
 
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
@@ -182,7 +181,7 @@ _WORDING = [
                             r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2"),  # Google's XOAUTH2 refusal
     # The token endpoint refusing the installation's own registration (OAuth 2.0, RFC 6749 5.2).
     ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
-                             r"client secret (has )?expired|has not consented|\bconsent_required\b|"
+                             r"client secret (has )?expired|aadsts65001|administrator has not consented|\bconsent_required\b|"
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", _IMAP_PASSING),
@@ -213,7 +212,8 @@ _WORDING = [
      r"use (the )?web(mail)? (for sending|to send)|password is too (simple|weak)|"
      r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
-     r"(unusual|suspicious) (\w+ ){0,2}activity|(sending|account) suspended|suspended for (this|your) account"),
+     r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
+     r"suspended for (this|your) account"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
@@ -270,7 +270,9 @@ _WORDING = [
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
-                     r"too many (\w+ ){0,2}(requests|failures|attempts|errors)|concurrent connections|(ip|connection|sending) frequency"),
+                     r"too many (\w+ ){0,2}(requests|failures|errors)|"
+                     r"too many (?!(bad|failed|invalid|wrong)\b)(\w+ )?attempts|"  # failed sign-ins: a lockout
+                     r"concurrent connections|(ip|connection|sending) frequency"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
@@ -299,6 +301,8 @@ _WORDING = [
                        r"code d'authentification invalide|authenticated but not connected|"
                        r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"
                        r"invalid authori[sz]ation code|user ?name[^.]{0,30}\bnot (a )?valid"),
+    # A server's own trouble in the plainest words: only when nothing more telling was said.
+    ("temporary_server_error", r"\bserver error\b"),
 ]
 _COMPILED = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _WORDING]
 

@@ -33,8 +33,9 @@ class MessagePage(paging.Page):
     in_flight: bool = False  # the page polls while anything is on its way
 
 
-# What the outbox's rows show: a message's other columns (its key, headers, leases) cost time to
-# load, 50 rows a page; one read by mistake raises instead of loading row by row.
+# What the outbox's rows show (the body for a text's first words): each of the other columns (key,
+# ids, headers, leases, timestamps) costs time to load, 50 rows a page; one read by mistake raises
+# instead of loading row by row.
 _LISTED = (Message.job_id, Message.channel, Message.recipient, Message.subject, Message.body, Message.due_at,
            Message.sent_at, Message.status, Message.attempts, Message.next_attempt_at, Message.last_error,
            Message.cause)

@@ -80,7 +80,7 @@ def orders_of(job: Job) -> list[Order]:
 
 
 def buyer_ids(job: Job) -> set[int]:
-    """Customers of the job with an order that is not cancelled."""
+    """Customers of the job with an order that is not cancelled (``buyers_among``, in SQL)."""
     return set(db.session.scalars(sa.select(Order.customer_id).where(
         Order.job_id == job.id, Order.cancelled_at.is_(None))))
 

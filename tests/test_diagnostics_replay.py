@@ -308,7 +308,13 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     # Set 18: a server's own "server error" at a folder, "too many attempts/errors" as a pace, Java's
     # and .NET's words for an untrusted certificate, STARTTLS refused as a command.
     ("imap", "select", "NO UID FETCH: Server error beim Lesen von Entwürfe", "temporary_server_error"),
-    ("smtp", "rcpt", "450 Too many failed attempts für zoë@example.fr", "rate_limited"),
+    ("smtp", "rcpt", "450 Too many delivery attempts für zoë@example.fr", "rate_limited"),
+    # ... but not where the words say more (a review's cases): failed sign-ins are a lockout, a
+    # plain "server error" beside a refused password is the password, an IP's activity is ours.
+    ("smtp", "auth", "535 5.7.0 Too many bad auth attempts (Müller)", "account_locked_or_web_login_required"),
+    ("smtp", "auth", "535 5.7.8 Server error: authentication failed für büro@lichtblick.example", "wrong_password"),
+    ("smtp", "rcpt", "554 5.7.1 Suspicious activity detected from IP 203.0.113.5 (Łódź)", "other"),
+    ("smtp", "data", "550 5.7.1 Empfänger has not consented to receive mail from you", "other"),
     ("smtp", "tls", "SSLHandshakeException: PKIX path building failed (Łódź): no valid certification path",
      "certificate_untrusted"),
     ("smtp", "tls", "The server's SSL certificate could not be validated (Zertifikat für müller.de)",

@@ -25,7 +25,7 @@ document.addEventListener("htmx:load", (event) => {
   if (event.target !== document.body) return;
   for (const form of document.querySelectorAll("form[role=search][hx-get]")) {
     const typed = Array.from(form.querySelectorAll("input[type=search]")).some((input) => input.value !== input.defaultValue);
-    if (typed) form.requestSubmit();
+    if (typed) htmx.trigger(form, "submit");  // not requestSubmit: iPadOS 15 has none
   }
 });
 
