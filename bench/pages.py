@@ -117,9 +117,12 @@ def seed() -> dict:
              "unsubscribe_token": uuid.uuid4().hex, "created_at": now} for n in range(2000)]
     db.session.execute(sa.insert(Customer), rows)
     customer_ids = db.session.scalars(sa.select(Customer.id).order_by(Customer.id)).all()
+    # Every customer gets the job's emails, every other one offers too: the page lists what is coming
+    # for them (the profile's "7 days before the job is archived" steps are offers).
     db.session.execute(sa.insert(Consent), [{"studio_id": studio.id, "customer_id": c, "channel": "email",
-                                             "path": "import", "wording": "ok", "given_at": now}
-                                            for c in customer_ids])
+                                             "purpose": purpose, "path": "import", "wording": "ok", "given_at": now}
+                                            for n, c in enumerate(customer_ids)
+                                            for purpose in ("service", "marketing")[:1 + n % 2]])
     db.session.commit()
     return {"studio": studio.id, "profile": big.id, "job": job_ids[0], "jobs": job_ids, "customers": customer_ids}
 

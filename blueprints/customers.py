@@ -6,13 +6,13 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import contacts, customers, orders, outbox, replies, scheduling, triggers
+from shutterbell import contacts, customers, outbox, replies
 from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
                      render_form)
 from .forms import CustomerForm, problems_shown_on
-from .jobs import form_on_demand, job_page
+from .jobs import customer_list, form_on_demand, job_page
 
 bp = Blueprint("customers", __name__, url_prefix="/jobs/<int:job_id>/customers")
 
@@ -30,11 +30,8 @@ def index(job_id: int):
     search, page = request.args.get("q", "")[:100], request.args.get("page", 1, type=db_int)
     if not part_of_page_wanted():
         return redirect(url_for("jobs.edit", job_id=job.id, cq=search or None, cpage=page) + "#customers")
-    found = customers.page_of(job, search, page)
-    coming = scheduling.coming_per_customer(job, utcnow(), found.rows)
-    return render_template("jobs/_customers.html", job=job, customer_page=found, cq=search, coming=coming,
-                           buyers=orders.buyer_ids(job), catalogue=triggers.CATALOGUE,
-                           key_of=lambda moment: scheduling.key_of(job, moment))
+    return render_template("jobs/_customers.html", job=job,
+                           **customer_list(job, customers.page_of(job, search, page), search))
 
 
 @bp.post("/")
