@@ -19,13 +19,21 @@ for (const failure of ["htmx:responseError", "htmx:sendError"]) {
   });
 }
 
-// A search typed while the page was still loading (a slow tablet) went to no one: htmx was not
-// listening yet. Once it is, a list's search that differs from what the page was drawn with asks.
+// A search typed or a filter chosen while the page was still loading (a slow tablet) went to no
+// one: htmx was not listening yet. Once it is, a list's search form that differs from what the
+// page was drawn with asks for its list.
+function changedSinceDrawn(field) {
+  if (field.tagName !== "SELECT") return field.value !== field.defaultValue;
+  const drawn = Array.from(field.options).findIndex((option) => option.defaultSelected);
+  return field.selectedIndex !== Math.max(drawn, 0);  // none marked selected: the first is
+}
+
 document.addEventListener("htmx:load", (event) => {
   if (event.target !== document.body) return;
   for (const form of document.querySelectorAll("form[role=search][hx-get]")) {
-    const typed = Array.from(form.querySelectorAll("input[type=search]")).some((input) => input.value !== input.defaultValue);
-    if (typed) htmx.trigger(form, "submit");  // not requestSubmit: iPadOS 15 has none
+    if (Array.from(form.querySelectorAll("input[type=search], select")).some(changedSinceDrawn)) {
+      htmx.trigger(form, "submit");  // not requestSubmit: iPadOS 15 has none
+    }
   }
 });
 

@@ -1,6 +1,7 @@
 """Every page at desktop and tablet size: it renders without script errors or CSP violations,
 nothing is wider than the screen, and controls are touch-sized. Screenshots land in screenshots/."""
 import re
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
@@ -343,26 +344,63 @@ def test_a_search_typed_while_the_page_still_loads_filters_once_its_script_is_re
             suppression.suppress(studio.id, "email", address, "bounced", utcnow())
         db.session.commit()
     page = page_for(TABLET)
-    asked = []  # the list's htmx requests
-    page.on("request", lambda request: "hx-request" in request.headers and asked.append(request.url))
-    held = []
-    page.route("**/htmx.min.js", lambda route: held.append(route))  # htmx arrives when we let it
-    page.goto(f"{base_url}/settings/suppression-list/", wait_until="commit")
-    page.get_by_label("Search").fill("zoë")
-    page.wait_for_function("document.readyState === 'interactive'")  # parsed; htmx still held back
-    while not held:
-        page.wait_for_timeout(50)
-    held[0].continue_()
+    asked = list_requests_of(page)
+    with htmx_held_back(page, f"{base_url}/settings/suppression-list/"):
+        page.get_by_label("Search").fill("zoë")
     expect(page.get_by_text("1 entry")).to_be_visible()
     expect(page.get_by_text("łukasz.wójcik@example.pl")).to_have_count(0)
     assert "q=zo" in page.url and len(asked) == 1
 
     asked.clear()  # a page drawn with its search asks nothing more once htmx is ready
-    page.unroute("**/htmx.min.js")
     page.goto(f"{base_url}/settings/suppression-list/?q=zo%C3%AB")
     page.wait_for_load_state("networkidle")
     expect(page.get_by_text("1 entry")).to_be_visible()
     assert asked == []
+
+
+def test_a_filter_chosen_while_the_page_still_loads_filters_once_its_script_is_ready(page_for, live_server, owner):
+    """The same for a list's select: the archived jobs, chosen before htmx was there."""
+    app, base_url = live_server
+    with app.app_context():
+        studio = accounts.authenticate(owner, PASSWORD).studio
+        jobs.save_job(studio, None, jobs.JobInput(name="Kita Sonnenschein", profile_id=None), None)
+        jobs.save_job(studio, None, jobs.JobInput(name="Grundschule Am Bärenzwinger 2025", profile_id=None,
+                                                  status="archived"), None)
+    page = page_for(TABLET)
+    asked = list_requests_of(page)
+    with htmx_held_back(page, f"{base_url}/jobs/"):
+        page.get_by_label("Status").select_option(label="Archived")
+    expect(page.get_by_text("Grundschule Am Bärenzwinger 2025")).to_be_visible()
+    expect(page.get_by_text("Kita Sonnenschein")).to_have_count(0)
+    assert "status=archived" in page.url and len(asked) == 1
+
+    asked.clear()  # drawn with a filter chosen, or with none marked chosen (the first is): nothing more
+    for address in (f"{base_url}/jobs/?status=archived", f"{base_url}/jobs/"):
+        page.goto(address)
+        page.wait_for_load_state("networkidle")
+    expect(page.get_by_text("Kita Sonnenschein")).to_be_visible()
+    assert asked == []
+
+
+def list_requests_of(page):
+    """The htmx requests ``page`` makes from now on (its lists' searches, filters and pagers)."""
+    asked = []
+    page.on("request", lambda request: "hx-request" in request.headers and asked.append(request.url))
+    return asked
+
+
+@contextmanager
+def htmx_held_back(page, address: str):
+    """``address`` opened with htmx held back: the body of the ``with`` acts on the page (its
+    fields as they are parsed) before htmx is there; htmx arrives as it ends."""
+    held = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))
+    page.goto(address, wait_until="commit")
+    yield
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    page.unroute("**/htmx.min.js")
 
 
 def job_page_on_a_tablet(page_for, live_server, owner, name: str):
