@@ -127,7 +127,9 @@ CAUSES = {c.key: c for c in (
                                 "username and password), or ask the list named in the reply to remove the "
                                 "address.")),
     _cause("rate_limited", _l("The provider is limiting how fast or how many connections you use. Sending "
-                              "slows down and tries again."), retry=True),
+                              "slows down and tries again."), retry=True,
+           imap=_l("The server limits how many connections are open at once or how often they are made (phones "
+                   "and other mail programs on this mailbox count too). The inbox sync tries again later.")),
     _cause("quota_or_daily_limit", _l("The account reached its sending limit for today. Sending pauses and goes on "
                                       "tomorrow; lower the daily limit in the settings to spread messages out."),
            retry=True),
@@ -202,7 +204,8 @@ _WORDING = [
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled|"
                       r"access (is )?disabled (for|via|over) imap"),
     ("account_locked_or_web_login_required",
-     r"web ?login ?required|log ?in (with|via|through|using|from|in) (your |a |the )?(web )?browser|\bwebalert\b|"
+     r"web ?login ?required|log ?in (to (your|the) (\w+ )?account )?(with|via|through|using|from|in) (your |a |the )?(web )?browser|"
+     r"\bwebalert\b|"
      r"spam abuse(?! detected from (your )?ip)|\b(account|user|mailbox) (is |has been )?(locked|disabled|suspended|blocked)|"
      r"\b(e-?mail|mail) (outgoing|outbound) blocked|(outgoing|outbound) (e-?mail|mail) (is |has been )?blocked"
      r"(?! because| for (this|the) message)|"
@@ -257,7 +260,10 @@ _WORDING = [
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"check (your )?spf|spf or dkim|not allowed in\s+(the )?(header )?from\b|spf policy|spf (check )?fail|(prohibited|rejected|refused) by spf"),
+                        r"\bspf\b|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
+                        r"unknown sender|\b(incorrect|wrong) (sender|from)\b|\bsender (was )?rejected\b|"
+                        r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed|allowed)|"
+                        r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)"),
@@ -272,7 +278,8 @@ _WORDING = [
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"too many (\w+ ){0,2}(requests|failures|errors)|"
                      r"too many (?!(bad|failed|invalid|wrong)\b)(\w+ )?attempts|"  # failed sign-ins: a lockout
-                     r"concurrent connections|(ip|connection|sending) frequency"),
+                     r"concurrent connections|(ip|connection|sending) frequency|too (frequent|often)\b|"
+                     r"number of (\w+ ){0,2}(connections|sessions)\b[^.;]{0,20}\b(exceed|reached)"),
     ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
@@ -284,7 +291,8 @@ _WORDING = [
                             r"recipient address rejected|(user|recipient|address) (does not|doesn't) have an? (\S+ )?account|"
                             r"\b(mailbox|folder)\b[^.;]{0,60}\b(has been|was) (\(re\))?(re)?moved"),
     ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
-    ("rate_limited", r"\b4\.7\.\d+\b.*try (again )?later"),  # a policy deferral (x.7: security and policy)
+    # A policy deferral (x.7: security and policy), unless it says the service is unavailable
+    ("rate_limited", r"\b4\.7\.\d+\b(?!.*\bunavailable\b).*try (again )?later"),
     ("temporary_server_error", r"try (again )?later"),
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
     ("certificate_untrusted", r"certificate verify failed|certificate verification failed|self[- ]signed|"
@@ -335,6 +343,13 @@ _HUNG_UP_AT_SIGN_IN = _l(
     "The server closed the connection at sign-in without saying why. Most often the username or password is wrong "
     "(some servers hang up instead of answering), or the provider switched password sign-in off for mail "
     "programs, or it blocks sign-ins after too many failed tries (wait an hour, then test once).")
+
+
+# Courier's limit of connections per address, for one: it closes the connection instead of greeting.
+_HUNG_UP_AT_IMAP_GREETING = _l(
+    "The server closed the connection as soon as it opened, without saying why. Most often it limits how many "
+    "connections one address or mailbox may have open at once (phones and other mail programs count too), or it "
+    "is restarting. The inbox sync tries again; if this lasts, close some of them or ask your provider.")
 
 
 def classify(protocol: str, phase: str, text: str, code: int | None = None, host: str = "",
@@ -405,6 +420,8 @@ def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | 
         key = "tls_mode_mismatch" if _HUNG_UP.search(text) else "timeout"
     elif (security == "ssl") != (port in _TLS_PORTS):
         key = "tls_mode_mismatch"  # e.g. a plain greeting awaited from a port that awaits a TLS hello
+    elif quiet == "hung_up" and protocol == "imap" and phase == "connect":
+        return Diagnosis(CAUSES["rate_limited"], text[:500], protocol, _HUNG_UP_AT_IMAP_GREETING)
     else:
         key = "timeout" if quiet == "silent" else "temporary_server_error"
     return Diagnosis(CAUSES[key], text[:500], protocol)

@@ -122,6 +122,18 @@ def test_a_server_that_hangs_up_at_sign_in_gets_the_likely_causes(bare_ctx, tmp_
     assert "closed the connection at sign-in" in hint and "switched password sign-in off" in hint
 
 
+def test_an_imap_server_that_hangs_up_before_its_greeting_names_its_connection_limit(bare_ctx, tmp_path):
+    """Courier closes a connection over its limit per address without a word: the likely cause,
+    worded for the inbox (not for sending), and tried again."""
+    entry = {"protocol": "imap", "phase": "connect", "provider": "Courier", "code": None, "text": "",
+             "condition": "closed_without_reply", "security": "ssl"}
+    diagnosis = replay.replay(entry, tmp_path).diagnosis
+    assert diagnosis.key == "rate_limited" and diagnosis.cause.retry
+    hint = str(diagnosis.hint)
+    assert "connections one address or mailbox may have open at once" in hint and "inbox sync" in hint
+    assert "Sending" not in str(diagnosis.cause.hint_for("imap"))
+
+
 @pytest.mark.parametrize("protocol,phase,words", [
     ("smtp", "auth", "535 5.7.8 Benutzername oder Passwort ungültig – bitte prüfen"),
     ("imap", "auth", "NO [AUTHENTICATIONFAILED] Échec de l'authentification : mot de passe erroné"),
@@ -320,9 +332,25 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "tls", "The server's SSL certificate could not be validated (Zertifikat für müller.de)",
      "certificate_untrusted"),
     ("imap", "tls", "a2 BAD Unbekannter Befehl / unknown command STARTTLS", "tls_mode_mismatch"),
+    # Set 19: the sender in more words (a domain not trusted, an unknown or incorrect sender, "sender
+    # rejected", a domain's sending paused, any SPF), a pace as frequency or a number of sessions,
+    # a deferral that says the service is unavailable, a browser sign-in "to your account".
+    ("smtp", "mail_from", "501 Absender-Domain müller.de not trusted", "sender_rejected"),
+    ("smtp", "data", "554 5.0.0 Erreur : unknown sender address zoë@müller.de", "sender_rejected"),
+    ("smtp", "data", "550 Incorrect sender header für Łukasz", "sender_rejected"),
+    ("smtp", "data", "550 <zoë@müller.de> sender rejected (Richtlinie 7)", "sender_rejected"),
+    ("smtp", "data", "550 Sending from this domain is paused: müller.de", "sender_rejected"),
+    ("smtp", "mail_from", "550 5.7.0 [SPF] Łódź host 203.0.113.5 is not allowed to send for müller.de",
+     "sender_rejected"),
+    ("smtp", "rcpt", "450 Too frequent connects von 203.0.113.5, réessayez plus tard", "rate_limited"),
+    ("smtp", "connect", "500 The number of sessions exceeds the maximum (Zoë)", "rate_limited"),
+    ("smtp", "rcpt", "450 4.7.1 <zoë@müller.de>: Service temporarily unavailable, please try later",
+     "temporary_server_error"),
+    ("imap", "auth", "2 NO [AUTHORIZATIONFAILED] Kein Postfach. Login to your account via a web browser (Łódź)",
+     "account_locked_or_web_login_required"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 18 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 19 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
