@@ -169,7 +169,8 @@ CAUSES = {c.key: c for c in (
 _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|"
-                    r"queue file write error|insufficient system|unexpected (exception|error)|(?<!alert )internal (server )?error|"
+                    r"queue file write error|insufficient system|unexpected (exception|error)|"
+                    r"(?<!alert )internal (server |login )?(error|failure)|"
                     r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
 
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
@@ -179,7 +180,7 @@ _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|
 _WORDING = [
     ("host_not_found", r"name or service not known|getaddrinfo failed|name resolution|nodename nor servname|"
                        r"no address associated"),
-    ("oauth_grant_revoked", r"\binvalid_grant\b|refresh token (has )?(expired|been revoked)|"
+    ("oauth_grant_revoked", r"\binvalid_grant\b|(refresh|oauth2?) token (has )?(expired|been revoked)|"
                             r"\"status\": ?\"40[01]\", ?\"schemes\": ?\"bearer|invalid xoauth2"),  # Google's XOAUTH2 refusal
     # The token endpoint refusing the installation's own registration (OAuth 2.0, RFC 6749 5.2).
     ("oauth_client_invalid", r"\binvalid_client\b|\bunauthorized_client\b|invalid client secret|"
@@ -218,13 +219,16 @@ _WORDING = [
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
+                              r"\btotp\b|two[- ]factor|second factor|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|"
                           r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?"
                           r"(clear-?text|plain-?text|unencrypted)|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
-                          r"smtp auth extension not supported"),
+                          r"smtp auth extension not supported|\b(ssl|tls)(/tls)?[- ](connection|layer|session) (is )?required|"
+                          r"plain(text)? (login|auth\w*)\b[^.]{0,30}\b(is |are )?(disabled|not allowed)|"
+                          r"only (available|allowed|possible) (under|with|over|after) (a )?(security )?(layer|tls|ssl|starttls|encryption)"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
     ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
@@ -259,7 +263,7 @@ _WORDING = [
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
-                        r"unauthori[sz]ed (envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
+                        r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"\bspf\b|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
                         r"unknown sender|\b(incorrect|wrong) (sender|from)\b|\bsender (was )?rejected\b|"
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed|allowed)|"
@@ -277,6 +281,7 @@ _WORDING = [
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"too many (\w+ ){0,2}(requests|failures|errors)|"
+                     r"too many (?!(bad|invalid|unknown|wrong)\b)(\w+ )?commands|"  # (bad ones: the client's own fault)
                      r"too many (?!(bad|failed|invalid|wrong)\b)(\w+ )?attempts|"  # failed sign-ins: a lockout
                      r"concurrent connections|(ip|connection|sending) frequency|too (frequent|often)\b|"
                      r"number of (\w+ ){0,2}(connections|sessions)\b[^.;]{0,20}\b(exceed|reached)"),

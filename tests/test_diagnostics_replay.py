@@ -348,9 +348,22 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
      "temporary_server_error"),
     ("imap", "auth", "2 NO [AUTHORIZATIONFAILED] Kein Postfach. Login to your account via a web browser (Łódź)",
      "account_locked_or_web_login_required"),
+    # Set 20 (mail servers' own sources): encryption required in more words (a TLS connection, plain
+    # login disabled, a login only under a security layer), an expired OAuth token, a TOTP code, too
+    # many commands of a kind as a pace (not too many bad ones), an internal login failure as the
+    # server's passing trouble, an unauthorized use of the sender.
+    ("smtp", "auth", "530 Eine SSL/TLS-connection is required for authentication (Zoë)", "starttls_required"),
+    ("imap", "auth", "a1 NO LOGIN failed. Plain login für Łukasz is disabled.", "starttls_required"),
+    ("imap", "auth", "a1 NO Anmeldung only available under a security layer (Łódź)", "starttls_required"),
+    ("smtp", "auth", "535 5.7.8 OAuth token expired für büro@müller.de", "oauth_grant_revoked"),
+    ("smtp", "auth", "535 5.7.8 TOTP-Code fehlt (two-factor) für Zoë", "app_password_required"),
+    ("imap", "select", "* BYE Too many SELECT commands für Entwürfe, please reconnect", "rate_limited"),
+    ("imap", "auth", "* BYE Too many invalid IMAP commands (Łódź).", "other"),
+    ("imap", "auth", "* BYE Internal login failure für Zoë.", "temporary_server_error"),
+    ("smtp", "mail_from", "553 5.7.0 Unauthorized use of sender address zoë@müller.de", "sender_rejected"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 19 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 20 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
