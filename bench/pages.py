@@ -124,16 +124,20 @@ def seed() -> dict:
                                             for n, c in enumerate(customer_ids)
                                             for purpose in ("service", "marketing")[:1 + n % 2]])
     db.session.commit()
-    return {"studio": studio.id, "profile": big.id, "job": job_ids[0], "jobs": job_ids, "customers": customer_ids}
+    sent_by = [n.id for n in big.notifications if n.category == "service"][:2]  # the welcome, "the photos are online"
+    return {"studio": studio.id, "profile": big.id, "job": job_ids[0], "jobs": job_ids, "customers": customer_ids,
+            "notifications": sent_by}
 
 
 def add_messages(ids: dict, start: int, stop: int) -> None:
-    """Outbox rows start..stop: sent, a few failed; the first job's 3,000, the rest spread over 100 jobs."""
+    """Outbox rows start..stop: sent, a few failed; the first job's 3,000 (its profile's welcome and "the
+    photos are online": the job page sums up what they sent), the rest spread over 100 jobs."""
     now = utcnow()
     chunk = 20_000
     for low in range(start, stop, chunk):
         db.session.execute(sa.insert(Message), [
             {"studio_id": ids["studio"], "job_id": ids["job"] if n < 3000 else ids["jobs"][n % 100],
+             "notification_id": ids["notifications"][n % 2] if n < 3000 else None,
              "customer_id": ids["customers"][n % 2000], "key": f"oneoff:bench:{n}", "channel": "email",
              "recipient": f"kind{n % 2000}@example.de", "subject": f"Eure Fotos {n}", "body": "Hallo",
              "due_at": now - timedelta(seconds=n), "status": "failed" if n % 7500 == 1 else "sent",

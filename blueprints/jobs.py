@@ -75,7 +75,7 @@ def job_page_context(job) -> dict:
             "customer_count": customers.count_of(job) if search.strip() else customer_page.total,  # counted once
             "order_list": order_list, "catalogue": triggers.CATALOGUE,  # what it sent: profiles/_results_table.html
             "awaiting_approval": messages.count_awaiting_approval(current_studio(), job.id),
-            "results": messages.job_results(job), "attribution_days": messages.ATTRIBUTION.days,
+            "results": messages.job_results(job, order_list), "attribution_days": messages.ATTRIBUTION.days,
             "job_status_labels": dict(JOB_STATUSES), "stage_labels": dict(JOB_STAGES)}
 
 
