@@ -219,7 +219,7 @@ _WORDING = [
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
-                              r"\btotp\b|two[- ]factor|second factor|"
+                              r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
@@ -227,7 +227,7 @@ _WORDING = [
                           r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?"
                           r"(clear-?text|plain-?text|unencrypted)|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
                           r"smtp auth extension not supported|\b(ssl|tls)(/tls)?[- ](connection|layer|session) (is )?required|"
-                          r"plain(text)? (login|auth\w*)\b[^.]{0,30}\b(is |are )?(disabled|not allowed)|"
+                          r"plain(text)? (login|auth\w*)( ?/ ?(login|auth\w*))? (is |are )?(disabled|not allowed)|"
                           r"only (available|allowed|possible) (under|with|over|after) (a )?(security )?(layer|tls|ssl|starttls|encryption)"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
@@ -264,9 +264,10 @@ _WORDING = [
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"\bspf\b|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
-                        r"unknown sender|\b(incorrect|wrong) (sender|from)\b|\bsender (was )?rejected\b|"
-                        r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed|allowed)|"
+                        r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
+                        r"\[spf\]|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
+                        r"unknown sender address|\b(incorrect|wrong) (sender|from) (address|header)|\bsender (was )?rejected\b|"
+                        r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
                         r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
@@ -281,7 +282,7 @@ _WORDING = [
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"too many (\w+ ){0,2}(requests|failures|errors)|"
-                     r"too many (?!(bad|invalid|unknown|wrong)\b)(\w+ )?commands|"  # (bad ones: the client's own fault)
+                     r"too many (?!(bad|invalid|unknown|wrong|unrecogni[sz]ed|failed|syntax)\b)(\w+ )?commands|"  # bad ones: ours
                      r"too many (?!(bad|failed|invalid|wrong)\b)(\w+ )?attempts|"  # failed sign-ins: a lockout
                      r"concurrent connections|(ip|connection|sending) frequency|too (frequent|often)\b|"
                      r"number of (\w+ ){0,2}(connections|sessions)\b[^.;]{0,20}\b(exceed|reached)"),
@@ -296,7 +297,8 @@ _WORDING = [
                             r"recipient address rejected|(user|recipient|address) (does not|doesn't) have an? (\S+ )?account|"
                             r"\b(mailbox|folder)\b[^.;]{0,60}\b(has been|was) (\(re\))?(re)?moved"),
     ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
-    # A policy deferral (x.7: security and policy), unless it says the service is unavailable
+    # A policy deferral (x.7: security and policy) asks us to slow down; one that says the service
+    # is unavailable ("Recipient address rejected: Service temporarily unavailable") is the server's.
     ("rate_limited", r"\b4\.7\.\d+\b(?!.*\bunavailable\b).*try (again )?later"),
     ("temporary_server_error", r"try (again )?later"),
     ("certificate_hostname_mismatch", r"hostname mismatch|doesn't match|not valid for|ip address mismatch"),
@@ -309,7 +311,7 @@ _WORDING = [
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
                        r"authenti(cation|fication) (failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
-                       r"(login|authenticate|logon) failed|bad credentials|credentials (were |are )?(incorrect|invalid)|"
+                       r"(login|authenticate|logon) failed|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
                        r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"
@@ -353,7 +355,7 @@ _HUNG_UP_AT_SIGN_IN = _l(
 # Courier's limit of connections per address, for one: it closes the connection instead of greeting.
 _HUNG_UP_AT_IMAP_GREETING = _l(
     "The server closed the connection as soon as it opened, without saying why. Most often it limits how many "
-    "connections one address or mailbox may have open at once (phones and other mail programs count too), or it "
+    "connections one IP address or mailbox may have open at once (phones and other mail programs count too), or it "
     "is restarting. The inbox sync tries again; if this lasts, close some of them or ask your provider.")
 
 
@@ -373,6 +375,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _permanently_unavailable(code, phase, words)
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase, text)
+    if key == "sender_rejected" and phase in ("connect", "ehlo", "tls", "auth"):
+        key = _by_wording(words, skip=key) or _by_enhanced(text) or _by_code(code, phase, text)  # no sender yet
     if key == "mailbox_unavailable" and phase == "mail_from":
         key = "sender_rejected"  # the mailbox in question is the sender's
     if phase == "rcpt" or _MAILBOX_STATUS.search(text):

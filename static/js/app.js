@@ -24,8 +24,11 @@ for (const failure of ["htmx:responseError", "htmx:sendError"]) {
 // page was drawn with asks for its list.
 function changedSinceDrawn(field) {
   if (field.tagName !== "SELECT") return field.value !== field.defaultValue;
-  const drawn = Array.from(field.options).findIndex((option) => option.defaultSelected);
-  return field.selectedIndex !== Math.max(drawn, 0);  // none marked selected: the first is
+  const options = Array.from(field.options);
+  if (field.multiple || field.size > 1) return options.some((option) => option.selected !== option.defaultSelected);
+  const drawn = options.findIndex((option) => option.defaultSelected);
+  // none marked selected: the browser shows the first it may
+  return field.selectedIndex !== (drawn >= 0 ? drawn : options.findIndex((option) => !option.disabled));
 }
 
 document.addEventListener("htmx:load", (event) => {

@@ -395,12 +395,18 @@ def htmx_held_back(page, address: str):
     fields as they are parsed) before htmx is there; htmx arrives as it ends."""
     held = []
     page.route("**/htmx.min.js", lambda route: held.append(route))
-    page.goto(address, wait_until="commit")
-    yield
-    while not held:
-        page.wait_for_timeout(50)
-    held[0].continue_()
-    page.unroute("**/htmx.min.js")
+    try:
+        page.goto(address, wait_until="commit")
+        yield
+        page.wait_for_timeout(0)  # let the route handler see htmx's request if it is on its way
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the page never asked for htmx"
+        held[0].continue_()
+    finally:
+        page.unroute("**/htmx.min.js")
 
 
 def job_page_on_a_tablet(page_for, live_server, owner, name: str):
