@@ -82,8 +82,9 @@ def job_page_context(job) -> dict:
 def customer_list(job, customer_page, search: str, order_list=None) -> dict:
     """What a page of the job's customers shows (``jobs/_customers.html``), on the job page and
     when its search or pager swaps in another; ``order_list``: the job's orders, if read already."""
-    coming = scheduling.coming_per_customer(job, utcnow(), customer_page.rows, order_list)
-    return {"customer_page": customer_page, "cq": search, "coming": _coming_listed(job, coming),
+    agreed = customers.agreements([c.id for c in customer_page.rows])
+    coming = scheduling.coming_per_customer(job, utcnow(), customer_page.rows, order_list, agreed)
+    return {"customer_page": customer_page, "cq": search, "coming": _coming_listed(job, coming), "agreed": agreed,
             "buyers": orders.buyer_ids(job) if order_list is None else orders.buyers_among(order_list)}
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 
@@ -233,9 +235,20 @@ def page_of(job: Job, search: str = "", page: int = 1) -> paging.Page:
         where.append(sa.or_(sa.func.lower(Customer.first_name + " " + Customer.last_name).like(part),
                             Customer.email.like(part)))  # the address is stored lower-case
     return paging.fetch(sa.select(sa.func.count()).select_from(Customer).where(*where),
-                        sa.select(Customer).where(*where).options(joinedload(Customer.consents))
-                        .order_by(Customer.sort_name, Customer.id),
+                        sa.select(Customer).where(*where).order_by(Customer.sort_name, Customer.id),
                         page, PAGE_SIZE)
+
+
+def agreements(customer_ids: sa.Select | Collection[int]) -> dict[int, set[tuple[str, str]]]:
+    """By customer id, the (channel, purpose) pairs each of these customers agreed to and has not
+    withdrawn. Rows, not objects: a page's fifty customers' consents as objects were half of
+    reading the page, a job's 2,000 took 0.9 s."""
+    agreed: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for customer_id, channel, purpose in db.session.execute(
+            sa.select(Consent.customer_id, Consent.channel, Consent.purpose).where(
+                Consent.customer_id.in_(customer_ids), Consent.withdrawn_at.is_(None))):
+        agreed[customer_id].add((channel, purpose))
+    return agreed
 
 
 def count_of(job: Job) -> int:
