@@ -277,6 +277,21 @@ def coming(job: Job, now: datetime, customers: list[Customer] | None = None, ord
            agreed: dict[int, set[tuple[str, str]]] | None = None) -> list[Moment]:
     """The job's moments from now on (for these customers only, if given) that have no outbox
     row yet (one cancelled ahead has one). ``orders``, ``agreed``: as ``_Context`` takes them."""
+    return [moment for _, moment in _coming_keyed(job, now, customers, orders, agreed)]
+
+
+def coming_per_customer(job: Job, now: datetime, customers: list[Customer], orders: list[Order] | None = None,
+                        agreed: dict[int, set[tuple[str, str]]] | None = None) -> dict[int, list[tuple[str, Moment]]]:
+    """What is coming for each of these customers (a page of the job's customer list), each
+    with its key (``key_of``); ``orders``, ``agreed``: what the page shows anyway (``_Context``)."""
+    per_customer: dict[int, list[tuple[str, Moment]]] = {}
+    for key, moment in _coming_keyed(job, now, customers, orders, agreed):
+        per_customer.setdefault(moment.customer.id, []).append((key, moment))
+    return per_customer
+
+
+def _coming_keyed(job: Job, now: datetime, customers: list[Customer] | None, orders: list[Order] | None,
+                  agreed: dict[int, set[tuple[str, str]]] | None) -> list[tuple[str, Moment]]:
     found = moments(job, job.profile, now, customers, orders, agreed)
     if not found:
         return []
@@ -284,17 +299,8 @@ def coming(job: Job, now: datetime, customers: list[Customer] | None = None, ord
     mine = [Message.customer_id.in_([c.id for c in customers])] if customers is not None else []
     made = set(db.session.scalars(sa.select(Message.key).where(
         Message.job_id == job.id, Message.notification_id.in_({m.notification.id for m in found}), *mine)))
-    return [m for m in found if key_of(job, m) not in made]
-
-
-def coming_per_customer(job: Job, now: datetime, customers: list[Customer], orders: list[Order] | None = None,
-                        agreed: dict[int, set[tuple[str, str]]] | None = None) -> dict[int, list[Moment]]:
-    """What is coming for each of these customers (a page of the job's customer list); ``orders``,
-    ``agreed``: what the page shows anyway (``_Context``)."""
-    per_customer: dict[int, list[Moment]] = {}
-    for moment in coming(job, now, customers, orders, agreed):
-        per_customer.setdefault(moment.customer.id, []).append(moment)
-    return per_customer
+    keyed = ((key_of(job, moment), moment) for moment in found)
+    return [(key, moment) for key, moment in keyed if key not in made]
 
 
 @dataclass

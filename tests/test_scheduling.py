@@ -109,9 +109,11 @@ def test_a_page_of_the_customer_list_is_coming_what_the_whole_job_says(olivia, j
     for page_number in (1, 2, 3):
         page = customers.page_of(job, "", page_number)  # pages of three, as the list draws them
         expected = {entry for entry in whole if entry[0] in {c.id for c in page.rows}}
-        for job_orders in (None, orders.orders_of(job)):  # the job page passes the orders it lists
-            on_page = scheduling.coming_per_customer(job, START, page.rows, job_orders)
-            assert {(m.customer.id, m.notification.id, m.due_at) for theirs in on_page.values() for m in theirs} == expected
+        listed = (orders.orders_of(job), customers.agreements([c.id for c in page.rows]))  # what the page shows anyway
+        for job_orders, agreed in ((None, None), listed):
+            on_page = scheduling.coming_per_customer(job, START, page.rows, job_orders, agreed)
+            assert {(m.customer.id, m.notification.id, m.due_at) for theirs in on_page.values() for _, m in theirs} == expected
+            assert all(key == scheduling.key_of(job, m) for theirs in on_page.values() for key, m in theirs)
     kinds = {(m.customer.first_name, m.notification.channel, m.notification.audience, m.notification.category)
              for m in scheduling.coming(job, START)}
     assert ("Ben", "email", "buyers", "service") in kinds and ("Ben", "email", "potential_buyers", "marketing") not in kinds
