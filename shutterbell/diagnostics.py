@@ -197,6 +197,8 @@ _WORDING = [
                         r"(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
+     r"\bsmtp( relay| access| auth\w*)? (access )?(is )?(not (enabled|activated)|disabled) for (this|your|the) "
+     r"(account|mailbox|user)|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism"),
@@ -246,6 +248,7 @@ _WORDING = [
                      r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
+                         r"unknown (authentication |auth |sasl )?(method|mechanism)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|"
                          r"sender address rejected:\s*not logged in|"
@@ -337,6 +340,8 @@ _ENHANCED_COMPILED = [(re.compile(rf"\b{pattern}\b"), key) for pattern, key in _
 # Which causes a step can have: after a sign-in that worked, a refusal is no password problem.
 _SIGN_IN = {"wrong_password", "app_password_required", "auth_method_disabled"}
 _SIGNED_IN_PHASES = {"mail_from", "rcpt", "data", "send", "select", "folders", "inbox", "sync_folders"}
+# What the network (not a server) does; a server's reply in such words is a refusal.
+_NETWORK = {"host_not_found", "connection_refused", "timeout"}
 # Replies that clear up by themselves: what a 4xx reply is, whatever its words (RFC 5321 4.2.1).
 _PASSING = {"rate_limited", "temporary_server_error", "quota_or_daily_limit"}
 
@@ -373,6 +378,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     key = _by_wording(words) or _by_enhanced(text) or _by_code(code, phase, text)
     if key == "temporary_server_error" and code is not None and code >= 500 and not _SAYS_TEMPORARY.search(words):
         key = _permanently_unavailable(code, phase, words)
+    if key in _NETWORK and code is not None:  # "550 5.7.1 Connection refused": an answer, so no network failure
+        key = _by_enhanced(text) or _by_code(code, phase, text)
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase, text)
     if key == "sender_rejected" and phase in ("connect", "ehlo", "tls", "auth"):
@@ -436,7 +443,8 @@ def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | 
     return Diagnosis(CAUSES[key], text[:500], protocol)
 
 
-_MAILBOX_STATUS = re.compile(r"\b5\.2\.[12]\b")  # RFC 3463: the recipient's mailbox disabled (2.1) or full (2.2)
+# RFC 3463: the recipient's mailbox disabled (x.2.1) or full (x.2.2), for good (5) or for now (4)
+_MAILBOX_STATUS = re.compile(r"\b[45]\.2\.[12]\b")
 _ABOUT_US = {"client_blocked", "relay_denied", "auth_not_offered", "starttls_required", "sender_rejected",
              "rate_limited", "temporary_server_error", "quota_or_daily_limit"}
 

@@ -370,9 +370,15 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "ehlo", "500 5.5.2 Too many unrecognized commands, Tschüss", "other"),
     ("imap", "auth", "* BYE Internal login failure für Zoë.", "temporary_server_error"),
     ("smtp", "mail_from", "553 5.7.0 Unauthorized use of sender address zoë@müller.de", "sender_rejected"),
+    # set 21
+    ("imap", "auth", "a1 BAD AUTHENTICATE Unknown authentication method für Zoë", "auth_not_offered"),
+    ("smtp", "auth", "504 5.5.4 Unknown SASL mechanism <CRAM-MD5> (Łódź)", "auth_not_offered"),
+    ("smtp", "auth", "535 5.7.8 SMTP access is not enabled for this account: büro@müller.de", "auth_method_disabled"),
+    ("smtp", "connect", "554 5.7.1 Connection refused für 203.0.113.5 (Richtlinie Łódź)", "client_blocked"),
+    ("smtp", "rcpt", "452 4.2.2 <zoë@müller.de>: Quota limit exceeded (Postfach voll)", "temporary_server_error"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 20 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 21 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
