@@ -248,7 +248,7 @@ _WORDING = [
                      r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
-                         r"unknown (authentication |auth |sasl )?(method|mechanism)|"
+                         r"unknown (authentication|auth|sasl) (method|mechanism)|"  # not SPF's "Unknown mechanism found"
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|"
                          r"sender address rejected:\s*not logged in|"
@@ -268,6 +268,7 @@ _WORDING = [
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
+                        r"spf perm(anent)? ?error|"  # the sender domain's own record is broken
                         r"\[spf\]|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
                         r"unknown sender address|\b(incorrect|wrong) (sender|from) (address|header)|\bsender (was )?rejected\b|"
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
@@ -443,8 +444,12 @@ def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | 
     return Diagnosis(CAUSES[key], text[:500], protocol)
 
 
-# RFC 3463: the recipient's mailbox disabled (x.2.1) or full (x.2.2), for good (5) or for now (4)
-_MAILBOX_STATUS = re.compile(r"\b[45]\.2\.[12]\b")
+# RFC 3463: the recipient's mailbox disabled (5.2.1) or full (5.2.2); not inside an IP address (10.4.2.1).
+_MAILBOX_STATUS = re.compile(r"(?<![\d.])5\.2\.[12](?![\d.])")
+# Full for now (4.2.2): the recipient's too, unless the words name a quota of the sender's own
+# (some services give their daily sending quota that status; a policy server's comes as 4.2.1).
+_MAILBOX_FULL_FOR_NOW = re.compile(r"(?<![\d.])4\.2\.2(?![\d.])")
+_SENDERS_QUOTA = re.compile(r"daily|per day|24 hours|sending|outgoing|relay", re.IGNORECASE)
 _ABOUT_US = {"client_blocked", "relay_denied", "auth_not_offered", "starttls_required", "sender_rejected",
              "rate_limited", "temporary_server_error", "quota_or_daily_limit"}
 
@@ -453,7 +458,8 @@ def _about_the_recipient(key: str, text: str) -> str:
     """A refusal of one recipient concerns that recipient, unless it names us (our address on a
     block list, relaying, signing in, our sender, our pace): one full or disabled mailbox must
     never hold or pause a studio's sending."""
-    if key == "quota_or_daily_limit" and _MAILBOX_STATUS.search(text):
+    if key == "quota_or_daily_limit" and (_MAILBOX_STATUS.search(text) or _MAILBOX_FULL_FOR_NOW.search(text)
+                                          and not _SENDERS_QUOTA.search(text)):
         return "mailbox_unavailable"  # the recipient's mailbox is over its quota
     if key in _ABOUT_US or key in ("mailbox_unavailable", "other"):
         return key

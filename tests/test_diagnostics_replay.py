@@ -376,6 +376,14 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "auth", "535 5.7.8 SMTP access is not enabled for this account: büro@müller.de", "auth_method_disabled"),
     ("smtp", "connect", "554 5.7.1 Connection refused für 203.0.113.5 (Richtlinie Łódź)", "client_blocked"),
     ("smtp", "rcpt", "452 4.2.2 <zoë@müller.de>: Quota limit exceeded (Postfach voll)", "temporary_server_error"),
+    # ... but not where the words say more (a review's cases): SPF's unknown mechanism is the sender
+    # domain's record, a policy server's daily quota comes as 4.2.1 too, an IP address is no status.
+    ("smtp", "rcpt", "550 5.7.24 <zoë@müller.de>: Recipient address rejected: Message rejected due to: "
+                     "SPF Permanent Error: Unknown mechanism found: ipv4:203.0.113.5", "sender_rejected"),
+    ("smtp", "mail_from", "450 4.2.1 Daily quota exceeded für büro@müller.de", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "452 4.2.2 Tägliches Sendekontingent: daily quota exceeded für büro@müller.de",
+     "quota_or_daily_limit"),
+    ("smtp", "auth", "535 5.7.8 Authentication failed for 10.4.2.1 (Łódź)", "wrong_password"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 21 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
