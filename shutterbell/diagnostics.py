@@ -168,7 +168,7 @@ CAUSES = {c.key: c for c in (
 
 _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
-_TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|"
+_TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
                     r"(?<!alert )internal (server |login )?(error|failure)|"
                     r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
@@ -225,13 +225,16 @@ _WORDING = [
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
-                          r"logging in is disabled|logindisabled|"
+                          r"logging in is disabled|logindisabled|transport layer security (is )?required|"
+                          r"(only be accessed|accessible only) (using|over|with) a secure|"
                           r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?"
                           r"(clear-?text|plain-?text|unencrypted)|without (ssl|tls|ssl/tls|starttls)( encryption)? (is )?not allowed|"
                           r"smtp auth extension not supported|\b(ssl|tls)(/tls)?[- ](connection|layer|session) (is )?required|"
                           r"plain(text)? (login|auth\w*)( ?/ ?(login|auth\w*))? (is |are )?(disabled|not allowed)|"
                           r"only (available|allowed|possible) (under|with|over|after) (a )?(security )?(layer|tls|ssl|starttls|encryption)"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
+                          r"(not (been )?(configured to )?support|does(n't| not) support|no support for) (the )?starttls|"
+                          r"starttls (is )?not (supported|available|offered)|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
     ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
                        r"country (is )?blocked|intrusion prevention|"
@@ -241,7 +244,8 @@ _WORDING = [
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
-                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
+                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip|"
+                       r"\bhost network (is )?not allowed"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
@@ -470,9 +474,9 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     """What an IMAP refusal in words we do not know means at its step."""
     if phase in _SIGNED_IN_PHASES and _IMAP_BYE.search(text):
         return "temporary_server_error"  # hung up after a sign-in that worked (a restart, an idle or expired session)
-    if phase in ("select", "inbox") and not (_IMAP_BAD.search(text) or _IMAP_CODE.search(text)
-                                             or _SIGN_IN_WORDS.search(text)):
-        return "mailbox_unavailable"  # a plain NO: the folder cannot be opened
+    if phase in ("select", "inbox") and (_NO_RIGHTS.search(text) or not (
+            _IMAP_BAD.search(text) or _IMAP_CODE.search(text) or _SIGN_IN_WORDS.search(text))):
+        return "mailbox_unavailable"  # a plain NO, or no right to read it: the folder cannot be opened
     if phase == "auth" and security == "none" and _IMAP_BAD.search(text):
         return "starttls_required"  # LOGIN taken as a command out of place: no sign-in before TLS (LOGINDISABLED)
     if phase == "tls" and _IMAP_BAD.search(text):
@@ -485,6 +489,7 @@ _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the 
 _SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"
                             r"authenticated but not connected",
                             re.IGNORECASE)
+_NO_RIGHTS = re.compile(r"permission denied|\bacl\b|not permitted|no (read )?access", re.IGNORECASE)
 _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
 # RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",

@@ -384,9 +384,16 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "452 4.2.2 Tägliches Sendekontingent: daily quota exceeded für büro@müller.de",
      "quota_or_daily_limit"),
     ("smtp", "auth", "535 5.7.8 Authentication failed for 10.4.2.1 (Łódź)", "wrong_password"),
+    # set 22
+    ("smtp", "tls", "502 Dieser Server does not support STARTTLS (Łódź)", "tls_mode_mismatch"),
+    ("smtp", "rcpt", "530 Transport Layer Security required: Konto only be accessed using a secure connection",
+     "starttls_required"),
+    ("imap", "select", "a3 NO System I/O error beim Öffnen von Entwürfe", "temporary_server_error"),
+    ("imap", "select", "a3 BAD ACL: Leserecht fehlt, permission denied für „Entwürfe“", "mailbox_unavailable"),
+    ("smtp", "rcpt", "554 Host network not allowed - Richtlinie für 203.0.113.5 (Łódź)", "client_blocked"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 21 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 22 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
