@@ -239,11 +239,15 @@ def page_of(job: Job, search: str = "", page: int = 1) -> paging.Page:
                         page, PAGE_SIZE)
 
 
-def agreements(customer_ids: sa.Select | Collection[int]) -> dict[int, set[tuple[str, str]]]:
+# By customer id, the (channel, purpose) pairs agreed to; a customer who agreed to nothing has an empty set.
+Agreed = defaultdict[int, set[tuple[str, str]]]
+
+
+def agreements(customer_ids: sa.Select | Collection[int]) -> Agreed:
     """By customer id, the (channel, purpose) pairs each of these customers agreed to and has not
     withdrawn. Rows, not objects: a page's fifty customers' consents as objects were half of
     reading the page, a job's 2,000 took 0.9 s."""
-    agreed: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    agreed: Agreed = defaultdict(set)
     for customer_id, channel, purpose in db.session.execute(
             sa.select(Consent.customer_id, Consent.channel, Consent.purpose).where(
                 Consent.customer_id.in_(customer_ids), Consent.withdrawn_at.is_(None))):

@@ -244,8 +244,7 @@ _WORDING = [
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
-                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip|"
-                       r"\bhost network (is )?not allowed"),
+                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
@@ -387,6 +386,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _by_enhanced(text) or _by_code(code, phase, text)
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase, text)
+    if key == "tls_mode_mismatch" and phase in _SIGNED_IN_PHASES:  # our TLS is settled by then: another hop's
+        key = _by_wording(words, skip=key) or _by_enhanced(text) or _by_code(code, phase, text)
     if key == "sender_rejected" and phase in ("connect", "ehlo", "tls", "auth"):
         key = _by_wording(words, skip=key) or _by_enhanced(text) or _by_code(code, phase, text)  # no sender yet
     if key == "mailbox_unavailable" and phase == "mail_from":
@@ -489,7 +490,7 @@ _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the 
 _SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"
                             r"authenticated but not connected",
                             re.IGNORECASE)
-_NO_RIGHTS = re.compile(r"permission denied|\bacl\b|not permitted|no (read )?access", re.IGNORECASE)
+_NO_RIGHTS = re.compile(r"permission denied|\bacl\b", re.IGNORECASE)  # not "BAD Not permitted in this state"
 _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, if we knew it
 # RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",

@@ -52,7 +52,7 @@ class _Context:
     """The job's rows the rules need, loaded once (no query per customer or notification)."""
 
     def __init__(self, job: Job, customers: list[Customer] | None = None, orders: list[Order] | None = None,
-                 agreed: dict[int, set[tuple[str, str]]] | None = None):
+                 agreed: job_customers.Agreed | None = None):
         """Every customer of the job, or these of the job's (a page of its list); ``orders``: the
         job's, and ``agreed``: these customers' ``customers.agreements``, where the caller read them already."""
         self.job = job
@@ -92,7 +92,7 @@ class _Context:
 
 
 def moments(job: Job, profile: Profile | None, since: datetime, customers: list[Customer] | None = None,
-            orders: list[Order] | None = None, agreed: dict[int, set[tuple[str, str]]] | None = None) -> list[Moment]:
+            orders: list[Order] | None = None, agreed: job_customers.Agreed | None = None) -> list[Moment]:
     """Every message the profile sends this job's customers (these only, if given) that falls
     due at or after ``since``, soonest first. The page asks from now on; the scheduler asks from
     its last pass, so a message whose event just happened (a registration, an order) is not lost
@@ -274,14 +274,14 @@ def key_of(job: Job, moment: Moment) -> str:
 
 
 def coming(job: Job, now: datetime, customers: list[Customer] | None = None, orders: list[Order] | None = None,
-           agreed: dict[int, set[tuple[str, str]]] | None = None) -> list[Moment]:
+           agreed: job_customers.Agreed | None = None) -> list[Moment]:
     """The job's moments from now on (for these customers only, if given) that have no outbox
     row yet (one cancelled ahead has one). ``orders``, ``agreed``: as ``_Context`` takes them."""
     return [moment for _, moment in _coming_keyed(job, now, customers, orders, agreed)]
 
 
 def coming_per_customer(job: Job, now: datetime, customers: list[Customer], orders: list[Order] | None = None,
-                        agreed: dict[int, set[tuple[str, str]]] | None = None) -> dict[int, list[tuple[str, Moment]]]:
+                        agreed: job_customers.Agreed | None = None) -> dict[int, list[tuple[str, Moment]]]:
     """What is coming for each of these customers (a page of the job's customer list), each
     with its key (``key_of``); ``orders``, ``agreed``: what the page shows anyway (``_Context``)."""
     per_customer: dict[int, list[tuple[str, Moment]]] = {}
@@ -291,7 +291,7 @@ def coming_per_customer(job: Job, now: datetime, customers: list[Customer], orde
 
 
 def _coming_keyed(job: Job, now: datetime, customers: list[Customer] | None, orders: list[Order] | None,
-                  agreed: dict[int, set[tuple[str, str]]] | None) -> list[tuple[str, Moment]]:
+                  agreed: job_customers.Agreed | None) -> list[tuple[str, Moment]]:
     found = moments(job, job.profile, now, customers, orders, agreed)
     if not found:
         return []
