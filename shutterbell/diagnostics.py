@@ -344,6 +344,9 @@ _ENHANCED_COMPILED = [(re.compile(rf"\b{pattern}\b"), key) for pattern, key in _
 # Which causes a step can have: after a sign-in that worked, a refusal is no password problem.
 _SIGN_IN = {"wrong_password", "app_password_required", "auth_method_disabled"}
 _SIGNED_IN_PHASES = {"mail_from", "rcpt", "data", "send", "select", "folders", "inbox", "sync_folders"}
+# Causes a step's words cannot mean, read again without them: our TLS is settled once we signed
+# in (a TLS mix-up then is another hop's), and before MAIL FROM there is no sender yet.
+_NOT_AT = {"tls_mode_mismatch": _SIGNED_IN_PHASES, "sender_rejected": {"connect", "ehlo", "tls", "auth"}}
 # What the network (not a server) does; a server's reply in such words is a refusal.
 _NETWORK = {"host_not_found", "connection_refused", "timeout"}
 # Replies that clear up by themselves: what a 4xx reply is, whatever its words (RFC 5321 4.2.1).
@@ -386,10 +389,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _by_enhanced(text) or _by_code(code, phase, text)
     if key in _SIGN_IN and phase in _SIGNED_IN_PHASES:
         key = _by_enhanced(text, skip=_SIGN_IN) or _by_code(code, phase, text)
-    if key == "tls_mode_mismatch" and phase in _SIGNED_IN_PHASES:  # our TLS is settled by then: another hop's
+    if phase in _NOT_AT.get(key, ()):
         key = _by_wording(words, skip=key) or _by_enhanced(text) or _by_code(code, phase, text)
-    if key == "sender_rejected" and phase in ("connect", "ehlo", "tls", "auth"):
-        key = _by_wording(words, skip=key) or _by_enhanced(text) or _by_code(code, phase, text)  # no sender yet
     if key == "mailbox_unavailable" and phase == "mail_from":
         key = "sender_rejected"  # the mailbox in question is the sender's
     if phase == "rcpt" or _MAILBOX_STATUS.search(text):
