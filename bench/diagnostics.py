@@ -56,7 +56,7 @@ def main(path: Path) -> None:
                 else:
                     print(f"miss {number}: {entry['protocol']} {entry['phase']} {entry['cause']} <- {got}"
                           f"{'' if done == wanted else f' (would {done}, not {wanted})'}: "
-                          f"{entry['text'][:100]!r}")
+                          f"{(entry['text'] or entry['condition'])[:100]!r}")  # no reply: what the network did
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"slowest replay: {slowest:.1f} s")
