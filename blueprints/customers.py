@@ -6,7 +6,8 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import contacts, customers, outbox, replies
+from shutterbell import channels, contacts, customers, outbox, replies, scheduling, triggers
+from shutterbell.i18n import format_datetime
 from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
@@ -60,7 +61,26 @@ def edit(job_id: int, customer_id: int):
             customers.update(customer, form.to_input(), _wording(job), utcnow())
             flash(_("Saved %(name)s.", name=customer.first_name), "success")
             return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
-    return render_form("customers/edit.html", form, job=job, customer=customer)
+    return render_form("customers/edit.html", form, job=job, customer=customer, coming=_coming_for(job, customer))
+
+
+@bp.get("/<int:customer_id>/coming")
+@login_required
+def coming(job_id: int, customer_id: int):
+    """What is coming for a customer, drawn into their row of the job page when it is opened; a
+    browser without script goes to the customer's page, which lists it too."""
+    job = job_or_404(job_id)
+    customer = or_404(customers.get_customer(current_studio(), job, customer_id))
+    if not part_of_page_wanted():
+        return redirect(url_for(".edit", job_id=job.id, customer_id=customer.id) + "#coming")
+    return render_template("customers/_coming.html", coming=_coming_for(job, customer))
+
+
+def _coming_for(job, customer) -> list[tuple[str, str, str]]:
+    """Their coming messages as the lists show them: (when, what, the key that cancels it)."""
+    return [(format_datetime(m.due_at, "short"),
+             f"{channels.get(m.notification.channel).label} · {triggers.CATALOGUE[m.notification.trigger].summary(m.notification.days)}",
+             key) for key, m in scheduling.coming_for(job, utcnow(), customer)]
 
 
 @bp.get("/new")

@@ -1,14 +1,11 @@
 """Photo jobs: list (search, status filter, pages), create, edit, archive, their team. Staff and owner alike."""
 from __future__ import annotations
 
-from functools import cache
-
 from flask import Blueprint, flash, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
 from flask_login import login_required
 
-from shutterbell import channels, customers, jobs, messages, orders, profiles, scheduling, team, triggers
-from shutterbell.i18n import format_datetime
+from shutterbell import customers, jobs, messages, orders, profiles, scheduling, team, triggers
 from shutterbell.models import utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
@@ -81,23 +78,12 @@ def job_page_context(job) -> dict:
 
 def customer_list(job, customer_page, search: str, order_list=None) -> dict:
     """What a page of the job's customers shows (``jobs/_customers.html``), on the job page and
-    when its search or pager swaps in another; ``order_list``: the job's orders, if read already."""
-    agreed = customers.agreements([c.id for c in customer_page.rows])
-    coming = scheduling.coming_per_customer(job, utcnow(), customer_page.rows, order_list, agreed)
-    return {"customer_page": customer_page, "cq": search, "coming": _coming_listed(coming), "agreed": agreed,
+    when its search or pager swaps in another; ``order_list``: the job's orders, if read already.
+    What is coming for each is drawn when their row opens it (``customers.coming``): working it
+    out for fifty customers was a quarter of the page, for a list most visits never open."""
+    return {"customer_page": customer_page, "cq": search,
+            "agreed": customers.agreements([c.id for c in customer_page.rows]),
             "buyers": orders.buyer_ids(job) if order_list is None else orders.buyers_among(order_list)}
-
-
-def _coming_listed(per_customer: dict[int, list[tuple[str, scheduling.Moment]]]) -> dict[int, tuple[str, list]]:
-    """What is coming for each customer as the list shows it: how many, and each as (when, what,
-    the key that cancels it). Fifty customers share a few dates, kinds of message and counts:
-    wording each (a date in the studio's zone, a few translation lookups) was a third of the page."""
-    when = cache(lambda moment: format_datetime(moment, "short"))
-    what = cache(lambda channel, trigger, days: f"{channels.get(channel).label} · {triggers.CATALOGUE[trigger].summary(days)}")
-    how_many = cache(lambda count: ngettext("%(num)d message", "%(num)d messages", count))
-    return {customer_id: (how_many(len(theirs)), [
-        (when(m.due_at), what(m.notification.channel, m.notification.trigger, m.notification.days), key)
-        for key, m in theirs]) for customer_id, theirs in per_customer.items()}
 
 
 def _edit_page(job):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
 
-from shutterbell import composer, diagnostics, mailsettings, message_keys, messages, outbox, settings, templating
+from shutterbell import composer, customers, diagnostics, mailsettings, message_keys, messages, outbox, settings, templating
 from shutterbell.models import Studio, utcnow
 
 from .access import (current_studio, db_int, job_or_404, or_404, part_of_page_wanted, redirect_after_post,
@@ -87,12 +87,16 @@ def approve_job(job_id: int):
 @bp.post("/jobs/<int:job_id>/cancel-ahead")
 @login_required
 def cancel_ahead(job_id: int):
-    """Cancel one coming message from the job's timeline, before it is due."""
+    """Cancel one coming message before it is due, from a customer's row on the job page or from
+    their page (which names them: back there afterwards)."""
     job = job_or_404(job_id)
     if outbox.cancel_ahead(job, request.form.get("key", ""), utcnow()):
         flash(_("That message will not be sent."), "success")
     else:
         flash(_("That message is no longer coming (it was sent, cancelled or changed)."), "warning")
+    customer_id = request.form.get("customer_id", type=db_int)
+    if customer_id is not None and customers.get_customer(current_studio(), job, customer_id):
+        return redirect_after_post(url_for("customers.edit", job_id=job.id, customer_id=customer_id) + "#coming")
     return redirect_after_post(url_for("jobs.edit", job_id=job.id) + "#customers")
 
 

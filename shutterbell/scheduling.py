@@ -51,19 +51,15 @@ def at_local_time(day: date, clock: time, zone: ZoneInfo) -> datetime:
 class _Context:
     """The job's rows the rules need, loaded once (no query per customer or notification)."""
 
-    def __init__(self, job: Job, customers: list[Customer] | None = None, orders: list[Order] | None = None,
-                 agreed: job_customers.Agreed | None = None):
-        """Every customer of the job, or these of the job's (a page of its list); ``orders``: the
-        job's, and ``agreed``: these customers' ``customers.agreements``, where the caller read them already."""
+    def __init__(self, job: Job, customers: list[Customer] | None = None):
+        """Every customer of the job, or these of the job's (one customer's coming messages)."""
         self.job = job
         self.studio = db.session.get(Studio, job.studio_id)
         self.zone = ZoneInfo(self.studio.time_zone)
-        if orders is None:
-            some = [Order.customer_id.in_([c.id for c in customers])] if customers is not None else []
-            orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
-        self.orders = orders
+        some = [Order.customer_id.in_([c.id for c in customers])] if customers is not None else []
+        self.orders = db.session.scalars(sa.select(Order).where(Order.job_id == job.id, *some)).all()
         self.vouchers = job.vouchers  # the job page shows them too: read once
-        self.buyers = job_orders.buyers_among(orders)
+        self.buyers = job_orders.buyers_among(self.orders)
         self.suppressed = suppression.by_category(job.studio_id, among={  # these customers' entries only
             channel.key: sa.select(channel.address_column()).where(Customer.job_id == job.id) if customers is None
             else {address for customer in customers if (address := channel.address(customer))}
@@ -73,11 +69,10 @@ class _Context:
             self.orders_of[order.customer_id].append(order)
         if customers is None:
             self.customers = db.session.scalars(sa.select(Customer).where(Customer.job_id == job.id)).all()
-            agreed = job_customers.agreements(sa.select(Customer.id).where(Customer.job_id == job.id))
+            ids = sa.select(Customer.id).where(Customer.job_id == job.id)
         else:
-            self.customers = customers
-        # (channel, purpose) each customer agreed to and has not withdrawn
-        self.consents = agreed if agreed is not None else job_customers.agreements([c.id for c in customers])
+            self.customers, ids = customers, [c.id for c in customers]
+        self.consents = job_customers.agreements(ids)  # (channel, purpose) each agreed to and has not withdrawn
         self._groups: dict[tuple[str, str, str], list[Customer]] = {}
 
     def reached(self, channel: str, audience: str, category: str) -> list[Customer]:
@@ -91,15 +86,14 @@ class _Context:
         return moment.astimezone(self.zone).date()
 
 
-def moments(job: Job, profile: Profile | None, since: datetime, customers: list[Customer] | None = None,
-            orders: list[Order] | None = None, agreed: job_customers.Agreed | None = None) -> list[Moment]:
+def moments(job: Job, profile: Profile | None, since: datetime, customers: list[Customer] | None = None) -> list[Moment]:
     """Every message the profile sends this job's customers (these only, if given) that falls
     due at or after ``since``, soonest first. The page asks from now on; the scheduler asks from
     its last pass, so a message whose event just happened (a registration, an order) is not lost
     between two passes."""
     if profile is None or job.status == "archived":
         return []
-    ctx = _Context(job, customers, orders, agreed)
+    ctx = _Context(job, customers)
     found = [m for n in for_customers(profile) for m in _moments_of(n, ctx, since)]
     return sorted(found, key=lambda m: (m.due_at, m.notification.position, m.customer.id))
 
@@ -273,26 +267,19 @@ def key_of(job: Job, moment: Moment) -> str:
                           moment.occurrence))
 
 
-def coming(job: Job, now: datetime, customers: list[Customer] | None = None, orders: list[Order] | None = None,
-           agreed: job_customers.Agreed | None = None) -> list[Moment]:
-    """The job's moments from now on (for these customers only, if given) that have no outbox
-    row yet (one cancelled ahead has one). ``orders``, ``agreed``: as ``_Context`` takes them."""
-    return [moment for _, moment in _coming_keyed(job, now, customers, orders, agreed)]
+def coming(job: Job, now: datetime) -> list[Moment]:
+    """The job's moments from now on that have no outbox row yet (one cancelled ahead has one)."""
+    return [moment for _, moment in _coming_keyed(job, now)]
 
 
-def coming_per_customer(job: Job, now: datetime, customers: list[Customer], orders: list[Order] | None = None,
-                        agreed: job_customers.Agreed | None = None) -> dict[int, list[tuple[str, Moment]]]:
-    """What is coming for each of these customers (a page of the job's customer list), each
-    with its key (``key_of``); ``orders``, ``agreed``: what the page shows anyway (``_Context``)."""
-    per_customer: dict[int, list[tuple[str, Moment]]] = {}
-    for key, moment in _coming_keyed(job, now, customers, orders, agreed):
-        per_customer.setdefault(moment.customer.id, []).append((key, moment))
-    return per_customer
+def coming_for(job: Job, now: datetime, customer: Customer) -> list[tuple[str, Moment]]:
+    """What is coming for one of the job's customers, each with its key (``key_of``): what their
+    row on the job page shows when opened, and their page."""
+    return _coming_keyed(job, now, [customer])
 
 
-def _coming_keyed(job: Job, now: datetime, customers: list[Customer] | None, orders: list[Order] | None,
-                  agreed: job_customers.Agreed | None) -> list[tuple[str, Moment]]:
-    found = moments(job, job.profile, now, customers, orders, agreed)
+def _coming_keyed(job: Job, now: datetime, customers: list[Customer] | None = None) -> list[tuple[str, Moment]]:
+    found = moments(job, job.profile, now, customers)
     if not found:
         return []
     # The job's made messages of these notifications, rather than an IN list of every moment's key

@@ -949,11 +949,17 @@ def test_a_coming_message_cancelled_from_the_timeline_is_never_made(job, mailbox
     job.archives_at = (now + timedelta(days=20)).date()
     db.session.commit()
     anna = sign_up(job, "Anna", at=now)
-    page = text_of(as_sam.get(f"/jobs/{job.id}"))
+    theirs = f"/jobs/{job.id}/customers/{anna.id}"
+    page = text_of(as_sam.get(f"{theirs}/coming", headers={"HX-Request": "true"}))  # her row, opened
     key = re.search(r'name="key" value="([^"]+)"', page).group(1)
     assert key.endswith(f":{anna.id}:{job.id}:date:job.archives_at:{job.archives_at.isoformat()}")
-    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": key}).status_code == 302
-    assert 'name="key"' not in text_of(as_sam.get(f"/jobs/{job.id}"))  # no longer coming
+    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": key}).headers["Location"] == f"/jobs/{job.id}#customers"
+    assert 'name="key"' not in text_of(as_sam.get(theirs))  # no longer coming, on her page either
+    assert "No message is coming." in text_of(as_sam.get(f"{theirs}/coming", headers={"HX-Request": "true"}))
+    again = {"key": key, "customer_id": str(anna.id)}  # from her page, which names her: back there
+    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", again).headers["Location"] == f"{theirs}#coming"
+    elsewhere = {"key": key, "customer_id": str(anna.id + 1000)}  # no customer of this job: the job page
+    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", elsewhere).headers["Location"] == f"/jobs/{job.id}#customers"
     assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": "1:2:3:forged"}).status_code == 302
     deliver(now + timedelta(minutes=1))
     deliver(now + timedelta(days=14))  # 7 days before archiving has come

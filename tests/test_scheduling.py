@@ -86,9 +86,9 @@ def test_target_groups_consent_and_confirmation_decide_who_gets_what(olivia, job
     assert got == {("Anna", "potential_buyers"), ("Ben", "buyers")}
 
 
-def test_a_page_of_the_customer_list_is_coming_what_the_whole_job_says(olivia, job, monkeypatch):
-    """The job page works out what is coming for the 50 customers it shows, from the rows the
-    page loaded (their consents with them): it must agree with the job-wide reckoning."""
+def test_what_is_coming_for_one_customer_is_what_the_whole_job_says_for_them(olivia, job):
+    """A customer's row on the job page, opened, and their page work out what is coming for them
+    alone (their orders, consents and suppression entries): it must agree with the job-wide reckoning."""
     from shutterbell import suppression
     use(job, make_profile(olivia.studio, email("days_before_archived", "potential_buyers", days=3, category="service"),
                           email("days_before_archived", "buyers", days=3, category="service"),
@@ -105,15 +105,12 @@ def test_a_page_of_the_customer_list_is_coming_what_the_whole_job_says(olivia, j
         consent.withdrawn_at = START if consent.channel == "sms" else None
     db.session.commit()
     whole = {(m.customer.id, m.notification.id, m.due_at) for m in scheduling.coming(job, START)}
-    monkeypatch.setattr(customers, "PAGE_SIZE", 3)
-    for page_number in (1, 2, 3):
-        page = customers.page_of(job, "", page_number)  # pages of three, as the list draws them
-        expected = {entry for entry in whole if entry[0] in {c.id for c in page.rows}}
-        listed = (orders.orders_of(job), customers.agreements([c.id for c in page.rows]))  # what the page shows anyway
-        for job_orders, agreed in ((None, None), listed):
-            on_page = scheduling.coming_per_customer(job, START, page.rows, job_orders, agreed)
-            assert {(m.customer.id, m.notification.id, m.due_at) for theirs in on_page.values() for _, m in theirs} == expected
-            assert all(key == scheduling.key_of(job, m) for theirs in on_page.values() for key, m in theirs)
+    for person in customers.customers_of(job):
+        theirs = scheduling.coming_for(job, START, person)
+        assert {(m.customer.id, m.notification.id, m.due_at) for _, m in theirs} == {
+            entry for entry in whole if entry[0] == person.id}
+        assert all(key == scheduling.key_of(job, m) for key, m in theirs)
+    assert len(scheduling.coming_for(job, START, people[1])) == 1  # Ben: the buyers' message only
     kinds = {(m.customer.first_name, m.notification.channel, m.notification.audience, m.notification.category)
              for m in scheduling.coming(job, START)}
     assert ("Ben", "email", "buyers", "service") in kinds and ("Ben", "email", "potential_buyers", "marketing") not in kinds
@@ -174,7 +171,7 @@ def test_each_voucher_is_its_own_occurrence(olivia, job):
 def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
     standard = profiles.list_profiles(olivia.studio)[1]
     use(job, make_profile(olivia.studio, email("days_before_archived", days=7)))
-    sign_up(job, "Anna")
+    anna = sign_up(job, "Anna")
     with time_machine.travel(START, tick=False):
         as_sam = Browser(app.test_client()).sign_in(sam)  # sessions signed "in the future" are refused
         page = text_of(as_sam.get(f"/jobs/{job.id}"))
@@ -184,8 +181,15 @@ def test_the_job_page_shows_the_timeline_and_the_dry_run(app, sam, olivia, job):
         assert "Mar 26, 2026, 9:00:00" in timeline  # shown in the studio's time zone
         without_script = text_of(as_sam.get(f"/jobs/{job.id}/timeline"))
         assert "<html" in without_script and "Mar 26, 2026, 9:00:00" in without_script
-        coming = page.split('<ul class="coming">')[1].split("</ul>")[0]
+        theirs = f"/jobs/{job.id}/customers/{anna.id}"
+        assert f'<details hx-get="{theirs}/coming" hx-trigger="toggle once"' in page  # drawn when her row opens
+        assert "7 days before the job is archived" not in page.split('id="customers"')[1]
+        coming = text_of(as_sam.get(f"{theirs}/coming", headers={"HX-Request": "true"}))
+        assert coming.lstrip().startswith('<ul class="coming">')
         assert "Email · 7 days before the job is archived" in coming  # each customer's list names the message
+        assert as_sam.get(f"{theirs}/coming").headers["Location"] == f"{theirs}#coming"  # without script: her page
+        her_page = text_of(as_sam.get(theirs))
+        assert "Coming messages" in her_page and "Email · 7 days before the job is archived" in her_page
         run = text_of(as_sam.post(f"/jobs/{job.id}/dry-run", {"profile_id": str(standard.id)}, htmx=True))
     assert "Dry run:" in run and "to 1 customer" in run and "Nothing changes until you save." in run
     db.session.expire_all()
