@@ -171,7 +171,8 @@ _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
                     r"(?<!alert )internal (server |login )?(error|failure)|"
-                    r"lost to (the )?auth\w* server")  # Dovecot's sign-in service gone, behind Postfix
+                    r"lost to (the )?auth\w* server|"  # Dovecot's sign-in service gone, behind Postfix
+                    r"shutting down|(server|service) (is )?(restarting|going down)")
 
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
 # not status codes: a provider uses one enhanced code for several causes, and only the words
@@ -201,10 +202,12 @@ _WORDING = [
      r"(account|mailbox|user)|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
-     r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism"),
+     r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism|"
+     r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)"),  # the password sign-in we use
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
     ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security"),
-    ("imap_disabled", r"imap4?[\s-]*(access )?(is )?disabled|enable imap|not enabled for imap|imap use|imap (is )?not enabled|"
+    ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
+                      r"(not|n't) have imap4? (access )?(enabled|turned on)|"
                       r"access (is )?disabled (for|via|over) imap"),
     ("account_locked_or_web_login_required",
      r"web ?login ?required|log ?in (to (your|the) (\w+ )?account )?(with|via|through|using|from|in) (your |a |the )?(web )?browser|"
@@ -219,7 +222,8 @@ _WORDING = [
      r"(account|access)\b[^.]{0,40}\b(temporarily )?restricted|may have been hacked|"
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
-     r"suspended for (this|your) account"),
+     r"suspended for (this|your) account|"
+     r"password (must|needs to|has to) be (changed|reset|renewed)|password (has )?expired"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
@@ -278,7 +282,8 @@ _WORDING = [
                         r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
-    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)"),
+    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
+                     r"\b(connection|submission|sending|login) rate\b(?![^.;]{0,40}\b(per day|daily|24 hours))"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
@@ -393,6 +398,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _by_wording(words, skip=key) or _by_enhanced(text) or _by_code(code, phase, text)
     if key == "mailbox_unavailable" and phase == "mail_from":
         key = "sender_rejected"  # the mailbox in question is the sender's
+    if key == "mailbox_unavailable" and phase == "auth" and _UNKNOWN_USER.search(words):
+        key = "wrong_password"  # signing in, the user unknown is the name we sign in with
     if phase == "rcpt" or _MAILBOX_STATUS.search(text):
         key = _about_the_recipient(key, text)
     if key == "wrong_password":
@@ -455,6 +462,8 @@ _MAILBOX_STATUS = re.compile(r"(?<![\d.])5\.2\.[12](?![\d.])")
 # Full for now (4.2.2): the recipient's too, unless the words name a quota of the sender's own
 # (some services give their daily sending quota that status; a policy server's comes as 4.2.1).
 _MAILBOX_FULL_FOR_NOW = re.compile(r"(?<![\d.])4\.2\.2(?![\d.])")
+_UNKNOWN_USER = re.compile(r"no such user|user unknown|unknown user|(user|account) (does not|doesn't) exist",
+                           re.IGNORECASE)
 _SENDERS_QUOTA = re.compile(r"daily|per day|24 hours|sending|outgoing|relay", re.IGNORECASE)
 _ABOUT_US = {"client_blocked", "relay_denied", "auth_not_offered", "starttls_required", "sender_rejected",
              "rate_limited", "temporary_server_error", "quota_or_daily_limit"}
