@@ -11,11 +11,9 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index():
-    if accounts.instance_is_empty():
-        return redirect(url_for("auth.setup"))
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    return dashboard()
+    if current_user.is_authenticated:  # a studio exists then: no need to ask
+        return dashboard()
+    return redirect(url_for("auth.setup" if accounts.instance_is_empty() else "auth.login"))
 
 
 @bp.get("/healthz")
@@ -31,6 +29,7 @@ def healthz():
 def dashboard():
     last_run = queue.current().last_heartbeat()
     studio = current_studio()
+    account = mailsettings.account_of(studio)
     days = messages.daily_counts(studio, utcnow())
     return render_template(
         "main/dashboard.html",
@@ -38,8 +37,7 @@ def dashboard():
         worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
         days=days, today=days[-1], waiting=messages.waiting(studio), approvals=messages.approvals_by_job(studio),
         chart_top=max(d.sent + d.failed + d.skipped for d in days),  # 0: nothing to chart yet
-        mail_ready=mailsettings.account_of(studio).smtp_configured,
-        mail_accounts=mailsettings.account_health(studio), causes=diagnostics.CAUSES,
+        mail_ready=account.smtp_configured, mail_accounts=mailsettings.account_health(account), causes=diagnostics.CAUSES,
         has_staff=len(accounts.list_users(studio)) > 1,  # invited or signed up: no more "invite your staff"
         my_jobs=team.upcoming_for(current_user, invoices.day_of(studio, utcnow())),  # first, on a tablet too
     )

@@ -148,37 +148,43 @@ def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
     return [Day(dates[i], **c) for i, c in enumerate(counts)]
 
 
-# Finished days' sent counts, kept a while in this process: counting a busy month again on each
-# visit (300,000 messages) took 50 ms of the dashboard on PostgreSQL. A finished day changes only
-# when one of its messages bounces or is sent again, and the chart may lag that by this long.
+# Sent counts of what is past, kept a while in this process: counting a busy month again on each
+# visit (300,000 messages) took 50 ms of the dashboard on PostgreSQL, and a busy today (86,000 in
+# bench/pages.py) 5 ms. A finished day, and today until a minute before it was counted, change
+# only when one of their messages bounces, and the chart may lag that by this long; what is sent
+# from then on counts at once (its sent_at is later).
 FINISHED_DAY_KEPT = timedelta(minutes=10)
 FINISHED_DAYS = "shutterbell.finished_days"  # app.extensions: {studio id: _KeptDays}
+SETTLED = timedelta(minutes=1)  # a sent message is committed well within this of its sent_at
 
 
 @dataclass(frozen=True)
 class _KeptDays:
     """One studio's, replaced whole (never changed in place: gunicorn's threads read it meanwhile)."""
     until: datetime
-    counts: dict[datetime, int]  # by the day's first moment in the studio's zone
+    counts: dict[tuple[datetime, datetime], int]  # sent in [start, end): each finished day, and today's start
 
 
 def _sent_per_day(studio: Studio, midnights: list[datetime], now: datetime) -> list:
-    """("sent", day number, count): one range count a day, each read from the (status, studio,
-    sent_at) index alone (fetching the messages took seconds), finished days from the store above."""
+    """("sent", day number, count): one range count each, read from the (status, studio, sent_at)
+    index alone (fetching the messages took seconds), what is past from the store above."""
     kept_by_studio = current_app.extensions.setdefault(FINISHED_DAYS, {})
     kept = kept_by_studio.get(studio.id)
     if kept is None or kept.until <= now:
         kept = _KeptDays(now + FINISHED_DAY_KEPT, {})
     today = len(midnights) - 2
-    known = {day: kept.counts[midnights[day]] for day in range(today) if midnights[day] in kept.counts}
-    counted = db.session.execute(sa.union_all(*(
-        sa.select(sa.literal(day), sa.func.count()).where(
+    past = next((r for r in kept.counts if r[0] == midnights[today]),
+                (midnights[today], max(midnights[today], now - SETTLED)))  # today's, up to a minute ago
+    ranges = [*((midnights[day], midnights[day + 1]) for day in range(today)), past, (past[1], midnights[today + 1])]
+    wanted = [n for n, (start, end) in enumerate(ranges) if (start, end) not in kept.counts]
+    counts = {ranges[n]: kept.counts[ranges[n]] for n in range(len(ranges)) if n not in wanted}
+    counts.update((ranges[n], count) for n, count in db.session.execute(sa.union_all(*(
+        sa.select(sa.literal(n), sa.func.count()).where(
             Message.status == "sent", Message.studio_id == studio.id,
-            Message.sent_at >= midnights[day], Message.sent_at < midnights[day + 1])
-        for day in range(today + 1) if day not in known))).all()
-    finished = {midnights[day]: count for day, count in [*known.items(), *counted] if day < today}
-    kept_by_studio[studio.id] = _KeptDays(kept.until, finished)  # the month's days only: it never grows
-    return [("sent", day, count) for day, count in [*known.items(), *counted]]
+            Message.sent_at >= ranges[n][0], Message.sent_at < ranges[n][1]) for n in wanted))).all())
+    now_on = ranges.pop()  # counted on each visit; the rest is kept (the month's days only: it never grows)
+    kept_by_studio[studio.id] = _KeptDays(kept.until, {r: counts[r] for r in ranges})
+    return [*(("sent", day, counts[r]) for day, r in enumerate(ranges)), ("sent", today, counts[now_on])]
 
 
 def _others_per_day(studio: Studio, midnights: list[datetime]) -> list:
