@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from flask_babel import lazy_gettext as _l
 
 from . import paging
@@ -119,7 +119,9 @@ def usable_profile(studio: Studio, profile_id: int) -> Profile | None:
 
 
 def get_job(studio: Studio, job_id: int) -> Job | None:
-    return db.session.scalar(sa.select(Job).where(Job.id == job_id, Job.studio_id == studio.id))
+    """The studio's job, with its profile and vouchers (its page shows them: one query, not three)."""
+    return db.session.scalars(sa.select(Job).where(Job.id == job_id, Job.studio_id == studio.id)
+                              .options(joinedload(Job.profile), joinedload(Job.vouchers))).unique().first()
 
 
 def find_jobs(studio: Studio, query: str = "", status: str = "", page: int = 1,
