@@ -247,6 +247,8 @@ _WORDING = [
                        r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
+                       r"reverse dns|\brdns\b|"  # our address's own name (mail from a home line, say)
+                       r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
@@ -282,7 +284,8 @@ _WORDING = [
                         r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
-    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
+    ("rate_limited", r"\bper[- ]((?!24\b)\d+[- ])?(second|minute|hour)s?\b|\bper (connection|session)\b|"
+                     r"\bthis (second|minute|hour)\b|for this (connection|session)|"
                      r"\b(connection|submission|sending|login) rate\b(?![^.;]{0,40}\b(per day|daily|24 hours))"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
@@ -323,7 +326,7 @@ _WORDING = [
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
                        r"authenti(cation|fication) (failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
-                       r"(login|authenticate|logon) failed|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
+                       r"(login|authenticate|logon) failed|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
                        r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"
@@ -409,7 +412,7 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
-        key = "rate_limited" if key == "client_blocked" or _says("rate_limited", words) else "temporary_server_error"
+        key = "rate_limited" if _says("rate_limited", words) else "temporary_server_error"
     if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
         key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
     return Diagnosis(CAUSES[key], text.strip()[:500], protocol)

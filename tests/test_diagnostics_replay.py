@@ -410,9 +410,22 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("imap", "connect", "* BYE Służba shutting down – Server wird neu gestartet", "temporary_server_error"),
     ("imap", "auth", "a1 NO No such user jürgen@müller.de", "wrong_password"),
     ("smtp", "rcpt", "550 5.1.1 No such user jürgen@müller.de", "mailbox_unavailable"),
+    # Set 24: a pace over a number of minutes, or this hour; our address's reverse DNS, or a server
+    # that wants mail through our provider's (ISP's) server, refuses us; a submitter that failed
+    # to authenticate is a sign-in refused. A day's limit stays a quota.
+    ("smtp", "auth", "451 Schon erreicht: per-15 minute limit for logins by jürgen@müller.de", "rate_limited"),
+    ("smtp", "rcpt", "452 Too many messages this hour from müller.de – später", "rate_limited"),
+    ("smtp", "rcpt", "550 5.7.1 Nachricht abgelehnt: 500 per 24 hours für müller.de", "quota_or_daily_limit"),
+    ("smtp", "mail_from", "554 5.7.1 Reverse DNS failed for 203.0.113.5 (Łódź)", "client_blocked"),
+    ("smtp", "mail_from", "550 5.7.0 Bitte use the SMTP server of your ISP, Jürgen", "client_blocked"),
+    ("smtp", "auth", "550 Submitter jürgen@müller.de failed to authenticate", "wrong_password"),
+    # ...and a 4xx that refuses us for now is retried as the server's passing refusal, not as our
+    # pace, unless it names a pace (the corpus's and set 23's reverse DNS deferrals).
+    ("smtp", "connect", "421 Abgelehnt: your reverse DNS for 203.0.113.5 does not resolve (Łódź)", "temporary_server_error"),
+    ("smtp", "connect", "421 4.7.0 Blocked for now: too many connections from 203.0.113.5 (Łódź)", "rate_limited"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 23 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 24 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
