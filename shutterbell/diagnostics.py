@@ -172,7 +172,8 @@ _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
                     r"(?<!alert )internal (server |login )?(error|failure)|"
                     r"lost to (the )?auth\w* server|"  # Dovecot's sign-in service gone, behind Postfix
-                    r"shutting down|(server|service) (is )?(restarting|going down)")
+                    r"(?<!permanently )shutting down(?![^.;]{0,30}\b(permanently|for good))|"
+                    r"(server|service) (is )?(restarting|going down)")
 
 # (cause, pattern) checked in order against the server's words; the first match wins. Words,
 # not status codes: a provider uses one enhanced code for several causes, and only the words
@@ -203,7 +204,8 @@ _WORDING = [
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism|"
-     r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)"),  # the password sign-in we use
+     r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)"  # the password sign-in we use,
+     r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"),  # not for want of TLS
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
     ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
@@ -223,7 +225,7 @@ _WORDING = [
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account|"
-     r"password (must|needs to|has to) be (changed|reset|renewed)|password (has )?expired"),
+     r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )password (has )?expired"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
@@ -247,7 +249,7 @@ _WORDING = [
                        r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
-                       r"reverse dns|\brdns\b|"  # our address's own name (mail from a home line, say)
+                       r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"  # our address's own name (not a host's: rdns.example.net)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
@@ -283,14 +285,16 @@ _WORDING = [
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
                         r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
     ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
-    # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas).
-    ("rate_limited", r"\bper[- ]((?!24\b)\d+[- ])?(second|minute|hour)s?\b|\bper (connection|session)\b|"
-                     r"\bthis (second|minute|hour)\b|for this (connection|session)|"
-                     r"\b(connection|submission|sending|login) rate\b(?![^.;]{0,40}\b(per day|daily|24 hours))"),
+    # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas);
+    # a rate of so many a day is a quota (below), wherever the reply says the day.
+    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
+                     r"\bper[- ]\d+[- ](second|minute)s?\b|"
+                     r"^(?![\s\S]*\b(daily|(per|a|each) day|24 ?h))[\s\S]*?"
+                     r"\b((connection|submission|sending|login) rate|this (second|minute|hour))\b"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
-                             r"messages per day|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
+                             r"messages per day|\b(messages|e-?mails|mails|recipients) (a|per|each) day\b|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"

@@ -423,6 +423,15 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     # pace, unless it names a pace (the corpus's and set 23's reverse DNS deferrals).
     ("smtp", "connect", "421 Abgelehnt: your reverse DNS for 203.0.113.5 does not resolve (Łódź)", "temporary_server_error"),
     ("smtp", "connect", "421 4.7.0 Blocked for now: too many connections from 203.0.113.5 (Łódź)", "rate_limited"),
+    # ...and none of these wider than they should be (a review's counter-examples): a rate of so many
+    # a day is a quota wherever the day is said; "rdns" in a host name; a mechanism refused for want
+    # of TLS; an app password expired.
+    ("smtp", "mail_from", "550 5.4.5 Daily sending rate exceeded für müller.de", "quota_or_daily_limit"),
+    ("smtp", "mail_from", "550 Sending rate of 1.000 messages per day exceeded (Jürgen)", "quota_or_daily_limit"),
+    ("smtp", "mail_from", "550 Sending rate of 500 messages a day exceeded (Łódź)", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "550 5.1.1 <jürgen@rdns.example.net>: user unknown", "mailbox_unavailable"),
+    ("imap", "auth", "a1 NO [PRIVACYREQUIRED] Mechanism not supported over unencrypted connection (Łódź)", "starttls_required"),
+    ("smtp", "auth", "535 5.7.8 Your app password has expired, Jürgen", "app_password_required"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 24 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the

@@ -967,7 +967,8 @@ def test_a_coming_message_cancelled_from_the_timeline_is_never_made(job, mailbox
     assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", again).headers["Location"] == f"{theirs}#coming"
     elsewhere = {"key": key, "customer_id": str(anna.id + 1000)}  # no customer of this job: the job page
     assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", elsewhere).headers["Location"] == f"/jobs/{job.id}#customers"
-    assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": "1:2:3:forged"}).status_code == 302
+    for forged in ("1:2:3:forged", f"1:{anna.id}:{job.id}:forged", "1:99999999999999999999:3:x", "oneoff:x:1"):
+        assert as_sam.post(f"/outbox/jobs/{job.id}/cancel-ahead", {"key": forged}).status_code == 302
     deliver(now + timedelta(minutes=1))
     deliver(now + timedelta(days=14))  # 7 days before archiving has come
     rows = {m.key: m.status for m in db.session.scalars(sa.select(Message))}

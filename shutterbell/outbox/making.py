@@ -13,7 +13,7 @@ from .. import (channels, composer, mailsettings, materialise, message_keys, sch
                templating)
 from ..extensions import db
 from ..i18n import speaking
-from ..models import Customer, Job, Message, SchedulerPass, Studio, utcnow
+from ..models import MAX_ID, Customer, Job, Message, SchedulerPass, Studio, utcnow
 from ..settings import Policy
 from .outcomes import record
 from .studio_batch import StudioBatch, customer_removed
@@ -71,17 +71,23 @@ def _insert_new(rows: list[dict]) -> int:
 
 
 def cancel_ahead(job: Job, key: str, now: datetime) -> bool:
-    """Cancel one coming message from the job's timeline: its row is made now, as cancelled, so
-    the unique key keeps the scheduler from ever making it. Only a moment the timeline shows."""
-    moment = next((m for m in scheduling.coming(job, now) if scheduling.key_of(job, m) == key), None)
+    """Cancel one coming message before it is due: its row is made now, as cancelled, so the
+    unique key keeps the scheduler from ever making it. Only a moment still coming for the
+    customer the key names (theirs alone are worked out, not the whole job's)."""
+    parsed = message_keys.MessageKey.parse(key)
+    customer_id = parsed.customer_id if parsed else None
+    customer = db.session.get(Customer, customer_id) if customer_id and customer_id <= MAX_ID else None
+    if customer is None or customer.job_id != job.id:
+        return False
+    moment = next((m for k, m in scheduling.coming_for(job, now, customer) if k == key), None)
     if moment is None:
         return False
-    customer, channel = moment.customer, channels.get(moment.notification.channel)
+    channel = channels.get(moment.notification.channel)
     _insert_new([{"studio_id": job.studio_id, "job_id": job.id, "customer_id": customer.id,
                   "notification_id": moment.notification.id, "key": key, "channel": channel.key,
                   "recipient": channel.address(customer),
                   "subject": "", "body": "", "message_id": "", "due_at": moment.due_at, "status": "cancelled",
-                  "last_error": _("Cancelled from the job's timeline before it was due."), "created_at": now}])
+                  "last_error": _("Cancelled before it was due."), "created_at": now}])
     db.session.commit()
     return True
 

@@ -448,6 +448,14 @@ def test_a_tablet_left_open_after_signing_out_everywhere_signs_in_and_comes_back
     expect(tablet).to_have_url(f"{base_url}/jobs/{job_id}")
 
 
+def remove_lucja(job_id: int) -> None:
+    from shutterbell import customers
+    from shutterbell.extensions import db
+    from shutterbell.models import Customer
+
+    customers.remove(db.session.scalar(db.select(Customer).where(Customer.job_id == job_id, Customer.first_name == "Łucja")))
+
+
 def test_staff_cancel_one_coming_message_and_remove_a_customer_from_the_list(page_for, live_server, owner):
     """A row's buttons submit the list's one form per action (their form attribute), with the row's
     message or customer: the right one goes, the others stay."""
@@ -461,13 +469,20 @@ def test_staff_cancel_one_coming_message_and_remove_a_customer_from_the_list(pag
         studio = accounts.authenticate(owner, PASSWORD).studio
         job = jobs.save_job(studio, None, jobs.JobInput(name="Tanzschule Łódź", profile_id=studio.default_profile_id,
                                                         archives_at=date.today() + timedelta(days=30)), None)
-        for first, last, email in (("Zoë", "Wójcik", "zoe@example.pl"), ("Jürgen", "Weiß", "juergen@example.de")):
+        for first, last, email in (("Zoë", "Wójcik", "zoe@example.pl"), ("Jürgen", "Weiß", "juergen@example.de"),
+                                   ("Łucja", "Kowalczyk", "lucja@example.pl")):
             customers.register(job, customers.CustomerInput(first, last, email, email_consent=True, marketing_consent=True),
                                "staff", {"email": "ok", "marketing": "ok"}, utcnow())
         job_id = job.id
     page = page_for(TABLET)
     page.goto(f"{base_url}/jobs/{job_id}")
-    zoe, juergen = (page.locator("#customers tbody tr").filter(has_text=name) for name in ("Zoë Wójcik", "Jürgen Weiß"))
+    zoe, juergen, lucja = (page.locator("#customers tbody tr").filter(has_text=name)
+                           for name in ("Zoë Wójcik", "Jürgen Weiß", "Łucja Kowalczyk"))
+    with app.app_context():  # a colleague removes Łucja meanwhile: her row cannot load what is coming
+        remove_lucja(job_id)
+    lucja.locator("summary").click()
+    expect(lucja.get_by_role("alert")).to_have_text("This part of the page could not be loaded.")
+    expect(lucja.get_by_role("link", name="Listed on their page")).to_be_visible()
     expect(zoe).not_to_contain_text("7 days before the job is archived")  # drawn when her row opens
     zoe.locator("summary").click()
     expect(zoe).to_contain_text("7 days before the job is archived")
