@@ -149,8 +149,8 @@ def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
 
 
 # Sent counts of what is past, kept a while in this process: counting a busy month again on each
-# visit (300,000 messages) took 50 ms of the dashboard on PostgreSQL, and a busy today (86,000 in
-# bench/pages.py) 5 ms. A finished day, and today until a minute before it was counted, change
+# visit (300,000 messages) took 50 ms of the dashboard on PostgreSQL, and a busy today (a message a
+# second since midnight in bench/pages.py, some 50,000) 5 ms. A finished day, and today until a minute before it was counted, change
 # only when one of their messages bounces, and the chart may lag that by this long; what is sent
 # from then on counts at once (its sent_at is later).
 FINISHED_DAY_KEPT = timedelta(minutes=10)
