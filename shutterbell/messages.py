@@ -150,9 +150,9 @@ def daily_counts(studio: Studio, now: datetime, days: int = 30) -> list[Day]:
 
 # Sent counts of what is past, kept a while in this process: counting a busy month again on each
 # visit (300,000 messages) took 50 ms of the dashboard on PostgreSQL, and a busy today (a message a
-# second since midnight in bench/pages.py, some 50,000) 5 ms. A finished day, and today until a minute before it was counted, change
-# only when one of their messages bounces, and the chart may lag that by this long; what is sent
-# from then on counts at once (its sent_at is later).
+# second since midnight in bench/pages.py, some 50,000) 5 ms. A finished day, and today until a
+# minute before it was counted, change only when one of their messages bounces, and the chart may
+# lag that by this long; what is sent from then on counts at once (its sent_at is later).
 FINISHED_DAY_KEPT = timedelta(minutes=10)
 FINISHED_DAYS = "shutterbell.finished_days"  # app.extensions: {studio id: _KeptDays}
 SETTLED = timedelta(minutes=1)  # a sent message is committed well within this of its sent_at
@@ -176,12 +176,12 @@ def _sent_per_day(studio: Studio, midnights: list[datetime], now: datetime) -> l
     past = next((r for r in kept.counts if r[0] == midnights[today]),
                 (midnights[today], max(midnights[today], now - SETTLED)))  # today's, up to a minute ago
     ranges = [*((midnights[day], midnights[day + 1]) for day in range(today)), past, (past[1], midnights[today + 1])]
-    wanted = [n for n, (start, end) in enumerate(ranges) if (start, end) not in kept.counts]
-    counts = {ranges[n]: kept.counts[ranges[n]] for n in range(len(ranges)) if n not in wanted}
-    counts.update((ranges[n], count) for n, count in db.session.execute(sa.union_all(*(
+    counts = {r: kept.counts[r] for r in ranges if r in kept.counts}
+    wanted = [r for r in ranges if r not in counts]  # always the last: from a minute ago on
+    counts.update((wanted[n], count) for n, count in db.session.execute(sa.union_all(*(
         sa.select(sa.literal(n), sa.func.count()).where(
-            Message.status == "sent", Message.studio_id == studio.id,
-            Message.sent_at >= ranges[n][0], Message.sent_at < ranges[n][1]) for n in wanted))).all())
+            Message.status == "sent", Message.studio_id == studio.id, Message.sent_at >= start, Message.sent_at < end)
+        for n, (start, end) in enumerate(wanted)))).all())
     now_on = ranges.pop()  # counted on each visit; the rest is kept (the month's days only: it never grows)
     kept_by_studio[studio.id] = _KeptDays(kept.until, {r: counts[r] for r in ranges})
     return [*(("sent", day, counts[r]) for day, r in enumerate(ranges)), ("sent", today, counts[now_on])]
