@@ -6,7 +6,10 @@ PostgreSQL (a scratch database, dropped afterwards).
 Data: 50 profiles (one of 30 notifications), a job with 2,000 customers, and the outbox with
 10,000 and then 300,000 messages (mostly sent; 40 failed, the rare status; one job holds 3,000);
 the dashboard with them (its mail account card reads when the last message went).
-Goal: each page at least 0.3 of the bare endpoint's requests/s, and p99 under 50 ms.
+Goal: each page at least 0.3 of the bare endpoint's requests/s, and p99 under 50 ms. The p99 one
+visitor at a time sees is printed beside it ("alone"): at 20 connections a request waits for the
+others, on average 20 / requests/s (Little's law), which no page at 0.3 of the bare one's rate on
+two cores keeps under 50 ms.
 
 A page's share is the median of three rounds, each the page right after the bare endpoint. The
 bare rate alone once moved between 220 and 660 requests/s within one run: wrk's connections had
@@ -159,9 +162,9 @@ def signed_in_cookie(base: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def wrk(url: str, cookie: str, seconds: int) -> tuple[float, float]:
-    """(requests/s, p99 in ms) at 20 connections."""
-    done = subprocess.run(["wrk", "-t2", "-c20", f"-d{seconds}s", "--timeout", "10s", "--latency", "-H",
+def wrk(url: str, cookie: str, seconds: int, connections: int = 20) -> tuple[float, float]:
+    """(requests/s, p99 in ms) at 20 connections, or as many as asked."""
+    done = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-H",
                            f"Cookie: {cookie}", url],
                           capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done).group(1))
@@ -226,9 +229,10 @@ def measure(name: str, database_url: str, redis_url: str, seconds: int) -> list[
                 for label, path in pages_for(ids, size).items():
                     wrk(base + path, cookie, 2)
                     got = paired(base + path, base + BARE, cookie, seconds, server.pid)
+                    got = got._replace(p99_alone=wrk(base + path, cookie, 2, connections=1)[1])
                     results.append((name, label, got))
                     print(f"{name:10} {label:42} {got.rate:8.1f} req/s (bare {got.bare:6.1f})  {got.cpu_ms:5.1f} ms CPU"
-                          f" a request  p99 {got.p99:7.1f} ms", flush=True)
+                          f" a request  p99 {got.p99:7.1f} ms (alone {got.p99_alone:5.1f})", flush=True)
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait()
@@ -242,6 +246,10 @@ class Measured(NamedTuple):
     cpu_ms: float  # the web process's CPU time a request
     cpu_share: float  # the bare endpoint's CPU time a request, of this page's
     p99: float  # ms
+    # ms, one visitor at a time: what a studio's few people see. At 20 connections each request
+    # also waits for the 19 before it: 20 / requests/s on average (Little's law), so a page at
+    # 0.3 of a bare endpoint's 400-650 requests/s waits 100-170 ms, whatever its own time.
+    p99_alone: float = 0.0
 
 
 def paired(url: str, bare_url: str, cookie: str, seconds: int, server: int, rounds: int = 3) -> Measured:
@@ -296,11 +304,13 @@ def cpu_ticks(master: int) -> dict[int, int]:
 def report(results: list[tuple]) -> tuple[float, float]:
     """The worst page's share of the bare endpoint's requests/s, and by CPU time, for the last line."""
     print(f"\n{'database':10} {'page':42} {'req/s':>7} {'bare':>7} {'of bare':>8} {'CPU ms':>7} {'by CPU':>7} "
-          f"{'p99':>7}  goal")
+          f"{'p99':>7} {'alone':>6}  goal")
     for name, label, got in results:
         met = "ok" if got.share >= 0.3 and got.p99 < 50 else "MISSED"  # the goal as the issue states it
         print(f"{name:10} {label:42} {got.rate:7.1f} {got.bare:7.1f} {got.share:8.2f} {got.cpu_ms:7.1f}"
-              f" {got.cpu_share:7.2f} {got.p99:7.1f}  {met}")
+              f" {got.cpu_share:7.2f} {got.p99:7.1f} {got.p99_alone:6.1f}  {met}")
+    print(f"p99 at 20 connections {min(got.p99 for *_, got in results):.0f}-{max(got.p99 for *_, got in results):.0f} ms"
+          f", one visitor at a time at most {max(got.p99_alone for *_, got in results):.1f} ms")
     return min(got.share for _, _, got in results), min(got.cpu_share for _, _, got in results)
 
 
