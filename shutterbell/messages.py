@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import load_only, selectinload
 
 from . import paging
 from .extensions import db
@@ -33,12 +32,12 @@ class MessagePage(paging.Page):
     in_flight: bool = False  # the page polls while anything is on its way
 
 
-# What the outbox's rows show (the body for a text's first words): each of the other columns (key,
-# ids, headers, leases, timestamps) costs time to load, 50 rows a page; one read by mistake raises
-# instead of loading row by row.
-_LISTED = (Message.job_id, Message.channel, Message.recipient, Message.subject, Message.body, Message.due_at,
+# What the outbox's rows show (the body for a text's first words), with their job's name: read as
+# rows, not as Message objects, which cost a fifth of the page to build, 50 a page, and one more
+# query for their jobs. Each of the other columns (key, ids, headers, leases) costs time to load.
+_LISTED = (Message.id, Message.channel, Message.recipient, Message.subject, Message.body, Message.due_at,
            Message.sent_at, Message.status, Message.attempts, Message.next_attempt_at, Message.last_error,
-           Message.cause)
+           Message.cause, Job.name.label("job_name"))
 
 
 def find(studio: Studio, status: str = "", job_id: int | None = None, page: int = 1) -> MessagePage:
@@ -55,8 +54,7 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
         where, listed = [*where, Message.status == status], [*listed, Message.status == status]
     found = paging.fetch_capped(
         sa.select(Message.id).where(*listed),
-        sa.select(Message).where(*listed).options(load_only(*_LISTED, raiseload=True), selectinload(Message.job))
-        .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE, COUNTED_UP_TO)
+        sa.select(*_LISTED).outerjoin(Job, Job.id == Message.job_id).where(*listed).order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE, COUNTED_UP_TO)
     # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
     # One EXISTS per status, each read from the (studio, status) index: one with an OR read all
     # 300,000 rows on SQLite, and one with an IN a job's 3,000 (6 ms).

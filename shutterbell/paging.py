@@ -36,4 +36,5 @@ def _page(total: int, more: bool, rows: sa.Select, wanted: int, size: int) -> Pa
     pages = max(1, -(-total // size))
     page = min(max(wanted, 1), pages)
     # unique(): a page may eager-load a collection by a join (a customer's consents)
-    return Page(db.session.scalars(rows.limit(size).offset((page - 1) * size)).unique().all(), total, page, pages, more)
+    found = db.session.execute(rows.limit(size).offset((page - 1) * size)).unique()
+    return Page(found.scalars().all() if len(rows.column_descriptions) == 1 else found.all(), total, page, pages, more)
