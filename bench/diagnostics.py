@@ -56,7 +56,7 @@ def main(path: Path) -> None:
                 else:
                     print(f"miss {number}: {entry['protocol']} {entry['phase']} {entry['cause']} <- {got}"
                           f"{'' if done == wanted else f' (would {done}, not {wanted})'}: "
-                          f"{(entry['text'] or entry['condition'])[:100]!r}")  # no reply: what the network did
+                          f"{(entry['text'] or entry['condition'] or entry['python_exception'] or '')[:100]!r}")  # no reply
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"slowest replay: {slowest:.1f} s")

@@ -196,7 +196,10 @@ _WORDING = [
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
     ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(does not|doesn't) have authentication information|"
                         r"fails? to pass (\S+ ){0,3}authentication checks|"
-                        r"(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet"),
+                        r"(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet|"
+                        r"\b(spf|dkim|dmarc)\b[^.;]{0,30}\b(does not|doesn't|did not|didn't|fails? to) pass|"
+                        r"\bfail(s|ed|ing)? (both |the )?(spf|dkim|dmarc)\b|"
+                        r"(from|sending from) (an? )?unregistered (\w+ )?domains?"),  # not one of the account's
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"\bsmtp( relay| access| auth\w*)? (access )?(is )?(not (enabled|activated)|disabled) for (this|your|the) "
@@ -204,6 +207,7 @@ _WORDING = [
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism|"
+     r"\b(xoauth2?|plain|login|auth\w*|mechanism)\b[^.;]{0,20}\bno longer (supported|available|allowed)|"
      r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)"  # the password sign-in we use,
      r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"),  # not for want of TLS
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
@@ -300,6 +304,7 @@ _WORDING = [
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
+                     r"\b(receiving|sending|getting) (\w+ )?(mail|messages|e-?mails) too (quickly|fast)\b|"
                      r"too many (\w+ ){0,2}(requests|failures|errors)|"
                      r"too many (?!(bad|invalid|unknown|wrong|unrecogni[sz]ed|failed|syntax)\b)(\w+ )?commands|"  # bad ones: ours
                      r"too many (?!(bad|failed|invalid|wrong)\b)(\w+ )?attempts|"  # failed sign-ins: a lockout
@@ -309,6 +314,8 @@ _WORDING = [
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
+                            r"\b(mailbox|recipient|address)( \S+)? (was )?not found|"
+                            r"(address|mailbox|recipient|@[\w.-]+) (is )?no longer (valid|active|in use|available)|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
                             r"invalid mailbox|mailbox \S+ is unavailable|destinatario sconosciuto|destinataire inconnu|"

@@ -432,9 +432,23 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 5.1.1 <jürgen@rdns.example.net>: user unknown", "mailbox_unavailable"),
     ("imap", "auth", "a1 NO [PRIVACYREQUIRED] Mechanism not supported over unencrypted connection (Łódź)", "starttls_required"),
     ("smtp", "auth", "535 5.7.8 Your app password has expired, Jürgen", "app_password_required"),
+    # Set 25: the From domain's DKIM or SPF that does not pass, in other words than "SPF failed"; a
+    # domain the provider has not registered for the account; a sign-in method no longer supported;
+    # a recipient taking mail too quickly; a mailbox not found; an address no longer valid.
+    ("smtp", "data", "550 5.7.1 Nachricht von müller.de abgelehnt: DKIM does not pass", "sender_rejected"),
+    ("smtp", "data", "554 5.7.1 Blocked for failing both SPF and DKIM checks (łódź.example)", "sender_rejected"),
+    ("smtp", "mail_from", "550 5.7.1 Zoë may not send from unregistered domains like müller.de", "sender_rejected"),
+    ("smtp", "auth", "504 5.7.4 AUTH LOGIN wird no longer supported, Jürgen", "auth_method_disabled"),
+    ("smtp", "rcpt", "450 4.2.1 Łucja is receiving mail too quickly, bitte später", "rate_limited"),
+    ("smtp", "rcpt", "550 Requested action aborted: mailbox not found (jürgen@müller.de)", "mailbox_unavailable"),
+    ("smtp", "rcpt", "554 Zustellfehler: jürgen@müller.de is no longer valid", "mailbox_unavailable"),
+    # ...and none wider than meant: a sender domain that passes DKIM but is refused for its content
+    # stays "other"; an app password no longer valid is a sign-in refused, not a mailbox.
+    ("smtp", "data", "550 5.7.1 DKIM passed, but this message was blocked because of its content (Zoë)", "other"),
+    ("smtp", "auth", "535 5.7.8 Your app password is no longer valid (Jürgen)", "app_password_required"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
-    """Sets 5 to 24 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
+    """Sets 5 to 25 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
     corpus's newest entries missed these kinds of reply; here in wordings of our own, replayed over
     the wire."""
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
