@@ -164,8 +164,8 @@ def signed_in_cookie(base: str) -> str:
 
 def wrk(url: str, cookie: str, seconds: int, connections: int = 20) -> tuple[float, float]:
     """(requests/s, p99 in ms) at 20 connections, or as many as asked."""
-    done = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-H",
-                           f"Cookie: {cookie}", url],
+    done = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                           "--latency", "-H", f"Cookie: {cookie}", url],
                           capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", done).groups()
@@ -313,7 +313,8 @@ def report(results: list[tuple]) -> tuple[float, float]:
     print(f"\n{'database':10} {'page':42} {'req/s':>7} {'bare':>7} {'of bare':>8} {'CPU ms':>7} {'by CPU':>7} "
           f"{'p99':>7} {'alone':>6}  goal")
     for name, label, got in results:
-        met = "ok" if got.share >= 0.3 and got.p99 < 50 else "MISSED"  # the goal as the issue states it
+        # the goal as the issue states it; which part a page missed (p99: at 20 connections)
+        met = "ok" if got.share >= 0.3 and got.p99 < 50 else "share" if got.share < 0.3 else "p99"
         print(f"{name:10} {label:42} {got.rate:7.1f} {got.bare:7.1f} {got.share:8.2f} {got.cpu_ms:7.1f}"
               f" {got.cpu_share:7.2f} {got.p99:7.1f} {got.p99_alone:6.1f}  {met}")
     print(f"p99 at 20 connections {min(got.p99 for *_, got in results):.0f}-{max(got.p99 for *_, got in results):.0f} ms"

@@ -166,6 +166,8 @@ CAUSES = {c.key: c for c in (
                        "help pages can explain them."), retry=False),
 )}
 
+# What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
+_FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"
 _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
@@ -197,9 +199,9 @@ _WORDING = [
     ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(does not|doesn't) have authentication information|"
                         r"fails? to pass (\S+ ){0,3}authentication checks|"
                         r"(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet|"
-                        r"\b(spf|dkim|dmarc)\b[^.;]{0,30}\b(does not|doesn't|did not|didn't|fails? to) pass|"
+                        r"\b(spf|dkim|dmarc)\b((?!pass)[^.;,]){0,30}\b(does not|doesn't|did not|didn't|fails? to) pass|"
                         r"\bfail(s|ed|ing)? (both |the )?(spf|dkim|dmarc)\b|"
-                        r"(from|sending from) (an? )?unregistered (\w+ )?domains?"),  # not one of the account's
+                        r"from (an? )?unregistered (\w+ )?domains?"),  # not one of the account's
     ("auth_method_disabled",
      r"smtpclientauthentication is disabled|unrecognized authentication type|user has no permission|"
      r"\bsmtp( relay| access| auth\w*)? (access )?(is )?(not (enabled|activated)|disabled) for (this|your|the) "
@@ -207,9 +209,12 @@ _WORDING = [
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
      r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism|"
-     r"\b(xoauth2?|plain|login|auth\w*|mechanism)\b[^.;]{0,20}\bno longer (supported|available|allowed)|"
-     r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)"  # the password sign-in we use,
-     r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"),  # not for want of TLS
+     # A sign-in mechanism not (or no longer) supported: the password sign-in we use, unless for
+     # want of TLS or in favour of an app password.
+     r"(auth(entication)? (plain|login|cram-md5|xoauth2?)|(plain|login|cram-md5) (auth\w*|mechanism)|xoauth2?|"
+     r"(sasl |authentication )?mechanism)\b[^.;]{0,20}\bno longer (supported|available|allowed)"
+     + _FOR_WANT_OF_TLS + r"(?![^.;]{0,60}\bapp(lication)?[- ]password)|"
+     r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)" + _FOR_WANT_OF_TLS),
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
     ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
@@ -233,7 +238,7 @@ _WORDING = [
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
-    ("starttls_required", r"privacyrequired|must issue a starttls|starttls (is )?required|plaintext authentication "
+    ("starttls_required", r"privacyrequired|issue (a |the )?starttls|starttls (is )?required|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|transport layer security (is )?required|"
                           r"(only be accessed|accessible only) (using|over|with) a secure|"
@@ -314,8 +319,10 @@ _WORDING = [
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
-                            r"\b(mailbox|recipient|address)( \S+)? (was )?not found|"
-                            r"(address|mailbox|recipient|@[\w.-]+) (is )?no longer (valid|active|in use|available)|"
+                            r"\b(mailbox|recipient)( address)? (was )?not found|"
+                            r"\b(mailbox|recipient)( address)? (is )?no longer (valid|active|in use)|"
+                            # an address no longer valid, not one "of" or "for" something (a password's)
+                            r"(?<!\bof )(?<!\bfor )(?<!address )(?<![^\s<])[^\s<>]+@[\w.-]+>? is no longer (valid|active|in use)|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
                             r"invalid mailbox|mailbox \S+ is unavailable|destinatario sconosciuto|destinataire inconnu|"
@@ -476,7 +483,8 @@ _MAILBOX_STATUS = re.compile(r"(?<![\d.])5\.2\.[12](?![\d.])")
 # Full for now (4.2.2): the recipient's too, unless the words name a quota of the sender's own
 # (some services give their daily sending quota that status; a policy server's comes as 4.2.1).
 _MAILBOX_FULL_FOR_NOW = re.compile(r"(?<![\d.])4\.2\.2(?![\d.])")
-_UNKNOWN_USER = re.compile(r"no such user|user unknown|unknown user|(user|account) (does not|doesn't) exist",
+_UNKNOWN_USER = re.compile(r"no such user|user unknown|unknown user|(user|account) (does not|doesn't) exist|"
+                           r"(mailbox|user|account) (was )?not found",
                            re.IGNORECASE)
 _SENDERS_QUOTA = re.compile(r"daily|per day|24 hours|sending|outgoing|relay", re.IGNORECASE)
 _ABOUT_US = {"client_blocked", "relay_denied", "auth_not_offered", "starttls_required", "sender_rejected",

@@ -54,7 +54,8 @@ def find(studio: Studio, status: str = "", job_id: int | None = None, page: int 
         where, listed = [*where, Message.status == status], [*listed, Message.status == status]
     found = paging.fetch_capped(
         sa.select(Message.id).where(*listed),
-        sa.select(*_LISTED).outerjoin(Job, Job.id == Message.job_id).where(*listed).order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE, COUNTED_UP_TO)
+        sa.select(*_LISTED).outerjoin(Job, Job.id == Message.job_id).where(*listed)
+        .order_by(Message.due_at.desc(), Message.id.desc()), page, PAGE_SIZE, COUNTED_UP_TO)
     # Texts may wait all night (quiet hours) or for an SMS account: only moving ones keep the page polling.
     # One EXISTS per status, each read from the (studio, status) index: one with an OR read all
     # 300,000 rows on SQLite, and one with an IN a job's 3,000 (6 ms).

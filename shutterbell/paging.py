@@ -35,6 +35,6 @@ def fetch_capped(matching: sa.Select, rows: sa.Select, wanted: int, size: int, c
 def _page(total: int, more: bool, rows: sa.Select, wanted: int, size: int) -> Page:
     pages = max(1, -(-total // size))
     page = min(max(wanted, 1), pages)
-    # unique(): a page may eager-load a collection by a join (a customer's consents)
-    found = db.session.execute(rows.limit(size).offset((page - 1) * size)).unique()
+    # A select of one entity gives its objects; a select of columns (the outbox's), rows.
+    found = db.session.execute(rows.limit(size).offset((page - 1) * size))
     return Page(found.scalars().all() if len(rows.column_descriptions) == 1 else found.all(), total, page, pages, more)

@@ -437,15 +437,27 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     # a recipient taking mail too quickly; a mailbox not found; an address no longer valid.
     ("smtp", "data", "550 5.7.1 Nachricht von müller.de abgelehnt: DKIM does not pass", "sender_rejected"),
     ("smtp", "data", "554 5.7.1 Blocked for failing both SPF and DKIM checks (łódź.example)", "sender_rejected"),
-    ("smtp", "mail_from", "550 5.7.1 Zoë may not send from unregistered domains like müller.de", "sender_rejected"),
+    ("smtp", "data", "550 5.7.1 Zoë may not send from unregistered domains like müller.de", "sender_rejected"),
     ("smtp", "auth", "504 5.7.4 AUTH LOGIN wird no longer supported, Jürgen", "auth_method_disabled"),
     ("smtp", "rcpt", "450 4.2.1 Łucja is receiving mail too quickly, bitte später", "rate_limited"),
-    ("smtp", "rcpt", "550 Requested action aborted: mailbox not found (jürgen@müller.de)", "mailbox_unavailable"),
+    ("smtp", "data", "552 Requested action aborted: mailbox not found (jürgen@müller.de)", "mailbox_unavailable"),
     ("smtp", "rcpt", "554 Zustellfehler: jürgen@müller.de is no longer valid", "mailbox_unavailable"),
-    # ...and none wider than meant: a sender domain that passes DKIM but is refused for its content
-    # stays "other"; an app password no longer valid is a sign-in refused, not a mailbox.
+    # ...and none wider than meant (a review's counter-examples): DKIM that passed, then a content
+    # filter; at sign-in, a mailbox not found or a password no longer valid is the sign-in refused
+    # (one recipient's mailbox would fail message after message instead of pausing); a mechanism
+    # no longer allowed without TLS, or in favour of an app password; an address "not found" on
+    # a list of ours; a login no longer allowed for a suspended account.
     ("smtp", "data", "550 5.7.1 DKIM passed, but this message was blocked because of its content (Zoë)", "other"),
+    ("smtp", "data", "550 5.7.1 DKIM passed, but the message did not pass content filtering (Zoë)", "other"),
     ("smtp", "auth", "535 5.7.8 Your app password is no longer valid (Jürgen)", "app_password_required"),
+    ("smtp", "auth", "535 5.7.8 Authentication failed: mailbox not found (jürgen@müller.de)", "wrong_password"),
+    ("smtp", "auth", "535 5.7.8 The password of jürgen@müller.de is no longer valid", "wrong_password"),
+    ("smtp", "auth", "538 5.7.11 AUTH PLAIN no longer allowed without TLS (Łódź)", "starttls_required"),
+    ("smtp", "auth", "530 5.7.0 AUTH PLAIN no longer allowed over unencrypted connections, issue STARTTLS first (Łódź)",
+     "starttls_required"),
+    ("smtp", "auth", "535 5.7.9 AUTH LOGIN no longer supported: use an app password, Jürgen", "app_password_required"),
+    ("smtp", "auth", "535 Login no longer allowed: Konto von Łucja has been suspended", "account_locked_or_web_login_required"),
+    ("smtp", "connect", "554 5.7.1 Your IP address 203.0.113.5 was not found in our allowed list (Łódź)", "client_blocked"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 25 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the

@@ -4,6 +4,8 @@ fail here, not on a studio's tablet."""
 from html.parser import HTMLParser
 
 import pytest
+import sqlalchemy as sa
+from flask import url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
@@ -37,7 +39,8 @@ def addresses_on(html: str) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def a_busy_studio(olivia):
-    """A job with a customer Zoë and a failed message to her, beside the recommended profiles."""
+    """A job with a customer Zoë and a failed message to her, a message of no job (written to a
+    contact), beside the recommended profiles."""
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita Löwenzahn", profile_id=(
         profiles.list_profiles(olivia.studio)[0].id)), None)
     customer, _ = customers.register(job, customers.CustomerInput("Zoë", "Łęcka", "zoe@example.com", email_consent=True),
@@ -45,6 +48,8 @@ def a_busy_studio(olivia):
     db.session.add(Message(studio_id=olivia.studio_id, job_id=job.id, customer_id=customer.id, key="x:1",
                            channel="email", recipient=customer.email, subject="Eure Fotos – schön geworden",
                            body="Grüße", due_at=utcnow(), status="failed"))
+    db.session.add(Message(studio_id=olivia.studio_id, key="oneoff:1", channel="email", recipient="łucja@example.pl",
+                           subject="Angebot für Łucja", body="Grüße", due_at=utcnow(), status="sent"))
     db.session.commit()
     return job
 
@@ -63,11 +68,21 @@ def test_every_address_on_the_lists_is_a_route_and_every_link_opens(app, olivia,
             pytest.fail(f"{method} {url}: {error.__class__.__name__}")
     links = sorted(url for method, url in found if method == "GET")
     for url in links:
-        assert as_olivia.get(url).status_code in (200, 302), url
-    # The rows' own: each profile's edit, results, duplicate and delete, the message's page, Zoë's
+        response = as_olivia.get(url)
+        assert response.status_code in (200, 302) and "/login" not in response.headers.get("Location", ""), url
+    # The rows' own, as the app builds them: each profile's edit, results, duplicate and delete,
+    # each message's page
     profile_id = profiles.list_profiles(olivia.studio)[0].id
-    message_id = db.session.query(Message.id).scalar()
-    assert {f"/settings/profiles/{profile_id}", f"/settings/profiles/{profile_id}/results",
-            f"/settings/profiles/{profile_id}/delete", f"/outbox/{message_id}"} <= set(links)
-    assert ("POST", f"/settings/profiles/{profile_id}/duplicate") in found
+    with app.test_request_context():
+        built = {("GET", url_for(endpoint, profile_id=profile_id)) for endpoint in (
+            "profiles.edit", "profiles.results", "profiles.delete")}
+        built |= {("POST", url_for("profiles.duplicate", profile_id=profile_id))}
+        built |= {("GET", url_for("outbox.show", message_id=m)) for m in db.session.scalars(sa.select(Message.id))}
+    assert built <= found
     assert any(url.startswith(f"/jobs/{a_busy_studio.id}/customers/") for url in links)
+
+
+def test_the_outbox_names_each_messages_job(as_olivia, a_busy_studio):
+    page = text_of(as_olivia.get("/outbox/"))
+    assert "Kita Löwenzahn" in page and "Eure Fotos – schön geworden" in page
+    assert "Angebot für Łucja" in page  # a message of no job is listed too
