@@ -33,8 +33,8 @@ class MessagePage(paging.Page):
 
 
 # What the outbox's rows show (the body for a text's first words), with their job's name: read as
-# rows, not as Message objects, which cost a fifth of the page to build, 50 a page, and one more
-# query for their jobs. Each of the other columns (key, ids, headers, leases) costs time to load.
+# rows, not as 50 Message objects and one more query for their jobs (0.46 ms of the page's 6.2 on
+# SQLite, bench/pages.py's seed). Each of the other columns (key, ids, headers, leases) costs time.
 _LISTED = (Message.id, Message.channel, Message.recipient, Message.subject, Message.body, Message.due_at,
            Message.sent_at, Message.status, Message.attempts, Message.next_attempt_at, Message.last_error,
            Message.cause, Job.name.label("job_name"))
