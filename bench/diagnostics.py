@@ -3,8 +3,8 @@ corpus (``tests/data/mail_failures_corpus.jsonl`` unless another JSON Lines file
 replayed by a scripted SMTP or IMAP server on loopback at the step where it happened, and the
 settings page's own check diagnoses it. Prints each miss, the time the slowest replay took, the
 share per protocol, the share whose consequence is right (what sending then does: wait and retry,
-pause the studio, or fail that one message; for the inbox: retry or pause the sync), and the share
-right last.
+pause the studio, or fail that one message; for the inbox: retry or pause the sync), how many
+replies retried as deferrals (4xx) named the labelled cause in their hint, and the share right last.
 
 Run: .venv/bin/python bench/diagnostics.py [corpus.jsonl]
 """
@@ -27,6 +27,9 @@ from shutterbell.outbox.sending import judge  # noqa: E402
 from tests import replay  # noqa: E402
 
 
+_DEFERRALS = ("temporary_server_error", "rate_limited")
+
+
 def consequence(protocol: str, phase: str, key: str) -> str:
     """What a studio sees happen after this cause at this step."""
     cause = diagnostics.CAUSES[key]
@@ -39,6 +42,7 @@ def main(path: Path) -> None:
     entries = replay.load(path)
     folder = Path(tempfile.mkdtemp())
     right, total, same_consequence, slowest = Counter(), Counter(), 0, 0.0
+    deferred, named = 0, 0  # labelled by words, diagnosed as a deferral: did its hint name the label?
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     try:
         with app.app_context():
@@ -51,10 +55,14 @@ def main(path: Path) -> None:
                 wanted = consequence(entry["protocol"], entry["phase"], entry["cause"])
                 done = consequence(entry["protocol"], entry["phase"], got) if got != "passed" else "passed"
                 same_consequence += done == wanted
+                said = result.diagnosis.named if result.diagnosis else ""
+                if got != entry["cause"] and got in _DEFERRALS and entry["cause"] not in _DEFERRALS:
+                    deferred, named = deferred + 1, named + (said == entry["cause"])
                 if got == entry["cause"]:
                     right[entry["protocol"]] += 1
                 else:
                     print(f"miss {number}: {entry['protocol']} {entry['phase']} {entry['cause']} <- {got}"
+                          f"{f' naming {said}' if said else ''}"
                           f"{'' if done == wanted else f' (would {done}, not {wanted})'}: "
                           f"{(entry['text'] or entry['condition'] or entry['python_exception'] or '')[:100]!r}")  # no reply
     finally:
@@ -63,6 +71,7 @@ def main(path: Path) -> None:
     for protocol in sorted(total):
         print(f"{protocol}: {right[protocol]}/{total[protocol]} = {right[protocol] / total[protocol]:.1%}")
     print(f"right consequence: {same_consequence}/{len(entries)} = {same_consequence / len(entries):.1%}")
+    print(f"labelled by its words, retried as a deferral, its hint naming the label: {named}/{deferred}")
     print(f"right cause: {sum(right.values())}/{len(entries)} = {sum(right.values()) / len(entries):.1%}")
 
 

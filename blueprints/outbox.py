@@ -22,7 +22,7 @@ bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 def index():
     status, job_id = request.args.get("status", ""), request.args.get("job", type=db_int)
     result = messages.find(current_studio(), status, job_id, request.args.get("page", 1, type=db_int))
-    context = {"result": result, "status": status, "job_id": job_id, "causes": diagnostics.CAUSES}
+    context = {"result": result, "status": status, "job_id": job_id, "hint_for": diagnostics.hint_for}
     if part_of_page_wanted():
         return render_template("outbox/_table.html", **context)
     return render_template("outbox/index.html", jobs=messages.jobs_with_messages(current_studio()), **context)
@@ -39,8 +39,8 @@ def show(message_id: int):
 
 
 def _hint_for(message) -> str:
-    cause = diagnostics.CAUSES.get(message.cause)
-    return cause.hint_for("smtp" if message.channel == "email" else message.channel) if cause else ""
+    return diagnostics.hint_for(message.cause, "smtp" if message.channel == "email" else message.channel,
+                                message.named_cause)
 
 
 @bp.post("/<int:message_id>/retry")

@@ -38,6 +38,7 @@ class Diagnosis:
     detail: str  # the server's words or the exception, for the diagnostics page (never a secret)
     protocol: str = ""  # "smtp", "imap" or "sms": which hint fits
     note: str = ""  # a hint for this very case, where it says more than the cause's
+    named: str = ""  # a deferral's (4xx) reason in its words, where waiting may not cure it: the hint's subject
 
     @property
     def key(self) -> str:
@@ -45,7 +46,7 @@ class Diagnosis:
 
     @property
     def hint(self):
-        return self.note or self.cause.hint_for(self.protocol)
+        return self.note or hint_for(self.key, self.protocol, self.named)
 
 
 class DeliveryFailure(Exception):
@@ -55,6 +56,16 @@ class DeliveryFailure(Exception):
     def __init__(self, diagnosis: Diagnosis, phase: str):
         super().__init__(diagnosis.detail)
         self.diagnosis, self.phase = diagnosis, phase
+
+
+def hint_for(key: str, protocol: str, named: str = ""):
+    """What to do about a cause ("" for a key that is no cause of a server's, e.g. "render_error").
+    A deferral whose words name a reason that waiting may not cure says that reason's fix: Gmail
+    defers mail from a domain without SPF or DKIM for days before it refuses it."""
+    if named in CAUSES:  # (retried meanwhile, as every deferral is: the status beside it says so)
+        return _l("The server deferred this with a reason that may not go away by waiting: %(hint)s",
+                  hint=CAUSES[named].hint_for(protocol))
+    return CAUSES[key].hint_for(protocol) if key in CAUSES else ""
 
 
 def _cause(key: str, hint, retry: bool = False, concerns: str = "account", **hints) -> Cause:
@@ -118,7 +129,9 @@ CAUSES = {c.key: c for c in (
            imap=_l("The server does not offer sign-in on this connection: choose SSL/TLS (port 993) or STARTTLS "
                    "(port 143), and check the username.")),
     _cause("sender_rejected", _l("The server will not send from this address. The from address must be your "
-                                 "account's own address or an alias your provider allows.")),
+                                 "account's own address or an alias your provider allows; with a domain of your own, "
+                                 "its DNS must allow your provider to send for it (the SPF and DKIM records your "
+                                 "provider's help pages give).")),
     _cause("relay_denied", _l("The server will not pass mail on for you. Sign in with username and password, or "
                               "use your provider's SMTP server.")),
     _cause("client_blocked", _l("The server refuses mail from this machine's internet address: it is on a block "
@@ -238,7 +251,8 @@ _WORDING = [
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
-    ("starttls_required", r"privacyrequired|issue (a |the )?starttls|starttls (is )?required|plaintext authentication "
+    ("starttls_required", r"privacyrequired|issue (a |the )?starttls|starttls (is )?required|"
+                          r"(not|n't) (been )?sent over (a |an )?(tls|secure|encrypted)\b|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|transport layer security (is )?required|"
                           r"(only be accessed|accessible only) (using|over|with) a secure|"
@@ -286,6 +300,7 @@ _WORDING = [
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
+                        r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|(from|sender) domain (is )?unresolvable|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
                         r"spf perm(anent)? ?error|"  # the sender domain's own record is broken
@@ -324,6 +339,7 @@ _WORDING = [
                             # an address no longer valid, not one "of" or "for" something (a password's)
                             r"(?<!\bof )(?<!\bfor )(?<!address )(?<![^\s<])[^\s<>]+@[\w.-]+>? is no longer (valid|active|in use)|"
                             r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
+                            r"\b(inbox|mailbox)\b[^;]{0,40}?\bout of (storage|space)\b|"
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
                             r"invalid mailbox|mailbox \S+ is unavailable|destinatario sconosciuto|destinataire inconnu|"
                             r"empf(ä|ae)nger unbekannt|unbekannter empf(ä|ae)nger|nieznany (odbiorca|adresat)|"
@@ -429,11 +445,13 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _imap_refusal(phase, security, text)
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
+    named = ""
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
+        named = "" if key == "other" else key  # but the studio hears what it says
         key = "rate_limited" if _says("rate_limited", words) else "temporary_server_error"
     if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
         key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
-    return Diagnosis(CAUSES[key], text.strip()[:500], protocol)
+    return Diagnosis(CAUSES[key], text.strip()[:500], protocol, named=named)
 
 
 def classify_exception(exc: BaseException, protocol: str, phase: str, host: str = "",

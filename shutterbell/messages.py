@@ -37,7 +37,7 @@ class MessagePage(paging.Page):
 # SQLite, bench/pages.py's seed). Each of the other columns (key, ids, headers, leases) costs time.
 _LISTED = (Message.id, Message.channel, Message.recipient, Message.subject, Message.body, Message.due_at,
            Message.sent_at, Message.status, Message.attempts, Message.next_attempt_at, Message.last_error,
-           Message.cause, Job.name.label("job_name"))
+           Message.cause, Message.named_cause, Job.name.label("job_name"))
 
 
 def find(studio: Studio, status: str = "", job_id: int | None = None, page: int = 1) -> MessagePage:
@@ -73,7 +73,7 @@ def retry(message: Message) -> bool:
     """A failed message goes back to the outbox with the same text and Message-ID."""
     moved = db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status.in_(RETRYABLE))
                                .values(status="scheduled", attempts=0, next_attempt_at=None, enqueued_at=None,
-                                       last_error="", cause="")).rowcount
+                                       last_error="", cause="", named_cause="")).rowcount
     db.session.commit()
     return bool(moved)
 

@@ -893,6 +893,8 @@ class Message(db.Model):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last handed to RQ
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     cause: Mapped[str] = mapped_column(sa.String(40), default="")  # diagnostics cause, for the hint
+    # A deferral's reason in the server's words (diagnostics.Diagnosis.named): the hint's subject.
+    named_cause: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     # Service or marketing (its notification's, or what staff chose for a one-off): which consent
     # and which unsubscribe it takes.
     category: Mapped[str] = mapped_column(sa.String(10), default="service", server_default="service")

@@ -57,6 +57,36 @@ def test_a_temporary_reply_is_never_an_account_problem_whatever_its_words(bare_c
             assert diagnosis.cause.retry, (phase, text, diagnosis.key)
 
 
+@pytest.mark.parametrize("phase,text,named", [
+    ("data", "421 4.7.26 Mail from zoë@fotografie-łódź.pl has been rate limited because it is unauthenticated: "
+             "it must pass SPF or DKIM", "sender_rejected"),
+    ("data", "421 4.7.29 Rate limited: this message to jürgen@example.de wasn't sent over a TLS connection",
+     "starttls_required"),
+    ("rcpt", "452 4.2.2 The inbox of françoise@example.fr is out of storage space", "mailbox_unavailable"),
+    ("mail_from", "451 Message temporarily deferred due to unresolvable RFC5321 from domain grüße.example",
+     "sender_rejected"),
+    ("mail_from", "450 4.1.8 <studio@lichtblick.example>: Sender address rejected: Domain not found", "sender_rejected"),
+    # A deferral that names nothing waiting cannot cure keeps the plain hint.
+    ("rcpt", "451 4.7.1 Greylisted for 5 minutes, Łucja: please try again later", ""),
+    ("data", "452 4.3.1 Server out of storage space (Speicher voll)", ""),
+    ("auth", "454 4.7.0 Temporary authentication failure for jürgen", ""),
+])
+def test_a_deferral_is_retried_and_its_hint_names_a_reason_waiting_may_not_cure(bare_ctx, tmp_path, phase, text,
+                                                                                  named):
+    """Gmail defers mail from a domain without SPF or DKIM for days ("421 4.7.26 ... rate limited
+    because it is unauthenticated"): a 4xx is retried, never a pause, and the studio learns what
+    to fix while it is (set 25's seven replies labelled by their words)."""
+    entry = {"protocol": "smtp", "phase": phase, "provider": "Test", "code": None, "text": text}
+    diagnosis = replay.replay(entry, tmp_path).diagnosis
+    assert diagnosis.cause.retry and diagnosis.named == named, (diagnosis.key, diagnosis.named)
+    hint = str(diagnosis.hint)
+    if named:
+        assert hint.startswith("The server deferred this with a reason that may not go away by waiting: ")
+        assert hint.endswith(str(diagnostics.CAUSES[named].hint_for("smtp")))
+    else:
+        assert hint == str(diagnosis.cause.hint_for("smtp")) and "again" in hint
+
+
 @pytest.mark.parametrize("reply", ["552 5.2.2 <kunde@example.org>: user has exceeded their quota",
                                    "550 5.2.1 Mailbox disabled for this recipient",
                                    "550 5.7.1 This user is suspended",

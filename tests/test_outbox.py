@@ -175,6 +175,28 @@ def test_a_temporary_reply_that_sounds_like_the_account_never_pauses_sending(job
     assert statuses() == {("anna@example.com", "sent"), ("ben@example.com", "sent")} and len(mailbox.received) == 2
 
 
+def test_a_deferral_that_names_its_reason_shows_the_fix_while_retried_and_after_it_failed(job, mailbox, as_olivia):
+    """Gmail defers mail from a domain without SPF or DKIM (421 4.7.26) for days: the message is
+    retried, nothing pauses, and the outbox says what to fix instead of "a temporary problem"."""
+    anna = sign_up(job, "Anna", at=T0)
+    mailbox.rcpt_replies[anna.email] = ["421 4.7.26 Mail from lichtblick.example has been rate limited because it is "
+                                        "unauthenticated: it must pass SPF or DKIM (Grüße)"]
+    deliver(T0 + timedelta(minutes=1))
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.cause, message.named_cause) == ("scheduled", "rate_limited", "sender_rejected")
+    fix = "reason that may not go away by waiting: The server will not send from this address"
+    assert fix in text_of(as_olivia.get("/outbox/")) and "SPF and DKIM records" in text_of(
+        as_olivia.get(f"/outbox/{message.id}"))
+    deliver(message.due_at + POLICY.grace + timedelta(minutes=1))  # deferred past the grace period: failed
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.named_cause) == ("failed", "sender_rejected") and not mailbox.received
+    assert fix in text_of(as_olivia.get("/outbox/?status=failed"))
+    mailbox.rcpt_replies.clear()  # the studio added the DNS records and sends it again
+    assert as_olivia.post(f"/outbox/{message.id}/retry").status_code == 302
+    db.session.rollback()
+    assert (message.status, message.cause, message.named_cause) == ("queued", "", "")  # on its way again
+
+
 def test_a_retry_is_handed_to_a_worker_at_its_moment_not_at_the_next_pass(app, job, mailbox):
     """A one-minute backoff is one minute: the retry waits in Redis for its moment and a worker
     with the scheduler (as worker.py runs it) sends it then, without a cron pass."""

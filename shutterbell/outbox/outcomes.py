@@ -58,9 +58,9 @@ def _outcome_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> tuple[s
     return sql, convert
 
 
-def finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "") -> None:
+def finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "", named: str = "") -> None:
     recorded = record(message, status=status, lease_until=None, last_error=error[:500], cause=cause,
-            sent_at=now if status == "sent" else message.sent_at)
+            named_cause=named, sent_at=now if status == "sent" else message.sent_at)
     if recorded and status == "failed":  # (not when erasure or a cancel took the message meanwhile)
         alerts.raise_alert(message.studio_id, "failed", _l(
             "A message to %(to)s failed for good: %(why)s", to=message.recipient, why=error or cause),
@@ -73,11 +73,11 @@ def retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetim
     """Back off and try again. A temporary failure is retried until the grace period is over (a
     server down for hours is not the message's fault)."""
     if now - message.due_at > policy.grace:
-        finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key)
+        finish(message, "failed", now, error=diagnosis.detail, cause=diagnosis.key, named=diagnosis.named)
         return
     wait = min(policy.first_retry * 2 ** (message.attempts - 1), policy.max_retry)
     record(message, status="scheduled", lease_until=None, enqueued_at=None, next_attempt_at=now + wait,
-            last_error=diagnosis.detail[:500], cause=diagnosis.key)
+            last_error=diagnosis.detail[:500], cause=diagnosis.key, named_cause=diagnosis.named)
     try:  # at its moment; the cron pass after it hands it over too if Redis lost this (the claim decides)
         queue.current().hand_over_at([message.id], now + wait)
     except (RedisError, OSError):
