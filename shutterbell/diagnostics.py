@@ -63,8 +63,7 @@ def hint_for(key: str, protocol: str, named: str = ""):
     A deferral whose words name a reason that waiting may not cure says that reason's fix: Gmail
     defers mail from a domain without SPF or DKIM for days before it refuses it."""
     if named in CAUSES:  # (retried meanwhile, as every deferral is: the status beside it says so)
-        return _l("The server deferred this with a reason that may not go away by waiting: %(hint)s",
-                  hint=CAUSES[named].hint_for(protocol))
+        return _l("Deferred, and waiting may not help: %(hint)s", hint=CAUSES[named].hint_for(protocol))
     return CAUSES[key].hint_for(protocol) if key in CAUSES else ""
 
 

@@ -81,7 +81,7 @@ def test_a_deferral_is_retried_and_its_hint_names_a_reason_waiting_may_not_cure(
     assert diagnosis.cause.retry and diagnosis.named == named, (diagnosis.key, diagnosis.named)
     hint = str(diagnosis.hint)
     if named:
-        assert hint.startswith("The server deferred this with a reason that may not go away by waiting: ")
+        assert hint.startswith("Deferred, and waiting may not help: ")
         assert hint.endswith(str(diagnostics.CAUSES[named].hint_for("smtp")))
     else:
         assert hint == str(diagnosis.cause.hint_for("smtp")) and "again" in hint
