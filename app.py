@@ -15,7 +15,7 @@ from limits.errors import StorageError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from shutterbell import channels, config, i18n, messages, queue, settings
+from shutterbell import channels, config, diagnostics, i18n, messages, queue, settings
 from shutterbell.channels import sms
 from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
 
@@ -82,6 +82,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_template_filter(_money, "money")
     app.add_template_global(_unread_alerts, "unread_alerts")
     app.add_template_global(messages.STATUS_LABELS, "status_labels")
+    app.add_template_global(diagnostics.hint_for, "cause_hint")
     app.add_template_global(lambda: get_locale().language, "page_language")
     _configure_sqlite(app)
 

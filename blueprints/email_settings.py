@@ -224,8 +224,7 @@ def _page(service: str | None = None, form=None, status: int | None = None, **co
         sections[name]["signed_in"] = mailsettings.signed_in_with(saved["smtp"], name)
     if service is None or not request.htmx or form is None:
         return render_form("email_settings/edit.html", form or oauth_form or sections["smtp"]["oauth_form"], status,
-                           sections=sections, problems=mailsettings.recent_problems(studio.id),
-                           causes=diagnostics.CAUSES, **context)
+                           sections=sections, problems=mailsettings.recent_problems(studio.id), **context)
     response = make_response(render_template(f"email_settings/_{service}.html", **sections[service], **context),
                              status or (422 if form.errors else 200))
     if form.errors:  # field errors: the whole section, not just the part the request asked for

@@ -1,7 +1,7 @@
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from shutterbell import accounts, diagnostics, health, invoices, mailsettings, messages, profiles, queue, team
+from shutterbell import accounts, health, invoices, mailsettings, messages, profiles, queue, team
 from shutterbell.models import utcnow
 
 from .access import current_studio
@@ -37,7 +37,7 @@ def dashboard():
         worker_seconds_ago=int((utcnow() - last_run).total_seconds()) if last_run else None,
         days=days, today=days[-1], waiting=messages.waiting(studio), approvals=messages.approvals_by_job(studio),
         chart_top=max(d.sent + d.failed + d.skipped for d in days),  # 0: nothing to chart yet
-        mail_ready=account.smtp_configured, mail_accounts=mailsettings.account_health(account), causes=diagnostics.CAUSES,
+        mail_ready=account.smtp_configured, mail_accounts=mailsettings.account_health(account),
         has_staff=len(accounts.list_users(studio)) > 1,  # invited or signed up: no more "invite your staff"
         my_jobs=team.upcoming_for(current_user, invoices.day_of(studio, utcnow())),  # first, on a tablet too
     )

@@ -22,7 +22,7 @@ bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 def index():
     status, job_id = request.args.get("status", ""), request.args.get("job", type=db_int)
     result = messages.find(current_studio(), status, job_id, request.args.get("page", 1, type=db_int))
-    context = {"result": result, "status": status, "job_id": job_id, "hint_for": diagnostics.hint_for}
+    context = {"result": result, "status": status, "job_id": job_id}
     if part_of_page_wanted():
         return render_template("outbox/_table.html", **context)
     return render_template("outbox/index.html", jobs=messages.jobs_with_messages(current_studio()), **context)

@@ -414,7 +414,7 @@ def note_problem(studio_id: int, service: str, source: str, diagnosis: diagnosti
                  now: datetime) -> None:
     """Keep the failure for the diagnostics list (90 days). The caller commits."""
     db.session.add(MailProblem(studio_id=studio_id, service=service, source=source, cause=diagnosis.key,
-                               detail=diagnosis.detail[:500], at=now))
+                               named_cause=diagnosis.named, detail=diagnosis.detail[:500], at=now))
     db.session.execute(sa.delete(MailProblem).where(MailProblem.studio_id == studio_id,
                                                     MailProblem.at < now - PROBLEMS_KEPT))
 

@@ -844,6 +844,7 @@ class MailProblem(db.Model):
     service: Mapped[str] = mapped_column(sa.String(10))
     source: Mapped[str] = mapped_column(sa.String(10))  # "test", "send" or "sync"
     cause: Mapped[str] = mapped_column(sa.String(40))
+    named_cause: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")  # as Message's
     detail: Mapped[str] = mapped_column(sa.String(500), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -163,6 +163,17 @@ def test_a_test_email_goes_to_the_owner_only(as_olivia, olivia, server):
     assert len(mailbox.received) == 1  # a plain test sends nothing
 
 
+def test_a_test_email_deferred_for_the_senders_domain_says_what_to_fix_there_and_in_the_problems(as_olivia, server):
+    """A 4xx is tried again, never a reason to pause; its words still name what to fix."""
+    mailbox, port = server
+    mailbox.mail_reply = "450 4.1.8 <studio@lichtblick.example>: Sender address rejected: Domain not found (Grüße)"
+    page = text_of(as_olivia.post("/settings/email/smtp/test", {**form(port), "send_test": "1"}, htmx=True))
+    fix = "Deferred, and waiting may not help: The server will not send from this address"
+    assert fix in page and "Domain not found (Grüße)" in page and not mailbox.received
+    problems = text_of(as_olivia.get("/settings/email/")).split('id="problems"')[1]
+    assert fix in problems and "Sending · test" in problems
+
+
 # ---- Inbox sync (IMAP) ------------------------------------------------------------------------
 
 def imap_form(port, **overrides):
