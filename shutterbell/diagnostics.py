@@ -203,7 +203,7 @@ _WORDING = [
                              r"client secret (has )?expired|aadsts65001|administrator has not consented|\bconsent_required\b|"
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
-    ("temporary_server_error", _IMAP_PASSING),
+    ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
@@ -228,7 +228,8 @@ _WORDING = [
      + _FOR_WANT_OF_TLS + r"(?![^.;]{0,60}\bapp(lication)?[- ]password)|"
      r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)" + _FOR_WANT_OF_TLS),
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
-    ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security"),
+    ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security|"
+              r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
                       r"(not|n't) have imap4? (access )?(enabled|turned on)|"
                       r"access (is )?disabled (for|via|over) imap"),
@@ -276,6 +277,8 @@ _WORDING = [
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
+                     r"\b(do|does|will) not relay\b|\b(don't|doesn't|won't) relay\b|"
+                     r"\blocal (domains|recipients|users|addresses) only\b|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
                      r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
@@ -299,7 +302,8 @@ _WORDING = [
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
-                        r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|(from|sender) domain (is )?unresolvable|"
+                        r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|"
+                        r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|(from|sender) domain (is )?unresolvable|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
                         r"spf perm(anent)? ?error|"  # the sender domain's own record is broken
@@ -307,13 +311,15 @@ _WORDING = [
                         r"unknown sender address|\b(incorrect|wrong) (sender|from) (address|header)|\bsender (was )?rejected\b|"
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
                         r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
-    ("mailbox_unavailable", r"exceeded storage allocation"),  # RFC 5321's 552: the recipient's mailbox is full
+    ("mailbox_unavailable", r"exceeded storage allocation|"  # RFC 5321's 552: the recipient's mailbox is full
+                            r"too many (messages|e-?mails|mails) (on|in) (the |their |his |her )?(server|mailbox|inbox)|"
+                            r"zu ?viele (e-?mails|mails|nachrichten) (auf dem server|im postfach)"),
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas);
     # a rate of so many a day is a quota (below), wherever the reply says the day.
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
                      r"^(?![\s\S]*\b(daily|(per|a|each) day|24 ?h))[\s\S]*?"
-                     r"\b((connection|submission|sending|login) rate|this (second|minute|hour))\b"),
+                     r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
@@ -375,7 +381,7 @@ _ENHANCED = [
     (r"5\.7\.8", "wrong_password"), (r"5\.7\.(139|30)", "auth_method_disabled"), (r"5\.7\.9", "app_password_required"),
     (r"5\.7\.(0|14)", "account_locked_or_web_login_required"), (r"5\.7\.57", "auth_not_offered"),
     (r"5\.7\.60", "sender_rejected"), (r"5\.7\.(708|6[0-4]\d|511)", "client_blocked"),
-    (r"5\.2\.[12]", "mailbox_unavailable"),
+    (r"5\.2\.[12]", "mailbox_unavailable"), (r"5\.1\.(1|2|3|6|10)", "mailbox_unavailable"),  # x.1: the address
     (r"5\.7\.(10|11)", "starttls_required"), (r"5\.7\.50[0-9]", "account_locked_or_web_login_required"),
     # RFC 7372: the sender's SPF, DMARC or null MX failed (the studio's domain), or our reverse DNS.
     (r"5\.7\.2[3467]", "sender_rejected"), (r"5\.7\.25", "client_blocked"),

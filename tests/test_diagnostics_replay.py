@@ -488,6 +488,20 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "auth", "535 5.7.9 AUTH LOGIN no longer supported: use an app password, Jürgen", "app_password_required"),
     ("smtp", "auth", "535 Login no longer allowed: Konto von Łucja has been suspended", "account_locked_or_web_login_required"),
     ("smtp", "connect", "554 5.7.1 Your IP address 203.0.113.5 was not found in our allowed list (Łódź)", "client_blocked"),
+    # Set 26: a message rate is a pace unless the day is named; an address status names the address.
+    ("smtp", "rcpt", "450 4.2.1 Jürgen's mailbox exceeded its message rate limit, try again later", "rate_limited"),
+    ("smtp", "data", "550 5.4.5 Daily message rate limit of 500 reached for studio@łódź.example", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "552 5.1.1 <zoë@example.pl> Zustellung fehlgeschlagen: policy error", "mailbox_unavailable"),
+    ("smtp", "rcpt", "550 Benutzer hat zu viele Mails auf dem Server (Müller)", "mailbox_unavailable"),
+    ("smtp", "rcpt", "552 User élodie has too many messages in her mailbox", "mailbox_unavailable"),
+    ("smtp", "data", "452 4.7.0 Too many messages in this connection, Grüße", "rate_limited"),  # a pace, not a mailbox
+    ("smtp", "data", "550 5.2.1 Betreff fehlt: subject is mandatory", "other"),  # this message, no mailbox
+    ("smtp", "data", "550 5.7.1 You are not authorized to send from this address: büro@lichtblick.example",
+     "sender_rejected"),
+    ("smtp", "rcpt", "550 5.7.1 Sorry, we do not relay for łucja@example.pl", "relay_denied"),
+    ("smtp", "rcpt", "550 5.7.1 You may send to local recipients only (Grüße)", "relay_denied"),
+    ("imap", "auth", "NO [CONTACTADMIN] MySQL error while reading user jürgen", "temporary_server_error"),
+    ("imap", "auth", "NO [CONTACTADMIN] Konto gesperrt, bitte Support kontaktieren", "account_locked_or_web_login_required"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 25 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
