@@ -129,8 +129,8 @@ CAUSES = {c.key: c for c in (
                    "(port 143), and check the username.")),
     _cause("sender_rejected", _l("The server will not send from this address. The from address must be your "
                                  "account's own address or an alias your provider allows; with a domain of your own, "
-                                 "its DNS must allow your provider to send for it (the SPF and DKIM records your "
-                                 "provider's help pages give).")),
+                                 "its DNS must allow your provider to send for it (the SPF and DKIM records from "
+                                 "your provider's help pages).")),
     _cause("relay_denied", _l("The server will not pass mail on for you. Sign in with username and password, or "
                               "use your provider's SMTP server.")),
     _cause("client_blocked", _l("The server refuses mail from this machine's internet address: it is on a block "
@@ -278,7 +278,7 @@ _WORDING = [
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
                      r"\b(do|does|will) not relay\b|\b(don't|doesn't|won't) relay\b|"
-                     r"\blocal (domains|recipients|users|addresses) only\b|"
+                     r"\bto local (domains|recipients|users|addresses) only\b|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
                      r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
@@ -312,13 +312,15 @@ _WORDING = [
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
                         r"(sending|mail) from (this|your|the) domain (is )?(paused|not allowed|not permitted)"),
     ("mailbox_unavailable", r"exceeded storage allocation|"  # RFC 5321's 552: the recipient's mailbox is full
-                            r"too many (messages|e-?mails|mails) (on|in) (the |their |his |her )?(server|mailbox|inbox)|"
-                            r"zu ?viele (e-?mails|mails|nachrichten) (auf dem server|im postfach)"),
+                            r"\b(user|account|recipient|mailbox|inbox)\b[^.;]{0,30}?\b(has|holds) too many (messages|e-?mails|mails)|"
+                            r"too many (messages|e-?mails|mails) in (the |their |his |her )?(mailbox|inbox)|"
+                            r"\b(benutzer|empf(ä|ae)nger|postfach) hat zu ?viele (e-?mails|mails|nachrichten)|"
+                            r"zu ?viele (e-?mails|mails|nachrichten) im postfach"),
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas);
     # a rate of so many a day is a quota (below), wherever the reply says the day.
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
-                     r"^(?![\s\S]*\b(daily|(per|a|each) day|24 ?h))[\s\S]*?"
+                     r"^(?![\s\S]*(\b(daily|(per|a|each) (day|week|month)|24 ?h|weekly|monthly)|/ ?(day|week|month)\b))[\s\S]*?"
                      r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
     ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
@@ -386,7 +388,7 @@ _ENHANCED = [
     # RFC 7372: the sender's SPF, DMARC or null MX failed (the studio's domain), or our reverse DNS.
     (r"5\.7\.2[3467]", "sender_rejected"), (r"5\.7\.25", "client_blocked"),
 ]
-_ENHANCED_COMPILED = [(re.compile(rf"\b{pattern}\b"), key) for pattern, key in _ENHANCED]
+_ENHANCED_COMPILED = [(re.compile(rf"(?<![\d.])\b{pattern}\b"), key) for pattern, key in _ENHANCED]  # not in 10.5.1.3
 
 # Which causes a step can have: after a sign-in that worked, a refusal is no password problem.
 _SIGN_IN = {"wrong_password", "app_password_required", "auth_method_disabled"}
@@ -452,7 +454,7 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     named = ""
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
-        named = "" if key == "other" else key  # but the studio hears what it says
+        named = "" if key == "other" or _PASSING_TROUBLE.search(words) else key  # but the studio hears what it says
         key = "rate_limited" if _says("rate_limited", words) else "temporary_server_error"
     if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
         key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
@@ -550,6 +552,8 @@ _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, 
 # RFC 3501: BAD is a command out of place or not understood (Dovecot names it even in a NO)
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",
                        re.IGNORECASE)
+# A deferral's words that say its reason passes by itself (SPF's or DNS's temporary error).
+_PASSING_TROUBLE = re.compile(r"\btemp ?error\b|\btemporary (\w+ )?(error|failure|problem)", re.IGNORECASE)
 _SAYS_TEMPORARY = re.compile(_TEMPORARY_WORDS + r"|try (again )?later|" + _IMAP_PASSING, re.IGNORECASE)
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)

@@ -69,6 +69,7 @@ def test_a_temporary_reply_is_never_an_account_problem_whatever_its_words(bare_c
     # A deferral that names nothing waiting cannot cure keeps the plain hint.
     ("rcpt", "451 4.7.1 Greylisted for 5 minutes, Łucja: please try again later", ""),
     ("data", "452 4.3.1 Server out of storage space (Speicher voll)", ""),
+    ("rcpt", "450 4.7.1 <büro@lichtblick.example>: Sender address rejected: Access denied (SPF temperror)", ""),
     ("auth", "454 4.7.0 Temporary authentication failure for jürgen", ""),
 ])
 def test_a_deferral_is_retried_and_its_hint_names_a_reason_waiting_may_not_cure(bare_ctx, tmp_path, phase, text,
@@ -492,7 +493,8 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "450 4.2.1 Jürgen's mailbox exceeded its message rate limit, try again later", "rate_limited"),
     ("smtp", "data", "550 5.4.5 Daily message rate limit of 500 reached for studio@łódź.example", "quota_or_daily_limit"),
     ("smtp", "rcpt", "552 5.1.1 <zoë@example.pl> Zustellung fehlgeschlagen: policy error", "mailbox_unavailable"),
-    ("smtp", "rcpt", "550 Benutzer hat zu viele Mails auf dem Server (Müller)", "mailbox_unavailable"),
+    ("smtp", "data", "552 Benutzer hat zu viele Mails auf dem Server (Müller)", "mailbox_unavailable"),
+    ("smtp", "connect", "421 4.7.0 Too many messages on the server from your IP, Grüße", "rate_limited"),
     ("smtp", "rcpt", "552 User élodie has too many messages in her mailbox", "mailbox_unavailable"),
     ("smtp", "data", "452 4.7.0 Too many messages in this connection, Grüße", "rate_limited"),  # a pace, not a mailbox
     ("smtp", "data", "550 5.2.1 Betreff fehlt: subject is mandatory", "other"),  # this message, no mailbox
@@ -500,6 +502,12 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
      "sender_rejected"),
     ("smtp", "rcpt", "550 5.7.1 Sorry, we do not relay for łucja@example.pl", "relay_denied"),
     ("smtp", "rcpt", "550 5.7.1 You may send to local recipients only (Grüße)", "relay_denied"),
+    # ... but a group that takes mail from its own members only is that recipient's rule, no pause.
+    ("smtp", "rcpt", "550 5.7.1 <eltern-3b@grundschule.example>: Gruppe nimmt Mail from local users only",
+     "mailbox_unavailable"),
+    ("smtp", "mail_from", "550 5.7.1 Your account reached its rate limit of 300 e-mails/day, Łucja",
+     "quota_or_daily_limit"),
+    ("smtp", "connect", "550 Verbindung von 10.5.1.3 abgelehnt (Łódź)", "client_blocked"),  # no 5.1.3 in an IP
     ("imap", "auth", "NO [CONTACTADMIN] MySQL error while reading user jürgen", "temporary_server_error"),
     ("imap", "auth", "NO [CONTACTADMIN] Konto gesperrt, bitte Support kontaktieren", "account_locked_or_web_login_required"),
 ])

@@ -197,6 +197,32 @@ def test_a_deferral_that_names_its_reason_shows_the_fix_while_retried_and_after_
     assert (message.status, message.cause, message.named_cause) == ("queued", "", "")  # on its way again
 
 
+def test_a_message_that_killed_its_worker_every_time_says_so_not_a_servers_hint(job, mailbox, as_olivia):
+    sign_up(job, "Anna", at=T0)
+    mailbox.rcpt_replies["anna@example.com"] = ["421 4.7.26 Unauthenticated mail: it must pass SPF or DKIM (Grüße)"]
+    deliver(T0 + timedelta(minutes=1))  # deferred, with a reason named
+    message = db.session.scalar(sa.select(Message))
+    message.status, message.attempts, message.lease_until = "sending", POLICY.max_attempts, T0
+    db.session.commit()
+    outbox.sweep(T0 + timedelta(minutes=5), POLICY)
+    db.session.rollback()
+    assert (message.status, message.cause, message.named_cause) == ("failed", "", "")
+    row = text_of(as_olivia.get("/outbox/?status=failed"))
+    assert "The worker stopped while sending this message" in row and "waiting may not help" not in row
+    assert "What to do" not in text_of(as_olivia.get(f"/outbox/{message.id}"))
+
+
+def test_a_deferral_sent_at_the_next_try_keeps_no_reason(job, mailbox):
+    sign_up(job, "Anna", at=T0)
+    mailbox.rcpt_replies["anna@example.com"] = ["452 4.2.2 The inbox of anna@example.com is out of storage space (Grüße)"]
+    deliver(T0 + timedelta(minutes=1))
+    assert db.session.scalar(sa.select(Message.named_cause)) == "mailbox_unavailable"
+    mailbox.rcpt_replies.clear()  # Anna made room
+    deliver(T0 + timedelta(minutes=3))
+    message = db.session.scalar(sa.select(Message))
+    assert (message.status, message.cause, message.named_cause, message.last_error) == ("sent", "", "", ""), message.last_error
+
+
 def test_a_retry_is_handed_to_a_worker_at_its_moment_not_at_the_next_pass(app, job, mailbox):
     """A one-minute backoff is one minute: the retry waits in Redis for its moment and a worker
     with the scheduler (as worker.py runs it) sends it then, without a cron pass."""
@@ -588,6 +614,7 @@ def test_a_failed_message_is_sent_again_and_a_queued_one_cancelled(job, mailbox,
     as_olivia.post(f"/outbox/{cleo.id}/cancel")
     deliver(now + timedelta(minutes=10))
     assert ("cleo@example.com", "cancelled") in statuses() and len(mailbox.received) == 2
+    assert "<h1>Email</h1>" in text_of(as_olivia.get(f"/outbox/{cleo.id}"))  # never written, never to be
 
 
 def test_messages_that_need_approval_wait_until_staff_approve_them(olivia, account, mailbox, as_sam):

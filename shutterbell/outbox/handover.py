@@ -38,7 +38,7 @@ def sweep(now: datetime, policy: Policy) -> int:
             sa.select(Message.studio_id).where(exhausted)))).all():
         with speaking(studio):
             db.session.execute(sa.update(Message).where(exhausted, Message.studio_id == studio.id).values(
-                status="failed", lease_until=None, cause="other",
+                status="failed", lease_until=None, cause="", named_cause="",  # no server's: its words say it
                 last_error=_("The worker stopped while sending this message, every time it tried.")))
     result = db.session.execute(sa.update(Message).where(expired)
                                 .values(status="scheduled", lease_until=None, enqueued_at=None))
