@@ -229,7 +229,9 @@ _WORDING = [
      r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)" + _FOR_WANT_OF_TLS),
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
     ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security|"
-              r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b"),
+              r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
+              r"\bmessage (file |size )?(is )?too (large|big|long)\b|\bmessage size\b[^.;]{0,30}\bexceed|"
+              r"\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
                       r"(not|n't) have imap4? (access )?(enabled|turned on)|"
                       r"access (is )?disabled (for|via|over) imap"),
@@ -262,6 +264,7 @@ _WORDING = [
                           r"plain(text)? (login|auth\w*)( ?/ ?(login|auth\w*))? (is |are )?(disabled|not allowed)|"
                           r"only (available|allowed|possible) (under|with|over|after) (a )?(security )?(layer|tls|ssl|starttls|encryption)"),
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
+                          r"\b(ssl|tls) attempted (over|on) a non-?(ssl|tls)\b|"
                           r"(not (been )?(configured to )?support|does(n't| not) support|no support for) (the )?starttls|"
                           r"starttls (is )?not (supported|available|offered)|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
@@ -271,7 +274,8 @@ _WORDING = [
                        r"not accepted from (this )?ip|\b(ip|address)\b[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
-                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
+                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|(poor|bad|low|insufficient) (ip )?reputation|"
+                       r"\b(sender|sending|client) ip( address)? (is )?(rejected|refused|blocked)\b|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
                        r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"  # our address's own name (not a host's: rdns.example.net)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
@@ -301,12 +305,12 @@ _WORDING = [
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
-                        r"(from address|sender) (does not|doesn't|do not|don't) match|"
+                        r"(from address|sender|envelope (domain|address|sender)) (does not|doesn't|do not|don't) match|"
                         r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|"
                         r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|(from|sender) domain (is )?unresolvable|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
-                        r"spf perm(anent)? ?error|"  # the sender domain's own record is broken
+                        r"spf perm(anent)? ?error|\bspf\b((?!pass|\.\s)[^;,]){0,60}?\bfail(s|ed|ure)?\b|"  # the sender domain's own record is broken
                         r"\[spf\]|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
                         r"unknown sender address|\b(incorrect|wrong) (sender|from) (address|header)|\bsender (was )?rejected\b|"
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
@@ -319,6 +323,7 @@ _WORDING = [
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas);
     # a rate of so many a day is a quota (below), wherever the reply says the day.
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
+                     r"\bhourly (\w+ ){0,2}(limit|quota)|(concurrent|simultaneous|parallel) (connections|sessions)|"
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
                      r"^(?![\s\S]*(\b(daily|(per|a|each) (day|week|month)|24 ?h|weekly|monthly)|/ ?(day|week|month)\b))[\s\S]*?"
                      r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
@@ -386,7 +391,7 @@ _ENHANCED = [
     (r"5\.2\.[12]", "mailbox_unavailable"), (r"5\.1\.(1|2|3|6|10)", "mailbox_unavailable"),  # x.1: the address
     (r"5\.7\.(10|11)", "starttls_required"), (r"5\.7\.50[0-9]", "account_locked_or_web_login_required"),
     # RFC 7372: the sender's SPF, DMARC or null MX failed (the studio's domain), or our reverse DNS.
-    (r"5\.7\.2[3467]", "sender_rejected"), (r"5\.7\.25", "client_blocked"),
+    (r"5\.7\.2[0-467]", "sender_rejected"), (r"5\.7\.25", "client_blocked"),
 ]
 _ENHANCED_COMPILED = [(re.compile(rf"(?<![\d.])\b{pattern}\b"), key) for pattern, key in _ENHANCED]  # not in 10.5.1.3
 
@@ -395,7 +400,8 @@ _SIGN_IN = {"wrong_password", "app_password_required", "auth_method_disabled"}
 _SIGNED_IN_PHASES = {"mail_from", "rcpt", "data", "send", "select", "folders", "inbox", "sync_folders"}
 # Causes a step's words cannot mean, read again without them: our TLS is settled once we signed
 # in (a TLS mix-up then is another hop's), and before MAIL FROM there is no sender yet.
-_NOT_AT = {"tls_mode_mismatch": _SIGNED_IN_PHASES, "sender_rejected": {"connect", "ehlo", "tls", "auth"}}
+_NOT_AT = {"tls_mode_mismatch": _SIGNED_IN_PHASES, "certificate_hostname_mismatch": _SIGNED_IN_PHASES,
+           "certificate_untrusted": _SIGNED_IN_PHASES, "sender_rejected": {"connect", "ehlo", "tls", "auth"}}
 # What the network (not a server) does; a server's reply in such words is a refusal.
 _NETWORK = {"host_not_found", "connection_refused", "timeout"}
 # Replies that clear up by themselves: what a 4xx reply is, whatever its words (RFC 5321 4.2.1).
@@ -448,7 +454,7 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _about_the_recipient(key, text)
     if key == "wrong_password":
         key = _provider_meaning(protocol, host) or key
-    if key == "other" and protocol == "imap":
+    if key == "other" and protocol == "imap" and not _says("other", words):  # (not a message refused for itself)
         key = _imap_refusal(phase, security, text)
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers

@@ -510,6 +510,21 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "connect", "550 Verbindung von 10.5.1.3 abgelehnt (Łódź)", "client_blocked"),  # no 5.1.3 in an IP
     ("imap", "auth", "NO [CONTACTADMIN] MySQL error while reading user jürgen", "temporary_server_error"),
     ("imap", "auth", "NO [CONTACTADMIN] Konto gesperrt, bitte Support kontaktieren", "account_locked_or_web_login_required"),
+    # Set 27: TLS to a plain socket; the signed-in domain; SPF and DKIM in other words; our address's
+    # reputation; an hourly limit and concurrent connections as paces; a message too big.
+    ("smtp", "tls", "501 TLS attempted on a non-TLS port (Łódź)", "tls_mode_mismatch"),
+    ("smtp", "mail_from", "550 Envelope domain 'gmail.com' doesn't match AUTH domain 'fotostudio-müller.de'",
+     "sender_rejected"),  # no certificate's name: TLS is settled once signed in
+    ("smtp", "data", "553-SPF check for grüße.example: domain authentication\n553 fail, see our help", "sender_rejected"),
+    ("smtp", "data", "554 5.7.1 SPF passed, but this message failed our content filter (Łódź)", "other"),
+    ("smtp", "data", "550 5.7.20 Keine DKIM-Signatur von büro@lichtblick.example hat bestanden", "sender_rejected"),
+    ("smtp", "connect", "550 5.7.1 Sending IP 203.0.113.5 has low reputation (Grüße)", "client_blocked"),
+    ("smtp", "rcpt", "550 5.7.2 <203.0.113.5>: Sender IP rejected: too much spam from it, Jürgen", "client_blocked"),
+    ("smtp", "rcpt", "550 5.4.7 Hourly quota of the recipient's domain exceeded (Łódź)", "rate_limited"),
+    ("smtp", "connect", "421 4.3.2 Concurrent connections from your address have exceeded a limit, Grüße", "rate_limited"),
+    ("imap", "select", "NO [LIMIT] Maximum size of appendable message exceeded (Łódź)", "other"),
+    ("smtp", "data", "552 Message size exceeds our maximum: 20 MB (Grüße)", "other"),
+    ("smtp", "rcpt", "552 5.2.2 Mailbox size limit exceeded for jürgen@example.de", "mailbox_unavailable"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 25 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
