@@ -230,8 +230,8 @@ _WORDING = [
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
     ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security|"
               r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
-              r"\bmessage (file |size )?(is )?too (large|big|long)\b|\bmessage size\b[^.;]{0,30}\bexceed|"
-              r"\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded"),
+              r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
+              r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
                       r"(not|n't) have imap4? (access )?(enabled|turned on)|"
                       r"access (is )?disabled (for|via|over) imap"),
@@ -274,7 +274,8 @@ _WORDING = [
                        r"not accepted from (this )?ip|\b(ip|address)\b[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
-                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|(poor|bad|low|insufficient) (ip )?reputation|"
+                       r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|"
+                       r"\b(ip|ip address|mta|sending server)\b((?!\.\s)[^;]){0,30}?\b(poor|bad|low|insufficient) reputation|"
                        r"\b(sender|sending|client) ip( address)? (is )?(rejected|refused|blocked)\b|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
                        r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"  # our address's own name (not a host's: rdns.example.net)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
@@ -305,12 +306,13 @@ _WORDING = [
                         r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
-                        r"(from address|sender|envelope (domain|address|sender)) (does not|doesn't|do not|don't) match|"
+                        r"(from address|sender) (does not|doesn't|do not|don't) match|"
+                        r"\benvelope (domain|sender)\b((?!\.\s)[^;]){0,40}?\b(does not|doesn't|do not|don't) match|"
                         r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|"
                         r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|(from|sender) domain (is )?unresolvable|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
-                        r"spf perm(anent)? ?error|\bspf\b((?!pass|\.\s)[^;,]){0,60}?\bfail(s|ed|ure)?\b|"  # the sender domain's own record is broken
+                        r"spf perm(anent)? ?error|\bspf\b((?!\.\s)[^;,]){0,40}?\bauthentication\s+fail|"  # the sender domain's own record is broken
                         r"\[spf\]|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
                         r"unknown sender address|\b(incorrect|wrong) (sender|from) (address|header)|\bsender (was )?rejected\b|"
                         r"(from|sender|sending)[ -]domain\b[^;]{0,40}?\bnot (trusted|confirmed)|"
@@ -323,7 +325,8 @@ _WORDING = [
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas);
     # a rate of so many a day is a quota (below), wherever the reply says the day.
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
-                     r"\bhourly (\w+ ){0,2}(limit|quota)|(concurrent|simultaneous|parallel) (connections|sessions)|"
+                     r"\brecipients?'?s? domain'?s? hourly (quota|limit)|\bhourly (quota|limit) (of|for) (the |this )?recipient|"
+                     r"(concurrent|simultaneous|parallel) (connections|sessions)|"
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
                      r"^(?![\s\S]*(\b(daily|(per|a|each) (day|week|month)|24 ?h|weekly|monthly)|/ ?(day|week|month)\b))[\s\S]*?"
                      r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
@@ -559,7 +562,8 @@ _IMAP_CODE = re.compile(r"\[[A-Z-]+\]")  # a response code (RFC 5530) says why, 
 _IMAP_BAD = re.compile(r"^\S+ BAD\b|\bBAD \[?command|command error: BAD\b|error in imap command|unknown argument",
                        re.IGNORECASE)
 # A deferral's words that say its reason passes by itself (SPF's or DNS's temporary error).
-_PASSING_TROUBLE = re.compile(r"\btemp ?error\b|\btemporary (\w+ )?(error|failure|problem)", re.IGNORECASE)
+_PASSING_TROUBLE = re.compile(r"\btemp ?error\b|\btemporary (\w+ )?(error|failure|problem)|\btime(d)? ?out\b",
+                              re.IGNORECASE)
 _SAYS_TEMPORARY = re.compile(_TEMPORARY_WORDS + r"|try (again )?later|" + _IMAP_PASSING, re.IGNORECASE)
 _NO_AUTH = re.compile(r"auth extension not supported", re.IGNORECASE)
 _SILENT = re.compile(r"timed out|greeting never received|did not properly respond", re.IGNORECASE)
