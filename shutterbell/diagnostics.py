@@ -308,8 +308,8 @@ _WORDING = [
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"\benvelope (domain|sender)\b((?!\.\s)[^;]){0,40}?\b(does not|doesn't|do not|don't) match|"
-                        r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|"
-                        r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|(from|sender) domain (is )?unresolvable|"
+                        r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|(from|sender) domain (is )?unresolvable|"
+                        r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
                         r"spf perm(anent)? ?error|\bspf\b((?!\.\s)[^;,]){0,40}?\bauthentication\s+fail|"  # the sender domain's own record is broken
