@@ -1,6 +1,6 @@
 """What Test connection says about real providers' failures, replayed over real sockets.
 
-``tests/data/mail_failures_corpus.jsonl`` holds 587 failures real servers gave (each with its
+``tests/data/mail_failures_corpus.jsonl`` holds 638 failures real servers gave (each with its
 source): the shared fixtures' replies as they went over the wire, and more gathered from public
 issue trackers and provider documentation, collected apart from the rules. Each is replayed by a
 scripted SMTP or IMAP server on loopback, at the step where it happened (or as the network
