@@ -13,7 +13,7 @@ import imaplib
 import re
 import socket
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask_babel import lazy_gettext as _l
 
@@ -177,6 +177,10 @@ CAUSES = {c.key: c for c in (
     _cause("other", _l("The server answered with an error we do not know. Its words are below; your provider's "
                        "help pages can explain them."), retry=False),
 )}
+
+# One message refused for itself (its size, its content) concerns that message alone, wherever it is
+# refused: at MAIL FROM too, where a server that advertises SIZE refuses a message too big for it.
+_ONE_MESSAGE_REFUSED = replace(CAUSES["other"], concerns="recipient")
 
 # What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
 _FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"
@@ -467,7 +471,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = "rate_limited" if _says("rate_limited", words) else "temporary_server_error"
     if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
         key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
-    return Diagnosis(CAUSES[key], text.strip()[:500], protocol, named=named)
+    cause = _ONE_MESSAGE_REFUSED if key == "other" and _says("other", words) else CAUSES[key]
+    return Diagnosis(cause, text.strip()[:500], protocol, named=named)
 
 
 def classify_exception(exc: BaseException, protocol: str, phase: str, host: str = "",

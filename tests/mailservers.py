@@ -76,6 +76,7 @@ class Mailbox(_Handler):
         self.offer_8bitmime = True  # False: an old server that takes 7-bit mail only (RFC 6152 unsupported)
         self.mail_options: list[list[str]] = []  # MAIL FROM parameters, per message received
         self.data_delay = 0.0  # seconds before each message is taken: a slow provider
+        self.size_limit: int | None = None  # bytes: a larger SIZE= at MAIL FROM is refused, as Postfix does
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.revoke_after is not None and len(self.received) >= self.revoke_after:
@@ -83,6 +84,9 @@ class Mailbox(_Handler):
             return "535 5.7.8 Authentication credentials invalid"
         if self.mail_reply:
             return self.mail_reply
+        size = next((int(option[5:]) for option in mail_options if option.upper().startswith("SIZE=")), 0)
+        if self.size_limit is not None and size > self.size_limit:
+            return "552 5.3.4 Message size exceeds fixed limit"
         return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
