@@ -117,10 +117,10 @@ CAUSES = {c.key: c for c in (
                                        "be trusted. Ask your provider, or use the host name from their help pages.")),
     _cause("certificate_hostname_mismatch", _l("The server's certificate is for another name. Use the exact host "
                                                "name your provider documents (not an IP address or an alias).")),
-    _cause("starttls_required", _l("The server only accepts a sign-in over an encrypted connection: choose STARTTLS "
-                                   "or SSL/TLS."),
-           smtp=_l("The server only accepts a sign-in over an encrypted connection: choose STARTTLS (port 587) or "
-                   "SSL/TLS (port 465)."),
+    _cause("starttls_required", _l("The server only takes sign-ins and mail over an encrypted connection: choose "
+                                   "STARTTLS or SSL/TLS."),
+           smtp=_l("The server only takes sign-ins and mail over an encrypted connection: choose STARTTLS (port 587) "
+                   "or SSL/TLS (port 465)."),
            imap=_l("The server only accepts a sign-in over an encrypted connection: choose SSL/TLS (port 993) or "
                    "STARTTLS (port 143).")),
     _cause("auth_not_offered", _l("The server does not offer sign-in on this connection. Use your provider's "
