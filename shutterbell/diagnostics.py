@@ -207,12 +207,15 @@ _WORDING = [
                              r"client secret (has )?expired|aadsts65001|administrator has not consented|\bconsent_required\b|"
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
-    ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b"),
+    ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b|"
+                               r"\bmailbox (is )?(currently (reserved|locked|in use|busy)|(reserved|in use|busy)\b)"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
-    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(does not|doesn't) have authentication information|"
+    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|"
+                        r"\b(spf|dkim|dmarc) (verification|check|validation|evaluation) (has )?fail|"
+                        r"v[ée]rification (spf|dkim|dmarc) en [ée]chec|(does not|doesn't) have authentication information|"
                         r"fails? to pass (\S+ ){0,3}authentication checks|"
                         r"(sending|sender'?s?) domain\b[^,;]{0,60}?\b(doesn't|does not|fails? to) meet|"
                         r"\b(spf|dkim|dmarc)\b((?!pass)[^.;,]){0,30}\b(does not|doesn't|did not|didn't|fails? to) pass|"
@@ -231,8 +234,9 @@ _WORDING = [
      r"(sasl |authentication )?mechanism)\b[^.;]{0,20}\bno longer (supported|available|allowed)"
      + _FOR_WANT_OF_TLS + r"(?![^.;]{0,60}\bapp(lication)?[- ]password)|"
      r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)" + _FOR_WANT_OF_TLS),
-    # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account).
-    ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security|"
+    # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account), or
+    # for a domain in it on a domain block list (Spamhaus's DBL, SURBL, URIBL list links, not addresses).
+    ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|\b(dbl|uribl|surbl)\b|content presents a potential security|"
               r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
               r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
               r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
@@ -253,7 +257,7 @@ _WORDING = [
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account|"
-     r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )password (has )?expired"),
+     r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )pass(word|phrase) (has )?expired"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
@@ -274,14 +278,15 @@ _WORDING = [
                           r"unknown protocol|http_request|unexpected eof while reading"),
     ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
                        r"country (is )?blocked|intrusion prevention|"
-                       r"spamhaus|spamcop|uceprotect|dnsbl|\brbl\b|listed (at|on|in) |banned sending ip|"
+                       r"spamhaus|spamcop|uceprotect|dnsbl|\brbls?\b|listed (at|on|in) |helo command rejected:\s*access denied|banned sending ip|"
                        r"not accepted from (this )?ip|\b(ip|address)\b[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
                        r"\bip (address )?\[?(?=[\d.:a-f]*\d)[\d.:a-f]+\]? (is |has been )?(blocked|blacklisted|listed)|"
                        r"messages from \S* ?weren't sent|permanently deferred|not allowed to connect|"
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|"
                        r"\b(ip|ip address|mta|sending server)\b((?!\.\s)[^;]){0,30}?\b(poor|bad|low|insufficient) reputation|"
                        r"\b(sender|sending|client) ip( address)? (is )?(rejected|refused|blocked)\b|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
-                       r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"  # our address's own name (not a host's: rdns.example.net)
+                       r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"
+                       r"\bip( address)?\b((?!\.\s)[^;]){0,40}?\b(does not|doesn't|did not|cannot|can't|could not) (be )?resolved?\b|"  # our address's own name (not a host's: rdns.example.net)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
@@ -290,7 +295,7 @@ _WORDING = [
                      r"\bto local (domains|recipients|users|addresses) only\b|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
-                     r"unauthori[sz]ed (\w+ )?relay|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
+                     r"unauthori[sz]ed (\w+ )?relay|unauthenticated (e-?mail|mail|sender)s?\b[^;]{0,60}?\b(is |are )?restricted|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
                          r"unknown (authentication|auth|sasl) (method|mechanism)|"  # not SPF's "Unknown mechanism found"
@@ -313,6 +318,8 @@ _WORDING = [
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
                         r"\benvelope (domain|sender)\b((?!\.\s)[^;]){0,40}?\b(does not|doesn't|do not|don't) match|"
                         r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|(from|sender) domain (is )?unresolvable|"
+                        r"\bsender\b(?! ip)((?!\.\s)[^;]){0,60}?\b(does not|doesn't|did not|cannot|can't|could not) (be )?resolved?\b|"
+                        r"\bfqdn required in (the )?(envelope )?sender|\bsender\b[^.;]{0,40}\bmust be (a )?(fqdn|fully[- ]qualified)|"
                         r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
@@ -328,7 +335,7 @@ _WORDING = [
                             r"zu ?viele (e-?mails|mails|nachrichten) im postfach"),
     # A limit per second, minute, hour or connection is a pace, whatever it is called (before quotas);
     # a rate of so many a day is a quota (below), wherever the reply says the day.
-    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|for this (second|minute|hour|connection|session)|"
+    ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|(?<!required )for this (second|minute|hour|connection|session)|"
                      r"\brecipients?'?s? domain'?s? hourly (quota|limit)|\bhourly (quota|limit) (of|for) (the |this )?recipient|"
                      r"(concurrent|simultaneous|parallel) (connections|sessions)|"
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
@@ -341,6 +348,7 @@ _WORDING = [
                              r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
+                     r"too much mail from|too many recipients|max(imum)? (number of )?recipients (reached|exceeded)|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"\b(receiving|sending|getting) (\w+ )?(mail|messages|e-?mails) too (quickly|fast)\b|"
@@ -349,7 +357,7 @@ _WORDING = [
                      r"too many (?!(bad|failed|invalid|wrong)\b)(\w+ )?attempts|"  # failed sign-ins: a lockout
                      r"concurrent connections|(ip|connection|sending) frequency|too (frequent|often)\b|"
                      r"number of (\w+ ){0,2}(connections|sessions)\b[^.;]{0,20}\b(exceed|reached)"),
-    ("mailbox_unavailable", r"nonexistent|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
+    ("mailbox_unavailable", r"nonexistent|no valid recipients|unknown mailbox|no such (mailbox|folder|user)|mailbox unavailable|"
                             r"no mailbox (here )?by that name|"  # qmail's
                             r"mailbox (does not|doesn't|isn't|is not) (exist|selectable|a valid)|"
                             r"(doesn't|does not) exist|user unknown|recipient (not found|unknown)|unknown user|"
