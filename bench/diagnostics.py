@@ -54,11 +54,11 @@ def main(path: Path) -> None:
                 total[entry["protocol"]] += 1
                 wanted = consequence(entry["protocol"], entry["phase"], entry["cause"])
                 done = consequence(entry["protocol"], entry["phase"], got) if got != "passed" else "passed"
-                same_consequence += done == wanted
+                same_consequence += done == wanted or replay.names(entry["cause"], got)
                 said = result.diagnosis.named if result.diagnosis else ""
-                if got != entry["cause"] and got in _DEFERRALS and entry["cause"] not in _DEFERRALS:
-                    deferred, named = deferred + 1, named + (said == entry["cause"])
-                if got == entry["cause"]:
+                if got in _DEFERRALS and entry["cause"] not in _DEFERRALS:
+                    deferred, named = deferred + 1, named + replay.names(entry["cause"], said)
+                if replay.names(entry["cause"], got):
                     right[entry["protocol"]] += 1
                 else:
                     print(f"miss {number}: {entry['protocol']} {entry['phase']} {entry['cause']} <- {got}"

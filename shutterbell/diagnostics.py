@@ -13,7 +13,7 @@ import imaplib
 import re
 import socket
 import ssl
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
@@ -153,6 +153,10 @@ CAUSES = {c.key: c for c in (
     _cause("folder_not_found", _l("A folder to sync does not exist on the server. Use the names the test lists "
                                   "(they are case-sensitive; Gmail's sent folder is \u201c[Gmail]/Sent Mail\u201d, or "
                                   "\u201c[Google Mail]/Sent Mail\u201d in some countries).")),
+    _cause("message_refused", _l("The server refused this one message for what it holds: its content (words or "
+                                 "links a spam filter distrusts), its size, or a missing subject. Your other "
+                                 "messages still go out. Change this message, then send it again."),
+           concerns="recipient"),  # this message fails alone, wherever it is refused (MAIL FROM too: SIZE)
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
     _cause("sms_host_not_found", _l("The SMS provider's server name cannot be found from this machine. Try again "
@@ -177,10 +181,6 @@ CAUSES = {c.key: c for c in (
     _cause("other", _l("The server answered with an error we do not know. Its words are below; your provider's "
                        "help pages can explain them."), retry=False),
 )}
-
-# One message refused for itself (its size, its content) concerns that message alone, wherever it is
-# refused: at MAIL FROM too, where a server that advertises SIZE refuses a message too big for it.
-_ONE_MESSAGE_REFUSED = replace(CAUSES["other"], concerns="recipient")
 
 # What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
 _FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"
@@ -235,11 +235,14 @@ _WORDING = [
      + _FOR_WANT_OF_TLS + r"(?![^.;]{0,60}\bapp(lication)?[- ]password)|"
      r"(authentication |sasl )?mechanism (is )?(not supported|unsupported)" + _FOR_WANT_OF_TLS),
     # One message refused for what it says (Gmail's 5.7.0, which otherwise names a blocked account), or
-    # for a domain in it on a domain block list (Spamhaus's DBL, SURBL, URIBL list links, not addresses).
-    ("other", r"(blocked|rejected) because (of )?(its|the message'?s?) content|\b(dbl|uribl|surbl)\b|content presents a potential security|"
-              r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
-              r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
-              r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
+    # for a link in it on a domain block list (Spamhaus's DBL, SURBL, URIBL): not where the words name
+    # the sender, our HELO name or our host, which such lists may hold too.
+    ("message_refused", r"(blocked|rejected) because (of )?(its|the message'?s?) content|content presents a potential security|"
+                        r"^(?![\s\S]*\b(sender|helo|client|reverse)\b)[\s\S]*?\b(link|url|uri|message|e-?mail)\b[^;]{0,80}?"
+                        r"\b(dbl|uribl|surbl)\b|"
+                        r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
+                        r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
+                        r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
                       r"(not|n't) have imap4? (access )?(enabled|turned on)|"
                       r"access (is )?disabled (for|via|over) imap"),
@@ -285,8 +288,9 @@ _WORDING = [
                        r"unusual rate of\s+(\S+\s+)?unsolicited mail|poor reputation|"
                        r"\b(ip|ip address|mta|sending server)\b((?!\.\s)[^;]){0,30}?\b(poor|bad|low|insufficient) reputation|"
                        r"\b(sender|sending|client) ip( address)? (is )?(rejected|refused|blocked)\b|\bdns ptr\b|\bptr (record|resource)|junkmail rejected|"
-                       r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"
-                       r"\bip( address)?\b((?!\.\s)[^;]){0,40}?\b(does not|doesn't|did not|cannot|can't|could not) (be )?resolved?\b|"  # our address's own name (not a host's: rdns.example.net)
+                       r"reverse dns|(?<![\w.-])rdns(?![\w.-])|"  # our address's own name (not a host's: rdns.example.net)
+                       r"(?<![\w.@-])ip( address)?(?![\w.-])((?!\.\s)[^;]){0,40}?\b(does not|doesn't|did not|cannot|can't|could "
+                       r"not) (be )?resolved?\b|"  # our address has no name (not a domain such as ip-net.example)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
@@ -319,7 +323,7 @@ _WORDING = [
                         r"\benvelope (domain|sender)\b((?!\.\s)[^;]){0,40}?\b(does not|doesn't|do not|don't) match|"
                         r"unresolvable (\S+ ){0,2}(from|sender|envelope) domain|(from|sender) domain (is )?unresolvable|"
                         r"\bsender\b(?! ip)((?!\.\s)[^;]){0,60}?\b(does not|doesn't|did not|cannot|can't|could not) (be )?resolved?\b|"
-                        r"\bfqdn required in (the )?(envelope )?sender|\bsender\b[^.;]{0,40}\bmust be (a )?(fqdn|fully[- ]qualified)|"
+                        r"\bfqdn required in (the )?(envelope )?sender|\bsender\b((?!\.\s)[^;]){0,40}?\bmust be (a )?(fqdn|fully[- ]qualified)|"
                         r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
                         r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
@@ -345,7 +349,8 @@ _WORDING = [
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|\b(messages|e-?mails|mails|recipients) (a|per|each) day\b|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
-                             r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
+                             r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|"
+                             r"too many (\w+ ){0,2}(recipients|messages|e-?mails|mails)\b[^.;]{0,40}\btoday\b|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"too much mail from|too many recipients|max(imum)? (number of )?recipients (reached|exceeded)|"
@@ -416,7 +421,8 @@ _SIGNED_IN_PHASES = {"mail_from", "rcpt", "data", "send", "select", "folders", "
 # Causes a step's words cannot mean, read again without them: our TLS is settled once we signed
 # in (a TLS mix-up then is another hop's), and before MAIL FROM there is no sender yet.
 _NOT_AT = {"tls_mode_mismatch": _SIGNED_IN_PHASES, "certificate_hostname_mismatch": _SIGNED_IN_PHASES,
-           "certificate_untrusted": _SIGNED_IN_PHASES, "sender_rejected": {"connect", "ehlo", "tls", "auth"}}
+           "certificate_untrusted": _SIGNED_IN_PHASES, "sender_rejected": {"connect", "ehlo", "tls", "auth"},
+           "message_refused": {"connect", "ehlo", "tls", "auth"}}  # no message is on its way yet
 # What the network (not a server) does; a server's reply in such words is a refusal.
 _NETWORK = {"host_not_found", "connection_refused", "timeout"}
 # Replies that clear up by themselves: what a 4xx reply is, whatever its words (RFC 5321 4.2.1).
@@ -469,8 +475,10 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _about_the_recipient(key, text)
     if key == "wrong_password":
         key = _provider_meaning(protocol, host) or key
-    if key == "other" and protocol == "imap" and not _says("other", words):  # (not a message refused for itself)
+    if key == "other" and protocol == "imap":
         key = _imap_refusal(phase, security, text)
+    if key == "other" and phase == "data" and _FILTER_VERDICT.search(words):
+        key = "message_refused"  # a filter's verdict on the message just sent, naming nothing of ours
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
     named = ""
@@ -479,14 +487,13 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = "rate_limited" if _says("rate_limited", words) else "temporary_server_error"
     if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
         key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
-    cause = _ONE_MESSAGE_REFUSED if key == "other" and _says("other", words) else CAUSES[key]
-    return Diagnosis(cause, text.strip()[:500], protocol, named=named)
+    return Diagnosis(CAUSES[key], text.strip()[:500], protocol, named=named)
 
 
 def classify_exception(exc: BaseException, protocol: str, phase: str, host: str = "",
                        port: int | None = None, security: str = "") -> Diagnosis:
     """Diagnose what a connection attempt raised."""
-    text = f"{type(exc).__name__}: {_exception_text(exc)}"
+    text = _server_reply(exc) or f"{type(exc).__name__}: {_exception_text(exc)}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         mismatch = "mismatch" in text.lower() or "not valid for" in text.lower()
         key = "certificate_hostname_mismatch" if mismatch else "certificate_untrusted"
@@ -545,7 +552,7 @@ def _about_the_recipient(key: str, text: str) -> str:
     if key == "quota_or_daily_limit" and (_MAILBOX_STATUS.search(text) or _MAILBOX_FULL_FOR_NOW.search(text)
                                           and not _SENDERS_QUOTA.search(text)):
         return "mailbox_unavailable"  # the recipient's mailbox is over its quota
-    if key in _ABOUT_US or key in ("mailbox_unavailable", "other"):
+    if key in _ABOUT_US or key in ("mailbox_unavailable", "message_refused", "other"):
         return key
     return "mailbox_unavailable" if key == "account_locked_or_web_login_required" else "other"
 
@@ -564,6 +571,7 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     return "other"
 
 
+_FILTER_VERDICT = re.compile(r"\b(spam|virus|malware|phishing)\b", re.IGNORECASE)
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 # A refusal at a folder in words about signing in is not about the folder (NetEase's "Unsafe Login").
 _SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"
@@ -619,6 +627,15 @@ def _exception_text(exc: BaseException) -> str:
     if isinstance(message, bytes):
         return decoded(message)
     return str(exc)
+
+
+def _server_reply(exc: BaseException) -> str | None:
+    """An SMTP refusal as the server sent it ("552 5.3.4 Message size exceeds fixed limit"): what
+    the outbox and Test connection show. None for anything else (or a reply without a code)."""
+    code, message = getattr(exc, "smtp_code", None), getattr(exc, "smtp_error", None)
+    if isinstance(code, int) and code > 0 and isinstance(message, bytes):
+        return f"{code} {decoded(message)}"
+    return None
 
 
 def decoded(raw: bytes) -> str:

@@ -42,6 +42,13 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def names(label: str, key: str) -> bool:
+    """Whether a diagnosis (its cause's key) names a corpus entry's cause. The corpora label a
+    message refused for itself (spam, size, a missing subject) "other", as their gatherers were
+    told; the module names that kind of "other" apart, to say what to do about it."""
+    return key == label or (label, key) == ("other", "message_refused")
+
+
 def host_for(entry: dict) -> str:
     provider = entry["provider"].lower()
     if re.search(r"on-?prem|self-hosted", provider):  # a company's own server, by its own name

@@ -41,7 +41,7 @@ def test_replayed_over_the_wire_at_least_95_percent_get_the_right_cause(bare_ctx
     for entry in CORPUS:
         result = replay.replay(entry, tmp_path, timeout=2.0)
         got = result.diagnosis.key if result.diagnosis else "passed"
-        if got != entry["cause"]:
+        if not replay.names(entry["cause"], got):
             misses.append(f"{entry['protocol']} {entry['phase']}: {entry['cause']} <- {got}: {entry['text'][:90]}")
     right = 1 - len(misses) / len(CORPUS)
     assert right >= 0.95, f"{right:.1%} right; misses:\n" + "\n".join(misses)
@@ -106,12 +106,19 @@ def test_one_recipients_mailbox_never_holds_or_pauses_the_studio(bare_ctx, reply
     ("552 5.7.1 Rejected: a link in this message is listed in the Spamhaus DBL (Łódź)", "failed"),
     ("550 5.7.1 Nachricht abgelehnt: we do not know why, Jürgen", "pause"),  # unknown words: the sender's
     ("550 5.1.8 Access denied, bad outbound sender (Zoë)", "pause"),
+    ("550 Rejected because lichtblick.example is in a black list at dbl.spamhaus.org", "pause"),
 ])
 def test_a_message_refused_for_itself_at_mail_from_fails_alone(bare_ctx, reply, verdict):
     """A server that advertises SIZE refuses a message too big for it at MAIL FROM: that message
-    fails; a refusal of the sender there pauses sending, as ever."""
+    fails; a refusal of the sender there pauses sending, as ever (a domain block list that names our
+    domain is ours)."""
     failure = diagnostics.DeliveryFailure(diagnostics.classify("smtp", "mail_from", reply), "mail_from")
     assert judge(failure) == verdict, failure.diagnosis.key
+
+
+def test_before_a_message_is_on_its_way_no_refusal_is_that_messages(bare_ctx):
+    diagnosis = diagnostics.classify("smtp", "auth", "535 5.7.0 Message too large for Łucja")
+    assert judge(diagnostics.DeliveryFailure(diagnosis, "auth")) == "pause", diagnosis.key
 
 
 def test_what_concerns_the_account_still_pauses(bare_ctx):
@@ -494,7 +501,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     # (one recipient's mailbox would fail message after message instead of pausing); a mechanism
     # no longer allowed without TLS, or in favour of an app password; an address "not found" on
     # a list of ours; a login no longer allowed for a suspended account.
-    ("smtp", "data", "550 5.7.1 DKIM passed, but this message was blocked because of its content (Zoë)", "other"),
+    ("smtp", "data", "550 5.7.1 DKIM passed, but this message was blocked because of its content (Zoë)", "message_refused"),
     ("smtp", "data", "550 5.7.1 DKIM passed, but the message did not pass content filtering (Zoë)", "other"),
     ("smtp", "auth", "535 5.7.8 Your app password is no longer valid (Jürgen)", "app_password_required"),
     ("smtp", "auth", "535 5.7.8 Authentication failed: mailbox not found (jürgen@müller.de)", "wrong_password"),
@@ -513,7 +520,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "connect", "421 4.7.0 Too many messages on the server from your IP, Grüße", "rate_limited"),
     ("smtp", "rcpt", "552 User élodie has too many messages in her mailbox", "mailbox_unavailable"),
     ("smtp", "data", "452 4.7.0 Too many messages in this connection, Grüße", "rate_limited"),  # a pace, not a mailbox
-    ("smtp", "data", "550 5.2.1 Betreff fehlt: subject is mandatory", "other"),  # this message, no mailbox
+    ("smtp", "data", "550 5.2.1 Betreff fehlt: subject is mandatory", "message_refused"),  # this message, no mailbox
     ("smtp", "data", "550 5.7.1 You are not authorized to send from this address: büro@lichtblick.example",
      "sender_rejected"),
     ("smtp", "rcpt", "550 5.7.1 Sorry, we do not relay for łucja@example.pl", "relay_denied"),
@@ -540,7 +547,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 5.4.7 Hourly quota of the recipient's domain exceeded (Łódź)", "rate_limited"),
     ("smtp", "connect", "421 4.3.2 Concurrent connections from your address have exceeded a limit, Grüße", "rate_limited"),
     ("smtp", "data", "550 5.7.1 Simultaneous sessions for büro@lichtblick.example have exceeded a limit", "rate_limited"),
-    ("imap", "select", "NO Message too large for this folder (Łódź)", "other"),
+    ("imap", "select", "NO Message too large for this folder (Łódź)", "message_refused"),
     # ... and none wider than meant (a review's counter-examples): a link's reputation, SPF "ok" beside
     # a recipient's failure, an envelope address that is the recipient's, the account's own hourly
     # quota (held, not retried one by one), a full mailbox worded as too big.
@@ -570,7 +577,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
      "account_locked_or_web_login_required"),
     ("smtp", "data", "550 5.7.1 Nachricht abgelehnt, DMARC verification failed for lichtblick.example",
      "sender_rejected"),
-    ("smtp", "data", "550 5.7.1 Rejected: a link in this message is listed in the Spamhaus DBL (Grüße)", "other"),
+    ("smtp", "data", "550 5.7.1 Rejected: a link in this message is listed in the Spamhaus DBL (Grüße)", "message_refused"),
     ("smtp", "rcpt", "554 203.0.113.5 found on one or more RBLs (Łódź)", "client_blocked"),
     ("smtp", "ehlo", "554 5.7.1 <studio-pc.fritz.box>: Helo command rejected: Access denied (Grüße)", "client_blocked"),
     ("smtp", "rcpt", "550 5.7.1 Sender IP 203.0.113.5 does not resolve to a hostname (Grüße)", "client_blocked"),
@@ -582,6 +589,18 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 5.7.1 Your IP 203.0.113.5 is listed in Spamhaus ZEN (Grüße)", "client_blocked"),
     ("smtp", "auth", "535 5.7.8 Your app password has expired, Jürgen", "app_password_required"),
     ("smtp", "rcpt", "504 5.5.2 <büro-pc>: Helo command rejected: need fully-qualified hostname", "other"),
+    # A review's counter-examples: a domain block list that names our sender, host or HELO name is
+    # ours, not one message's; "ip" inside a recipient's domain is no address of ours; too many
+    # recipients today is a quota; a filter's verdict on a message only once it was sent (DATA).
+    ("smtp", "mail_from", "550 5.7.1 Sender domain lichtblick.example listed in dbl.spamhaus.org (Grüße)",
+     "client_blocked"),
+    ("smtp", "rcpt", "554 5.7.1 Service unavailable; Client host [mail.lichtblick.example] blocked using "
+                     "dbl.spamhaus.org (Łódź)", "client_blocked"),
+    ("smtp", "rcpt", "550 5.1.2 <zoë@ip-net.example>: domain does not resolve", "mailbox_unavailable"),
+    ("smtp", "data", "550 5.7.1 Too many recipients for this sender today, Jürgen", "quota_or_daily_limit"),
+    ("smtp", "rcpt", "553 Sender <büro@lichtblick.example> must be fully qualified", "sender_rejected"),
+    ("smtp", "data", "550 Spam erkannt: spam detected (Zoë)", "message_refused"),
+    ("smtp", "mail_from", "550 5.7.1 Spam detected from this account, Łucja", "sender_rejected"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 28 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the

@@ -147,15 +147,18 @@ def test_a_refused_recipient_fails_alone_with_its_hint(job, mailbox):
     assert ben.cause == "mailbox_unavailable" and "User unknown" in ben.last_error and ben.attempts == 1
 
 
-def test_a_message_refused_for_its_size_at_mail_from_fails_alone_and_never_pauses_sending(job, mailbox, account):
+def test_a_message_refused_for_its_size_at_mail_from_fails_alone_and_never_pauses_sending(job, mailbox, account,
+                                                                                         as_olivia):
     """A server that advertises SIZE refuses a message too big for it at MAIL FROM, before any
-    recipient: that message fails with its reason; the account is fine, so nothing pauses."""
+    recipient: that message fails with its reason and what to do; the account is fine, so nothing
+    pauses."""
     sign_up(job, "Zoë", at=T0).email = "zoe@example.com"  # (her name in the email, her address plain ASCII)
     mailbox.size_limit = 500  # the welcome email, with its HTML part, is larger
     deliver(T0 + timedelta(minutes=1))
     zoe = db.session.scalar(sa.select(Message))
-    assert (zoe.status, zoe.cause, zoe.last_error) == ("failed", "other", "552 5.3.4 Message size exceeds fixed limit")
+    assert (zoe.status, zoe.cause, zoe.last_error) == ("failed", "message_refused", "552 5.3.4 Message size exceeds fixed limit")
     assert db.session.get(MailAccount, account.id).smtp_failing_since is None  # no pause, no banner
+    assert "The server refused this one message for what it holds" in text_of(as_olivia.get("/outbox/?status=failed"))
     mailbox.size_limit = None
     sign_up(job, "Łukasz", at=T0 + timedelta(minutes=2)).email = "lukasz@example.com"
     deliver(T0 + timedelta(minutes=3))  # the next message goes out as ever

@@ -105,11 +105,13 @@ class SmtpSession:
         try:
             self.client.sendmail(self.account.from_address, [message.recipient], wire, options)
         except smtplib.SMTPRecipientsRefused as exc:
-            self._refused("rcpt", *next(iter(exc.recipients.values())))
+            code, text = next(iter(exc.recipients.values()))
+            self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {diagnostics.decoded(text)}", code,
+                                            self.account.smtp_host), "rcpt")
         except smtplib.SMTPSenderRefused as exc:
-            self._refused("mail_from", exc.smtp_code, exc.smtp_error)
+            self._fail(diagnostics.classify_exception(exc, "smtp", "mail_from", self.account.smtp_host), "mail_from")
         except smtplib.SMTPDataError as exc:
-            self._refused("data", exc.smtp_code, exc.smtp_error)
+            self._fail(diagnostics.classify_exception(exc, "smtp", "data", self.account.smtp_host), "data")
         except (OSError, smtplib.SMTPException) as exc:
             # The connection broke after it worked (the server closed it, a network blip): a
             # temporary failure, whatever the words; the next message reconnects.
@@ -118,11 +120,6 @@ class SmtpSession:
                                                     f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
         if self.sent is not None:
             self.sent.append(wire)
-
-    def _refused(self, phase: str, code: int, text: bytes) -> None:
-        """The server's reply, as the outbox shows it ("552 5.3.4 ..."), diagnosed at its step."""
-        reply = f"{code} {diagnostics.decoded(text)}"
-        self._fail(diagnostics.classify("smtp", phase, reply, code, self.account.smtp_host), phase)
 
     def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
         try:
