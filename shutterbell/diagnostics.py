@@ -213,7 +213,11 @@ _WORDING = [
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
-    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|"
+    ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(rejected|refused|blocked) (due to|because of|by) dmarc|"
+                        r"\bspoof(ed|ing)\b|\b(envelope )?sender mismatch|\bheader (from )?mismatch|"
+                        r"\b(sender(?!'s| ip| (mail )?server)|mailfrom|(mail ?from|sender|from) (address|domain))\b"
+                        r"((?!\.\s)[^;]){0,30}?\b(is )?(listed|"
+                        r"blacklisted|on (the |a )?(\S+'s )?(black|block) ?list)|"  # not our address ("mail from 10.1.2.3 is listed")
                         r"\b(spf|dkim|dmarc) (verification|check|validation|evaluation) (has )?fail|"
                         r"v[ée]rification (spf|dkim|dmarc) en [ée]chec|(does not|doesn't) have authentication information|"
                         r"fails? to pass (\S+ ){0,3}authentication checks|"
@@ -265,6 +269,7 @@ _WORDING = [
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
     ("starttls_required", r"privacyrequired|issue (a |the )?starttls|starttls (is )?required|"
+                          r"requires? (an? )?(encryption|encrypted connection|tls|ssl|starttls)\b|"
                           r"(not|n't) (been )?sent over (a |an )?(tls|secure|encrypted)\b|plaintext authentication "
                           r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|transport layer security (is )?required|"
@@ -277,9 +282,11 @@ _WORDING = [
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"\b(ssl|tls) attempted (over|on) a non-?(ssl|tls)\b|"
                           r"(not (been )?(configured to )?support|does(n't| not) support|no support for) (the )?starttls|"
-                          r"starttls (is )?not (supported|available|offered)|"
+                          r"\b(start)?tls( support)? (is )?not (supported|available|offered|enabled)|"
+                          r"starttls\b[^.;]{0,20}\bnot advertised|tls (is )?already (active|enabled|started|negotiated)|"
+                          r"(not permitted|not allowed) (when|while|after) tls|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
-    ("client_blocked", r"blocked using|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
+    ("client_blocked", r"(blocked|deferred|rejected) using|\bip reputation\b(?![^.;]{0,20}\b(rate ?limit|throttl))|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
                        r"country (is )?blocked|intrusion prevention|"
                        r"spamhaus|spamcop|uceprotect|dnsbl|\brbls?\b|listed (at|on|in) |helo command rejected:\s*access denied|banned sending ip|"
                        r"not accepted from (this )?ip|\b(ip|address)\b[^.;]{0,40} (is )?(blocked|bloquee|bloquée)|"
@@ -295,6 +302,7 @@ _WORDING = [
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
+                     r"\bden(y|ies|ied) (the )?relay|\b(use|using) (me|this (server|host)|us)\b((?!\.\s)[^;]){0,60}?\bas a relay\b|"
                      r"\b(do|does|will) not relay\b|\b(don't|doesn't|won't) relay\b|"
                      r"\bto local (domains|recipients|users|addresses) only\b|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
@@ -341,7 +349,7 @@ _WORDING = [
     # a rate of so many a day is a quota (below), wherever the reply says the day.
     ("rate_limited", r"\bper (second|minute|hour|connection|session)\b|(?<!required )for this (second|minute|hour|connection|session)|"
                      r"\brecipients?'?s? domain'?s? hourly (quota|limit)|\bhourly (quota|limit) (of|for) (the |this )?recipient|"
-                     r"(concurrent|simultaneous|parallel) (connections|sessions)|"
+                     r"(concurrent|simultaneous|parallel) (connections|sessions)|\bconcurrency (limit|exceeded)|"
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
                      r"^(?![\s\S]*(\b(daily|(per|a|each) (day|week|month)|24 ?h|weekly|monthly)|/ ?(day|week|month)\b))[\s\S]*?"
                      r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
@@ -353,7 +361,8 @@ _WORDING = [
                              r"too many (\w+ ){0,2}(recipients|messages|e-?mails|mails)\b[^.;]{0,40}\btoday\b|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
     ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
-                     r"too much mail from|too many recipients|max(imum)? (number of )?recipients (reached|exceeded)|"
+                     r"too much (e-?)?mail\b(?! data)|too many recipients|"
+                     r"max(imum)? (number of )?recipients (reached|exceeded)|"
                      r"maximum number of connections|trop de connexions|\[limit\]|unexpected volume|"
                      r"temporarily (deferred|refused)|\bper (second|minute|hour)\b|receiving mail at a rate|"
                      r"\b(receiving|sending|getting) (\w+ )?(mail|messages|e-?mails) too (quickly|fast)\b|"
@@ -377,7 +386,7 @@ _WORDING = [
                             r"empf(ä|ae)nger unbekannt|unbekannter empf(ä|ae)nger|nieznany (odbiorca|adresat)|"
                             r"recipient address rejected|(user|recipient|address) (does not|doesn't) have an? (\S+ )?account|"
                             r"\b(mailbox|folder)\b[^.;]{0,60}\b(has been|was) (\(re\))?(re)?moved"),
-    ("temporary_server_error", r"\bunavailable\b|" + _TEMPORARY_WORDS),
+    ("temporary_server_error", r"\bunavailable\b|\bservice (is )?(currently |temporarily )?not available\b|" + _TEMPORARY_WORDS),
     # A policy deferral (x.7: security and policy) asks us to slow down; one that says the service
     # is unavailable ("Recipient address rejected: Service temporarily unavailable") is the server's.
     ("rate_limited", r"\b4\.7\.\d+\b(?!.*\bunavailable\b).*try (again )?later"),
@@ -392,7 +401,7 @@ _WORDING = [
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
                        r"authenti(cation|fication) (failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
-                       r"(login|authenticate|logon) failed|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
+                       r"(login|authenticate|logon) failed|\bauth(entication)? error\b|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
                        r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"
@@ -738,6 +747,8 @@ def _by_code(code: int | None, phase: str, text: str = "") -> str:
         return "wrong_password"
     if code in (530, 503) and phase in ("auth", "mail_from") or code in (500, 502, 504) and phase == "auth":
         return "auth_not_offered"  # sign in first; or the server has no AUTH command
+    if code in (500, 502, 504) and phase == "tls":
+        return "tls_mode_mismatch"  # no STARTTLS command here: this port wants SSL/TLS from the start, or none
     if phase == "mail_from" and (code in (550, 551, 553) or code == 501 and _ABOUT_AN_ADDRESS.search(text)):
         return "sender_rejected"
     if code in (550, 551, 553) and phase == "rcpt" and not _protocol_error(text):
