@@ -134,6 +134,12 @@ class _PinnedIMAP4(imap4.IMAP4WithTimeout):
         return connect(self._addresses, self.port, timeout if timeout is not None else self._timeout,
                        deadline=self._deadline)
 
+    def _simple_command(self, name, *args):
+        typ, data = super()._simple_command(name, *args)
+        if name == "STARTTLS" and typ != "OK":  # imaplib's starttls drops the server's words: keep them
+            raise self.error(f"STARTTLS refused: {typ} " + b" ".join(d for d in data if d).decode("utf-8", "replace"))
+        return typ, data
+
 
 class _PinnedIMAP4TLS(tls.IMAP4_TLS):
     def __init__(self, host: str, port: int, addresses: list[str], context: ssl.SSLContext, timeout: float | None,

@@ -632,6 +632,8 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "tls", "554 Command not permitted when TLS active (Zoë)", "tls_mode_mismatch"),
     ("smtp", "rcpt", "553 host mx.müller.example denies relay.", "relay_denied"),
     ("smtp", "auth", "551 auth error for jürgen@müller.de", "wrong_password"),
+    ("imap", "tls", "NO TLS support not enabled (Łódź)", "tls_mode_mismatch"),
+    ("imap", "tls", "NO TLS is already enabled, Jürgen", "tls_mode_mismatch"),
     # ... but an auth error that says it passes is the server's.
     ("smtp", "auth", "454 4.7.0 Temporary authentication error, Łucja", "temporary_server_error"),
 ])
@@ -642,6 +644,16 @@ def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_p
     entry = {"protocol": protocol, "phase": phase, "provider": "Test", "code": None, "text": text}
     result = replay.replay(entry, tmp_path)
     assert result.diagnosis.key == cause, result.diagnosis.detail
+
+
+def test_an_imap_servers_refusal_of_starttls_shows_its_own_words(bare_ctx, tmp_path):
+    """imaplib's STARTTLS drops the server's answer ("Couldn't establish TLS session"): the check
+    keeps it, so the studio reads what its server said."""
+    entry = {"protocol": "imap", "phase": "tls", "provider": "Test", "code": None,
+             "text": "NO STARTTLS nicht verfügbar: TLS support not enabled (Łódź)"}
+    result = replay.replay(entry, tmp_path)
+    assert result.diagnosis.key == "tls_mode_mismatch"
+    assert "STARTTLS nicht verfügbar: TLS support not enabled (Łódź)" in result.diagnosis.detail
 
 
 def test_an_imap_server_that_disables_login_before_tls_is_told_apart(bare_ctx, tmp_path):
