@@ -155,7 +155,8 @@ CAUSES = {c.key: c for c in (
                                   "\u201c[Google Mail]/Sent Mail\u201d in some countries).")),
     _cause("message_refused", _l("The server refused this one message for what it holds: its content (words or "
                                  "links a spam filter distrusts), its size, or a missing subject. Your other "
-                                 "messages still go out. Change this message, then send it again."),
+                                 "messages still go out. Sent again unchanged, it would be refused again: change "
+                                 "the text in its profile, or write to the customer yourself."),
            concerns="recipient"),  # this message fails alone, wherever it is refused (MAIL FROM too: SIZE)
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
