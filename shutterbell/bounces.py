@@ -92,7 +92,8 @@ def apply(studio_id: int, bounces: list[Bounce], now: datetime) -> int:
         changed += db.session.execute(sa.update(Message).where(Message.id == message.id, Message.status == "sent")
                                       .values(status="bounced", last_error=bounce.diagnostic[:500],
                                               cause=diagnosis.key)).rowcount
-        suppression.suppress(studio_id, "email", bounce.recipient, "bounced", now)
+        if diagnosis.key != "message_refused":  # that message's fault (too big, spam): the address is fine
+            suppression.suppress(studio_id, "email", bounce.recipient, "bounced", now)
     db.session.commit()
     return changed
 

@@ -187,6 +187,10 @@ CAUSES = {c.key: c for c in (
 _FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"
 _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
+# A filter's verdict on a message's content, unless it names something of ours (then it is ours).
+_FILTER_VERDICT = re.compile(r"\b(spam|virus|malware|phishing)\b", re.IGNORECASE)
+_NAMES_US = re.compile(r"\b(ip|domain|sender|account|client)\b", re.IGNORECASE)
+_DOMAIN_LISTS = re.compile(r"\b(dbl|uribl|surbl)\b", re.IGNORECASE)
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
                     r"(?<!alert )internal (server |login )?(error|failure)|"
@@ -215,7 +219,7 @@ _WORDING = [
     # The studio's From domain fails its own SPF/DKIM/DMARC (the words say "authentication" too), or
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
     ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(rejected|refused|blocked) (due to|because of|by) dmarc|"
-                        r"\bspoof(ed|ing)\b|\b(envelope )?sender mismatch|\bheader (from )?mismatch|"
+                        r"\banti-?spoofing\b|\bspoofed (message|mail|e-?mail|sender|from)\b|\b(envelope )?sender mismatch|\bheader (from )?mismatch|"
                         r"\b(sender(?!'s| ip| (mail )?server)|mailfrom|(mail ?from|sender|from) (address|domain))\b"
                         r"((?!\.\s)[^;]){0,30}?\b(is )?(listed|"
                         r"blacklisted|on (the |a )?(\S+'s )?(black|block) ?list)|"  # not our address ("mail from 10.1.2.3 is listed")
@@ -283,7 +287,7 @@ _WORDING = [
     ("tls_mode_mismatch", r"starttls extension not supported|wrong[_ ]version[_ ]number|record layer failure|"
                           r"\b(ssl|tls) attempted (over|on) a non-?(ssl|tls)\b|"
                           r"(not (been )?(configured to )?support|does(n't| not) support|no support for) (the )?starttls|"
-                          r"\b(start)?tls( support)? (is )?not (supported|available|offered|enabled)|"
+                          r"\b(start)?tls( support)? (is )?not (supported|offered|enabled)|"
                           r"starttls\b[^.;]{0,20}\bnot advertised|tls (is )?already (active|enabled|started|negotiated)|"
                           r"(not permitted|not allowed) (when|while|after) tls|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
@@ -487,23 +491,29 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _provider_meaning(protocol, host) or key
     if key == "other" and protocol == "imap":
         key = _imap_refusal(phase, security, text)
-    if key == "other" and phase == "data" and _FILTER_VERDICT.search(words):
+    if key == "other" and phase == "data" and _FILTER_VERDICT.search(words) and not _NAMES_US.search(words):
         key = "message_refused"  # a filter's verdict on the message just sent, naming nothing of ours
+    if key == "message_refused" and phase != "data" and _DOMAIN_LISTS.search(words):
+        key = "sender_rejected"  # before the message is sent, a domain block list can list only our sender's
     if key == "starttls_required" and _NO_AUTH.search(text) and (security in ("starttls", "ssl") or port == 25):
         key = "auth_not_offered"  # no sign-in even when encrypted, or on the port between servers
+    if key == "message_refused" and protocol == "imap":
+        key = "other"  # the inbox sync sends no message (its hint speaks of sending)
     named = ""
     if _temporary(code, text) and key not in _PASSING:  # a 4xx never pauses the studio (RFC 5321 4.2.1)
         named = "" if key == "other" or _PASSING_TROUBLE.search(words) else key  # but the studio hears what it says
         key = "rate_limited" if _says("rate_limited", words) else "temporary_server_error"
     if key == "temporary_server_error" and protocol == "imap" and _says("rate_limited", words):
         key = "rate_limited"  # an [UNAVAILABLE] that is our pace (Dovecot's "Maximum number of connections")
+    if key == "starttls_required" and phase in ("rcpt", "data") and security in ("ssl", "starttls"):
+        key = "other"  # our connection is encrypted: it is this recipient's route that wants more (one fails)
     return Diagnosis(CAUSES[key], text.strip()[:500], protocol, named=named)
 
 
 def classify_exception(exc: BaseException, protocol: str, phase: str, host: str = "",
                        port: int | None = None, security: str = "") -> Diagnosis:
     """Diagnose what a connection attempt raised."""
-    text = _server_reply(exc) or f"{type(exc).__name__}: {_exception_text(exc)}"
+    text = _exception_text(exc)
     if isinstance(exc, ssl.SSLCertVerificationError):
         mismatch = "mismatch" in text.lower() or "not valid for" in text.lower()
         key = "certificate_hostname_mismatch" if mismatch else "certificate_untrusted"
@@ -581,7 +591,6 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     return "other"
 
 
-_FILTER_VERDICT = re.compile(r"\b(spam|virus|malware|phishing)\b", re.IGNORECASE)
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 # A refusal at a folder in words about signing in is not about the folder (NetEase's "Unsafe Login").
 _SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"
@@ -633,19 +642,13 @@ def classify_sms(status: int, code: int | None, message: str) -> Diagnosis:
 
 
 def _exception_text(exc: BaseException) -> str:
-    message = getattr(exc, "smtp_error", None)
-    if isinstance(message, bytes):
-        return decoded(message)
-    return str(exc)
-
-
-def _server_reply(exc: BaseException) -> str | None:
-    """An SMTP refusal as the server sent it ("552 5.3.4 Message size exceeds fixed limit"): what
-    the outbox and Test connection show. None for anything else (or a reply without a code)."""
+    """An SMTP refusal as the server sent it ("552 5.3.4 Message size exceeds fixed limit"), as the
+    outbox and Test connection show it; any other exception by its type and words."""
     code, message = getattr(exc, "smtp_code", None), getattr(exc, "smtp_error", None)
-    if isinstance(code, int) and code > 0 and isinstance(message, bytes):
-        return f"{code} {decoded(message)}"
-    return None
+    if not isinstance(message, bytes):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{code} {decoded(message)}" if isinstance(code, int) and code > 0 else \
+        f"{type(exc).__name__}: {decoded(message)}"
 
 
 def decoded(raw: bytes) -> str:

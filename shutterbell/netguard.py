@@ -137,7 +137,7 @@ class _PinnedIMAP4(imap4.IMAP4WithTimeout):
     def _simple_command(self, name, *args):
         typ, data = super()._simple_command(name, *args)
         if name == "STARTTLS" and typ != "OK":  # imaplib's starttls drops the server's words: keep them
-            raise self.error(f"STARTTLS refused: {typ} " + b" ".join(d for d in data if d).decode("utf-8", "replace"))
+            raise self.error(f"STARTTLS refused: {typ} {data}")  # quoted bytes: diagnostics reads them as meant
         return typ, data
 
 

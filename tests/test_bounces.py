@@ -131,6 +131,19 @@ def test_a_bounce_marks_the_message_and_suppresses_the_address(job, mailbox, acc
         MailItem.subject.like("%Delivery%"))) == 0  # reports are not kept as mail
 
 
+def test_a_message_bounced_for_itself_leaves_the_address_open(job, mailbox):
+    """A report that the message was too big (or spam) is that message's fault: it shows as
+    bounced with what to change, and the customer still gets the next one."""
+    sign_up(job, "Zoë", at=T0).email = "zoe@example.com"
+    deliver(T0 + timedelta(minutes=1))
+    zoe = db.session.scalar(sa.select(Message))
+    bounces.apply(job.studio_id, [bounces.Bounce("zoe@example.com", "5.3.4", "552 5.3.4 Message size exceeds fixed "
+                                                 "limit (Grüße)", zoe.message_id)], NOW)
+    db.session.expire_all()
+    assert (zoe.status, zoe.cause) == ("bounced", "message_refused")
+    assert db.session.scalar(sa.select(Suppression).where(Suppression.address == "zoe@example.com")) is None
+
+
 def test_a_bounce_for_a_message_whose_send_was_not_recorded_stops_its_resend(job, mailbox):
     """The connection broke after the server took the message: the outbox waits to send it again.
     The recipient's server bounces the first copy meanwhile: the address is suppressed, and the

@@ -103,17 +103,23 @@ def test_one_recipients_mailbox_never_holds_or_pauses_the_studio(bare_ctx, reply
 
 @pytest.mark.parametrize("reply,verdict", [
     ("552 5.3.4 Message size exceeds fixed limit (Grüße)", "failed"),
-    ("552 5.7.1 Rejected: a link in this message is listed in the Spamhaus DBL (Łódź)", "failed"),
     ("550 5.7.1 Nachricht abgelehnt: we do not know why, Jürgen", "pause"),  # unknown words: the sender's
     ("550 5.1.8 Access denied, bad outbound sender (Zoë)", "pause"),
     ("550 Rejected because lichtblick.example is in a black list at dbl.spamhaus.org", "pause"),
+    ("550 5.7.1 Message rejected: domain lichtblick.example listed in dbl.spamhaus.org", "pause"),
 ])
-def test_a_message_refused_for_itself_at_mail_from_fails_alone(bare_ctx, reply, verdict):
+def test_at_mail_from_a_message_too_big_fails_alone_and_a_refused_sender_pauses(bare_ctx, reply, verdict):
     """A server that advertises SIZE refuses a message too big for it at MAIL FROM: that message
-    fails; a refusal of the sender there pauses sending, as ever (a domain block list that names our
-    domain is ours)."""
+    fails; a refusal of the sender there pauses sending, as ever (before any text is sent, a domain
+    block list can list only our sender's domain)."""
     failure = diagnostics.DeliveryFailure(diagnostics.classify("smtp", "mail_from", reply), "mail_from")
     assert judge(failure) == verdict, failure.diagnosis.key
+
+
+def test_a_recipients_route_that_wants_tls_fails_that_message_once_our_connection_is_encrypted(bare_ctx):
+    reply = "553 This route requires encryption (TLS), Grüße"
+    assert diagnostics.classify("smtp", "rcpt", reply, security="starttls").key == "other"  # theirs: one fails
+    assert diagnostics.classify("smtp", "rcpt", reply, security="none").key == "starttls_required"  # ours: pause
 
 
 def test_before_a_message_is_on_its_way_no_refusal_is_that_messages(bare_ctx):
@@ -547,7 +553,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 5.4.7 Hourly quota of the recipient's domain exceeded (Łódź)", "rate_limited"),
     ("smtp", "connect", "421 4.3.2 Concurrent connections from your address have exceeded a limit, Grüße", "rate_limited"),
     ("smtp", "data", "550 5.7.1 Simultaneous sessions for büro@lichtblick.example have exceeded a limit", "rate_limited"),
-    ("imap", "select", "NO Message too large for this folder (Łódź)", "message_refused"),
+    ("imap", "select", "NO Message too large for this folder (Łódź)", "other"),  # (the sync sends nothing)
     # ... and none wider than meant (a review's counter-examples): a link's reputation, SPF "ok" beside
     # a recipient's failure, an envelope address that is the recipient's, the account's own hourly
     # quota (held, not retried one by one), a full mailbox worded as too big.
@@ -600,6 +606,9 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "data", "550 5.7.1 Too many recipients for this sender today, Jürgen", "quota_or_daily_limit"),
     ("smtp", "rcpt", "553 Sender <büro@lichtblick.example> must be fully qualified", "sender_rejected"),
     ("smtp", "data", "550 Spam erkannt: spam detected (Zoë)", "message_refused"),
+    ("smtp", "data", "554 5.7.1 Message appears to be spoofing/phishing (Zoë)", "message_refused"),
+    ("smtp", "data", "550 5.7.1 Spam complaints about your domain lichtblick.example (Grüße)", "other"),
+    ("smtp", "tls", "454 4.7.0 TLS nicht verfügbar: TLS not available due to local problem", "temporary_server_error"),
     ("smtp", "mail_from", "550 5.7.1 Spam detected from this account, Łucja", "sender_rejected"),
     # Set 29: the From address spoofed or not the envelope's, DMARC in other words, our sender's domain
     # on a list; TLS required in other words; our address's reputation, a reputation database's
@@ -610,7 +619,7 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "data", "550 5.2.0 Message rejected due to DMARC (Grüße)", "sender_rejected"),
     ("smtp", "rcpt", "550 5.7.1 MailFrom domain lichtblick.example is listed in Spamhaus (Łódź)", "sender_rejected"),
     ("smtp", "mail_from", "551 Sender büro@lichtblick.example is on the domain's blacklist", "sender_rejected"),
-    ("smtp", "rcpt", "553 This route requires encryption (TLS), Grüße", "starttls_required"),
+    ("smtp", "mail_from", "553 This route requires encryption (TLS), Grüße", "starttls_required"),
     ("smtp", "rcpt", "550 Local IP Reputation - (reject) Łódź", "client_blocked"),
     ("smtp", "rcpt", "554 5.7.1 Mail from 203.0.113.5 rejected using the Email Reputation database (Grüße)",
      "client_blocked"),

@@ -107,11 +107,11 @@ class SmtpSession:
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {diagnostics.decoded(text)}", code,
-                                            self.account.smtp_host), "rcpt")
+                                            **self._server()), "rcpt")
         except smtplib.SMTPSenderRefused as exc:
-            self._fail(diagnostics.classify_exception(exc, "smtp", "mail_from", self.account.smtp_host), "mail_from")
+            self._fail(diagnostics.classify_exception(exc, "smtp", "mail_from", **self._server()), "mail_from")
         except smtplib.SMTPDataError as exc:
-            self._fail(diagnostics.classify_exception(exc, "smtp", "data", self.account.smtp_host), "data")
+            self._fail(diagnostics.classify_exception(exc, "smtp", "data", **self._server()), "data")
         except (OSError, smtplib.SMTPException) as exc:
             # The connection broke after it worked (the server closed it, a network blip): a
             # temporary failure, whatever the words; the next message reconnects.
@@ -120,6 +120,10 @@ class SmtpSession:
                                                     f"{type(exc).__name__}: {exc}"[:500]), "lost") from None
         if self.sent is not None:
             self.sent.append(wire)
+
+    def _server(self) -> dict:
+        """The server as the studio entered it: the diagnosis weighs the security in use."""
+        return {"host": self.account.smtp_host, "port": self.account.smtp_port, "security": self.account.smtp_security}
 
     def _fail(self, diagnosis: diagnostics.Diagnosis, phase: str) -> None:
         try:
