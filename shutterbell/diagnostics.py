@@ -186,11 +186,12 @@ CAUSES = {c.key: c for c in (
 # What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
 _FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"
 _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
-# A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
-# A filter's verdict on a message's content, unless it names something of ours (then it is ours).
+# A filter's verdict on a message's content, unless it names something of ours (then it is ours);
+# the domain block lists (which list a message's links, or a sender's domain).
 _FILTER_VERDICT = re.compile(r"\b(spam|virus|malware|phishing)\b", re.IGNORECASE)
 _NAMES_US = re.compile(r"\b(ip|domain|sender|account|client)\b", re.IGNORECASE)
 _DOMAIN_LISTS = re.compile(r"\b(dbl|uribl|surbl)\b", re.IGNORECASE)
+# A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
                     r"(?<!alert )internal (server |login )?(error|failure)|"
