@@ -264,7 +264,7 @@ def mail_alerts() -> dict:
 
 
 def _alert(service: str, title: str, since, cause: str, detail: str, sign_in: tuple | None = None) -> dict:
-    hint = diagnostics.hint_for(cause, service) or diagnostics.hint_for("other", service)
+    hint = diagnostics.hint_for(cause, service, unknown="other")
     return {"service": service, "title": title, "since": since, "detail": detail, "hint": hint,
             "sign_in": sign_in if cause == "oauth_grant_revoked" else None}
 

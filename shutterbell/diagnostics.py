@@ -58,12 +58,14 @@ class DeliveryFailure(Exception):
         self.diagnosis, self.phase = diagnosis, phase
 
 
-def hint_for(key: str, protocol: str, named: str = ""):
-    """What to do about a cause ("" for a key that is no cause of a server's, e.g. "render_error").
-    A deferral whose words name a reason that waiting may not cure says that reason's fix: Gmail
-    defers mail from a domain without SPF or DKIM for days before it refuses it."""
+def hint_for(key: str, protocol: str, named: str = "", unknown: str = ""):
+    """What to do about a cause: for a key that is no cause of a server's (e.g. "render_error"),
+    ``unknown``'s hint, or "". A deferral whose words name a reason that waiting may not cure says
+    that reason's fix: Gmail defers mail from a domain without SPF or DKIM for days before it
+    refuses it."""
     if named in CAUSES:  # (retried meanwhile, as every deferral is: the status beside it says so)
         return _l("Deferred, and waiting may not help: %(hint)s", hint=CAUSES[named].hint_for(protocol))
+    key = key if key in CAUSES else unknown
     return CAUSES[key].hint_for(protocol) if key in CAUSES else ""
 
 

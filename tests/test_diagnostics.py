@@ -128,3 +128,12 @@ def test_a_server_that_never_greets_reads_as_the_wrong_tls_mode(bare_ctx):
         with pytest.raises(smtplib.SMTPServerDisconnected) as info:
             smtplib.SMTP("127.0.0.1", silent.getsockname()[1], timeout=1)
     assert diagnostics.classify_exception(info.value, "smtp", "connect").key == "tls_mode_mismatch"
+
+
+def test_a_hint_for_a_key_that_is_no_servers_cause_is_empty_unless_asked_for_the_unknowns(bare_ctx):
+    """The outbox shows no hint for its own causes ("render_error"); the problems list, the banner
+    and the dashboard always show one (the unknown-error hint for a key of no server's)."""
+    assert diagnostics.hint_for("render_error", "smtp") == ""
+    assert diagnostics.hint_for("", "imap", unknown="other") == diagnostics.CAUSES["other"].hint_for("imap")
+    assert diagnostics.hint_for("message_refused", "smtp", unknown="other") == \
+        diagnostics.CAUSES["message_refused"].hint_for("smtp")
