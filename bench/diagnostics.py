@@ -4,7 +4,9 @@ replayed by a scripted SMTP or IMAP server on loopback at the step where it happ
 settings page's own check diagnoses it. Prints each miss, the time the slowest replay took, the
 share per protocol, the share whose consequence is right (what sending then does: wait and retry,
 pause the studio, or fail that one message; for the inbox: retry or pause the sync), how many
-replies retried as deferrals (4xx) named the labelled cause in their hint, and the share right last.
+replies retried as deferrals (4xx) named the labelled cause in their hint, how many refusals read
+from their code alone fail one message but pause sending when the next customer meets the same
+words (``sending.RefusedInARow``), and the share right last.
 
 Run: .venv/bin/python bench/diagnostics.py [corpus.jsonl]
 """
@@ -43,6 +45,7 @@ def main(path: Path) -> None:
     folder = Path(tempfile.mkdtemp())
     right, total, same_consequence, slowest = Counter(), Counter(), 0, 0.0
     deferred, named = 0, 0  # labelled by words, diagnosed as a deferral: did its hint name the label?
+    in_a_row = Counter()  # unread refusals failing one message: labelled a pause (caught in a row) or not
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     try:
         with app.app_context():
@@ -56,6 +59,8 @@ def main(path: Path) -> None:
                 done = consequence(entry["protocol"], entry["phase"], got) if got != "passed" else "passed"
                 same_consequence += done == wanted
                 said = result.diagnosis.named if result.diagnosis else ""
+                if done == "failed" and entry["protocol"] == "smtp" and diagnostics.unread(result.diagnosis):
+                    in_a_row["ours" if wanted == "pause" else "not ours"] += 1
                 if got in _DEFERRALS and entry["cause"] not in _DEFERRALS:
                     deferred, named = deferred + 1, named + replay.names(entry["cause"], said)
                 if replay.names(entry["cause"], got):
@@ -72,6 +77,9 @@ def main(path: Path) -> None:
         print(f"{protocol}: {right[protocol]}/{total[protocol]} = {right[protocol] / total[protocol]:.1%}")
     print(f"right consequence: {same_consequence}/{len(entries)} = {same_consequence / len(entries):.1%}")
     print(f"labelled by its words, retried as a deferral, its hint naming the label: {named}/{deferred}")
+    print(f"read from its code alone, failing one message, pausing sending when the next customer meets the same "
+          f"words: {in_a_row['ours']} labelled the account's, {in_a_row['not ours']} "
+          f"not (these pause once per wording)")
     print(f"right cause: {sum(right.values())}/{len(entries)} = {sum(right.values()) / len(entries):.1%}")
 
 

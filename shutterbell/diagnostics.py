@@ -160,6 +160,12 @@ CAUSES = {c.key: c for c in (
                                  "messages still go out. Sent again unchanged, it would be refused again: change "
                                  "the text in its profile, or write to the customer yourself."),
            concerns="recipient"),  # this message fails alone, wherever it is refused (MAIL FROM too: SIZE)
+    _cause("refused_in_a_row", _l("The server refused two customers in a row with the same words, which we cannot "
+                                  "read. Such a refusal is often about your account or domain (its SPF, DKIM or "
+                                  "DMARC records, a block list), so sending paused: nothing is lost, and both "
+                                  "messages go out once Test connection succeeds. If the words below are about the "
+                                  "message itself, it will be refused again: these words then fail one message at "
+                                  "a time and no longer pause sending.")),
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
     _cause("sms_host_not_found", _l("The SMS provider's server name cannot be found from this machine. Try again "
@@ -652,6 +658,23 @@ def _exception_text(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}"
     return f"{code} {decoded(message)}" if isinstance(code, int) and code > 0 else \
         f"{type(exc).__name__}: {decoded(message)}"
+
+
+_CHANGES = re.compile(r"[\d@]")  # an address, a queue id, a time, a count
+_STATUS = re.compile(r"[245]\d\d|([245]\d\d-)?[245]\.\d{1,3}\.\d{1,3}")
+
+
+def gist(detail: str) -> str:
+    """A reply's words without what changes from one message to the next (addresses, queue ids,
+    times), its codes kept: two refusals with the same gist say the same thing."""
+    return " ".join(word for word in detail.lower().split() if _STATUS.fullmatch(word) or not _CHANGES.search(word))
+
+
+def unread(diagnosis: Diagnosis) -> bool:
+    """Is this refusal diagnosed from its code alone (a refused recipient taken for that
+    recipient's), no words, verdict or enhanced status this module knows?"""
+    return diagnosis.key in ("other", "mailbox_unavailable") and _by_enhanced(diagnosis.detail) is None \
+        and _by_wording(_CONTINUATION.sub(" ", diagnosis.detail)) is None
 
 
 def decoded(raw: bytes) -> str:

@@ -419,6 +419,14 @@ def note_problem(studio_id: int, service: str, source: str, diagnosis: diagnosti
                                                     MailProblem.at < now - PROBLEMS_KEPT))
 
 
+def paused_before_for(studio_id: int, cause: str, detail: str) -> bool:
+    """Did sending pause for this cause in these words (their ``diagnostics.gist``) in the last 90 days?"""
+    details = db.session.scalars(sa.select(MailProblem.detail).where(
+        MailProblem.studio_id == studio_id, MailProblem.service == "smtp", MailProblem.source == "send",
+        MailProblem.cause == cause))
+    return diagnostics.gist(detail) in {diagnostics.gist(earlier) for earlier in details}
+
+
 def recent_problems(studio_id: int, limit: int = 20) -> list[MailProblem]:
     return list(db.session.scalars(sa.select(MailProblem).where(MailProblem.studio_id == studio_id)
                                    .order_by(MailProblem.at.desc(), MailProblem.id.desc()).limit(limit)))

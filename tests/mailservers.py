@@ -77,6 +77,7 @@ class Mailbox(_Handler):
         self.mail_options: list[list[str]] = []  # MAIL FROM parameters, per message received
         self.data_delay = 0.0  # seconds before each message is taken: a slow provider
         self.size_limit: int | None = None  # bytes: a larger SIZE= at MAIL FROM is refused, as Postfix does
+        self.data_reply: str | None = None  # the answer to every message's data, while set
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.revoke_after is not None and len(self.received) >= self.revoke_after:
@@ -106,6 +107,8 @@ class Mailbox(_Handler):
             return "554 5.6.1 Message contains 8-bit data the server did not offer to take"
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        if self.data_reply:
+            return self.data_reply
         self.received.append(envelope.original_content)
         self.mail_options.append(list(envelope.mail_options))
         return "250 OK: queued"

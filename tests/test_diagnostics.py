@@ -137,3 +137,26 @@ def test_a_hint_for_a_key_that_is_no_servers_cause_is_empty_unless_asked_for_the
     assert diagnostics.hint_for("", "imap", unknown="other") == diagnostics.CAUSES["other"].hint_for("imap")
     assert diagnostics.hint_for("message_refused", "smtp", unknown="other") == \
         diagnostics.CAUSES["message_refused"].hint_for("smtp")
+
+
+def test_the_gist_of_a_refusal_drops_what_changes_from_one_message_to_the_next(bare_ctx):
+    """Two customers refused alike say the same thing once addresses, queue ids and times go."""
+    gist = diagnostics.gist
+    assert gist("550 5.7.1 <zoë@fotografie-łódź.pl>: Zustellung abgelehnt (Richtlinie ÜX-17), Vorgang 4F2A9C") \
+        == gist("550 5.7.1 <jürgen@example.com>: zustellung abgelehnt (Richtlinie ÜX-18), Vorgang 77B1D0") \
+        == "550 5.7.1 zustellung abgelehnt (richtlinie vorgang"
+    assert gist("550-5.7.1 Refusé 2026-12-05 21:14") == "550-5.7.1 refusé"
+    assert gist("550 5.7.1 Zustellung abgelehnt") != gist("554 5.7.1 Zustellung abgelehnt")
+    assert gist("550 Postfach gesperrt") != gist("550 Postfach voll")
+
+
+@pytest.mark.parametrize("phase, reply, unread", [
+    ("rcpt", "550 5.7.1 <zoe@example.com>: Zustellung abgelehnt (Richtlinie ÜX-17)", True),  # the code alone
+    ("data", "554 Nachricht nicht angenommen: Absenderprüfung fehlgeschlagen", True),
+    ("rcpt", "550 5.1.1 <zoe@example.com>: Benutzer unbekannt", False),  # its enhanced status says the mailbox
+    ("rcpt", "550 <zoe@example.com>: Recipient address rejected: User unknown", False),  # its words do
+    ("data", "554 5.7.1 Spam message rejected (Łódź)", False),  # a filter's verdict on the message
+    ("data", "550 5.7.1 Sender address rejected: not owned by user büro@lichtblick.example", False),
+])
+def test_a_refusal_read_from_its_code_alone_is_unread(bare_ctx, phase, reply, unread):
+    assert diagnostics.unread(diagnostics.classify("smtp", phase, reply)) is unread

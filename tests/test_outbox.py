@@ -17,7 +17,7 @@ from rq import Queue
 from shutterbell import (accounts, customers, jobs, mailsettings, materialise, messages, outbox, queue, suppression,
                          tasks)
 from shutterbell.extensions import db
-from shutterbell.models import Customer, MailAccount, Message, SchedulerPass
+from shutterbell.models import Alert, Customer, MailAccount, MailProblem, Message, SchedulerPass
 from shutterbell.channels.email import SmtpSession
 from shutterbell.outbox.studio_batch import StudioBatch
 from shutterbell.profiles import NotificationInput
@@ -163,6 +163,76 @@ def test_a_message_refused_for_its_size_at_mail_from_fails_alone_and_never_pause
     sign_up(job, "Łukasz", at=T0 + timedelta(minutes=2)).email = "lukasz@example.com"
     deliver(T0 + timedelta(minutes=3))  # the next message goes out as ever
     assert statuses() == {("zoe@example.com", "failed"), ("lukasz@example.com", "sent")}
+
+
+UNREAD_REFUSAL = "550 5.7.1 <{address}>: Zustellung abgelehnt (Richtlinie ÜX-17), Vorgang {queue_id}"
+UNREAD_AT_DATA = "554 5.7.1 Nachricht nicht angenommen: Absenderprüfung für lichtblick.example fehlgeschlagen"
+
+
+def refuse_everyone(mailbox, customers_, phase):
+    """A provider that refuses every message in words we cannot read, at RCPT or after DATA."""
+    if phase == "data":
+        mailbox.data_reply = UNREAD_AT_DATA
+    for number, customer in enumerate(customers_):
+        mailbox.rcpt_replies[customer.email] = [UNREAD_REFUSAL.format(address=customer.email, queue_id=f"4F2A{number}C")]
+    return lambda: (mailbox.rcpt_replies.clear(), setattr(mailbox, "data_reply", None))
+
+
+@pytest.mark.parametrize("phase", ["rcpt", "data"])
+def test_the_same_unread_refusal_for_a_second_customer_pauses_sending_and_loses_nothing(job, mailbox, account,
+                                                                                      as_olivia, phase):
+    """Words we cannot read fail one message (they may be about its customer); the same words for
+    the next customer too are about the account (an SPF or DMARC check, a block): sending pauses
+    after the second, the first goes back, and all go out once Test connection succeeds. Once per
+    wording: resumed, the same words fail one message at a time."""
+    customers_ = [sign_up(job, name, at=T0) for name in ("Zoë", "Łukasz", "Jürgen")]
+    for customer, address in zip(customers_, ("zoe@example.com", "lukasz@example.com", "juergen@example.com")):
+        customer.email = address
+    db.session.commit()
+    heal = refuse_everyone(mailbox, customers_, phase)
+    deliver(T0 + timedelta(minutes=1))
+    assert {status for _, status in statuses()} == {"scheduled"} and not mailbox.received
+    paused = db.session.get(MailAccount, account.id)
+    assert paused.smtp_failing_since == T0 + timedelta(minutes=1) and paused.smtp_failure_cause == "refused_in_a_row"
+    assert "Zustellung abgelehnt" in paused.smtp_failure_detail or "Absenderprüfung" in paused.smtp_failure_detail
+    assert {a.kind for a in db.session.scalars(sa.select(Alert))} == {"paused"}  # the failure taken back
+    assert "The server refused two customers in a row with the same words" in text_of(as_olivia.get("/settings/email/"))
+    deliver(T0 + timedelta(minutes=2))
+    assert not mailbox.received  # paused: nothing is tried meanwhile
+
+    heal()  # the owner fixed the domain's records, and Test connection succeeds
+    mailsettings.resume(paused, "smtp", T0 + timedelta(minutes=3))
+    deliver(T0 + timedelta(minutes=4))
+    assert statuses() == {(c.email, "sent") for c in customers_} and len(mailbox.received) == 3
+    assert {m.attempts for m in db.session.scalars(sa.select(Message))} == {1}
+
+    later = [sign_up(job, name, at=T0 + timedelta(minutes=5)) for name in ("Françoise", "Małgorzata")]
+    for customer, address in zip(later, ("francoise@example.com", "malgorzata@example.com")):
+        customer.email = address
+    db.session.commit()
+    refuse_everyone(mailbox, later, phase)  # the same words again, after the owner resumed
+    deliver(T0 + timedelta(minutes=6))
+    assert {(c.email, "failed") for c in later} <= statuses()
+    assert db.session.get(MailAccount, account.id).smtp_failing_since is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MailProblem)) == 1
+
+
+@pytest.mark.parametrize("replies", [
+    ["550 5.1.1 <{address}>: Recipient address rejected: User unknown"] * 3,  # words we read: each customer's own
+    [UNREAD_REFUSAL, "550 Postfach von {address} gesperrt ({queue_id})", UNREAD_REFUSAL],  # not the same words
+    [UNREAD_REFUSAL, "250 OK", UNREAD_REFUSAL],  # not in a row: the customer between got hers
+], ids=["user-unknown", "other-words", "not-in-a-row"])
+def test_a_refusal_that_is_not_the_same_for_customers_in_a_row_fails_alone(job, mailbox, account, replies):
+    customers_ = [sign_up(job, name, at=T0) for name in ("Zoë", "Łukasz", "Jürgen")]
+    for number, (customer, address) in enumerate(zip(customers_, ("zoe@", "lukasz@", "juergen@"))):
+        customer.email = address + "example.com"
+        if replies[number] != "250 OK":
+            mailbox.rcpt_replies[customer.email] = [replies[number].format(address=customer.email,
+                                                                           queue_id=f"4F2A{number}C")]
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    assert db.session.get(MailAccount, account.id).smtp_failing_since is None
+    assert sorted(status for _, status in statuses()) == sorted("sent" if r == "250 OK" else "failed" for r in replies)
 
 
 def test_a_temporary_refusal_is_retried_later(job, mailbox):

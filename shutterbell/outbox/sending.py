@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import channels, composer, diagnostics
+from .. import alerts, channels, composer, diagnostics, mailsettings
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Contact, Customer, Job, Message, Notification, Studio, utcnow
@@ -116,10 +116,11 @@ def _send_studio_batch(studio_batch: StudioBatch, messages: list[Message], clock
 
 def _send_each(session: channels.Session, studio_batch: StudioBatch, batch: list[Message], clock,
                outcome: Counter[str]) -> None:
+    in_a_row = RefusedInARow()
     for position, message in enumerate(batch):
         if _stopping.is_set():  # (what is left is given back by send_batch)
             return
-        result = _attempt(session, message, studio_batch, clock)
+        result = _attempt(session, message, studio_batch, clock, in_a_row)
         if result == "hold":  # the provider's quota for today: everything waits an hour, uncounted
             release(batch[position:], next_attempt_at=clock() + HOLD)
             outcome["held"] += len(batch) - position
@@ -166,7 +167,7 @@ def _prepare(batch: StudioBatch, messages: list[Message], clock, outcome: Counte
     return ready
 
 
-def _attempt(session: channels.Session, message: Message, batch: StudioBatch, clock) -> str:
+def _attempt(session: channels.Session, message: Message, batch: StudioBatch, clock, in_a_row: RefusedInARow) -> str:
     """Send one claimed, written message and record its outcome: sent, failed, retry, hold or pause."""
     policy = batch.policy
     try:
@@ -176,7 +177,11 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
         return "failed"
     except DeliveryFailure as failure:
         verdict = judge(failure)
-        if verdict == "pause":
+        if in_a_row.about_the_account(message, failure, verdict):
+            verdict = "pause"
+            session.pause(diagnostics.Diagnosis(diagnostics.CAUSES["refused_in_a_row"], failure.diagnosis.detail,
+                                                "smtp"), clock())
+        elif verdict == "pause":
             session.pause(failure.diagnosis, clock())
         elif verdict == "retry":
             retry_later(message, failure.diagnosis, clock(), policy)
@@ -189,6 +194,7 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
         session.close()
         return _unexpected(message, exc, policy, clock())
     finish(message, "sent", clock())
+    in_a_row.forget()
     return "sent"
 
 
@@ -204,6 +210,34 @@ def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime)
         return "failed"
     retry_later(message, diagnosis, now, policy)
     return "retry"
+
+
+class RefusedInARow:
+    """An email refused at RCPT or DATA in words we cannot read fails alone (``judge``): they may
+    be about its customer (at RCPT we take them for the recipient's). The same words for the next customer too are about the account (its
+    domain's SPF or DMARC, a block, worded as we have not met it): sending pauses, and the message
+    failed just before goes back to the outbox with the rest, so nothing is lost. Once per wording:
+    after the owner resumed, the same words fail one message at a time (they were about the
+    message, or the owner chose to go on)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Message, str] | None = None  # the message just refused so, and the refusal's gist
+
+    def forget(self) -> None:
+        self.last = None
+
+    def about_the_account(self, message: Message, failure: DeliveryFailure, verdict: str) -> bool:
+        earlier, self.last = self.last, None
+        if verdict != "failed" or message.channel != "email" or not diagnostics.unread(failure.diagnosis):
+            return False
+        gist = diagnostics.gist(failure.diagnosis.detail)
+        if earlier is None or earlier[1] != gist or earlier[0].recipient == message.recipient or \
+                mailsettings.paused_before_for(message.studio_id, "refused_in_a_row", failure.diagnosis.detail):
+            self.last = message, gist
+            return False
+        alerts.withdraw(message.studio_id, "failed", f"/outbox/{earlier[0].id}")
+        release([earlier[0]])
+        return True
 
 
 def judge(failure: DeliveryFailure) -> str:
