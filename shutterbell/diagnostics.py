@@ -222,6 +222,7 @@ _WORDING = [
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b|"
+                               r"\b(cannot|can't|could not|unable to|failed to) \w+\b((?!\.\s)[^;]){0,40}?\b(from|in) (the )?database\b|"
                                r"\bmailbox (is )?(currently (reserved|locked|in use|busy)|(reserved|in use|busy)\b)"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
     ("sender_rejected", r"sender address rejected:\s*+(?!not logged in|not authenticated|auth\w* required)"),
@@ -231,7 +232,7 @@ _WORDING = [
                         r"\banti-?spoofing\b|\bspoofed (message|mail|e-?mail|sender|from)\b|\b(envelope )?sender mismatch|\bheader (from )?mismatch|"
                         r"\b(sender(?!'s| ip| (mail )?server)|mailfrom|(mail ?from|sender|from) (address|domain))\b"
                         r"((?!\.\s)[^;]){0,30}?\b(is )?(listed|"
-                        r"blacklisted|on (the |a )?(\S+'s )?(black|block) ?list)|"  # not our address ("mail from 10.1.2.3 is listed")
+                        r"blacklisted|(on|in) (the |a )?(\S+'s )?(black|block) ?list)|"  # not our address ("mail from 10.1.2.3 is listed")
                         r"\b(spf|dkim|dmarc) (verification|check|validation|evaluation) (has )?fail|"
                         r"v[ée]rification (spf|dkim|dmarc) en [ée]chec|(does not|doesn't) have authentication information|"
                         r"fails? to pass (\S+ ){0,3}authentication checks|"
@@ -259,6 +260,11 @@ _WORDING = [
                         r"^(?![\s\S]*\b(sender|helo|client|reverse)\b)[\s\S]*?\b(link|url|uri|message|e-?mail)\b[^;]{0,80}?"
                         r"\b(dbl|uribl|surbl)\b|"
                         r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
+                        # a verdict on the message itself, unless it gives our address or domain as the reason
+                        r"\b(message|mail|e-?mail)\b (was |is |has been )?(considered|classified|identified|detected|"
+                        r"flagged|recogni[sz]ed|rated) as (spam|virus|malware|phishing)\b"
+                        r"(?![^.;]{0,30}\b(because|due to|since)\b[^.;]{0,40}\b(ip|domain|sender|reputation|listed)\b)|"
+                        r"\bals (spam|virus)( oder (spam|virus))? eingestuft|"
                         r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
                         r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
@@ -278,6 +284,7 @@ _WORDING = [
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account|"
+     r"password transition (is )?needed|\b(invalid|no|missing|expired) (\w+ )?licen[cs]e\b|"  # RFC 4954's 432; a mailbox without a licence
      r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )pass(word|phrase) (has )?expired"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
@@ -314,10 +321,15 @@ _WORDING = [
                        r"not) (be )?resolved?\b|"  # our address has no name (not a domain such as ip-net.example)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
-                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip"),
+                       r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip|"
+                       r"\b(access|connections?) (is |are )?(denied|refused|rejected|blocked) (from|for) (your|this|the) "
+                       r"(ip|address|host)\b"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
                      r"\bden(y|ies|ied) (the )?relay|\b(use|using) (me|this (server|host)|us)\b((?!\.\s)[^;]){0,60}?\bas a relay\b|"
                      r"\b(do|does|will) not relay\b|\b(don't|doesn't|won't) relay\b|"
+                     r"\brelay(ing)? from\b((?!\.\s)[^;]){0,60}?\b(is |was )?(denied|not permitted|prohibited|refused)\b|"
+                     r"\brelay(ing)? (nur|only) (an|to|f(ü|ue)r|for)\b|"  # German providers: "nur an interne Empfänger"
+                     r"\b(nur|only) (an|to) (interne|lokale|internal|local) (empf(ä|ae)nger|recipients|benutzer|users)\b|"
                      r"\bto local (domains|recipients|users|addresses) only\b|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
@@ -331,14 +343,15 @@ _WORDING = [
                          r"must (first )?(authenticate|sign in|log ?in)|(authenticate|log ?in|sign in) first|"
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
-    ("sender_rejected", r"sender address rejected|not owned by|sendasdenied|not allowed to send (as|on behalf)|"
+    ("sender_rejected", r"sender address rejected|not owned by|send ?as ?denied|not allowed to send (as|on behalf)|"
+                        r"\babsender(adresse|dom(ä|ae)ne)?\b((?!\.\s)[^;]){0,60}?\bnicht (zugelassen|zul(ä|ae)ssig|erlaubt|berechtigt)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
                         r"(address|identity|domain) (is )?not verified|identities failed|not authorized to perform|"
                         r"bad sender address|sender address (must|syntax)|missing final '?@domain|"
                         r"(from|sender) address and the (authenticated|login) user|"
                         r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
-                        r"same as (the )?(authori[sz]ation|authenticated|login) user|not one of your addresses|"
+                        r"same as (the )?(smtp )?(authori[sz]ation|authenticated?|login) user|not one of your addresses|"
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
                         r"(from address|sender) (does not|doesn't|do not|don't) match|"
@@ -367,13 +380,13 @@ _WORDING = [
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
                      r"^(?![\s\S]*(\b(daily|(per|a|each) (day|week|month)|24 ?h|weekly|monthly)|/ ?(day|week|month)\b))[\s\S]*?"
                      r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
-    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
+    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|quota exceeded \((number|count) of (\w+ )?(mails|messages|e-?mails|recipients)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|\b(messages|e-?mails|mails|recipients) (a|per|each) day\b|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|"
                              r"too many (\w+ ){0,2}(recipients|messages|e-?mails|mails)\b[^.;]{0,40}\btoday\b|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
-    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (login|auth\w*) attempts|"
+    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions|transactions)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"too much (e-?)?mail\b(?! data)|too many recipients|"
                      r"max(imum)? (number of )?recipients (reached|exceeded)|"
@@ -393,7 +406,7 @@ _WORDING = [
                             r"\b(mailbox|recipient)( address)? (is )?no longer (valid|active|in use)|"
                             # an address no longer valid, not one "of" or "for" something (a password's)
                             r"(?<!\bof )(?<!\bfor )(?<!address )(?<![^\s<])[^\s<>]+@[\w.-]+>? is no longer (valid|active|in use)|"
-                            r"mailbox (\w+ \w+ )?(is )?full|over quota|size limit exceeded|mailbox size|"
+                            r"mailbox (\S+ ){0,2}(is )?full|over quota|size limit exceeded|mailbox size|"
                             r"\b(inbox|mailbox)\b[^;]{0,40}?\bout of (storage|space)\b|"
                             r"account .*disabled|recipient (is )?over ?quota|bo[iî]te (du destinataire )?pleine|"
                             r"invalid mailbox|mailbox \S+ is unavailable|destinatario sconosciuto|destinataire inconnu|"
@@ -413,7 +426,7 @@ _WORDING = [
     ("connection_refused", r"connection refused|actively refused|errno 111|winerror 10061"),
     ("timeout", r"timed out|did not properly respond|winerror 10060|greeting never received"),
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
-                       r"authenti(cation|fication) (failed|failure|unsuccessful|rejected)|"
+                       r"authenti(cation|fication) (has )?(failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
                        r"(login|authenticate|logon) failed|\bauth(entication)? error\b|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
@@ -500,6 +513,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _provider_meaning(protocol, host) or key
     if key == "other" and protocol == "imap":
         key = _imap_refusal(phase, security, text)
+    if key == "account_locked_or_web_login_required" and phase in _SIGNED_IN_PHASES and _FOLDER_LOCKED.search(words):
+        key = "temporary_server_error"  # signed in, a locked mailbox is a folder another session holds for now
     if key == "other" and phase == "data" and _FILTER_VERDICT.search(words) and not _NAMES_US.search(words):
         key = "message_refused"  # a filter's verdict on the message just sent, naming nothing of ours
     if key == "message_refused" and phase != "data" and _DOMAIN_LISTS.search(words):
@@ -600,6 +615,7 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     return "other"
 
 
+_FOLDER_LOCKED = re.compile(r"\b(mailbox|folder) (is )?(currently )?locked\b", re.IGNORECASE)
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 # A refusal at a folder in words about signing in is not about the folder (NetEase's "Unsafe Login").
 _SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"

@@ -74,6 +74,9 @@ def test_a_temporary_reply_is_never_an_account_problem_whatever_its_words(bare_c
     ("rcpt", "450 4.7.1 <büro@lichtblick.example>: Sender address rejected: Access denied (SPF temperror)", ""),
     ("data", "451 4.4.3 SPF lookup for grüße.example failed: DNS timeout", ""),
     ("auth", "454 4.7.0 Temporary authentication failure for jürgen", ""),
+    # Set 31: RFC 4954's own words for a sign-in that needs the user; a full mailbox named by address.
+    ("auth", "432 4.7.12 A password transition is needed (Jürgen)", "account_locked_or_web_login_required"),
+    ("rcpt", "450 Mailbox łucja@example.pl is full", "mailbox_unavailable"),
 ])
 def test_a_deferral_is_retried_and_its_hint_names_a_reason_waiting_may_not_cure(bare_ctx, tmp_path, phase, text,
                                                                                   named):
@@ -645,6 +648,37 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("imap", "tls", "NO TLS is already enabled, Jürgen", "tls_mode_mismatch"),
     # ... but an auth error that says it passes is the server's.
     ("smtp", "auth", "454 4.7.0 Temporary authentication error, Łucja", "temporary_server_error"),
+    # Set 31: a German provider's refusal of the sender or of sending beyond its own recipients; a
+    # sender not the one signed in; a quota counted in messages; a spam verdict on the message
+    # beside the address it came from; a throttle named for the errors behind it; a sender in a
+    # black list; too many transactions; relaying from our address; an address we connect from
+    # refused; a folder locked for now (an account locked at sign-in stays the account's); a
+    # server that cannot read its database.
+    ("smtp", "data", "553 5.7.1 Absender büro@lichtblick.example ist für dieses Konto nicht zugelassen", "sender_rejected"),
+    ("smtp", "data", "550 5.7.1 Absenderdomäne müller-fotografie.de ist für diese Anmeldung nicht erlaubt",
+     "sender_rejected"),
+    ("smtp", "data", "550 5.7.1 Dieses Konto darf nur an interne Empfänger senden (Łódź)", "relay_denied"),
+    ("smtp", "rcpt", "554 5.7.1 Relaying nur an Empfänger der eigenen Organisation, Jürgen", "relay_denied"),
+    ("smtp", "rcpt", "554 5.7.1 <zoe@example.pl>: Recipient address rejected: Sender is not same as SMTP "
+                     "authenticated user (Grüße)", "sender_rejected"),
+    ("smtp", "rcpt", "554 5.7.1 <zoe@example.pl>: Recipient address rejected: Quota exceeded (number of messages "
+                     "in total), Łódź", "quota_or_daily_limit"),
+    ("smtp", "data", "550-5.7.0 Nachricht abgelehnt: message considered as spam, Jürgen\n550 5.7.0 Your IP: 203.0.113.7",
+     "message_refused"),
+    ("smtp", "mail_from", "550 5.2.252 Sender throttled due to continuous Send As denied errors (Zoë)", "sender_rejected"),
+    ("smtp", "mail_from", "550 5.2.253 Sender throttled due to continuous invalid licence errors, Łucja",
+     "account_locked_or_web_login_required"),
+    ("smtp", "auth", "554 5.7.0 Authentication has failed for büro@lichtblick.example", "wrong_password"),
+    ("smtp", "mail_from", "553 Denied: sender büro@lichtblick.example is in a blacklist", "sender_rejected"),
+    ("smtp", "mail_from", "554 Too many transactions in one session, Jürgen", "rate_limited"),
+    ("smtp", "rcpt", "554 Relaying from your address 203.0.113.7 is denied (Łódź)", "relay_denied"),
+    ("imap", "connect", "* BAD Access denied from your IP address 203.0.113.7, Grüße", "client_blocked"),
+    ("imap", "select", "NO Mailbox is locked, Jürgen", "temporary_server_error"),
+    ("imap", "auth", "NO Mailbox is locked (Łódź)", "account_locked_or_web_login_required"),
+    ("imap", "auth", "NO cannot read the mailbox location from the database (Zoë)", "temporary_server_error"),
+    # ... and none wider than meant: a relay host's name is no relaying, mail from our address
+    # considered spam is no verdict on the message.
+    ("smtp", "data", "550 5.7.1 Rejected by relay.müller.example: sender domain not verified", "sender_rejected"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 29 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
