@@ -163,8 +163,8 @@ CAUSES = {c.key: c for c in (
     _cause("refused_in_a_row", _l("The server refused two customers in a row with the same words, which we cannot "
                                   "read. Such a refusal is often about your account or domain (its SPF, DKIM or "
                                   "DMARC records, a block list), so sending paused: nothing is lost, and both "
-                                  "messages go out once Test connection succeeds. If the words below are about the "
-                                  "message itself, it will be refused again: these words then fail one message at "
+                                  "messages go out once Test connection succeeds. If the server's words are about "
+                                  "the message itself, it will be refused again: these words then fail one message at "
                                   "a time and no longer pause sending.")),
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
