@@ -67,17 +67,6 @@ def raise_alert(studio_id: int, kind: str, text: str | LazyString, link: str = "
     db.session.execute(sa.delete(Alert).where(Alert.studio_id == studio_id, Alert.created_at < now - KEPT))
 
 
-def withdraw(studio_id: int, kind: str, link: str) -> None:
-    """Take back an unread alert raised a moment ago for ``link`` (a failure that proved to be no
-    failure of that message): a merged alert counts one less. The caller commits."""
-    alert = db.session.scalar(sa.select(Alert).where(Alert.studio_id == studio_id, Alert.kind == kind,
-                                                     Alert.read_at.is_(None)).order_by(Alert.id.desc()).limit(1))
-    if alert is not None and alert.count > 1:
-        alert.count -= 1
-    elif alert is not None and alert.link == link:
-        db.session.delete(alert)
-
-
 def forget(*about: str) -> None:
     """Erasure: the alerts about these people go (no commit)."""
     db.session.execute(sa.delete(Alert).where(Alert.about.in_(about)))
