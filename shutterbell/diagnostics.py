@@ -162,10 +162,12 @@ CAUSES = {c.key: c for c in (
            concerns="recipient"),  # this message fails alone, wherever it is refused (MAIL FROM too: SIZE)
     _cause("refused_in_a_row", _l("The server refused two customers in a row with the same words, which we cannot "
                                   "read. Such a refusal is often about your account or domain (its SPF, DKIM or "
-                                  "DMARC records, a block list), so sending paused: nothing is lost, and both "
-                                  "messages go out once Test connection succeeds. If the server's words are about "
-                                  "the message itself, it will be refused again: these words then fail one message at "
-                                  "a time and no longer pause sending.")),
+                                  "DMARC records, a block list), so sending paused and both messages wait: nothing "
+                                  "is lost. Find out what the server's words mean (your provider's help pages, or "
+                                  "ask them) and mend that first: Test connection sends no message, so it cannot "
+                                  "see this refusal; it only resumes sending. Refused again in the same words, "
+                                  "messages then fail one at a time instead of pausing sending (the words may be "
+                                  "about the customers or the message).")),
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
     _cause("sms_host_not_found", _l("The SMS provider's server name cannot be found from this machine. Try again "
@@ -222,6 +224,7 @@ _WORDING = [
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b|"
+                               r"^(?![\s\S]*\b(user|account|login|password)\b)[\s\S]*?"  # a database of sign-ins: the password's
                                r"\b(cannot|can't|could not|unable to|failed to) \w+\b((?!\.\s)[^;]){0,40}?\b(from|in) (the )?database\b|"
                                r"\bmailbox (is )?(currently (reserved|locked|in use|busy)|(reserved|in use|busy)\b)"),
     # Postfix names whom it refuses before saying why: the sender, whatever the why's words.
@@ -230,7 +233,7 @@ _WORDING = [
     # Exim's callout could not verify our sender (its reply lists block lists among the maybes).
     ("sender_rejected", r"sender verif(y|ication) failed|dmarc policy|(rejected|refused|blocked) (due to|because of|by) dmarc|"
                         r"\banti-?spoofing\b|\bspoofed (message|mail|e-?mail|sender|from)\b|\b(envelope )?sender mismatch|\bheader (from )?mismatch|"
-                        r"\b(sender(?!'s| ip| (mail )?server)|mailfrom|(mail ?from|sender|from) (address|domain))\b"
+                        r"\b(sender(?!'s| ip| host| (mail )?server)|mailfrom|(mail ?from|sender|from) (address|domain))\b"
                         r"((?!\.\s)[^;]){0,30}?\b(is )?(listed|"
                         r"blacklisted|(on|in) (the |a )?(\S+'s )?(black|block) ?list)|"  # not our address ("mail from 10.1.2.3 is listed")
                         r"\b(spf|dkim|dmarc) (verification|check|validation|evaluation) (has )?fail|"
@@ -260,11 +263,12 @@ _WORDING = [
                         r"^(?![\s\S]*\b(sender|helo|client|reverse)\b)[\s\S]*?\b(link|url|uri|message|e-?mail)\b[^;]{0,80}?"
                         r"\b(dbl|uribl|surbl)\b|"
                         r"\bsubject (is )?(mandatory|required|missing|empty)|\b(missing|empty|no) subject\b|"
-                        # a verdict on the message itself, unless it gives our address or domain as the reason
-                        r"\b(message|mail|e-?mail)\b (was |is |has been )?(considered|classified|identified|detected|"
-                        r"flagged|recogni[sz]ed|rated) as (spam|virus|malware|phishing)\b"
-                        r"(?![^.;]{0,30}\b(because|due to|since)\b[^.;]{0,40}\b(ip|domain|sender|reputation|listed)\b)|"
-                        r"\bals (spam|virus)( oder (spam|virus))? eingestuft|"
+                        # a verdict on the message itself, where the reply names nothing of ours (an IP, save
+                        # as a field "IP:" beside the verdict, an account, a reputation or a list)
+                        r"^(?![\s\S]*\b(reputation|listed|black ?list|block ?list|account|konto|domain|sender)\b)"
+                        r"(?![\s\S]*\bip\b(?!:))[\s\S]*?(\b(message|mail|e-?mail)\b (was |is |has been )?(considered|classified|"
+                        r"identified|detected|flagged|recogni[sz]ed|rated) as (spam|virus|malware|phishing)\b|"
+                        r"\b(nachricht|e-?mail)\b[^.;]{0,40}\bals (spam|virus)( oder (spam|virus))? eingestuft)|"
                         r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
                         r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
     ("imap_disabled", r"imap4?[\s-]*(access )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
@@ -284,7 +288,9 @@ _WORDING = [
      r"activate your \w+ account|account (is )?not (yet )?(active|activated)|"
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account|"
-     r"password transition (is )?needed|\b(invalid|no|missing|expired) (\w+ )?licen[cs]e\b|"  # RFC 4954's 432; a mailbox without a licence
+     r"password transition (is )?needed|"  # RFC 4954's 432
+     r"\b(invalid|no|missing|expired) licen[cs]e (errors?|for (this|the|your) (mailbox|user|account))\b|"  # Microsoft's 5.2.253
+     r"\b(mailbox|user|account) (has )?(no|an invalid|an expired) licen[cs]e\b|"
      r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )pass(word|phrase) (has )?expired"),
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
@@ -323,7 +329,7 @@ _WORDING = [
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip|"
                        r"\b(access|connections?) (is |are )?(denied|refused|rejected|blocked) (from|for) (your|this|the) "
-                       r"(ip|address|host)\b"),
+                       r"(ip|host)\b"),
     ("relay_denied", r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|disabled|not allowed|refused)|unable to relay|relais refus|"
                      r"\bden(y|ies|ied) (the )?relay|\b(use|using) (me|this (server|host)|us)\b((?!\.\s)[^;]){0,60}?\bas a relay\b|"
                      r"\b(do|does|will) not relay\b|\b(don't|doesn't|won't) relay\b|"
@@ -344,6 +350,7 @@ _WORDING = [
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
     ("sender_rejected", r"sender address rejected|not owned by|send ?as ?denied|not allowed to send (as|on behalf)|"
+                        r"^(?![\s\S]*empf(ä|ae)nger)[\s\S]*?"  # (a recipient who blocks our sender: that customer's)
                         r"\babsender(adresse|dom(ä|ae)ne)?\b((?!\.\s)[^;]){0,60}?\bnicht (zugelassen|zul(ä|ae)ssig|erlaubt|berechtigt)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
                         r"not (a )?verified (sender|identity|address|email)|verified sender identity|"
@@ -380,13 +387,13 @@ _WORDING = [
                      r"\bper[- ]\d+[- ](second|minute)s?\b|"
                      r"^(?![\s\S]*(\b(daily|(per|a|each) (day|week|month)|24 ?h|weekly|monthly)|/ ?(day|week|month)\b))[\s\S]*?"
                      r"\b((connection|submission|sending|login|message) rate|rate ?limit|this (second|minute|hour))\b"),
-    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|quota exceeded \((number|count) of (\w+ )?(mails|messages|e-?mails|recipients)|\bsend(ing)? (limit|quota)|"
+    ("quota_or_daily_limit", r"daily (\w+ ){0,2}(limit|quota)|\bsend(ing)? (limit|quota)|"
                              r"(e?-?mail|message|sending) limit (has been |was )?(reached|exceeded)|message count quota|per (24 hours|day)|submission ?quota|"
                              r"relay quota|outgoing (limits|messages was exceeded)|quota (of|for) (outgoing|sending)|"
                              r"messages per day|\b(messages|e-?mails|mails|recipients) (a|per|each) day\b|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|"
                              r"too many (\w+ ){0,2}(recipients|messages|e-?mails|mails)\b[^.;]{0,40}\btoday\b|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
-    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions|transactions)|too many (login|auth\w*) attempts|"
+    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (mail |smtp )?transactions|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"too much (e-?)?mail\b(?! data)|too many recipients|"
                      r"max(imum)? (number of )?recipients (reached|exceeded)|"
@@ -513,7 +520,8 @@ def classify(protocol: str, phase: str, text: str, code: int | None = None, host
         key = _provider_meaning(protocol, host) or key
     if key == "other" and protocol == "imap":
         key = _imap_refusal(phase, security, text)
-    if key == "account_locked_or_web_login_required" and phase in _SIGNED_IN_PHASES and _FOLDER_LOCKED.search(words):
+    if key == "account_locked_or_web_login_required" and protocol == "imap" and phase in _SIGNED_IN_PHASES \
+            and _FOLDER_LOCKED.search(words):
         key = "temporary_server_error"  # signed in, a locked mailbox is a folder another session holds for now
     if key == "other" and phase == "data" and _FILTER_VERDICT.search(words) and not _NAMES_US.search(words):
         key = "message_refused"  # a filter's verdict on the message just sent, naming nothing of ours
@@ -615,7 +623,8 @@ def _imap_refusal(phase: str, security: str, text: str) -> str:
     return "other"
 
 
-_FOLDER_LOCKED = re.compile(r"\b(mailbox|folder) (is )?(currently )?locked\b", re.IGNORECASE)
+_FOLDER_LOCKED = re.compile(r"^(?![\s\S]*\b(suspicious|security|sign|log ?in|web|contact|support|abuse|verify|account|"
+                            r"password)\b)[\s\S]*\b(mailbox|folder) (is )?(currently )?locked\b", re.IGNORECASE)
 _IMAP_BYE = re.compile(r"(^|\s)\* BYE\b", re.IGNORECASE)  # RFC 3501 7.1.5: the server closes the connection
 # A refusal at a folder in words about signing in is not about the folder (NetEase's "Unsafe Login").
 _SIGN_IN_WORDS = re.compile(r"\b(unsafe|insecure|blocked) log ?in\b|not (logged|signed) in|\blog ?in (first|required)|"
@@ -677,20 +686,23 @@ def _exception_text(exc: BaseException) -> str:
 
 
 _CHANGES = re.compile(r"[\d@]")  # an address, a queue id, a time, a count
+_REFUSAL = re.compile(r"5\d\d\b")  # a server's permanent reply (not our own words, such as a non-ASCII address's)
 _STATUS = re.compile(r"[245]\d\d|([245]\d\d-)?[245]\.\d{1,3}\.\d{1,3}")
 
 
 def gist(detail: str) -> str:
     """A reply's words without what changes from one message to the next (addresses, queue ids,
-    times), its codes kept: two refusals with the same gist say the same thing."""
-    return " ".join(word for word in detail.lower().split() if _STATUS.fullmatch(word) or not _CHANGES.search(word))
+    times), its codes kept: two refusals with the same gist say the same thing. Its first 200
+    characters: a detail is cut at 500, where the cut falls depends on the address in it."""
+    words = detail.lower().split()
+    return " ".join(word for word in words if _STATUS.fullmatch(word) or not _CHANGES.search(word))[:200]
 
 
 def unread(diagnosis: Diagnosis) -> bool:
-    """Is this refusal diagnosed from its code alone (a refused recipient taken for that
-    recipient's), no words, verdict or enhanced status this module knows?"""
-    return diagnosis.key in ("other", "mailbox_unavailable") and _by_enhanced(diagnosis.detail) is None \
-        and _by_wording(_CONTINUATION.sub(" ", diagnosis.detail)) is None
+    """Is this a server's permanent refusal diagnosed from its code alone (a refused recipient
+    taken for that recipient's): no words, verdict or enhanced status this module knows?"""
+    return diagnosis.key in ("other", "mailbox_unavailable") and _REFUSAL.match(diagnosis.detail) is not None \
+        and _by_enhanced(diagnosis.detail) is None and _by_wording(_CONTINUATION.sub(" ", diagnosis.detail)) is None
 
 
 def decoded(raw: bytes) -> str:

@@ -399,10 +399,10 @@ def record_failure(account: MailAccount, service: str, diagnosis: diagnostics.Di
         if service == "smtp":
             alerts.raise_alert(account.studio_id, "paused", _l(
                 "Sending from %(address)s is paused (%(cause)s). Nothing is lost: it goes on once Test connection "
-                "succeeds.", address=account.from_address, cause=diagnosis.detail[:200]), "/settings/email/")
+                "succeeds.", address=account.from_address, cause=diagnosis.detail[:200]), "/settings/email/", now=now)
         elif diagnosis.cause.concerns == "account":  # a refused sign-in, not a network glitch that passes
             alerts.raise_alert(account.studio_id, "sync_stopped", _l(
-                "The inbox sync stopped: %(cause)s", cause=diagnosis.detail[:200]), "/settings/email/")
+                "The inbox sync stopped: %(cause)s", cause=diagnosis.detail[:200]), "/settings/email/", now=now)
     setattr(account, f"{service}_failure_cause", diagnosis.key)
     setattr(account, f"{service}_failure_detail", diagnosis.detail[:500])
 

@@ -160,3 +160,13 @@ def test_the_gist_of_a_refusal_drops_what_changes_from_one_message_to_the_next(b
 ])
 def test_a_refusal_read_from_its_code_alone_is_unread(bare_ctx, phase, reply, unread):
     assert diagnostics.unread(diagnostics.classify("smtp", phase, reply)) is unread
+
+
+def test_a_cut_reply_keeps_its_gist_whatever_the_address_and_our_own_words_are_never_unread(bare_ctx):
+    reply = "550 5.7.1 <{}>: Zustellung abgelehnt, Richtlinie " + "sehr lange Begründung " * 30
+    short, long = (diagnostics.classify("smtp", "rcpt", reply.format(address)).detail
+                   for address in ("zoe@example.pl", "małgorzata.wąsowska-kowalczyk@fotografie-łódź.pl"))
+    assert len(short) == len(long) == 500 and diagnostics.gist(short) == diagnostics.gist(long)
+    ours = diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
+                                 "Addresses with non-ASCII characters cannot be sent to yet.")
+    assert not diagnostics.unread(ours)

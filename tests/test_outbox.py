@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import time_machine
 from rq import Queue
 
-from shutterbell import (accounts, customers, jobs, mailsettings, materialise, messages, outbox, queue, suppression,
+from shutterbell import (accounts, alerts, customers, jobs, mailsettings, materialise, messages, outbox, queue, suppression,
                          tasks)
 from shutterbell.extensions import db
 from shutterbell.models import Alert, Customer, MailAccount, MailProblem, Message, SchedulerPass
@@ -183,20 +183,28 @@ def test_the_same_unread_refusal_for_a_second_customer_pauses_sending_and_loses_
                                                                                       as_olivia, phase):
     """Words we cannot read fail one message (they may be about its customer); the same words for
     the next customer too are about the account (an SPF or DMARC check, a block): sending pauses
-    after the second, the first goes back, and all go out once Test connection succeeds. Once per
-    wording: resumed, the same words fail one message at a time."""
+    after the second and the first goes back, its failure never told. The owner mends the cause,
+    Test connection resumes sending, and all go out once. Once per wording: resumed, the same
+    words fail one message at a time."""
     customers_ = [sign_up(job, name, at=T0) for name in ("Zoë", "Łukasz", "Jürgen")]
     for customer, address in zip(customers_, ("zoe@example.com", "lukasz@example.com", "juergen@example.com")):
         customer.email = address
+    alerts.raise_alert(job.studio_id, "failed", "A message to françoise@example.fr failed for good: 550 5.1.1",
+                       "/outbox/999", now=T0)  # an earlier failure, unread: it stays as it was
     db.session.commit()
     heal = refuse_everyone(mailbox, customers_, phase)
-    deliver(T0 + timedelta(minutes=1))
+    batch, = run_pass(T0 + timedelta(minutes=1))
+    assert outbox.send_batch(batch, POLICY, clock=lambda: T0 + timedelta(minutes=1)) == {"paused": 3}
     assert {status for _, status in statuses()} == {"scheduled"} and not mailbox.received
+    assert {m.attempts for m in db.session.scalars(sa.select(Message))} == {0}
     paused = db.session.get(MailAccount, account.id)
     assert paused.smtp_failing_since == T0 + timedelta(minutes=1) and paused.smtp_failure_cause == "refused_in_a_row"
     assert "Zustellung abgelehnt" in paused.smtp_failure_detail or "Absenderprüfung" in paused.smtp_failure_detail
-    assert {a.kind for a in db.session.scalars(sa.select(Alert))} == {"paused"}  # the failure taken back
-    assert "The server refused two customers in a row with the same words" in text_of(as_olivia.get("/settings/email/"))
+    assert sorted((a.kind, a.count, a.link) for a in db.session.scalars(sa.select(Alert))) == [
+        ("failed", 1, "/outbox/999"), ("paused", 1, "/settings/email/")]
+    page = text_of(as_olivia.get("/settings/email/"))
+    assert "The server refused two customers in a row with the same words" in page
+    assert "Test connection sends no message, so it cannot see this refusal" in page
     deliver(T0 + timedelta(minutes=2))
     assert not mailbox.received  # paused: nothing is tried meanwhile
 
@@ -217,6 +225,16 @@ def test_the_same_unread_refusal_for_a_second_customer_pauses_sending_and_loses_
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MailProblem)) == 1
 
 
+def test_our_own_refusal_of_non_ascii_addresses_in_a_row_never_pauses_sending(job, mailbox, account):
+    """Not a server's words: two customers with addresses we cannot send to yet fail alone."""
+    for name, address in (("Jürgen", "jürgen@müller.example"), ("Łucja", "łucja@example.pl")):
+        sign_up(job, name, at=T0).email = address
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=1))
+    assert {status for _, status in statuses()} == {"failed"}
+    assert db.session.get(MailAccount, account.id).smtp_failing_since is None
+
+
 @pytest.mark.parametrize("replies", [
     ["550 5.1.1 <{address}>: Recipient address rejected: User unknown"] * 3,  # words we read: each customer's own
     [UNREAD_REFUSAL, "550 Postfach von {address} gesperrt ({queue_id})", UNREAD_REFUSAL],  # not the same words
@@ -233,6 +251,8 @@ def test_a_refusal_that_is_not_the_same_for_customers_in_a_row_fails_alone(job, 
     deliver(T0 + timedelta(minutes=1))
     assert db.session.get(MailAccount, account.id).smtp_failing_since is None
     assert sorted(status for _, status in statuses()) == sorted("sent" if r == "250 OK" else "failed" for r in replies)
+    told = sum(a.count for a in db.session.scalars(sa.select(Alert).where(Alert.kind == "failed")))
+    assert told == sum(r != "250 OK" for r in replies)  # each failure told once, a held one too
 
 
 def test_a_temporary_refusal_is_retried_later(job, mailbox):

@@ -58,15 +58,30 @@ def _outcome_statement(dialect: sa.Dialect, columns: tuple[str, ...]) -> tuple[s
     return sql, convert
 
 
-def finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "", named: str = "") -> None:
+def finish(message: Message, status: str, now: datetime, error: str = "", cause: str = "", named: str = "",
+           alert: bool = True) -> bool:
+    """Record the outcome; a failure is told to the owner unless ``alert`` is False (the caller
+    tells it later, or never). Returns whether it was recorded (see ``record``)."""
     recorded = record(message, status=status, lease_until=None, last_error=error[:500], cause=cause,
             named_cause=named, sent_at=now if status == "sent" else message.sent_at)
-    if recorded and status == "failed":  # (not when erasure or a cancel took the message meanwhile)
-        alerts.raise_alert(message.studio_id, "failed", _l(
-            "A message to %(to)s failed for good: %(why)s", to=message.recipient, why=error or cause),
-            f"/outbox/{message.id}", about=f"customer:{message.customer_id}" if message.customer_id
-            else f"contact:{message.contact_id}" if message.contact_id else "", now=now)
-        db.session.commit()
+    if recorded and status == "failed" and alert:  # (not when erasure or a cancel took the message meanwhile)
+        alert_failure(message, now)
+    return recorded
+
+
+def alert_failure(message: Message, now: datetime) -> None:
+    alerts.raise_alert(message.studio_id, "failed", _l(
+        "A message to %(to)s failed for good: %(why)s", to=message.recipient, why=message.last_error or message.cause),
+        f"/outbox/{message.id}", about=f"customer:{message.customer_id}" if message.customer_id
+        else f"contact:{message.contact_id}" if message.contact_id else "", now=now)
+    db.session.commit()
+
+
+def give_back_failed(message: Message) -> bool:
+    """A failure that proved to be the account's: the message waits again, its attempt uncounted,
+    while it is still failed (a retry by hand or an erasure may have moved it meanwhile)."""
+    return record(message, expect="failed", status="scheduled", lease_until=None, enqueued_at=None,
+                  next_attempt_at=None, attempts=max(0, message.attempts - 1))
 
 
 def retry_later(message: Message, diagnosis: diagnostics.Diagnosis, now: datetime, policy: Policy) -> None:

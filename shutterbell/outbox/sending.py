@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from rq.timeouts import BaseTimeoutException
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import alerts, channels, composer, diagnostics, mailsettings
+from .. import channels, composer, diagnostics, mailsettings
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Contact, Customer, Job, Message, Notification, Studio, utcnow
 from ..settings import Policy
-from .outcomes import finish, give_back_unsent, release, retry_later
+from .outcomes import alert_failure, finish, give_back_failed, give_back_unsent, release, retry_later
 from .studio_batch import StudioBatch
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def send_batch(ids: list[int], policy: Policy, clock: Callable[[], datetime] = u
             outcome["given back"] += give_back_unsent(claimed)
     finally:
         session.expire_on_commit = expire_on_commit
-    return dict(outcome)
+    return dict(+outcome)  # (none of zero: a failure given back counts as paused instead)
 
 
 def _load_with_parents(ids: list[int]) -> list[Message]:
@@ -117,6 +117,16 @@ def _send_studio_batch(studio_batch: StudioBatch, messages: list[Message], clock
 def _send_each(session: channels.Session, studio_batch: StudioBatch, batch: list[Message], clock,
                outcome: Counter[str]) -> None:
     in_a_row = RefusedInARow()
+    try:
+        _send_in_turn(session, studio_batch, batch, clock, outcome, in_a_row)
+    finally:
+        in_a_row.settle()
+    outcome.subtract(failed=in_a_row.given_back)
+    outcome.update(paused=in_a_row.given_back)
+
+
+def _send_in_turn(session: channels.Session, studio_batch: StudioBatch, batch: list[Message], clock,
+                  outcome: Counter[str], in_a_row: RefusedInARow) -> None:
     for position, message in enumerate(batch):
         if _stopping.is_set():  # (what is left is given back by send_batch)
             return
@@ -173,29 +183,45 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
     try:
         session.send(message, composer.unsubscribe_for(policy.base_url, message), batch.studio.name, clock())
     except composer.HeaderProblem as problem:
+        in_a_row.settle()
         finish(message, "failed", clock(), error=str(problem), cause="bad_header")
         return "failed"
     except DeliveryFailure as failure:
-        verdict = judge(failure)
-        if in_a_row.about_the_account(message, failure, verdict):
-            verdict = "pause"
-            session.pause(diagnostics.Diagnosis(diagnostics.CAUSES["refused_in_a_row"], failure.diagnosis.detail,
-                                                "smtp"), clock())
-        elif verdict == "pause":
-            session.pause(failure.diagnosis, clock())
-        elif verdict == "retry":
-            retry_later(message, failure.diagnosis, clock(), policy)
-        elif verdict == "failed":
-            finish(message, "failed", clock(), error=failure.diagnosis.detail, cause=failure.diagnosis.key)
-        return verdict
+        return _judged(session, message, failure, policy, clock(), in_a_row)
     except BaseTimeoutException:
         raise  # RQ's job timeout: stop now; the lease outlives the job, so nobody sends meanwhile
     except Exception as exc:  # a bug must not stop the batch, nor resend this message forever
+        in_a_row.settle()
         session.close()
         return _unexpected(message, exc, policy, clock())
+    in_a_row.settle()
     finish(message, "sent", clock())
-    in_a_row.forget()
     return "sent"
+
+
+def _judged(session: channels.Session, message: Message, failure: DeliveryFailure, policy: Policy, now: datetime,
+            in_a_row: RefusedInARow) -> str:
+    """Act on a failed send as ``judge`` says, or pause for a refusal met twice in a row; returns
+    the verdict."""
+    verdict = judge(failure)
+    earlier = in_a_row.alike(message, failure.diagnosis) if verdict == "failed" else None
+    if verdict != "failed":
+        in_a_row.settle()
+    if earlier is not None:  # the pause first: should the worker die before the give-back, nothing goes meanwhile
+        session.pause(diagnostics.Diagnosis(diagnostics.CAUSES["refused_in_a_row"], failure.diagnosis.detail,
+                                            "smtp"), now)
+        in_a_row.give_back(earlier)
+        return "pause"
+    if verdict == "pause":
+        session.pause(failure.diagnosis, now)
+    elif verdict == "retry":
+        retry_later(message, failure.diagnosis, now, policy)
+    elif verdict == "failed":
+        holding = in_a_row.unread(message, failure.diagnosis)
+        if finish(message, "failed", now, error=failure.diagnosis.detail, cause=failure.diagnosis.key,
+                  alert=not holding) and holding:
+            in_a_row.hold(message, failure.diagnosis, now)
+    return verdict
 
 
 def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime) -> str:
@@ -214,30 +240,46 @@ def _unexpected(message: Message, exc: Exception, policy: Policy, now: datetime)
 
 class RefusedInARow:
     """An email refused at RCPT or DATA in words we cannot read fails alone (``judge``): they may
-    be about its customer (at RCPT we take them for the recipient's). The same words for the next customer too are about the account (its
+    be about its customer. The same words for the next customer too are about the account (its
     domain's SPF or DMARC, a block, worded as we have not met it): sending pauses, and the message
-    failed just before goes back to the outbox with the rest, so nothing is lost. Once per wording:
-    after the owner resumed, the same words fail one message at a time (they were about the
-    message, or the owner chose to go on)."""
+    failed just before goes back to the outbox, so nothing is lost; its failure is told to the
+    owner only once the next outcome shows it was one. Once per wording: after the owner resumed,
+    the same words fail one message at a time (they were about the customers or the message)."""
 
     def __init__(self) -> None:
-        self.last: tuple[Message, str] | None = None  # the message just refused so, and the refusal's gist
+        self.held: tuple[Message, str, datetime] | None = None  # failed so just now: (message, gist, when)
+        self.given_back = 0
 
-    def forget(self) -> None:
-        self.last = None
+    @staticmethod
+    def unread(message: Message, diagnosis: diagnostics.Diagnosis) -> bool:
+        return message.channel == "email" and diagnostics.unread(diagnosis)
 
-    def about_the_account(self, message: Message, failure: DeliveryFailure, verdict: str) -> bool:
-        earlier, self.last = self.last, None
-        if verdict != "failed" or message.channel != "email" or not diagnostics.unread(failure.diagnosis):
-            return False
-        gist = diagnostics.gist(failure.diagnosis.detail)
-        if earlier is None or earlier[1] != gist or earlier[0].recipient == message.recipient or \
-                mailsettings.paused_before_for(message.studio_id, "refused_in_a_row", failure.diagnosis.detail):
-            self.last = message, gist
-            return False
-        alerts.withdraw(message.studio_id, "failed", f"/outbox/{earlier[0].id}")
-        release([earlier[0]])
-        return True
+    def hold(self, message: Message, diagnosis: diagnostics.Diagnosis, now: datetime) -> None:
+        """Keep this failure's alert until the next outcome (the one before is settled: ``alike``)."""
+        self.held = message, diagnostics.gist(diagnosis.detail), now
+
+    def alike(self, message: Message, diagnosis: diagnostics.Diagnosis) -> Message | None:
+        """The message failed just before in the same unread words, to another customer, unless
+        sending paused for these words before; else that failure stands (and is told)."""
+        if self.held and self.unread(message, diagnosis):
+            earlier, gist, _ = self.held
+            if earlier.recipient != message.recipient and gist == diagnostics.gist(diagnosis.detail) and \
+                    not mailsettings.paused_before_for(message.studio_id, "refused_in_a_row", diagnosis.detail):
+                self.held = None
+                return earlier
+        self.settle()
+        return None
+
+    def give_back(self, earlier: Message) -> None:
+        if give_back_failed(earlier):
+            self.given_back += 1
+
+    def settle(self) -> None:
+        """The held failure stands: the owner hears of it."""
+        if self.held:
+            message, _, now = self.held
+            self.held = None
+            alert_failure(message, now)
 
 
 def judge(failure: DeliveryFailure) -> str:
