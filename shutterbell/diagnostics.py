@@ -224,6 +224,7 @@ _WORDING = [
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b|"
+                               r"\b(connection|server|mail|smtp|delivery) queue (is )?full\b|"
                                r"^(?![\s\S]*\b(user|account|login|password)\b)[\s\S]*?"  # a database of sign-ins: the password's
                                r"\b(cannot|can't|could not|unable to|failed to) \w+\b((?!\.\s)[^;]){0,40}?\b(from|in) (the )?database\b|"
                                r"\bmailbox (is )?(currently (reserved|locked|in use|busy)|(reserved|in use|busy)\b)"),
@@ -289,6 +290,7 @@ _WORDING = [
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account|"
      r"password transition (is )?needed|"  # RFC 4954's 432
+     r"\babuse detected\b(?! from (your )?ip)|\baccount('s)? (is )?not (allowed|permitted|authori[sz]ed) to send\b|"
      r"\b(invalid|no|missing|expired) licen[cs]e (errors?|for (this|the|your) (mailbox|user|account))\b|"  # Microsoft's 5.2.253
      r"\b(mailbox|user|account) (has )?(no|an invalid|an expired) licen[cs]e\b|"
      r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )pass(word|phrase) (has )?expired"),
@@ -311,6 +313,7 @@ _WORDING = [
                           r"(not (been )?(configured to )?support|does(n't| not) support|no support for) (the )?starttls|"
                           r"\b(start)?tls( support)? (is )?not (supported|offered|enabled)|"
                           r"starttls\b[^.;]{0,20}\bnot advertised|tls (is )?already (active|enabled|started|negotiated)|"
+                          r"already (speaking|using|in|running|talking) (tls|ssl|starttls)\b|"
                           r"(not permitted|not allowed) (when|while|after) tls|"
                           r"unknown protocol|http_request|unexpected eof while reading"),
     ("client_blocked", r"(blocked|deferred|rejected) using|\bip reputation\b(?![^.;]{0,20}\b(rate ?limit|throttl))|client host (\[[^\]]*\] )?(rejected|blocked)|(?<!may be )black ?list|block ?list|"
@@ -327,6 +330,7 @@ _WORDING = [
                        r"not) (be )?resolved?\b|"  # our address has no name (not a domain such as ip-net.example)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
+                       r"(?<!your )\bip( address)? not (authori[sz]ed|allowed|permitted)\b|\bfcrdns\b|forward[- ]confirmed reverse|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip|"
                        r"\b(access|connections?) (is |are )?(denied|refused|rejected|blocked) (from|for) (your|this|the) "
                        r"(ip|host)\b"),
@@ -341,7 +345,7 @@ _WORDING = [
                      r"allowed rcpthosts|"  # qmail's relay refusal
                      r"unauthori[sz]ed (\w+ )?relay|unauthenticated (e-?mail|mail|sender)s?\b[^;]{0,60}?\b(is |are )?restricted|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
-                         r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|"
+                         r"auth\w* (is )?(not (supported|available|recognized|enabled)|unrecognized)|"
                          r"unknown (authentication|auth|sasl) (method|mechanism)|"  # not SPF's "Unknown mechanism found"
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|"
@@ -368,7 +372,7 @@ _WORDING = [
                         r"\bfqdn required in (the )?(envelope )?sender|\bsender\b((?!\.\s)[^;]){0,40}?\bmust be (a )?(fqdn|fully[- ]qualified)|"
                         r"not (authori[sz]ed|allowed|permitted) to send (mail |e-?mail )?from (this|that|the|your) (e-?mail )?address|"
                         r"unauthori[sz]ed (use of )?(the )?(envelope )?sender|envelope sender not allowed|(blank|empty|null) sender|"
-                        r"check (your )?spf|spf or dkim|spf policy|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
+                        r"check (your )?spf|spf or dkim|spf policy|\bspf[_-](invalid|fail(ed|ure)?)\b|spf (check |hard |soft)?fail|(prohibited|rejected|refused) by spf|"
                         r"spf perm(anent)? ?error|\bspf\b((?!\.\s)[^;,]){0,40}?\bauthentication\s+fail|"  # the sender domain's own record is broken
                         r"\[spf\]|not allowed in\s+(the )?(header )?from\b|"  # the From domain's own SPF record
                         r"unknown sender address|\b(incorrect|wrong) (sender|from) (address|header)|\bsender (was )?rejected\b|"
@@ -393,7 +397,7 @@ _WORDING = [
                              r"messages per day|\b(messages|e-?mails|mails|recipients) (a|per|each) day\b|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|"
                              r"too many (\w+ ){0,2}(recipients|messages|e-?mails|mails)\b[^.;]{0,40}\btoday\b|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
-    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (mail |smtp )?transactions|too many (login|auth\w*) attempts|"
+    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions|clients)|too many (mail |smtp )?transactions|(you are|you're) sending too (fast|quickly)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"too much (e-?)?mail\b(?! data)|too many recipients|"
                      r"max(imum)? (number of )?recipients (reached|exceeded)|"

@@ -77,6 +77,8 @@ def test_a_temporary_reply_is_never_an_account_problem_whatever_its_words(bare_c
     # Set 31: RFC 4954's own words for a sign-in that needs the user; a full mailbox named by address.
     ("auth", "432 4.7.12 A password transition is needed (Jürgen)", "account_locked_or_web_login_required"),
     ("rcpt", "450 Mailbox łucja@example.pl is full", "mailbox_unavailable"),
+    # Set 32: a reverse name that must confirm our address (FCrDNS).
+    ("connect", "421 You need FCrDNS to talk to this server (Grüße)", "client_blocked"),
 ])
 def test_a_deferral_is_retried_and_its_hint_names_a_reason_waiting_may_not_cure(bare_ctx, tmp_path, phase, text,
                                                                                   named):
@@ -697,6 +699,21 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 Sender host 203.0.113.9 is in a blacklist (Grüße)", "client_blocked"),
     # A quota "exceeded (number of messages)" may be a full mailbox's: that customer's, never a hold.
     ("smtp", "rcpt", "552 <zoë@example.pl>: quota exceeded (number of messages)", "other"),
+    # Set 32: TLS already spoken; too many clients; an SPF tag; abuse detected; our IP not
+    # authorised to sign in; an account not allowed to send; sending too fast; AUTHENTICATE not
+    # enabled; a connection queue that is full.
+    ("smtp", "tls", "503 5.5.1 Already speaking TLS, Jürgen", "tls_mode_mismatch"),
+    ("imap", "tls", "NO Already in TLS mode (Łódź)", "tls_mode_mismatch"),
+    ("smtp", "connect", "421 Too many connected clients from 203.0.113.7, Grüße", "rate_limited"),
+    ("smtp", "data", "550 [SPF_INVALID] Zustellung blockiert für büro@lichtblick.example", "sender_rejected"),
+    ("smtp", "data", "550 5.7.1 [ABUSE] Absender gesperrt: abuse detected (Zoë)", "account_locked_or_web_login_required"),
+    ("smtp", "auth", "535 IP address not authorised (Łódź)", "client_blocked"),
+    ("smtp", "mail_from", "550 Jürgen's account is not allowed to send mail", "account_locked_or_web_login_required"),
+    ("smtp", "mail_from", "550 Slow down, you are sending too fast (Łucja)", "rate_limited"),
+    ("imap", "auth", "NO AUTHENTICATE is not enabled here, Jürgen", "auth_not_offered"),
+    ("imap", "auth", "* BYE Connection queue full (Łódź)", "temporary_server_error"),
+    # ... and none wider than meant: abuse detected from our IP is our address's.
+    ("smtp", "rcpt", "554 Spam abuse detected from IP 203.0.113.7 (Grüße)", "client_blocked"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 29 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
