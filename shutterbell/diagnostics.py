@@ -160,14 +160,14 @@ CAUSES = {c.key: c for c in (
                                  "messages still go out. Sent again unchanged, it would be refused again: change "
                                  "the text in its profile, or write to the customer yourself."),
            concerns="recipient"),  # this message fails alone, wherever it is refused (MAIL FROM too: SIZE)
-    _cause("refused_in_a_row", _l("The server refused two customers in a row with the same words, which we cannot "
-                                  "read. Such a refusal is often about your account or domain (its SPF, DKIM or "
+    _cause("refused_in_a_row", _l("The server refused messages to two different people in a row with the same "
+                                  "words, which we cannot read. Such a refusal is often about your account or domain (its SPF, DKIM or "
                                   "DMARC records, a block list), so sending paused and both messages wait: nothing "
                                   "is lost. Find out what the server's words mean (your provider's help pages, or "
                                   "ask them) and mend that first: Test connection sends no message, so it cannot "
                                   "see this refusal; it only resumes sending. Refused again in the same words, "
                                   "messages then fail one at a time instead of pausing sending (the words may be "
-                                  "about the customers or the message).")),
+                                  "about those people or the message).")),
     _cause("temporary_server_error", _l("The server had a temporary problem. It is tried again automatically."),
            retry=True),
     _cause("sms_host_not_found", _l("The SMS provider's server name cannot be found from this machine. Try again "
@@ -203,6 +203,7 @@ _NAMES_US = re.compile(r"\b(ip|domain|sender|account|client)\b", re.IGNORECASE)
 _DOMAIN_LISTS = re.compile(r"\b(dbl|uribl|surbl)\b", re.IGNORECASE)
 # A server's own passing trouble, in words that hold even in a permanent (5xx) reply.
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
+                    r"\b(connection|server|mail|smtp|delivery) queue (is )?full\b|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
                     r"(?<!alert )internal (server |login )?(error|failure)|"
                     r"lost to (the )?auth\w* server|"  # Dovecot's sign-in service gone, behind Postfix
@@ -224,7 +225,6 @@ _WORDING = [
                              r"(could not|cannot|unable to) (determine|identify|find) (the )?client id"),
     # IMAP's response codes for a passing trouble (RFC 5530) say more than the words beside them.
     ("temporary_server_error", _IMAP_PASSING + r"|\b(my)?sql (server )?error\b|\bdatabase (error|failure|unavailable)\b|"
-                               r"\b(connection|server|mail|smtp|delivery) queue (is )?full\b|"
                                r"^(?![\s\S]*\b(user|account|login|password)\b)[\s\S]*?"  # a database of sign-ins: the password's
                                r"\b(cannot|can't|could not|unable to|failed to) \w+\b((?!\.\s)[^;]){0,40}?\b(from|in) (the )?database\b|"
                                r"\bmailbox (is )?(currently (reserved|locked|in use|busy)|(reserved|in use|busy)\b)"),
@@ -290,7 +290,6 @@ _WORDING = [
      r"(unusual|suspicious) (\w+ ){0,2}activity(?! (detected )?from (your |the )?ip)|sending suspended|"
      r"suspended for (this|your) account|"
      r"password transition (is )?needed|"  # RFC 4954's 432
-     r"\babuse detected\b(?! from (your )?ip)|\baccount('s)? (is )?not (allowed|permitted|authori[sz]ed) to send\b|"
      r"\b(invalid|no|missing|expired) licen[cs]e (errors?|for (this|the|your) (mailbox|user|account))\b|"  # Microsoft's 5.2.253
      r"\b(mailbox|user|account) (has )?(no|an invalid|an expired) licen[cs]e\b|"
      r"password (must|needs to|has to) be (changed|reset|renewed)|(?<!app )(?<!application )pass(word|phrase) (has )?expired"),
@@ -330,7 +329,7 @@ _WORDING = [
                        r"not) (be )?resolved?\b|"  # our address has no name (not a domain such as ip-net.example)
                        r"use (the )?(smtp|mail|outgoing) (server|relay) of your (isp|provider)|"
                        r"\bip\b[^.;]{0,40}not authori[sz]ed to (deliver|connect|send (e-?)?mail directly)|"
-                       r"(?<!your )\bip( address)? not (authori[sz]ed|allowed|permitted)\b|\bfcrdns\b|forward[- ]confirmed reverse|"
+                       r"\bip( address)? not (authori[sz]ed|allowed|permitted)\b(?![^.;]{0,40}\brecipient)|\bfcrdns\b|forward[- ]confirmed reverse|"
                        r"not allowed from this (ip )?(range|network)|spam abuse detected from (your )?ip|"
                        r"\b(access|connections?) (is |are )?(denied|refused|rejected|blocked) (from|for) (your|this|the) "
                        r"(ip|host)\b"),
@@ -345,7 +344,7 @@ _WORDING = [
                      r"allowed rcpthosts|"  # qmail's relay refusal
                      r"unauthori[sz]ed (\w+ )?relay|unauthenticated (e-?mail|mail|sender)s?\b[^;]{0,60}?\b(is |are )?restricted|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
-                         r"auth\w* (is )?(not (supported|available|recognized|enabled)|unrecognized)|"
+                         r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|\bauth\w* (is )?not enabled\b|"
                          r"unknown (authentication|auth|sasl) (method|mechanism)|"  # not SPF's "Unknown mechanism found"
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|"
@@ -354,6 +353,7 @@ _WORDING = [
                          r"server requires authentication|unauthenticated senders? (are )?not allowed|"
                          r"auth(entication)? (is )?not allowed|command unrecognized: \"?auth"),
     ("sender_rejected", r"sender address rejected|not owned by|send ?as ?denied|not allowed to send (as|on behalf)|"
+                        r"\baccount('s)? (is )?not (allowed|permitted|authori[sz]ed) to send\b(?! to\b)|"
                         r"^(?![\s\S]*empf(ä|ae)nger)[\s\S]*?"  # (a recipient who blocks our sender: that customer's)
                         r"\babsender(adresse|dom(ä|ae)ne)?\b((?!\.\s)[^;]){0,60}?\bnicht (zugelassen|zul(ä|ae)ssig|erlaubt|berechtigt)|"
                         r"permissions? to send as|relaying disallowed|sender .* not allowed|"
@@ -397,7 +397,7 @@ _WORDING = [
                              r"messages per day|\b(messages|e-?mails|mails|recipients) (a|per|each) day\b|(exceeded|reached) (your |its |the )?(\w+ ){0,2}(limits?|quota|credits)|"
                              r"(quota|credit) limit|credits? (exceeded|exhausted|used up)|"
                              r"too many (\w+ ){0,2}(recipients|messages|e-?mails|mails)\b[^.;]{0,40}\btoday\b|5\.4\.5\b|5\.1\.90|\[overquota\]|bandwidth limit"),
-    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions|clients)|too many (mail |smtp )?transactions|(you are|you're) sending too (fast|quickly)|too many (login|auth\w*) attempts|"
+    ("rate_limited", r"too many (\w+ ){0,2}(connections|sessions)|too many (connected |concurrent |simultaneous )clients|too many (mail |smtp )?transactions|(you are|you're) sending too (fast|quickly)|too many (login|auth\w*) attempts|"
                      r"thread limit|rate ?limit|throttl|too many (e-?mails|messages)|per session exceeded|"
                      r"too much (e-?)?mail\b(?! data)|too many recipients|"
                      r"max(imum)? (number of )?recipients (reached|exceeded)|"

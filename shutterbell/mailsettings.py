@@ -419,11 +419,11 @@ def note_problem(studio_id: int, service: str, source: str, diagnosis: diagnosti
                                                     MailProblem.at < now - PROBLEMS_KEPT))
 
 
-def paused_before_for(studio_id: int, cause: str, detail: str) -> bool:
+def paused_before_for(studio_id: int, cause: str, detail: str, now: datetime) -> bool:
     """Did sending pause for this cause in these words (their ``diagnostics.gist``) in the last 90 days?"""
     details = db.session.scalars(sa.select(MailProblem.detail).where(
         MailProblem.studio_id == studio_id, MailProblem.service == "smtp", MailProblem.source == "send",
-        MailProblem.cause == cause))
+        MailProblem.cause == cause, MailProblem.at >= now - PROBLEMS_KEPT))
     return diagnostics.gist(detail) in {diagnostics.gist(earlier) for earlier in details}
 
 

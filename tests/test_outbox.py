@@ -14,11 +14,12 @@ import sqlalchemy as sa
 import time_machine
 from rq import Queue
 
-from shutterbell import (accounts, alerts, customers, jobs, mailsettings, materialise, messages, outbox, queue, suppression,
-                         tasks)
+from shutterbell import (accounts, alerts, customers, diagnostics, jobs, mailsettings, materialise, messages, outbox,
+                         queue, suppression, tasks)
 from shutterbell.extensions import db
 from shutterbell.models import Alert, Customer, MailAccount, MailProblem, Message, SchedulerPass
 from shutterbell.channels.email import SmtpSession
+from shutterbell.outbox.sending import RefusedInARow
 from shutterbell.outbox.studio_batch import StudioBatch
 from shutterbell.profiles import NotificationInput
 
@@ -203,7 +204,7 @@ def test_the_same_unread_refusal_for_a_second_customer_pauses_sending_and_loses_
     assert sorted((a.kind, a.count, a.link) for a in db.session.scalars(sa.select(Alert))) == [
         ("failed", 1, "/outbox/999"), ("paused", 1, "/settings/email/")]
     page = text_of(as_olivia.get("/settings/email/"))
-    assert "The server refused two customers in a row with the same words" in page
+    assert "The server refused messages to two different people in a row with the same words" in page
     assert "Test connection sends no message, so it cannot see this refusal" in page
     deliver(T0 + timedelta(minutes=2))
     assert not mailbox.received  # paused: nothing is tried meanwhile
@@ -1134,3 +1135,21 @@ def test_a_coming_message_cancelled_from_the_timeline_is_never_made(job, mailbox
     rows = {m.key: m.status for m in db.session.scalars(sa.select(Message))}
     assert rows[key] == "cancelled" and len(rows) == 2  # the welcome, and the cancelled reminder
     assert len(mailbox.received) == 1
+
+
+def test_a_held_failure_retried_by_hand_meanwhile_is_not_told_as_failed_for_good(job, mailbox, account):
+    """The alert of a failure held for the next outcome is told only while the message is still
+    failed (the owner may have sent it again, or erased its customer, in the moment between)."""
+    zoe = sign_up(job, "Zoë", at=T0)
+    zoe.email = "zoe@example.com"
+    db.session.commit()
+    mailbox.rcpt_replies[zoe.email] = [UNREAD_REFUSAL.format(address=zoe.email, queue_id="4F2A0C")]
+    deliver(T0 + timedelta(minutes=1))
+    message = db.session.scalar(sa.select(Message))
+    assert message.status == "failed" and db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
+    db.session.execute(sa.delete(Alert))
+    in_a_row = RefusedInARow()
+    in_a_row.hold(message, diagnostics.classify("smtp", "rcpt", message.last_error), T0 + timedelta(minutes=1))
+    assert messages.retry(message)  # the owner's "send again"
+    in_a_row.settle()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 0

@@ -120,9 +120,18 @@ def _send_each(session: channels.Session, studio_batch: StudioBatch, batch: list
     try:
         _send_in_turn(session, studio_batch, batch, clock, outcome, in_a_row)
     finally:
-        in_a_row.settle()
+        _settle_quietly(in_a_row)
     outcome.subtract(failed=in_a_row.given_back)
     outcome.update(paused=in_a_row.given_back)
+
+
+def _settle_quietly(in_a_row: RefusedInARow) -> None:
+    """Tell a held failure at the batch's end, without hiding what ended it (a job timeout, a bug)."""
+    try:
+        in_a_row.settle()
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not tell the owner of a failed message")
 
 
 def _send_in_turn(session: channels.Session, studio_batch: StudioBatch, batch: list[Message], clock,
@@ -191,9 +200,10 @@ def _attempt(session: channels.Session, message: Message, batch: StudioBatch, cl
     except BaseTimeoutException:
         raise  # RQ's job timeout: stop now; the lease outlives the job, so nobody sends meanwhile
     except Exception as exc:  # a bug must not stop the batch, nor resend this message forever
-        in_a_row.settle()
         session.close()
-        return _unexpected(message, exc, policy, clock())
+        verdict = _unexpected(message, exc, policy, clock())  # (rolls back first)
+        in_a_row.settle()
+        return verdict
     in_a_row.settle()
     finish(message, "sent", clock())
     return "sent"
@@ -204,13 +214,13 @@ def _judged(session: channels.Session, message: Message, failure: DeliveryFailur
     """Act on a failed send as ``judge`` says, or pause for a refusal met twice in a row; returns
     the verdict."""
     verdict = judge(failure)
-    earlier = in_a_row.alike(message, failure.diagnosis) if verdict == "failed" else None
+    earlier = in_a_row.alike(message, failure.diagnosis, now) if verdict == "failed" else None
     if verdict != "failed":
         in_a_row.settle()
-    if earlier is not None:  # the pause first: should the worker die before the give-back, nothing goes meanwhile
+    if earlier is not None:  # given back first: should the worker die before the pause, it is just refused again
+        in_a_row.give_back(earlier)
         session.pause(diagnostics.Diagnosis(diagnostics.CAUSES["refused_in_a_row"], failure.diagnosis.detail,
                                             "smtp"), now)
-        in_a_row.give_back(earlier)
         return "pause"
     if verdict == "pause":
         session.pause(failure.diagnosis, now)
@@ -258,28 +268,31 @@ class RefusedInARow:
         """Keep this failure's alert until the next outcome (the one before is settled: ``alike``)."""
         self.held = message, diagnostics.gist(diagnosis.detail), now
 
-    def alike(self, message: Message, diagnosis: diagnostics.Diagnosis) -> Message | None:
+    def alike(self, message: Message, diagnosis: diagnostics.Diagnosis, now: datetime) -> Message | None:
         """The message failed just before in the same unread words, to another customer, unless
         sending paused for these words before; else that failure stands (and is told)."""
         if self.held and self.unread(message, diagnosis):
             earlier, gist, _ = self.held
             if earlier.recipient != message.recipient and gist == diagnostics.gist(diagnosis.detail) and \
-                    not mailsettings.paused_before_for(message.studio_id, "refused_in_a_row", diagnosis.detail):
-                self.held = None
-                return earlier
+                    not mailsettings.paused_before_for(message.studio_id, "refused_in_a_row", diagnosis.detail, now):
+                return earlier  # (still held: should the give-back not happen, its failure is told)
         self.settle()
         return None
 
     def give_back(self, earlier: Message) -> None:
         if give_back_failed(earlier):
             self.given_back += 1
+        self.held = None
 
     def settle(self) -> None:
-        """The held failure stands: the owner hears of it."""
+        """The held failure stands: the owner hears of it, if it is still one (a retry by hand or an
+        erasure may have moved or renamed it meanwhile)."""
         if self.held:
             message, _, now = self.held
             self.held = None
-            alert_failure(message, now)
+            still = db.session.execute(sa.select(Message.status, Message.recipient).where(Message.id == message.id)).first()
+            if still is not None and tuple(still) == ("failed", message.recipient):
+                alert_failure(message, now)
 
 
 def judge(failure: DeliveryFailure) -> str:
