@@ -161,8 +161,9 @@ CAUSES = {c.key: c for c in (
                                  "the text in its profile, or write to the customer yourself."),
            concerns="recipient"),  # this message fails alone, wherever it is refused (MAIL FROM too: SIZE)
     _cause("refused_in_a_row", _l("The server refused messages to two different people in a row with the same "
-                                  "words, which we cannot read. Such a refusal is often about your account or domain (its SPF, DKIM or "
-                                  "DMARC records, a block list), so sending paused and both messages wait: nothing "
+                                  "words, which we cannot read. Such a refusal is often about your account or "
+                                  "domain (its SPF, DKIM or DMARC records, a block list), so sending paused and "
+                                  "both messages wait: nothing "
                                   "is lost. Find out what the server's words mean (your provider's help pages, or "
                                   "ask them) and mend that first: Test connection sends no message, so it cannot "
                                   "see this refusal; it only resumes sending. Refused again in the same words, "

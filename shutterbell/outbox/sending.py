@@ -290,7 +290,8 @@ class RefusedInARow:
         if self.held:
             message, _, now = self.held
             self.held = None
-            still = db.session.execute(sa.select(Message.status, Message.recipient).where(Message.id == message.id)).first()
+            still = db.session.execute(sa.select(Message.status, Message.recipient)
+                                       .where(Message.id == message.id)).first()
             if still is not None and tuple(still) == ("failed", message.recipient):
                 alert_failure(message, now)
 
