@@ -195,7 +195,7 @@ CAUSES = {c.key: c for c in (
 )}
 
 # What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
-_FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl)\b)"
+_FOR_WANT_OF_TLS = r"(?![^.;]{0,40}\b(over|without|unencrypted|insecure|non-?secure|plain-?text|tls|ssl|starttls)\b)"
 _IMAP_PASSING = r"\[(unavailable|inuse|serverbug|tempfail)\]"  # IMAP's response codes for a passing trouble
 # A filter's verdict on a message's content, unless it names something of ours (then it is ours);
 # the domain block lists (which list a message's links, or a sender's domain).
@@ -206,7 +206,9 @@ _DOMAIN_LISTS = re.compile(r"\b(dbl|uribl|surbl)\b", re.IGNORECASE)
 _TEMPORARY_WORDS = (r"temporar(y|ily)|auth process broken|greylist|system error|\bi/o error|"
                     r"\b(connection|server|mail|smtp|delivery) queue (is )?full\b|"
                     r"queue file write error|insufficient system|unexpected (exception|error)|"
-                    r"(?<!alert )internal (server |login )?(error|failure)|"
+                    r"(?<!alert )internal (\w+ )?(error|failure)|"
+                    r"\bback-?end\b[^.;]{0,20}\b(not running|down|unavailable)|\btransaction (timeout|timed out)\b|"
+                    r"\b(server|service|process)\b[^.;]{0,20}\b(died|crashed)\b|"
                     r"lost to (the )?auth\w* server|"  # Dovecot's sign-in service gone, behind Postfix
                     r"(?<!permanently )shutting down(?![^.;]{0,30}\b(permanently|for good))|"
                     r"(server|service) (is )?(restarting|going down)")
@@ -251,7 +253,8 @@ _WORDING = [
      r"(account|mailbox|user)|"
      r"basic auth\w* (is )?(disabled|not supported|blocked)|"
      r"invalid authentication mechanism|security defaults|did not meet the criteria|"
-     r"(legacy|basic) authentication|authentication mechanism is too weak|unsupported authentication mechanism|"
+     r"(legacy|basic) authentication|authentication mechanism is too weak|"
+     r"unsupported authentication mechanism" + _FOR_WANT_OF_TLS + "|"
      # A sign-in mechanism not (or no longer) supported: the password sign-in we use, unless for
      # want of TLS or in favour of an app password.
      r"(auth(entication)? (plain|login|cram-md5|xoauth2?)|(plain|login|cram-md5) (auth\w*|mechanism)|xoauth2?|"
@@ -297,10 +300,10 @@ _WORDING = [
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
-    ("starttls_required", r"privacyrequired|issue (a |the )?starttls|starttls (is )?required|"
+    ("starttls_required", r"privacyrequired|(issue|use|try) (a |the )?starttls|starttls (is )?required|"
                           r"requires? (an? )?(encryption|encrypted connection|tls|ssl|starttls)\b|"
-                          r"(not|n't) (been )?sent over (a |an )?(tls|secure|encrypted)\b|plaintext authentication "
-                          r"(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
+                          r"(not|n't) (been )?sent over (a |an )?(tls|secure|encrypted)\b|plain ?-?text (password )?authentication "
+                          r"(is )?(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
                           r"logging in is disabled|logindisabled|transport layer security (is )?required|"
                           r"(only be accessed|accessible only) (using|over|with) a secure|"
                           r"(log ?in|sign-?in|auth\w*) (is )?(disabled|not allowed) (on|over) (the |a |this )?"
@@ -342,6 +345,7 @@ _WORDING = [
                      r"\b(nur|only) (an|to) (interne|lokale|internal|local) (empf(ä|ae)nger|recipients|benutzer|users)\b|"
                      r"\bto local (domains|recipients|users|addresses) only\b|"
                      r"(not|n't) (allowed|permitted) to (be )?relay|non-?local (e-?mail )?address|"
+                     r"\b(no|not have|n't have) (the )?permission to send (to the )?(internet|external|outside)\b|"
                      r"allowed rcpthosts|"  # qmail's relay refusal
                      r"unauthori[sz]ed (\w+ )?relay|unauthenticated (e-?mail|mail|sender)s?\b[^;]{0,60}?\b(is |are )?restricted|check your (e-?)?mail (with|via) (a )?(valid )?pop"),  # POP before SMTP
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
@@ -362,7 +366,7 @@ _WORDING = [
                         r"(address|identity|domain) (is )?not verified|identities failed|not authorized to perform|"
                         r"bad sender address|sender address (must|syntax)|missing final '?@domain|"
                         r"(from|sender) address and the (authenticated|login) user|"
-                        r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|"
+                        r"(from|sender)( address| name|/sender name)? (is )?(not valid|invalid)|\binvalid (sender|from)\b|"
                         r"same as (the )?(smtp )?(authori[sz]ation|authenticated?|login) user|not one of your addresses|"
                         r"unconfigured sending domain|(unable to|cannot|could not) verify (the )?sender|"
                         r"sandbox subdomains?|"
@@ -440,7 +444,7 @@ _WORDING = [
     ("wrong_password", r"authenticationfailed|authorizationfailed|invalid credentials|"
                        r"authenti(cation|fication) (has )?(failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
-                       r"(login|authenticate|logon) failed|\bauth(entication)? error\b|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
+                       r"(login|authenticate|logon) failed|\blog ?in (rejected|refused)\b|\bauth(entication)? error\b|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"
                        r"invalid (user|login|password)|authentication credentials invalid|"
                        r"code d'authentification invalide|authenticated but not connected|"
                        r"user \S+ not found|password (incorrect|wrong|invalid)|code is (incorrect|wrong|invalid)|"

@@ -723,6 +723,25 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "data", "550 5.7.1 Too many clients reported this message as spam (Łucja)", "message_refused"),
     ("imap", "auth", "NO OAuth is not enabled for this account (Zoë)", "other"),
     ("smtp", "auth", "535 Your IP address not authorised (Jürgen)", "client_blocked"),
+    # Set 33: STARTTLS asked for in a few words; sending to the Internet not permitted; an invalid
+    # sender; a server's own part not running or timed out, or an internal error of one of its
+    # parts, or its death; a sign-in rejected; plain text sign-in disallowed with a space.
+    ("smtp", "auth", "504 5.5.4 Unsupported authentication mechanism, use STARTTLS (Jürgen)", "starttls_required"),
+    ("imap", "auth", "NO Bitte zuerst STARTTLS: try STARTTLS first, Łucja", "starttls_required"),
+    ("smtp", "rcpt", "551 <zoë@example.pl>: you do not have permission to send Internet mail", "relay_denied"),
+    ("smtp", "data", "550 Invalid sender 'büro@lichtblick.example', message refused", "sender_rejected"),
+    ("smtp", "data", "554 5.3.0 Delivery failed: backend not running (Grüße)", "temporary_server_error"),
+    ("smtp", "data", "554 5.4.7 Transaction timeout for Françoise's message", "temporary_server_error"),
+    ("imap", "auth", "* BYE Internal DB error while checking Jürgen", "temporary_server_error"),
+    ("imap", "auth", "* BYE The IMAP server died unexpectedly (Łódź)", "temporary_server_error"),
+    ("imap", "auth", "NO Login rejected for jürgen@lichtblick.example", "wrong_password"),
+    ("imap", "auth", "NO Plain text password authentication is disallowed here (Zoë)", "starttls_required"),
+    # ... and none wider than meant: an invalid recipient is that customer's; a mechanism not
+    # supported that says nothing of TLS is still the mechanism; a rejected sign-in for too many
+    # tries is a pace; an internal recipient at Internet mail is no relay.
+    ("smtp", "rcpt", "550 Invalid recipient <zoë@example.pl>", "mailbox_unavailable"),
+    ("smtp", "auth", "504 5.5.4 Unsupported authentication mechanism (Jürgen)", "auth_method_disabled"),
+    ("imap", "auth", "NO Login rejected: too many attempts, Łucja", "rate_limited"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 29 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
