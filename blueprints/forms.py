@@ -18,9 +18,9 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, Fi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
-from shutterbell import (accounts, channels, composer, contacts, correspondence, customers, deliverability, invoices,
-                         jobs, mail_templates, mailsettings, messages, money, profiles, scheduling, team, templating,
-                         triggers)
+from shutterbell import (accounts, addresses, channels, composer, contacts, correspondence, customers, deliverability,
+                         invoices, jobs, mail_templates, mailsettings, messages, money, profiles, scheduling, team,
+                         templating, triggers)
 from shutterbell.channels import sms
 from shutterbell.profiles import NotificationInput, ProfileInput
 from shutterbell.models import MAX_ID
@@ -126,6 +126,16 @@ def one_line(_form, field) -> None:
     make every email fail, so it is refused when saved."""
     if field.data and composer.has_control_characters(field.data):
         raise ValidationError(_l("Keep this on one line, without line breaks."))
+
+
+def sendable(_form, field) -> None:
+    """For an address the studio sends from (or asks replies to): stored as every server takes it."""
+    if field.data:
+        try:
+            field.data = addresses.sendable_email(field.data)
+        except ValueError:
+            raise ValidationError(_l("Mail servers take letters such as ü or ß only after the @. Use an address "
+                                     "without them before the @ (e.g. juergen@…).")) from None
 
 
 class SetupForm(FlaskForm):
@@ -729,11 +739,12 @@ class SmtpForm(FlaskForm):
     username = StringField(_l("Username"), validators=[Length(max=254)], filters=[lambda v: v.strip() if v else v],
                            description=_l("Usually your full email address. Leave empty if the server needs no sign-in."))
     password = PasswordField(_l("Password"), validators=[Length(max=500)])
-    from_address = EmailField(_l("From address"), validators=[DataRequired(), Email(), Length(max=254)],
+    from_address = EmailField(_l("From address"), validators=[DataRequired(), Email(), Length(max=254), sendable],
                               description=_l("Must belong to this account, or the server rejects it."))
     sender_name = StringField(_l("Sender name"), validators=[Length(max=120), one_line],
                               description=_l("What customers see as the sender, e.g. your studio's name."))
-    reply_to = EmailField(_l("Reply-to address (optional)"), validators=[Optional(), Email(), Length(max=254)])
+    reply_to = EmailField(_l("Reply-to address (optional)"),
+                          validators=[Optional(), Email(), Length(max=254), sendable])
     limit_per_minute = IntegerField(_l("Most messages a minute"), validators=[Optional(), NumberRange(1, 10000)])
     limit_per_day = IntegerField(_l("Most messages a day"), validators=[Optional(), NumberRange(1, 1000000)],
                                  description=_l("Your provider's limit, with a margin; messages beyond it wait for "

@@ -2,12 +2,22 @@
 from __future__ import annotations
 
 import phonenumbers
-from email_validator import validate_email
+from email_validator import EmailNotValidError, validate_email
 
 
 def normalise_email(email: str) -> str:
     """Syntax only (no DNS: sign-ups must not wait on the network); lower-cased for matching."""
     return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+
+
+def sendable_email(email: str) -> str:
+    """An address every mail server takes as a sender: a domain with umlauts in its ASCII form
+    (info@xn--mller-kva.de), as mail programs send it. Letters such as ü before the @ need
+    SMTPUTF8, which submission servers rarely offer: ValueError."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
 
 
 def normalise_phone(phone: str, region: str) -> str | None:

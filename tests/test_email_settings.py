@@ -64,6 +64,30 @@ def test_saving_seals_the_password_and_keeps_it_when_left_empty(as_olivia, olivi
     assert account.sender_name == "Lichtblick" and mailsettings.smtp_settings(account).password == PASSWORD
 
 
+def test_an_address_with_umlauts_before_the_at_is_refused_beside_its_field(as_olivia, olivia, smtp_port):
+    """Letters such as ü before the @ need SMTPUTF8, which submission servers rarely offer: the
+    owner reads why next to the field (it was a blank 500 page), and nothing is saved."""
+    for url in ("/settings/email/smtp/test", "/settings/email/smtp"):
+        response = as_olivia.post(url, form(smtp_port, from_address="jürgen.weiß@lichtblick-müller.example",
+                                            reply_to="büro@lichtblick.example"), htmx=True)
+        page = text_of(response)
+        assert response.status_code == 422 and page.count("Mail servers take letters such as ü or ß only after") == 2
+        assert 'value="Studio Lichtblick"' in response.get_data(as_text=True)  # what was typed stays
+    assert saved_account(olivia) is None
+
+
+def test_a_domain_with_umlauts_is_sent_from_in_its_ascii_form(as_olivia, olivia, smtp_port):
+    """As mail programs send it (IDNA): the test's MAIL FROM reaches the server (ours owns only
+    one address, so it refuses this one in its own words) and the account is saved with it."""
+    umlauts = form(smtp_port, from_address="Info@Lichtblick-Müller.example", reply_to="info@grüße.example")
+    page = text_of(as_olivia.post("/settings/email/smtp/test", umlauts, htmx=True))
+    assert "info@xn--lichtblick-mller-uzb.example&gt;: Sender address rejected: not owned by user" in page
+    assert as_olivia.post("/settings/email/smtp", {**umlauts, "save_anyway": "1"}).status_code == 302
+    account = saved_account(olivia)
+    assert (account.from_address, account.reply_to) == ("info@xn--lichtblick-mller-uzb.example",
+                                                        "info@xn--gre-6ka8l.example")
+
+
 def test_another_username_needs_its_own_password(as_olivia, olivia, smtp_port):
     as_olivia.post("/settings/email/smtp", form(smtp_port))
     response = as_olivia.post("/settings/email/smtp", form(smtp_port, username="someone-else", password=""))
