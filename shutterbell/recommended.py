@@ -39,7 +39,8 @@ PHOTOS_ONLINE = N(
     body=N_(
         "Hello {{ customer.first_name }},\n\n"
         "the photos from {{ job.name }} are ready for you:\n{{ job.gallery_url }}\n\n"
-        "Your access code is {{ job.access_code }}. You can order until {{ job.order_deadline }}.\n\n"
+        "Your access code is {{ job.access_code }}."
+        "{% if job.order_deadline %} You can order until {{ job.order_deadline }}.{% endif %}\n\n"
         "Enjoy looking through them!\n{{ studio.name }}\n\n"
         "No more emails about these photos: {{ unsubscribe_url }}"
     ),

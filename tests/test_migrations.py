@@ -158,3 +158,48 @@ def test_existing_customers_get_their_names_sort_order(tmp_path):
         assert [c.last_name for c in listed] == ["Groß", "Łęcka", "ohm", "Öztürk", "Zimmermann"]
         db.session.remove()
         db.engine.dispose()
+
+def test_an_unedited_photos_online_email_names_the_order_deadline_only_when_there_is_one(tmp_path):
+    """c7e9a1b3d5f7 rewrites the recommended "photos are online" email in English and German only
+    where the studio never edited it; a job without a deadline then reads as a whole sentence."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade
+
+    from shutterbell import accounts, templating
+    from shutterbell.models import Notification, Studio
+
+    from .conftest import PASSWORD
+
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    with fresh.app_context():
+        upgrade()
+        for name, locale, email in (("Fotostudio Jürgen Weiß", "de_DE", "juergen@weiss.example"),
+                                    ("Studio Zoë", "en_GB", "zoe@studio.example")):
+            accounts.create_studio(accounts.NewStudio(name, "Europe/Berlin", locale, email, PASSWORD))
+        online = (sa.select(Notification.body, Studio.locale, Notification.id).join(Studio, Studio.id == Notification.studio_id)
+                  .where(Notification.trigger == "job_published", Notification.channel == "email")
+                  .order_by(Notification.id))
+        new = db.session.execute(online).all()
+        db.session.commit()
+        downgrade(revision="b4d6f8a0c2e4")
+        old = db.session.execute(online).all()
+        assert all("{% if job.order_deadline %}" not in body for body, _, _ in old) and len(old) == 4
+        edited = old[0].body.replace("Viel Freude", "Viel Spaß")
+        db.session.execute(sa.update(Notification).where(Notification.id == old[0].id).values(body=edited))
+        db.session.commit()
+        upgrade()
+        after = db.session.execute(online).all()
+        assert [body for body, _, _ in after] == [edited, new[1].body, new[2].body, new[3].body]
+        for body, locale, _ in after[1:]:
+            sample = templating.sample_context("Fotostudio Jürgen Weiß", locale)
+            with_deadline = templating.render("", body, "email", sample).text
+            sample["job"]["order_deadline"] = ""
+            without = templating.render("", body, "email", sample).text
+            assert sample["job"]["access_code"] in without and "{%" not in without
+            if locale == "de_DE":
+                assert "bis zum" in with_deadline and "bestellen" in with_deadline
+                assert "bis zum" not in without and "Ihr Zugangscode lautet" in without
+            else:
+                assert "order until" in with_deadline and "order until" not in without
+        db.session.remove()
+        db.engine.dispose()
