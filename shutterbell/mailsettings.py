@@ -271,7 +271,7 @@ def save_oauth(account: MailAccount, service: str, provider: str, grant: dict, a
         account.from_address = address
         if (signed_in_with(account, "imap") or ("",))[0] == "smtp":
             record_success(account, "imap", now)  # the inbox shares this sign-in: its next sync tries again
-    return _saved(account, service, True, now)
+    return _saved(account, service, True, now, moved=False)
 
 
 def signed_in_with(account: MailAccount, service: str) -> tuple[str, dict] | None:
@@ -321,20 +321,22 @@ def _store_password(account: MailAccount, service: str, given: SmtpInput | ImapI
 def save_smtp(account: MailAccount, given: SmtpInput, checked_ok: bool, now: datetime) -> MailAccount:
     """Store the settings. A good test clears the failure state, so a paused studio starts
     sending again."""
+    moved = not is_saved(account, "smtp", given)
     _store_password(account, "smtp", given)
     account.smtp_host, account.smtp_port, account.smtp_security = given.host, given.port, given.security
     account.smtp_username, account.from_address = given.username, given.from_address
     account.sender_name, account.reply_to = given.sender_name, given.reply_to
     account.limit_per_minute, account.limit_per_day = given.limit_per_minute, given.limit_per_day
-    return _saved(account, "smtp", checked_ok, now)
+    return _saved(account, "smtp", checked_ok, now, moved)
 
 
 def save_imap(account: MailAccount, given: ImapInput, checked_ok: bool, now: datetime) -> MailAccount:
+    moved = not is_saved(account, "imap", given)
     _store_password(account, "imap", given)
     account.imap_host, account.imap_port, account.imap_security = given.host, given.port, given.security
     account.imap_username, account.imap_folders = given.username, ", ".join(given.folders)
     account.sent_copy = given.sent_copy if given.sent_copy in MailAccount.SENT_COPY else "auto"
-    return _saved(account, "imap", checked_ok, now)
+    return _saved(account, "imap", checked_ok, now, moved)
 
 
 def preset_of(account: MailAccount) -> Preset | None:
@@ -361,9 +363,13 @@ def remove_imap(account: MailAccount) -> None:
     db.session.commit()
 
 
-def _saved(account: MailAccount, service: str, checked_ok: bool, now: datetime) -> MailAccount:
+def _saved(account: MailAccount, service: str, checked_ok: bool, now: datetime, moved: bool) -> MailAccount:
+    """A good test counts as a success; settings saved untested for another server or user have
+    no successful test yet (the page must not show the old one's)."""
     if checked_ok:
         record_success(account, service, now)
+    elif moved:
+        setattr(account, f"{service}_checked_at", None)
     db.session.add(account)
     db.session.commit()
     return account
@@ -455,8 +461,10 @@ class AccountHealth:
     service: str  # "smtp" or "imap"
     signs_in_with: str  # the provider's name, or "" for a password
     paused_since: datetime | None
-    cause: str  # why it is paused ("" while it works)
+    cause: str  # why it is paused, or why messages wait for a retry ("" while it works)
     last_success: datetime | None  # the last message sent (sending) or the last sync (inbox)
+    retrying: int = 0  # messages waiting for a retry after a temporary failure (sending only)
+    named: str = ""  # what a deferral's words named beside its cause (``Diagnosis.named``)
 
 
 def account_health(account: MailAccount) -> list[AccountHealth]:
@@ -469,12 +477,25 @@ def account_health(account: MailAccount) -> list[AccountHealth]:
         last_sent = db.session.scalar(sa.select(Message.sent_at).where(
             Message.studio_id == account.studio_id, Message.channel == "email", Message.status == "sent",
             Message.sent_at.is_not(None)).order_by(Message.sent_at.desc()).limit(1))
-        found.append(AccountHealth("smtp", _provider_label(account, "smtp"), account.smtp_failing_since, account.smtp_failure_cause,
-                                   last_sent))
+        retrying, cause, named = (0, account.smtp_failure_cause, "") if account.smtp_failing_since \
+            else _retried(account.studio_id)
+        found.append(AccountHealth("smtp", _provider_label(account, "smtp"), account.smtp_failing_since, cause,
+                                   last_sent, retrying, named))
     if account.imap_configured:
         found.append(AccountHealth("imap", _provider_label(account, "imap"), account.imap_failing_since, account.imap_failure_cause,
                                    account.imap_checked_at))
     return found
+
+
+def _retried(studio_id: int) -> tuple[int, str, str]:
+    """Emails waiting for a retry after a temporary failure (a server down, a deferral): how many,
+    and the newest one's cause. Such a failure pauses nothing, so "working" alone would hide it."""
+    retried = sa.and_(Message.studio_id == studio_id, Message.status == "scheduled", Message.channel == "email",
+                      Message.attempts > 0, Message.cause != "")
+    count = db.session.scalar(sa.select(sa.func.count()).where(retried))
+    newest = db.session.execute(sa.select(Message.cause, Message.named_cause).where(retried)
+                                .order_by(Message.due_at.desc()).limit(1)).first()
+    return (count, *newest) if newest else (0, "", "")
 
 
 def _provider_label(account: MailAccount, service: str) -> str:

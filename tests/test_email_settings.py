@@ -105,6 +105,20 @@ def test_a_failing_test_saves_only_when_the_owner_confirms(as_olivia, olivia, sm
     assert account.from_address == "stranger@elsewhere.example" and account.smtp_checked_at is None
 
 
+def test_another_server_saved_untested_has_no_successful_test_yet(as_olivia, olivia, smtp_port):
+    """The page said "Last successful test" of the server before: a test of other settings."""
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    assert "Last successful test" in text_of(as_olivia.get("/settings/email/"))
+    as_olivia.post("/settings/email/smtp", {**form(free_port()), "save_anyway": "1"}, htmx=True)  # nothing listens
+    assert saved_account(olivia).smtp_checked_at is None
+    assert "Last successful test" not in text_of(as_olivia.get("/settings/email/"))
+    # Saved untested again with the same server and user: the earlier test of it still holds.
+    as_olivia.post("/settings/email/smtp", form(smtp_port))
+    as_olivia.post("/settings/email/smtp", {**form(smtp_port, from_address="stranger@elsewhere.example"),
+                                            "save_anyway": "1"}, htmx=True)
+    assert saved_account(olivia).smtp_checked_at is not None
+
+
 def test_field_errors_come_back_with_422(as_olivia, olivia):
     response = as_olivia.post("/settings/email/smtp", form(99999, host="", from_address="not-an-address"))
     assert response.status_code == 422

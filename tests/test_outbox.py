@@ -402,7 +402,8 @@ def test_a_changed_password_pauses_sending_and_loses_nothing(job, mailbox, accou
     assert "SMTP settings" not in text_of(as_olivia.get("/"))
 
 
-def test_a_server_that_is_down_is_retried_and_the_outbox_says_why(job, mailbox, account):
+def test_a_server_that_is_down_is_retried_and_the_outbox_and_dashboard_say_why(job, mailbox, account, server,
+                                                                                as_olivia):
     sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
     account.smtp_port = free_port()
     db.session.commit()
@@ -411,6 +412,15 @@ def test_a_server_that_is_down_is_retried_and_the_outbox_says_why(job, mailbox, 
     assert [(m.status, m.cause) for m in rows] == [("scheduled", "connection_refused")] + [("scheduled", "")]
     assert rows[0].attempts == 1 and rows[1].attempts == 0  # the second never reached the server
     assert db.session.get(MailAccount, account.id).smtp_failing_since is None  # a retry, not a pause
+    # A retry pauses nothing, but the dashboard must not call sending "working" meanwhile.
+    dashboard = text_of(as_olivia.get("/"))
+    assert "1 message could not be sent yet; it is tried again automatically." in dashboard
+    assert str(diagnostics.hint_for("connection_refused", "smtp")) in dashboard and "Working." not in dashboard
+    account.smtp_port = server[1]  # the server is back
+    db.session.commit()
+    deliver(T0 + timedelta(minutes=3))
+    dashboard = text_of(as_olivia.get("/"))
+    assert "Working." in dashboard and "could not be sent yet" not in dashboard and len(mailbox.received) == 2
 
 
 def test_a_message_held_by_a_dead_worker_is_sent_again_after_its_lease(job, mailbox):
