@@ -313,3 +313,21 @@ def test_pages_write_dates_and_times_as_flask_babel_does_in_every_width_and_lang
         with flask_babel.force_locale("de"):
             rendered = app.jinja_env.from_string("{{ when|datetimeformat('short') }}").render(when=moments[-1])
         assert rendered == ("01.01.27, 00:05" if zone == "Europe/Berlin" else "31.12.26, 18:05")
+
+
+@pytest.mark.parametrize("ago, words", [(timedelta(seconds=1), "letzte Meldung vor 1 Sekunde)"),
+                                        (timedelta(seconds=42), "letzte Meldung vor 42 Sekunden)"),
+                                        (timedelta(minutes=7), "zuletzt vor 7 Minuten gemeldet")])
+def test_counts_on_the_dashboard_read_right_for_one_and_for_many(german_app, ago, words):
+    """"vor 1 Sekunden" read the dashboard of a German studio whose worker had just checked in."""
+    import time_machine
+    from shutterbell import queue
+
+    studio(german_app, f"Fotostudio Weiß {ago.seconds}", "de_DE", f"juergen{ago.seconds}@weiss.example")
+    owner = Browser(german_app.test_client())
+    owner.post("/login", {"email": f"juergen{ago.seconds}@weiss.example", "password": PASSWORD})
+    now = datetime(2026, 12, 6, 9, 30, tzinfo=timezone.utc)
+    with german_app.app_context():
+        queue.current().redis.set(queue.HEARTBEAT_KEY, (now - ago).isoformat())
+    with time_machine.travel(now, tick=False):
+        assert words in text_of(owner.get("/"))
