@@ -64,6 +64,10 @@ def test_the_owner_tests_and_saves_the_smtp_and_imap_accounts(page_for, live_ser
     sending.get_by_label("Security").select_option("starttls")
     sending.get_by_label("Username").fill(USERNAME)
     sending.get_by_label("Password").fill("not-the-password")
+    sending.get_by_label("From address").fill("jürgen.weiß@lichtblick.example")
+    sending.get_by_role("button", name="Test connection").click()
+    expect(sending.get_by_text("only after the @", exact=False)).to_be_visible()  # beside its field
+    expect(sending.get_by_label("Password")).to_have_value("not-the-password")  # a field error loses nothing typed
     sending.get_by_label("From address").fill(SENDER)
     sending.get_by_role("button", name="Test connection").click()
     expect(sending.get_by_text("The test failed")).to_be_visible()
