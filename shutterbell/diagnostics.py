@@ -115,6 +115,11 @@ CAUSES = {c.key: c for c in (
     _cause("tls_mode_mismatch", _l("The security setting does not fit the port."),
            smtp=_l("The security setting does not fit the port: 465 is SSL/TLS, 587 (and 25) STARTTLS."),
            imap=_l("The security setting does not fit the port: 993 is SSL/TLS, 143 STARTTLS.")),
+    _cause("wrong_service", _l("Another kind of mail server answers on this port."),
+           smtp=_l("An inbox server (IMAP or POP3) answers on this port, not a sending (SMTP) server. Use your "
+                   "provider's SMTP server and port: 587 with STARTTLS or 465 with SSL/TLS."),
+           imap=_l("A sending (SMTP) or POP3 server answers on this port, not an inbox (IMAP) server. Use your "
+                   "provider's IMAP server and port: 993 with SSL/TLS, or 143 with STARTTLS.")),
     _cause("certificate_untrusted", _l("The server's certificate is self-signed or expired, so the connection cannot "
                                        "be trusted. Ask your provider, or use the host name from their help pages.")),
     _cause("certificate_hostname_mismatch", _l("The server's certificate is for another name. Use the exact host "
@@ -190,8 +195,8 @@ CAUSES = {c.key: c for c in (
     _cause("sms_recipient_invalid", _l("This phone number cannot receive text messages: a wrong number, a landline, or "
                                        "a country your provider account may not text (check its geographic "
                                        "permissions)."), concerns="recipient"),
-    _cause("other", _l("The server answered with an error we do not know. Its words are below; your provider's "
-                       "help pages can explain them."), retry=False),
+    _cause("other", _l("The server answered with an error we do not know; its words are shown with this hint, and "
+                       "your provider's help pages can explain them."), retry=False),
 )}
 
 # What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
@@ -570,7 +575,16 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
         return Diagnosis(CAUSES["temporary_server_error"], text[:500], protocol)  # a BYE after signing in: see _IMAP_BYE
     if isinstance(exc, netguard.ConnectTimeout) or protocol == "sms" and isinstance(exc, TimeoutError):
         return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "timeout"], text[:500], protocol)
+    if phase == "connect" and protocol in _ANOTHER_SERVICE and _ANOTHER_SERVICE[protocol].search(text):
+        return Diagnosis(CAUSES["wrong_service"], readable(text)[:500], protocol)
     return classify(protocol, phase, text, getattr(exc, "smtp_code", None), host, port, security)
+
+
+# Another protocol's greeting where ours was awaited (the SMTP port typed in as the inbox's, or the
+# other way round): smtplib reads "* OK [CAPABILITY IMAP4rev1 ...]" as a refusal without a code,
+# imaplib reports SMTP's "220 ..." or POP3's "+OK" as an unexpected response.
+_ANOTHER_SERVICE = {"smtp": re.compile(r"^SMTPConnectError: (\* OK\b|\+OK\b|.*\b(imap4(rev\d)?|pop3)\b)", re.IGNORECASE),
+                    "imap": re.compile(r"unexpected response: b?['\"]?(\d{3}[ -]|\+OK\b)", re.IGNORECASE)}
 
 
 def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | None, security: str) -> Diagnosis:

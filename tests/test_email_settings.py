@@ -265,6 +265,7 @@ def test_a_missing_folder_fails_the_test_and_is_listed_under_problems(as_olivia,
     page = text_of(response)
     assert response.status_code == 422 and "Folders to sync found" in page and "Save anyway" in page
     assert 'name="imap-save_anyway"' in page
+    assert "the inbox sync keeps trying" in page and "messages wait" not in page  # no sending words for the inbox
     saved = as_olivia.post("/settings/email/imap", {**imap_form(imap_ports[1], folders="INBOX, Sent Items"),
                                                     "imap-save_anyway": "1"}, htmx=True)
     assert saved.headers["HX-Redirect"].endswith("/settings/email/")

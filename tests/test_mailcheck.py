@@ -26,6 +26,21 @@ def settings(port, **overrides):
     return SmtpSettings(**values)
 
 
+@pytest.mark.parametrize("security", ["none", "starttls"])
+def test_the_sending_server_s_port_typed_in_as_the_inbox_s_and_the_other_way_round(bare_ctx, smtp_port, imap_ports,
+                                                                                   trusting, security):
+    """A real SMTP server (aiosmtpd) asked for an inbox, and Dovecot asked to send: each says
+    which kind of server answers there (it was "an error we do not know")."""
+    inbox = mailcheck.check_imap(mailcheck.ImapSettings("127.0.0.1", smtp_port, security, USERNAME, PASSWORD),
+                                 timeout=3, context=trusting, allow_private=True)
+    assert inbox.diagnosis.key == "wrong_service", inbox.as_dict()
+    assert "not an inbox (IMAP) server" in str(inbox.diagnosis.hint)
+    sending = check_smtp(settings(imap_ports[0], security=security, from_address="büro@lichtblick.example"),
+                         timeout=3, context=trusting)
+    assert sending.diagnosis.key == "wrong_service", sending.as_dict()
+    assert "not a sending (SMTP) server" in str(sending.diagnosis.hint)
+
+
 def test_good_settings_pass_every_step_and_send_nothing(bare_ctx, smtp_port, trusting):
     result = check_smtp(settings(smtp_port), context=trusting)
     assert result.ok, result.as_dict()
