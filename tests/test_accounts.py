@@ -123,6 +123,11 @@ def test_the_dashboard_stops_suggesting_to_invite_staff_once_someone_is_invited(
     assert "Invite your staff" not in text_of(as_olivia.get("/"))
 
 
+def test_staff_are_not_told_to_adapt_profile_texts_they_cannot_edit(as_olivia, as_sam):
+    advice = "Review the recommended profiles and adapt their texts to your studio."
+    assert advice in text_of(as_olivia.get("/")) and advice not in text_of(as_sam.get("/"))
+
+
 
 def test_set_up_preselects_the_browser_s_language_and_a_studio_gets_its_zone_s_country(browser, ctx):
     from blueprints.forms import locale_for

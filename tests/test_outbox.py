@@ -403,7 +403,7 @@ def test_a_changed_password_pauses_sending_and_loses_nothing(job, mailbox, accou
 
 
 def test_a_server_that_is_down_is_retried_and_the_outbox_and_dashboard_say_why(job, mailbox, account, server,
-                                                                                as_olivia):
+                                                                                as_olivia, as_sam):
     sign_up(job, "Anna", at=T0), sign_up(job, "Ben", at=T0)
     account.smtp_port = free_port()
     db.session.commit()
@@ -415,6 +415,10 @@ def test_a_server_that_is_down_is_retried_and_the_outbox_and_dashboard_say_why(j
     # A retry pauses nothing, but the dashboard must not call sending "working" meanwhile.
     dashboard = text_of(as_olivia.get("/"))
     assert "1 message could not be sent yet; it is tried again automatically." in dashboard
+    # Staff, who cannot open the email settings, are told whom to ask; the owner is not.
+    ask = "Please tell the studio owner, who can fix this in Settings → Email:"
+    assert ask in text_of(as_sam.get(f"/outbox/{rows[0].id}"))
+    assert ask not in text_of(as_olivia.get(f"/outbox/{rows[0].id}"))
     assert str(diagnostics.hint_for("connection_refused", "smtp")) in dashboard and "Working." not in dashboard
     account.smtp_port = server[1]  # the server is back
     db.session.commit()

@@ -250,7 +250,7 @@ def test_texts_handed_over_before_the_quiet_hours_wait_if_sent_after_they_began(
     assert (anna.status, anna.attempts) == ("scheduled", 0) and provider.sent == []
 
 
-def test_texts_due_without_an_sms_account_are_skipped_not_saved_up(olivia, sms_provider):
+def test_texts_due_without_an_sms_account_are_skipped_not_saved_up(olivia, sms_provider, as_sam):
     job = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Kita", profile_id=None, archives_at=date(2026, 4, 2)),
                         None)
     use(job, make_profile(olivia.studio, NotificationInput(
@@ -260,6 +260,11 @@ def test_texts_due_without_an_sms_account_are_skipped_not_saved_up(olivia, sms_p
     deliver(T0 + timedelta(minutes=1), POLICY)
     anna = texts()["+4915111111111"]
     assert anna.status == "skipped" and "No text message account" in anna.last_error
+    # The outbox does not present it as a text still to be written and sent.
+    listed = text_of(as_sam.get("/outbox/"))
+    assert "(not written)" in listed and "(written when it is sent)" not in listed
+    shown = text_of(as_sam.get(f"/outbox/{anna.id}"))
+    assert "Nothing: this message was not written, as it was not sent." in shown and "sms-bubble" not in shown
     # Setting up an account later does not send months-old texts.
     sms.save(sms.account_of(olivia.studio), sms.SmsInput(ACCOUNT_SID, TOKEN, NUMBER, time(21), time(8)), True, T0)
     deliver(T0 + timedelta(minutes=2), POLICY)
