@@ -83,6 +83,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_template_global(_unread_alerts, "unread_alerts")
     app.add_template_global(messages.STATUS_LABELS, "status_labels")
     app.add_template_global(diagnostics.hint_for, "cause_hint")
+    app.add_template_global(diagnostics.mended_in_settings)
     app.add_template_global(lambda: get_locale().language, "page_language")
     _configure_sqlite(app)
 

@@ -35,14 +35,7 @@ def show(message_id: int):
     message = or_404(messages.get(studio, message_id))
     return render_template("outbox/show.html", message=message, source=_source_of(studio, message),
                            html=templating.text_to_html(message.body, composer.typed_by_others(message)),
-                           hint=_hint_for(message), for_the_owner=_for_the_owner(message))
-
-
-def _for_the_owner(message) -> bool:
-    """Does what went wrong concern the studio's account (only the owner opens its settings), not
-    the recipient's address or the message?"""
-    cause = diagnostics.CAUSES.get(message.cause)
-    return cause is not None and cause.concerns == "account" and message.cause not in ("other", "message_refused")
+                           hint=_hint_for(message))
 
 
 def _hint_for(message) -> str:

@@ -69,6 +69,13 @@ def hint_for(key: str, protocol: str, named: str = "", unknown: str = ""):
     return CAUSES[key].hint_for(protocol) if key in CAUSES else ""
 
 
+def mended_in_settings(key: str) -> bool:
+    """Is this cause the studio's account's, mended in its settings (which only the owner opens),
+    not a recipient's address, a message's content or words we do not know?"""
+    cause = CAUSES.get(key)
+    return cause is not None and cause.concerns == "account" and key != "other"
+
+
 def _cause(key: str, hint, retry: bool = False, concerns: str = "account", **hints) -> Cause:
     return Cause(key, hint, retry, concerns, hints)
 

@@ -419,6 +419,7 @@ def test_a_server_that_is_down_is_retried_and_the_outbox_and_dashboard_say_why(j
     ask = "Please tell the studio owner, who can fix this in Settings → Email:"
     assert ask in text_of(as_sam.get(f"/outbox/{rows[0].id}"))
     assert ask not in text_of(as_olivia.get(f"/outbox/{rows[0].id}"))
+    assert ask in text_of(as_sam.get("/")) and ask not in dashboard
     assert str(diagnostics.hint_for("connection_refused", "smtp")) in dashboard and "Working." not in dashboard
     account.smtp_port = server[1]  # the server is back
     db.session.commit()
