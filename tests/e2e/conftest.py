@@ -28,9 +28,13 @@ TABLET = {"width": 820, "height": 1180}
 
 @functools.cache
 def _german() -> dict[str, str]:
+    """Each text's German; a plural's singular and plural forms each by their own English."""
     po = Path(__file__).resolve().parents[2] / "translations" / "de" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as file:
-        return {message.id: message.string for message in read_po(file) if isinstance(message.id, str)}
+        messages = [message for message in read_po(file) if message.id]
+    plurals = {form: german for message in messages if isinstance(message.id, tuple)
+               for form, german in zip(message.id, message.string)}
+    return {**plurals, **{message.id: message.string for message in messages if isinstance(message.id, str)}}
 
 
 def de(text: str) -> str:
