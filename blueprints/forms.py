@@ -129,8 +129,9 @@ def one_line(_form, field) -> None:
 
 
 def sendable(_form, field) -> None:
-    """For an address the studio sends from (or asks replies to): stored as every server takes it."""
-    if field.data:
+    """For an address the studio sends from (or asks replies to): stored as every server takes it.
+    (After another validator's error, that error alone: WTForms runs the rest of the chain.)"""
+    if field.data and not field.errors:
         try:
             field.data = addresses.sendable_email(field.data)
         except ValueError:

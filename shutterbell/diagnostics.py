@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import imaplib
+import smtplib
 import re
 import socket
 import ssl
@@ -69,11 +70,12 @@ def hint_for(key: str, protocol: str, named: str = "", unknown: str = ""):
     return CAUSES[key].hint_for(protocol) if key in CAUSES else ""
 
 
-def mended_in_settings(key: str) -> bool:
-    """Is this cause the studio's account's, mended in its settings (which only the owner opens),
-    not a recipient's address, a message's content or words we do not know?"""
-    cause = CAUSES.get(key)
-    return cause is not None and cause.concerns == "account" and key != "other"
+def mended_in_settings(key: str, named: str = "") -> bool:
+    """Is this cause (or what a deferral's words named) mended in the studio's settings, which
+    only the owner opens? Not a recipient's address or a message's content, not words we do not
+    know, not what passes by itself, not what only the installation's admin can mend."""
+    cause = CAUSES.get(named or key)
+    return cause is not None and cause.concerns == "account" and cause.key not in _NOT_MENDED_IN_SETTINGS
 
 
 def _cause(key: str, hint, retry: bool = False, concerns: str = "account", **hints) -> Cause:
@@ -202,8 +204,8 @@ CAUSES = {c.key: c for c in (
     _cause("sms_recipient_invalid", _l("This phone number cannot receive text messages: a wrong number, a landline, or "
                                        "a country your provider account may not text (check its geographic "
                                        "permissions)."), concerns="recipient"),
-    _cause("other", _l("The server answered with an error we do not know; its words are shown with this hint, and "
-                       "your provider's help pages can explain them."), retry=False),
+    _cause("other", _l("The server answered with an error we do not know. Your provider's help pages can explain "
+                       "what it said."), retry=False),
 )}
 
 # What a refusal says next when it is for want of an encrypted connection (then STARTTLS is the fix).
@@ -312,7 +314,7 @@ _WORDING = [
     ("app_password_required", r"application[- ]specific password|invalidsecondfactor|app(lication)? password|"
                               r"missing (\w+ )?(totp|two[- ]factor|2fa)|(totp|two[- ]factor|2fa)( token| code)? (is )?(missing|required)|"
                               r"(?<!invalid )authori[sz](ation|ed) code(?! is (incorrect|wrong|invalid))|授权码"),  # QQ's and NetEase's app passwords
-    ("starttls_required", r"privacyrequired|(issue|use|try) (a |the )?starttls|starttls (is )?required|"
+    ("starttls_required", r"privacyrequired|\b(issue|use|try) (a |the )?starttls|starttls (is )?required|"
                           r"requires? (an? )?(encryption|encrypted connection|tls|ssl|starttls)\b|"
                           r"(not|n't) (been )?sent over (a |an )?(tls|secure|encrypted)\b|plain ?-?text (password )?authentication "
                           r"(is )?(disallowed|not allowed)|encryption required|tls required|cleartext logins? disabled|"
@@ -479,6 +481,10 @@ _ENHANCED = [
 ]
 _ENHANCED_COMPILED = [(re.compile(rf"(?<![\d.])\b{pattern}\b"), key) for pattern, key in _ENHANCED]  # not in 10.5.1.3
 
+# Causes no setting of the studio's mends: they pass, or only the installation's admin can act.
+_NOT_MENDED_IN_SETTINGS = {"other", "temporary_server_error", "rate_limited", "quota_or_daily_limit", "timeout",
+                           "oauth_client_invalid", "sms_unreachable", "sms_host_not_found", "sms_outcome_unknown"}
+
 # Which causes a step can have: after a sign-in that worked, a refusal is no password problem.
 _SIGN_IN = {"wrong_password", "app_password_required", "auth_method_disabled"}
 _SIGNED_IN_PHASES = {"mail_from", "rcpt", "data", "send", "select", "folders", "inbox", "sync_folders"}
@@ -582,16 +588,24 @@ def classify_exception(exc: BaseException, protocol: str, phase: str, host: str 
         return Diagnosis(CAUSES["temporary_server_error"], text[:500], protocol)  # a BYE after signing in: see _IMAP_BYE
     if isinstance(exc, netguard.ConnectTimeout) or protocol == "sms" and isinstance(exc, TimeoutError):
         return Diagnosis(CAUSES["sms_unreachable" if protocol == "sms" else "timeout"], text[:500], protocol)
-    if phase == "connect" and protocol in _ANOTHER_SERVICE and _ANOTHER_SERVICE[protocol].search(text):
+    if phase == "connect" and _another_service(exc, protocol, text):
         return Diagnosis(CAUSES["wrong_service"], readable(text)[:500], protocol)
     return classify(protocol, phase, text, getattr(exc, "smtp_code", None), host, port, security)
 
 
-# Another protocol's greeting where ours was awaited (the SMTP port typed in as the inbox's, or the
-# other way round): smtplib reads "* OK [CAPABILITY IMAP4rev1 ...]" as a refusal without a code,
-# imaplib reports SMTP's "220 ..." or POP3's "+OK" as an unexpected response.
-_ANOTHER_SERVICE = {"smtp": re.compile(r"^SMTPConnectError: (\* OK\b|\+OK\b|.*\b(imap4(rev\d)?|pop3)\b)", re.IGNORECASE),
-                    "imap": re.compile(r"unexpected response: b?['\"]?(\d{3}[ -]|\+OK\b)", re.IGNORECASE)}
+# SMTP's greeting where IMAP's was awaited: imaplib reports "220 ..." as an unexpected response.
+_SMTP_GREETING = re.compile(r"unexpected response: b?['\"]?\d{3}[ -]", re.IGNORECASE)
+
+
+def _another_service(exc: BaseException, protocol: str, text: str) -> bool:
+    """Did another protocol's server greet us (the SMTP port typed in as the inbox's, or the other
+    way round)? smtplib reads a greeting without a reply code ("* OK ... IMAP4rev1", POP3's
+    "+OK") as code -1; imaplib takes POP3's "+OK" for a continuation and greets with "None"."""
+    if protocol == "smtp":
+        return isinstance(exc, smtplib.SMTPConnectError) and exc.smtp_code == -1
+    if protocol == "imap":
+        return bool(_SMTP_GREETING.search(text)) or isinstance(exc, imaplib.IMAP4.error) and str(exc) == "None"
+    return False
 
 
 def _quiet_server(quiet: str, protocol: str, phase: str, text: str, port: int | None, security: str) -> Diagnosis:

@@ -489,13 +489,14 @@ def account_health(account: MailAccount) -> list[AccountHealth]:
 
 def _retried(studio_id: int) -> tuple[int, str, str]:
     """Emails waiting for a retry after a temporary failure (a server down, a deferral): how many,
-    and the newest one's cause. Such a failure pauses nothing, so "working" alone would hide it."""
-    retried = sa.and_(Message.studio_id == studio_id, Message.status == "scheduled", Message.channel == "email",
-                      Message.attempts > 0, Message.cause != "")
-    count = db.session.scalar(sa.select(sa.func.count()).where(retried))
-    newest = db.session.execute(sa.select(Message.cause, Message.named_cause).where(retried)
-                                .order_by(Message.due_at.desc()).limit(1)).first()
-    return (count, *newest) if newest else (0, "", "")
+    and the cause of the one to be tried last (the latest to fail, as a rule). Such a failure pauses
+    nothing, so "working" alone would hide it. One pass over the studio's scheduled messages."""
+    row = db.session.execute(
+        sa.select(sa.func.count().over(), Message.cause, Message.named_cause)
+        .where(Message.studio_id == studio_id, Message.status == "scheduled", Message.channel == "email",
+               Message.attempts > 0, Message.cause != "")
+        .order_by(sa.nulls_last(Message.next_attempt_at.desc())).limit(1)).first()
+    return tuple(row) if row else (0, "", "")
 
 
 def _provider_label(account: MailAccount, service: str) -> str:

@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 import socket
 import ssl
+import threading
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -142,4 +143,26 @@ def silent_server():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
+        yield listener.getsockname()[1]
+
+
+@contextlib.contextmanager
+def greeting_server(greeting: str):
+    """Greets each connection with one line and says nothing more: another protocol's server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def greet():
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except OSError:  # the listener closed
+                    return
+                connection.sendall(greeting.encode() + b"\r\n")
+                connection.settimeout(5)
+                with contextlib.suppress(OSError), connection:
+                    connection.recv(1024)
+
+        threading.Thread(target=greet, daemon=True).start()
         yield listener.getsockname()[1]

@@ -74,6 +74,9 @@ def test_an_address_with_umlauts_before_the_at_is_refused_beside_its_field(as_ol
         assert response.status_code == 422 and page.count("Mail servers take letters such as ü or ß only after") == 2
         assert 'value="Studio Lichtblick"' in response.get_data(as_text=True)  # what was typed stays
     assert saved_account(olivia) is None
+    malformed = text_of(as_olivia.post("/settings/email/smtp/test", form(smtp_port, from_address="info@studio"),
+                                       htmx=True))
+    assert "Invalid email address." in malformed and "only after the @" not in malformed  # one error, the right one
 
 
 def test_a_domain_with_umlauts_is_sent_from_in_its_ascii_form(as_olivia, olivia, smtp_port):

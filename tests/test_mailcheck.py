@@ -7,7 +7,7 @@ import pytest
 from shutterbell import mailcheck
 from shutterbell.mailcheck import SmtpSettings
 
-from .mailservers import PASSWORD, SENDER, USERNAME, free_port, silent_server
+from .mailservers import PASSWORD, SENDER, USERNAME, free_port, greeting_server, silent_server
 
 
 def check_smtp(*args, **kwargs):
@@ -39,6 +39,23 @@ def test_the_sending_server_s_port_typed_in_as_the_inbox_s_and_the_other_way_rou
                          timeout=3, context=trusting)
     assert sending.diagnosis.key == "wrong_service", sending.as_dict()
     assert "not a sending (SMTP) server" in str(sending.diagnosis.hint)
+
+
+@pytest.mark.parametrize("greeting", ["* OK Gimap ready for requests from 203.0.113.7 q1mb", "+OK Dovecot ready.",
+                                      "* OK IMAP server ready (Grüße aus Łódź)"])
+def test_an_inbox_servers_greeting_where_sending_was_asked_for(bare_ctx, greeting):
+    """Gmail's IMAP greeting names no protocol; POP3's has no reply code: neither is SMTP's."""
+    with greeting_server(greeting) as port:
+        result = check_smtp(settings(port, security="none"), timeout=3)
+    assert result.diagnosis.key == "wrong_service", result.as_dict()
+
+
+@pytest.mark.parametrize("greeting", ["+OK Dovecot ready.", "220 smtp.lichtblick.example ESMTP Postfix (Debian/GNU)"])
+def test_a_pop3_or_smtp_greeting_where_the_inbox_was_asked_for(bare_ctx, greeting):
+    with greeting_server(greeting) as port:
+        result = mailcheck.check_imap(mailcheck.ImapSettings("127.0.0.1", port, "none", USERNAME, PASSWORD),
+                                      timeout=3, allow_private=True)
+    assert result.diagnosis.key == "wrong_service", result.as_dict()
 
 
 def test_good_settings_pass_every_step_and_send_nothing(bare_ctx, smtp_port, trusting):

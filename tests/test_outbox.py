@@ -420,6 +420,13 @@ def test_a_server_that_is_down_is_retried_and_the_outbox_and_dashboard_say_why(j
     assert ask in text_of(as_sam.get(f"/outbox/{rows[0].id}"))
     assert ask not in text_of(as_olivia.get(f"/outbox/{rows[0].id}"))
     assert ask in text_of(as_sam.get("/")) and ask not in dashboard
+    # ... but not for what passes by itself (a deferral), unless its words named a setting.
+    db.session.execute(sa.update(Message).where(Message.id == rows[0].id).values(cause="temporary_server_error"))
+    db.session.commit()
+    assert ask not in text_of(as_sam.get(f"/outbox/{rows[0].id}")) and ask not in text_of(as_sam.get("/"))
+    db.session.execute(sa.update(Message).where(Message.id == rows[0].id).values(named_cause="sender_rejected"))
+    db.session.commit()
+    assert ask in text_of(as_sam.get(f"/outbox/{rows[0].id}")) and ask in text_of(as_sam.get("/"))
     assert str(diagnostics.hint_for("connection_refused", "smtp")) in dashboard and "Working." not in dashboard
     account.smtp_port = server[1]  # the server is back
     db.session.commit()

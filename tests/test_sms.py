@@ -286,3 +286,13 @@ def test_an_unknown_sms_gateway_stops_the_app_from_starting(app):
 
     with pytest.raises(ConfigError, match="SMS_BACKEND must be one of twilio, log"):
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SMS_BACKEND": "carrier-pigeon"})
+
+
+def test_another_sms_account_saved_untested_has_no_successful_test_yet(olivia):
+    account = sms.save(sms.account_of(olivia.studio), sms.SmsInput(ACCOUNT_SID, TOKEN, NUMBER, time(21), time(8)),
+                       True, T0)
+    assert account.checked_at == T0
+    sms.save(account, sms.SmsInput(ACCOUNT_SID, "", NUMBER, time(22), time(7)), False, T0)  # quiet hours only
+    assert account.checked_at == T0
+    sms.save(account, sms.SmsInput("AC" + "b" * 32, "other-token-ł", NUMBER, time(22), time(7)), False, T0)
+    assert account.checked_at is None

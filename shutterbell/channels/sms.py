@@ -106,6 +106,9 @@ def token_for(account: SmsAccount, given: SmsInput) -> str:
 
 
 def save(account: SmsAccount, given: SmsInput, checked_ok: bool, now: datetime) -> SmsAccount:
+    """Store the settings; as mailsettings.save_smtp, another account saved untested has no
+    successful test yet."""
+    moved = not is_saved(account, given)
     if given.token:
         account.credentials = crypto.seal({"token": given.token})
     elif given.account_sid != account.account_sid:
@@ -114,6 +117,8 @@ def save(account: SmsAccount, given: SmsInput, checked_ok: bool, now: datetime) 
     account.quiet_start, account.quiet_end = given.quiet_start, given.quiet_end
     if checked_ok:
         record_success(account, now)
+    elif moved:
+        account.checked_at = None
     db.session.add(account)
     db.session.commit()
     return account
