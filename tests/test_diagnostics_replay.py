@@ -742,6 +742,13 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("smtp", "rcpt", "550 Invalid recipient <zoë@example.pl>", "mailbox_unavailable"),
     ("smtp", "auth", "504 5.5.4 Unsupported authentication mechanism (Jürgen)", "auth_method_disabled"),
     ("imap", "auth", "NO Login rejected: too many attempts, Łucja", "rate_limited"),
+    # Set 34: credentials with a word between; IMAP as a feature or service switched off; a sign-in
+    # method (XOAUTH2's) not supported.
+    ("imap", "auth", "NO Invalid account credentials for jürgen@lichtblick.example", "wrong_password"),
+    ("imap", "auth", "NO LOGIN: IMAP service disabled for Łucja", "imap_disabled"),
+    ("imap", "auth", "NO AUTHENTICATE XOAUTH2 method not supported (Zoë)", "auth_not_offered"),
+    # ... and none wider: a mechanism (not a method) not supported stays password sign-in switched off.
+    ("smtp", "auth", "504 5.5.4 Authentication mechanism not supported (Grüße)", "auth_method_disabled"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 29 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the
