@@ -653,6 +653,19 @@ class CustomerForm(FlaskForm):
         attach_errors(self, problems)
 
 
+class SignUpForm(CustomerForm):
+    """The public sign-up: a person signs up to hear about the photos, so by one way at least
+    (staff may add a customer without consent, to record them)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not (self.email_consent.data or self.sms_consent.data):
+            self.email_consent.errors = [*self.email_consent.errors, _l(
+                "Tick how you want to hear about the photos: by email, by text message or both.")]
+            return False
+        return valid
+
+
 class ContactForm(FlaskForm):
     """A client, vendor or staff contact. Lengths, addresses and the phone are the domain's rules
     (``contacts.problems``), shown on these fields."""

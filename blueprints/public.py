@@ -10,7 +10,7 @@ from shutterbell.extensions import csrf, db, limiter
 from shutterbell.models import Job, Studio, utcnow
 
 from .access import form_email, link_for_email, or_404
-from .forms import CustomerForm
+from .forms import SignUpForm
 
 bp = Blueprint("public", __name__)
 
@@ -34,7 +34,7 @@ def _signup_page(code: str) -> dict:
     job = or_404(customers.job_by_code(code))
     studio = _studio_of(job)
     wording = customers.consent_wording(studio.name, job.name)
-    form = CustomerForm(region=customers.region_of(studio))
+    form = SignUpForm(region=customers.region_of(studio))
     form.email_consent.label.text, form.sms_consent.label.text = wording["email"], wording["sms"]
     form.marketing_consent.label.text = wording["marketing"]
     now = utcnow()

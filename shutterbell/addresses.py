@@ -20,6 +20,17 @@ def sendable_email(email: str) -> str:
         raise ValueError(str(error)) from None
 
 
+def on_the_wire(email: str) -> str:
+    """An address as SMTP carries it without SMTPUTF8: a domain with umlauts in its ASCII form;
+    unchanged where that cannot be (letters such as ü before the @: no mail server here takes them)."""
+    if email.isascii():
+        return email
+    try:
+        return sendable_email(email)
+    except ValueError:
+        return email
+
+
 def normalise_phone(phone: str, region: str) -> str | None:
     """E.164 (+4915112345678), or None for an empty field. Raises ValueError when invalid."""
     if not phone.strip():

@@ -17,7 +17,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask_babel import lazy_gettext as _l
 
-from . import invoices, message_keys, money
+from . import addresses, invoices, message_keys, money
 from .models import Assignment, Contact, Customer, Invoice, Job, MailAccount, Message, Order, Payment, Studio, Voucher
 from .templating import text_to_html
 
@@ -229,7 +229,7 @@ def build_email(message: Message, account: MailAccount, unsubscribe: str, studio
     ``EmailMessage`` with the default policy, and the worker builds one per recipient."""
     mime = MIMEMultipart("alternative")
     mime["From"] = _address_header(safe_header(account.sender_name or studio_name), safe_header(account.from_address))
-    mime["To"] = safe_header(message.recipient)
+    mime["To"] = safe_header(addresses.on_the_wire(message.recipient))
     mime["Subject"] = _header(message.subject)
     mime["Date"] = format_datetime(now)
     mime["Message-ID"] = safe_header(message.message_id)
@@ -259,7 +259,7 @@ def build_service_email(account: MailAccount, studio_name: str, recipient: str, 
     studio's address: no unsubscribe link, since it is nothing anyone subscribed to."""
     mime = text_part(body, "plain", eight_bit)
     mime["From"] = _address_header(safe_header(account.sender_name or studio_name), safe_header(account.from_address))
-    mime["To"] = safe_header(recipient)
+    mime["To"] = safe_header(addresses.on_the_wire(recipient))
     mime["Subject"] = _header(subject)
     mime["Date"] = format_datetime(now)
     mime["Message-ID"] = make_msgid(domain=account.from_address.rpartition("@")[2] or None)

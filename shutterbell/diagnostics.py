@@ -169,6 +169,9 @@ CAUSES = {c.key: c for c in (
     _cause("folder_not_found", _l("A folder to sync does not exist on the server. Use the names the test lists "
                                   "(they are case-sensitive; Gmail's sent folder is \u201c[Gmail]/Sent Mail\u201d, or "
                                   "\u201c[Google Mail]/Sent Mail\u201d in some countries).")),
+    _cause("address_not_sendable", _l("This address has letters such as ü or ß before the @, which few mail servers "
+                                      "take and this app cannot send to yet. Ask the person for another address."),
+           concerns="recipient"),
     _cause("message_refused", _l("The server refused this one message for what it holds: its content (words or "
                                  "links a spam filter distrusts), its size, or a missing subject. Your other "
                                  "messages still go out. Sent again unchanged, it would be refused again: change "

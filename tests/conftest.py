@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import tempfile
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -191,6 +192,13 @@ def as_sam(app, sam):
 @pytest.fixture
 def as_otto(app, otto):
     return Browser(app.test_client()).sign_in(otto)
+
+
+def mailbox_of(name: str) -> str:
+    """What comes before the @ for a person of this name: "Łukasz" -> "lukasz", "Groß" -> "gross"
+    (no mail server here takes letters such as ü there)."""
+    plain = unicodedata.normalize("NFKD", name.translate(str.maketrans({"ß": "ss", "ł": "l", "Ł": "L"})))
+    return "".join(c for c in plain if c.isascii() and (c.isalnum() or c in ".-_")).lower()
 
 
 def text_of(response) -> str:

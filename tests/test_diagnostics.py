@@ -167,6 +167,6 @@ def test_a_cut_reply_keeps_its_gist_whatever_the_address_and_our_own_words_are_n
     short, long = (diagnostics.classify("smtp", "rcpt", reply.format(address)).detail
                    for address in ("zoe@example.pl", "małgorzata.wąsowska-kowalczyk@fotografie-łódź.pl"))
     assert len(short) == len(long) == 500 and diagnostics.gist(short) == diagnostics.gist(long)
-    ours = diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
-                                 "Addresses with non-ASCII characters cannot be sent to yet.")
+    ours = diagnostics.Diagnosis(diagnostics.CAUSES["address_not_sendable"],
+                                 "Letters such as ü before the @ cannot be sent to yet.")
     assert not diagnostics.unread(ours)

@@ -12,7 +12,7 @@ from shutterbell.message_keys import MessageKey
 from shutterbell.extensions import db
 from shutterbell.profiles import NotificationInput, ProfileInput
 
-from .conftest import Browser, text_of
+from .conftest import Browser, mailbox_of, text_of
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -32,7 +32,7 @@ def email(trigger, audience="all", days=None, **extra):
 def sign_up(job, name, at=START, sms=False, confirmed=True, offers=True):
     """A customer who agreed to the job's messages and (unless ``offers`` is False) to offers."""
     customer, _ = customers.register(
-        job, customers.CustomerInput(name, "X", f"{name.lower()}@example.com", "+49 151 23456789" if sms else "",
+        job, customers.CustomerInput(name, "X", f"{mailbox_of(name)}@example.com", "+49 151 23456789" if sms else "",
                                      email_consent=True, sms_consent=sms, marketing_consent=offers),
         "staff" if confirmed else "signup", {"email": "ok", "sms": "ok", "marketing": "offers ok"}, at)
     return customer

@@ -12,7 +12,7 @@ from shutterbell.extensions import db
 from shutterbell.models import Message, SmsAccount, Suppression
 from shutterbell.profiles import NotificationInput
 
-from .conftest import text_of
+from .conftest import mailbox_of, text_of
 from .smsserver import ACCOUNT_SID, NUMBER, TOKEN
 from .test_scheduling import make_profile, use
 
@@ -110,7 +110,7 @@ def texting(olivia, sms_provider):
 
 def sign_up(job, name, phone, at):
     customer, _ = customers.register(
-        job, customers.CustomerInput(name, "X", f"{name.lower()}@example.com", phone, email_consent=True,
+        job, customers.CustomerInput(name, "X", f"{mailbox_of(name)}@example.com", phone, email_consent=True,
                                      sms_consent=True), "staff", {"email": "ok", "sms": "ok"}, at)
     return customer
 

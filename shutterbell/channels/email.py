@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from rq.timeouts import BaseTimeoutException
 
-from .. import composer, diagnostics, mailcheck, mailsettings
+from .. import addresses, composer, diagnostics, mailcheck, mailsettings
 from ..diagnostics import DeliveryFailure
 from ..extensions import db
 from ..models import Customer, MailAccount, Message, Studio
@@ -93,17 +93,17 @@ class SmtpSession:
     def send(self, message: Message, unsubscribe: str, studio_name: str, now: datetime) -> None:
         if self.client is None:
             self.client = self._connect()
-        if not message.recipient.isascii():  # (SMTPUTF8 is not supported yet)
-            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["mailbox_unavailable"],
-                                                    "Addresses with non-ASCII characters cannot be sent to yet."),
-                              "rcpt")
+        recipient = addresses.on_the_wire(message.recipient)
+        if not recipient.isascii():  # (SMTPUTF8 is not supported yet)
+            raise DeliveryFailure(diagnostics.Diagnosis(diagnostics.CAUSES["address_not_sendable"],
+                                                        "Letters such as ü before the @ cannot be sent to yet."), "rcpt")
         mime = composer.build_email(message, self.account, unsubscribe, studio_name, now,
                                     eight_bit=self.client.has_extn("8bitmime"),
                                     untrusted=composer.typed_by_others(message))
         options = ["BODY=8BITMIME"] if composer.needs_eight_bit(mime) else []
         wire = composer.wire_bytes(mime)
         try:
-            self.client.sendmail(self.account.from_address, [message.recipient], wire, options)
+            self.client.sendmail(self.account.from_address, [recipient], wire, options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._fail(diagnostics.classify("smtp", "rcpt", f"{code} {diagnostics.decoded(text)}", code,
