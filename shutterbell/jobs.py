@@ -70,6 +70,9 @@ def job_problems(studio: Studio, data: JobInput, published_on: date | None,
         problems["client_id"] = _l("Choose one of your contacts.")
     if data.gallery_url and not _is_web_address(data.gallery_url):
         problems["gallery_url"] = _l("Enter the full address, starting with https://")
+    elif data.published_at and not data.gallery_url.strip():  # "They are online:" and then nothing
+        problems["gallery_url"] = _l("Enter the gallery's address before the photos are published: the emails "
+                                     "that announce them link to it.")
     problems.update(_date_order_problems(data, published_on))
     for slot, voucher in enumerate(data.vouchers):
         for name, message in _voucher_problems(voucher).items():

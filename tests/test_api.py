@@ -29,7 +29,8 @@ class Api:
 @pytest.fixture
 def job(olivia):
     return jobs.save_job(olivia.studio, None, jobs.JobInput(
-        name="Kita Regenbogen", profile_id=olivia.studio.default_profile_id, archives_at=date(2026, 6, 1)), None)
+        name="Kita Regenbogen", profile_id=olivia.studio.default_profile_id, archives_at=date(2026, 6, 1),
+        gallery_url="https://fotos.lichtblick.example/kita"), None)
 
 
 @pytest.fixture

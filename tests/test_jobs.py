@@ -72,6 +72,8 @@ def test_the_job_page_sums_up_its_details_and_opens_their_form_on_demand(as_sam,
     ({"name": "x" * 300}, "At most 200 characters."),
     ({"archives_at": "2026-03-10"}, "The photos must be archived after they are published."),
     ({"published_at": "", "archives_at": "2026-03-01"}, "The photos must be archived after the shoot."),
+    # "The photos are ready for you:" and then no link went to every customer.
+    ({"gallery_url": ""}, "address before the photos are published: the emails that announce them link to it."),
     ({"order_deadline": "2026-06-01"}, "The order deadline must not be after the archive date."),
     ({"order_deadline": "2026-03-01"}, "The order deadline must not be before the photos are published."),
     ({"gallery_url": "javascript:alert(1)"}, "Enter the full address, starting with https://"),

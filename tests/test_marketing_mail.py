@@ -109,6 +109,7 @@ def test_offers_go_only_with_consent_and_each_kind_of_link_stops_what_it_says_th
     with time_machine.travel(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), tick=False):
         job = jobs.save_job(olivia.studio, None, jobs.JobInput(
             name="Grundschule Süd", profile_id=None, published_at=PUBLISHED, archives_at=date(2026, 3, 20),
+            gallery_url="https://fotos.lichtblick.example/sued",
             order_deadline=date(2026, 3, 18)), None)
         use(job, make_profile(olivia.studio, to_all("job_published", "Ihre Fotos sind online 📸"),
                               to_all("days_after_published", "Schon gesehen? 10 € Rabatt für Sie", days=2),

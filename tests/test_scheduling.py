@@ -17,6 +17,7 @@ from .conftest import Browser, mailbox_of, text_of
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+GALLERY = "https://fotos.lichtblick.example/kita"
 POLICY = outbox.Policy(base_url="https://photos.lichtblick.example")
 
 
@@ -135,7 +136,7 @@ def test_news_that_stays_true_reaches_a_late_sign_up_when_they_confirm(olivia, j
     use(job, make_profile(olivia.studio, email("job_published"), email("days_after_published", days=3)))
     sign_up(job, "Anna", at=START)
     jobs.save_job(olivia.studio, job, jobs.JobInput(name="Kita", profile_id=job.profile_id, archives_at=job.archives_at,
-                                                    published_at=published), None)
+                                                    published_at=published, gallery_url=GALLERY), None)
     confirmed = datetime(2026, 3, 20, 18, 5, tzinfo=UTC)
     sign_up(job, "Jürgen", at=confirmed)
     got = [(m.notification.trigger, m.customer.first_name, m.due_at, m.occurrence)
@@ -223,7 +224,7 @@ def test_the_scheduler_pass_makes_exactly_the_moments_the_timeline_shows(olivia,
     studio = olivia.studio
     job = jobs.save_job(studio, None, jobs.JobInput(
         name="Kita", profile_id=None, shoot_date=date(2026, 3, 10), order_deadline=date(2026, 3, 28),
-        archives_at=date(2026, 4, 2), published_at=datetime(2026, 3, 12, 15, 30, tzinfo=UTC),
+        archives_at=date(2026, 4, 2), published_at=datetime(2026, 3, 12, 15, 30, tzinfo=UTC), gallery_url=GALLERY,
         vouchers=[jobs.VoucherInput("SPRING", "15 %", date(2026, 3, 31))]), None)
     sms = dict(channel="sms", subject="")
     use(job, make_profile(studio,

@@ -21,7 +21,8 @@ def two_jobs(olivia):
     standard = profiles.list_profiles(olivia.studio)[1]
     published = datetime(2026, 3, 10, 16, 0, tzinfo=timezone.utc)  # "photos online" goes out by email and SMS
     return [jobs.save_job(olivia.studio, None, jobs.JobInput(name=name, profile_id=standard.id, published_at=published,
-                                                             archives_at=date(2026, 6, 1)), None)
+                                                             archives_at=date(2026, 6, 1),
+                                                             gallery_url="https://fotos.lichtblick.example/g"), None)
             for name in ("Kita Regenbogen", "Grundschule Nord")]
 
 

@@ -12,7 +12,7 @@ from shutterbell.models import utcnow
 from shutterbell.profiles import NotificationInput, ProfileInput
 
 from ..conftest import PASSWORD as OWNER_PASSWORD
-from ..conftest import configure_app
+from ..conftest import configure_app, mailbox_of
 from ..dnsserver import dns_server
 from ..mailservers import PASSWORD, SENDER, USERNAME
 from .conftest import DESKTOP, SCREENSHOTS, TABLET, screenshot
@@ -276,7 +276,7 @@ def test_waiting_approvals_show_on_the_dashboard_and_the_job_page_and_are_approv
         for name in ("Kita Sonnenblume", "Schule Łąka"):
             job = jobs.save_job(studio, None, jobs.JobInput(name=name, profile_id=profile.id), None)
             for first in ("Zoë", "Jürgen"):
-                customers.register(job, customers.CustomerInput(first, "Ü", f"{first.lower()}-{job.id}@example.com",
+                customers.register(job, customers.CustomerInput(first, "Ü", f"{mailbox_of(first)}-{job.id}@example.com",
                                                                 email_consent=True), "staff", {"email": "ok"}, utcnow())
             jobs_made.append(job.id)
         outbox.schedule(utcnow() + timedelta(seconds=1), settings.current().outbox)

@@ -146,6 +146,9 @@ def test_staff_create_and_find_a_job(page_for, live_server, viewport, size):
     expect(page.get_by_text("The photos must be archived after they are published.")).to_be_visible()
     screenshot(page, f"job-error-{size}")
     page.get_by_label("Archives at").fill("2026-05-01")
+    page.get_by_role("button", name="Save job").click()  # published, but nowhere to link to
+    expect(page.get_by_text("before the photos are published: the emails that announce them")).to_be_visible()
+    page.get_by_label("Gallery / shop link").fill("https://fotos.lichtblick.example/regenbogen")
     page.get_by_role("button", name="Save job").click()
     expect(page.get_by_role("link", name=f"Kita Regenbogen {size}")).to_be_visible()
     page.wait_for_load_state()  # htmx (a deferred script) is listening only from here on
@@ -237,7 +240,7 @@ def test_a_late_sign_up_is_promised_the_photos_and_staff_see_who_still_gets_them
         studio = accounts.authenticate(owner, PASSWORD).studio
         job = jobs.save_job(studio, None, jobs.JobInput(
             name=f"École Sainte-Hélène {size}", profile_id=studio.default_profile_id,
-            published_at=utcnow() - timedelta(days=2)), None)
+            published_at=utcnow() - timedelta(days=2), gallery_url="https://photos.example/ste-helene"), None)
         code, job_id = job.access_code, job.id
     context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     phone = context.new_page()
