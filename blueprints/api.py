@@ -248,8 +248,12 @@ def order_cancelled(external_id: str):
 @bp.post("/jobs/<int:job_id>/published")
 @token_required
 def job_published(job_id: int):
-    job = _job(job_id)
-    return _change_dates(job, published_at=_moment(_body(optional=True), "published_at"))
+    job, body = _job(job_id), _body(optional=True)
+    gallery = body.get("gallery_url")  # the announcement links to it: needed unless the job has one
+    if gallery is not None and not isinstance(gallery, str):
+        raise ApiError(422, "invalid", "gallery_url must be a string.", {"gallery_url": "Not a string."})
+    return _change_dates(job, published_at=_moment(body, "published_at"),
+                         **({"gallery_url": gallery} if gallery else {}))
 
 
 @bp.put("/jobs/<int:job_id>/archive-date")
@@ -342,6 +346,6 @@ def _change_dates(job, **changes):
         jobs.change_dates(job, **changes)
     except Invalid as exc:
         db.session.rollback()
-        raise ApiError(422, "invalid", "The job's dates would not be in order.", exc.problems) from None
+        raise ApiError(422, "invalid", " ".join(exc.problems.values()), exc.problems) from None
     return jsonify({"id": job.id, "published_at": job.published_at.isoformat() if job.published_at else None,
                     "archives_at": job.archives_at.isoformat() if job.archives_at else None})

@@ -238,7 +238,7 @@ class JobForm(FlaskForm):
     def __init__(self, *args, studio, job=None, **kwargs):
         super().__init__(*args, obj=job, **kwargs)
         self._studio = studio
-        self._job_profile_id = job.profile_id if job else None
+        self._job = job
         self._zone = ZoneInfo(studio.time_zone)
         self.client_id.choices = choices([("", _l("No client"))] + [
             (str(c.id), c.name) for c in contacts.clients(studio, also=job.client_id if job else None)])
@@ -268,7 +268,7 @@ class JobForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        problems = jobs.job_problems(self._studio, self.to_input(), self.published_on(), self._job_profile_id)
+        problems = jobs.job_problems(self._studio, self.to_input(), self.published_on(), self._job)
         self.show_problems(problems)
         return not problems
 
@@ -655,14 +655,19 @@ class CustomerForm(FlaskForm):
 
 class SignUpForm(CustomerForm):
     """The public sign-up: a person signs up to hear about the photos, so by one way at least
-    (staff may add a customer without consent, to record them)."""
+    (staff may add a customer without consent, to record them), and at an address a confirmation
+    can reach (a customer stored before keeps theirs: staff and the API may still edit them)."""
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        if valid and not self.email.data.partition("@")[0].isascii():  # no confirmation could reach it
+            self.email.errors = [*self.email.errors, _l(
+                "Emails cannot reach letters such as ü or ß before the @ yet: please enter another address.")]
+            valid = False
         if not (self.email_consent.data or self.sms_consent.data):
             self.email_consent.errors = [*self.email_consent.errors, _l(
                 "Tick how you want to hear about the photos: by email, by text message or both.")]
-            return False
+            valid = False
         return valid
 
 

@@ -20,6 +20,18 @@ def sendable_email(email: str) -> str:
         raise ValueError(str(error)) from None
 
 
+def as_stored(address: str) -> str:
+    """An address from the wire (a bounce, a synced mail) as the studio stores it: lower-cased, a
+    domain sent in its ASCII form (joerg@xn--mller-kva.example) read back with its umlauts."""
+    address = address.strip().lower()
+    if "xn--" not in address:
+        return address
+    try:
+        return normalise_email(address)
+    except EmailNotValidError:
+        return address
+
+
 def on_the_wire(email: str) -> str:
     """An address as SMTP carries it without SMTPUTF8: a domain with umlauts in its ASCII form;
     unchanged where that cannot be (letters such as ü before the @: no mail server here takes them)."""

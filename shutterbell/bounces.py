@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import diagnostics, suppression
+from . import addresses, diagnostics, suppression
 from .extensions import db
 from .models import Message
 
@@ -69,7 +69,7 @@ def _original_message_id(report) -> str:
 
 def _address(field: str) -> str:
     """"rfc822; Anna@Example.com" → "anna@example.com"."""
-    return _after_type(field).strip().strip("<>").lower()
+    return addresses.as_stored(_after_type(field).strip().strip("<>"))
 
 
 def _after_type(field: str) -> str:

@@ -259,7 +259,7 @@ def build_service_email(account: MailAccount, studio_name: str, recipient: str, 
     studio's address: no unsubscribe link, since it is nothing anyone subscribed to."""
     mime = text_part(body, "plain", eight_bit)
     mime["From"] = _address_header(safe_header(account.sender_name or studio_name), safe_header(account.from_address))
-    mime["To"] = safe_header(addresses.on_the_wire(recipient))
+    mime["To"] = safe_header(recipient)  # as send_service_mail sends it (on_the_wire)
     mime["Subject"] = _header(subject)
     mime["Date"] = format_datetime(now)
     mime["Message-ID"] = make_msgid(domain=account.from_address.rpartition("@")[2] or None)

@@ -79,10 +79,6 @@ def check(data: CustomerInput, region: str) -> tuple[dict[str, str], str | None,
         email = normalise_email(data.email)
     except EmailNotValidError:
         problems["email"] = _l("Enter a valid email address, like anna@example.com.")
-    else:
-        if not email.partition("@")[0].isascii():  # a domain with umlauts goes out in its ASCII form
-            problems["email"] = _l("Emails cannot reach letters such as ü or ß before the @ yet: please enter "
-                                   "another address.")
     try:
         phone = normalise_phone(data.phone, region)
     except ValueError:

@@ -293,7 +293,7 @@ _WORDING = [
                         r"\b(nachricht|e-?mail)\b[^.;]{0,40}\bals (spam|virus)( oder (spam|virus))? eingestuft)|"
                         r"^(?![\s\S]*\b(mailbox|quota|full)\b)[\s\S]*?(\bmessage (file |size )?(is )?too (large|big|long)\b|"
                         r"\bmessage size\b[^.;]{0,30}\bexceed|\b(size of|maximum size)\b[^.;]{0,30}\bmessage\b[^.;]{0,30}\bexceeded)"),
-    ("imap_disabled", r"imap4?[\s-]*(access |feature |service )?(is )?(disabled|not enabled)|enable imap|not enabled for imap|imap use|"
+    ("imap_disabled", r"imap4?[\s-]*(access |feature )?(is )?(disabled|not enabled)|imap4? service (is )?disabled for\b|enable imap|not enabled for imap|imap use|"
                       r"(not|n't) have imap4? (access )?(enabled|turned on)|"
                       r"access (is )?disabled (for|via|over) imap"),
     ("account_locked_or_web_login_required",
@@ -368,7 +368,7 @@ _WORDING = [
     ("auth_not_offered", r"authentication not enabled|auth\w* command used when not advertised|"
                          r"auth\w* (is )?(not (supported|available|recognized)|unrecognized)|\bauth\w* (is )?not enabled\b|"
                          r"unknown (authentication|auth|sasl) (method|mechanism)|"  # not SPF's "Unknown mechanism found"
-                         r"\b(authenticate|auth|login)\b[^.;]{0,20}\bmethod (is )?(not supported|unsupported)|"
+                         r"\b(authenticate|auth)\b[^.;]{0,20}\b(xoauth2?|oauthbearer) method (is )?(not supported|unsupported)|"
                          r"command \"?auth\"? not recognized|not authenticated|"
                          r"auth(entication|entification)? (is )?requi|authori[sz]ation (is )?required(?! (to|for|from)\b)|"
                          r"sender address rejected:\s*not logged in|"
@@ -459,7 +459,7 @@ _WORDING = [
                               r"pkix path|certification path|certificate could not be (validated|verified)"),
     ("connection_refused", r"connection refused|actively refused|errno 111|winerror 10061"),
     ("timeout", r"timed out|did not properly respond|winerror 10060|greeting never received"),
-    ("wrong_password", r"authenticationfailed|authorizationfailed|invalid (\w+ )?credentials|"
+    ("wrong_password", r"authenticationfailed|authorizationfailed|invalid (?!client\b)(\w+ )?credentials|"
                        r"authenti(cation|fication) (has )?(failed|failure|unsuccessful|rejected)|"
                        r"(username|user name|login) (and|or|&) password|incorrect (username|password)|"
                        r"(login|authenticate|logon) failed|\blog ?in (rejected|refused)\b|\bauth(entication)? error\b|failed to (authenticate|log ?in|sign in)|\blogin incorrect\b|bad credentials|credentials (were |are )?(incorrect|invalid)|"

@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import autoreply, bounces, composer, diagnostics, mailcheck, mailsettings, replies, suppression
+from . import addresses, autoreply, bounces, composer, diagnostics, mailcheck, mailsettings, replies, suppression
 from .extensions import db
 from .models import ContactAddress, MailAccount, MailCopy, MailFolder, MailItem, MailParty
 
@@ -603,7 +603,7 @@ def _thread_key(references: str, in_reply_to: str, message_id: str, subject: str
 
 
 def _address(address: str) -> str:
-    address = address.strip().lower()
+    address = addresses.as_stored(address)
     return address[:254] if "@" in address[1:-1] else ""
 
 

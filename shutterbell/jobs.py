@@ -49,10 +49,11 @@ class JobInput:
     stage: str = ""  # Job.STAGES: the project's progress ("editing", "delivered")
 
 
-def job_problems(studio: Studio, data: JobInput, published_on: date | None,
-                 current_profile_id: int | None = None) -> dict[str, str]:
+def job_problems(studio: Studio, data: JobInput, published_on: date | None, job: Job | None = None) -> dict[str, str]:
     """Field name -> message. ``published_on`` is ``published_at`` as a date in the studio's zone.
-    A job may keep the profile it has even if that was deleted since (an archived job's)."""
+    A job (``job``: as it is stored) may keep the profile it has even if that was deleted since (an
+    archived job's), and its publication without a gallery address from before that was required."""
+    current_profile_id, published_before = (job.profile_id, job.published_at) if job else (None, None)
     problems: dict = {}
     name = data.name.strip()
     if not name:
@@ -70,7 +71,8 @@ def job_problems(studio: Studio, data: JobInput, published_on: date | None,
         problems["client_id"] = _l("Choose one of your contacts.")
     if data.gallery_url and not _is_web_address(data.gallery_url):
         problems["gallery_url"] = _l("Enter the full address, starting with https://")
-    elif data.published_at and not data.gallery_url.strip():  # "They are online:" and then nothing
+    elif data.published_at and data.published_at != published_before and not data.gallery_url.strip():
+        # "They are online:" and then nothing (a job published before keeps its other changes possible)
         problems["gallery_url"] = _l("Enter the gallery's address before the photos are published: the emails "
                                      "that announce them link to it.")
     problems.update(_date_order_problems(data, published_on))
@@ -155,7 +157,7 @@ def open_jobs(studio: Studio, also: int | None = None, limit: int = 500) -> list
 
 
 def save_job(studio: Studio, job: Job | None, data: JobInput, published_on: date | None) -> Job:
-    problems = job_problems(studio, data, published_on, job.profile_id if job else None)
+    problems = job_problems(studio, data, published_on, job)
     if problems:
         raise Invalid(problems)
     if job is None:

@@ -4,12 +4,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shutterbell import api_tokens, customers, jobs
 from shutterbell.extensions import db
-from shutterbell.models import Contact, ContactAddress, Customer, Order, utcnow
+from shutterbell.models import Contact, ContactAddress, Customer, Job, Order, utcnow
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[1] / "static" / "openapi.json").read_text())
 
@@ -65,6 +66,20 @@ def test_orders_are_placed_paid_and_cancelled_by_external_id(api, job):
     assert api.call("POST", "/orders/o-1/paid", {}).json["state"] == "paid"
     assert api.call("POST", "/orders/o-1/cancel").json["state"] == "cancelled"
     assert api.call("POST", "/orders/o-1/paid", {}).status_code == 409
+
+
+def test_publishing_needs_a_gallery_and_says_so_and_a_job_published_before_can_still_move(api, olivia):
+    bare = jobs.save_job(olivia.studio, None, jobs.JobInput(name="Schule Łąka", profile_id=None,
+                                                             archives_at=date(2026, 6, 1)), None)
+    refused = api.call("POST", f"/jobs/{bare.id}/published", {"published_at": "2026-03-16T18:30:00+01:00"})
+    assert refused.status_code == 422 and "gallery_url" in refused.json["error"]["fields"]
+    assert "address before the photos are published" in refused.json["error"]["message"]
+    published = api.call("POST", f"/jobs/{bare.id}/published", {"published_at": "2026-03-16T18:30:00+01:00",
+                                                                 "gallery_url": "https://fotos.example/łąka"})
+    assert published.status_code == 200
+    db.session.execute(sa.update(Job).where(Job.id == bare.id).values(gallery_url=""))  # published before the rule
+    db.session.commit()
+    assert api.call("PUT", f"/jobs/{bare.id}/archive-date", {"archives_at": "2026-07-01"}).status_code == 200
 
 
 def test_publishing_and_moving_the_archive_date(api, job):

@@ -64,6 +64,12 @@ def test_a_report_names_the_recipient_the_status_and_the_original():
                                     "rejected: User unknown in virtual mailbox table", "<abc@lichtblick.example>")]
 
 
+def test_a_report_names_a_domain_with_umlauts_as_the_studio_stores_it():
+    """We send to joerg@müller.example as joerg@xn--mller-kva.example: its report names that."""
+    found, = bounces.read_report(report("Joerg@xn--mller-kva.example", "<abc@lichtblick.example>"))
+    assert found.recipient == "joerg@müller.example"
+
+
 def test_delays_and_ordinary_mail_are_not_bounces():
     assert bounces.read_report(report("a@example.com", "<x@y>", action="delayed", status="4.4.1")) == []
     assert bounces.read_report(b"From: a@example.com\r\nSubject: Thanks!\r\n\r\nLovely photos.\r\n") == []

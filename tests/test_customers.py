@@ -70,6 +70,15 @@ def test_bad_sign_ups_are_field_errors(browser, job, fields, message):
     assert the_customers(job) == []
 
 
+def test_a_customer_stored_with_umlauts_before_the_at_can_still_be_corrected(as_sam, job):
+    """Refused at sign-up only: one stored before keeps their address while staff correct them."""
+    jurgen, _ = customers.register(job, customers.CustomerInput("Jürgen", "Weiss", "jürgen@müller.example",
+                                                                email_consent=True), "staff", {"email": "ok"}, job.created_at)
+    customers.update(jurgen, customers.CustomerInput("Jürgen", "Weiß", "jürgen@müller.example", email_consent=True),
+                     {"email": "ok"}, job.created_at)
+    assert the_customers(job)[0].last_name == "Weiß"
+
+
 def test_a_sign_up_whose_domain_alone_has_umlauts_is_taken(browser, job):
     assert browser.post(f"/j/{job.access_code}", person(email="joerg@müller.example")).status_code == 200
     assert [c.email for c in the_customers(job)] == ["joerg@müller.example"]

@@ -747,8 +747,11 @@ def test_the_corpus_keeps_wire_replies_not_log_lines():
     ("imap", "auth", "NO Invalid account credentials for jürgen@lichtblick.example", "wrong_password"),
     ("imap", "auth", "NO LOGIN: IMAP service disabled for Łucja", "imap_disabled"),
     ("imap", "auth", "NO AUTHENTICATE XOAUTH2 method not supported (Zoë)", "auth_not_offered"),
-    # ... and none wider: a mechanism (not a method) not supported stays password sign-in switched off.
+    # ... and none wider: a mechanism (not a method) not supported stays password sign-in switched off;
+    # IMAP's service disabled for maintenance passes; the app's own client credentials are no password.
     ("smtp", "auth", "504 5.5.4 Authentication mechanism not supported (Grüße)", "auth_method_disabled"),
+    ("imap", "auth", "* BYE IMAP service disabled: server shutting down for maintenance (Łódź)", "temporary_server_error"),
+    ("imap", "auth", "NO Invalid client credentials (Zoë)", "other"),
 ])
 def test_kinds_of_reply_the_blind_sets_showed_us_get_their_cause(bare_ctx, tmp_path, protocol, phase, text, cause):
     """Sets 5 to 29 (bench/data/mail_failures_set*.jsonl, gathered apart from the rules) and the

@@ -138,7 +138,9 @@ def send_service_mail(account: MailAccount, studio_name: str, recipient: str, su
     """Send a message about the app itself through the studio's account, at once and once (no
     outbox, no retry: the person who asked for it is told whether it went). False when the
     account is not set up, is paused, or the server refused."""
-    if not account.smtp_host or not account.from_address or account.smtp_failing_since is not None:
+    recipient = addresses.on_the_wire(recipient)  # the envelope as the To header says it
+    if not account.smtp_host or not account.from_address or account.smtp_failing_since is not None \
+            or not recipient.isascii():
         return False
     try:
         client = mailcheck.open_smtp(mailsettings.smtp_settings(account), timeout, mailsettings.tls_context(),
