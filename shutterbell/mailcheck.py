@@ -194,10 +194,11 @@ def quit_smtp(client: smtplib.SMTP | None) -> None:
 def _test_email(sender: str, recipient: str) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"] = sender, recipient
-    message["Subject"] = "Shutterbell: test email"
+    message["Subject"] = str(_l("Shutterbell: test email"))  # in the owner's language, who asked for it
     message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid()
-    message.set_content("This test email came through your studio's own mail account, as your customers' "
-                        "messages will. Nothing to do.")
+    message.set_content(str(_l("This test email came through your studio's own mail account, as your customers' "
+                               "messages will. Nothing to do.")), cte="quoted-printable")  # 7-bit: any server
+
     return message
 
 

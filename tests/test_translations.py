@@ -331,3 +331,13 @@ def test_counts_on_the_dashboard_read_right_for_one_and_for_many(german_app, ago
         queue.current().redis.set(queue.HEARTBEAT_KEY, (now - ago).isoformat())
     with time_machine.travel(now, tick=False):
         assert words in text_of(owner.get("/"))
+
+
+def test_the_test_email_speaks_the_owners_language_in_seven_bits(german_app):
+    """"Send a test email to me" wrote English to a German owner; any server takes it (7-bit)."""
+    from shutterbell import mailcheck
+
+    with german_app.test_request_context(), flask_babel.force_locale("de_DE"):
+        message = mailcheck._test_email("info@xn--mller-kva.example", "juergen@weiss.example")
+    assert message["Subject"] == german("Shutterbell: test email") == "Shutterbell: Test-E-Mail"
+    assert "über das eigene E-Mail-Konto Ihres Studios" in message.get_content() and message.as_bytes().isascii()
