@@ -18,6 +18,7 @@ from werkzeug.routing import IntegerConverter
 from shutterbell import channels, config, diagnostics, i18n, messages, queue, settings
 from shutterbell.channels import sms
 from shutterbell.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
+from shutterbell.models import Message
 
 ROOT = Path(__file__).resolve().parent
 
@@ -84,6 +85,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_template_global(messages.STATUS_LABELS, "status_labels")
     app.add_template_global(diagnostics.hint_for, "cause_hint")
     app.add_template_global(diagnostics.mended_in_settings)
+    app.add_template_global(Message.NOT_DONE, "not_done_statuses")
     app.add_template_global(lambda: get_locale().language, "page_language")
     _configure_sqlite(app)
 

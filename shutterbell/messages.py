@@ -338,7 +338,7 @@ def send_one_off(job: Job, data: OneOffInput, now: datetime) -> int:
 def waiting(studio: Studio) -> dict[str, int]:
     """Messages not done yet, by status (scheduled, queued, sending, awaiting approval)."""
     rows = db.session.execute(sa.select(Message.status, sa.func.count()).where(
-        Message.studio_id == studio.id, Message.status.in_((*Message.IN_FLIGHT, "awaiting_approval")))
+        Message.studio_id == studio.id, Message.status.in_(Message.NOT_DONE))
         .group_by(Message.status)).all()
     return {status: count for status, count in rows}
 

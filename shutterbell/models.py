@@ -864,6 +864,7 @@ class Message(db.Model):
     STATUSES = ("scheduled", "awaiting_approval", "queued", "sending", "sent", "failed", "bounced",
                 "skipped", "cancelled")
     IN_FLIGHT = ("scheduled", "queued", "sending")
+    NOT_DONE = (*IN_FLIGHT, "awaiting_approval")  # still to be sent
 
     # No foreign-key constraints: a scheduler pass inserts up to 100,000 rows, and checking four
     # keys per row took longer than the insert (PostgreSQL, bench/scheduler.py). Studios, jobs and
